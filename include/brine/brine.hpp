@@ -1,0 +1,20 @@
+// brine — safe loading of pickle and PyTorch model files, without executing them.
+// SPDX-License-Identifier: MIT
+//
+// The umbrella header: everything brine offers. Include the fine-grained headers instead to pay
+// (in compile time) only for what you use.
+#pragma once
+
+#include <brine/config.hpp>
+
+#include <brine/core/bytes.hpp>
+#include <brine/core/cpu.hpp>
+#include <brine/core/error.hpp>
+#include <brine/core/result.hpp>
+#include <brine/core/stream.hpp>
+
+#include <brine/crypto/hmac.hpp>
+#include <brine/crypto/sha256.hpp>
+
+#include <brine/zip/crc32.hpp>
+#include <brine/zip/inflate.hpp>

@@ -1,0 +1,70 @@
+// brine — safe loading of pickle and PyTorch model files, without executing them.
+// SPDX-License-Identifier: MIT
+//
+// Configuration: version, namespace and the few platform macros brine needs.
+// Every macro brine defines starts with BRINE_ and is listed here.
+#pragma once
+
+// BRINE_VERSION_*: the library version (semantic versioning).
+#define BRINE_VERSION_MAJOR 0
+#define BRINE_VERSION_MINOR 1
+#define BRINE_VERSION_PATCH 0
+#define BRINE_VERSION_STRING "0.1.0"
+
+// BRINE_NAMESPACE_BEGIN / _END: one versioned inline namespace, so that two brine versions linked
+// into one program never violate the one-definition rule.
+#define BRINE_NAMESPACE_BEGIN \
+    namespace brine {         \
+    inline namespace v0 {
+#define BRINE_NAMESPACE_END \
+    }                       \
+    }
+
+// BRINE_HAS_EXCEPTIONS: 1 when the translation unit is compiled with exceptions. The library never
+// throws; only the optional throwing conveniences (result::value_or_throw) depend on it.
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define BRINE_HAS_EXCEPTIONS 1
+#else
+#define BRINE_HAS_EXCEPTIONS 0
+#endif
+
+// BRINE_ARCH_X86 / BRINE_ARCH_ARM64: the target architecture, for runtime-dispatched fast paths.
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+#define BRINE_ARCH_X86 1
+#else
+#define BRINE_ARCH_X86 0
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define BRINE_ARCH_ARM64 1
+#else
+#define BRINE_ARCH_ARM64 0
+#endif
+
+// BRINE_TARGET(features): compile one function for extra instruction-set features (GCC/Clang
+// function multiversioning), so accelerated paths exist without raising the baseline of the whole
+// program; they are only called after the CPU has been checked at run time.
+#if defined(__GNUC__) || defined(__clang__)
+#define BRINE_HAS_TARGET_ATTRIBUTE 1
+#define BRINE_TARGET(features) __attribute__((target(features)))
+#else
+#define BRINE_HAS_TARGET_ATTRIBUTE 0
+#define BRINE_TARGET(features)
+#endif
+
+// BRINE_LIKELY / BRINE_UNLIKELY: branch hints on the hot paths of the decoders.
+#if defined(__GNUC__) || defined(__clang__)
+#define BRINE_LIKELY(x) __builtin_expect(!!(x), 1)
+#define BRINE_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define BRINE_LIKELY(x) (x)
+#define BRINE_UNLIKELY(x) (x)
+#endif
+
+// BRINE_FORCE_INLINE: for the few small helpers on the hot paths where inlining decides speed.
+#if defined(__GNUC__) || defined(__clang__)
+#define BRINE_FORCE_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define BRINE_FORCE_INLINE __forceinline
+#else
+#define BRINE_FORCE_INLINE inline
+#endif

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+//
+// Errors. brine never throws and never allocates to report a failure: an error is a code, the
+// byte offset where the input stopped making sense, the archive entry it happened in (if any), and
+// a static sentence saying what was expected there.
+#pragma once
+
+#include <brine/config.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+
+// One code per distinct way an input can be refused; tests and the CLI's JSON rely on the names.
+// New codes are appended within their group; the numeric values are not part of the contract.
+enum class errc : std::uint16_t {
+    ok = 0,
+
+    // Input/output and resources
+    io_open_failed,
+    io_read_failed,
+    io_write_failed,
+    io_rename_failed,
+    invalid_argument,
+    limit_exceeded,
+
+    // DEFLATE (RFC 1951)
+    deflate_truncated,            // the stream ended before its final block did
+    deflate_bad_block_type,       // BTYPE 11
+    deflate_stored_length,        // LEN and NLEN of a stored block disagree
+    deflate_bad_code_lengths,     // a Huffman code is over-subscribed, incomplete or malformed
+    deflate_bad_symbol,           // a literal/length 286/287 or distance 30/31
+    deflate_distance_too_far,     // a match reaches before the start of the output
+    deflate_output_limit,         // the output would pass the caller's limit
+    deflate_size_mismatch,        // the output size differs from the exact size required
+    deflate_trailing_data,        // bytes after the final block where none were allowed
+};
+
+[[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
+    switch (code) {
+        case errc::ok: return "ok";
+        case errc::io_open_failed: return "io.open_failed";
+        case errc::io_read_failed: return "io.read_failed";
+        case errc::io_write_failed: return "io.write_failed";
+        case errc::io_rename_failed: return "io.rename_failed";
+        case errc::invalid_argument: return "invalid_argument";
+        case errc::limit_exceeded: return "limit_exceeded";
+        case errc::deflate_truncated: return "deflate.truncated";
+        case errc::deflate_bad_block_type: return "deflate.bad_block_type";
+        case errc::deflate_stored_length: return "deflate.stored_length";
+        case errc::deflate_bad_code_lengths: return "deflate.bad_code_lengths";
+        case errc::deflate_bad_symbol: return "deflate.bad_symbol";
+        case errc::deflate_distance_too_far: return "deflate.distance_too_far";
+        case errc::deflate_output_limit: return "deflate.output_limit";
+        case errc::deflate_size_mismatch: return "deflate.size_mismatch";
+        case errc::deflate_trailing_data: return "deflate.trailing_data";
+    }
+    return "unknown";
+}
+
+// A short name held inline (no heap), truncated if longer: the archive entry an error occurred in.
+class entry_name {
+public:
+    static constexpr std::size_t capacity = 95;
+
+    constexpr entry_name() noexcept = default;
+    constexpr entry_name(std::string_view name) noexcept { assign(name); }  // NOLINT: implicit on purpose
+
+    constexpr void assign(std::string_view name) noexcept {
+        size_ = name.size() < capacity ? name.size() : capacity;
+        for (std::size_t i = 0; i < size_; ++i) text_[i] = name[i];
+        text_[size_] = '\0';
+    }
+    [[nodiscard]] constexpr std::string_view view() const noexcept { return {text_, size_}; }
+    [[nodiscard]] constexpr bool empty() const noexcept { return size_ == 0; }
+
+private:
+    char text_[capacity + 1] = {};
+    std::size_t size_ = 0;
+};
+
+// What went wrong, where, and what was expected instead.
+struct error {
+    errc code = errc::ok;
+    std::uint64_t offset = 0;      // byte offset in the input (or in the entry, when entry is set)
+    entry_name entry;              // archive entry, empty for whole-file inputs
+    const char* detail = "";       // static text: what was expected at that offset
+
+    constexpr error() noexcept = default;
+    constexpr error(errc c, std::uint64_t off, const char* what) noexcept : code(c), offset(off), detail(what) {}
+    constexpr error(errc c, std::uint64_t off, const char* what, std::string_view in_entry) noexcept
+        : code(c), offset(off), entry(in_entry), detail(what) {}
+};
+
+BRINE_NAMESPACE_END

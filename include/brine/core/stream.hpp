@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+//
+// Sources and sinks: how bytes flow into and out of brine's streaming components.
+//
+// A Source is any object with
+//     result<std::size_t> read(std::uint8_t* dst, std::size_t max) noexcept;
+// returning how many bytes it wrote to dst (at most max); 0 means the end of the input.
+//
+// A Sink is any object with
+//     status write(byte_view bytes) noexcept;
+// which consumes all of bytes or fails.
+//
+// Streaming components take both as template parameters, so a call through them costs nothing.
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
+#include <brine/core/result.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+
+namespace detail {
+template <class T, class = void>
+struct is_source : std::false_type {};
+template <class T>
+struct is_source<T, std::enable_if_t<std::is_same_v<
+                        decltype(std::declval<T&>().read(std::declval<std::uint8_t*>(), std::size_t{})),
+                        result<std::size_t>>>> : std::true_type {};
+
+template <class T, class = void>
+struct is_sink : std::false_type {};
+template <class T>
+struct is_sink<T, std::enable_if_t<std::is_same_v<decltype(std::declval<T&>().write(byte_view{})), status>>>
+    : std::true_type {};
+}  // namespace detail
+
+template <class T>
+inline constexpr bool is_source_v = detail::is_source<T>::value;
+template <class T>
+inline constexpr bool is_sink_v = detail::is_sink<T>::value;
+
+// Reads from a byte range in memory.
+class span_source {
+public:
+    constexpr explicit span_source(byte_view bytes) noexcept : bytes_(bytes) {}
+
+    result<std::size_t> read(std::uint8_t* dst, std::size_t max) noexcept {
+        const std::size_t n = max < bytes_.size() - pos_ ? max : bytes_.size() - pos_;
+        if (n != 0) std::memcpy(dst, bytes_.data() + pos_, n);
+        pos_ += n;
+        return n;
+    }
+    [[nodiscard]] std::size_t position() const noexcept { return pos_; }
+
+private:
+    byte_view bytes_;
+    std::size_t pos_ = 0;
+};
+
+// Writes into a caller-owned buffer; writing past its end fails instead of growing.
+class buffer_sink {
+public:
+    constexpr explicit buffer_sink(mutable_byte_view buffer) noexcept : buffer_(buffer) {}
+
+    status write(byte_view bytes) noexcept {
+        if (bytes.size() > buffer_.size() - size_)
+            return error{errc::limit_exceeded, size_, "output that fits the caller's buffer"};
+        if (!bytes.empty()) std::memcpy(buffer_.data() + size_, bytes.data(), bytes.size());
+        size_ += bytes.size();
+        return {};
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] byte_view written() const noexcept { return {buffer_.data(), size_}; }
+
+private:
+    mutable_byte_view buffer_;
+    std::size_t size_ = 0;
+};
+
+// Appends to a std::vector (for tools and tests; allocation failure ends the program as usual).
+class vector_sink {
+public:
+    explicit vector_sink(std::vector<std::uint8_t>& out) noexcept : out_(&out) {}
+
+    status write(byte_view bytes) noexcept {
+        out_->insert(out_->end(), bytes.begin(), bytes.end());
+        return {};
+    }
+
+private:
+    std::vector<std::uint8_t>* out_;
+};
+
+// Discards everything and counts it (sizing, hashing-only passes).
+class counting_sink {
+public:
+    status write(byte_view bytes) noexcept {
+        count_ += bytes.size();
+        return {};
+    }
+    [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
+
+private:
+    std::uint64_t count_ = 0;
+};
+
+BRINE_NAMESPACE_END

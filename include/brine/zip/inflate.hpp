@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// placeholder: being written
+#include <brine/config.hpp>
