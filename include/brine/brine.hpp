@@ -10,6 +10,7 @@
 #include <brine/core/bytes.hpp>
 #include <brine/core/cpu.hpp>
 #include <brine/core/error.hpp>
+#include <brine/core/file.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
 

@@ -40,6 +40,14 @@
 #define BRINE_ARCH_ARM64 0
 #endif
 
+// BRINE_HAS_POSIX_FILES: 1 where POSIX file I/O (open, pread, rename) is available; the file
+// sources and sinks need it, everything that works on memory does not.
+#if defined(__unix__) || defined(__APPLE__)
+#define BRINE_HAS_POSIX_FILES 1
+#else
+#define BRINE_HAS_POSIX_FILES 0
+#endif
+
 // BRINE_TARGET(features): compile one function for extra instruction-set features (GCC/Clang
 // function multiversioning), so accelerated paths exist without raising the baseline of the whole
 // program; they are only called after the CPU has been checked at run time.

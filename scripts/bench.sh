@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds and runs the benchmark program (brine vs OpenSSL and zlib, same run, this machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh test
+cmake --preset bench >/dev/null
+cmake --build --preset bench
+build/bench/tests/bench/brine_bench "$@"
