@@ -18,4 +18,7 @@
 #include <brine/crypto/sha256.hpp>
 
 #include <brine/zip/crc32.hpp>
+#include <brine/zip/entry_stream.hpp>
 #include <brine/zip/inflate.hpp>
+#include <brine/zip/reader.hpp>
+#include <brine/zip/writer.hpp>

@@ -53,6 +53,14 @@
 #define BRINE_ARCH_ARM64 0
 #endif
 
+// BRINE_HAS_POSIX_FILES: 1 where POSIX file I/O (open, pread, rename) is available; the file
+// sources and sinks need it, everything that works on memory does not.
+#if defined(__unix__) || defined(__APPLE__)
+#define BRINE_HAS_POSIX_FILES 1
+#else
+#define BRINE_HAS_POSIX_FILES 0
+#endif
+
 // BRINE_TARGET(features): compile one function for extra instruction-set features (GCC/Clang
 // function multiversioning), so accelerated paths exist without raising the baseline of the whole
 // program; they are only called after the CPU has been checked at run time.
@@ -297,6 +305,32 @@ enum class errc : std::uint16_t {
     deflate_output_limit,         // the output would pass the caller's limit
     deflate_size_mismatch,        // the output size differs from the exact size required
     deflate_trailing_data,        // bytes after the final block where none were allowed
+
+    // Zip container (THREATS.md Z rows)
+    zip_no_end_record,             // no end-of-central-directory record in the last 64 KiB
+    zip_multiple_end_records,      // more than one end-of-central-directory record could be the real one
+    zip_trailing_data,             // bytes after the end record that its comment length does not cover
+    zip_zip64_inconsistent,        // ZIP64 locator or record missing, misplaced, or disagreeing with the end record
+    zip_multi_disk,                // a disk number other than 0 (split archives)
+    zip_central_directory_bounds,  // central directory outside the file or not exactly filling its declared size
+    zip_entry_count_mismatch,      // number of central headers differs from the end record's count
+    zip_bad_signature,             // a local or central header without its signature
+    zip_leading_data,              // bytes before the first local header (e.g. a pickle prefix: polyglot)
+    zip_unaccounted_bytes,         // bytes between entries that no header accounts for
+    zip_bad_extra_field,           // an extra field that overruns its header or a malformed ZIP64 extra
+    zip_header_mismatch,           // local header disagrees with the central header (name, method, sizes, CRC, flags)
+    zip_encrypted,                 // encryption flag bits (0x1, 0x40) set
+    zip_patch_data,                // patch-data flag bit (0x20) set
+    zip_unsupported_method,        // compression method other than stored (0) or deflate (8)
+    zip_overlap,                   // entries overlapping each other or the central directory
+    zip_out_of_range,              // an offset or size pointing outside the file
+    zip_duplicate_name,            // two entries whose names are equal ignoring ASCII case
+    zip_bad_name,                  // name with .., an absolute path, a backslash, NUL, or invalid UTF-8
+    zip_multiple_roots,            // entries not all under one top-level folder
+    zip_bad_data_descriptor,       // data descriptor missing or disagreeing with the central header
+    zip_crc_mismatch,              // entry data whose CRC-32 differs from the header's
+    zip_size_mismatch,             // entry data whose (inflated) size differs from the header's
+    zip_not_found,                 // no entry with that name
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -317,6 +351,30 @@ enum class errc : std::uint16_t {
         case errc::deflate_output_limit: return "deflate.output_limit";
         case errc::deflate_size_mismatch: return "deflate.size_mismatch";
         case errc::deflate_trailing_data: return "deflate.trailing_data";
+        case errc::zip_no_end_record: return "zip.no_end_record";
+        case errc::zip_multiple_end_records: return "zip.multiple_end_records";
+        case errc::zip_trailing_data: return "zip.trailing_data";
+        case errc::zip_zip64_inconsistent: return "zip.zip64_inconsistent";
+        case errc::zip_multi_disk: return "zip.multi_disk";
+        case errc::zip_central_directory_bounds: return "zip.central_directory_bounds";
+        case errc::zip_entry_count_mismatch: return "zip.entry_count_mismatch";
+        case errc::zip_bad_signature: return "zip.bad_signature";
+        case errc::zip_leading_data: return "zip.leading_data";
+        case errc::zip_unaccounted_bytes: return "zip.unaccounted_bytes";
+        case errc::zip_bad_extra_field: return "zip.bad_extra_field";
+        case errc::zip_header_mismatch: return "zip.header_mismatch";
+        case errc::zip_encrypted: return "zip.encrypted";
+        case errc::zip_patch_data: return "zip.patch_data";
+        case errc::zip_unsupported_method: return "zip.unsupported_method";
+        case errc::zip_overlap: return "zip.overlap";
+        case errc::zip_out_of_range: return "zip.out_of_range";
+        case errc::zip_duplicate_name: return "zip.duplicate_name";
+        case errc::zip_bad_name: return "zip.bad_name";
+        case errc::zip_multiple_roots: return "zip.multiple_roots";
+        case errc::zip_bad_data_descriptor: return "zip.bad_data_descriptor";
+        case errc::zip_crc_mismatch: return "zip.crc_mismatch";
+        case errc::zip_size_mismatch: return "zip.size_mismatch";
+        case errc::zip_not_found: return "zip.not_found";
     }
     return "unknown";
 }
@@ -358,6 +416,15 @@ struct error {
 BRINE_NAMESPACE_END
 
 // ---- end brine/core/error.hpp ----
+
+// ---- begin brine/core/file.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Files. file_source: a read-only file as a Source (sequential reads) and as a RandomAccessSource
+// (positional reads), without loading it into memory; positional reads do not move a shared file
+// position, so several readers (threads) can share one open file. atomic_file_sink: output that
+// appears under its name complete or not at all (temporary file, then rename).
+
 
 // ---- begin brine/core/result.hpp ----
 // SPDX-License-Identifier: MIT
@@ -521,6 +588,224 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/core/result.hpp ----
 
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#if BRINE_HAS_POSIX_FILES
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+BRINE_NAMESPACE_BEGIN
+
+#if BRINE_HAS_POSIX_FILES
+
+class file_source {
+public:
+    file_source() noexcept = default;
+    file_source(const file_source&) = delete;
+    file_source& operator=(const file_source&) = delete;
+    file_source(file_source&& other) noexcept : fd_(other.fd_), size_(other.size_), pos_(other.pos_) {
+        other.fd_ = -1;
+    }
+    file_source& operator=(file_source&& other) noexcept {
+        if (this != &other) {
+            close();
+            fd_ = other.fd_;
+            size_ = other.size_;
+            pos_ = other.pos_;
+            other.fd_ = -1;
+        }
+        return *this;
+    }
+    ~file_source() { close(); }
+
+    // Opens a regular file for reading. Directories, devices and FIFOs are refused: their "size"
+    // means nothing and reading them may block forever.
+    [[nodiscard]] static result<file_source> open(const char* path) noexcept {
+        file_source file;
+        do {
+            file.fd_ = ::open(path, O_RDONLY | O_CLOEXEC);
+        } while (file.fd_ < 0 && errno == EINTR);
+        if (file.fd_ < 0) return error{errc::io_open_failed, 0, "a readable file"};
+        struct stat info {};
+        if (::fstat(file.fd_, &info) != 0) return error{errc::io_open_failed, 0, "a file whose size can be read"};
+        if (!S_ISREG(info.st_mode)) return error{errc::io_open_failed, 0, "a regular file"};
+        file.size_ = static_cast<std::uint64_t>(info.st_size);
+        return file;
+    }
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+    // Reads exactly `count` bytes at `offset`; a file shorter than that is an error at `offset`.
+    [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
+        while (count != 0) {
+            const std::size_t chunk = count < chunk_limit ? count : chunk_limit;
+            const ssize_t got = ::pread(fd_, dst, chunk, static_cast<off_t>(offset));
+            if (got < 0) {
+                if (errno == EINTR) continue;
+                return error{errc::io_read_failed, offset, "readable bytes"};
+            }
+            if (got == 0) return error{errc::io_read_failed, offset, "more bytes (the file is shorter than expected)"};
+            dst += got;
+            offset += static_cast<std::uint64_t>(got);
+            count -= static_cast<std::size_t>(got);
+        }
+        return {};
+    }
+
+    // Source interface: sequential reads from the current position; 0 at the end of the file.
+    result<std::size_t> read(std::uint8_t* dst, std::size_t max) noexcept {
+        const std::uint64_t rest = size_ > pos_ ? size_ - pos_ : 0;
+        const std::size_t count = max < rest ? max : static_cast<std::size_t>(rest);
+        BRINE_TRY(read_at(pos_, dst, count));
+        pos_ += count;
+        return count;
+    }
+
+private:
+    // Bounded single reads keep every platform's ssize_t/off_t arithmetic in range.
+    static constexpr std::size_t chunk_limit = std::size_t{1} << 30;
+
+    void close() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+    int fd_ = -1;
+    std::uint64_t size_ = 0;
+    std::uint64_t pos_ = 0;
+};
+
+
+// Writes a file through a temporary file beside it, renamed over the final name by commit().
+// Until then nothing exists under the final name; if commit() is never reached (an error, an early
+// return), the destructor removes the temporary file, so a failure leaves nothing behind.
+// A SeekableSink: write_at patches bytes already written (used by the zip writer).
+class atomic_file_sink {
+public:
+    atomic_file_sink(const atomic_file_sink&) = delete;
+    atomic_file_sink& operator=(const atomic_file_sink&) = delete;
+    atomic_file_sink(atomic_file_sink&& other) noexcept
+        : fd_(other.fd_), sparse_(other.sparse_), position_(other.position_), size_(other.size_),
+          final_path_(std::move(other.final_path_)), temp_path_(std::move(other.temp_path_)) {
+        other.fd_ = -1;
+        other.temp_path_.clear();
+    }
+    atomic_file_sink& operator=(atomic_file_sink&&) = delete;
+    ~atomic_file_sink() { abandon(); }
+
+    // `sparse`: runs of zero bytes (4 KiB blocks) become holes instead of written blocks, where
+    // the file system supports them; the file's content is the same either way.
+    [[nodiscard]] static result<atomic_file_sink> create(const char* final_path, bool sparse = false) noexcept {
+        atomic_file_sink sink;
+        sink.sparse_ = sparse;
+        sink.final_path_ = final_path;
+        sink.temp_path_ = sink.final_path_ + ".brine-XXXXXX";
+        sink.fd_ = ::mkstemp(&sink.temp_path_[0]);
+        if (sink.fd_ < 0) {
+            sink.temp_path_.clear();
+            return error{errc::io_open_failed, 0, "a writable directory for the output file"};
+        }
+        return sink;
+    }
+
+    status write(byte_view bytes) noexcept {
+        BRINE_TRY(write_at(position_, bytes));
+        position_ += bytes.size();
+        return {};
+    }
+
+    status write_at(std::uint64_t offset, byte_view bytes) noexcept {
+        if (fd_ < 0) return error{errc::io_write_failed, offset, "an open output file"};
+        const std::uint8_t* data = bytes.data();
+        std::size_t count = bytes.size();
+        while (count != 0) {
+            std::size_t chunk = count < block ? count : block;
+            if (sparse_ && chunk == block && offset >= size_ && is_zero(data, chunk)) {
+                // Past the end of what exists, a skipped block reads back as zeros.
+            } else {
+                BRINE_TRY(write_fully(offset, data, chunk));
+            }
+            data += chunk;
+            offset += chunk;
+            count -= chunk;
+            if (offset > size_) size_ = offset;
+        }
+        return {};
+    }
+
+    // Makes the file durable and gives it its final name, replacing any file there.
+    [[nodiscard]] status commit() noexcept {
+        if (fd_ < 0) return error{errc::io_write_failed, position_, "an open output file"};
+        if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || ::fchmod(fd_, 0644) != 0 || ::fsync(fd_) != 0) {
+            abandon();
+            return error{errc::io_write_failed, size_, "an output file that can be completed"};
+        }
+        ::close(fd_);
+        fd_ = -1;
+        if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+            abandon();
+            return error{errc::io_rename_failed, size_, "permission to replace the output file"};
+        }
+        temp_path_.clear();
+        return {};
+    }
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+private:
+    static constexpr std::size_t block = 4096;
+
+    atomic_file_sink() noexcept = default;
+
+    static bool is_zero(const std::uint8_t* data, std::size_t count) noexcept {
+        for (std::size_t i = 0; i < count; ++i)
+            if (data[i] != 0) return false;
+        return true;
+    }
+
+    status write_fully(std::uint64_t offset, const std::uint8_t* data, std::size_t count) noexcept {
+        while (count != 0) {
+            const ssize_t done = ::pwrite(fd_, data, count, static_cast<off_t>(offset));
+            if (done < 0) {
+                if (errno == EINTR) continue;
+                return error{errc::io_write_failed, offset, "room to write the output (disk full?)"};
+            }
+            data += done;
+            offset += static_cast<std::uint64_t>(done);
+            count -= static_cast<std::size_t>(done);
+        }
+        return {};
+    }
+
+    void abandon() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+        if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+        temp_path_.clear();
+    }
+
+    int fd_ = -1;
+    bool sparse_ = false;
+    std::uint64_t position_ = 0;
+    std::uint64_t size_ = 0;
+    std::string final_path_;
+    std::string temp_path_;
+};
+
+#endif  // BRINE_HAS_POSIX_FILES
+
+BRINE_NAMESPACE_END
+
+// ---- end brine/core/file.hpp ----
+
 // ---- begin brine/core/stream.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -529,6 +814,11 @@ BRINE_NAMESPACE_END
 // A Source is any object with
 //     result<std::size_t> read(std::uint8_t* dst, std::size_t max) noexcept;
 // returning how many bytes it wrote to dst (at most max); 0 means the end of the input.
+//
+// A RandomAccessSource (for containers read by offset, like zip) is any object with
+//     std::uint64_t size() const noexcept;
+//     status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept;
+// where read_at reads exactly count bytes or fails. file_source and memory_source are two.
 //
 // A Sink is any object with
 //     status write(byte_view bytes) noexcept;
@@ -539,6 +829,7 @@ BRINE_NAMESPACE_END
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -559,7 +850,20 @@ struct is_sink : std::false_type {};
 template <class T>
 struct is_sink<T, std::enable_if_t<std::is_same_v<decltype(std::declval<T&>().write(byte_view{})), status>>>
     : std::true_type {};
+
+template <class T, class = void>
+struct is_random_access_source : std::false_type {};
+template <class T>
+struct is_random_access_source<
+    T, std::enable_if_t<std::is_same_v<decltype(std::declval<const T&>().read_at(
+                                           std::uint64_t{}, std::declval<std::uint8_t*>(), std::size_t{})),
+                                       status> &&
+                        std::is_same_v<decltype(std::declval<const T&>().size()), std::uint64_t>>>
+    : std::true_type {};
 }  // namespace detail
+
+template <class T>
+inline constexpr bool is_random_access_source_v = detail::is_random_access_source<T>::value;
 
 template <class T>
 inline constexpr bool is_source_v = detail::is_source<T>::value;
@@ -584,6 +888,24 @@ private:
     std::size_t pos_ = 0;
 };
 
+// Random access to bytes in memory (a span, or an mmap'ed file).
+class memory_source {
+public:
+    constexpr explicit memory_source(byte_view bytes) noexcept : bytes_(bytes) {}
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return bytes_.size(); }
+    [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
+        if (offset > bytes_.size() || count > bytes_.size() - offset)
+            return error{errc::io_read_failed, offset, "more bytes (the input is shorter than expected)"};
+        if (count != 0) std::memcpy(dst, bytes_.data() + offset, count);
+        return {};
+    }
+    [[nodiscard]] byte_view bytes() const noexcept { return bytes_; }
+
+private:
+    byte_view bytes_;
+};
+
 // Writes into a caller-owned buffer; writing past its end fails instead of growing.
 class buffer_sink {
 public:
@@ -605,12 +927,19 @@ private:
 };
 
 // Appends to a std::vector (for tools and tests; allocation failure ends the program as usual).
+// Seekable: write_at patches bytes already written.
 class vector_sink {
 public:
     explicit vector_sink(std::vector<std::uint8_t>& out) noexcept : out_(&out) {}
 
     status write(byte_view bytes) noexcept {
         out_->insert(out_->end(), bytes.begin(), bytes.end());
+        return {};
+    }
+    status write_at(std::uint64_t offset, byte_view bytes) noexcept {
+        if (offset > out_->size() || bytes.size() > out_->size() - offset)
+            return error{errc::invalid_argument, offset, "a patch inside the bytes already written"};
+        std::copy(bytes.begin(), bytes.end(), out_->begin() + static_cast<std::ptrdiff_t>(offset));
         return {};
     }
 
@@ -638,27 +967,3573 @@ BRINE_NAMESPACE_END
 
 // ---- begin brine/crypto/hmac.hpp ----
 // SPDX-License-Identifier: MIT
-// placeholder: being written
+//
+// HMAC-SHA-256 (RFC 2104, FIPS 198-1) and a constant-time comparison for checking MACs.
 
-// ---- end brine/crypto/hmac.hpp ----
+
+// ---- begin brine/crypto/detail/secure_wipe.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Erasing secrets. A plain memset of memory that is never read again is a dead store the
+// optimiser may delete; stores through a volatile lvalue are observable behaviour and stay.
+
+
+#include <cstddef>
+#include <type_traits>
+
+BRINE_NAMESPACE_BEGIN
+namespace crypto::detail {
+
+inline void secure_wipe(void* bytes, std::size_t size) noexcept {
+    volatile unsigned char* p = static_cast<volatile unsigned char*>(bytes);
+    for (std::size_t i = 0; i < size; ++i) p[i] = 0;
+}
+
+template <class T>
+void secure_wipe(T& object) noexcept {
+    static_assert(std::is_trivially_copyable_v<T>, "only plain data can be wiped byte by byte");
+    secure_wipe(static_cast<void*>(&object), sizeof object);
+}
+
+}  // namespace crypto::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/crypto/detail/secure_wipe.hpp ----
+
+// ---- begin brine/crypto/detail/sha256_engine.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The streaming half of SHA-256, shared by every backend and by HMAC: it gathers input into whole
+// blocks, counts the length and appends the final padding (FIPS 180-4 §5.1.1). The compression
+// function is a parameter, so one engine drives the portable and the accelerated paths alike, and
+// with the portable one it also runs at compile time.
+
+
+// ---- begin brine/crypto/detail/sha256_portable.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The SHA-256 block compression (FIPS 180-4 §6.2.2) in plain C++: the fallback on every CPU and,
+// being constexpr, the engine behind compile-time digests. The accelerated paths must agree with
+// it bit for bit; the tests hold all of them to an independent implementation as well.
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace crypto::detail {
+
+// FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64
+// primes. Aligned so that the vector paths can load four at a time from one cache line.
+alignas(64) inline constexpr std::uint32_t sha256_round_constants[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+// FIPS 180-4 §5.3.3: the initial hash value H(0).
+inline constexpr std::array<std::uint32_t, 8> sha256_initial_state = {
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
+// Compresses `block_count` consecutive 64-byte blocks into `state`. Every backend has this shape.
+using sha256_compress_fn = void (*)(std::uint32_t* state, const std::uint8_t* blocks,
+                                    std::size_t block_count) noexcept;
+
+namespace sha256_portable {
+
+// Compilers recognise this pattern as a single rotate instruction.
+BRINE_FORCE_INLINE constexpr std::uint32_t rotr(std::uint32_t x, int n) noexcept {
+    return (x >> n) | (x << (32 - n));
+}
+BRINE_FORCE_INLINE constexpr std::uint32_t big_sigma0(std::uint32_t x) noexcept {
+    return rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22);
+}
+BRINE_FORCE_INLINE constexpr std::uint32_t big_sigma1(std::uint32_t x) noexcept {
+    return rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25);
+}
+BRINE_FORCE_INLINE constexpr std::uint32_t small_sigma0(std::uint32_t x) noexcept {
+    return rotr(x, 7) ^ rotr(x, 18) ^ (x >> 3);
+}
+BRINE_FORCE_INLINE constexpr std::uint32_t small_sigma1(std::uint32_t x) noexcept {
+    return rotr(x, 17) ^ rotr(x, 19) ^ (x >> 10);
+}
+// Ch and Maj in the forms with one operation fewer than the textbook definitions.
+BRINE_FORCE_INLINE constexpr std::uint32_t choose(std::uint32_t e, std::uint32_t f, std::uint32_t g) noexcept {
+    return g ^ (e & (f ^ g));
+}
+BRINE_FORCE_INLINE constexpr std::uint32_t majority(std::uint32_t a, std::uint32_t b, std::uint32_t c) noexcept {
+    return (a & b) | (c & (a | b));
+}
+
+// One round. Instead of shifting eight variables every round, the callers rotate the roles of the
+// arguments, so only the two words that really change (d and h) are written.
+BRINE_FORCE_INLINE constexpr void one_round(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t& d,
+                                            std::uint32_t e, std::uint32_t f, std::uint32_t g, std::uint32_t& h,
+                                            std::uint32_t constant_plus_word) noexcept {
+    const std::uint32_t t1 = h + big_sigma1(e) + choose(e, f, g) + constant_plus_word;
+    const std::uint32_t t2 = big_sigma0(a) + majority(a, b, c);
+    d += t1;
+    h = t1 + t2;
+}
+
+// The message schedule is kept as a ring of 16 words: W[t] replaces W[t-16] in place.
+BRINE_FORCE_INLINE constexpr std::uint32_t next_word(std::uint32_t (&w)[16], int t) noexcept {
+    w[t & 15] += small_sigma1(w[(t - 2) & 15]) + w[(t - 7) & 15] + small_sigma0(w[(t - 15) & 15]);
+    return w[t & 15];
+}
+
+// Eight rounds starting at round `t`; after eight rounds the roles are back where they started.
+template <bool Schedule>
+BRINE_FORCE_INLINE constexpr void eight_rounds(std::uint32_t (&s)[8], std::uint32_t (&w)[16], int t) noexcept {
+    const std::uint32_t* k = sha256_round_constants;
+    auto word = [&w](int i) constexpr noexcept -> std::uint32_t {
+        if constexpr (Schedule) return next_word(w, i);
+        else return w[i & 15];
+    };
+    one_round(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], k[t + 0] + word(t + 0));
+    one_round(s[7], s[0], s[1], s[2], s[3], s[4], s[5], s[6], k[t + 1] + word(t + 1));
+    one_round(s[6], s[7], s[0], s[1], s[2], s[3], s[4], s[5], k[t + 2] + word(t + 2));
+    one_round(s[5], s[6], s[7], s[0], s[1], s[2], s[3], s[4], k[t + 3] + word(t + 3));
+    one_round(s[4], s[5], s[6], s[7], s[0], s[1], s[2], s[3], k[t + 4] + word(t + 4));
+    one_round(s[3], s[4], s[5], s[6], s[7], s[0], s[1], s[2], k[t + 5] + word(t + 5));
+    one_round(s[2], s[3], s[4], s[5], s[6], s[7], s[0], s[1], k[t + 6] + word(t + 6));
+    one_round(s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[0], k[t + 7] + word(t + 7));
+}
+
+constexpr void compress(std::uint32_t* state, const std::uint8_t* blocks, std::size_t block_count) noexcept {
+    for (; block_count != 0; --block_count, blocks += 64) {
+        std::uint32_t w[16] = {};
+        for (int i = 0; i < 16; ++i) w[i] = load_be32(blocks + 4 * i);
+        std::uint32_t s[8] = {state[0], state[1], state[2], state[3],
+                              state[4], state[5], state[6], state[7]};
+        // Written out in full so that every schedule index is a compile-time constant and the
+        // ring and the working variables live in registers.
+        eight_rounds<false>(s, w, 0);
+        eight_rounds<false>(s, w, 8);
+        eight_rounds<true>(s, w, 16);
+        eight_rounds<true>(s, w, 24);
+        eight_rounds<true>(s, w, 32);
+        eight_rounds<true>(s, w, 40);
+        eight_rounds<true>(s, w, 48);
+        eight_rounds<true>(s, w, 56);
+        for (int i = 0; i < 8; ++i) state[i] += s[i];
+    }
+}
+
+}  // namespace sha256_portable
+}  // namespace crypto::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/crypto/detail/sha256_portable.hpp ----
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace crypto::detail {
+
+class sha256_engine {
+public:
+    static constexpr std::size_t block_size = 64;
+    static constexpr std::size_t digest_size = 32;
+
+    constexpr explicit sha256_engine(sha256_compress_fn compress) noexcept : compress_(compress) {}
+
+    // Continues from `state` as if `length` bytes, a whole number of blocks, had been hashed to
+    // reach it. HMAC starts from its keyed states this way.
+    constexpr void restart(const std::array<std::uint32_t, 8>& state, std::uint64_t length) noexcept {
+        state_ = state;
+        buffered_ = 0;
+        length_ = length;
+    }
+
+    constexpr void update(const std::uint8_t* data, std::size_t size) noexcept {
+        if (size == 0) return;
+        length_ += size;
+        if (buffered_ != 0) {
+            const std::size_t take = size < block_size - buffered_ ? size : block_size - buffered_;
+            append(data, take);
+            data += take;
+            size -= take;
+            if (buffered_ < block_size) return;
+            compress_(state_.data(), buffer_.data(), 1);
+            buffered_ = 0;
+        }
+        // Whole blocks go to the compression function straight from the input, in one call, so
+        // the accelerated paths run without interruption.
+        const std::size_t whole = size / block_size;
+        if (whole != 0) {
+            compress_(state_.data(), data, whole);
+            data += whole * block_size;
+            size -= whole * block_size;
+        }
+        append(data, size);
+    }
+
+    // Writes the digest of everything since the last restart to `digest` (digest_size bytes) and
+    // restarts from the initial state.
+    constexpr void finish(std::uint8_t* digest) noexcept {
+        // The length field counts bits modulo 2^64, as FIPS 180-4 defines it for all messages
+        // shorter than 2^64 bits.
+        const std::uint64_t bit_length = length_ << 3;
+        buffer_[buffered_++] = 0x80;
+        if (buffered_ > block_size - 8) {
+            while (buffered_ < block_size) buffer_[buffered_++] = 0;
+            compress_(state_.data(), buffer_.data(), 1);
+            buffered_ = 0;
+        }
+        while (buffered_ < block_size - 8) buffer_[buffered_++] = 0;
+        store_be64(buffer_.data() + (block_size - 8), bit_length);
+        compress_(state_.data(), buffer_.data(), 1);
+        for (std::size_t i = 0; i < 8; ++i) store_be32(digest + 4 * i, state_[i]);
+        restart(sha256_initial_state, 0);
+    }
+
+    // Erases the chaining state and any buffered input; restart() before using the engine again.
+    void wipe() noexcept {
+        secure_wipe(state_);
+        secure_wipe(buffer_);
+        buffered_ = 0;
+        length_ = 0;
+    }
+
+private:
+    constexpr void append(const std::uint8_t* data, std::size_t size) noexcept {
+        for (std::size_t i = 0; i < size; ++i) buffer_[buffered_ + i] = data[i];
+        buffered_ += size;
+    }
+
+    sha256_compress_fn compress_;
+    std::array<std::uint32_t, 8> state_ = sha256_initial_state;
+    std::array<std::uint8_t, block_size> buffer_{};
+    std::size_t buffered_ = 0;  // always < block_size between calls
+    std::uint64_t length_ = 0;  // bytes hashed since restart, including the restart length
+};
+
+}  // namespace crypto::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/crypto/detail/sha256_engine.hpp ----
 
 // ---- begin brine/crypto/sha256.hpp ----
 // SPDX-License-Identifier: MIT
-// placeholder: being written
+//
+// SHA-256 (FIPS 180-4). The block compression runs on the fastest path the CPU offers — Intel SHA
+// extensions, the ARMv8 cryptography extension, or portable C++ — chosen once per object from
+// brine::cpu(). Every path computes the same digest; a path can also be forced, for testing.
+
+
+// ---- begin brine/crypto/detail/sha256_arm.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// SHA-256 block compression with the ARMv8 cryptography extension (SHA256H, SHA256H2, SHA256SU0,
+// SHA256SU1). Called only after brine::cpu() has reported arm_sha2.
+//
+// BRINE_DETAIL_HAS_SHA256_ARM (internal) is 1 when this path exists in the build: when the whole
+// translation unit targets the extension (-march=armv8-a+crypto or later; the default on Apple
+// arm64), or with GCC, whose <arm_neon.h> lets a single function enable it. Clang's <arm_neon.h>
+// (at least through version 14) declares these intrinsics only when the translation unit enables
+// the extension, so with Clang the path needs that flag.
+
+
+#include <cstddef>
+#include <cstdint>
+
+#if BRINE_ARCH_ARM64 && (defined(__ARM_FEATURE_SHA2) || defined(__ARM_FEATURE_CRYPTO))
+#define BRINE_DETAIL_HAS_SHA256_ARM 1
+#define BRINE_DETAIL_SHA256_ARM_TARGET
+#elif BRINE_ARCH_ARM64 && defined(__GNUC__) && !defined(__clang__)
+#define BRINE_DETAIL_HAS_SHA256_ARM 1
+#define BRINE_DETAIL_SHA256_ARM_TARGET BRINE_TARGET("+crypto")
+#else
+#define BRINE_DETAIL_HAS_SHA256_ARM 0
+#endif
+
+#if BRINE_DETAIL_HAS_SHA256_ARM
+#include <arm_neon.h>
+
+BRINE_NAMESPACE_BEGIN
+namespace crypto::detail::sha256_arm {
+
+// Four rounds t..t+3: SHA256H advances {A,B,C,D} and SHA256H2 {E,F,G,H}; both need the
+// {A,B,C,D} from before the rounds.
+BRINE_DETAIL_SHA256_ARM_TARGET
+BRINE_FORCE_INLINE void four_rounds(uint32x4_t& abcd, uint32x4_t& efgh, uint32x4_t words, int t) noexcept {
+    const uint32x4_t sums = vaddq_u32(words, vld1q_u32(sha256_round_constants + t));
+    const uint32x4_t abcd_before = abcd;
+    abcd = vsha256hq_u32(abcd, efgh, sums);
+    efgh = vsha256h2q_u32(efgh, abcd_before, sums);
+}
+
+// W[t..t+3] from the sixteen words before them (w0 holds W[t-16..t-13]).
+BRINE_DETAIL_SHA256_ARM_TARGET
+BRINE_FORCE_INLINE uint32x4_t next_words(uint32x4_t w0, uint32x4_t w1, uint32x4_t w2, uint32x4_t w3) noexcept {
+    return vsha256su1q_u32(vsha256su0q_u32(w0, w1), w2, w3);
+}
+
+// Big-endian message words into native lanes.
+BRINE_DETAIL_SHA256_ARM_TARGET
+BRINE_FORCE_INLINE uint32x4_t load_words(const std::uint8_t* p) noexcept {
+    return vreinterpretq_u32_u8(vrev32q_u8(vld1q_u8(p)));
+}
+
+BRINE_DETAIL_SHA256_ARM_TARGET
+inline void compress(std::uint32_t* state, const std::uint8_t* blocks, std::size_t block_count) noexcept {
+    uint32x4_t abcd = vld1q_u32(state);
+    uint32x4_t efgh = vld1q_u32(state + 4);
+
+    for (; block_count != 0; --block_count, blocks += 64) {
+        const uint32x4_t abcd_before = abcd;
+        const uint32x4_t efgh_before = efgh;
+
+        uint32x4_t w0 = load_words(blocks);
+        uint32x4_t w1 = load_words(blocks + 16);
+        uint32x4_t w2 = load_words(blocks + 32);
+        uint32x4_t w3 = load_words(blocks + 48);
+        four_rounds(abcd, efgh, w0, 0);
+        four_rounds(abcd, efgh, w1, 4);
+        four_rounds(abcd, efgh, w2, 8);
+        four_rounds(abcd, efgh, w3, 12);
+        for (int t = 16; t < 64; t += 16) {
+            w0 = next_words(w0, w1, w2, w3);
+            four_rounds(abcd, efgh, w0, t);
+            w1 = next_words(w1, w2, w3, w0);
+            four_rounds(abcd, efgh, w1, t + 4);
+            w2 = next_words(w2, w3, w0, w1);
+            four_rounds(abcd, efgh, w2, t + 8);
+            w3 = next_words(w3, w0, w1, w2);
+            four_rounds(abcd, efgh, w3, t + 12);
+        }
+
+        abcd = vaddq_u32(abcd, abcd_before);
+        efgh = vaddq_u32(efgh, efgh_before);
+    }
+
+    vst1q_u32(state, abcd);
+    vst1q_u32(state + 4, efgh);
+}
+
+}  // namespace crypto::detail::sha256_arm
+BRINE_NAMESPACE_END
+#undef BRINE_DETAIL_SHA256_ARM_TARGET
+#endif
+
+// ---- end brine/crypto/detail/sha256_arm.hpp ----
+
+// ---- begin brine/crypto/detail/sha256_x86.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// SHA-256 block compression with the Intel SHA extensions (SHA-NI). Compiled for those
+// instructions per function, so the rest of the program keeps its baseline; called only after
+// brine::cpu() has reported sha_ni, sse4.1 and ssse3.
+//
+// BRINE_DETAIL_HAS_SHA256_X86 (internal) is 1 when this path exists in the build.
+
+
+#include <cstddef>
+#include <cstdint>
+
+#if BRINE_ARCH_X86 && BRINE_HAS_TARGET_ATTRIBUTE
+#define BRINE_DETAIL_HAS_SHA256_X86 1
+#include <immintrin.h>
+#else
+#define BRINE_DETAIL_HAS_SHA256_X86 0
+#endif
+
+#if BRINE_DETAIL_HAS_SHA256_X86
+BRINE_NAMESPACE_BEGIN
+namespace crypto::detail::sha256_x86 {
+
+// SHA256RNDS2 keeps the eight working variables in two registers as {A,B,E,F} and {C,D,G,H}
+// (listed from the most significant lane down), and does two rounds per instruction, taking the
+// two constant+word sums from the low half of its implicit third operand.
+
+// Rounds t..t+3 for the four schedule words in `words`.
+BRINE_TARGET("sha,sse4.1,ssse3")
+BRINE_FORCE_INLINE void four_rounds(__m128i& abef, __m128i& cdgh, __m128i words, int t) noexcept {
+    const __m128i constants =
+        _mm_load_si128(reinterpret_cast<const __m128i*>(sha256_round_constants + t));
+    __m128i sums = _mm_add_epi32(words, constants);
+    cdgh = _mm_sha256rnds2_epu32(cdgh, abef, sums);
+    sums = _mm_shuffle_epi32(sums, 0x0E);  // the upper two sums, for the second pair of rounds
+    abef = _mm_sha256rnds2_epu32(abef, cdgh, sums);
+}
+
+// The next four schedule words W[t..t+3] from the sixteen before them (w0 holds W[t-16..t-13]):
+// MSG1 adds σ0(W[t-15]) to W[t-16], the W[t-7] terms straddle w2 and w3, and MSG2 adds σ1 of
+// W[t-2], which for the last two lanes are words it computes itself.
+BRINE_TARGET("sha,sse4.1,ssse3")
+BRINE_FORCE_INLINE __m128i next_words(__m128i w0, __m128i w1, __m128i w2, __m128i w3) noexcept {
+    const __m128i partial = _mm_add_epi32(_mm_sha256msg1_epu32(w0, w1), _mm_alignr_epi8(w3, w2, 4));
+    return _mm_sha256msg2_epu32(partial, w3);
+}
+
+// Big-endian message words into little-endian lanes.
+BRINE_TARGET("sha,sse4.1,ssse3")
+BRINE_FORCE_INLINE __m128i load_words(const std::uint8_t* p) noexcept {
+    const __m128i byte_swap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+    return _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), byte_swap);
+}
+
+BRINE_TARGET("sha,sse4.1,ssse3")
+inline void compress(std::uint32_t* state, const std::uint8_t* blocks, std::size_t block_count) noexcept {
+    // state[0..7] = A..H  →  {A,B,E,F} and {C,D,G,H}.
+    const __m128i dcba = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state));
+    const __m128i hgfe = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state + 4));
+    const __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
+    const __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+    __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+    __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+
+    for (; block_count != 0; --block_count, blocks += 64) {
+        const __m128i abef_before = abef;
+        const __m128i cdgh_before = cdgh;
+
+        __m128i w0 = load_words(blocks);
+        __m128i w1 = load_words(blocks + 16);
+        __m128i w2 = load_words(blocks + 32);
+        __m128i w3 = load_words(blocks + 48);
+        four_rounds(abef, cdgh, w0, 0);
+        four_rounds(abef, cdgh, w1, 4);
+        four_rounds(abef, cdgh, w2, 8);
+        four_rounds(abef, cdgh, w3, 12);
+        for (int t = 16; t < 64; t += 16) {
+            w0 = next_words(w0, w1, w2, w3);
+            four_rounds(abef, cdgh, w0, t);
+            w1 = next_words(w1, w2, w3, w0);
+            four_rounds(abef, cdgh, w1, t + 4);
+            w2 = next_words(w2, w3, w0, w1);
+            four_rounds(abef, cdgh, w2, t + 8);
+            w3 = next_words(w3, w0, w1, w2);
+            four_rounds(abef, cdgh, w3, t + 12);
+        }
+
+        abef = _mm_add_epi32(abef, abef_before);
+        cdgh = _mm_add_epi32(cdgh, cdgh_before);
+    }
+
+    // {A,B,E,F} and {C,D,G,H}  →  state[0..7] = A..H.
+    const __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    const __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(state), _mm_blend_epi16(feba, dchg, 0xF0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(state + 4), _mm_alignr_epi8(dchg, feba, 8));
+}
+
+}  // namespace crypto::detail::sha256_x86
+BRINE_NAMESPACE_END
+#endif
+
+// ---- end brine/crypto/detail/sha256_x86.hpp ----
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace crypto {
+
+// The implementations of the block compression.
+enum class sha256_backend : std::uint8_t {
+    automatic,  // the fastest one available on this CPU
+    portable,   // plain C++, everywhere
+    x86_shani,  // Intel SHA extensions (with SSE4.1 and SSSE3)
+    arm_sha2,   // ARMv8 cryptography extension
+};
+
+[[nodiscard]] constexpr std::string_view to_string(sha256_backend backend) noexcept {
+    switch (backend) {
+        case sha256_backend::automatic: return "automatic";
+        case sha256_backend::portable: return "portable";
+        case sha256_backend::x86_shani: return "x86_shani";
+        case sha256_backend::arm_sha2: return "arm_sha2";
+    }
+    return "unknown";
+}
+
+// Whether `backend` can run here: compiled into this build and supported by this CPU.
+// `automatic` and `portable` always can.
+[[nodiscard]] inline bool sha256_backend_available(sha256_backend backend) noexcept {
+    switch (backend) {
+        case sha256_backend::automatic:
+        case sha256_backend::portable: return true;
+        case sha256_backend::x86_shani: {
+            const cpu_features& features = cpu();
+            return BRINE_DETAIL_HAS_SHA256_X86 && features.sha_ni && features.sse41 && features.ssse3;
+        }
+        case sha256_backend::arm_sha2: return BRINE_DETAIL_HAS_SHA256_ARM && cpu().arm_sha2;
+    }
+    return false;
+}
+
+using sha256_digest = std::array<std::uint8_t, 32>;
+
+namespace detail {
+
+struct sha256_implementation {
+    sha256_backend backend;
+    sha256_compress_fn compress;
+};
+
+// The requested backend if it can run here, otherwise the portable one; `automatic` picks the
+// fastest available.
+[[nodiscard]] inline sha256_implementation select_sha256(sha256_backend requested) noexcept {
+    const bool automatic = requested == sha256_backend::automatic;
+#if BRINE_DETAIL_HAS_SHA256_X86
+    if ((automatic || requested == sha256_backend::x86_shani) &&
+        sha256_backend_available(sha256_backend::x86_shani))
+        return {sha256_backend::x86_shani, &sha256_x86::compress};
+#endif
+#if BRINE_DETAIL_HAS_SHA256_ARM
+    if ((automatic || requested == sha256_backend::arm_sha2) &&
+        sha256_backend_available(sha256_backend::arm_sha2))
+        return {sha256_backend::arm_sha2, &sha256_arm::compress};
+#endif
+    (void)automatic;
+    return {sha256_backend::portable, &sha256_portable::compress};
+}
+
+}  // namespace detail
+
+// Incremental SHA-256: update() any number of times with any split of the input, then finish().
+class sha256 {
+public:
+    static constexpr std::size_t digest_size = 32;
+    static constexpr std::size_t block_size = 64;
+
+    // Uses the fastest backend available on this CPU.
+    sha256() noexcept : sha256(sha256_backend::automatic) {}
+
+    // Uses `requested` if sha256_backend_available(requested), otherwise the portable backend;
+    // backend() tells which one runs.
+    explicit sha256(sha256_backend requested) noexcept : sha256(detail::select_sha256(requested)) {}
+
+    [[nodiscard]] sha256_backend backend() const noexcept { return backend_; }
+
+    void update(byte_view bytes) noexcept { engine_.update(bytes.data(), bytes.size()); }
+
+    // The digest of everything passed to update() since construction or the previous finish().
+    // The object is then reset and hashes a new message with the same backend.
+    [[nodiscard]] sha256_digest finish() noexcept {
+        sha256_digest digest{};
+        engine_.finish(digest.data());
+        return digest;
+    }
+
+    // The digest of `bytes` in one call.
+    [[nodiscard]] static sha256_digest hash(byte_view bytes,
+                                           sha256_backend requested = sha256_backend::automatic) noexcept {
+        sha256 hasher(requested);
+        hasher.update(bytes);
+        return hasher.finish();
+    }
+
+private:
+    explicit sha256(detail::sha256_implementation implementation) noexcept
+        : engine_(implementation.compress), backend_(implementation.backend) {}
+
+    detail::sha256_engine engine_;
+    sha256_backend backend_;
+};
+
+// SHA-256 at compile time (also fine at run time, on the portable path), for digests that belong
+// in static_asserts and constant tables.
+[[nodiscard]] constexpr sha256_digest sha256_constexpr(byte_view bytes) noexcept {
+    detail::sha256_engine engine(&detail::sha256_portable::compress);
+    engine.update(bytes.data(), bytes.size());
+    sha256_digest digest{};
+    engine.finish(digest.data());
+    return digest;
+}
+
+// The same for text; its chars are hashed as bytes. (A constant expression cannot view chars as
+// bytes through a pointer cast, hence the copy through a block-sized buffer.)
+[[nodiscard]] constexpr sha256_digest sha256_constexpr(std::string_view text) noexcept {
+    detail::sha256_engine engine(&detail::sha256_portable::compress);
+    std::uint8_t chunk[64] = {};
+    while (!text.empty()) {
+        const std::size_t count = text.size() < sizeof chunk ? text.size() : sizeof chunk;
+        for (std::size_t i = 0; i < count; ++i) chunk[i] = static_cast<std::uint8_t>(text[i]);
+        engine.update(chunk, count);
+        text.remove_prefix(count);
+    }
+    sha256_digest digest{};
+    engine.finish(digest.data());
+    return digest;
+}
+
+// Lowercase hexadecimal of a digest, without allocating; view it with
+// std::string_view(hex.data(), hex.size()).
+[[nodiscard]] constexpr std::array<char, 64> to_hex(const sha256_digest& digest) noexcept {
+    constexpr char digits[] = "0123456789abcdef";
+    std::array<char, 64> hex{};
+    for (std::size_t i = 0; i < digest.size(); ++i) {
+        hex[2 * i] = digits[digest[i] >> 4];
+        hex[2 * i + 1] = digits[digest[i] & 0x0F];
+    }
+    return hex;
+}
+
+}  // namespace crypto
+BRINE_NAMESPACE_END
 
 // ---- end brine/crypto/sha256.hpp ----
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace crypto {
+
+// Incremental HMAC-SHA-256: construct with the key, update() with the message in any split, then
+// finish().
+//
+// The key itself is never stored: the constructor reduces it to the SHA-256 states after the
+// inner and outer padded key blocks, and erases every temporary copy. finish() erases all
+// message-dependent intermediates and returns to those keyed states, so the same object can
+// authenticate another message under the same key; the destructor erases the keyed states too.
+class hmac_sha256 {
+public:
+    static constexpr std::size_t mac_size = 32;
+    static constexpr std::size_t block_size = 64;
+
+    // Keys of any length (RFC 2104: longer than a block are hashed first, shorter ones padded).
+    // The backend is chosen as for sha256.
+    explicit hmac_sha256(byte_view key, sha256_backend requested = sha256_backend::automatic) noexcept
+        : hmac_sha256(key, detail::select_sha256(requested)) {}
+
+    hmac_sha256(const hmac_sha256&) noexcept = default;
+    hmac_sha256& operator=(const hmac_sha256&) noexcept = default;
+    ~hmac_sha256() {
+        inner_.wipe();
+        detail::secure_wipe(inner_start_);
+        detail::secure_wipe(outer_start_);
+    }
+
+    [[nodiscard]] sha256_backend backend() const noexcept { return backend_; }
+
+    void update(byte_view message) noexcept { inner_.update(message.data(), message.size()); }
+
+    // The MAC of everything passed to update() since construction or the previous finish().
+    [[nodiscard]] sha256_digest finish() noexcept {
+        std::array<std::uint8_t, 32> inner_digest{};
+        inner_.finish(inner_digest.data());
+
+        detail::sha256_engine outer(compress_);
+        outer.restart(outer_start_, block_size);
+        outer.update(inner_digest.data(), inner_digest.size());
+        sha256_digest mac{};
+        outer.finish(mac.data());
+
+        outer.wipe();
+        inner_.wipe();
+        detail::secure_wipe(inner_digest);
+        inner_.restart(inner_start_, block_size);
+        return mac;
+    }
+
+    // The MAC of `message` under `key` in one call.
+    [[nodiscard]] static sha256_digest mac(byte_view key, byte_view message,
+                                          sha256_backend requested = sha256_backend::automatic) noexcept {
+        hmac_sha256 authenticator(key, requested);
+        authenticator.update(message);
+        return authenticator.finish();
+    }
+
+private:
+    hmac_sha256(byte_view key, detail::sha256_implementation implementation) noexcept
+        : backend_(implementation.backend), compress_(implementation.compress), inner_(compress_) {
+        // K0: the key, or its digest when longer than a block, zero-padded to a block.
+        std::array<std::uint8_t, block_size> padded_key{};
+        if (key.size() > block_size) {
+            detail::sha256_engine key_hasher(compress_);
+            key_hasher.update(key.data(), key.size());
+            key_hasher.finish(padded_key.data());
+            key_hasher.wipe();
+        } else {
+            for (std::size_t i = 0; i < key.size(); ++i) padded_key[i] = key[i];
+        }
+
+        inner_start_ = keyed_state(padded_key, 0x36);
+        outer_start_ = keyed_state(padded_key, 0x5c);
+        detail::secure_wipe(padded_key);
+        inner_.restart(inner_start_, block_size);
+    }
+
+    // The SHA-256 state after compressing the block K0 ⊕ pad.
+    std::array<std::uint32_t, 8> keyed_state(const std::array<std::uint8_t, block_size>& padded_key,
+                                             std::uint8_t pad) const noexcept {
+        std::array<std::uint8_t, block_size> block{};
+        for (std::size_t i = 0; i < block_size; ++i) block[i] = static_cast<std::uint8_t>(padded_key[i] ^ pad);
+        std::array<std::uint32_t, 8> state = detail::sha256_initial_state;
+        compress_(state.data(), block.data(), 1);
+        detail::secure_wipe(block);
+        return state;
+    }
+
+    sha256_backend backend_;
+    detail::sha256_compress_fn compress_;
+    detail::sha256_engine inner_;
+    std::array<std::uint32_t, 8> inner_start_{};
+    std::array<std::uint32_t, 8> outer_start_{};
+};
+
+// Whether `a` and `b` hold the same bytes, taking a time that depends only on their lengths, so
+// that comparing a computed MAC with a received one reveals nothing about where they differ.
+// Different lengths compare unequal (lengths are not secret).
+[[nodiscard]] inline bool constant_time_equal(byte_view a, byte_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    // Reading through volatile makes every load observable, so the compiler can neither stop at
+    // the first difference nor turn the loop into memcmp.
+    const volatile std::uint8_t* left = a.data();
+    const volatile std::uint8_t* right = b.data();
+    unsigned difference = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned>(left[i] ^ right[i]);
+    return difference == 0;
+}
+
+}  // namespace crypto
+BRINE_NAMESPACE_END
+
+// ---- end brine/crypto/hmac.hpp ----
 
 
 // ---- begin brine/zip/crc32.hpp ----
 // SPDX-License-Identifier: MIT
-// placeholder: being written
+//
+// CRC-32 as zip, gzip and PNG use it (reflected polynomial 0xEDB88320, register preset to all ones
+// and inverted at the end), with zlib's calling convention: the CRC of nothing is 0 and
+// crc32(b, crc32(a)) == crc32(a followed by b).
+//
+// The fastest implementation the CPU supports is chosen once, at the first call: PCLMULQDQ folding
+// on x86, the CRC32 instructions on ARMv8, otherwise portable slicing-by-16. A specific backend can
+// be requested (for tests and benchmarks); one that this build or CPU lacks falls back to portable,
+// which crc32_backend_available() tells in advance. All backends give identical results.
+
+
+// ---- begin brine/zip/detail/crc32_arm.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// CRC-32 on ARMv8 with the CRC32 instructions (CRC32X/CRC32B), which compute exactly zip's
+// reflected polynomial on the raw register. Compiled for the "crc" extension per function, so the
+// rest of the program keeps its baseline; reached only through crc32_armv8_if_supported().
+
+
+// ---- begin brine/zip/detail/crc32_polynomial.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The CRC-32 polynomial of zip, gzip and PNG, and the compile-time GF(2) arithmetic from which the
+// lookup tables and the carry-less-multiply constants are derived, so that no magic number in the
+// CRC-32 code has to be taken on trust.
+//
+// Bit order: CRC-32 is "reflected". A message bit stream takes each byte least significant bit
+// first, and the first bit is the highest-degree coefficient. A 32-bit CRC register therefore
+// holds the coefficient of x^(31-i) in bit i; we call that layout reflected-32.
+
+
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+// P(x) = x^32 + x^26 + x^23 + x^22 + x^16 + x^12 + x^11 + x^10 + x^8 + x^7 + x^5 + x^4 + x^2 + x + 1,
+// its terms below x^32 in reflected-32 layout.
+inline constexpr std::uint32_t crc32_polynomial = 0xEDB88320u;
+
+// Every backend advances the raw CRC register (the value before zip's final inversion): it returns
+// the register after `size` more message bytes. The public API applies the inversions.
+using crc32_update_fn = std::uint32_t (*)(std::uint32_t state, const std::uint8_t* data,
+                                          std::size_t size) noexcept;
+
+// x^n mod P, reflected-32. Multiplying by x moves every coefficient one bit down; the coefficient
+// that reaches x^32 is replaced by the low terms of P.
+[[nodiscard]] constexpr std::uint32_t crc32_x_pow_mod(std::size_t n) noexcept {
+    std::uint32_t r = 0x80000000u;  // x^0
+    for (std::size_t i = 0; i < n; ++i) r = (r >> 1) ^ ((r & 1u) ? crc32_polynomial : 0u);
+    return r;
+}
+
+// floor(x^64 / P), a polynomial of degree 32, in reflected-33 layout (coefficient of x^(32-j) in
+// bit j): the Barrett constant. Multiplying x^0 by x 64 times and reducing whenever a term reaches
+// x^32 subtracts P * x^(64-t) at step t, so the steps that reduce are the quotient's terms.
+[[nodiscard]] constexpr std::uint64_t crc32_x64_quotient() noexcept {
+    std::uint32_t r = 1u;  // x^31: no step before the 32nd reaches x^32
+    std::uint64_t quotient = 0;
+    for (unsigned t = 32; t <= 64; ++t) {
+        if (r & 1u) quotient |= std::uint64_t{1} << (t - 32);  // the term x^(64-t)
+        r = (r >> 1) ^ ((r & 1u) ? crc32_polynomial : 0u);
+    }
+    return quotient;
+}
+
+// A polynomial of degree < 32 given in reflected-32 layout, re-expressed in reflected-33 layout
+// (coefficient of x^(32-j) in bit j): the form in which carry-less multiplication by a value in
+// reflected-32 layout yields the product in reflected-64 layout (x^(63-k) in bit k).
+[[nodiscard]] constexpr std::uint64_t crc32_reflected33(std::uint32_t reflected32) noexcept {
+    return std::uint64_t{reflected32} << 1;
+}
+
+// P itself in reflected-33 layout (its x^32 term lands in bit 0).
+inline constexpr std::uint64_t crc32_polynomial_reflected33 = crc32_reflected33(crc32_polynomial) | 1u;
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/crc32_polynomial.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+
+// GCC declares the CRC intrinsics whatever the baseline; some Clang releases (14 among them) only
+// when the whole unit targets +crc, so with Clang the builtins behind them are used directly.
+#if BRINE_ARCH_ARM64 && BRINE_HAS_TARGET_ATTRIBUTE && !defined(__clang__)
+#include <arm_acle.h>
+#endif
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+#if BRINE_ARCH_ARM64 && BRINE_HAS_TARGET_ATTRIBUTE
+
+// Advances the raw register over `size` bytes, eight per instruction. load_le64 keeps the byte
+// order the instruction expects (first byte in the low bits) on big-endian hosts too, and compiles
+// to a plain unaligned load on little-endian ones.
+#if defined(__clang__)
+BRINE_TARGET("crc")
+#else
+BRINE_TARGET("+crc")
+#endif
+inline std::uint32_t crc32_update_armv8(std::uint32_t state, const std::uint8_t* data, std::size_t size) noexcept {
+#if defined(__clang__)
+    for (; size >= 8; data += 8, size -= 8) state = __builtin_arm_crc32d(state, load_le64(data));
+    for (; size > 0; ++data, --size) state = __builtin_arm_crc32b(state, *data);
+#else
+    for (; size >= 8; data += 8, size -= 8) state = __crc32d(state, load_le64(data));
+    for (; size > 0; ++data, --size) state = __crc32b(state, *data);
+#endif
+    return state;
+}
+
+#endif  // BRINE_ARCH_ARM64 && BRINE_HAS_TARGET_ATTRIBUTE
+
+// The ARMv8 CRC32 implementation when this build has it and the CPU can run it, else nullptr.
+[[nodiscard]] inline crc32_update_fn crc32_armv8_if_supported() noexcept {
+#if BRINE_ARCH_ARM64 && BRINE_HAS_TARGET_ATTRIBUTE
+    if (cpu().arm_crc32) return &crc32_update_armv8;
+#endif
+    return nullptr;
+}
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/crc32_arm.hpp ----
+
+// ---- begin brine/zip/detail/crc32_portable.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Portable CRC-32: slicing-by-16 over tables built at compile time. Runs on any host, whatever its
+// byte order (words are assembled with load_le32), and in constant expressions.
+
+
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+// entry[k][b]: what byte b contributes to the register when k more bytes follow it. entry[0] is the
+// classic byte-at-a-time table; the others let 16 bytes be folded in with independent look-ups.
+struct crc32_slicing_tables {
+    static constexpr int slices = 16;
+    std::uint32_t entry[slices][256];
+};
+
+[[nodiscard]] constexpr crc32_slicing_tables make_crc32_slicing_tables() noexcept {
+    crc32_slicing_tables t{};
+    for (std::uint32_t b = 0; b < 256; ++b) {
+        std::uint32_t r = b;
+        for (int bit = 0; bit < 8; ++bit) r = (r >> 1) ^ ((r & 1u) ? crc32_polynomial : 0u);
+        t.entry[0][b] = r;
+    }
+    for (int k = 1; k < crc32_slicing_tables::slices; ++k) {
+        for (int b = 0; b < 256; ++b) {
+            const std::uint32_t previous = t.entry[k - 1][b];
+            t.entry[k][b] = (previous >> 8) ^ t.entry[0][previous & 0xFFu];
+        }
+    }
+    return t;
+}
+
+inline constexpr crc32_slicing_tables crc32_tables = make_crc32_slicing_tables();
+
+// One message byte into the raw register.
+[[nodiscard]] BRINE_FORCE_INLINE constexpr std::uint32_t crc32_update_byte(std::uint32_t state,
+                                                                            std::uint8_t byte) noexcept {
+    return (state >> 8) ^ crc32_tables.entry[0][(state ^ byte) & 0xFFu];
+}
+
+// The bytes one at a time: for short inputs and the heads and tails of the accelerated paths.
+[[nodiscard]] constexpr std::uint32_t crc32_update_bytewise(std::uint32_t state, const std::uint8_t* data,
+                                                            std::size_t size) noexcept {
+    for (std::size_t i = 0; i < size; ++i) state = crc32_update_byte(state, data[i]);
+    return state;
+}
+
+// Adds the four bytes of `word` (little-endian, first byte lowest), followed by `after` further
+// bytes, to the look-up sum.
+[[nodiscard]] BRINE_FORCE_INLINE constexpr std::uint32_t crc32_slice_word(std::uint32_t word, int after) noexcept {
+    const auto& t = crc32_tables.entry;
+    return t[after + 3][word & 0xFFu] ^ t[after + 2][(word >> 8) & 0xFFu] ^ t[after + 1][(word >> 16) & 0xFFu] ^
+           t[after][word >> 24];
+}
+
+// Advances the raw register over `size` bytes, sixteen at a time.
+[[nodiscard]] constexpr std::uint32_t crc32_update_portable(std::uint32_t state, const std::uint8_t* data,
+                                                            std::size_t size) noexcept {
+    while (size >= 16) {
+        // Only the first word depends on the register: summing the twelve other look-ups first
+        // keeps them off the loop-carried dependency chain (about 1.5x faster than one long sum).
+        const std::uint32_t independent = crc32_slice_word(load_le32(data + 4), 8) ^
+                                          crc32_slice_word(load_le32(data + 8), 4) ^
+                                          crc32_slice_word(load_le32(data + 12), 0);
+        state = independent ^ crc32_slice_word(load_le32(data) ^ state, 12);
+        data += 16;
+        size -= 16;
+    }
+    return crc32_update_bytewise(state, data, size);
+}
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/crc32_portable.hpp ----
+
+// ---- begin brine/zip/detail/crc32_x86.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// CRC-32 on x86 with PCLMULQDQ (carry-less multiplication): the message is folded 64 bytes at a
+// time in four independent 128-bit lanes, the lanes are folded into one, and a Barrett reduction
+// turns the last 128 bits into the 32-bit register. Compiled for PCLMULQDQ and SSE4.1 per function,
+// so the rest of the program keeps its baseline; reached only through crc32_pclmul_if_supported().
+//
+// The algebra, in the layouts of crc32_polynomial.hpp (reflected-n: bit i holds the coefficient of
+// x^(n-1-i)). Sixteen message bytes loaded little-endian form a reflected-128 value X = H*x^64 + L,
+// H in the low 64-bit lane. Carry-less multiplication of a reflected-64 lane by a constant in
+// reflected-33 layout gives the product times x^32 in reflected-128 layout, so folding a block
+// forward by s bits multiplies H by (x^(s+64-32) mod P) and L by (x^(s-32) mod P): the result is
+// congruent to X*x^s, has degree < 128, and is simply xored onto the block s bits later. Every
+// constant below is computed at compile time from these definitions.
+
+
+#include <cstddef>
+#include <cstdint>
+
+#if BRINE_ARCH_X86 && BRINE_HAS_TARGET_ATTRIBUTE
+#include <smmintrin.h>
+#include <wmmintrin.h>
+#endif
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+#if BRINE_ARCH_X86 && BRINE_HAS_TARGET_ATTRIBUTE
+
+// The multiplier, reflected-33, that carries a 64-bit half `shift` bits further along the message.
+[[nodiscard]] constexpr std::uint64_t crc32_pclmul_shift_constant(std::size_t shift) noexcept {
+    return crc32_reflected33(crc32_x_pow_mod(shift - 32));
+}
+
+// Packs two 64-bit constants into one register: `low_lane` multiplies H, `high_lane` multiplies L.
+BRINE_TARGET("pclmul,sse4.1")
+inline __m128i crc32_pclmul_pair(std::uint64_t low_lane, std::uint64_t high_lane) noexcept {
+    return _mm_set_epi64x(static_cast<long long>(high_lane), static_cast<long long>(low_lane));
+}
+
+BRINE_TARGET("pclmul,sse4.1")
+inline __m128i crc32_pclmul_load(const std::uint8_t* data) noexcept {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(data));
+}
+
+// block * x^s + next, where `shift` holds the constants for a fold by s bits.
+BRINE_TARGET("pclmul,sse4.1")
+inline __m128i crc32_pclmul_fold(__m128i block, __m128i shift, __m128i next) noexcept {
+    const __m128i high_half = _mm_clmulepi64_si128(block, shift, 0x00);
+    const __m128i low_half = _mm_clmulepi64_si128(block, shift, 0x11);
+    return _mm_xor_si128(_mm_xor_si128(high_half, low_half), next);
+}
+
+// The raw CRC register for message polynomial X (reflected-128): X*x^32 mod P.
+//
+// X*x^32 is split into four 32-bit pieces at degree offsets 128, 96, 64 and 32. A 32-bit piece in
+// reflected-32 layout times (x^offset mod P) in reflected-33 layout is a congruent product of degree
+// < 63 in reflected-64 layout; the piece at offset 32 is already one. Their sum Z (degree < 64) is
+// then reduced modulo P by Barrett's method with mu = floor(x^64 / P): the quotient is the upper 32
+// bits of (Z's upper 32 bits * mu), and the remainder is the lower 32 bits of Z + quotient * P.
+BRINE_TARGET("pclmul,sse4.1")
+inline std::uint32_t crc32_pclmul_reduce(__m128i x) noexcept {
+    constexpr std::uint64_t offset_128 = crc32_reflected33(crc32_x_pow_mod(128));
+    constexpr std::uint64_t offset_96 = crc32_reflected33(crc32_x_pow_mod(96));
+    constexpr std::uint64_t offset_64 = crc32_reflected33(crc32_x_pow_mod(64));
+    constexpr std::uint64_t mu = crc32_x64_quotient();
+    const __m128i low32 = _mm_set_epi64x(0xFFFFFFFFll, 0xFFFFFFFFll);
+    const __m128i offsets_128_64 = crc32_pclmul_pair(offset_128, offset_64);
+    const __m128i offsets_96 = crc32_pclmul_pair(offset_96, 0);
+    const __m128i barrett = crc32_pclmul_pair(mu, crc32_polynomial_reflected33);
+
+    // Lanes of x: H = [h1 | h0], L = [l1 | l0]; the low 32 bits of a lane hold its upper terms.
+    const __m128i h1_l1 = _mm_and_si128(x, low32);  // offsets 128 and 64
+    const __m128i h0_l0 = _mm_srli_epi64(x, 32);    // offsets 96 and 32
+    __m128i z = _mm_xor_si128(_mm_clmulepi64_si128(h1_l1, offsets_128_64, 0x00),
+                              _mm_clmulepi64_si128(h1_l1, offsets_128_64, 0x11));
+    z = _mm_xor_si128(z, _mm_clmulepi64_si128(h0_l0, offsets_96, 0x00));
+    z = _mm_xor_si128(z, _mm_srli_si128(h0_l0, 8));
+
+    const __m128i product = _mm_clmulepi64_si128(_mm_and_si128(z, low32), barrett, 0x00);
+    const __m128i quotient = _mm_and_si128(product, low32);
+    const __m128i remainder = _mm_xor_si128(z, _mm_clmulepi64_si128(quotient, barrett, 0x10));
+    return static_cast<std::uint32_t>(_mm_extract_epi32(remainder, 1));
+}
+
+// Advances the raw register over `size` bytes. Inputs shorter than the 64-byte main step, and the
+// final 0..15 bytes, go through the tables: folding cannot start or end on a partial block.
+BRINE_TARGET("pclmul,sse4.1")
+inline std::uint32_t crc32_update_pclmul(std::uint32_t state, const std::uint8_t* data, std::size_t size) noexcept {
+    if (size < 64) return crc32_update_portable(state, data, size);
+
+    constexpr std::uint64_t by_512_high = crc32_pclmul_shift_constant(512 + 64);
+    constexpr std::uint64_t by_512_low = crc32_pclmul_shift_constant(512);
+    constexpr std::uint64_t by_128_high = crc32_pclmul_shift_constant(128 + 64);
+    constexpr std::uint64_t by_128_low = crc32_pclmul_shift_constant(128);
+    const __m128i by_512_bits = crc32_pclmul_pair(by_512_high, by_512_low);
+    const __m128i by_128_bits = crc32_pclmul_pair(by_128_high, by_128_low);
+
+    // Continuing from register R is the same as starting from zero with R added onto the first
+    // 32 message bits.
+    __m128i lane0 = _mm_xor_si128(crc32_pclmul_load(data), _mm_cvtsi32_si128(static_cast<int>(state)));
+    __m128i lane1 = crc32_pclmul_load(data + 16);
+    __m128i lane2 = crc32_pclmul_load(data + 32);
+    __m128i lane3 = crc32_pclmul_load(data + 48);
+    data += 64;
+    size -= 64;
+
+    while (size >= 64) {
+        lane0 = crc32_pclmul_fold(lane0, by_512_bits, crc32_pclmul_load(data));
+        lane1 = crc32_pclmul_fold(lane1, by_512_bits, crc32_pclmul_load(data + 16));
+        lane2 = crc32_pclmul_fold(lane2, by_512_bits, crc32_pclmul_load(data + 32));
+        lane3 = crc32_pclmul_fold(lane3, by_512_bits, crc32_pclmul_load(data + 48));
+        data += 64;
+        size -= 64;
+    }
+
+    __m128i folded = crc32_pclmul_fold(lane0, by_128_bits, lane1);
+    folded = crc32_pclmul_fold(folded, by_128_bits, lane2);
+    folded = crc32_pclmul_fold(folded, by_128_bits, lane3);
+    while (size >= 16) {
+        folded = crc32_pclmul_fold(folded, by_128_bits, crc32_pclmul_load(data));
+        data += 16;
+        size -= 16;
+    }
+    return crc32_update_portable(crc32_pclmul_reduce(folded), data, size);
+}
+
+#endif  // BRINE_ARCH_X86 && BRINE_HAS_TARGET_ATTRIBUTE
+
+// The PCLMULQDQ implementation when this build has it and the CPU can run it, else nullptr.
+[[nodiscard]] inline crc32_update_fn crc32_pclmul_if_supported() noexcept {
+#if BRINE_ARCH_X86 && BRINE_HAS_TARGET_ATTRIBUTE
+    const cpu_features& features = cpu();
+    if (features.pclmul && features.sse41) return &crc32_update_pclmul;
+#endif
+    return nullptr;
+}
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/crc32_x86.hpp ----
+
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip {
+
+enum class crc32_backend {
+    automatic,   // the fastest available
+    portable,    // slicing-by-16 tables, any CPU
+    x86_pclmul,  // PCLMULQDQ + SSE4.1 carry-less folding
+    arm_crc32,   // ARMv8 CRC32 instructions
+};
+
+[[nodiscard]] inline std::string_view to_string(crc32_backend backend) noexcept {
+    switch (backend) {
+        case crc32_backend::automatic: return "automatic";
+        case crc32_backend::portable: return "portable";
+        case crc32_backend::x86_pclmul: return "x86_pclmul";
+        case crc32_backend::arm_crc32: return "arm_crc32";
+    }
+    return "unknown";
+}
+
+namespace detail {
+
+// The implementation of `backend`, or nullptr where this build or CPU lacks it.
+[[nodiscard]] inline crc32_update_fn crc32_implementation_of(crc32_backend backend) noexcept {
+    switch (backend) {
+        case crc32_backend::automatic:
+        case crc32_backend::portable: return &crc32_update_portable;
+        case crc32_backend::x86_pclmul: return crc32_pclmul_if_supported();
+        case crc32_backend::arm_crc32: return crc32_armv8_if_supported();
+    }
+    return nullptr;
+}
+
+struct crc32_choice {
+    crc32_backend backend;
+    crc32_update_fn update;
+};
+
+// The backend `automatic` stands for on this CPU, decided once (thread-safe static initialisation).
+[[nodiscard]] inline const crc32_choice& crc32_fastest() noexcept {
+    static const crc32_choice choice = [] {
+        for (const crc32_backend candidate : {crc32_backend::x86_pclmul, crc32_backend::arm_crc32}) {
+            if (const crc32_update_fn update = crc32_implementation_of(candidate)) return crc32_choice{candidate, update};
+        }
+        return crc32_choice{crc32_backend::portable, &crc32_update_portable};
+    }();
+    return choice;
+}
+
+// What a request for `backend` runs: automatic resolves to the fastest, an unavailable backend
+// falls back to portable.
+[[nodiscard]] inline crc32_choice crc32_resolve(crc32_backend backend) noexcept {
+    if (backend == crc32_backend::automatic) return crc32_fastest();
+    if (const crc32_update_fn update = crc32_implementation_of(backend)) return {backend, update};
+    return {crc32_backend::portable, &crc32_update_portable};
+}
+
+}  // namespace detail
+
+// Whether `backend` runs natively here (built in and supported by this CPU). `automatic` and
+// `portable` always are.
+[[nodiscard]] inline bool crc32_backend_available(crc32_backend backend) noexcept {
+    return detail::crc32_implementation_of(backend) != nullptr;
+}
+
+// The CRC-32 of `data` continued from `crc`, the CRC of the bytes before it (0 to start).
+[[nodiscard]] inline std::uint32_t crc32(byte_view data, std::uint32_t crc = 0,
+                                         crc32_backend backend = crc32_backend::automatic) noexcept {
+    return ~detail::crc32_resolve(backend).update(~crc, data.data(), data.size());
+}
+
+// A running CRC-32 over data that arrives in pieces. The backend is resolved at construction.
+class crc32_stream {
+public:
+    crc32_stream() noexcept : crc32_stream(crc32_backend::automatic) {}
+    explicit crc32_stream(crc32_backend backend) noexcept : crc32_stream(detail::crc32_resolve(backend)) {}
+
+    void update(byte_view data) noexcept { state_ = update_(state_, data.data(), data.size()); }
+    // The CRC-32 of everything passed to update() so far.
+    [[nodiscard]] std::uint32_t value() const noexcept { return ~state_; }
+    void reset() noexcept { state_ = ~std::uint32_t{0}; }
+    // The backend that runs (never `automatic`).
+    [[nodiscard]] crc32_backend backend() const noexcept { return backend_; }
+
+private:
+    explicit crc32_stream(detail::crc32_choice choice) noexcept : backend_(choice.backend), update_(choice.update) {}
+
+    crc32_backend backend_;
+    detail::crc32_update_fn update_;
+    std::uint32_t state_ = ~std::uint32_t{0};  // the raw register: zip presets it to all ones
+};
+
+}  // namespace zip
+BRINE_NAMESPACE_END
 
 // ---- end brine/zip/crc32.hpp ----
 
+// ---- begin brine/zip/entry_stream.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Streaming an entry's data out of an archive: stored data is copied, deflated data is inflated,
+// and both are checked against the central header (CRC-32 and exact size) on the way, in bounded
+// memory. A mismatch is reported after the sink has seen at most the declared size.
+
+
+// ---- begin brine/zip/detail/format.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The zip format's fixed parts (PKWARE APPNOTE 6.3): signatures, header sizes, field offsets and
+// flag bits, shared by the reader and the writer. All fields are little-endian.
+
+
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+inline constexpr std::uint32_t local_header_signature = 0x04034b50;       // "PK\3\4"
+inline constexpr std::uint32_t central_header_signature = 0x02014b50;     // "PK\1\2"
+inline constexpr std::uint32_t end_record_signature = 0x06054b50;         // "PK\5\6"
+inline constexpr std::uint32_t zip64_end_record_signature = 0x06064b50;   // "PK\6\6"
+inline constexpr std::uint32_t zip64_locator_signature = 0x07064b50;      // "PK\6\7"
+inline constexpr std::uint32_t data_descriptor_signature = 0x08074b50;    // "PK\7\8"
+
+inline constexpr std::size_t local_header_size = 30;
+inline constexpr std::size_t central_header_size = 46;
+inline constexpr std::size_t end_record_size = 22;
+inline constexpr std::size_t zip64_end_record_size = 56;  // without its extensible data
+inline constexpr std::size_t zip64_locator_size = 20;
+inline constexpr std::size_t max_comment_size = 0xFFFF;
+
+// General-purpose flag bits.
+inline constexpr std::uint16_t flag_encrypted = 0x0001;
+inline constexpr std::uint16_t flag_data_descriptor = 0x0008;
+inline constexpr std::uint16_t flag_patch_data = 0x0020;
+inline constexpr std::uint16_t flag_strong_encryption = 0x0040;
+inline constexpr std::uint16_t flag_utf8 = 0x0800;
+inline constexpr std::uint16_t flag_masked_local_headers = 0x2000;  // central directory encryption
+
+inline constexpr std::uint16_t method_stored = 0;
+inline constexpr std::uint16_t method_deflate = 8;
+
+inline constexpr std::uint16_t zip64_extra_id = 0x0001;
+// PyTorch pads local headers with an extra field 'FB' (0x4246) so record data starts 64-aligned.
+inline constexpr std::uint16_t torch_padding_extra_id = 0x4246;
+inline constexpr std::size_t torch_alignment = 64;
+
+inline constexpr std::uint16_t u16_max = 0xFFFF;
+inline constexpr std::uint32_t u32_max = 0xFFFFFFFF;
+
+// Field offsets inside the local header.
+namespace local {
+inline constexpr std::size_t version_needed = 4, flags = 6, method = 8, time = 10, date = 12, crc32 = 14,
+                             compressed_size = 18, uncompressed_size = 22, name_length = 26, extra_length = 28;
+}
+// Field offsets inside the central header.
+namespace central {
+inline constexpr std::size_t version_made_by = 4, version_needed = 6, flags = 8, method = 10, time = 12,
+                             date = 14, crc32 = 16, compressed_size = 20, uncompressed_size = 24,
+                             name_length = 28, extra_length = 30, comment_length = 32, disk_start = 34,
+                             internal_attributes = 36, external_attributes = 38, local_header_offset = 42;
+}
+// Field offsets inside the end-of-central-directory record.
+namespace end_record {
+inline constexpr std::size_t disk = 4, directory_disk = 6, entries_on_disk = 8, entries = 10,
+                             directory_size = 12, directory_offset = 16, comment_length = 20;
+}
+// Field offsets inside the ZIP64 end record and locator.
+namespace zip64_end {
+inline constexpr std::size_t record_size = 4, version_made_by = 12, version_needed = 14, disk = 16,
+                             directory_disk = 20, entries_on_disk = 24, entries = 32, directory_size = 40,
+                             directory_offset = 48;
+}
+namespace zip64_locator {
+inline constexpr std::size_t record_disk = 4, record_offset = 8, disk_count = 16;
+}
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/format.hpp ----
+
 // ---- begin brine/zip/inflate.hpp ----
 // SPDX-License-Identifier: MIT
-// placeholder: being written
+//
+// DEFLATE decompression (RFC 1951 raw streams, as zip's method 8 stores them), bounded for
+// hostile input: the output never passes the caller's limit, every malformed stream is an error
+// naming the compressed byte where it was detected, and nothing is allocated.
+//
+//   zip::inflate(in, out, options)            one-shot, into a caller buffer (~12 KiB of stack)
+//   zip::inflater                             the same, with its tables in an object you place
+//   zip::inflate_stream(source, sink, options) Source -> Sink in fixed memory (~85 KiB of stack)
+//   zip::stream_inflater                      the same, in an object you place (~125 KiB)
+//
+// Decoding accepts exactly what zlib's inflate accepts (incl. its rules on incomplete codes) and
+// produces the same bytes.
+
+
+// ---- begin brine/zip/detail/inflate_decoder.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The DEFLATE decode loop (RFC 1951), written once and specialised by where bytes come from and go
+// to (inflate_input.hpp, inflate_output.hpp).
+//
+// Two speeds. The fast loop runs while at least fast_input_margin input bytes and
+// fast_output_margin bytes of output room remain: it refills the bit buffer a word at a time,
+// writes literals and copies matches without per-byte bounds checks, and checks only what the
+// data decides (symbol validity, match distance). Near either end, one symbol at a time is decoded
+// carefully: bytes are taken one by one, the input's end is padded with zero bits that are counted
+// (using one is a truncated stream), and every output byte is checked against the room left.
+//
+// Bounded work: every symbol consumes at least one bit and writes at most 258 bytes; every block
+// header consumes at least three bits; the output window moves only to make room.
+
+
+// ---- begin brine/zip/detail/inflate_bits.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The DEFLATE bit buffer: up to 64 stream bits, first bit in the least significant position.
+// The decoder keeps a copy in local variables on its hot loop (a member would be reloaded after
+// every output byte, since byte stores may alias anything).
+
+
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+struct bit_buffer {
+    // Invariant: the `count` low bits are the next stream bits; every bit above them is either zero
+    // or the stream bit of that position (a word refill loads a few bits ahead of what it counts),
+    // so adding bytes with OR is always right.
+    std::uint64_t bits = 0;
+    unsigned count = 0;
+
+    // The most a word refill guarantees: 56 bits, plus what was left of the partial byte.
+    static constexpr unsigned word_refill_minimum = 56;
+
+    [[nodiscard]] BRINE_FORCE_INLINE std::uint32_t peek(unsigned n) const noexcept {
+        return static_cast<std::uint32_t>(bits & ((std::uint64_t{1} << n) - 1));
+    }
+    BRINE_FORCE_INLINE void consume(unsigned n) noexcept {
+        bits >>= n;
+        count -= n;
+    }
+    [[nodiscard]] BRINE_FORCE_INLINE std::uint32_t take(unsigned n) noexcept {
+        const std::uint32_t value = peek(n);
+        consume(n);
+        return value;
+    }
+
+    // Requires 8 readable bytes at `in` and count < 64; takes whole bytes until at least 56 bits
+    // are held and returns the new read position (at most 7 bytes further). Branch-free.
+    [[nodiscard]] BRINE_FORCE_INLINE const std::uint8_t* refill_word(const std::uint8_t* in) noexcept {
+        bits |= load_le64(in) << count;
+        in += (63 - count) >> 3;
+        count |= word_refill_minimum;
+        return in;
+    }
+    // Requires count <= 56.
+    BRINE_FORCE_INLINE void push_byte(std::uint8_t byte) noexcept {
+        bits |= std::uint64_t{byte} << count;
+        count += 8;
+    }
+    // Drops the lookahead above `count`, before the read position moves without the buffer.
+    BRINE_FORCE_INLINE void clear_lookahead() noexcept {
+        if (count < 64) bits &= (std::uint64_t{1} << count) - 1;
+    }
+};
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/inflate_bits.hpp ----
+
+// ---- begin brine/zip/detail/inflate_copy.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// LZ77 match copies for the decoder's fast loop: whole words at a time, allowed to write a little
+// past the match (the decoder keeps that much room), never reading a byte not yet written.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+// How far past the end of a match copy_match_fast may write.
+inline constexpr std::size_t match_copy_overrun = 15;
+
+BRINE_FORCE_INLINE void copy_word(std::uint8_t* to, const std::uint8_t* from) noexcept {
+    std::uint64_t word;
+    std::memcpy(&word, from, sizeof word);
+    std::memcpy(to, &word, sizeof word);
+}
+
+// Appends `length` (>= 1) bytes at `out`, copied from `distance` (>= 1) bytes back; the ranges may
+// overlap, as LZ77 means them to. Requires [out - distance, out) to be output and
+// [out, out + length + match_copy_overrun) to be writable.
+BRINE_FORCE_INLINE void copy_match_fast(std::uint8_t* out, std::size_t distance, std::size_t length) noexcept {
+    const std::uint8_t* from = out - distance;
+    std::uint8_t* const stop = out + length;
+    if (BRINE_LIKELY(distance >= 8)) {
+        // Each word read lies entirely before the word it is written to, so it is already output.
+        do {
+            copy_word(out, from);
+            copy_word(out + 8, from + 8);
+            out += 16;
+            from += 16;
+        } while (out < stop);
+    } else if (distance == 1) {
+        std::uint64_t run = 0x0101010101010101ull * *from;
+        do {
+            std::memcpy(out, &run, sizeof run);
+            std::memcpy(out + 8, &run, sizeof run);
+            out += 16;
+        } while (out < stop);
+    } else {
+        // Periods 2..7: lay the first 8 bytes down one by one, then the pattern repeats every
+        // `distance` bytes, so the longest whole number of periods fitting in a word can be copied
+        // a word at a time from that far back.
+        for (int i = 0; i < 8; ++i) out[i] = from[i];
+        const std::size_t step = 8 - 8 % distance;
+        std::uint8_t* at = out + 8;
+        while (at < stop) {
+            copy_word(at, at - step);
+            at += step;
+        }
+    }
+}
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/inflate_copy.hpp ----
+
+// ---- begin brine/zip/detail/inflate_huffman.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Canonical Huffman decode tables (RFC 1951 §3.2.2) in brine's entry format (inflate_tables.hpp).
+// A primary table indexed by the next `table_bits` stream bits resolves every short code in one
+// load; longer codes go through one subtable, sized as zlib's inflate_table sizes it, so the
+// worst cases computed by zlib's `enough` program bound the total.
+
+
+// ---- begin brine/zip/detail/inflate_tables.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// DEFLATE's fixed vocabulary (RFC 1951 §3.2.5–3.2.7) and the layout of brine's decode-table
+// entries: what each literal/length, distance and code-length symbol means, before any Huffman
+// code has been assigned to it.
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+inline constexpr unsigned deflate_max_code_length = 15;
+inline constexpr unsigned deflate_max_precode_length = 7;
+inline constexpr unsigned deflate_max_match = 258;
+inline constexpr unsigned deflate_window_size = 32768;  // the farthest a match may reach back
+
+// Symbol counts: what the format can express, and what zlib accepts in a dynamic header.
+inline constexpr unsigned deflate_litlen_symbols = 288;     // incl. 286 and 287, never valid
+inline constexpr unsigned deflate_distance_symbols = 32;    // incl. 30 and 31, never valid
+inline constexpr unsigned deflate_precode_symbols = 19;
+inline constexpr unsigned deflate_max_dynamic_litlen = 286;
+inline constexpr unsigned deflate_max_dynamic_distance = 30;
+inline constexpr unsigned deflate_end_of_block = 256;
+
+// The order in which a dynamic header lists the code-length code's lengths.
+inline constexpr std::uint8_t deflate_precode_order[deflate_precode_symbols] = {
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+
+// A decode-table entry is one 32-bit word, so that a single load answers "what is this code":
+//   bits  0..7   bits to consume: the codeword (its part in this table) plus any extra bits
+//   bits  8..11  the codeword's bits in this table (extra bits start right above them);
+//                for a subtable pointer, the subtable's index width instead
+//   bit  13      end of block              } only together with bit 15
+//   bit  14      pointer to a subtable     }
+//   bit  15      exceptional: end of block, subtable pointer or a symbol the stream may not use
+//   bits 16..30  the value: literal byte, match length/distance base, or subtable start
+//   bit  31      literal (checked first on the hot path)
+inline constexpr std::uint32_t entry_literal = 1u << 31;
+inline constexpr std::uint32_t entry_exceptional = 1u << 15;
+inline constexpr std::uint32_t entry_subtable = 1u << 14;
+inline constexpr std::uint32_t entry_end_of_block = 1u << 13;
+inline constexpr std::uint32_t entry_invalid = entry_exceptional;  // neither subtable nor end
+
+[[nodiscard]] BRINE_FORCE_INLINE constexpr unsigned entry_consume_bits(std::uint32_t entry) noexcept {
+    return entry & 0xFFu;
+}
+[[nodiscard]] BRINE_FORCE_INLINE constexpr unsigned entry_code_bits(std::uint32_t entry) noexcept {
+    return (entry >> 8) & 0xFu;
+}
+[[nodiscard]] BRINE_FORCE_INLINE constexpr unsigned entry_value(std::uint32_t entry) noexcept {
+    return (entry >> 16) & 0x7FFFu;
+}
+// The extra-bits payload of a length or distance entry, from the bit buffer as it was before the
+// entry's bits were consumed.
+[[nodiscard]] BRINE_FORCE_INLINE constexpr unsigned entry_extra(std::uint32_t entry,
+                                                                std::uint64_t bits_before) noexcept {
+    const std::uint64_t field = bits_before & ((std::uint64_t{1} << entry_consume_bits(entry)) - 1);
+    return static_cast<unsigned>(field >> entry_code_bits(entry));
+}
+
+// A symbol's meaning, as an entry without its codeword length: the table builder adds that.
+// Extra-bit counts sit in the consume field, so that adding the codeword length gives the total.
+[[nodiscard]] constexpr std::uint32_t symbol_entry(std::uint32_t value, unsigned extra_bits,
+                                                   std::uint32_t flags = 0) noexcept {
+    return flags | (value << 16) | extra_bits;
+}
+
+namespace inflate_symbols {
+inline constexpr std::uint16_t length_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                                                  31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+inline constexpr std::uint8_t length_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                                  2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+inline constexpr std::uint16_t distance_base[30] = {
+    1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
+    193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+inline constexpr std::uint8_t distance_extra[30] = {0, 0, 0, 0, 1, 1, 2,  2,  3,  3,  4,  4,  5,  5,  6,
+                                                    6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+
+constexpr std::array<std::uint32_t, deflate_litlen_symbols> make_litlen() noexcept {
+    std::array<std::uint32_t, deflate_litlen_symbols> entries{};
+    for (std::uint32_t s = 0; s < 256; ++s) entries[s] = symbol_entry(s, 0, entry_literal);
+    entries[deflate_end_of_block] = symbol_entry(0, 0, entry_exceptional | entry_end_of_block);
+    for (std::size_t i = 0; i < 29; ++i) entries[257 + i] = symbol_entry(length_base[i], length_extra[i]);
+    entries[286] = symbol_entry(0, 0, entry_invalid);
+    entries[287] = symbol_entry(0, 0, entry_invalid);
+    return entries;
+}
+constexpr std::array<std::uint32_t, deflate_distance_symbols> make_distance() noexcept {
+    std::array<std::uint32_t, deflate_distance_symbols> entries{};
+    for (std::size_t i = 0; i < 30; ++i) entries[i] = symbol_entry(distance_base[i], distance_extra[i]);
+    entries[30] = symbol_entry(0, 0, entry_invalid);
+    entries[31] = symbol_entry(0, 0, entry_invalid);
+    return entries;
+}
+constexpr std::array<std::uint32_t, deflate_precode_symbols> make_precode() noexcept {
+    std::array<std::uint32_t, deflate_precode_symbols> entries{};
+    for (std::uint32_t s = 0; s < deflate_precode_symbols; ++s) entries[s] = symbol_entry(s, 0);
+    return entries;
+}
+}  // namespace inflate_symbols
+
+inline constexpr std::array<std::uint32_t, deflate_litlen_symbols> litlen_symbol_entries =
+    inflate_symbols::make_litlen();
+inline constexpr std::array<std::uint32_t, deflate_distance_symbols> distance_symbol_entries =
+    inflate_symbols::make_distance();
+inline constexpr std::array<std::uint32_t, deflate_precode_symbols> precode_symbol_entries =
+    inflate_symbols::make_precode();
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/inflate_tables.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+inline constexpr unsigned litlen_table_bits = 11;
+inline constexpr std::size_t litlen_table_size = 2342;    // enough 288 11 15
+inline constexpr unsigned distance_table_bits = 8;
+inline constexpr std::size_t distance_table_size = 402;   // enough 32 8 15
+inline constexpr unsigned precode_table_bits = 7;
+inline constexpr std::size_t precode_table_size = 128;    // no code-length code is longer than 7
+
+enum class huffman_check {
+    ok,
+    over_subscribed,  // more codes than the lengths leave room for
+    incomplete,       // codes left unassigned where the format (as zlib reads it) forbids that
+    too_large,        // tables would exceed their worst case: impossible for a valid code
+};
+
+// Which incomplete codes a table accepts. zlib (inflate_table) takes an incomplete literal/length
+// or distance code only when its single longest code is one bit long (one symbol, code "0"), and
+// an empty distance code (a block of literals only); a code-length code must be complete.
+enum class sparse_codes { refuse, allow };
+
+[[nodiscard]] constexpr std::uint32_t reverse_bits(std::uint32_t code, unsigned length) noexcept {
+    std::uint32_t reversed = 0;
+    for (unsigned i = 0; i < length; ++i) {
+        reversed = (reversed << 1) | (code & 1u);
+        code >>= 1;
+    }
+    return reversed;
+}
+
+// Fills table[0 .. capacity) for the code given by lengths[0 .. count) (each 0..15), where symbol
+// s means symbol_entries[s]. Codes the stream may not use decode to entry_invalid entries.
+// `sorted` is scratch space for `count` symbols.
+[[nodiscard]] inline huffman_check build_decode_table(std::uint32_t* table, std::size_t capacity,
+                                                      unsigned table_bits, const std::uint8_t* lengths,
+                                                      unsigned count, const std::uint32_t* symbol_entries,
+                                                      sparse_codes sparse, std::uint16_t* sorted) noexcept {
+    const std::size_t primary_size = std::size_t{1} << table_bits;
+    // Unused codes consume one bit: enough to say where the stream went wrong.
+    constexpr std::uint32_t unused_code = entry_invalid | (1u << 8) | 1u;
+
+    unsigned length_count[deflate_max_code_length + 1] = {};
+    for (unsigned s = 0; s < count; ++s) ++length_count[lengths[s]];
+    length_count[0] = 0;
+
+    unsigned max_length = deflate_max_code_length;
+    while (max_length > 0 && length_count[max_length] == 0) --max_length;
+    if (max_length == 0) {
+        if (sparse == sparse_codes::refuse) return huffman_check::incomplete;
+        for (std::size_t i = 0; i < primary_size; ++i) table[i] = unused_code;
+        return huffman_check::ok;
+    }
+
+    // Kraft: `left` is how many codes of the current length are still unassigned.
+    int left = 1;
+    for (unsigned len = 1; len <= deflate_max_code_length; ++len) {
+        left = 2 * left - static_cast<int>(length_count[len]);
+        if (left < 0) return huffman_check::over_subscribed;
+    }
+    if (left > 0) {
+        if (sparse == sparse_codes::refuse || max_length != 1) return huffman_check::incomplete;
+        for (std::size_t i = 0; i < primary_size; ++i) table[i] = unused_code;
+    }
+
+    // Canonical order: by length, then by symbol.
+    unsigned next_slot[deflate_max_code_length + 1] = {};
+    for (unsigned len = 1; len < deflate_max_code_length; ++len)
+        next_slot[len + 1] = next_slot[len] + length_count[len];
+    unsigned coded = 0;
+    for (unsigned s = 0; s < count; ++s) {
+        if (lengths[s] != 0) {
+            sorted[next_slot[lengths[s]]++] = static_cast<std::uint16_t>(s);
+            ++coded;
+        }
+    }
+
+    unsigned remaining[deflate_max_code_length + 1];
+    for (unsigned len = 0; len <= deflate_max_code_length; ++len) remaining[len] = length_count[len];
+
+    const std::uint32_t primary_mask = static_cast<std::uint32_t>(primary_size - 1);
+    std::size_t next_free = primary_size;
+    std::uint32_t open_prefix = ~std::uint32_t{0};
+    std::size_t sub_start = 0;
+    unsigned sub_bits = 0;
+
+    std::uint32_t code = 0;  // the canonical codeword of sorted[i], most significant bit first
+    for (unsigned i = 0; i < coded; ++i) {
+        const unsigned symbol = sorted[i];
+        const unsigned len = lengths[symbol];
+        // The stream sends a codeword's first bit first, and the table is indexed by stream order.
+        const std::uint32_t stream_code = reverse_bits(code, len);
+
+        if (len <= table_bits) {
+            const std::uint32_t entry = symbol_entries[symbol] + len + (len << 8);
+            for (std::size_t at = stream_code; at < primary_size; at += std::size_t{1} << len) table[at] = entry;
+        } else {
+            const std::uint32_t prefix = stream_code & primary_mask;
+            if (prefix != open_prefix) {
+                // A new subtable: wide enough for the longest code sharing this prefix. The code is
+                // complete here, so the prefix's subtree is filled by the next codes in order.
+                open_prefix = prefix;
+                sub_bits = len - table_bits;
+                int space = 1 << sub_bits;
+                for (unsigned l = len; l < max_length; ++l) {
+                    space -= static_cast<int>(remaining[l]);
+                    if (space <= 0) break;
+                    ++sub_bits;
+                    space <<= 1;
+                }
+                if (next_free + (std::size_t{1} << sub_bits) > capacity) return huffman_check::too_large;
+                sub_start = next_free;
+                next_free += std::size_t{1} << sub_bits;
+                table[prefix] = entry_exceptional | entry_subtable | (static_cast<std::uint32_t>(sub_start) << 16) |
+                                (sub_bits << 8) | table_bits;
+            }
+            const unsigned sub_len = len - table_bits;
+            const std::uint32_t entry = symbol_entries[symbol] + sub_len + (sub_len << 8);
+            const std::size_t sub_size = std::size_t{1} << sub_bits;
+            for (std::size_t at = stream_code >> table_bits; at < sub_size; at += std::size_t{1} << sub_len)
+                table[sub_start + at] = entry;
+        }
+
+        --remaining[len];
+        ++code;
+        if (i + 1 < coded) code <<= lengths[sorted[i + 1]] - len;
+    }
+    return huffman_check::ok;
+}
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/inflate_huffman.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+// The decoder's working memory besides its input and output (about 12 KiB).
+struct inflate_tables {
+    std::uint32_t litlen[litlen_table_size];
+    std::uint32_t distance[distance_table_size];
+    std::uint32_t precode[precode_table_size];
+    std::uint8_t lengths[deflate_litlen_symbols + deflate_distance_symbols];
+    std::uint16_t sorted[deflate_litlen_symbols];
+    bool holds_fixed_codes = false;
+};
+
+// Two word refills per fast iteration, each reading 8 bytes and advancing at most 7.
+inline constexpr std::size_t fast_input_margin = 16;
+// A fast iteration writes at most two literals and one match, which may overrun its end.
+inline constexpr std::size_t fast_output_margin = 2 + deflate_max_match + match_copy_overrun;
+
+// What to call output past the bound: more than the caller allows, or more than declared.
+struct output_bound_error {
+    errc code;
+    const char* detail;
+};
+
+template <class Input, class Output>
+class inflate_decoder {
+public:
+    inflate_decoder(inflate_tables& tables, Input& input, Output& output, output_bound_error bound) noexcept
+        : tables_(tables),
+          input_(input),
+          output_(output),
+          bound_(bound),
+          in_(input.initial_cursor()),
+          in_end_(input.initial_end()),
+          history_(output.history_begin()),
+          out_(output.initial_position()),
+          out_end_(output.initial_end()) {}
+
+    // Decodes blocks up to and including the final one.
+    [[nodiscard]] status decode() noexcept {
+        for (;;) {
+            BRINE_TRY(refill_careful());
+            const std::uint64_t header_bit = bit_position();
+            const std::uint32_t header = bits_.take(3);
+            if (overran()) return truncated();
+            switch (header >> 1) {
+                case 0: BRINE_TRY(stored_block()); break;
+                case 1:
+                    BRINE_TRY(use_fixed_codes(header_bit));
+                    BRINE_TRY(huffman_block());
+                    break;
+                case 2:
+                    BRINE_TRY(read_dynamic_codes());
+                    BRINE_TRY(huffman_block());
+                    break;
+                default:
+                    return fail(errc::deflate_bad_block_type, header_bit,
+                                "a block type of 0, 1 or 2 (type 3 is reserved)");
+            }
+            if (header & 1u) return {};
+        }
+    }
+
+    // After decode(): the stream's length in bytes, up to and including the final block's last bit.
+    [[nodiscard]] std::uint64_t consumed() const noexcept { return (bit_position() + 7) / 8; }
+    [[nodiscard]] std::uint64_t produced() const noexcept { return output_.produced(out_); }
+
+    // After decode(): whether any input follows the stream (reads from the source if need be).
+    [[nodiscard]] result<bool> input_follows() noexcept {
+        if (bits_.count / 8 > overread_ || in_ != in_end_) return true;
+        if (!input_.exhausted()) BRINE_TRY(input_.fill(in_, in_end_));
+        return in_ != in_end_;
+    }
+
+    [[nodiscard]] status finish_output() noexcept { return output_.finish(out_); }
+
+private:
+    enum class loop_exit { out_of_room, end_of_block, failed };
+
+    // Bits consumed so far, counting from the start of the stream.
+    [[nodiscard]] std::uint64_t bit_position() const noexcept {
+        return 8 * (input_.offset_of(in_) + overread_) - bits_.count;
+    }
+    [[nodiscard]] std::size_t input_available() const noexcept { return static_cast<std::size_t>(in_end_ - in_); }
+    [[nodiscard]] std::size_t output_room() const noexcept { return static_cast<std::size_t>(out_end_ - out_); }
+
+    // Whether the zero bits appended past the end of the input have been used.
+    [[nodiscard]] bool overran() const noexcept { return bits_.count < 8 * overread_; }
+
+    [[nodiscard]] error truncated() const noexcept {
+        return error{errc::deflate_truncated, input_.offset_of(in_end_), "more input: the final block has not ended"};
+    }
+    [[nodiscard]] static error fail(errc code, std::uint64_t at_bit, const char* expected) noexcept {
+        return error{code, at_bit / 8, expected};
+    }
+
+    // Fills the bit buffer to at least 56 bits, appending zero bytes once the input is exhausted.
+    [[nodiscard]] status refill_careful() noexcept {
+        while (bits_.count <= 55) {
+            if (input_available() >= 8) {
+                in_ = bits_.refill_word(in_);
+            } else if (in_ != in_end_) {
+                bits_.push_byte(*in_++);
+            } else if (!input_.exhausted()) {
+                BRINE_TRY(input_.fill(in_, in_end_));
+            } else {
+                ++overread_;
+                bits_.count += 8;
+            }
+        }
+        return {};
+    }
+
+    // Room for at least one more output byte; having none is the output bound.
+    [[nodiscard]] status need_output_room(std::uint64_t symbol_bit) noexcept {
+        if (out_ != out_end_) return {};
+        BRINE_TRY(output_.reserve(out_, out_end_, 1));
+        if (out_ == out_end_) return fail(bound_.code, symbol_bit, bound_.detail);
+        return {};
+    }
+
+    [[nodiscard]] status stored_block() noexcept {
+        bits_.consume(bits_.count & 7u);  // to the byte boundary
+        BRINE_TRY(refill_careful());
+        const std::uint64_t field_bit = bit_position();
+        const std::uint32_t length = bits_.take(16);
+        const std::uint32_t complement = bits_.take(16);
+        if (overran()) return truncated();
+        if (length != (~complement & 0xFFFFu))
+            return fail(errc::deflate_stored_length, field_bit, "a stored block's LEN followed by its complement NLEN");
+
+        std::size_t left = length;
+        // Whole bytes already in the bit buffer come first (the count is a multiple of 8 here).
+        for (unsigned buffered = bits_.count / 8 - overread_; left != 0 && buffered != 0; --buffered, --left) {
+            BRINE_TRY(need_output_room(bit_position()));
+            *out_++ = static_cast<std::uint8_t>(bits_.take(8));
+        }
+        if (left == 0) return {};
+        if (overread_ != 0) return truncated();
+        bits_.bits = 0;  // now empty: drop the lookahead, the bytes are read directly from here on
+        while (left != 0) {
+            if (in_ == in_end_) {
+                if (input_.exhausted()) return truncated();
+                BRINE_TRY(input_.fill(in_, in_end_));
+                continue;
+            }
+            BRINE_TRY(need_output_room(bit_position()));
+            std::size_t n = left < input_available() ? left : input_available();
+            if (n > output_room()) n = output_room();
+            std::memcpy(out_, in_, n);
+            out_ += n;
+            in_ += n;
+            left -= n;
+        }
+        return {};
+    }
+
+    [[nodiscard]] status use_fixed_codes(std::uint64_t header_bit) noexcept {
+        if (tables_.holds_fixed_codes) return {};
+        std::uint8_t* lengths = tables_.lengths;
+        std::memset(lengths, 8, 144);
+        std::memset(lengths + 144, 9, 256 - 144);
+        std::memset(lengths + 256, 7, 280 - 256);
+        std::memset(lengths + 280, 8, deflate_litlen_symbols - 280);
+        std::memset(lengths + deflate_litlen_symbols, 5, deflate_distance_symbols);
+        BRINE_TRY(build(tables_.litlen, litlen_table_size, litlen_table_bits, lengths, deflate_litlen_symbols,
+                        litlen_symbol_entries.data(), sparse_codes::refuse, header_bit));
+        BRINE_TRY(build(tables_.distance, distance_table_size, distance_table_bits, lengths + deflate_litlen_symbols,
+                        deflate_distance_symbols, distance_symbol_entries.data(), sparse_codes::refuse, header_bit));
+        tables_.holds_fixed_codes = true;
+        return {};
+    }
+
+    [[nodiscard]] status build(std::uint32_t* table, std::size_t capacity, unsigned table_bits,
+                               const std::uint8_t* lengths, unsigned count, const std::uint32_t* symbols,
+                               sparse_codes sparse, std::uint64_t at_bit) noexcept {
+        switch (build_decode_table(table, capacity, table_bits, lengths, count, symbols, sparse, tables_.sorted)) {
+            case huffman_check::ok: return {};
+            case huffman_check::over_subscribed:
+                return fail(errc::deflate_bad_code_lengths, at_bit, "code lengths that are not over-subscribed");
+            case huffman_check::incomplete:
+                return fail(errc::deflate_bad_code_lengths, at_bit, "code lengths that form a complete code");
+            case huffman_check::too_large: break;
+        }
+        return fail(errc::deflate_bad_code_lengths, at_bit, "code lengths that form a valid code");
+    }
+
+    [[nodiscard]] status read_dynamic_codes() noexcept {
+        tables_.holds_fixed_codes = false;
+        BRINE_TRY(refill_careful());
+        const std::uint64_t header_bit = bit_position();
+        const unsigned litlen_count = bits_.take(5) + 257;
+        const unsigned distance_count = bits_.take(5) + 1;
+        const unsigned precode_count = bits_.take(4) + 4;
+        if (overran()) return truncated();
+        // zlib refuses codes for symbols that can never be used rather than ignoring them.
+        if (litlen_count > deflate_max_dynamic_litlen || distance_count > deflate_max_dynamic_distance)
+            return fail(errc::deflate_bad_symbol, header_bit,
+                        "at most 286 literal/length codes and 30 distance codes");
+
+        std::uint8_t precode_lengths[deflate_precode_symbols] = {};
+        for (unsigned i = 0; i < precode_count; ++i) {
+            if (bits_.count < 3) BRINE_TRY(refill_careful());
+            precode_lengths[deflate_precode_order[i]] = static_cast<std::uint8_t>(bits_.take(3));
+        }
+        if (overran()) return truncated();
+        BRINE_TRY(build(tables_.precode, precode_table_size, precode_table_bits, precode_lengths,
+                        deflate_precode_symbols, precode_symbol_entries.data(), sparse_codes::refuse,
+                        bit_position() - 1));
+
+        // One run of lengths for both codes: a repeat may cross from one into the other.
+        const unsigned total = litlen_count + distance_count;
+        std::uint8_t* lengths = tables_.lengths;
+        unsigned have = 0;
+        while (have < total) {
+            if (bits_.count < deflate_max_precode_length + 7) BRINE_TRY(refill_careful());
+            const std::uint64_t symbol_bit = bit_position();
+            const std::uint32_t entry = tables_.precode[bits_.peek(precode_table_bits)];
+            bits_.consume(entry_consume_bits(entry));
+            const unsigned symbol = entry_value(entry);
+            if (symbol < 16) {
+                if (overran()) return truncated();
+                lengths[have++] = static_cast<std::uint8_t>(symbol);
+                continue;
+            }
+            std::uint8_t value = 0;
+            unsigned repeat = 0;
+            if (symbol == 16) {
+                repeat = 3 + bits_.take(2);
+                if (have != 0) value = lengths[have - 1];
+            } else if (symbol == 17) {
+                repeat = 3 + bits_.take(3);
+            } else {
+                repeat = 11 + bits_.take(7);
+            }
+            if (overran()) return truncated();
+            if (symbol == 16 && have == 0)
+                return fail(errc::deflate_bad_code_lengths, symbol_bit, "a code length before the first repeat");
+            if (repeat > total - have)
+                return fail(errc::deflate_bad_code_lengths, symbol_bit,
+                            "repeated code lengths that stay within the declared count");
+            std::memset(lengths + have, value, repeat);
+            have += repeat;
+        }
+
+        const std::uint64_t end_bit = bit_position() - 1;
+        if (lengths[deflate_end_of_block] == 0)
+            return fail(errc::deflate_bad_code_lengths, end_bit, "a code for the end-of-block symbol");
+        BRINE_TRY(build(tables_.litlen, litlen_table_size, litlen_table_bits, lengths, litlen_count,
+                        litlen_symbol_entries.data(), sparse_codes::allow, end_bit));
+        BRINE_TRY(build(tables_.distance, distance_table_size, distance_table_bits, lengths + litlen_count,
+                        distance_count, distance_symbol_entries.data(), sparse_codes::allow, end_bit));
+        return {};
+    }
+
+    [[nodiscard]] status huffman_block() noexcept {
+        for (;;) {
+            if (input_available() < fast_input_margin && !input_.exhausted()) BRINE_TRY(input_.fill(in_, in_end_));
+            if (output_room() < fast_output_margin) BRINE_TRY(output_.reserve(out_, out_end_, fast_output_margin));
+            if (input_available() >= fast_input_margin && output_room() >= fast_output_margin) {
+                const loop_exit exit = fast_loop();
+                if (exit == loop_exit::end_of_block) return {};
+                if (exit == loop_exit::failed) return failure_;
+            }
+            bool end_of_block = false;
+            BRINE_TRY(careful_symbol(end_of_block));
+            if (end_of_block) return {};
+        }
+    }
+
+    // One literal, match or end of block, with every check.
+    [[nodiscard]] status careful_symbol(bool& end_of_block) noexcept {
+        BRINE_TRY(refill_careful());  // 56 bits: the longest length and distance codes take 48
+        const std::uint64_t symbol_bit = bit_position();
+        std::uint32_t entry = tables_.litlen[bits_.peek(litlen_table_bits)];
+        if (entry & entry_subtable) {
+            bits_.consume(litlen_table_bits);
+            entry = tables_.litlen[entry_value(entry) + bits_.peek(entry_code_bits(entry))];
+        }
+        const std::uint64_t length_bits = bits_.bits;
+        bits_.consume(entry_consume_bits(entry));
+        if (entry & entry_literal) {
+            if (overran()) return truncated();
+            BRINE_TRY(need_output_room(symbol_bit));
+            *out_++ = static_cast<std::uint8_t>(entry_value(entry));
+            return {};
+        }
+        if (entry & entry_exceptional) {
+            if (overran()) return truncated();
+            if (entry & entry_end_of_block) {
+                end_of_block = true;
+                return {};
+            }
+            return fail(errc::deflate_bad_symbol, symbol_bit, "a literal/length code the block defines (not 286, 287)");
+        }
+        const std::size_t length = entry_value(entry) + entry_extra(entry, length_bits);
+
+        const std::uint64_t distance_bit = bit_position();
+        entry = tables_.distance[bits_.peek(distance_table_bits)];
+        if (entry & entry_subtable) {
+            bits_.consume(distance_table_bits);
+            entry = tables_.distance[entry_value(entry) + bits_.peek(entry_code_bits(entry))];
+        }
+        const std::uint64_t distance_bits = bits_.bits;
+        bits_.consume(entry_consume_bits(entry));
+        if (overran()) return truncated();
+        if (entry & entry_exceptional)
+            return fail(errc::deflate_bad_symbol, distance_bit, "a distance code the block defines (not 30, 31)");
+        const std::size_t distance = entry_value(entry) + entry_extra(entry, distance_bits);
+        if (distance > static_cast<std::size_t>(out_ - history_))
+            return fail(errc::deflate_distance_too_far, distance_bit, "a match distance within the output so far");
+
+        for (std::size_t left = length; left != 0;) {
+            BRINE_TRY(need_output_room(symbol_bit));  // may slide the window: recompute the source
+            const std::size_t n = left < output_room() ? left : output_room();
+            const std::uint8_t* from = out_ - distance;
+            for (std::size_t i = 0; i < n; ++i) out_[i] = from[i];
+            out_ += n;
+            left -= n;
+        }
+        return {};
+    }
+
+    // Decodes while the margins hold, on local copies of the state (see inflate_bits.hpp). Leaves
+    // only between whole symbols.
+    [[nodiscard]] loop_exit fast_loop() noexcept {
+        bit_buffer bits = bits_;
+        const std::uint8_t* in = in_;
+        std::uint8_t* out = out_;
+        const std::uint8_t* const in_stop = in_end_ - fast_input_margin;
+        std::uint8_t* const out_stop = out_end_ - fast_output_margin;
+        const std::uint8_t* const history = history_;
+        const std::uint32_t* const litlen = tables_.litlen;
+        const std::uint32_t* const distances = tables_.distance;
+
+        loop_exit exit = loop_exit::out_of_room;
+        errc failure = errc::ok;
+        const char* failure_detail = "";
+        unsigned failure_bits_back = 0;  // from the stop position to the start of the bad code
+
+        do {
+            in = bits.refill_word(in);
+            std::uint32_t entry = litlen[bits.peek(litlen_table_bits)];
+            if (entry & entry_literal) {
+                // Up to three literals per refill: primary-table literals take at most 11 bits.
+                bits.consume(entry_consume_bits(entry));
+                *out++ = static_cast<std::uint8_t>(entry >> 16);
+                entry = litlen[bits.peek(litlen_table_bits)];
+                if (entry & entry_literal) {
+                    bits.consume(entry_consume_bits(entry));
+                    *out++ = static_cast<std::uint8_t>(entry >> 16);
+                    entry = litlen[bits.peek(litlen_table_bits)];
+                    if (entry & entry_literal) {
+                        bits.consume(entry_consume_bits(entry));
+                        *out++ = static_cast<std::uint8_t>(entry >> 16);
+                        continue;
+                    }
+                }
+                in = bits.refill_word(in);  // a length and a distance may need 48 bits
+            }
+            if (BRINE_UNLIKELY(entry & entry_exceptional)) {
+                unsigned consumed_before = 0;
+                if (entry & entry_subtable) {
+                    bits.consume(litlen_table_bits);
+                    consumed_before = litlen_table_bits;
+                    entry = litlen[entry_value(entry) + bits.peek(entry_code_bits(entry))];
+                    if (entry & entry_literal) {
+                        bits.consume(entry_consume_bits(entry));
+                        *out++ = static_cast<std::uint8_t>(entry >> 16);
+                        continue;
+                    }
+                }
+                if (entry & entry_exceptional) {
+                    if (entry & entry_end_of_block) {
+                        bits.consume(entry_consume_bits(entry));
+                        exit = loop_exit::end_of_block;
+                    } else {
+                        failure = errc::deflate_bad_symbol;
+                        failure_detail = "a literal/length code the block defines (not 286, 287)";
+                        failure_bits_back = consumed_before;
+                        exit = loop_exit::failed;
+                    }
+                    break;
+                }
+            }
+            const std::uint64_t length_bits = bits.bits;
+            bits.consume(entry_consume_bits(entry));
+            const std::size_t length = entry_value(entry) + entry_extra(entry, length_bits);
+
+            const unsigned count_at_distance = bits.count;
+            entry = distances[bits.peek(distance_table_bits)];
+            if (BRINE_UNLIKELY(entry & entry_exceptional)) {
+                if (entry & entry_subtable) {
+                    bits.consume(distance_table_bits);
+                    entry = distances[entry_value(entry) + bits.peek(entry_code_bits(entry))];
+                }
+                if (entry & entry_exceptional) {
+                    failure = errc::deflate_bad_symbol;
+                    failure_detail = "a distance code the block defines (not 30, 31)";
+                    failure_bits_back = count_at_distance - bits.count;
+                    exit = loop_exit::failed;
+                    break;
+                }
+            }
+            const std::uint64_t distance_bits = bits.bits;
+            bits.consume(entry_consume_bits(entry));
+            const std::size_t distance = entry_value(entry) + entry_extra(entry, distance_bits);
+            if (BRINE_UNLIKELY(distance > static_cast<std::size_t>(out - history))) {
+                failure = errc::deflate_distance_too_far;
+                failure_detail = "a match distance within the output so far";
+                failure_bits_back = count_at_distance - bits.count;
+                exit = loop_exit::failed;
+                break;
+            }
+            copy_match_fast(out, distance, length);
+            out += length;
+        } while (in <= in_stop && out <= out_stop);
+
+        bits_ = bits;
+        in_ = in;
+        out_ = out;
+        if (exit == loop_exit::failed) failure_ = fail(failure, bit_position() - failure_bits_back, failure_detail);
+        return exit;
+    }
+
+    inflate_tables& tables_;
+    Input& input_;
+    Output& output_;
+    output_bound_error bound_;
+
+    bit_buffer bits_;
+    unsigned overread_ = 0;  // zero bytes appended to the bit buffer past the end of the input
+    const std::uint8_t* in_;
+    const std::uint8_t* in_end_;
+    const std::uint8_t* history_;  // the oldest output a match may reach
+    std::uint8_t* out_;
+    std::uint8_t* out_end_;
+    error failure_;
+};
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/inflate_decoder.hpp ----
+
+// ---- begin brine/zip/detail/inflate_input.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Where the decoder's compressed bytes come from. The decoder reads a contiguous window
+// [cursor, end) directly; when it runs short it calls fill(), which may move that window.
+//
+//   span_input      the whole stream in memory (one-shot decoding); fill() never adds anything
+//   source_input    a Source pulled in chunks into a fixed caller-owned buffer
+//
+// Both report positions as offsets from the start of the compressed stream, for errors.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+class span_input {
+public:
+    explicit span_input(byte_view bytes) noexcept : begin_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+
+    [[nodiscard]] const std::uint8_t* initial_cursor() const noexcept { return begin_; }
+    [[nodiscard]] const std::uint8_t* initial_end() const noexcept { return end_; }
+    [[nodiscard]] bool exhausted() const noexcept { return true; }
+    [[nodiscard]] status fill(const std::uint8_t*& /*cursor*/, const std::uint8_t*& /*end*/) noexcept { return {}; }
+    [[nodiscard]] std::uint64_t offset_of(const std::uint8_t* position) const noexcept {
+        return static_cast<std::uint64_t>(position - begin_);
+    }
+
+private:
+    const std::uint8_t* begin_;
+    const std::uint8_t* end_;
+};
+
+template <class Source>
+class source_input {
+public:
+    source_input(Source& source, std::uint8_t* buffer, std::size_t capacity) noexcept
+        : source_(&source), buffer_(buffer), capacity_(capacity) {}
+
+    [[nodiscard]] const std::uint8_t* initial_cursor() const noexcept { return buffer_; }
+    [[nodiscard]] const std::uint8_t* initial_end() const noexcept { return buffer_; }
+    [[nodiscard]] bool exhausted() const noexcept { return at_end_; }
+
+    // Keeps the unread bytes [cursor, end), moved to the front of the buffer, and reads once from
+    // the source into the space after them. Once the source has reported its end, does nothing.
+    [[nodiscard]] status fill(const std::uint8_t*& cursor, const std::uint8_t*& end) noexcept {
+        if (at_end_) return {};
+        const std::size_t kept = static_cast<std::size_t>(end - cursor);
+        if (cursor != buffer_) {
+            if (kept != 0) std::memmove(buffer_, cursor, kept);
+            buffer_offset_ += static_cast<std::uint64_t>(cursor - buffer_);
+        }
+        cursor = buffer_;
+        end = buffer_ + kept;
+        const std::size_t room = capacity_ - kept;
+        if (room == 0) return {};
+        result<std::size_t> got = source_->read(buffer_ + kept, room);
+        if (!got) return got.err();
+        if (*got > room)
+            return error{errc::io_read_failed, buffer_offset_ + kept, "a source that returns at most the bytes asked for"};
+        if (*got == 0) at_end_ = true;
+        end += *got;
+        return {};
+    }
+
+    [[nodiscard]] std::uint64_t offset_of(const std::uint8_t* position) const noexcept {
+        return buffer_offset_ + static_cast<std::uint64_t>(position - buffer_);
+    }
+
+private:
+    Source* source_;
+    std::uint8_t* buffer_;
+    std::size_t capacity_;
+    std::uint64_t buffer_offset_ = 0;  // stream offset of buffer_[0]
+    bool at_end_ = false;
+};
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/inflate_input.hpp ----
+
+// ---- begin brine/zip/detail/inflate_output.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Where the decoder's output goes. The decoder writes into a contiguous window [position, end)
+// and looks back up to 32 KiB before `position` for matches; when it runs short of room it calls
+// reserve(), which may flush and move that window.
+//
+//   span_output      the caller's buffer (one-shot decoding): `end` is the output limit itself
+//   window_output    a fixed caller-owned buffer holding the last 32 KiB of history plus a flush
+//                    area; when the area fills, it is written to a Sink and the history slides
+//                    down to the front of the buffer
+//
+// `end` never lies past the output limit, so the decoder finds the limit by running out of room.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+class span_output {
+public:
+    span_output(std::uint8_t* begin, std::size_t limit) noexcept : begin_(begin), end_(begin + limit) {}
+
+    [[nodiscard]] std::uint8_t* history_begin() const noexcept { return begin_; }
+    [[nodiscard]] std::uint8_t* initial_position() const noexcept { return begin_; }
+    [[nodiscard]] std::uint8_t* initial_end() const noexcept { return end_; }
+    [[nodiscard]] status reserve(std::uint8_t*& /*position*/, std::uint8_t*& /*end*/, std::size_t /*want*/) noexcept {
+        return {};  // the buffer is all there is
+    }
+    [[nodiscard]] status finish(std::uint8_t* /*position*/) noexcept { return {}; }
+    [[nodiscard]] std::uint64_t produced(const std::uint8_t* position) const noexcept {
+        return static_cast<std::uint64_t>(position - begin_);
+    }
+
+private:
+    std::uint8_t* begin_;
+    std::uint8_t* end_;
+};
+
+template <class Sink>
+class window_output {
+public:
+    static constexpr std::size_t history = deflate_window_size;
+
+    // Requires capacity > history.
+    window_output(Sink& sink, std::uint8_t* buffer, std::size_t capacity, std::uint64_t limit) noexcept
+        : sink_(&sink), buffer_(buffer), physical_end_(buffer + capacity), flushed_(buffer), limit_(limit) {}
+
+    [[nodiscard]] std::uint8_t* history_begin() const noexcept { return buffer_; }
+    [[nodiscard]] std::uint8_t* initial_position() const noexcept { return buffer_; }
+    [[nodiscard]] std::uint8_t* initial_end() const noexcept { return limited_end(buffer_); }
+
+    // Tries to leave at least `want` bytes of room. Sliding moves 32 KiB, so it happens only when
+    // it reclaims at least half of the flush area, or when there is no room at all.
+    [[nodiscard]] status reserve(std::uint8_t*& position, std::uint8_t*& end, std::size_t want) noexcept {
+        if (static_cast<std::size_t>(end - position) >= want) return {};
+        if (end != physical_end_) return {};  // the output limit is what is near: nothing to gain
+        const std::size_t used = static_cast<std::size_t>(position - buffer_);
+        if (used <= history) return {};
+        const std::size_t reclaim = used - history;
+        const std::size_t flush_area = static_cast<std::size_t>(physical_end_ - buffer_) - history;
+        if (position != end && reclaim < flush_area / 2) return {};
+
+        BRINE_TRY(flush(position));
+        std::memmove(buffer_, position - history, history);
+        base_ += reclaim;
+        position = buffer_ + history;
+        flushed_ = position;
+        end = limited_end(position);
+        return {};
+    }
+
+    [[nodiscard]] status finish(std::uint8_t* position) noexcept { return flush(position); }
+
+    [[nodiscard]] std::uint64_t produced(const std::uint8_t* position) const noexcept {
+        return base_ + static_cast<std::uint64_t>(position - buffer_);
+    }
+
+private:
+    [[nodiscard]] std::uint8_t* limited_end(std::uint8_t* position) const noexcept {
+        const std::uint64_t allowed = limit_ - produced(position);
+        const std::size_t room = static_cast<std::size_t>(physical_end_ - position);
+        return allowed < room ? position + static_cast<std::size_t>(allowed) : physical_end_;
+    }
+    [[nodiscard]] status flush(std::uint8_t* position) noexcept {
+        if (position == flushed_) return {};
+        BRINE_TRY(sink_->write(byte_view(flushed_, static_cast<std::size_t>(position - flushed_))));
+        flushed_ = position;
+        return {};
+    }
+
+    Sink* sink_;
+    std::uint8_t* buffer_;
+    std::uint8_t* physical_end_;
+    std::uint8_t* flushed_;      // output before this has been written to the sink
+    std::uint64_t base_ = 0;     // how much output lies before buffer_[0]
+    std::uint64_t limit_;
+};
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/inflate_output.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip {
+
+struct inflate_options {
+    // The most bytes the stream may inflate to; more is errc::deflate_output_limit. One-shot
+    // decoding is also bounded by the size of its output buffer.
+    std::uint64_t max_output = UINT64_MAX;
+    // The exact size the output must have (a zip entry's declared size): more or less is
+    // errc::deflate_size_mismatch. A size above the output bound fails before decoding.
+    std::optional<std::uint64_t> exact_size;
+    // Whether input may follow the final block. When refused (the default: zip knows the
+    // compressed size exactly), any byte after it is errc::deflate_trailing_data.
+    bool allow_trailing_input = false;
+};
+
+struct inflate_stats {
+    std::uint64_t consumed = 0;  // compressed bytes, up to and including the final block's last bit
+    std::uint64_t produced = 0;  // output bytes
+};
+
+namespace detail {
+
+// Applies the exact-size option to an output bound, or refuses a declared size that cannot fit.
+[[nodiscard]] inline result<output_bound_error> resolve_output_bound(std::uint64_t& limit,
+                                                                    const inflate_options& options) noexcept {
+    if (!options.exact_size) return output_bound_error{errc::deflate_output_limit, "output within the caller's limit"};
+    if (*options.exact_size > limit)
+        return error{errc::deflate_output_limit, 0, "a declared output size within the caller's limit"};
+    limit = *options.exact_size;
+    return output_bound_error{errc::deflate_size_mismatch, "no more output than the declared size"};
+}
+
+template <class Input, class Output>
+[[nodiscard]] result<inflate_stats> run_inflate(inflate_tables& tables, Input& input, Output& output,
+                                                output_bound_error bound, const inflate_options& options) noexcept {
+    inflate_decoder<Input, Output> decoder(tables, input, output, bound);
+    BRINE_TRY(decoder.decode());
+    const inflate_stats stats{decoder.consumed(), decoder.produced()};
+    if (!options.allow_trailing_input) {
+        result<bool> follows = decoder.input_follows();
+        if (!follows) return follows.err();
+        if (*follows) return error{errc::deflate_trailing_data, stats.consumed, "the end of the input after the final block"};
+    }
+    if (options.exact_size && stats.produced != *options.exact_size)
+        return error{errc::deflate_size_mismatch, stats.consumed, "as much output as the declared size"};
+    BRINE_TRY(decoder.finish_output());
+    return stats;
+}
+
+}  // namespace detail
+
+// One-shot decoding with reusable tables. `in` and `out` must not overlap. Bytes of `out` past the
+// produced size may have been overwritten (the fast path copies whole words), but never past
+// out.size() or max_output.
+class inflater {
+public:
+    [[nodiscard]] result<inflate_stats> inflate(byte_view in, mutable_byte_view out,
+                                                const inflate_options& options = {}) noexcept {
+        std::uint64_t limit = out.size() < options.max_output ? out.size() : options.max_output;
+        result<detail::output_bound_error> bound = detail::resolve_output_bound(limit, options);
+        if (!bound) return bound.err();
+        detail::span_input input(in);
+        detail::span_output output(out.data(), static_cast<std::size_t>(limit));
+        return detail::run_inflate(tables_, input, output, *bound, options);
+    }
+
+private:
+    detail::inflate_tables tables_;
+};
+
+[[nodiscard]] inline result<inflate_stats> inflate(byte_view in, mutable_byte_view out,
+                                                   const inflate_options& options = {}) noexcept {
+    inflater decoder;
+    return decoder.inflate(in, out, options);
+}
+
+// Streaming decoding in fixed memory: compressed bytes are pulled from a Source into an input
+// buffer of InputBytes; output collects in a window of 32 KiB history plus FlushBytes and goes to
+// the Sink whenever the window fills (and at the end). On error, the sink may already have
+// received part of the output. With allow_trailing_input, the source may have been read past the
+// stream (stats.consumed says where it ended).
+template <std::size_t FlushBytes = 64 * 1024, std::size_t InputBytes = 16 * 1024>
+class basic_stream_inflater {
+    static_assert(FlushBytes >= 1 && InputBytes >= 1, "the flush area and the input buffer need room");
+
+public:
+    template <class Source, class Sink>
+    [[nodiscard]] result<inflate_stats> inflate(Source& source, Sink& sink, const inflate_options& options = {}) noexcept {
+        static_assert(is_source_v<Source>, "Source needs result<std::size_t> read(std::uint8_t*, std::size_t)");
+        static_assert(is_sink_v<Sink>, "Sink needs status write(byte_view)");
+        std::uint64_t limit = options.max_output;
+        result<detail::output_bound_error> bound = detail::resolve_output_bound(limit, options);
+        if (!bound) return bound.err();
+        detail::source_input<Source> input(source, input_, InputBytes);
+        detail::window_output<Sink> output(sink, window_, sizeof window_, limit);
+        return detail::run_inflate(tables_, input, output, *bound, options);
+    }
+
+private:
+    detail::inflate_tables tables_;
+    std::uint8_t window_[detail::deflate_window_size + FlushBytes];
+    std::uint8_t input_[InputBytes];
+};
+
+using stream_inflater = basic_stream_inflater<>;
+
+// Streaming decoding with its memory on the stack: a smaller window than stream_inflater's, so
+// that the stack cost stays moderate (use a stream_inflater object where stacks are small).
+template <class Source, class Sink>
+[[nodiscard]] result<inflate_stats> inflate_stream(Source& source, Sink& sink,
+                                                   const inflate_options& options = {}) noexcept {
+    basic_stream_inflater<32 * 1024, 8 * 1024> decoder;
+    return decoder.inflate(source, sink, options);
+}
+
+}  // namespace zip
+BRINE_NAMESPACE_END
 
 // ---- end brine/zip/inflate.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip {
+
+struct entry;
+
+namespace detail {
+
+// Sequential reads of the byte range [offset, offset + length) of a RandomAccessSource.
+template <class RandomAccessSource>
+class range_source {
+public:
+    range_source(const RandomAccessSource& source, std::uint64_t offset, std::uint64_t length) noexcept
+        : source_(&source), offset_(offset), remaining_(length) {}
+
+    result<std::size_t> read(std::uint8_t* dst, std::size_t max) noexcept {
+        const std::size_t count = max < remaining_ ? max : static_cast<std::size_t>(remaining_);
+        BRINE_TRY(source_->read_at(offset_, dst, count));
+        offset_ += count;
+        remaining_ -= count;
+        return count;
+    }
+
+private:
+    const RandomAccessSource* source_;
+    std::uint64_t offset_;
+    std::uint64_t remaining_;
+};
+
+// Forwards to another sink while computing the CRC-32 and the size of what passed through.
+template <class Sink>
+class checking_sink {
+public:
+    explicit checking_sink(Sink& next) noexcept : next_(&next) {}
+
+    status write(byte_view bytes) noexcept {
+        crc_.update(bytes);
+        size_ += bytes.size();
+        return next_->write(bytes);
+    }
+    [[nodiscard]] std::uint32_t crc() const noexcept { return crc_.value(); }
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+private:
+    Sink* next_;
+    crc32_stream crc_;
+    std::uint64_t size_ = 0;
+};
+
+}  // namespace detail
+
+// Streams `item`'s data from `source` into `sink`, verifying CRC-32 and size.
+template <class RandomAccessSource, class Entry, class Sink>
+[[nodiscard]] status extract_entry(const RandomAccessSource& source, const Entry& item, Sink& sink) noexcept {
+    static_assert(is_sink_v<Sink>, "Sink must have: status write(byte_view) noexcept");
+    detail::checking_sink<Sink> checked(sink);
+    detail::range_source<RandomAccessSource> input(source, item.data_offset, item.compressed_size);
+
+    if (item.method == detail::method_stored) {
+        std::uint8_t buffer[16384];
+        for (;;) {
+            auto got = input.read(buffer, sizeof buffer);
+            if (!got) {
+                error e = got.err();
+                e.entry = item.name;
+                return e;
+            }
+            if (*got == 0) break;
+            BRINE_TRY(checked.write(byte_view(buffer, *got)));
+        }
+    } else {
+        // ~130 KiB of tables and window: on the heap, not on a caller's (possibly small) stack.
+        std::unique_ptr<stream_inflater> inflater(new (std::nothrow) stream_inflater);
+        if (!inflater) return error{errc::limit_exceeded, item.data_offset, "memory for the inflate window", item.name};
+        inflate_options options;
+        options.exact_size = item.uncompressed_size;
+        options.allow_trailing_input = false;  // the compressed size is exact: nothing may follow
+        auto inflated = inflater->inflate(input, checked, options);
+        if (!inflated) {
+            error e = inflated.err();
+            // Inflate reports offsets in the compressed data; make them file offsets.
+            e.offset += item.data_offset;
+            e.entry = item.name;
+            if (e.code == errc::deflate_size_mismatch || e.code == errc::deflate_output_limit)
+                e.code = errc::zip_size_mismatch;
+            return e;
+        }
+    }
+    if (checked.size() != item.uncompressed_size)
+        return error{errc::zip_size_mismatch, item.data_offset, "entry data of the size the central header declares",
+                     item.name};
+    if (checked.crc() != item.crc32)
+        return error{errc::zip_crc_mismatch, item.data_offset, "entry data with the CRC-32 the central header declares",
+                     item.name};
+    return {};
+}
+
+}  // namespace zip
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/entry_stream.hpp ----
+
+// ---- begin brine/zip/reader.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// A strict zip reader. It reads exactly what PyTorch's reader (miniz) would read, and refuses every
+// archive where two readers could disagree: see THREATS.md rows Z1–Z12. Opening validates the
+// whole structure from headers alone (end records, ZIP64, central and local headers, names, and
+// that every byte of the file belongs to exactly one structure); entry data is verified (CRC-32,
+// sizes) while it streams out. Nothing is loaded into memory beyond the central directory.
+
+
+// ---- begin brine/zip/detail/name_rules.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Entry-name rules: which names are unambiguous, and how PyTorch compares them. Extractors and
+// loaders disagree about `..`, absolute paths, backslashes, NUL and legacy code pages, so any of
+// those makes an archive ambiguous and it is refused.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip::detail {
+
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+[[nodiscard]] constexpr bool is_valid_utf8(std::string_view text) noexcept {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto lead = static_cast<std::uint8_t>(text[i]);
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t length = 0;
+        std::uint32_t code = 0;
+        std::uint32_t minimum = 0;
+        if ((lead & 0xE0) == 0xC0) {
+            length = 2, code = lead & 0x1Fu, minimum = 0x80;
+        } else if ((lead & 0xF0) == 0xE0) {
+            length = 3, code = lead & 0x0Fu, minimum = 0x800;
+        } else if ((lead & 0xF8) == 0xF0) {
+            length = 4, code = lead & 0x07u, minimum = 0x10000;
+        } else {
+            return false;
+        }
+        if (text.size() - i < length) return false;
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto next = static_cast<std::uint8_t>(text[i + k]);
+            if ((next & 0xC0) != 0x80) return false;
+            code = (code << 6) | (next & 0x3Fu);
+        }
+        if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+        i += length;
+    }
+    return true;
+}
+
+// Why a name is refused, or nullptr when it is acceptable.
+[[nodiscard]] constexpr const char* name_problem(std::string_view name, bool utf8_flag) noexcept {
+    if (name.empty()) return "a non-empty entry name";
+    if (name.front() == '/') return "a relative entry name (this one is absolute)";
+    bool ascii = true;
+    for (const char c : name) {
+        if (c == '\0') return "an entry name without NUL bytes";
+        if (c == '\\') return "an entry name without backslashes";
+        if (c == ':') return "an entry name without ':' (drive letters, alternate streams)";
+        if (static_cast<std::uint8_t>(c) >= 0x80) ascii = false;
+    }
+    if (!ascii && !utf8_flag) return "an ASCII entry name, or the UTF-8 flag (bit 11) for a non-ASCII one";
+    if (!ascii && !is_valid_utf8(name)) return "an entry name in valid UTF-8";
+    // Components: none empty, none "." or "..". One trailing '/' marks a directory entry.
+    std::string_view path = name;
+    if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+    std::size_t start = 0;
+    for (;;) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        const std::string_view part = path.substr(start, end - start);
+        if (part.empty()) return "an entry name without empty path components";
+        if (part == "..") return "an entry name without '..' components";
+        if (part == ".") return "an entry name without '.' components";
+        if (end == path.size()) break;
+        start = end + 1;
+    }
+    return nullptr;
+}
+
+// ASCII case folding, as PyTorch's (miniz's) record lookup compares names.
+[[nodiscard]] constexpr char fold_case(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+[[nodiscard]] constexpr int compare_folded(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = a.size() < b.size() ? a.size() : b.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(fold_case(a[i]));
+        const auto y = static_cast<unsigned char>(fold_case(b[i]));
+        if (x != y) return x < y ? -1 : 1;
+    }
+    if (a.size() == b.size()) return 0;
+    return a.size() < b.size() ? -1 : 1;
+}
+
+// The top-level folder of a name ("archive" of "archive/data.pkl"); empty when there is none.
+[[nodiscard]] constexpr std::string_view top_level_folder(std::string_view name) noexcept {
+    const std::size_t slash = name.find('/');
+    return slash == std::string_view::npos ? std::string_view{} : name.substr(0, slash);
+}
+
+}  // namespace zip::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/detail/name_rules.hpp ----
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip {
+
+// Bounds on what an archive may declare; exceeding one is errc::limit_exceeded.
+struct reader_limits {
+    std::uint32_t max_entries = 1u << 16;
+    std::uint32_t max_name_length = 1024;
+    std::uint64_t max_central_directory_size = std::uint64_t{64} << 20;
+    std::uint64_t max_entry_size = std::uint64_t{64} << 30;   // uncompressed, per entry
+    std::uint64_t max_total_size = std::uint64_t{256} << 30;  // uncompressed, all entries
+};
+
+struct entry {
+    std::string_view name;                // as stored (valid per the name rules)
+    std::uint64_t local_header_offset = 0;
+    std::uint64_t data_offset = 0;        // first byte of the (compressed) data
+    std::uint64_t compressed_size = 0;
+    std::uint64_t uncompressed_size = 0;
+    std::uint64_t end_offset = 0;         // one past the data, or past its data descriptor
+    std::uint32_t crc32 = 0;
+    std::uint16_t method = 0;             // detail::method_stored or detail::method_deflate
+    std::uint16_t flags = 0;
+
+    [[nodiscard]] bool is_directory() const noexcept { return !name.empty() && name.back() == '/'; }
+    [[nodiscard]] bool is_stored() const noexcept { return method == detail::method_stored; }
+};
+
+namespace detail {
+
+[[nodiscard]] constexpr bool add_fits(std::uint64_t a, std::uint64_t b, std::uint64_t limit) noexcept {
+    return a <= limit && b <= limit - a;
+}
+
+// The end-of-central-directory record and, when present, its ZIP64 counterpart, reconciled.
+struct directory_location {
+    std::uint64_t entries = 0;
+    std::uint64_t directory_offset = 0;
+    std::uint64_t directory_size = 0;
+    std::uint64_t directory_end_limit = 0;  // where the central directory must end (next record)
+};
+
+// The ZIP64 extra field of a header, if it has one.
+struct zip64_field {
+    bool present = false;
+    byte_view data;
+    std::uint64_t offset = 0;  // file offset of the field's header, for error reports
+};
+
+// Walks an extra-field block: each field must fit exactly and at most one may be ZIP64.
+[[nodiscard]] inline result<zip64_field> find_zip64_field(byte_view extra, std::uint64_t offset) noexcept {
+    zip64_field field;
+    std::size_t pos = 0;
+    while (pos < extra.size()) {
+        if (extra.size() - pos < 4)
+            return error{errc::zip_bad_extra_field, offset + pos, "a complete extra-field header (4 bytes)"};
+        const std::uint16_t id = load_le16(extra.data() + pos);
+        const std::uint16_t length = load_le16(extra.data() + pos + 2);
+        if (extra.size() - pos - 4 < length)
+            return error{errc::zip_bad_extra_field, offset + pos, "an extra field that fits in its header"};
+        if (id == zip64_extra_id) {
+            if (field.present) return error{errc::zip_bad_extra_field, offset + pos, "at most one ZIP64 extra field"};
+            field.present = true;
+            field.data = extra.subview(pos + 4, length);
+            field.offset = offset + pos;
+        }
+        pos += 4 + std::size_t{length};
+    }
+    return field;
+}
+
+// Which 32-bit fields of a header are saturated (0xFFFFFFFF / 0xFFFF) and so live in ZIP64 extra.
+struct zip64_wanted {
+    bool uncompressed_size = false;
+    bool compressed_size = false;
+    bool local_header_offset = false;
+    bool disk = false;
+
+    [[nodiscard]] std::size_t length() const noexcept {
+        return 8 * (std::size_t{uncompressed_size} + compressed_size + local_header_offset) + (disk ? 4u : 0u);
+    }
+};
+
+struct zip64_values {
+    std::uint64_t uncompressed_size = 0;
+    std::uint64_t compressed_size = 0;
+    std::uint64_t local_header_offset = 0;
+};
+
+// Reads the saturated fields from a ZIP64 extra field, in the APPNOTE's order. The field must hold
+// exactly those values, so no two readers can take a value from different positions.
+[[nodiscard]] inline result<zip64_values> read_zip64_values(const zip64_field& field, const zip64_wanted& wanted,
+                                                            std::size_t expected_length) noexcept {
+    zip64_values values;
+    if (field.data.size() != expected_length)
+        return error{errc::zip_bad_extra_field, field.offset,
+                     "a ZIP64 extra field holding exactly the saturated 32-bit fields"};
+    const std::uint8_t* p = field.data.data();
+    if (wanted.uncompressed_size) values.uncompressed_size = load_le64(p), p += 8;
+    if (wanted.compressed_size) values.compressed_size = load_le64(p), p += 8;
+    if (wanted.local_header_offset) values.local_header_offset = load_le64(p), p += 8;
+    if (wanted.disk && load_le32(p) != 0)
+        return error{errc::zip_multi_disk, field.offset, "disk number 0 in the ZIP64 extra field"};
+    return values;
+}
+
+// `scratch` is reused memory for the file's tail (up to 64 KiB).
+template <class Source>
+[[nodiscard]] result<directory_location> locate_central_directory(const Source& source,
+                                                                   std::vector<std::uint8_t>& scratch) noexcept {
+    const std::uint64_t file_size = source.size();
+    if (file_size < end_record_size)
+        return error{errc::zip_no_end_record, 0, "an end-of-central-directory record (the file is too short)"};
+
+    // The end record sits in the last 64 KiB + 22 bytes (its comment is at most 65535 bytes).
+    const std::size_t tail_size =
+        static_cast<std::size_t>(std::min<std::uint64_t>(file_size, max_comment_size + end_record_size));
+    const std::uint64_t tail_offset = file_size - tail_size;
+    scratch.resize(tail_size);
+    std::uint8_t* const tail = scratch.data();
+    BRINE_TRY(source.read_at(tail_offset, tail, tail_size));
+
+    // A candidate is an end record whose comment reaches exactly to the end of the file. More than
+    // one candidate means readers that scan differently would pick different directories.
+    // A record whose comment stops short of the end leaves trailing bytes; one whose comment runs
+    // past the end is no end record at all.
+    std::size_t candidates = 0, chosen = 0;
+    bool stops_short = false;
+    for (std::size_t i = tail_size - end_record_size + 1; i-- > 0;) {
+        if (load_le32(tail + i) != end_record_signature) continue;
+        const std::size_t comment = load_le16(tail + i + end_record::comment_length);
+        const std::size_t record_end = i + end_record_size + comment;
+        if (record_end == tail_size) {
+            if (candidates++ == 0) chosen = i;
+        } else if (record_end < tail_size) {
+            stops_short = true;
+        }
+    }
+    if (candidates == 0) {
+        if (stops_short)
+            return error{errc::zip_trailing_data, file_size,
+                         "the end of the file right after the end record and its comment"};
+        return error{errc::zip_no_end_record, file_size, "an end-of-central-directory record"};
+    }
+    if (candidates > 1)
+        return error{errc::zip_multiple_end_records, tail_offset + chosen, "exactly one end-of-central-directory record"};
+
+    const std::uint8_t* end = tail + chosen;
+    const std::uint64_t end_offset = tail_offset + chosen;
+    const std::uint16_t disk = load_le16(end + end_record::disk);
+    const std::uint16_t directory_disk = load_le16(end + end_record::directory_disk);
+    const std::uint16_t entries_on_disk = load_le16(end + end_record::entries_on_disk);
+    const std::uint16_t entries = load_le16(end + end_record::entries);
+    const std::uint32_t directory_size = load_le32(end + end_record::directory_size);
+    const std::uint32_t directory_offset = load_le32(end + end_record::directory_offset);
+
+    directory_location where;
+    where.entries = entries;
+    where.directory_size = directory_size;
+    where.directory_offset = directory_offset;
+    where.directory_end_limit = end_offset;
+
+    const bool saturated = disk == u16_max || directory_disk == u16_max || entries_on_disk == u16_max ||
+                           entries == u16_max || directory_size == u32_max || directory_offset == u32_max;
+    std::uint8_t locator[zip64_locator_size] = {};
+    if (end_offset >= zip64_locator_size)
+        BRINE_TRY(source.read_at(end_offset - zip64_locator_size, locator, sizeof locator));
+    const bool has_locator = load_le32(locator) == zip64_locator_signature;
+    if (!has_locator) {
+        if (saturated)
+            return error{errc::zip_zip64_inconsistent, end_offset,
+                         "a ZIP64 locator before an end record with saturated fields"};
+        if (disk != 0 || directory_disk != 0)
+            return error{errc::zip_multi_disk, end_offset + end_record::disk, "disk numbers 0 (no split archives)"};
+        if (entries_on_disk != entries)
+            return error{errc::zip_multi_disk, end_offset + end_record::entries_on_disk,
+                         "as many entries on this disk as in total"};
+        return where;
+    }
+
+    // ZIP64: the locator sits right before the end record and points at a ZIP64 end record that
+    // ends exactly where the locator begins; every 32-bit field is either saturated or equal.
+    const std::uint64_t locator_offset = end_offset - zip64_locator_size;
+    if (load_le32(locator + zip64_locator::record_disk) != 0 || load_le32(locator + zip64_locator::disk_count) != 1)
+        return error{errc::zip_multi_disk, locator_offset, "a ZIP64 locator for a single-disk archive"};
+    const std::uint64_t record_offset = load_le64(locator + zip64_locator::record_offset);
+    if (record_offset > locator_offset || locator_offset - record_offset < zip64_end_record_size)
+        return error{errc::zip_zip64_inconsistent, locator_offset, "a ZIP64 end record before its locator"};
+    std::uint8_t record[zip64_end_record_size];
+    BRINE_TRY(source.read_at(record_offset, record, sizeof record));
+    if (load_le32(record) != zip64_end_record_signature)
+        return error{errc::zip_zip64_inconsistent, record_offset, "the ZIP64 end record signature PK\\6\\6"};
+    const std::uint64_t record_size = load_le64(record + zip64_end::record_size);
+    if (record_size < zip64_end_record_size - 12 || record_size != locator_offset - record_offset - 12)
+        return error{errc::zip_zip64_inconsistent, record_offset,
+                     "a ZIP64 end record that ends exactly where its locator begins"};
+    if (load_le32(record + zip64_end::disk) != 0 || load_le32(record + zip64_end::directory_disk) != 0)
+        return error{errc::zip_multi_disk, record_offset, "disk numbers 0 in the ZIP64 end record"};
+    const std::uint64_t entries64 = load_le64(record + zip64_end::entries);
+    if (load_le64(record + zip64_end::entries_on_disk) != entries64)
+        return error{errc::zip_multi_disk, record_offset, "as many entries on this disk as in total"};
+    const std::uint64_t size64 = load_le64(record + zip64_end::directory_size);
+    const std::uint64_t offset64 = load_le64(record + zip64_end::directory_offset);
+
+    const auto agrees = [](std::uint64_t narrow, std::uint64_t saturated_value, std::uint64_t wide) {
+        return narrow == saturated_value || narrow == wide;
+    };
+    if (!agrees(disk, u16_max, 0) || !agrees(directory_disk, u16_max, 0) ||
+        !agrees(entries_on_disk, u16_max, entries64) || !agrees(entries, u16_max, entries64) ||
+        !agrees(directory_size, u32_max, size64) || !agrees(directory_offset, u32_max, offset64))
+        return error{errc::zip_zip64_inconsistent, end_offset,
+                     "end record fields equal to the ZIP64 end record's (or saturated)"};
+
+    where.entries = entries64;
+    where.directory_size = size64;
+    where.directory_offset = offset64;
+    where.directory_end_limit = record_offset;
+    return where;
+}
+
+}  // namespace detail
+
+// Reads a zip archive from a RandomAccessSource (memory_source, file_source, ...). The source must
+// outlive the reader. Move-only: entry names point into the reader's copy of the directory.
+template <class Source>
+class reader {
+    static_assert(is_random_access_source_v<Source>,
+                  "Source must have: std::uint64_t size() const and "
+                  "status read_at(std::uint64_t, std::uint8_t*, std::size_t) const");
+
+public:
+    reader(reader&&) noexcept = default;
+    reader& operator=(reader&&) noexcept = default;
+    reader(const reader&) = delete;
+    reader& operator=(const reader&) = delete;
+
+    // Opens and validates the whole archive structure (no entry data is read).
+    [[nodiscard]] static result<reader> open(const Source& source, const reader_limits& limits = {}) noexcept {
+        reader archive(source);
+        BRINE_TRY(archive.load(limits));
+        return archive;
+    }
+
+    // Entries in central-directory order (the order PyTorch's reader enumerates them).
+    [[nodiscard]] const std::vector<entry>& entries() const noexcept { return entries_; }
+    // The single top-level folder every entry is under ("archive" in "archive/data.pkl").
+    [[nodiscard]] std::string_view root() const noexcept { return root_; }
+    [[nodiscard]] std::uint64_t central_directory_offset() const noexcept { return directory_offset_; }
+    [[nodiscard]] const Source& source() const noexcept { return *source_; }
+
+    // The entry PyTorch's lookup would return for `name`: names compare ignoring ASCII case, and
+    // opening refused every archive where that could match two entries, so the answer is unique.
+    [[nodiscard]] result<const entry*> find(std::string_view name) const noexcept {
+        const auto it = std::lower_bound(by_folded_name_.begin(), by_folded_name_.end(), name,
+                                         [this](std::uint32_t index, std::string_view wanted) {
+                                             return detail::compare_folded(entries_[index].name, wanted) < 0;
+                                         });
+        if (it == by_folded_name_.end() || detail::compare_folded(entries_[*it].name, name) != 0)
+            return error{errc::zip_not_found, 0, "an entry with this name", name};
+        return &entries_[*it];
+    }
+
+    // A record of a PyTorch archive: `record` under the top-level folder ("data.pkl", "data/0").
+    [[nodiscard]] result<const entry*> find_record(std::string_view record) const noexcept {
+        char full[1024 + 1 + 1024];
+        if (root_.size() + 1 + record.size() > sizeof full)
+            return error{errc::zip_not_found, 0, "a record name of reasonable length", record};
+        std::copy(root_.begin(), root_.end(), full);
+        full[root_.size()] = '/';
+        std::copy(record.begin(), record.end(), full + root_.size() + 1);
+        return find(std::string_view(full, root_.size() + 1 + record.size()));
+    }
+
+    // Streams an entry's (inflated) data into `sink`, verifying its size and CRC-32 on the way;
+    // at most the declared size is ever produced. On failure the sink has seen a prefix only.
+    template <class Sink>
+    [[nodiscard]] status extract(const entry& item, Sink& sink) const noexcept {
+        return extract_entry(*source_, item, sink);
+    }
+
+private:
+    explicit reader(const Source& source) noexcept : source_(&source) {}
+
+    status load(const reader_limits& limits) noexcept {
+        std::vector<std::uint8_t> scratch;
+        auto where = detail::locate_central_directory(*source_, scratch);
+        BRINE_TRY(where);
+        BRINE_TRY(read_central_directory(*where, limits));
+        BRINE_TRY(check_names(limits));
+        BRINE_TRY(read_local_headers(scratch));
+        return check_layout(*where);
+    }
+
+    status read_central_directory(const detail::directory_location& where, const reader_limits& limits) noexcept {
+        using namespace detail;
+        if (where.entries > limits.max_entries)
+            return error{errc::limit_exceeded, where.directory_offset, "at most reader_limits::max_entries entries"};
+        if (where.directory_size > limits.max_central_directory_size)
+            return error{errc::limit_exceeded, where.directory_offset,
+                         "a central directory within reader_limits::max_central_directory_size"};
+        if (!add_fits(where.directory_offset, where.directory_size, where.directory_end_limit))
+            return error{errc::zip_central_directory_bounds, where.directory_offset,
+                         "a central directory that ends before the end records"};
+        if (where.directory_offset + where.directory_size != where.directory_end_limit) {
+            const std::uint64_t gap_start = where.directory_offset + where.directory_size;
+            auto hidden_end = gap_holds_end_record(gap_start, where.directory_end_limit);
+            BRINE_TRY(hidden_end);
+            if (*hidden_end)
+                return error{errc::zip_multiple_end_records, gap_start,
+                             "exactly one end-of-central-directory record"};
+            return error{errc::zip_unaccounted_bytes, gap_start,
+                         "the end records right after the central directory"};
+        }
+        directory_offset_ = where.directory_offset;
+        directory_.resize(static_cast<std::size_t>(where.directory_size));
+        BRINE_TRY(source_->read_at(where.directory_offset, directory_.data(), directory_.size()));
+
+        entries_.reserve(static_cast<std::size_t>(where.entries));
+        std::uint64_t total = 0;
+        std::size_t pos = 0;
+        while (pos < directory_.size()) {
+            const std::uint64_t at = where.directory_offset + pos;
+            if (entries_.size() == where.entries)
+                return error{errc::zip_entry_count_mismatch, at, "no more central headers than the end record counts"};
+            if (directory_.size() - pos < central_header_size)
+                return error{errc::zip_central_directory_bounds, at, "a complete central header (46 bytes)"};
+            const std::uint8_t* h = directory_.data() + pos;
+            if (load_le32(h) != central_header_signature)
+                return error{errc::zip_bad_signature, at, "a central header signature PK\\1\\2"};
+            const std::size_t name_length = load_le16(h + central::name_length);
+            const std::size_t extra_length = load_le16(h + central::extra_length);
+            const std::size_t comment_length = load_le16(h + central::comment_length);
+            const std::size_t header_length = central_header_size + name_length + extra_length + comment_length;
+            if (directory_.size() - pos < header_length)
+                return error{errc::zip_central_directory_bounds, at, "a central header inside the central directory"};
+
+            entry item;
+            item.name = std::string_view(reinterpret_cast<const char*>(h + central_header_size), name_length);
+            item.flags = load_le16(h + central::flags);
+            item.method = load_le16(h + central::method);
+            item.crc32 = load_le32(h + central::crc32);
+            item.compressed_size = load_le32(h + central::compressed_size);
+            item.uncompressed_size = load_le32(h + central::uncompressed_size);
+            item.local_header_offset = load_le32(h + central::local_header_offset);
+            const std::uint16_t disk_start = load_le16(h + central::disk_start);
+
+            BRINE_TRY(check_flags_and_method(item, at, item.name));
+
+            zip64_wanted wanted;
+            wanted.uncompressed_size = item.uncompressed_size == u32_max;
+            wanted.compressed_size = item.compressed_size == u32_max;
+            wanted.local_header_offset = item.local_header_offset == u32_max;
+            wanted.disk = disk_start == u16_max;
+            auto field = find_zip64_field(byte_view(h + central_header_size + name_length, extra_length),
+                                          at + central_header_size + name_length);
+            if (!field) return with_entry(field.err(), item.name);
+            if (field->present || wanted.length() != 0) {
+                auto zip64 = read_zip64_values(*field, wanted, wanted.length());
+                if (!zip64) return with_entry(zip64.err(), item.name);
+                if (wanted.uncompressed_size) item.uncompressed_size = zip64->uncompressed_size;
+                if (wanted.compressed_size) item.compressed_size = zip64->compressed_size;
+                if (wanted.local_header_offset) item.local_header_offset = zip64->local_header_offset;
+            }
+            if (!wanted.disk && disk_start != 0)
+                return error{errc::zip_multi_disk, at + central::disk_start, "disk number 0", item.name};
+
+            if (item.uncompressed_size > limits.max_entry_size)
+                return error{errc::limit_exceeded, at, "an entry within reader_limits::max_entry_size", item.name};
+            if (!add_fits(total, item.uncompressed_size, limits.max_total_size))
+                return error{errc::limit_exceeded, at, "entries within reader_limits::max_total_size in all", item.name};
+            total += item.uncompressed_size;
+            if (item.is_stored() && item.compressed_size != item.uncompressed_size)
+                return error{errc::zip_size_mismatch, at, "equal sizes for a stored entry", item.name};
+
+            entries_.push_back(item);
+            pos += header_length;
+        }
+        if (entries_.size() != where.entries)
+            return error{errc::zip_entry_count_mismatch, where.directory_offset + pos,
+                         "as many central headers as the end record counts"};
+        return {};
+    }
+
+    // Whether the bytes [begin, end) between the central directory and the end record contain
+    // another end-record signature (a second, hidden directory's end).
+    result<bool> gap_holds_end_record(std::uint64_t begin, std::uint64_t end) const noexcept {
+        std::uint8_t window[4096 + 3];
+        std::size_t kept = 0;
+        for (std::uint64_t at = begin; at < end;) {
+            const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(end - at, 4096));
+            BRINE_TRY(source_->read_at(at, window + kept, count));
+            const std::size_t available = kept + count;
+            for (std::size_t i = 0; i + 4 <= available; ++i)
+                if (load_le32(window + i) == detail::end_record_signature) return true;
+            kept = available < 3 ? available : 3;
+            std::copy(window + available - kept, window + available, window);
+            at += count;
+        }
+        return false;
+    }
+
+    static status check_flags_and_method(const entry& item, std::uint64_t at, std::string_view name) noexcept {
+        using namespace detail;
+        if (item.flags & (flag_encrypted | flag_strong_encryption | flag_masked_local_headers))
+            return error{errc::zip_encrypted, at, "no encryption flags (bits 0, 6, 13)", name};
+        if (item.flags & flag_patch_data)
+            return error{errc::zip_patch_data, at, "no patch-data flag (bit 5)", name};
+        if (item.method != method_stored && item.method != method_deflate)
+            return error{errc::zip_unsupported_method, at, "compression method 0 (stored) or 8 (deflate)", name};
+        return {};
+    }
+
+    static error with_entry(error e, std::string_view name) noexcept {
+        e.entry = name;
+        return e;
+    }
+
+    status check_names(const reader_limits& limits) noexcept {
+        using namespace detail;
+        if (entries_.empty()) return error{errc::zip_not_found, directory_offset_, "at least one entry"};
+        root_ = top_level_folder(entries_.front().name);
+        for (const entry& item : entries_) {
+            if (item.name.size() > limits.max_name_length)
+                return error{errc::limit_exceeded, directory_offset_, "names within reader_limits::max_name_length",
+                             item.name};
+            if (const char* problem = name_problem(item.name, (item.flags & flag_utf8) != 0))
+                return error{errc::zip_bad_name, directory_offset_, problem, item.name};
+            if (root_.empty() || top_level_folder(item.name) != root_)
+                return error{errc::zip_multiple_roots, directory_offset_,
+                             "every entry under the first entry's top-level folder", item.name};
+        }
+        by_folded_name_.resize(entries_.size());
+        for (std::uint32_t i = 0; i < by_folded_name_.size(); ++i) by_folded_name_[i] = i;
+        std::sort(by_folded_name_.begin(), by_folded_name_.end(), [this](std::uint32_t a, std::uint32_t b) {
+            return compare_folded(entries_[a].name, entries_[b].name) < 0;
+        });
+        for (std::size_t i = 1; i < by_folded_name_.size(); ++i) {
+            const entry& item = entries_[by_folded_name_[i]];
+            if (compare_folded(entries_[by_folded_name_[i - 1]].name, item.name) == 0)
+                return error{errc::zip_duplicate_name, directory_offset_,
+                             "entry names that differ other than in ASCII case", item.name};
+        }
+        return {};
+    }
+
+    // Reads each entry's local header (and data descriptor), requiring it to agree with the
+    // central header, and works out where the entry's bytes end.
+    status read_local_headers(std::vector<std::uint8_t>& scratch) noexcept {
+        using namespace detail;
+        for (entry& item : entries_) {
+            const std::uint64_t at = item.local_header_offset;
+            if (!add_fits(at, local_header_size, directory_offset_))
+                return error{errc::zip_out_of_range, at, "a local header before the central directory", item.name};
+            std::uint8_t h[local_header_size];
+            BRINE_TRY(source_->read_at(at, h, sizeof h));
+            if (load_le32(h) != local_header_signature)
+                return error{errc::zip_bad_signature, at, "a local header signature PK\\3\\4", item.name};
+            const std::size_t name_length = load_le16(h + local::name_length);
+            const std::size_t extra_length = load_le16(h + local::extra_length);
+            if (!add_fits(at + local_header_size, name_length + extra_length, directory_offset_))
+                return error{errc::zip_out_of_range, at, "a local header before the central directory", item.name};
+
+            if (name_length != item.name.size())
+                return error{errc::zip_header_mismatch, at + local::name_length,
+                             "the same name as the central header", item.name};
+            // Name and extra field: at most max_name_length + 64 KiB.
+            scratch.resize(name_length + extra_length);
+            const std::uint8_t* const variable = scratch.data();
+            BRINE_TRY(source_->read_at(at + local_header_size, scratch.data(), scratch.size()));
+            const std::uint16_t flags = load_le16(h + local::flags);
+            if (flags != item.flags)
+                return error{errc::zip_header_mismatch, at + local::flags, "the same flags as the central header",
+                             item.name};
+            if (load_le16(h + local::method) != item.method)
+                return error{errc::zip_header_mismatch, at + local::method, "the same method as the central header",
+                             item.name};
+            if (std::string_view(reinterpret_cast<const char*>(variable), name_length) != item.name)
+                return error{errc::zip_header_mismatch, at + local_header_size, "the same name as the central header",
+                             item.name};
+
+            const std::uint32_t crc = load_le32(h + local::crc32);
+            const std::uint32_t compressed = load_le32(h + local::compressed_size);
+            const std::uint32_t uncompressed = load_le32(h + local::uncompressed_size);
+            // In a local header, a ZIP64 extra field holds both sizes whenever either is saturated.
+            // PyTorch's writer (miniz) also puts the header's own offset there once it passes
+            // 4 GiB; that form is accepted when the offset is the true one.
+            zip64_wanted wanted;
+            wanted.uncompressed_size = wanted.compressed_size = compressed == u32_max || uncompressed == u32_max;
+            auto field = find_zip64_field(byte_view(variable + name_length, extra_length),
+                                          at + local_header_size + name_length);
+            if (!field) return with_entry(field.err(), item.name);
+            zip64_values zip64;
+            if (field->present || wanted.length() != 0) {
+                wanted.local_header_offset = at >= u32_max && field->data.size() == wanted.length() + 8;
+                auto values = read_zip64_values(*field, wanted, wanted.length());
+                if (!values) return with_entry(values.err(), item.name);
+                if (wanted.local_header_offset && values->local_header_offset != at)
+                    return error{errc::zip_header_mismatch, field->offset, "the header's own offset in its ZIP64 field",
+                                 item.name};
+                zip64 = *values;
+            }
+            const std::uint64_t local_compressed = wanted.compressed_size ? zip64.compressed_size : compressed;
+            const std::uint64_t local_uncompressed = wanted.uncompressed_size ? zip64.uncompressed_size : uncompressed;
+
+            const bool deferred = (flags & flag_data_descriptor) != 0;
+            // With a data descriptor the local values may be zero (written before the data was known).
+            const bool local_values_zero = crc == 0 && local_compressed == 0 && local_uncompressed == 0;
+            if (!(deferred && local_values_zero)) {
+                if (crc != item.crc32 || local_compressed != item.compressed_size ||
+                    local_uncompressed != item.uncompressed_size)
+                    return error{errc::zip_header_mismatch, at + local::crc32,
+                                 "the same CRC-32 and sizes as the central header", item.name};
+            }
+
+            item.data_offset = at + local_header_size + name_length + extra_length;
+            if (!add_fits(item.data_offset, item.compressed_size, source_->size()))
+                return error{errc::zip_out_of_range, item.data_offset, "entry data inside the file", item.name};
+            if (item.data_offset + item.compressed_size > directory_offset_)
+                return error{errc::zip_overlap, item.data_offset, "entry data that ends before the central directory",
+                             item.name};
+            item.end_offset = item.data_offset + item.compressed_size;
+            if (deferred) {
+                auto length = data_descriptor_length(item, field->present);
+                BRINE_TRY(length);
+                item.end_offset += *length;
+            }
+        }
+        return {};
+    }
+
+    // A data descriptor is CRC-32 and both sizes (8 bytes each with ZIP64), optionally preceded by
+    // its signature. It must repeat the central header's values exactly.
+    result<std::uint64_t> data_descriptor_length(const entry& item, bool zip64) const noexcept {
+        using namespace detail;
+        const std::uint64_t at = item.data_offset + item.compressed_size;
+        const std::size_t width = zip64 ? 8 : 4;
+        std::uint8_t d[4 + 4 + 8 + 8] = {};
+        const std::size_t available =
+            static_cast<std::size_t>(std::min<std::uint64_t>(sizeof d, directory_offset_ - at));
+        BRINE_TRY(source_->read_at(at, d, available));
+        const auto matches = [&](std::size_t skip) {
+            const std::size_t length = skip + 4 + 2 * width;
+            if (length > available) return false;
+            const std::uint8_t* p = d + skip;
+            const std::uint64_t compressed = width == 8 ? load_le64(p + 4) : load_le32(p + 4);
+            const std::uint64_t uncompressed = width == 8 ? load_le64(p + 4 + width) : load_le32(p + 4 + width);
+            return load_le32(p) == item.crc32 && compressed == item.compressed_size &&
+                   uncompressed == item.uncompressed_size;
+        };
+        if (available >= 4 && load_le32(d) == data_descriptor_signature && matches(4)) return 4 + 4 + 2 * width;
+        if (matches(0)) return 4 + 2 * width;
+        return error{errc::zip_bad_data_descriptor, at, "a data descriptor repeating the central CRC-32 and sizes",
+                     item.name};
+    }
+
+    // Every byte before the central directory belongs to exactly one entry, in order, from offset 0.
+    status check_layout(const detail::directory_location& where) const noexcept {
+        std::vector<std::uint32_t> order(entries_.size());
+        for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) {
+            return entries_[a].local_header_offset < entries_[b].local_header_offset;
+        });
+        std::uint64_t expected = 0;
+        for (const std::uint32_t index : order) {
+            const entry& item = entries_[index];
+            if (item.local_header_offset < expected)
+                return error{errc::zip_overlap, item.local_header_offset, "entries that do not overlap", item.name};
+            if (item.local_header_offset > expected) {
+                if (expected == 0)
+                    return error{errc::zip_leading_data, 0, "the first local header at offset 0", item.name};
+                return error{errc::zip_unaccounted_bytes, expected, "the next local header right after an entry",
+                             item.name};
+            }
+            expected = item.end_offset;
+        }
+        if (expected != where.directory_offset)
+            return error{errc::zip_unaccounted_bytes, expected, "the central directory right after the last entry"};
+        return {};
+    }
+
+    const Source* source_;
+    std::vector<std::uint8_t> directory_;
+    std::vector<entry> entries_;
+    std::vector<std::uint32_t> by_folded_name_;
+    std::string_view root_;
+    std::uint64_t directory_offset_ = 0;
+};
+
+}  // namespace zip
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/reader.hpp ----
+
+// ---- begin brine/zip/writer.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// A zip writer for PyTorch archives: stored entries whose data starts on a 64-byte boundary (the
+// padding scheme torch.save uses, an 'FB' extra field), CRC-32 computed while the data streams
+// through, ZIP64 records exactly when a size or offset needs them. Output is deterministic: the
+// same entries give the same bytes. Names must pass the same rules the reader enforces.
+//
+// The sink must be a SeekableSink: a Sink that can also patch bytes it has already written,
+//     status write_at(std::uint64_t offset, byte_view bytes) noexcept;
+// The CRC-32 is patched into the local header after the data, so the local header is complete
+// (no data descriptor) and an entry of any size is copied in bounded memory.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace zip {
+
+namespace detail {
+template <class T, class = void>
+struct is_seekable_sink : std::false_type {};
+template <class T>
+struct is_seekable_sink<T, std::enable_if_t<is_sink_v<T> && std::is_same_v<decltype(std::declval<T&>().write_at(
+                                                                                 std::uint64_t{}, byte_view{})),
+                                                                             status>>> : std::true_type {};
+
+// Fixed field values: DOS date 1980-01-01 00:00 (the earliest valid one; a zero date is invalid),
+// version 2.0, or 4.5 when ZIP64 is needed.
+inline constexpr std::uint16_t fixed_dos_date = (0u << 9) | (1u << 5) | 1u;
+inline constexpr std::uint16_t version_default = 20;
+inline constexpr std::uint16_t version_zip64 = 45;
+}  // namespace detail
+
+template <class T>
+inline constexpr bool is_seekable_sink_v = detail::is_seekable_sink<T>::value;
+
+template <class SeekableSink>
+class writer {
+    static_assert(is_seekable_sink_v<SeekableSink>,
+                  "SeekableSink must have: status write(byte_view) and status write_at(std::uint64_t, byte_view)");
+
+public:
+    explicit writer(SeekableSink& sink) noexcept : sink_(&sink) {}
+
+    // Adds an entry whose `size` bytes come from `source` (a Source); the source must deliver
+    // exactly that many. Memory use is one fixed buffer, whatever the size.
+    template <class Source>
+    [[nodiscard]] status add(std::string_view name, std::uint64_t size, Source& source) noexcept {
+        static_assert(is_source_v<Source>, "Source must have: result<std::size_t> read(std::uint8_t*, std::size_t)");
+        auto header = begin_entry(name, size);
+        BRINE_TRY(header);
+        crc32_stream crc;
+        std::uint8_t buffer[16384];
+        std::uint64_t remaining = size;
+        while (remaining != 0) {
+            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, sizeof buffer));
+            auto got = source.read(buffer, want);
+            BRINE_TRY(got);
+            if (*got == 0)
+                return fail(error{errc::io_read_failed, size - remaining, "as many bytes as the entry's declared size",
+                                  name});
+            crc.update(byte_view(buffer, *got));
+            BRINE_TRY(put(byte_view(buffer, *got)));
+            remaining -= *got;
+        }
+        std::uint8_t extra_byte = 0;
+        auto more = source.read(&extra_byte, 1);
+        BRINE_TRY(more);
+        if (*more != 0)
+            return fail(error{errc::invalid_argument, size, "a source no longer than the entry's declared size", name});
+        return end_entry(*header, crc.value());
+    }
+
+    // Adds an entry from bytes in memory.
+    [[nodiscard]] status add(std::string_view name, byte_view data) noexcept {
+        span_source source(data);
+        return add(name, data.size(), source);
+    }
+
+    // Writes the central directory and end records. No entry may be added afterwards.
+    [[nodiscard]] status finish() noexcept {
+        using namespace detail;
+        if (finished_) return error{errc::invalid_argument, position_, "finish() called once"};
+        finished_ = true;
+        const std::uint64_t directory_offset = position_;
+        for (const record& item : records_) BRINE_TRY(put_central_header(item));
+        const std::uint64_t directory_size = position_ - directory_offset;
+        const std::uint64_t count = records_.size();
+        const bool zip64 = count >= u16_max || directory_offset >= u32_max || directory_size >= u32_max;
+
+        if (zip64) {
+            const std::uint64_t record_offset = position_;
+            std::uint8_t end64[zip64_end_record_size] = {};
+            store_le32(end64, zip64_end_record_signature);
+            store_le64(end64 + zip64_end::record_size, zip64_end_record_size - 12);
+            store_le16(end64 + zip64_end::version_made_by, version_zip64);
+            store_le16(end64 + zip64_end::version_needed, version_zip64);
+            store_le64(end64 + zip64_end::entries_on_disk, count);
+            store_le64(end64 + zip64_end::entries, count);
+            store_le64(end64 + zip64_end::directory_size, directory_size);
+            store_le64(end64 + zip64_end::directory_offset, directory_offset);
+            BRINE_TRY(put(byte_view(end64, sizeof end64)));
+
+            std::uint8_t locator[zip64_locator_size] = {};
+            store_le32(locator, zip64_locator_signature);
+            store_le64(locator + zip64_locator::record_offset, record_offset);
+            store_le32(locator + zip64_locator::disk_count, 1);
+            BRINE_TRY(put(byte_view(locator, sizeof locator)));
+        }
+
+        std::uint8_t end[end_record_size] = {};
+        const auto narrow16 = [](std::uint64_t v) { return v >= u16_max ? u16_max : static_cast<std::uint16_t>(v); };
+        const auto narrow32 = [](std::uint64_t v) { return v >= u32_max ? u32_max : static_cast<std::uint32_t>(v); };
+        store_le32(end, end_record_signature);
+        store_le16(end + end_record::entries_on_disk, narrow16(count));
+        store_le16(end + end_record::entries, narrow16(count));
+        store_le32(end + end_record::directory_size, narrow32(directory_size));
+        store_le32(end + end_record::directory_offset, narrow32(directory_offset));
+        return put(byte_view(end, sizeof end));
+    }
+
+    [[nodiscard]] std::uint64_t bytes_written() const noexcept { return position_; }
+
+private:
+    struct record {
+        std::string name;
+        std::uint64_t local_header_offset = 0;
+        std::uint64_t size = 0;
+        std::uint32_t crc32 = 0;
+        std::uint16_t flags = 0;
+    };
+
+    static std::uint16_t flags_for(std::string_view name) noexcept {
+        const bool ascii = std::all_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+        return ascii ? 0 : detail::flag_utf8;
+    }
+
+    result<std::size_t> begin_entry(std::string_view name, std::uint64_t size) noexcept {
+        using namespace detail;
+        if (finished_) return error{errc::invalid_argument, position_, "entries added before finish()", name};
+        if (failed_) return error{errc::invalid_argument, position_, "a writer that has not failed before", name};
+        const std::uint16_t flags = flags_for(name);
+        if (name.size() > 0xFFFF) return error{errc::invalid_argument, 0, "an entry name under 64 KiB", name};
+        if (const char* problem = name_problem(name, flags != 0))
+            return error{errc::zip_bad_name, 0, problem, name};
+        if (!names_.insert(std::string(name)).second)
+            return error{errc::zip_duplicate_name, 0, "entry names that differ other than in ASCII case", name};
+
+        const bool zip64 = size >= u32_max;
+        const std::uint64_t offset = position_;
+        // Data starts after the header, the name, the ZIP64 field and the 'FB' padding field's
+        // own 4-byte header; the padding makes that a multiple of 64 (as torch.save does).
+        const std::uint64_t unpadded = offset + local_header_size + name.size() + (zip64 ? 20 : 0) + 4;
+        const std::size_t padding = static_cast<std::size_t>((torch_alignment - unpadded % torch_alignment) % torch_alignment);
+
+        std::uint8_t header[local_header_size + 20 + 4 + torch_alignment] = {};
+        store_le32(header, local_header_signature);
+        store_le16(header + local::version_needed, zip64 ? version_zip64 : version_default);
+        store_le16(header + local::flags, flags);
+        store_le16(header + local::method, method_stored);
+        store_le16(header + local::date, fixed_dos_date);
+        store_le32(header + local::compressed_size, zip64 ? u32_max : static_cast<std::uint32_t>(size));
+        store_le32(header + local::uncompressed_size, zip64 ? u32_max : static_cast<std::uint32_t>(size));
+        store_le16(header + local::name_length, static_cast<std::uint16_t>(name.size()));
+        store_le16(header + local::extra_length, static_cast<std::uint16_t>((zip64 ? 20 : 0) + 4 + padding));
+        BRINE_TRY(put(byte_view(header, local_header_size)));
+        BRINE_TRY(put(as_bytes(name)));
+
+        std::uint8_t* extra = header + local_header_size;
+        std::size_t extra_size = 0;
+        if (zip64) {
+            store_le16(extra, zip64_extra_id);
+            store_le16(extra + 2, 16);
+            store_le64(extra + 4, size);
+            store_le64(extra + 12, size);
+            extra_size = 20;
+        }
+        store_le16(extra + extra_size, torch_padding_extra_id);
+        store_le16(extra + extra_size + 2, static_cast<std::uint16_t>(padding));
+        std::fill(extra + extra_size + 4, extra + extra_size + 4 + padding, std::uint8_t{'Z'});
+        extra_size += 4 + padding;
+        BRINE_TRY(put(byte_view(extra, extra_size)));
+
+        record item;
+        item.name.assign(name.data(), name.size());
+        item.local_header_offset = offset;
+        item.size = size;
+        item.flags = flags;
+        records_.push_back(std::move(item));
+        return records_.size() - 1;
+    }
+
+    status end_entry(std::size_t index, std::uint32_t crc) noexcept {
+        record& item = records_[index];
+        item.crc32 = crc;
+        std::uint8_t field[4];
+        store_le32(field, crc);
+        const status patched = sink_->write_at(item.local_header_offset + detail::local::crc32, byte_view(field, 4));
+        if (!patched) return fail(patched.err());
+        return {};
+    }
+
+    status put_central_header(const record& item) noexcept {
+        using namespace detail;
+        zip64_wanted_fields wanted{item.size >= u32_max, item.local_header_offset >= u32_max};
+        const std::size_t zip64_length = (wanted.sizes ? 16 : 0) + (wanted.offset ? 8 : 0);
+        std::uint8_t header[central_header_size + 4 + 24] = {};
+        store_le32(header, central_header_signature);
+        store_le16(header + central::version_made_by, version_zip64);
+        store_le16(header + central::version_needed, zip64_length ? version_zip64 : version_default);
+        store_le16(header + central::flags, item.flags);
+        store_le16(header + central::method, method_stored);
+        store_le16(header + central::date, fixed_dos_date);
+        store_le32(header + central::crc32, item.crc32);
+        store_le32(header + central::compressed_size, wanted.sizes ? u32_max : static_cast<std::uint32_t>(item.size));
+        store_le32(header + central::uncompressed_size, wanted.sizes ? u32_max : static_cast<std::uint32_t>(item.size));
+        store_le16(header + central::name_length, static_cast<std::uint16_t>(item.name.size()));
+        store_le16(header + central::extra_length, static_cast<std::uint16_t>(zip64_length ? 4 + zip64_length : 0));
+        store_le32(header + central::local_header_offset,
+                   wanted.offset ? u32_max : static_cast<std::uint32_t>(item.local_header_offset));
+        BRINE_TRY(put(byte_view(header, central_header_size)));
+        BRINE_TRY(put(as_bytes(item.name)));
+        if (zip64_length != 0) {
+            std::uint8_t* extra = header + central_header_size;
+            store_le16(extra, zip64_extra_id);
+            store_le16(extra + 2, static_cast<std::uint16_t>(zip64_length));
+            std::uint8_t* p = extra + 4;
+            if (wanted.sizes) {
+                store_le64(p, item.size);       // uncompressed
+                store_le64(p + 8, item.size);   // compressed
+                p += 16;
+            }
+            if (wanted.offset) store_le64(p, item.local_header_offset);
+            BRINE_TRY(put(byte_view(extra, 4 + zip64_length)));
+        }
+        return {};
+    }
+
+    struct zip64_wanted_fields {
+        bool sizes;
+        bool offset;
+    };
+
+    status put(byte_view bytes) noexcept {
+        const status written = sink_->write(bytes);
+        if (!written) return fail(written.err());
+        position_ += bytes.size();
+        return {};
+    }
+
+    status fail(const error& e) noexcept {
+        failed_ = true;
+        return e;
+    }
+
+    struct folded_less {
+        bool operator()(const std::string& a, const std::string& b) const noexcept {
+            return detail::compare_folded(a, b) < 0;
+        }
+    };
+
+    SeekableSink* sink_;
+    std::vector<record> records_;
+    std::set<std::string, folded_less> names_;  // PyTorch looks records up ignoring ASCII case
+    std::uint64_t position_ = 0;
+    bool finished_ = false;
+    bool failed_ = false;
+};
+
+}  // namespace zip
+BRINE_NAMESPACE_END
+
+// ---- end brine/zip/writer.hpp ----
 
 // ---- end brine/brine.hpp ----

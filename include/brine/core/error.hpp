@@ -36,6 +36,32 @@ enum class errc : std::uint16_t {
     deflate_output_limit,         // the output would pass the caller's limit
     deflate_size_mismatch,        // the output size differs from the exact size required
     deflate_trailing_data,        // bytes after the final block where none were allowed
+
+    // Zip container (THREATS.md Z rows)
+    zip_no_end_record,             // no end-of-central-directory record in the last 64 KiB
+    zip_multiple_end_records,      // more than one end-of-central-directory record could be the real one
+    zip_trailing_data,             // bytes after the end record that its comment length does not cover
+    zip_zip64_inconsistent,        // ZIP64 locator or record missing, misplaced, or disagreeing with the end record
+    zip_multi_disk,                // a disk number other than 0 (split archives)
+    zip_central_directory_bounds,  // central directory outside the file or not exactly filling its declared size
+    zip_entry_count_mismatch,      // number of central headers differs from the end record's count
+    zip_bad_signature,             // a local or central header without its signature
+    zip_leading_data,              // bytes before the first local header (e.g. a pickle prefix: polyglot)
+    zip_unaccounted_bytes,         // bytes between entries that no header accounts for
+    zip_bad_extra_field,           // an extra field that overruns its header or a malformed ZIP64 extra
+    zip_header_mismatch,           // local header disagrees with the central header (name, method, sizes, CRC, flags)
+    zip_encrypted,                 // encryption flag bits (0x1, 0x40) set
+    zip_patch_data,                // patch-data flag bit (0x20) set
+    zip_unsupported_method,        // compression method other than stored (0) or deflate (8)
+    zip_overlap,                   // entries overlapping each other or the central directory
+    zip_out_of_range,              // an offset or size pointing outside the file
+    zip_duplicate_name,            // two entries whose names are equal ignoring ASCII case
+    zip_bad_name,                  // name with .., an absolute path, a backslash, NUL, or invalid UTF-8
+    zip_multiple_roots,            // entries not all under one top-level folder
+    zip_bad_data_descriptor,       // data descriptor missing or disagreeing with the central header
+    zip_crc_mismatch,              // entry data whose CRC-32 differs from the header's
+    zip_size_mismatch,             // entry data whose (inflated) size differs from the header's
+    zip_not_found,                 // no entry with that name
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -56,6 +82,30 @@ enum class errc : std::uint16_t {
         case errc::deflate_output_limit: return "deflate.output_limit";
         case errc::deflate_size_mismatch: return "deflate.size_mismatch";
         case errc::deflate_trailing_data: return "deflate.trailing_data";
+        case errc::zip_no_end_record: return "zip.no_end_record";
+        case errc::zip_multiple_end_records: return "zip.multiple_end_records";
+        case errc::zip_trailing_data: return "zip.trailing_data";
+        case errc::zip_zip64_inconsistent: return "zip.zip64_inconsistent";
+        case errc::zip_multi_disk: return "zip.multi_disk";
+        case errc::zip_central_directory_bounds: return "zip.central_directory_bounds";
+        case errc::zip_entry_count_mismatch: return "zip.entry_count_mismatch";
+        case errc::zip_bad_signature: return "zip.bad_signature";
+        case errc::zip_leading_data: return "zip.leading_data";
+        case errc::zip_unaccounted_bytes: return "zip.unaccounted_bytes";
+        case errc::zip_bad_extra_field: return "zip.bad_extra_field";
+        case errc::zip_header_mismatch: return "zip.header_mismatch";
+        case errc::zip_encrypted: return "zip.encrypted";
+        case errc::zip_patch_data: return "zip.patch_data";
+        case errc::zip_unsupported_method: return "zip.unsupported_method";
+        case errc::zip_overlap: return "zip.overlap";
+        case errc::zip_out_of_range: return "zip.out_of_range";
+        case errc::zip_duplicate_name: return "zip.duplicate_name";
+        case errc::zip_bad_name: return "zip.bad_name";
+        case errc::zip_multiple_roots: return "zip.multiple_roots";
+        case errc::zip_bad_data_descriptor: return "zip.bad_data_descriptor";
+        case errc::zip_crc_mismatch: return "zip.crc_mismatch";
+        case errc::zip_size_mismatch: return "zip.size_mismatch";
+        case errc::zip_not_found: return "zip.not_found";
     }
     return "unknown";
 }

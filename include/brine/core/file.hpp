@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: MIT
 //
-// file_source: a read-only file as a Source (sequential reads) and as a random-access byte source
-// (positional reads), without loading it into memory. Positional reads do not move a shared file
-// position, so several readers (threads) can share one open file.
+// Files. file_source: a read-only file as a Source (sequential reads) and as a RandomAccessSource
+// (positional reads), without loading it into memory; positional reads do not move a shared file
+// position, so several readers (threads) can share one open file. atomic_file_sink: output that
+// appears under its name complete or not at all (temporary file, then rename).
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
 
 #if BRINE_HAS_POSIX_FILES
 #include <fcntl.h>
@@ -97,6 +103,123 @@ private:
     int fd_ = -1;
     std::uint64_t size_ = 0;
     std::uint64_t pos_ = 0;
+};
+
+
+// Writes a file through a temporary file beside it, renamed over the final name by commit().
+// Until then nothing exists under the final name; if commit() is never reached (an error, an early
+// return), the destructor removes the temporary file, so a failure leaves nothing behind.
+// A SeekableSink: write_at patches bytes already written (used by the zip writer).
+class atomic_file_sink {
+public:
+    atomic_file_sink(const atomic_file_sink&) = delete;
+    atomic_file_sink& operator=(const atomic_file_sink&) = delete;
+    atomic_file_sink(atomic_file_sink&& other) noexcept
+        : fd_(other.fd_), sparse_(other.sparse_), position_(other.position_), size_(other.size_),
+          final_path_(std::move(other.final_path_)), temp_path_(std::move(other.temp_path_)) {
+        other.fd_ = -1;
+        other.temp_path_.clear();
+    }
+    atomic_file_sink& operator=(atomic_file_sink&&) = delete;
+    ~atomic_file_sink() { abandon(); }
+
+    // `sparse`: runs of zero bytes (4 KiB blocks) become holes instead of written blocks, where
+    // the file system supports them; the file's content is the same either way.
+    [[nodiscard]] static result<atomic_file_sink> create(const char* final_path, bool sparse = false) noexcept {
+        atomic_file_sink sink;
+        sink.sparse_ = sparse;
+        sink.final_path_ = final_path;
+        sink.temp_path_ = sink.final_path_ + ".brine-XXXXXX";
+        sink.fd_ = ::mkstemp(&sink.temp_path_[0]);
+        if (sink.fd_ < 0) {
+            sink.temp_path_.clear();
+            return error{errc::io_open_failed, 0, "a writable directory for the output file"};
+        }
+        return sink;
+    }
+
+    status write(byte_view bytes) noexcept {
+        BRINE_TRY(write_at(position_, bytes));
+        position_ += bytes.size();
+        return {};
+    }
+
+    status write_at(std::uint64_t offset, byte_view bytes) noexcept {
+        if (fd_ < 0) return error{errc::io_write_failed, offset, "an open output file"};
+        const std::uint8_t* data = bytes.data();
+        std::size_t count = bytes.size();
+        while (count != 0) {
+            std::size_t chunk = count < block ? count : block;
+            if (sparse_ && chunk == block && offset >= size_ && is_zero(data, chunk)) {
+                // Past the end of what exists, a skipped block reads back as zeros.
+            } else {
+                BRINE_TRY(write_fully(offset, data, chunk));
+            }
+            data += chunk;
+            offset += chunk;
+            count -= chunk;
+            if (offset > size_) size_ = offset;
+        }
+        return {};
+    }
+
+    // Makes the file durable and gives it its final name, replacing any file there.
+    [[nodiscard]] status commit() noexcept {
+        if (fd_ < 0) return error{errc::io_write_failed, position_, "an open output file"};
+        if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || ::fchmod(fd_, 0644) != 0 || ::fsync(fd_) != 0) {
+            abandon();
+            return error{errc::io_write_failed, size_, "an output file that can be completed"};
+        }
+        ::close(fd_);
+        fd_ = -1;
+        if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+            abandon();
+            return error{errc::io_rename_failed, size_, "permission to replace the output file"};
+        }
+        temp_path_.clear();
+        return {};
+    }
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+private:
+    static constexpr std::size_t block = 4096;
+
+    atomic_file_sink() noexcept = default;
+
+    static bool is_zero(const std::uint8_t* data, std::size_t count) noexcept {
+        for (std::size_t i = 0; i < count; ++i)
+            if (data[i] != 0) return false;
+        return true;
+    }
+
+    status write_fully(std::uint64_t offset, const std::uint8_t* data, std::size_t count) noexcept {
+        while (count != 0) {
+            const ssize_t done = ::pwrite(fd_, data, count, static_cast<off_t>(offset));
+            if (done < 0) {
+                if (errno == EINTR) continue;
+                return error{errc::io_write_failed, offset, "room to write the output (disk full?)"};
+            }
+            data += done;
+            offset += static_cast<std::uint64_t>(done);
+            count -= static_cast<std::size_t>(done);
+        }
+        return {};
+    }
+
+    void abandon() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+        if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
+        temp_path_.clear();
+    }
+
+    int fd_ = -1;
+    bool sparse_ = false;
+    std::uint64_t position_ = 0;
+    std::uint64_t size_ = 0;
+    std::string final_path_;
+    std::string temp_path_;
 };
 
 #endif  // BRINE_HAS_POSIX_FILES

@@ -6,6 +6,11 @@
 //     result<std::size_t> read(std::uint8_t* dst, std::size_t max) noexcept;
 // returning how many bytes it wrote to dst (at most max); 0 means the end of the input.
 //
+// A RandomAccessSource (for containers read by offset, like zip) is any object with
+//     std::uint64_t size() const noexcept;
+//     status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept;
+// where read_at reads exactly count bytes or fails. file_source and memory_source are two.
+//
 // A Sink is any object with
 //     status write(byte_view bytes) noexcept;
 // which consumes all of bytes or fails.
@@ -19,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -39,7 +45,20 @@ struct is_sink : std::false_type {};
 template <class T>
 struct is_sink<T, std::enable_if_t<std::is_same_v<decltype(std::declval<T&>().write(byte_view{})), status>>>
     : std::true_type {};
+
+template <class T, class = void>
+struct is_random_access_source : std::false_type {};
+template <class T>
+struct is_random_access_source<
+    T, std::enable_if_t<std::is_same_v<decltype(std::declval<const T&>().read_at(
+                                           std::uint64_t{}, std::declval<std::uint8_t*>(), std::size_t{})),
+                                       status> &&
+                        std::is_same_v<decltype(std::declval<const T&>().size()), std::uint64_t>>>
+    : std::true_type {};
 }  // namespace detail
+
+template <class T>
+inline constexpr bool is_random_access_source_v = detail::is_random_access_source<T>::value;
 
 template <class T>
 inline constexpr bool is_source_v = detail::is_source<T>::value;
@@ -64,6 +83,24 @@ private:
     std::size_t pos_ = 0;
 };
 
+// Random access to bytes in memory (a span, or an mmap'ed file).
+class memory_source {
+public:
+    constexpr explicit memory_source(byte_view bytes) noexcept : bytes_(bytes) {}
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return bytes_.size(); }
+    [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
+        if (offset > bytes_.size() || count > bytes_.size() - offset)
+            return error{errc::io_read_failed, offset, "more bytes (the input is shorter than expected)"};
+        if (count != 0) std::memcpy(dst, bytes_.data() + offset, count);
+        return {};
+    }
+    [[nodiscard]] byte_view bytes() const noexcept { return bytes_; }
+
+private:
+    byte_view bytes_;
+};
+
 // Writes into a caller-owned buffer; writing past its end fails instead of growing.
 class buffer_sink {
 public:
@@ -85,12 +122,19 @@ private:
 };
 
 // Appends to a std::vector (for tools and tests; allocation failure ends the program as usual).
+// Seekable: write_at patches bytes already written.
 class vector_sink {
 public:
     explicit vector_sink(std::vector<std::uint8_t>& out) noexcept : out_(&out) {}
 
     status write(byte_view bytes) noexcept {
         out_->insert(out_->end(), bytes.begin(), bytes.end());
+        return {};
+    }
+    status write_at(std::uint64_t offset, byte_view bytes) noexcept {
+        if (offset > out_->size() || bytes.size() > out_->size() - offset)
+            return error{errc::invalid_argument, offset, "a patch inside the bytes already written"};
+        std::copy(bytes.begin(), bytes.end(), out_->begin() + static_cast<std::ptrdiff_t>(offset));
         return {};
     }
 

@@ -66,8 +66,8 @@ BRINE_FORCE_INLINE constexpr std::uint32_t majority(std::uint32_t a, std::uint32
 // One round. Instead of shifting eight variables every round, the callers rotate the roles of the
 // arguments, so only the two words that really change (d and h) are written.
 BRINE_FORCE_INLINE constexpr void one_round(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t& d,
-                                        std::uint32_t e, std::uint32_t f, std::uint32_t g, std::uint32_t& h,
-                                        std::uint32_t constant_plus_word) noexcept {
+                                            std::uint32_t e, std::uint32_t f, std::uint32_t g, std::uint32_t& h,
+                                            std::uint32_t constant_plus_word) noexcept {
     const std::uint32_t t1 = h + big_sigma1(e) + choose(e, f, g) + constant_plus_word;
     const std::uint32_t t2 = big_sigma0(a) + majority(a, b, c);
     d += t1;
@@ -84,7 +84,10 @@ BRINE_FORCE_INLINE constexpr std::uint32_t next_word(std::uint32_t (&w)[16], int
 template <bool Schedule>
 BRINE_FORCE_INLINE constexpr void eight_rounds(std::uint32_t (&s)[8], std::uint32_t (&w)[16], int t) noexcept {
     const std::uint32_t* k = sha256_round_constants;
-    auto word = [&w](int i) constexpr noexcept { return Schedule ? next_word(w, i) : w[i & 15]; };
+    auto word = [&w](int i) constexpr noexcept -> std::uint32_t {
+        if constexpr (Schedule) return next_word(w, i);
+        else return w[i & 15];
+    };
     one_round(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], k[t + 0] + word(t + 0));
     one_round(s[7], s[0], s[1], s[2], s[3], s[4], s[5], s[6], k[t + 1] + word(t + 1));
     one_round(s[6], s[7], s[0], s[1], s[2], s[3], s[4], s[5], k[t + 2] + word(t + 2));
