@@ -420,7 +420,8 @@ BRINE_NAMESPACE_END
 // ---- begin brine/core/file.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// Files. file_source: a read-only file as a Source (sequential reads) and as a RandomAccessSource
+// Files. mapped_file: a read-only memory map, for zero-copy access (a RandomAccessSource too).
+// file_source: a read-only file as a Source (sequential reads) and as a RandomAccessSource
 // (positional reads), without loading it into memory; positional reads do not move a shared file
 // position, so several readers (threads) can share one open file. atomic_file_sink: output that
 // appears under its name complete or not at all (temporary file, then rename).
@@ -593,11 +594,13 @@ BRINE_NAMESPACE_END
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <utility>
 
 #if BRINE_HAS_POSIX_FILES
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #endif
@@ -642,6 +645,7 @@ public:
     }
 
     [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+    [[nodiscard]] int descriptor() const noexcept { return fd_; }
 
     // Reads exactly `count` bytes at `offset`; a file shorter than that is an error at `offset`.
     [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
@@ -683,6 +687,64 @@ private:
     std::uint64_t pos_ = 0;
 };
 
+
+// A read-only memory map of a whole regular file: zero-copy views of its bytes. Also a
+// RandomAccessSource. The file must not be truncated by someone else while mapped (that is a
+// SIGBUS on every platform); use file_source for files others may be writing.
+class mapped_file {
+public:
+    mapped_file(const mapped_file&) = delete;
+    mapped_file& operator=(const mapped_file&) = delete;
+    mapped_file(mapped_file&& other) noexcept : data_(other.data_), size_(other.size_) {
+        other.data_ = nullptr;
+        other.size_ = 0;
+    }
+    mapped_file& operator=(mapped_file&& other) noexcept {
+        if (this != &other) {
+            unmap();
+            data_ = other.data_;
+            size_ = other.size_;
+            other.data_ = nullptr;
+            other.size_ = 0;
+        }
+        return *this;
+    }
+    ~mapped_file() { unmap(); }
+
+    [[nodiscard]] static result<mapped_file> open(const char* path) noexcept {
+        auto file = file_source::open(path);
+        BRINE_TRY(file);
+        mapped_file mapped;
+        if (file->size() == 0) return mapped;  // nothing to map; an empty view
+        if (file->size() > SIZE_MAX) return error{errc::limit_exceeded, 0, "a file that fits the address space"};
+        void* address = ::mmap(nullptr, static_cast<std::size_t>(file->size()), PROT_READ, MAP_PRIVATE,
+                               file->descriptor(), 0);
+        if (address == MAP_FAILED) return error{errc::io_open_failed, 0, "a file that can be memory-mapped"};
+        mapped.data_ = static_cast<const std::uint8_t*>(address);
+        mapped.size_ = static_cast<std::size_t>(file->size());
+        return mapped;
+    }
+
+    [[nodiscard]] byte_view bytes() const noexcept { return {data_, size_}; }
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+    [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
+        if (offset > size_ || count > size_ - offset)
+            return error{errc::io_read_failed, offset, "more bytes (the file is shorter than expected)"};
+        if (count != 0) std::memcpy(dst, data_ + offset, count);
+        return {};
+    }
+
+private:
+    mapped_file() noexcept = default;
+    void unmap() noexcept {
+        if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+        data_ = nullptr;
+        size_ = 0;
+    }
+
+    const std::uint8_t* data_ = nullptr;
+    std::size_t size_ = 0;
+};
 
 // Writes a file through a temporary file beside it, renamed over the final name by commit().
 // Until then nothing exists under the final name; if commit() is never reached (an error, an early
@@ -766,9 +828,15 @@ private:
     atomic_file_sink() noexcept = default;
 
     static bool is_zero(const std::uint8_t* data, std::size_t count) noexcept {
-        for (std::size_t i = 0; i < count; ++i)
-            if (data[i] != 0) return false;
-        return true;
+        std::uint64_t any = 0;  // OR of all words: no early exit, so the loop vectorises
+        std::size_t i = 0;
+        for (; i + 8 <= count; i += 8) {
+            std::uint64_t word;
+            std::memcpy(&word, data + i, 8);
+            any |= word;
+        }
+        for (; i < count; ++i) any |= data[i];
+        return any == 0;
     }
 
     status write_fully(std::uint64_t offset, const std::uint8_t* data, std::size_t count) noexcept {
@@ -4306,33 +4374,53 @@ class writer {
 public:
     explicit writer(SeekableSink& sink) noexcept : sink_(&sink) {}
 
-    // Adds an entry whose `size` bytes come from `source` (a Source); the source must deliver
-    // exactly that many. Memory use is one fixed buffer, whatever the size.
+    // Streaming an entry in: open_entry() writes its local header; write() (the Sink interface, so
+    // a reader can extract straight into the writer) takes exactly `size` bytes in any pieces,
+    // computing the CRC-32 on the way; close_entry() checks the count and patches the CRC in.
+    [[nodiscard]] status open_entry(std::string_view name, std::uint64_t size) noexcept {
+        if (open_) return fail(error{errc::invalid_argument, position_, "close_entry() before the next entry", name});
+        BRINE_TRY(begin_entry(name, size));
+        open_ = true;
+        remaining_ = size;
+        crc_.reset();
+        return {};
+    }
+
+    status write(byte_view bytes) noexcept {
+        if (!open_) return fail(error{errc::invalid_argument, position_, "open_entry() before writing entry data"});
+        if (bytes.size() > remaining_)
+            return fail(error{errc::invalid_argument, position_, "no more data than the entry's declared size",
+                              records_.back().name});
+        crc_.update(bytes);
+        remaining_ -= bytes.size();
+        return put(bytes);
+    }
+
+    [[nodiscard]] status close_entry() noexcept {
+        if (!open_) return fail(error{errc::invalid_argument, position_, "an open entry to close"});
+        open_ = false;
+        if (remaining_ != 0)
+            return fail(error{errc::io_read_failed, position_, "as much data as the entry's declared size",
+                              records_.back().name});
+        return end_entry(crc_.value());
+    }
+
+    // Adds an entry whose `size` bytes come from `source` (a Source), which must deliver exactly
+    // that many. Memory use is one fixed buffer, whatever the size.
     template <class Source>
     [[nodiscard]] status add(std::string_view name, std::uint64_t size, Source& source) noexcept {
         static_assert(is_source_v<Source>, "Source must have: result<std::size_t> read(std::uint8_t*, std::size_t)");
-        auto header = begin_entry(name, size);
-        BRINE_TRY(header);
-        crc32_stream crc;
+        BRINE_TRY(open_entry(name, size));
         std::uint8_t buffer[16384];
-        std::uint64_t remaining = size;
-        while (remaining != 0) {
-            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, sizeof buffer));
+        for (;;) {
+            // Ask for one byte more than is left, so a source longer than declared is caught.
+            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_ + 1, sizeof buffer));
             auto got = source.read(buffer, want);
-            BRINE_TRY(got);
-            if (*got == 0)
-                return fail(error{errc::io_read_failed, size - remaining, "as many bytes as the entry's declared size",
-                                  name});
-            crc.update(byte_view(buffer, *got));
-            BRINE_TRY(put(byte_view(buffer, *got)));
-            remaining -= *got;
+            if (!got) return fail(got.err());
+            if (*got == 0) break;
+            BRINE_TRY(write(byte_view(buffer, *got)));
         }
-        std::uint8_t extra_byte = 0;
-        auto more = source.read(&extra_byte, 1);
-        BRINE_TRY(more);
-        if (*more != 0)
-            return fail(error{errc::invalid_argument, size, "a source no longer than the entry's declared size", name});
-        return end_entry(*header, crc.value());
+        return close_entry();
     }
 
     // Adds an entry from bytes in memory.
@@ -4345,6 +4433,7 @@ public:
     [[nodiscard]] status finish() noexcept {
         using namespace detail;
         if (finished_) return error{errc::invalid_argument, position_, "finish() called once"};
+        if (open_ || failed_) return error{errc::invalid_argument, position_, "a complete last entry before finish()"};
         finished_ = true;
         const std::uint64_t directory_offset = position_;
         for (const record& item : records_) BRINE_TRY(put_central_header(item));
@@ -4399,7 +4488,7 @@ private:
         return ascii ? 0 : detail::flag_utf8;
     }
 
-    result<std::size_t> begin_entry(std::string_view name, std::uint64_t size) noexcept {
+    status begin_entry(std::string_view name, std::uint64_t size) noexcept {
         using namespace detail;
         if (finished_) return error{errc::invalid_argument, position_, "entries added before finish()", name};
         if (failed_) return error{errc::invalid_argument, position_, "a writer that has not failed before", name};
@@ -4451,11 +4540,11 @@ private:
         item.size = size;
         item.flags = flags;
         records_.push_back(std::move(item));
-        return records_.size() - 1;
+        return {};
     }
 
-    status end_entry(std::size_t index, std::uint32_t crc) noexcept {
-        record& item = records_[index];
+    status end_entry(std::uint32_t crc) noexcept {
+        record& item = records_.back();
         item.crc32 = crc;
         std::uint8_t field[4];
         store_le32(field, crc);
@@ -4527,6 +4616,9 @@ private:
     std::vector<record> records_;
     std::set<std::string, folded_less> names_;  // PyTorch looks records up ignoring ASCII case
     std::uint64_t position_ = 0;
+    crc32_stream crc_;                 // of the open entry
+    std::uint64_t remaining_ = 0;      // bytes the open entry still expects
+    bool open_ = false;
     bool finished_ = false;
     bool failed_ = false;
 };

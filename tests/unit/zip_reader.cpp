@@ -183,8 +183,10 @@ TEST_CASE("corruptions of a valid archive are each caught with their own code") 
         expect_open_error(mutated, errc::zip_trailing_data);
     }
     SUBCASE("a prefix before the first local header (polyglot)") {
-        bytes mutated = {0x80, 0x02, 'N', '.'};
-        mutated.insert(mutated.end(), original.begin(), original.end());
+        const std::uint8_t prefix[] = {0x80, 0x02, 'N', '.'};  // a pickle: PROTO 2, None, STOP
+        bytes mutated(sizeof prefix + original.size());
+        std::copy(prefix, prefix + sizeof prefix, mutated.begin());
+        std::copy(original.begin(), original.end(), mutated.begin() + sizeof prefix);
         // Offsets now point 4 bytes early: the first entry is not where its header says.
         memory_source mutated_source{byte_view()};
         auto archive = open_bytes(mutated, mutated_source);

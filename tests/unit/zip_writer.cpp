@@ -55,17 +55,6 @@ private:
     std::uint64_t remaining_;
 };
 
-// A sink that only computes the CRC-32 and counts.
-struct crc_sink {
-    zip::crc32_stream crc;
-    std::uint64_t size = 0;
-    status write(byte_view b) noexcept {
-        crc.update(b);
-        size += b.size();
-        return {};
-    }
-};
-
 }  // namespace
 
 TEST_CASE("written archives read back with aligned data and correct CRCs") {
@@ -94,6 +83,62 @@ TEST_CASE("written archives read back with aligned data and correct CRCs") {
         REQUIRE(archive->extract(item, sink));
         CHECK(extracted == entries[i].data);
     }
+}
+
+TEST_CASE("an archive streams from reader to writer, entry by entry, in bounded memory") {
+    // The source archive holds deflated entries (Python's zipfile), so this exercises
+    // inflate -> CRC check -> writer in one pass, as a CDR copy does.
+    const bytes original =
+        brine_test::read_file(brine_test::source_path("tests/fixtures/zip/benign/python_deflate.zip"));
+    memory_source source(byte_view(original.data(), original.size()));
+    auto input = zip::reader<memory_source>::open(source);
+    REQUIRE(input);
+    bool any_deflated = false;
+    bytes copy;
+    vector_sink sink(copy);
+    zip::writer<vector_sink> output(sink);
+    for (const zip::entry& item : input->entries()) {
+        any_deflated = any_deflated || !item.is_stored();
+        REQUIRE(output.open_entry(item.name, item.uncompressed_size));
+        REQUIRE(input->extract(item, output));
+        REQUIRE(output.close_entry());
+    }
+    REQUIRE(output.finish());
+    CHECK(any_deflated);
+
+    memory_source copy_source(byte_view(copy.data(), copy.size()));
+    auto reread = zip::reader<memory_source>::open(copy_source);
+    REQUIRE(reread);
+    REQUIRE(reread->entries().size() == input->entries().size());
+    for (std::size_t i = 0; i < input->entries().size(); ++i) {
+        const zip::entry& before = input->entries()[i];
+        const zip::entry& after = reread->entries()[i];
+        CHECK(after.name == before.name);
+        CHECK(after.crc32 == before.crc32);
+        CHECK(after.uncompressed_size == before.uncompressed_size);
+        CHECK(after.is_stored());
+    }
+}
+
+TEST_CASE("the writer's entry protocol is enforced") {
+    bytes out;
+    vector_sink sink(out);
+    zip::writer<vector_sink> archive(sink);
+    CHECK_FALSE(archive.write(as_bytes("no entry is open")));
+    bytes out2;
+    vector_sink sink2(out2);
+    zip::writer<vector_sink> second(sink2);
+    REQUIRE(second.open_entry("m/a", 3));
+    CHECK(second.write(as_bytes("ab")));
+    CHECK_FALSE(second.finish());  // the entry is still open
+    bytes out3;
+    vector_sink sink3(out3);
+    zip::writer<vector_sink> third(sink3);
+    REQUIRE(third.open_entry("m/a", 3));
+    CHECK(third.write(as_bytes("ab")));
+    const status short_entry = third.close_entry();
+    REQUIRE_FALSE(short_entry);
+    CHECK(short_entry.err().code == errc::io_read_failed);
 }
 
 TEST_CASE("the writer is deterministic") {
@@ -139,33 +184,6 @@ TEST_CASE("a source that disagrees with the declared size fails the entry") {
 }
 
 #if BRINE_HAS_POSIX_FILES
-TEST_CASE("atomic_file_sink: the file appears complete on commit, and not at all otherwise") {
-    brine_test::scratch_dir dir("atomic");
-    const std::string target = (dir / "out.pt").string();
-    {
-        auto sink = atomic_file_sink::create(target.c_str());
-        REQUIRE(sink);
-        REQUIRE(sink->write(as_bytes("partial")));
-        // Dropped without commit: as if an error happened half-way.
-    }
-    CHECK_FALSE(std::filesystem::exists(target));
-    CHECK(std::filesystem::is_empty(dir.path()));
-    {
-        auto sink = atomic_file_sink::create(target.c_str());
-        REQUIRE(sink);
-        REQUIRE(sink->write(as_bytes("hello world")));
-        REQUIRE(sink->write_at(0, as_bytes("J")));
-        REQUIRE(sink->commit());
-    }
-    const bytes content = brine_test::read_file(target);
-    CHECK(std::string(content.begin(), content.end()) == "Jello world");
-    CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()) == 1);
-
-    auto nowhere = atomic_file_sink::create((dir / "missing-dir/out.pt").string().c_str());
-    REQUIRE_FALSE(nowhere);
-    CHECK(nowhere.err().code == errc::io_open_failed);
-}
-
 TEST_CASE("ZIP64: a sparse archive with an entry over 4 GiB round-trips") {
     brine_test::scratch_dir dir("zip64");
     const std::string target = (dir / "big.pt").string();
@@ -209,9 +227,8 @@ TEST_CASE("ZIP64: a sparse archive with an entry over 4 GiB round-trips") {
         }
     }
     CHECK(zeros_entry.crc32 == static_cast<std::uint32_t>(expected));
-    crc_sink check;
-    REQUIRE(archive->extract(zeros_entry, check));
-    CHECK(check.size == big);
+    // (Reading the 4 GiB back would only make the kernel fill the holes with zero pages; the
+    // entry past the 4 GiB mark below exercises the ZIP64 offsets on the read side.)
 
     bytes extracted;
     vector_sink sink(extracted);

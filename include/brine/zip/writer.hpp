@@ -56,33 +56,53 @@ class writer {
 public:
     explicit writer(SeekableSink& sink) noexcept : sink_(&sink) {}
 
-    // Adds an entry whose `size` bytes come from `source` (a Source); the source must deliver
-    // exactly that many. Memory use is one fixed buffer, whatever the size.
+    // Streaming an entry in: open_entry() writes its local header; write() (the Sink interface, so
+    // a reader can extract straight into the writer) takes exactly `size` bytes in any pieces,
+    // computing the CRC-32 on the way; close_entry() checks the count and patches the CRC in.
+    [[nodiscard]] status open_entry(std::string_view name, std::uint64_t size) noexcept {
+        if (open_) return fail(error{errc::invalid_argument, position_, "close_entry() before the next entry", name});
+        BRINE_TRY(begin_entry(name, size));
+        open_ = true;
+        remaining_ = size;
+        crc_.reset();
+        return {};
+    }
+
+    status write(byte_view bytes) noexcept {
+        if (!open_) return fail(error{errc::invalid_argument, position_, "open_entry() before writing entry data"});
+        if (bytes.size() > remaining_)
+            return fail(error{errc::invalid_argument, position_, "no more data than the entry's declared size",
+                              records_.back().name});
+        crc_.update(bytes);
+        remaining_ -= bytes.size();
+        return put(bytes);
+    }
+
+    [[nodiscard]] status close_entry() noexcept {
+        if (!open_) return fail(error{errc::invalid_argument, position_, "an open entry to close"});
+        open_ = false;
+        if (remaining_ != 0)
+            return fail(error{errc::io_read_failed, position_, "as much data as the entry's declared size",
+                              records_.back().name});
+        return end_entry(crc_.value());
+    }
+
+    // Adds an entry whose `size` bytes come from `source` (a Source), which must deliver exactly
+    // that many. Memory use is one fixed buffer, whatever the size.
     template <class Source>
     [[nodiscard]] status add(std::string_view name, std::uint64_t size, Source& source) noexcept {
         static_assert(is_source_v<Source>, "Source must have: result<std::size_t> read(std::uint8_t*, std::size_t)");
-        auto header = begin_entry(name, size);
-        BRINE_TRY(header);
-        crc32_stream crc;
+        BRINE_TRY(open_entry(name, size));
         std::uint8_t buffer[16384];
-        std::uint64_t remaining = size;
-        while (remaining != 0) {
-            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, sizeof buffer));
+        for (;;) {
+            // Ask for one byte more than is left, so a source longer than declared is caught.
+            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_ + 1, sizeof buffer));
             auto got = source.read(buffer, want);
-            BRINE_TRY(got);
-            if (*got == 0)
-                return fail(error{errc::io_read_failed, size - remaining, "as many bytes as the entry's declared size",
-                                  name});
-            crc.update(byte_view(buffer, *got));
-            BRINE_TRY(put(byte_view(buffer, *got)));
-            remaining -= *got;
+            if (!got) return fail(got.err());
+            if (*got == 0) break;
+            BRINE_TRY(write(byte_view(buffer, *got)));
         }
-        std::uint8_t extra_byte = 0;
-        auto more = source.read(&extra_byte, 1);
-        BRINE_TRY(more);
-        if (*more != 0)
-            return fail(error{errc::invalid_argument, size, "a source no longer than the entry's declared size", name});
-        return end_entry(*header, crc.value());
+        return close_entry();
     }
 
     // Adds an entry from bytes in memory.
@@ -95,6 +115,7 @@ public:
     [[nodiscard]] status finish() noexcept {
         using namespace detail;
         if (finished_) return error{errc::invalid_argument, position_, "finish() called once"};
+        if (open_ || failed_) return error{errc::invalid_argument, position_, "a complete last entry before finish()"};
         finished_ = true;
         const std::uint64_t directory_offset = position_;
         for (const record& item : records_) BRINE_TRY(put_central_header(item));
@@ -149,7 +170,7 @@ private:
         return ascii ? 0 : detail::flag_utf8;
     }
 
-    result<std::size_t> begin_entry(std::string_view name, std::uint64_t size) noexcept {
+    status begin_entry(std::string_view name, std::uint64_t size) noexcept {
         using namespace detail;
         if (finished_) return error{errc::invalid_argument, position_, "entries added before finish()", name};
         if (failed_) return error{errc::invalid_argument, position_, "a writer that has not failed before", name};
@@ -201,11 +222,11 @@ private:
         item.size = size;
         item.flags = flags;
         records_.push_back(std::move(item));
-        return records_.size() - 1;
+        return {};
     }
 
-    status end_entry(std::size_t index, std::uint32_t crc) noexcept {
-        record& item = records_[index];
+    status end_entry(std::uint32_t crc) noexcept {
+        record& item = records_.back();
         item.crc32 = crc;
         std::uint8_t field[4];
         store_le32(field, crc);
@@ -277,6 +298,9 @@ private:
     std::vector<record> records_;
     std::set<std::string, folded_less> names_;  // PyTorch looks records up ignoring ASCII case
     std::uint64_t position_ = 0;
+    crc32_stream crc_;                 // of the open entry
+    std::uint64_t remaining_ = 0;      // bytes the open entry still expects
+    bool open_ = false;
     bool finished_ = false;
     bool failed_ = false;
 };
