@@ -22,3 +22,18 @@
 #include <brine/zip/inflate.hpp>
 #include <brine/zip/reader.hpp>
 #include <brine/zip/writer.hpp>
+
+// pickle engine: symbolic evaluation, reconstruction
+#include <brine/pickle/machine.hpp>
+#include <brine/pickle/names.hpp>
+#include <brine/pickle/value.hpp>
+#include <brine/pickle/writer.hpp>
+
+// allowlist policies
+#include <brine/policy/concept.hpp>
+#include <brine/policy/extend.hpp>
+#include <brine/policy/graph_queries.hpp>
+#include <brine/policy/name_table.hpp>
+#include <brine/policy/strict.hpp>
+#include <brine/policy/torch_weights_only.hpp>
+#include <brine/policy/verdict.hpp>

@@ -94,13 +94,16 @@ TEST_CASE("entry names are held inline and truncated, never overflowing") {
 }
 
 TEST_CASE("every error code has a distinct name") {
+    // Codes are consecutive from ok; the first value without a name ends the enumeration.
     std::vector<std::string> names;
-    for (int c = 0; c <= static_cast<int>(errc::zip_not_found); ++c) {
+    int c = 0;
+    for (; to_string(static_cast<errc>(c)) != "unknown"; ++c) {
         const std::string name(to_string(static_cast<errc>(c)));
-        CHECK(name != "unknown");
         CHECK(std::find(names.begin(), names.end(), name) == names.end());
         names.push_back(name);
     }
+    CHECK(names.size() > 40);
+    for (int beyond = c; beyond < c + 64; ++beyond) CHECK(to_string(static_cast<errc>(beyond)) == "unknown");
 }
 
 #if BRINE_HAS_EXCEPTIONS

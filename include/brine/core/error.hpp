@@ -62,6 +62,29 @@ enum class errc : std::uint16_t {
     zip_crc_mismatch,              // entry data whose CRC-32 differs from the header's
     zip_size_mismatch,             // entry data whose (inflated) size differs from the header's
     zip_not_found,                 // no entry with that name
+
+    // Pickle stream (THREATS.md P and R rows)
+    pickle_end_of_input,    // the input ended at an opcode boundary (no STOP was read)
+    pickle_truncated,       // an opcode's argument or text line is cut short by the end of the input
+    pickle_unknown_opcode,  // a byte that is no opcode of protocols 0-5
+    pickle_bad_protocol,    // PROTO with a version above 5
+    pickle_bad_frame,       // FRAME past the input, a read straddling a frame's end, or a frame inside a frame
+    pickle_bad_length,      // a negative length (BINSTRING, LONG4)
+    pickle_bad_integer,     // an INT, LONG, GET or PUT line that is not a plain decimal integer
+    pickle_bad_float,       // a FLOAT line that is not a plain decimal or inf/nan literal, or overflows
+    pickle_bad_quotes,      // a STRING argument without matching quotes at both ends
+    pickle_bad_escape,      // a STRING or UNICODE escape Python does not define, or one brine refuses
+    pickle_invalid_utf8,    // text that is not strict UTF-8 (overlong, surrogate, above U+10FFFF)
+    pickle_not_ascii,       // a PERSID or INST line with a non-ASCII byte
+    pickle_stack_underflow, // an opcode needing more values than the stack holds above its MARK
+    pickle_mark_missing,   // an opcode needing a MARK where there is none
+    pickle_memo_missing,   // GET of a memo index nothing was stored at
+    pickle_odd_items,      // DICT or SETITEMS with an odd number of items
+    pickle_bad_argument,   // an operand of the wrong type (REDUCE args not a tuple, STACK_GLOBAL non-str...)
+    pickle_refused_opcode, // EXT1/2/4 or out-of-band buffers: they reach outside the stream
+    pickle_bad_opcode,     // an opcode the machine cannot evaluate
+    pickle_root_blocked,   // the top-level object itself is refused: nothing is left to reconstruct
+    pickle_unwritable,     // a graph the writer cannot express without running code (a cycle through a tuple)
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -106,6 +129,27 @@ enum class errc : std::uint16_t {
         case errc::zip_crc_mismatch: return "zip.crc_mismatch";
         case errc::zip_size_mismatch: return "zip.size_mismatch";
         case errc::zip_not_found: return "zip.not_found";
+        case errc::pickle_end_of_input: return "pickle.end_of_input";
+        case errc::pickle_truncated: return "pickle.truncated";
+        case errc::pickle_unknown_opcode: return "pickle.unknown_opcode";
+        case errc::pickle_bad_protocol: return "pickle.bad_protocol";
+        case errc::pickle_bad_frame: return "pickle.bad_frame";
+        case errc::pickle_bad_length: return "pickle.bad_length";
+        case errc::pickle_bad_integer: return "pickle.bad_integer";
+        case errc::pickle_bad_float: return "pickle.bad_float";
+        case errc::pickle_bad_quotes: return "pickle.bad_quotes";
+        case errc::pickle_bad_escape: return "pickle.bad_escape";
+        case errc::pickle_invalid_utf8: return "pickle.invalid_utf8";
+        case errc::pickle_not_ascii: return "pickle.not_ascii";
+        case errc::pickle_stack_underflow: return "pickle.stack_underflow";
+        case errc::pickle_mark_missing: return "pickle.mark_missing";
+        case errc::pickle_memo_missing: return "pickle.memo_missing";
+        case errc::pickle_odd_items: return "pickle.odd_items";
+        case errc::pickle_bad_argument: return "pickle.bad_argument";
+        case errc::pickle_refused_opcode: return "pickle.refused_opcode";
+        case errc::pickle_bad_opcode: return "pickle.bad_opcode";
+        case errc::pickle_root_blocked: return "pickle.root_blocked";
+        case errc::pickle_unwritable: return "pickle.unwritable";
     }
     return "unknown";
 }

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: MIT
+//
+// The symbolic machine: runs a pickle the way CPython's unpickler would — same stack, mark stack
+// and memo semantics, same name resolution — but builds a value graph instead of objects and asks
+// the Policy before every operation that could run code or change an object. Nothing is ever
+// executed or imported. A refused operation becomes a `blocked` node with a finding (name, opcode,
+// offset, reason) and evaluation goes on, so one run reports every problem. Malformed streams
+// (stack underflow, unknown memo keys, ...) are errors with the offset, like CPython's.
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
+#include <brine/core/result.hpp>
+#include <brine/pickle/limits.hpp>
+#include <brine/pickle/names.hpp>
+#include <brine/pickle/opcodes.hpp>
+#include <brine/pickle/reader.hpp>
+#include <brine/pickle/value.hpp>
+#include <brine/policy/concept.hpp>
+#include <brine/policy/graph_queries.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+struct evaluation {
+    graph values;                    // values.root() is what the pickle returns
+    std::uint64_t end_offset = 0;    // one past the STOP opcode
+    int protocol = 0;                // the protocol in force at STOP (last PROTO; 0 without one)
+};
+
+template <class Policy, class Limits = limits::standard>
+class machine {
+    static_assert(policy::check_policy<Policy>());
+
+public:
+    explicit machine(const Policy& rules) noexcept : policy_(&rules) {}
+
+    // Evaluates the first pickle in `bytes`. The graph may point into `bytes`: keep it alive.
+    [[nodiscard]] result<evaluation> run(byte_view bytes) noexcept {
+        evaluation out;
+        graph_ = &out.values;
+        stack_.clear();
+        marks_.clear();
+        memo_dense_.clear();
+        memo_sparse_.clear();
+        memo_count_ = 0;
+        protocol_ = 0;
+        saw_proto_ = false;
+
+        reader<Limits> tokens(bytes);
+        for (;;) {
+            auto next = tokens.next();
+            if (!next) return next.err();
+            const token& t = *next;
+            if (t.op == opcode::STOP) {
+                BRINE_TRY(require_items(1, t));
+                graph_->set_root(stack_.back());
+                out.end_offset = t.offset + 1;
+                out.protocol = protocol_;
+                if (out.end_offset < bytes.size())
+                    graph_->note(finding{t.op, out.end_offset, {}, {},
+                                         "data after STOP: not part of the object, ignored (never written)"});
+                return out;
+            }
+            BRINE_TRY(step(t));
+        }
+    }
+
+private:
+    // ---- stack and memo, as CPython's Pdata and memo behave ----------------------------------
+
+    [[nodiscard]] std::size_t fence() const noexcept { return marks_.empty() ? 0 : marks_.back(); }
+
+    status require_items(std::size_t count, const token& t) const noexcept {
+        if (stack_.size() - fence() < count)
+            return error{errc::pickle_stack_underflow, t.offset, "enough values on the stack for this opcode"};
+        return {};
+    }
+
+    status push(node_id id, const token& t) {
+        if (stack_.size() >= Limits::max_stack_size)
+            return error{errc::limit_exceeded, t.offset, "a stack within the pickle limits"};
+        stack_.push_back(id);
+        return {};
+    }
+
+    node_id pop() noexcept {
+        const node_id top = stack_.back();
+        stack_.pop_back();
+        return top;
+    }
+
+    // The values above the topmost MARK, and the MARK itself, leave the stack.
+    result<std::pair<std::size_t, std::size_t>> pop_mark(const token& t) noexcept {
+        if (marks_.empty()) return error{errc::pickle_mark_missing, t.offset, "a MARK before this opcode"};
+        const std::size_t begin = marks_.back();
+        marks_.pop_back();
+        return std::pair<std::size_t, std::size_t>{begin, stack_.size()};
+    }
+
+    result<node_id> new_node(node_kind kind, const token& t) {
+        if (graph_->size() >= Limits::max_nodes)
+            return error{errc::limit_exceeded, t.offset, "fewer values than the pickle limits allow"};
+        return graph_->add(kind, t.op, t.offset);
+    }
+
+    status memo_put(std::uint64_t index, const token& t) {
+        BRINE_TRY(require_items(1, t));
+        const node_id value = stack_.back();
+        // Dense indices (the usual 0, 1, 2...) go in a vector; others (a huge PUT index is legal)
+        // in a map, so no index can make the memo allocate in proportion to its value.
+        if (index < memo_dense_limit) {
+            if (index >= memo_dense_.size()) {
+                if (index > memo_dense_.size() + memo_dense_slack) return memo_put_sparse(index, value, t);
+                memo_dense_.resize(static_cast<std::size_t>(index) + 1, no_node);
+            }
+            if (memo_dense_[index] == no_node) BRINE_TRY(count_memo_entry(t));
+            memo_dense_[index] = value;
+            return {};
+        }
+        return memo_put_sparse(index, value, t);
+    }
+
+    status memo_put_sparse(std::uint64_t index, node_id value, const token& t) {
+        auto [it, inserted] = memo_sparse_.emplace(index, value);
+        if (inserted) BRINE_TRY(count_memo_entry(t));
+        else it->second = value;
+        return {};
+    }
+
+    status count_memo_entry(const token& t) noexcept {
+        if (memo_count_ >= Limits::max_memo_size)
+            return error{errc::limit_exceeded, t.offset, "a memo within the pickle limits"};
+        ++memo_count_;
+        return {};
+    }
+
+    result<node_id> memo_get(std::uint64_t index, const token& t) const noexcept {
+        if (index < memo_dense_.size() && memo_dense_[index] != no_node) return memo_dense_[index];
+        const auto it = memo_sparse_.find(index);
+        if (it != memo_sparse_.end()) return it->second;
+        return error{errc::pickle_memo_missing, t.offset, "a memo index stored by an earlier PUT or MEMOIZE"};
+    }
+
+    // ---- value construction ------------------------------------------------------------------
+
+    status push_scalar(node_kind kind, const token& t) {
+        auto id = new_node(kind, t);
+        BRINE_TRY(id);
+        node& n = (*graph_)[*id];
+        switch (kind) {
+            case node_kind::boolean: n.boolean = t.boolean; break;
+            case node_kind::integer: n.integer = t.integer; break;
+            case node_kind::floating: n.real = t.real; break;
+            case node_kind::big_integer:
+            case node_kind::string:
+            case node_kind::legacy_string:
+            case node_kind::bytes:
+            case node_kind::bytearray: n.text = graph_->keep(t.data); break;
+            default: break;
+        }
+        return push(*id, t);
+    }
+
+    status push_integer(const token& t) {
+        if (t.kind == arg_kind::boolean) return push_scalar(node_kind::boolean, t);
+        if (t.kind == arg_kind::big_integer) return push_scalar(node_kind::big_integer, t);
+        return push_scalar(node_kind::integer, t);
+    }
+
+    // A container of the values [begin, end) of the stack, which then leave it.
+    status push_container(node_kind kind, std::size_t begin, std::size_t end, const token& t) {
+        auto id = new_node(kind, t);
+        BRINE_TRY(id);
+        (*graph_)[*id].children.assign(stack_.begin() + static_cast<std::ptrdiff_t>(begin),
+                                       stack_.begin() + static_cast<std::ptrdiff_t>(end));
+        stack_.resize(begin);
+        return push(*id, t);
+    }
+
+    status push_marked_container(node_kind kind, const token& t) {
+        auto range = pop_mark(t);
+        BRINE_TRY(range);
+        if (kind == node_kind::dict && (range->second - range->first) % 2 != 0)
+            return error{errc::pickle_odd_items, t.offset, "key/value pairs (an even number of items) for DICT"};
+        return push_container(kind, range->first, range->second, t);
+    }
+
+    status push_tuple_of_top(std::size_t count, const token& t) {
+        BRINE_TRY(require_items(count, t));
+        return push_container(node_kind::tuple, stack_.size() - count, stack_.size(), t);
+    }
+
+    // ---- names and calls ---------------------------------------------------------------------
+
+    result<node_id> make_global(std::string_view module, std::string_view name, const token& t) {
+        const policy::qualified_name resolved = resolve_name(module, name, protocol_);
+        const policy::verdict verdict = policy_->allow_global(resolved);
+        // Names are kept in the graph's storage: the reader's views die with the next token.
+        const std::string_view kept_module = graph_->keep(as_bytes(resolved.module));
+        const std::string_view kept_name = graph_->keep(as_bytes(resolved.name));
+        if (!verdict.allowed()) {
+            if (graph_->size() >= Limits::max_nodes)
+                return error{errc::limit_exceeded, t.offset, "fewer values than the pickle limits allow"};
+            return graph_->add_blocked(finding{t.op, t.offset, kept_module, kept_name, verdict.refusal});
+        }
+        auto id = new_node(node_kind::global, t);
+        BRINE_TRY(id);
+        (*graph_)[*id].text = kept_module;
+        (*graph_)[*id].name = kept_name;
+        return *id;
+    }
+
+    // callable(args [, kwargs]) in the given form. A blocked callable or a blocked direct argument
+    // blocks the call: it could not be rebuilt faithfully.
+    result<node_id> make_call(node_id callable, node_id args, node_id kwargs, call_form form, const token& t) {
+        auto id = new_node(node_kind::call, t);
+        BRINE_TRY(id);
+        node& call = (*graph_)[*id];
+        call.form = form;
+        call.children.push_back(callable);
+        call.children.push_back(args);
+        if (kwargs != no_node) call.children.push_back(kwargs);
+
+        const node& target = (*graph_)[callable];
+        if (target.kind == node_kind::blocked) {
+            const finding& cause = graph_->finding_of(callable);
+            graph_->block(*id, finding{t.op, t.offset, cause.module, cause.name, "call of a refused global"});
+            return *id;
+        }
+        if (target.kind != node_kind::global) {
+            graph_->block(*id, finding{t.op, t.offset, {}, {}, "call of a computed value (only globals may be called)"});
+            return *id;
+        }
+        for (const node_id part : {args, kwargs}) {
+            if (part == no_node) continue;
+            for (const node_id item : (*graph_)[part].children) {
+                if ((*graph_)[item].kind == node_kind::blocked) {
+                    graph_->block(*id, finding{t.op, t.offset, target.text, target.name, "call with a refused argument"});
+                    return *id;
+                }
+            }
+        }
+        const policy::verdict verdict = policy_->allow_call(*graph_, callable, form);
+        if (!verdict.allowed()) graph_->block(*id, finding{t.op, t.offset, target.text, target.name, verdict.refusal});
+        return *id;
+    }
+
+    status require_tuple(node_id id, const token& t, const char* what) const noexcept {
+        const node_kind kind = (*graph_)[id].kind;
+        if (kind != node_kind::tuple && kind != node_kind::blocked) return error{errc::pickle_bad_argument, t.offset, what};
+        return {};
+    }
+
+    // ---- mutation ------------------------------------------------------------------------------
+
+    // A refused mutation blocks its target in place: every reference to it sees the refusal.
+    void refuse_mutation(node_id target, const policy::verdict& verdict, const token& t) {
+        if ((*graph_)[target].kind == node_kind::blocked) return;
+        const policy::qualified_name name = policy::callable_name(*graph_, target);
+        graph_->block(target, finding{t.op, t.offset, name.module, name.name, verdict.refusal});
+    }
+
+    status append_items(node_id target, std::size_t begin, std::size_t end, const token& t) {
+        if ((*graph_)[target].kind != node_kind::blocked) {
+            const policy::verdict verdict = policy_->allow_append(*graph_, target, t.op);
+            if (verdict.allowed()) {
+                auto& children = (*graph_)[target].children;
+                children.insert(children.end(), stack_.begin() + static_cast<std::ptrdiff_t>(begin),
+                                stack_.begin() + static_cast<std::ptrdiff_t>(end));
+            } else {
+                refuse_mutation(target, verdict, t);
+            }
+        }
+        stack_.resize(begin);
+        return {};
+    }
+
+    status set_items(node_id target, std::size_t begin, std::size_t end, const token& t) {
+        if ((end - begin) % 2 != 0)
+            return error{errc::pickle_odd_items, t.offset, "key/value pairs (an even number of items) for SETITEMS"};
+        if ((*graph_)[target].kind != node_kind::blocked) {
+            const policy::verdict verdict = policy_->allow_setitem(*graph_, target);
+            if (verdict.allowed()) {
+                node& n = (*graph_)[target];
+                auto& entries = n.kind == node_kind::dict ? n.children : n.items;
+                entries.insert(entries.end(), stack_.begin() + static_cast<std::ptrdiff_t>(begin),
+                               stack_.begin() + static_cast<std::ptrdiff_t>(end));
+            } else {
+                refuse_mutation(target, verdict, t);
+            }
+        }
+        stack_.resize(begin);
+        return {};
+    }
+
+    // ---- one opcode ----------------------------------------------------------------------------
+
+    status step(const token& t) {
+        switch (t.op) {
+            // Framing and protocol
+            case opcode::PROTO:
+                if (saw_proto_ || t.offset != 0)
+                    graph_->note(finding{t.op, t.offset, {}, {}, "PROTO repeated or not at the start of the stream"});
+                saw_proto_ = true;
+                protocol_ = static_cast<int>(t.integer);
+                return {};
+            case opcode::FRAME: return {};  // the reader checks frame boundaries
+
+            // Stack manipulation
+            case opcode::MARK:
+                if (marks_.size() >= Limits::max_mark_depth)
+                    return error{errc::limit_exceeded, t.offset, "MARK nesting within the pickle limits"};
+                marks_.push_back(stack_.size());
+                return {};
+            case opcode::POP:
+                // CPython: with nothing above the topmost MARK, POP removes that MARK.
+                if (!marks_.empty() && marks_.back() == stack_.size()) {
+                    marks_.pop_back();
+                    return {};
+                }
+                BRINE_TRY(require_items(1, t));
+                stack_.pop_back();
+                return {};
+            case opcode::POP_MARK: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                stack_.resize(range->first);
+                return {};
+            }
+            case opcode::DUP:
+                BRINE_TRY(require_items(1, t));
+                return push(stack_.back(), t);
+
+            // Scalars
+            case opcode::NONE: return push_scalar(node_kind::none, t);
+            case opcode::NEWTRUE:
+            case opcode::NEWFALSE: {
+                token value = t;
+                value.boolean = t.op == opcode::NEWTRUE;
+                return push_scalar(node_kind::boolean, value);
+            }
+            case opcode::INT:
+            case opcode::BININT:
+            case opcode::BININT1:
+            case opcode::BININT2:
+            case opcode::LONG:
+            case opcode::LONG1:
+            case opcode::LONG4: return push_integer(t);
+            case opcode::FLOAT:
+            case opcode::BINFLOAT: return push_scalar(node_kind::floating, t);
+            case opcode::STRING:
+            case opcode::BINSTRING:
+            case opcode::SHORT_BINSTRING: return push_scalar(node_kind::legacy_string, t);
+            case opcode::UNICODE:
+            case opcode::BINUNICODE:
+            case opcode::SHORT_BINUNICODE:
+            case opcode::BINUNICODE8: return push_scalar(node_kind::string, t);
+            case opcode::BINBYTES:
+            case opcode::SHORT_BINBYTES:
+            case opcode::BINBYTES8: return push_scalar(node_kind::bytes, t);
+            case opcode::BYTEARRAY8: return push_scalar(node_kind::bytearray, t);
+
+            // Containers
+            case opcode::EMPTY_TUPLE: return push_container(node_kind::tuple, stack_.size(), stack_.size(), t);
+            case opcode::EMPTY_LIST: return push_container(node_kind::list, stack_.size(), stack_.size(), t);
+            case opcode::EMPTY_DICT: return push_container(node_kind::dict, stack_.size(), stack_.size(), t);
+            case opcode::EMPTY_SET: return push_container(node_kind::set, stack_.size(), stack_.size(), t);
+            case opcode::TUPLE: return push_marked_container(node_kind::tuple, t);
+            case opcode::LIST: return push_marked_container(node_kind::list, t);
+            case opcode::DICT: return push_marked_container(node_kind::dict, t);
+            case opcode::FROZENSET: return push_marked_container(node_kind::frozenset, t);
+            case opcode::TUPLE1: return push_tuple_of_top(1, t);
+            case opcode::TUPLE2: return push_tuple_of_top(2, t);
+            case opcode::TUPLE3: return push_tuple_of_top(3, t);
+
+            // Mutation
+            case opcode::APPEND: {
+                BRINE_TRY(require_items(2, t));
+                return append_items(stack_[stack_.size() - 2], stack_.size() - 1, stack_.size(), t);
+            }
+            case opcode::APPENDS:
+            case opcode::ADDITEMS: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                if (range->first <= fence() || range->first == 0)
+                    return error{errc::pickle_stack_underflow, t.offset, "a target below the MARK"};
+                return append_items(stack_[range->first - 1], range->first, range->second, t);
+            }
+            case opcode::SETITEM: {
+                BRINE_TRY(require_items(3, t));
+                return set_items(stack_[stack_.size() - 3], stack_.size() - 2, stack_.size(), t);
+            }
+            case opcode::SETITEMS: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                if (range->first <= fence() || range->first == 0)
+                    return error{errc::pickle_stack_underflow, t.offset, "a target below the MARK"};
+                return set_items(stack_[range->first - 1], range->first, range->second, t);
+            }
+            case opcode::BUILD: {
+                BRINE_TRY(require_items(2, t));
+                const node_id state = pop();
+                const node_id target = stack_.back();
+                if ((*graph_)[target].kind == node_kind::blocked) return {};
+                const policy::verdict verdict = policy_->allow_build(*graph_, target);
+                if (!verdict.allowed()) {
+                    refuse_mutation(target, verdict, t);
+                    return {};
+                }
+                (*graph_)[target].states.push_back(state);
+                return {};
+            }
+
+            // Memo
+            case opcode::PUT:
+            case opcode::BINPUT:
+            case opcode::LONG_BINPUT:
+                if (t.integer < 0) return error{errc::pickle_bad_argument, t.offset, "a non-negative memo index"};
+                return memo_put(static_cast<std::uint64_t>(t.integer), t);
+            case opcode::MEMOIZE: return memo_put(memo_count_, t);
+            case opcode::GET:
+            case opcode::BINGET:
+            case opcode::LONG_BINGET: {
+                if (t.integer < 0) return error{errc::pickle_memo_missing, t.offset, "a non-negative memo index"};
+                auto value = memo_get(static_cast<std::uint64_t>(t.integer), t);
+                BRINE_TRY(value);
+                return push(*value, t);
+            }
+
+            // Names and calls
+            case opcode::GLOBAL: {
+                auto id = make_global(t.module, t.name, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::STACK_GLOBAL: {
+                BRINE_TRY(require_items(2, t));
+                const node_id name = pop();
+                const node_id module = pop();
+                const node& name_node = (*graph_)[name];
+                const node& module_node = (*graph_)[module];
+                if (name_node.kind == node_kind::blocked || module_node.kind == node_kind::blocked) {
+                    const node_id id = graph_->add_blocked(
+                        finding{t.op, t.offset, {}, {}, "STACK_GLOBAL of a name computed by a refused operation"});
+                    return push(id, t);
+                }
+                // CPython requires str operands; a Python 2 str decodes to str under torch.load's
+                // default encoding, so it names a global there too.
+                const auto is_text = [](const node& n) {
+                    return n.kind == node_kind::string || n.kind == node_kind::legacy_string;
+                };
+                if (!is_text(name_node) || !is_text(module_node))
+                    return error{errc::pickle_bad_argument, t.offset, "str operands for STACK_GLOBAL"};
+                auto id = make_global(module_node.text, name_node.text, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::REDUCE: {
+                BRINE_TRY(require_items(2, t));
+                const node_id args = pop();
+                BRINE_TRY(require_tuple(args, t, "an argument tuple for REDUCE"));
+                const node_id callable = pop();
+                auto id = make_call(callable, args, no_node, call_form::reduce, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::NEWOBJ: {
+                BRINE_TRY(require_items(2, t));
+                const node_id args = pop();
+                BRINE_TRY(require_tuple(args, t, "an argument tuple for NEWOBJ"));
+                const node_id cls = pop();
+                auto id = make_call(cls, args, no_node, call_form::newobj, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::NEWOBJ_EX: {
+                BRINE_TRY(require_items(3, t));
+                const node_id kwargs = pop();
+                const node_id args = pop();
+                BRINE_TRY(require_tuple(args, t, "an argument tuple for NEWOBJ_EX"));
+                const node_kind kwargs_kind = (*graph_)[kwargs].kind;
+                if (kwargs_kind != node_kind::dict && kwargs_kind != node_kind::blocked)
+                    return error{errc::pickle_bad_argument, t.offset, "a keyword dict for NEWOBJ_EX"};
+                const node_id cls = pop();
+                auto id = make_call(cls, args, kwargs, call_form::newobj_ex, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::INST: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                auto args = new_node(node_kind::tuple, t);
+                BRINE_TRY(args);
+                (*graph_)[*args].children.assign(stack_.begin() + static_cast<std::ptrdiff_t>(range->first),
+                                                 stack_.end());
+                stack_.resize(range->first);
+                auto cls = make_global(t.module, t.name, t);
+                BRINE_TRY(cls);
+                auto id = make_call(*cls, *args, no_node, call_form::inst, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::OBJ: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                if (range->second == range->first)
+                    return error{errc::pickle_stack_underflow, t.offset, "a class after the MARK for OBJ"};
+                const node_id cls = stack_[range->first];
+                auto args = new_node(node_kind::tuple, t);
+                BRINE_TRY(args);
+                (*graph_)[*args].children.assign(stack_.begin() + static_cast<std::ptrdiff_t>(range->first) + 1,
+                                                 stack_.end());
+                stack_.resize(range->first);
+                auto id = make_call(cls, *args, no_node, call_form::obj, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+
+            // Persistent ids (how torch refers to storages)
+            case opcode::PERSID:
+            case opcode::BINPERSID: {
+                node_id pid = no_node;
+                if (t.op == opcode::PERSID) {
+                    token text = t;
+                    auto id = new_node(node_kind::string, t);
+                    BRINE_TRY(id);
+                    (*graph_)[*id].text = graph_->keep(text.data);
+                    pid = *id;
+                } else {
+                    BRINE_TRY(require_items(1, t));
+                    pid = pop();
+                }
+                auto id = new_node(node_kind::persistent_id, t);
+                BRINE_TRY(id);
+                (*graph_)[*id].children.push_back(pid);
+                const policy::verdict verdict = policy_->allow_persistent_id(*graph_, pid, t.op);
+                if (!verdict.allowed()) graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
+                return push(*id, t);
+            }
+
+            // Never: they reach outside the stream (extension registry, out-of-band buffers).
+            case opcode::EXT1:
+            case opcode::EXT2:
+            case opcode::EXT4:
+                return error{errc::pickle_refused_opcode, t.offset,
+                             "no EXT opcodes (the extension registry maps codes to arbitrary globals)"};
+            case opcode::NEXT_BUFFER:
+            case opcode::READONLY_BUFFER:
+                return error{errc::pickle_refused_opcode, t.offset, "no out-of-band buffers (protocol 5)"};
+
+            case opcode::STOP: break;  // handled by run()
+        }
+        return error{errc::pickle_bad_opcode, t.offset, "a known opcode"};
+    }
+
+    // Below this, memo indices live in a vector; a PUT far past the current end goes to the map.
+    static constexpr std::uint64_t memo_dense_limit = std::uint64_t{1} << 24;
+    static constexpr std::uint64_t memo_dense_slack = 1024;
+
+    const Policy* policy_;
+    graph* graph_ = nullptr;
+    std::vector<node_id> stack_;
+    std::vector<std::size_t> marks_;
+    std::vector<node_id> memo_dense_;
+    std::unordered_map<std::uint64_t, node_id> memo_sparse_;
+    std::uint64_t memo_count_ = 0;
+    int protocol_ = 0;
+    bool saw_proto_ = false;
+};
+
+}  // namespace pickle
+BRINE_NAMESPACE_END

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: MIT
+//
+// The reconstruction writer: a brand-new pickle from the value graph, never a patched copy of the
+// input. Canonical: the same graph gives the same bytes; values referenced more than once are
+// memoized once, with memo indices assigned 0, 1, 2... in emission order.
+//
+// Opcodes: protocol 2, restricted to what PyTorch's weights_only unpickler reads (torch 1.13 and
+// current), plus BINFLOAT for floats. Values protocol 2 cannot hold without calling a global are
+// written with the data opcodes of the protocol that introduced them, and the stream then
+// declares that protocol: bytes (protocol 3: BINBYTES), sets and frozensets (protocol 4:
+// EMPTY_SET, ADDITEMS, FROZENSET), bytearrays (protocol 5: BYTEARRAY8). No global is ever added
+// that the input did not have, so the output passes the policy that accepted the input.
+//
+// Blocked values are left out: a dict entry whose key or value is blocked is dropped, a blocked
+// list, tuple or set item becomes None, and a blocked root is an error. Cycles through lists and
+// dicts are written as CPython writes them (container first, then its items); a cycle through a
+// tuple or a call cannot be rebuilt without executing, and is refused.
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
+#include <brine/core/result.hpp>
+#include <brine/pickle/names.hpp>
+#include <brine/pickle/opcodes.hpp>
+#include <brine/pickle/value.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+struct write_stats {
+    std::size_t dropped_entries = 0;   // dict entries removed for a blocked key or value
+    std::size_t replaced_items = 0;    // list/tuple/set items and other slots written as None
+    int protocol = 2;                  // the protocol the output declares
+};
+
+class writer {
+public:
+    explicit writer(const graph& values) noexcept : graph_(&values) {}
+
+    // Appends the pickle of the graph's root to `out`.
+    [[nodiscard]] result<write_stats> write(std::vector<std::uint8_t>& out) {
+        const node_id root = graph_->root();
+        if (root == no_node || root >= graph_->size())
+            return error{errc::invalid_argument, 0, "a graph with a root (an evaluated pickle)"};
+        if ((*graph_)[root].kind == node_kind::blocked)
+            return error{errc::pickle_root_blocked, (*graph_)[root].offset,
+                         "a top-level object the policy allows (the whole pickle is the refused value)"};
+        out_ = &out;
+        stats_ = {};
+        BRINE_TRY(count_references(root));
+        stats_.protocol = required_protocol();
+        memo_index_.assign(graph_->size(), unassigned);
+        next_memo_ = 0;
+
+        put(opcode::PROTO);
+        put_byte(static_cast<std::uint8_t>(stats_.protocol));
+        BRINE_TRY(emit(root));
+        put(opcode::STOP);
+        return stats_;
+    }
+
+private:
+    static constexpr std::uint32_t unassigned = 0xFFFFFFFFu;
+    static constexpr std::uint32_t in_progress = 0xFFFFFFFEu;
+    static constexpr std::size_t batch = 1000;  // items per APPENDS/SETITEMS, as CPython batches
+
+    // ---- pass 1: which nodes are reached more than once (they get a memo slot) ---------------
+
+    status count_references(node_id root) {
+        references_.assign(graph_->size(), 0);
+        std::vector<node_id> pending{root};
+        while (!pending.empty()) {
+            const node_id id = pending.back();
+            pending.pop_back();
+            if (references_[id]++ != 0) continue;  // children already queued
+            const node& n = (*graph_)[id];
+            if (n.kind == node_kind::blocked) continue;
+            for (const auto* list : {&n.children, &n.items, &n.states})
+                for (const node_id child : *list) pending.push_back(child);
+            needs_bytes_ = needs_bytes_ || n.kind == node_kind::bytes;
+            needs_sets_ = needs_sets_ || n.kind == node_kind::set || n.kind == node_kind::frozenset;
+            needs_bytearray_ = needs_bytearray_ || n.kind == node_kind::bytearray;
+        }
+        return {};
+    }
+
+    [[nodiscard]] int required_protocol() const noexcept {
+        if (needs_bytearray_) return 5;
+        if (needs_sets_) return 4;
+        if (needs_bytes_) return 3;
+        return 2;
+    }
+
+    // ---- output primitives ----------------------------------------------------------------------
+
+    void put(opcode op) { out_->push_back(static_cast<std::uint8_t>(op)); }
+    void put_byte(std::uint8_t b) { out_->push_back(b); }
+    void put_le32(std::uint32_t v) {
+        std::uint8_t b[4];
+        store_le32(b, v);
+        out_->insert(out_->end(), b, b + 4);
+    }
+    void put_le64(std::uint64_t v) {
+        std::uint8_t b[8];
+        store_le64(b, v);
+        out_->insert(out_->end(), b, b + 8);
+    }
+    void put_text(std::string_view text) { out_->insert(out_->end(), text.begin(), text.end()); }
+
+    void put_sized(opcode short_op, opcode long_op, opcode huge_op, std::string_view data) {
+        if (data.size() < 256 && short_op != opcode::STOP) {
+            put(short_op);
+            put_byte(static_cast<std::uint8_t>(data.size()));
+        } else if (data.size() <= 0xFFFFFFFFu) {
+            put(long_op);
+            put_le32(static_cast<std::uint32_t>(data.size()));
+        } else {
+            put(huge_op);
+            put_le64(data.size());
+        }
+        put_text(data);
+    }
+
+    void put_int(std::int64_t v) {
+        if (v >= 0 && v < 256) {
+            put(opcode::BININT1);
+            put_byte(static_cast<std::uint8_t>(v));
+        } else if (v >= 0 && v < 65536) {
+            put(opcode::BININT2);
+            put_byte(static_cast<std::uint8_t>(v));
+            put_byte(static_cast<std::uint8_t>(v >> 8));
+        } else if (v >= INT32_MIN && v <= INT32_MAX) {
+            put(opcode::BININT);
+            put_le32(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
+        } else {
+            // Minimal little-endian two's complement, as LONG1 wants it.
+            std::uint8_t b[8];
+            store_le64(b, static_cast<std::uint64_t>(v));
+            std::size_t n = 8;
+            while (n > 1 && ((b[n - 1] == 0x00 && (b[n - 2] & 0x80) == 0) || (b[n - 1] == 0xFF && (b[n - 2] & 0x80) != 0)))
+                --n;
+            put(opcode::LONG1);
+            put_byte(static_cast<std::uint8_t>(n));
+            out_->insert(out_->end(), b, b + n);
+        }
+    }
+
+    void put_big_int(std::string_view twos_complement) {
+        if (twos_complement.size() < 256) {
+            put(opcode::LONG1);
+            put_byte(static_cast<std::uint8_t>(twos_complement.size()));
+        } else {
+            put(opcode::LONG4);
+            put_le32(static_cast<std::uint32_t>(twos_complement.size()));
+        }
+        put_text(twos_complement);
+    }
+
+    void put_float(double v) {
+        std::uint64_t bits;
+        std::memcpy(&bits, &v, 8);
+        put(opcode::BINFLOAT);
+        std::uint8_t b[8];
+        store_be64(b, bits);  // BINFLOAT is big-endian, unlike every other number in a pickle
+        out_->insert(out_->end(), b, b + 8);
+    }
+
+    void put_memo(node_id id) {
+        const std::uint32_t index = next_memo_++;
+        memo_index_[id] = index;
+        if (index < 256) {
+            put(opcode::BINPUT);
+            put_byte(static_cast<std::uint8_t>(index));
+        } else {
+            put(opcode::LONG_BINPUT);
+            put_le32(index);
+        }
+    }
+
+    void put_get(std::uint32_t index) {
+        if (index < 256) {
+            put(opcode::BINGET);
+            put_byte(static_cast<std::uint8_t>(index));
+        } else {
+            put(opcode::LONG_BINGET);
+            put_le32(index);
+        }
+    }
+
+    status put_global(const node& n) {
+        // Under protocol 2 the loader maps Python 2 names; only names it leaves alone can be written.
+        const policy::qualified_name loaded = resolve_name(n.text, n.name, stats_.protocol);
+        if (loaded.module != n.text || loaded.name != n.name)
+            return error{errc::pickle_unwritable, n.offset, "a global name the protocol-2 loader does not rename"};
+        if (n.text.find('\n') != std::string_view::npos || n.name.find('\n') != std::string_view::npos)
+            return error{errc::pickle_unwritable, n.offset, "a global name without newlines"};
+        put(opcode::GLOBAL);
+        put_text(n.text);
+        put_byte('\n');
+        put_text(n.name);
+        put_byte('\n');
+        return {};
+    }
+
+    // ---- pass 2: emission, iterative so no input can exhaust the native stack ------------------
+
+    // A node being written: `next` walks its slots (children, then for calls items and states).
+    struct frame {
+        node_id id;
+        std::size_t next = 0;
+        std::size_t batch = 0;       // items in the open APPENDS/SETITEMS/ADDITEMS batch
+        bool batch_open = false;
+        bool called = false;         // a call's REDUCE/NEWOBJ is written
+        bool pending_build = false;  // a BUILD state was just written: BUILD follows
+    };
+
+    [[nodiscard]] bool is_blocked(node_id id) const noexcept { return (*graph_)[id].kind == node_kind::blocked; }
+
+    // Writes None for a blocked slot; true when it did.
+    bool replace_blocked(node_id id) {
+        if (!is_blocked(id)) return false;
+        put(opcode::NONE);
+        ++stats_.replaced_items;
+        return true;
+    }
+
+    status emit(node_id root) {
+        std::vector<frame> work;
+        work.push_back(frame{root});
+        bool fresh = true;  // the top frame has not been opened yet
+        while (!work.empty()) {
+            if (fresh) {
+                fresh = false;
+                const node_id id = work.back().id;
+                const std::uint32_t memo = memo_index_[id];
+                if (memo == in_progress)
+                    return error{errc::pickle_unwritable, (*graph_)[id].offset,
+                                 "no cycle through a tuple or a call (it cannot be rebuilt without running code)"};
+                if (memo != unassigned) {
+                    put_get(memo);
+                    work.pop_back();
+                    continue;
+                }
+                if (replace_blocked(id)) {
+                    work.pop_back();
+                    continue;
+                }
+                auto complete = open(id);
+                BRINE_TRY(complete);
+                if (*complete) {
+                    work.pop_back();
+                    continue;
+                }
+            }
+            const node_id child = advance(work.back());
+            if (child != no_node) {
+                work.push_back(frame{child});
+                fresh = true;
+                continue;
+            }
+            close(work.back().id);
+            work.pop_back();
+        }
+        return {};
+    }
+
+    // Writes what comes before a node's slots. True when the node is already complete (scalars).
+    result<bool> open(node_id id) {
+        const node& n = (*graph_)[id];
+        switch (n.kind) {
+            case node_kind::none: put(opcode::NONE); break;
+            case node_kind::boolean: put(n.boolean ? opcode::NEWTRUE : opcode::NEWFALSE); break;
+            case node_kind::integer: put_int(n.integer); break;
+            case node_kind::big_integer: put_big_int(n.text); break;
+            case node_kind::floating: put_float(n.real); break;
+            case node_kind::string: put_sized(opcode::STOP, opcode::BINUNICODE, opcode::BINUNICODE8, n.text); break;
+            case node_kind::legacy_string:
+                if (n.text.size() > 0x7FFFFFFFu)
+                    return error{errc::pickle_unwritable, n.offset, "a Python 2 str under 2 GiB"};
+                put_sized(opcode::SHORT_BINSTRING, opcode::BINSTRING, opcode::STOP, n.text);
+                break;
+            case node_kind::bytes: put_sized(opcode::SHORT_BINBYTES, opcode::BINBYTES, opcode::BINBYTES8, n.text); break;
+            case node_kind::bytearray:
+                put(opcode::BYTEARRAY8);
+                put_le64(n.text.size());
+                put_text(n.text);
+                break;
+            case node_kind::global: BRINE_TRY(put_global(n)); break;
+            case node_kind::list:
+            case node_kind::dict:
+            case node_kind::set:
+                // Mutable: created empty and memoized before its items, which may refer back to it.
+                put(n.kind == node_kind::list ? opcode::EMPTY_LIST
+                                              : n.kind == node_kind::dict ? opcode::EMPTY_DICT : opcode::EMPTY_SET);
+                if (references_[id] > 1) put_memo(id);
+                return false;
+            case node_kind::tuple:
+            case node_kind::frozenset:
+            case node_kind::call:
+            case node_kind::persistent_id:
+                // Immutable: built from its parts, so it must not (indirectly) contain itself.
+                if (n.kind == node_kind::frozenset || (n.kind == node_kind::tuple && n.children.size() > 3))
+                    put(opcode::MARK);
+                memo_index_[id] = in_progress;
+                return false;
+            case node_kind::blocked: break;  // written as None by the caller
+        }
+        if (references_[id] > 1) put_memo(id);
+        return true;
+    }
+
+    // The next slot of a node to write, writing the opcodes between slots; no_node when done.
+    node_id advance(frame& f) {
+        const node& n = (*graph_)[f.id];
+        switch (n.kind) {
+            case node_kind::list: return next_item(f, n.children, opcode::APPENDS);
+            case node_kind::set: return next_item(f, n.children, opcode::ADDITEMS);
+            case node_kind::dict: return next_entry(f, n.children);
+            case node_kind::tuple:
+            case node_kind::frozenset:
+            case node_kind::persistent_id:
+                while (f.next < n.children.size()) {
+                    const node_id child = n.children[f.next++];
+                    if (!replace_blocked(child)) return child;
+                }
+                return no_node;
+            case node_kind::call: return next_call_slot(f, n);
+            default: return no_node;
+        }
+    }
+
+    // List and set items, in batches: MARK item... APPENDS (or ADDITEMS).
+    node_id next_item(frame& f, const std::vector<node_id>& items, opcode closing) {
+        while (f.next < items.size()) {
+            open_batch(f, closing);
+            ++f.batch;
+            const node_id child = items[f.next++];
+            if (!replace_blocked(child)) return child;
+        }
+        close_batch(f, closing);
+        return no_node;
+    }
+
+    // Dict entries (key, value pairs), in batches: MARK key value... SETITEMS. An entry with a
+    // blocked key or value is left out whole.
+    node_id next_entry(frame& f, const std::vector<node_id>& entries) {
+        while (f.next < entries.size()) {
+            if (f.next % 2 == 1) return entries[f.next++];  // the value of the entry begun
+            if (f.next + 1 >= entries.size()) break;         // an odd tail: the machine refuses those
+            if (is_blocked(entries[f.next]) || is_blocked(entries[f.next + 1])) {
+                ++stats_.dropped_entries;
+                f.next += 2;
+                continue;
+            }
+            open_batch(f, opcode::SETITEMS);
+            ++f.batch;
+            return entries[f.next++];
+        }
+        close_batch(f, opcode::SETITEMS);
+        return no_node;
+    }
+
+    // A call: its parts (callable, args [, kwargs]), its opcode, then the entries SETITEM put in
+    // its result, then each BUILD state followed by BUILD — the order CPython's pickler uses.
+    node_id next_call_slot(frame& f, const node& n) {
+        const std::size_t parts = n.children.size();
+        if (f.next < parts) return n.children[f.next++];
+        if (!f.called) {
+            put_call_opcode(n);
+            f.called = true;
+        }
+        const std::size_t items_end = parts + n.items.size();
+        if (f.next < items_end) {
+            frame entries = f;
+            entries.next = f.next - parts;
+            const node_id child = next_entry(entries, n.items);
+            f.next = entries.next + parts;
+            f.batch = entries.batch;
+            f.batch_open = entries.batch_open;
+            if (child != no_node) return child;
+        }
+        close_batch(f, opcode::SETITEMS);
+        if (f.pending_build) {
+            put(opcode::BUILD);
+            f.pending_build = false;
+        }
+        while (f.next < items_end + n.states.size()) {
+            const node_id state = n.states[f.next++ - items_end];
+            if (is_blocked(state)) {
+                ++stats_.replaced_items;  // the refused state is not applied at all
+                continue;
+            }
+            f.pending_build = true;
+            return state;
+        }
+        return no_node;
+    }
+
+    void open_batch(frame& f, opcode closing) {
+        if (f.batch_open && f.batch == batch) close_batch(f, closing);
+        if (!f.batch_open) {
+            put(opcode::MARK);
+            f.batch_open = true;
+            f.batch = 0;
+        }
+    }
+
+    void close_batch(frame& f, opcode closing) {
+        if (!f.batch_open) return;
+        put(closing);
+        f.batch_open = false;
+        f.batch = 0;
+    }
+
+    void put_call_opcode(const node& n) {
+        switch (n.form) {
+            case call_form::newobj: put(opcode::NEWOBJ); break;
+            case call_form::newobj_ex: put(opcode::NEWOBJ_EX); break;
+            case call_form::reduce:
+            case call_form::inst:
+            case call_form::obj: put(opcode::REDUCE); break;
+        }
+    }
+
+    // Writes what ends a node built from its parts, then memoizes it if it is shared.
+    void close(node_id id) {
+        const node& n = (*graph_)[id];
+        switch (n.kind) {
+            case node_kind::tuple:
+                switch (n.children.size()) {
+                    case 0: put(opcode::EMPTY_TUPLE); break;
+                    case 1: put(opcode::TUPLE1); break;
+                    case 2: put(opcode::TUPLE2); break;
+                    case 3: put(opcode::TUPLE3); break;
+                    default: put(opcode::TUPLE); break;
+                }
+                break;
+            case node_kind::frozenset: put(opcode::FROZENSET); break;
+            case node_kind::persistent_id: put(opcode::BINPERSID); break;
+            case node_kind::list:
+            case node_kind::dict:
+            case node_kind::set: return;  // memoized when opened
+            default: break;
+        }
+        memo_index_[id] = unassigned;
+        if (references_[id] > 1) put_memo(id);
+    }
+
+    const graph* graph_;
+    std::vector<std::uint8_t>* out_ = nullptr;
+    std::vector<std::uint32_t> references_;
+    std::vector<std::uint32_t> memo_index_;
+    std::uint32_t next_memo_ = 0;
+    write_stats stats_;
+    bool needs_bytes_ = false;
+    bool needs_sets_ = false;
+    bool needs_bytearray_ = false;
+};
+
+}  // namespace pickle
+BRINE_NAMESPACE_END

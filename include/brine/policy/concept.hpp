@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+//
+// The Allowlist policy concept. The symbolic machine asks the policy about every operation that
+// could run code or change an object in a real unpickler; each member returns a verdict:
+//
+//   verdict allow_global(const qualified_name&) const noexcept            GLOBAL, STACK_GLOBAL, INST, OBJ class
+//   verdict allow_call(const pickle::graph&, pickle::node_id callable,
+//                      pickle::call_form) const noexcept                   REDUCE, NEWOBJ(_EX), INST, OBJ
+//   verdict allow_build(const pickle::graph&, pickle::node_id target) const noexcept        BUILD
+//   verdict allow_setitem(const pickle::graph&, pickle::node_id target) const noexcept      SETITEM(S)
+//   verdict allow_append(const pickle::graph&, pickle::node_id target,
+//                        pickle::opcode) const noexcept                    APPEND(S), ADDITEMS
+//   verdict allow_persistent_id(const pickle::graph&, pickle::node_id id,
+//                               pickle::opcode) const noexcept             PERSID, BINPERSID
+//
+// `callable` is always an allowed global node; targets and ids are any node. check_policy<P>()
+// states each requirement in its own static_assert, so a policy that misses one gets one
+// readable message.
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/pickle/opcodes.hpp>
+#include <brine/pickle/value.hpp>
+#include <brine/policy/name_table.hpp>
+#include <brine/policy/verdict.hpp>
+
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+namespace detail {
+template <class P, class = void>
+struct has_allow_global : std::false_type {};
+template <class P>
+struct has_allow_global<P, std::enable_if_t<std::is_same_v<
+                               decltype(std::declval<const P&>().allow_global(std::declval<const qualified_name&>())),
+                               verdict>>> : std::true_type {};
+
+template <class P, class = void>
+struct has_allow_call : std::false_type {};
+template <class P>
+struct has_allow_call<P, std::enable_if_t<std::is_same_v<
+                             decltype(std::declval<const P&>().allow_call(std::declval<const pickle::graph&>(),
+                                                                          pickle::node_id{}, pickle::call_form{})),
+                             verdict>>> : std::true_type {};
+
+#define BRINE_DETAIL_POLICY_TARGET_TRAIT(member)                                                              \
+    template <class P, class = void>                                                                         \
+    struct has_##member : std::false_type {};                                                                \
+    template <class P>                                                                                       \
+    struct has_##member<P, std::enable_if_t<std::is_same_v<                                                  \
+                               decltype(std::declval<const P&>().member(std::declval<const pickle::graph&>(), \
+                                                                        pickle::node_id{})),                  \
+                               verdict>>> : std::true_type {};
+BRINE_DETAIL_POLICY_TARGET_TRAIT(allow_build)
+BRINE_DETAIL_POLICY_TARGET_TRAIT(allow_setitem)
+#undef BRINE_DETAIL_POLICY_TARGET_TRAIT
+
+#define BRINE_DETAIL_POLICY_OPCODE_TRAIT(member)                                                              \
+    template <class P, class = void>                                                                         \
+    struct has_##member : std::false_type {};                                                                \
+    template <class P>                                                                                       \
+    struct has_##member<P, std::enable_if_t<std::is_same_v<                                                  \
+                               decltype(std::declval<const P&>().member(std::declval<const pickle::graph&>(), \
+                                                                        pickle::node_id{}, pickle::opcode{})), \
+                               verdict>>> : std::true_type {};
+BRINE_DETAIL_POLICY_OPCODE_TRAIT(allow_append)
+BRINE_DETAIL_POLICY_OPCODE_TRAIT(allow_persistent_id)
+#undef BRINE_DETAIL_POLICY_OPCODE_TRAIT
+}  // namespace detail
+
+template <class P>
+inline constexpr bool is_policy_v = detail::has_allow_global<P>::value && detail::has_allow_call<P>::value &&
+                                    detail::has_allow_build<P>::value && detail::has_allow_setitem<P>::value &&
+                                    detail::has_allow_append<P>::value &&
+                                    detail::has_allow_persistent_id<P>::value;
+
+// One readable message per missing member.
+template <class P>
+constexpr bool check_policy() noexcept {
+    static_assert(detail::has_allow_global<P>::value,
+                  "Policy needs: verdict allow_global(const qualified_name&) const noexcept");
+    static_assert(detail::has_allow_call<P>::value,
+                  "Policy needs: verdict allow_call(const pickle::graph&, pickle::node_id, pickle::call_form) const");
+    static_assert(detail::has_allow_build<P>::value,
+                  "Policy needs: verdict allow_build(const pickle::graph&, pickle::node_id) const noexcept");
+    static_assert(detail::has_allow_setitem<P>::value,
+                  "Policy needs: verdict allow_setitem(const pickle::graph&, pickle::node_id) const noexcept");
+    static_assert(detail::has_allow_append<P>::value,
+                  "Policy needs: verdict allow_append(const pickle::graph&, pickle::node_id, pickle::opcode) const");
+    static_assert(detail::has_allow_persistent_id<P>::value,
+                  "Policy needs: verdict allow_persistent_id(const pickle::graph&, pickle::node_id, pickle::opcode) const");
+    return true;
+}
+
+#if defined(__cpp_concepts) && __cpp_concepts >= 201907L
+template <class P>
+concept allowlist_policy = is_policy_v<P>;
+#endif
+
+}  // namespace policy
+BRINE_NAMESPACE_END

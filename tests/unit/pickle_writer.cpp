@@ -1,0 +1,129 @@
+// Unit tests for the reconstruction writer: what it writes evaluates to the same graph with
+// nothing blocked; blocked values are left out as DESIGN.md §3 says; output is canonical.
+#include <brine/brine.hpp>
+#include <doctest/doctest.h>
+
+#include "pickle_testing.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace brine;
+using brine_test::describe;
+using brine_test::evaluate;
+
+namespace {
+template <std::size_t N>
+constexpr std::string_view P(const char (&bytes)[N]) {
+    return {bytes, N - 1};
+}
+
+struct rewritten {
+    std::string bytes;
+    pickle::write_stats stats;
+};
+
+result<rewritten> rewrite(const pickle::evaluation& e) {
+    std::vector<std::uint8_t> out;
+    pickle::writer w(e.values);
+    auto stats = w.write(out);
+    if (!stats) return stats.err();
+    return rewritten{std::string(out.begin(), out.end()), *stats};
+}
+
+// Evaluate, rewrite, evaluate the rewrite: the graphs print the same and nothing is blocked.
+std::string round_trip(std::string_view pickle) {
+    auto first = evaluate(pickle);
+    REQUIRE_MESSAGE(first, to_string(first.err().code));
+    auto output = rewrite(*first);
+    REQUIRE_MESSAGE(output, to_string(output.err().code));
+    auto second = evaluate(output->bytes);
+    REQUIRE_MESSAGE(second, to_string(second.err().code));
+    CHECK(second->values.findings().empty());
+    CHECK(describe(*second) == describe(*first));
+    // Canonical: rewriting the rewrite changes nothing.
+    auto again = rewrite(*second);
+    REQUIRE(again);
+    CHECK(again->bytes == output->bytes);
+    return output->bytes;
+}
+}  // namespace
+
+TEST_CASE("CPython pickles of every protocol round-trip through the writer") {
+    round_trip(P("\x80\x02\x28\x4e\x88\x89\x4b\x07\x4a\xfd\xff\xff\xff\x4d\x2c\x01\x4a\x70\x11\x01\x00\x8a\x06\x00\x00"
+                 "\x00\x00\x00\x01\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\xc0\x47\x3f\xf8\x00\x00\x00\x00\x00\x00"
+                 "\x58\x06\x00\x00\x00\x68\xc3\xa9\x6c\x6c\x6f\x71\x00\x74\x71\x01\x2e"));
+    round_trip(P("\x28\x64\x70\x30\x0a\x56\x6b\x0a\x70\x31\x0a\x28\x6c\x70\x32\x0a\x49\x31\x0a\x61\x56\x74\x77\x6f"
+                 "\x0a\x70\x33\x0a\x61\x46\x33\x2e\x30\x0a\x61\x4e\x61\x73\x2e"));
+    round_trip(P("\x80\x02\x63\x63\x6f\x6c\x6c\x65\x63\x74\x69\x6f\x6e\x73\x0a\x4f\x72\x64\x65\x72\x65\x64\x44\x69"
+                 "\x63\x74\x0a\x71\x00\x29\x52\x71\x01\x28\x58\x01\x00\x00\x00\x61\x71\x02\x4b\x01\x58\x01\x00\x00"
+                 "\x00\x62\x71\x03\x5d\x71\x04\x28\x4b\x02\x4b\x03\x65\x75\x2e"));
+}
+
+TEST_CASE("shared values are memoized once and stay shared; list cycles are kept") {
+    const std::string shared = round_trip(P("\x80\x02\x5d\x71\x00\x28\x5d\x71\x01\x4b\x01\x61\x68\x01\x65\x2e"));
+    // The inner list is shared: one BINPUT, one BINGET.
+    CHECK(shared.find('q') != std::string::npos);
+    CHECK(shared.find('h') != std::string::npos);
+    const std::string cycle = round_trip(P("]q\x00h\x00" "a."));
+    CHECK(cycle == std::string(P("\x80\x02]q\x00(h\x00" "e.")));
+}
+
+TEST_CASE("the writer picks the lowest protocol that holds the values without calling a global") {
+    auto bytes_value = evaluate(P("\x80\x03" "C\x03" "abc."));
+    REQUIRE(bytes_value);
+    auto out = rewrite(*bytes_value);
+    REQUIRE(out);
+    CHECK(out->stats.protocol == 3);
+    auto set_value = evaluate(P("\x80\x04\x8f(K\x01K\x02\x90."));
+    REQUIRE(set_value);
+    out = rewrite(*set_value);
+    REQUIRE(out);
+    CHECK(out->stats.protocol == 4);
+    round_trip(P("\x80\x04\x8f(K\x01K\x02\x90."));
+    round_trip(P("\x80\x05\x96\x02\x00\x00\x00\x00\x00\x00\x00hi."));
+    round_trip(P("\x80\x02U\x03" "abc."));  // a Python 2 str stays one
+}
+
+TEST_CASE("blocked values: dict entries dropped, sequence items become None, a blocked root refused") {
+    // {'ok': 1, 'bad': os.system, os.system: 2, 'list': [os.system, 3]}
+    auto mixed = evaluate(P("}(X\x02\x00\x00\x00okK\x01X\x03\x00\x00\x00" "badcos\nsystem\n"
+                            "cos\nsystem\nK\x02X\x04\x00\x00\x00list](cos\nsystem\nK\x03" "eu."));
+    REQUIRE(mixed);
+    CHECK(mixed->values.findings().size() == 3);
+    auto out = rewrite(*mixed);
+    REQUIRE(out);
+    CHECK(out->stats.dropped_entries == 2);
+    CHECK(out->stats.replaced_items == 1);
+    auto clean = evaluate(out->bytes);
+    REQUIRE(clean);
+    CHECK(clean->values.findings().empty());
+    CHECK(describe(*clean) == "#1=dict('ok', 1, 'list', #2=list(None, 3))");
+    CHECK(out->bytes.find("system") == std::string::npos);
+
+    auto root = evaluate(P("cos\nsystem\n(X\x02\x00\x00\x00lstR."));
+    REQUIRE(root);
+    auto refused = rewrite(*root);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().code == errc::pickle_root_blocked);
+}
+
+TEST_CASE("a cycle through a tuple cannot be rebuilt and is refused") {
+    // L = []; t = (L,); L.append(t)   -> t -> L -> t
+    auto cycle = evaluate(P("]q\x00h\x00\x85q\x01h\x00h\x01" "a0."));
+    REQUIRE(cycle);
+    auto out = rewrite(*cycle);
+    REQUIRE_FALSE(out);
+    CHECK(out.err().code == errc::pickle_unwritable);
+}
+
+TEST_CASE("long lists and dicts are written in batches of 1000, as CPython does") {
+    std::string many = "\x80\x02](";
+    for (int i = 0; i < 2500; ++i) many += "K\x01";
+    many += "e.";
+    const std::string out = round_trip(many);
+    std::size_t appends = 0;
+    for (std::size_t at = out.find('e'); at != std::string::npos; at = out.find('e', at + 1)) ++appends;
+    CHECK(appends == 3);
+}
