@@ -6,3 +6,4 @@ scripts/install-deps.sh test
 cmake --preset bench >/dev/null
 cmake --build --preset bench
 build/bench/tests/bench/brine_bench "$@"
+build/bench/tests/bench/brine_pickle_scan

@@ -23,6 +23,13 @@
 #include <brine/zip/reader.hpp>
 #include <brine/zip/writer.hpp>
 
+// pickle stream: opcodes, limits, tokenizer, disassembler
+#include <brine/pickle/disassemble.hpp>
+#include <brine/pickle/limits.hpp>
+#include <brine/pickle/opcodes.hpp>
+#include <brine/pickle/reader.hpp>
+#include <brine/pickle/token.hpp>
+
 // pickle engine: symbolic evaluation, reconstruction
 #include <brine/pickle/machine.hpp>
 #include <brine/pickle/names.hpp>

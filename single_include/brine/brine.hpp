@@ -331,6 +331,29 @@ enum class errc : std::uint16_t {
     zip_crc_mismatch,              // entry data whose CRC-32 differs from the header's
     zip_size_mismatch,             // entry data whose (inflated) size differs from the header's
     zip_not_found,                 // no entry with that name
+
+    // Pickle stream (THREATS.md P and R rows)
+    pickle_end_of_input,    // the input ended at an opcode boundary (no STOP was read)
+    pickle_truncated,       // an opcode's argument or text line is cut short by the end of the input
+    pickle_unknown_opcode,  // a byte that is no opcode of protocols 0-5
+    pickle_bad_protocol,    // PROTO with a version above 5
+    pickle_bad_frame,       // FRAME past the input, a read straddling a frame's end, or a frame inside a frame
+    pickle_bad_length,      // a negative length (BINSTRING, LONG4)
+    pickle_bad_integer,     // an INT, LONG, GET or PUT line that is not a plain decimal integer
+    pickle_bad_float,       // a FLOAT line that is not a plain decimal or inf/nan literal, or overflows
+    pickle_bad_quotes,      // a STRING argument without matching quotes at both ends
+    pickle_bad_escape,      // a STRING or UNICODE escape Python does not define, or one brine refuses
+    pickle_invalid_utf8,    // text that is not strict UTF-8 (overlong, surrogate, above U+10FFFF)
+    pickle_not_ascii,       // a PERSID or INST line with a non-ASCII byte
+    pickle_stack_underflow, // an opcode needing more values than the stack holds above its MARK
+    pickle_mark_missing,   // an opcode needing a MARK where there is none
+    pickle_memo_missing,   // GET of a memo index nothing was stored at
+    pickle_odd_items,      // DICT or SETITEMS with an odd number of items
+    pickle_bad_argument,   // an operand of the wrong type (REDUCE args not a tuple, STACK_GLOBAL non-str...)
+    pickle_refused_opcode, // EXT1/2/4 or out-of-band buffers: they reach outside the stream
+    pickle_bad_opcode,     // an opcode the machine cannot evaluate
+    pickle_root_blocked,   // the top-level object itself is refused: nothing is left to reconstruct
+    pickle_unwritable,     // a graph the writer cannot express without running code (a cycle through a tuple)
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -375,6 +398,27 @@ enum class errc : std::uint16_t {
         case errc::zip_crc_mismatch: return "zip.crc_mismatch";
         case errc::zip_size_mismatch: return "zip.size_mismatch";
         case errc::zip_not_found: return "zip.not_found";
+        case errc::pickle_end_of_input: return "pickle.end_of_input";
+        case errc::pickle_truncated: return "pickle.truncated";
+        case errc::pickle_unknown_opcode: return "pickle.unknown_opcode";
+        case errc::pickle_bad_protocol: return "pickle.bad_protocol";
+        case errc::pickle_bad_frame: return "pickle.bad_frame";
+        case errc::pickle_bad_length: return "pickle.bad_length";
+        case errc::pickle_bad_integer: return "pickle.bad_integer";
+        case errc::pickle_bad_float: return "pickle.bad_float";
+        case errc::pickle_bad_quotes: return "pickle.bad_quotes";
+        case errc::pickle_bad_escape: return "pickle.bad_escape";
+        case errc::pickle_invalid_utf8: return "pickle.invalid_utf8";
+        case errc::pickle_not_ascii: return "pickle.not_ascii";
+        case errc::pickle_stack_underflow: return "pickle.stack_underflow";
+        case errc::pickle_mark_missing: return "pickle.mark_missing";
+        case errc::pickle_memo_missing: return "pickle.memo_missing";
+        case errc::pickle_odd_items: return "pickle.odd_items";
+        case errc::pickle_bad_argument: return "pickle.bad_argument";
+        case errc::pickle_refused_opcode: return "pickle.refused_opcode";
+        case errc::pickle_bad_opcode: return "pickle.bad_opcode";
+        case errc::pickle_root_blocked: return "pickle.root_blocked";
+        case errc::pickle_unwritable: return "pickle.unwritable";
     }
     return "unknown";
 }
@@ -4627,5 +4671,3949 @@ private:
 BRINE_NAMESPACE_END
 
 // ---- end brine/zip/writer.hpp ----
+
+// pickle stream: opcodes, limits, tokenizer, disassembler
+
+// ---- begin brine/pickle/disassemble.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// A human-readable listing of a pickle, one line per opcode, in the spirit of pickletools.dis:
+//
+//       offset  depth marks  opcode             argument
+//            0      0     0  PROTO              2
+//            2      1     0  EMPTY_DICT
+//            3      1     0  BINPUT             memo[0]
+//            5      2     1    MARK
+//
+// `depth` is the number of objects on the unpickler's stack after the opcode and `marks` the
+// number of open MARKs (opcodes inside a MARK are indented); both come from a counting
+// simulation, no values are built. Memo opcodes show the index they store or fetch (MEMOIZE the
+// one it assigns). Strings are quoted with every control and non-ASCII character escaped, so a
+// listing never carries raw bytes to a terminal; long ones are cut with "...(N bytes)".
+//
+// A malformed pickle is listed up to the problem, followed by a line naming the error and its
+// offset. Bytes after STOP are listed too, under a line saying they are no part of the object
+// (a loader that reads several pickles in a row would run them). Memory: the reader's scratch
+// buffer, the simulation's mark and memo tables (bounded by Limits::max_mark_depth and
+// Limits::max_memo_size) and, while a big integer's line is written, a copy of it.
+
+
+// ---- begin brine/pickle/limits.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Resource limits for reading a pickle, as a template parameter: every size an attacker declares
+// is checked against one of these before anything is allocated or computed. `standard` fits
+// PyTorch checkpoints and ordinary pickles on a workstation or server; `embedded` fits small
+// devices with fixed memory budgets. A user defines their own struct with the same members.
+//
+// The opcode reader uses max_pickle_size, max_string_size, max_big_int_bytes,
+// max_big_int_digits and max_line_length; the symbolic machine uses the others.
+
+
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+namespace limits {
+
+struct standard {
+    // The whole pickle is held in memory. A checkpoint's data.pkl is kilobytes to megabytes (the
+    // tensors live in separate records); 4 GiB admits even a large object pickled with its data.
+    static constexpr std::uint64_t max_pickle_size = std::uint64_t(4) << 30;
+    // One string, bytes or bytearray argument (BINBYTES8, BYTEARRAY8, STRING, ...).
+    static constexpr std::uint64_t max_string_size = std::uint64_t(1) << 30;
+    // Binary big integers (LONG1, LONG4): 64 KiB is a 524288-bit number; no model needs more.
+    static constexpr std::uint64_t max_big_int_bytes = std::uint64_t(64) << 10;
+    // Decimal digits of an INT or LONG line: CPython >= 3.11 refuses int() of more than 4300
+    // digits by default (sys.int_info.default_max_str_digits), which also keeps the quadratic
+    // decimal-to-binary conversion trivially cheap.
+    static constexpr std::uint64_t max_big_int_digits = 4300;
+    // A text line that is no string (INT, LONG, FLOAT, GET, PUT, PERSID, GLOBAL/INST names).
+    // STRING and UNICODE lines are strings and fall under max_string_size instead.
+    static constexpr std::uint64_t max_line_length = std::uint64_t(64) << 10;
+    // Memo entries, and the bound every memo index must stay below (picklers number them densely
+    // from 0, so an honest pickle's largest index is below its number of memoized objects).
+    static constexpr std::uint64_t max_memo_size = std::uint64_t(1) << 20;
+    // Objects on the unpickler's stack at once, and MARKs open at once (THREATS.md R1: nesting of
+    // hundreds of thousands of levels). Real checkpoints stay in the tens.
+    static constexpr std::uint64_t max_stack_size = std::uint64_t(1) << 20;
+    static constexpr std::uint64_t max_mark_depth = std::uint64_t(10000);
+    // Nodes of the value graph (containers, scalars, calls): a state dict of 100k tensors needs
+    // about a million.
+    static constexpr std::uint64_t max_nodes = std::uint64_t(8) << 20;
+};
+
+struct embedded {
+    static constexpr std::uint64_t max_pickle_size = std::uint64_t(1) << 20;
+    static constexpr std::uint64_t max_string_size = std::uint64_t(64) << 10;
+    static constexpr std::uint64_t max_big_int_bytes = 512;
+    static constexpr std::uint64_t max_big_int_digits = 1000;  // about 416 bytes of binary
+    static constexpr std::uint64_t max_line_length = std::uint64_t(4) << 10;
+    static constexpr std::uint64_t max_memo_size = std::uint64_t(4) << 10;
+    static constexpr std::uint64_t max_stack_size = std::uint64_t(4) << 10;
+    static constexpr std::uint64_t max_mark_depth = 256;
+    static constexpr std::uint64_t max_nodes = std::uint64_t(16) << 10;
+};
+
+}  // namespace limits
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/limits.hpp ----
+
+// ---- begin brine/pickle/opcodes.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The 68 opcodes of pickle protocols 0-5: byte values, CPython's names, the protocol that
+// introduced each, how its argument is encoded, and its effect on the unpickler's stack. The
+// facts are those of CPython's Lib/pickletools.py; the reader and the disassembler are driven by
+// this one table.
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+// The enumerators are spelled exactly as CPython spells them (pickle.py, pickletools.py), so a
+// listing, a test and a CPython traceback all use the same names.
+enum class opcode : std::uint8_t {
+    MARK = '(',
+    STOP = '.',
+    POP = '0',
+    POP_MARK = '1',
+    DUP = '2',
+    FLOAT = 'F',
+    INT = 'I',
+    BININT = 'J',
+    BININT1 = 'K',
+    LONG = 'L',
+    BININT2 = 'M',
+    NONE = 'N',
+    PERSID = 'P',
+    BINPERSID = 'Q',
+    REDUCE = 'R',
+    STRING = 'S',
+    BINSTRING = 'T',
+    SHORT_BINSTRING = 'U',
+    UNICODE = 'V',
+    BINUNICODE = 'X',
+    APPEND = 'a',
+    BUILD = 'b',
+    GLOBAL = 'c',
+    DICT = 'd',
+    EMPTY_DICT = '}',
+    APPENDS = 'e',
+    GET = 'g',
+    BINGET = 'h',
+    INST = 'i',
+    LONG_BINGET = 'j',
+    LIST = 'l',
+    EMPTY_LIST = ']',
+    OBJ = 'o',
+    PUT = 'p',
+    BINPUT = 'q',
+    LONG_BINPUT = 'r',
+    SETITEM = 's',
+    TUPLE = 't',
+    EMPTY_TUPLE = ')',
+    SETITEMS = 'u',
+    BINFLOAT = 'G',
+    // Protocol 2
+    PROTO = 0x80,
+    NEWOBJ = 0x81,
+    EXT1 = 0x82,
+    EXT2 = 0x83,
+    EXT4 = 0x84,
+    TUPLE1 = 0x85,
+    TUPLE2 = 0x86,
+    TUPLE3 = 0x87,
+    NEWTRUE = 0x88,
+    NEWFALSE = 0x89,
+    LONG1 = 0x8a,
+    LONG4 = 0x8b,
+    // Protocol 3
+    BINBYTES = 'B',
+    SHORT_BINBYTES = 'C',
+    // Protocol 4
+    SHORT_BINUNICODE = 0x8c,
+    BINUNICODE8 = 0x8d,
+    BINBYTES8 = 0x8e,
+    EMPTY_SET = 0x8f,
+    ADDITEMS = 0x90,
+    FROZENSET = 0x91,
+    NEWOBJ_EX = 0x92,
+    STACK_GLOBAL = 0x93,
+    MEMOIZE = 0x94,
+    FRAME = 0x95,
+    // Protocol 5
+    BYTEARRAY8 = 0x96,
+    NEXT_BUFFER = 0x97,
+    READONLY_BUFFER = 0x98,
+};
+
+// How an opcode's argument is laid out in the stream; the names are pickletools' argument
+// descriptors. Fixed-width integers are little-endian, float8 is big-endian; "nl" forms are text
+// lines ending in '\n'.
+enum class arg_encoding : std::uint8_t {
+    none,
+    uint1,
+    uint2,
+    uint4,
+    uint8,
+    int4,                    // signed 32-bit
+    long1,                   // u8 length, then that many bytes of little-endian two's complement
+    long4,                   // signed 32-bit length, then the bytes
+    float8,                  // big-endian IEEE-754 binary64
+    decimalnl_short,         // INT ("00"/"01" are False/True), GET, PUT
+    decimalnl_long,          // LONG: decimal with an optional trailing 'L'
+    floatnl,                 // FLOAT: a Python float literal
+    stringnl,                // STRING: a quoted Python 2 str literal with escapes
+    stringnl_noescape,       // PERSID: one ASCII line
+    stringnl_noescape_pair,  // GLOBAL, INST: module line, then name line
+    unicodestringnl,         // UNICODE: raw-unicode-escape text
+    string1,                 // SHORT_BINSTRING: u8 length
+    string4,                 // BINSTRING: signed 32-bit length
+    bytes1,
+    bytes4,
+    bytes8,
+    unicodestring1,
+    unicodestring4,
+    unicodestring8,
+    bytearray8,
+};
+
+// The opcode's effect on the unpickler's stack, counted, not typed. Applied in order: if
+// `to_mark`, everything above the topmost mark is consumed together with the mark; then `pops`
+// objects are taken (they must lie above the topmost mark); then `pushes` objects are pushed;
+// `pushes_mark` pushes a mark. POP is the one irregular opcode: with no object above the
+// topmost mark it discards the mark instead (CPython's load_pop).
+struct stack_effect {
+    bool to_mark = false;
+    std::uint8_t pops = 0;
+    std::uint8_t pushes = 0;
+    bool pushes_mark = false;
+};
+
+struct opcode_info {
+    opcode op;
+    std::string_view name;
+    std::uint8_t protocol;  // the protocol that introduced it
+    arg_encoding arg;
+    stack_effect stack;
+};
+
+namespace detail {
+
+constexpr stack_effect push(std::uint8_t n = 1) noexcept { return {false, 0, n, false}; }
+constexpr stack_effect take(std::uint8_t pops, std::uint8_t pushes) noexcept { return {false, pops, pushes, false}; }
+constexpr stack_effect slice(std::uint8_t pops, std::uint8_t pushes) noexcept { return {true, pops, pushes, false}; }
+constexpr stack_effect nothing() noexcept { return {}; }
+
+using E = arg_encoding;
+using O = opcode;
+
+inline constexpr std::array<opcode_info, 68> opcode_table = {{
+    // Protocol 0
+    {O::MARK, "MARK", 0, E::none, {false, 0, 0, true}},
+    {O::STOP, "STOP", 0, E::none, take(1, 0)},
+    {O::POP, "POP", 0, E::none, take(1, 0)},
+    {O::DUP, "DUP", 0, E::none, take(1, 2)},
+    {O::FLOAT, "FLOAT", 0, E::floatnl, push()},
+    {O::INT, "INT", 0, E::decimalnl_short, push()},
+    {O::LONG, "LONG", 0, E::decimalnl_long, push()},
+    {O::NONE, "NONE", 0, E::none, push()},
+    {O::PERSID, "PERSID", 0, E::stringnl_noescape, push()},
+    {O::REDUCE, "REDUCE", 0, E::none, take(2, 1)},
+    {O::STRING, "STRING", 0, E::stringnl, push()},
+    {O::UNICODE, "UNICODE", 0, E::unicodestringnl, push()},
+    {O::APPEND, "APPEND", 0, E::none, take(2, 1)},
+    {O::BUILD, "BUILD", 0, E::none, take(2, 1)},
+    {O::GLOBAL, "GLOBAL", 0, E::stringnl_noescape_pair, push()},
+    {O::DICT, "DICT", 0, E::none, slice(0, 1)},
+    {O::GET, "GET", 0, E::decimalnl_short, push()},
+    {O::INST, "INST", 0, E::stringnl_noescape_pair, slice(0, 1)},
+    {O::LIST, "LIST", 0, E::none, slice(0, 1)},
+    {O::PUT, "PUT", 0, E::decimalnl_short, take(1, 1)},
+    {O::SETITEM, "SETITEM", 0, E::none, take(3, 1)},
+    {O::TUPLE, "TUPLE", 0, E::none, slice(0, 1)},
+    // Protocol 1
+    {O::POP_MARK, "POP_MARK", 1, E::none, slice(0, 0)},
+    {O::BININT, "BININT", 1, E::int4, push()},
+    {O::BININT1, "BININT1", 1, E::uint1, push()},
+    {O::BININT2, "BININT2", 1, E::uint2, push()},
+    {O::BINPERSID, "BINPERSID", 1, E::none, take(1, 1)},
+    {O::BINSTRING, "BINSTRING", 1, E::string4, push()},
+    {O::SHORT_BINSTRING, "SHORT_BINSTRING", 1, E::string1, push()},
+    {O::BINUNICODE, "BINUNICODE", 1, E::unicodestring4, push()},
+    {O::EMPTY_DICT, "EMPTY_DICT", 1, E::none, push()},
+    {O::APPENDS, "APPENDS", 1, E::none, slice(1, 1)},
+    {O::BINGET, "BINGET", 1, E::uint1, push()},
+    {O::LONG_BINGET, "LONG_BINGET", 1, E::uint4, push()},
+    {O::EMPTY_LIST, "EMPTY_LIST", 1, E::none, push()},
+    {O::OBJ, "OBJ", 1, E::none, slice(0, 1)},
+    {O::BINPUT, "BINPUT", 1, E::uint1, take(1, 1)},
+    {O::LONG_BINPUT, "LONG_BINPUT", 1, E::uint4, take(1, 1)},
+    {O::EMPTY_TUPLE, "EMPTY_TUPLE", 1, E::none, push()},
+    {O::SETITEMS, "SETITEMS", 1, E::none, slice(1, 1)},
+    {O::BINFLOAT, "BINFLOAT", 1, E::float8, push()},
+    // Protocol 2
+    {O::PROTO, "PROTO", 2, E::uint1, nothing()},
+    {O::NEWOBJ, "NEWOBJ", 2, E::none, take(2, 1)},
+    {O::EXT1, "EXT1", 2, E::uint1, push()},
+    {O::EXT2, "EXT2", 2, E::uint2, push()},
+    {O::EXT4, "EXT4", 2, E::int4, push()},
+    {O::TUPLE1, "TUPLE1", 2, E::none, take(1, 1)},
+    {O::TUPLE2, "TUPLE2", 2, E::none, take(2, 1)},
+    {O::TUPLE3, "TUPLE3", 2, E::none, take(3, 1)},
+    {O::NEWTRUE, "NEWTRUE", 2, E::none, push()},
+    {O::NEWFALSE, "NEWFALSE", 2, E::none, push()},
+    {O::LONG1, "LONG1", 2, E::long1, push()},
+    {O::LONG4, "LONG4", 2, E::long4, push()},
+    // Protocol 3
+    {O::BINBYTES, "BINBYTES", 3, E::bytes4, push()},
+    {O::SHORT_BINBYTES, "SHORT_BINBYTES", 3, E::bytes1, push()},
+    // Protocol 4
+    {O::SHORT_BINUNICODE, "SHORT_BINUNICODE", 4, E::unicodestring1, push()},
+    {O::BINUNICODE8, "BINUNICODE8", 4, E::unicodestring8, push()},
+    {O::BINBYTES8, "BINBYTES8", 4, E::bytes8, push()},
+    {O::EMPTY_SET, "EMPTY_SET", 4, E::none, push()},
+    {O::ADDITEMS, "ADDITEMS", 4, E::none, slice(1, 1)},
+    {O::FROZENSET, "FROZENSET", 4, E::none, slice(0, 1)},
+    {O::NEWOBJ_EX, "NEWOBJ_EX", 4, E::none, take(3, 1)},
+    {O::STACK_GLOBAL, "STACK_GLOBAL", 4, E::none, take(2, 1)},
+    {O::MEMOIZE, "MEMOIZE", 4, E::none, take(1, 1)},
+    {O::FRAME, "FRAME", 4, E::uint8, nothing()},
+    // Protocol 5
+    {O::BYTEARRAY8, "BYTEARRAY8", 5, E::bytearray8, push()},
+    {O::NEXT_BUFFER, "NEXT_BUFFER", 5, E::none, push()},
+    {O::READONLY_BUFFER, "READONLY_BUFFER", 5, E::none, take(1, 1)},
+}};
+
+inline constexpr std::uint8_t no_opcode = 0xff;
+
+// Byte value -> position in opcode_table, or no_opcode.
+constexpr std::array<std::uint8_t, 256> make_opcode_index() noexcept {
+    std::array<std::uint8_t, 256> index{};
+    for (auto& slot : index) slot = no_opcode;
+    for (std::size_t i = 0; i < opcode_table.size(); ++i)
+        index[static_cast<std::uint8_t>(opcode_table[i].op)] = static_cast<std::uint8_t>(i);
+    return index;
+}
+inline constexpr std::array<std::uint8_t, 256> opcode_index = make_opcode_index();
+
+constexpr bool opcode_table_is_consistent() noexcept {
+    std::size_t mapped = 0;
+    for (std::size_t byte = 0; byte < 256; ++byte)
+        if (opcode_index[byte] != no_opcode) ++mapped;
+    if (mapped != opcode_table.size()) return false;  // two entries share a byte value
+    for (std::size_t i = 0; i < opcode_table.size(); ++i) {
+        if (opcode_table[i].protocol > 5 || opcode_table[i].name.empty()) return false;
+        for (std::size_t j = i + 1; j < opcode_table.size(); ++j)
+            if (opcode_table[i].name == opcode_table[j].name) return false;
+    }
+    return true;
+}
+static_assert(opcode_table.size() == 68, "pickle protocols 0-5 define exactly 68 opcodes");
+static_assert(opcode_table_is_consistent(), "opcode byte values and names must be unique");
+
+inline constexpr opcode_info unknown_opcode_info = {opcode::STOP, "?", 0, arg_encoding::none, {}};
+
+}  // namespace detail
+
+// Whether a byte is one of the 68 opcodes.
+[[nodiscard]] constexpr bool is_opcode(std::uint8_t byte) noexcept { return detail::opcode_index[byte] != detail::no_opcode; }
+
+// The opcode a byte stands for, or nullptr if it is none of the 68.
+[[nodiscard]] constexpr const opcode_info* find_opcode(std::uint8_t byte) noexcept {
+    const std::uint8_t i = detail::opcode_index[byte];
+    return i == detail::no_opcode ? nullptr : &detail::opcode_table[i];
+}
+
+// The facts about an opcode. An out-of-range value (a cast from an arbitrary byte) yields an entry
+// named "?" instead of undefined behaviour. (Indices, not pointer tests: GCC's UBSan makes a
+// pointer comparison non-constant.)
+[[nodiscard]] constexpr const opcode_info& info(opcode op) noexcept {
+    const std::uint8_t i = detail::opcode_index[static_cast<std::uint8_t>(op)];
+    return i == detail::no_opcode ? detail::unknown_opcode_info : detail::opcode_table[i];
+}
+
+[[nodiscard]] constexpr std::string_view opcode_name(opcode op) noexcept { return info(op).name; }
+
+// Every opcode, in the order of the table (by protocol, then as pickletools lists them).
+[[nodiscard]] constexpr const std::array<opcode_info, 68>& all_opcodes() noexcept { return detail::opcode_table; }
+
+static_assert(opcode_name(opcode::STACK_GLOBAL) == "STACK_GLOBAL" && info(opcode::FRAME).protocol == 4 &&
+                  !is_opcode(0x99) && is_opcode(0x98),
+              "opcode lookup works at compile time");
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/opcodes.hpp ----
+
+// ---- begin brine/pickle/reader.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The opcode reader: turns a pickle held in memory into tokens (opcode, decoded argument, byte
+// offset), one per call, without executing anything. Every length is checked against the input
+// and against Limits before anything is allocated; every malformed argument is an error naming
+// its offset. What the opcodes mean (stack, memo, globals) is the symbolic machine's business.
+//
+// Decisions where CPython's two unpicklers (pickle.py and _pickle.c) differ, or where CPython is
+// lenient: brine takes the stricter reading, so that whatever it accepts means the same to both.
+//  - Text lines end at '\n'; a line without one is truncated. A '\r' before the '\n' is part of
+//    the line, as in CPython: it is trailing whitespace for INT, LONG (without 'L'), GET and PUT;
+//    an error for FLOAT (_pickle.c refuses it), for STRING (the closing quote is then missing),
+//    and for LONG ending in "L\r"; a character of the text for UNICODE, PERSID, GLOBAL and INST
+//    (so a GLOBAL module "os\r" is a different, unlisted name).
+//  - INT: "00" and "01" are False and True. Otherwise `[ws][+|-]digits[ws]` without leading
+//    zeros (int(x, 0) refuses them; _pickle.c's strtol would read octal), and a two-character
+//    line like " 1" or "+0" is refused (_pickle.c makes it a bool, pickle.py an int).
+//  - LONG: an optional trailing 'L', then the same form as INT (without the bool spellings).
+//  - GET, PUT: `[ws][+|-]digits[ws]`, leading zeros allowed (base 10 in CPython), value at most
+//    2^63 - 1; negative values are refused (never a valid memo index).
+//  - More than Limits::max_big_int_digits digits: refused (CPython >= 3.11 refuses > 4300).
+//  - FLOAT, STRING, UNICODE: see detail/numbers.hpp and detail/escapes.hpp.
+//  - BINUNICODE, SHORT_BINUNICODE, BINUNICODE8, GLOBAL: strict UTF-8 (CPython decodes the first
+//    three with 'surrogatepass'; encoded surrogates are refused here). PERSID and INST: ASCII.
+//  - PROTO: versions 0-5; any position and any number of times, as CPython (the machine decides
+//    whether a duplicate or late PROTO is a finding).
+//  - FRAME, as pickle.py's _Unframer and _pickle.c together: the announced bytes must all be in
+//    the input (_pickle.c); every read that starts inside a frame (an opcode byte, a fixed-size
+//    field, a string, a text line) must end inside it (pickle.py: "pickle exhausted before end
+//    of frame"); a read that starts exactly at the frame's end leaves the frame; a FRAME inside a
+//    frame is allowed only when its own argument ends exactly at the outer frame's end.
+//  - Empty GLOBAL/INST names are passed on (_pickle.c refuses them, pickle.py fails to import
+//    them): no allowlist lists an empty name.
+//  - After STOP the reader goes on with the next byte if asked; bytes after STOP are no part of
+//    the object (the caller decides what to make of them).
+//  - After an error every further next() returns the same error.
+
+
+// ---- begin brine/pickle/detail/escapes.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The two escaped text forms of protocol 0: STRING's Python 2 str literal (codecs.escape_decode)
+// and UNICODE's raw-unicode-escape. Both follow CPython 3.11's decoders, except that escapes
+// CPython only accepts with a DeprecationWarning are refused, since no pickler writes them.
+
+
+// ---- begin brine/pickle/detail/utf8.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Strict UTF-8 for pickle text: validation that locates the first bad byte (for the error offset),
+// and encoding of one code point.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+namespace detail {
+
+// The index of the first byte that does not belong to a well-formed sequence, or `size` when all
+// of it is strict UTF-8: no overlong forms, no surrogates (U+D800-DFFF), nothing above U+10FFFF.
+// CPython decodes BINUNICODE with 'surrogatepass', so it would accept encoded lone surrogates;
+// brine refuses them, as no UTF-8 consumer downstream can hold them.
+[[nodiscard]] inline std::size_t first_invalid_utf8(const std::uint8_t* text, std::size_t size) noexcept {
+    std::size_t i = 0;
+    while (i < size) {
+        // Runs of ASCII, the common case, eight bytes at a time.
+        while (size - i >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, text + i, 8);
+            if (word & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i == size) break;
+        const std::uint8_t lead = text[i];
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t length;
+        std::uint8_t low = 0x80, high = 0xbf;  // the allowed range of the second byte
+        if (lead >= 0xc2 && lead <= 0xdf) {
+            length = 2;
+        } else if (lead >= 0xe0 && lead <= 0xef) {
+            length = 3;
+            if (lead == 0xe0) low = 0xa0;        // overlong
+            else if (lead == 0xed) high = 0x9f;  // surrogates
+        } else if (lead >= 0xf0 && lead <= 0xf4) {
+            length = 4;
+            if (lead == 0xf0) low = 0x90;        // overlong
+            else if (lead == 0xf4) high = 0x8f;  // above U+10FFFF
+        } else {
+            return i;
+        }
+        if (size - i < length) return i;
+        if (text[i + 1] < low || text[i + 1] > high) return i;
+        for (std::size_t k = 2; k < length; ++k)
+            if ((text[i + k] & 0xc0) != 0x80) return i;
+        i += length;
+    }
+    return size;
+}
+
+[[nodiscard]] constexpr bool is_surrogate(std::uint32_t code_point) noexcept {
+    return code_point >= 0xd800 && code_point <= 0xdfff;
+}
+
+// Writes a scalar value (not a surrogate, at most U+10FFFF) as UTF-8; returns the bytes written.
+constexpr std::size_t encode_utf8(std::uint32_t cp, std::uint8_t* out) noexcept {
+    if (cp < 0x80) {
+        out[0] = static_cast<std::uint8_t>(cp);
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = static_cast<std::uint8_t>(0xc0 | (cp >> 6));
+        out[1] = static_cast<std::uint8_t>(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = static_cast<std::uint8_t>(0xe0 | (cp >> 12));
+        out[1] = static_cast<std::uint8_t>(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = static_cast<std::uint8_t>(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = static_cast<std::uint8_t>(0xf0 | (cp >> 18));
+    out[1] = static_cast<std::uint8_t>(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = static_cast<std::uint8_t>(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = static_cast<std::uint8_t>(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+[[nodiscard]] constexpr std::size_t utf8_length(std::uint32_t cp) noexcept {
+    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+}  // namespace detail
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/detail/utf8.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+namespace detail {
+
+[[nodiscard]] constexpr int hex_digit_value(std::uint8_t c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Undoes the escapes of a STRING body (the text between the quotes), as codecs.escape_decode:
+// \\ \' \" \a \b \f \n \r \t \v, \x with exactly two hex digits, and octal \ooo with one to three
+// digits. Every other byte stands for itself. Refused: a trailing lone backslash and a \x without
+// two hex digits (errors in CPython too), an octal escape above \377 and an unknown escape such
+// as \q (CPython keeps them with a DeprecationWarning: no pickler writes them). `out` has room for
+// body.size() bytes, which bounds the result. `base` is the body's offset in the input.
+[[nodiscard]] inline result<std::size_t> decode_string_escapes(byte_view body, std::uint8_t* out,
+                                                               std::uint64_t base) noexcept {
+    const std::size_t size = body.size();
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < size;) {
+        const std::uint8_t c = body[i];
+        if (c != '\\') {
+            out[n++] = c;
+            ++i;
+            continue;
+        }
+        const std::uint64_t at = base + i;
+        if (i + 1 == size) return error{errc::pickle_bad_escape, at, "a character after the backslash"};
+        const std::uint8_t e = body[i + 1];
+        i += 2;
+        switch (e) {
+            case '\\': out[n++] = '\\'; break;
+            case '\'': out[n++] = '\''; break;
+            case '"': out[n++] = '"'; break;
+            case 'a': out[n++] = 0x07; break;
+            case 'b': out[n++] = 0x08; break;
+            case 'f': out[n++] = 0x0c; break;
+            case 'n': out[n++] = 0x0a; break;
+            case 'r': out[n++] = 0x0d; break;
+            case 't': out[n++] = 0x09; break;
+            case 'v': out[n++] = 0x0b; break;
+            case 'x': {
+                const int high = i < size ? hex_digit_value(body[i]) : -1;
+                const int low = i + 1 < size ? hex_digit_value(body[i + 1]) : -1;
+                if (high < 0 || low < 0) return error{errc::pickle_bad_escape, at, "two hex digits after \\x"};
+                out[n++] = static_cast<std::uint8_t>(high * 16 + low);
+                i += 2;
+                break;
+            }
+            default: {
+                if (e < '0' || e > '7') return error{errc::pickle_bad_escape, at, "a known escape (\\q-style escapes are refused)"};
+                unsigned value = e - '0';
+                for (int more = 0; more < 2 && i < size && body[i] >= '0' && body[i] <= '7'; ++more, ++i)
+                    value = value * 8 + (body[i] - '0');
+                if (value > 0377) return error{errc::pickle_bad_escape, at, "an octal escape of at most \\377"};
+                out[n++] = static_cast<std::uint8_t>(value);
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+// Decodes a UNICODE line (raw-unicode-escape) to UTF-8: \uXXXX and \UXXXXXXXX (exactly 4 and 8
+// hex digits) are code points; every other byte, a backslash before anything but u/U included, is
+// the Latin-1 code point of that byte. A code point above U+10FFFF and a short or non-hex escape
+// are refused as in CPython; a surrogate code point, which CPython keeps in the str, is refused
+// because it has no UTF-8 form. With `out` null only the UTF-8 size is computed (pass one, to size
+// the buffer); otherwise `out` has room for that size.
+[[nodiscard]] inline result<std::size_t> decode_raw_unicode_escape(byte_view line, std::uint8_t* out,
+                                                                   std::uint64_t base) noexcept {
+    const std::size_t size = line.size();
+    std::size_t n = 0;
+    auto put = [&](std::uint32_t cp) noexcept {
+        if (out) n += encode_utf8(cp, out + n);
+        else n += utf8_length(cp);
+    };
+    for (std::size_t i = 0; i < size;) {
+        const std::uint8_t c = line[i++];
+        if (c != '\\' || i == size) {
+            put(c);
+            continue;
+        }
+        const std::uint8_t e = line[i++];
+        if (e != 'u' && e != 'U') {
+            put(c);
+            put(e);
+            continue;
+        }
+        const std::uint64_t at = base + i - 2;
+        const std::size_t digits = e == 'u' ? 4 : 8;
+        if (size - i < digits) return error{errc::pickle_bad_escape, at, "a complete \\uXXXX or \\UXXXXXXXX escape"};
+        std::uint32_t cp = 0;
+        for (std::size_t k = 0; k < digits; ++k) {
+            const int v = hex_digit_value(line[i + k]);
+            if (v < 0) return error{errc::pickle_bad_escape, at, "hex digits in a \\u or \\U escape"};
+            cp = (cp << 4) | static_cast<std::uint32_t>(v);
+        }
+        i += digits;
+        if (cp > 0x10ffff) return error{errc::pickle_bad_escape, at, "a \\U escape of at most U+10FFFF"};
+        if (is_surrogate(cp)) return error{errc::pickle_invalid_utf8, at, "a code point that is not a surrogate"};
+        put(cp);
+    }
+    return n;
+}
+
+}  // namespace detail
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/detail/escapes.hpp ----
+
+// ---- begin brine/pickle/detail/numbers.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Numbers in a pickle: decimal integer lines (INT, LONG, GET, PUT), float lines (FLOAT), and
+// little-endian two's complement integers of any length (LONG1, LONG4, and big decimal values).
+//
+// Protocol 0's text numbers are read by CPython's two unpicklers in slightly different ways
+// (pickle.py calls int(line, 0) and float(line); _pickle.c calls strtol, PyLong_FromString and
+// PyOS_string_to_double). brine accepts the forms both read identically and refuses the rest.
+
+
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <system_error>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+namespace detail {
+
+// Python's whitespace for bytes (and C's isspace in the "C" locale): \t \n \v \f \r and space.
+[[nodiscard]] constexpr bool is_python_space(std::uint8_t c) noexcept { return c == ' ' || (c >= 0x09 && c <= 0x0d); }
+[[nodiscard]] constexpr bool is_digit(std::uint8_t c) noexcept { return c >= '0' && c <= '9'; }
+
+struct decimal_literal {
+    bool negative = false;
+    byte_view digits;  // one or more ASCII digits
+};
+
+// Splits `[whitespace][+|-]digits[whitespace]`. Anything else (underscores, 0x/0o/0b prefixes,
+// other bases, embedded NUL) is refused: CPython reads some of those, but no pickler writes them.
+[[nodiscard]] inline result<decimal_literal> split_decimal(byte_view text, std::uint64_t base) noexcept {
+    std::size_t begin = 0, end = text.size();
+    while (begin < end && is_python_space(text[begin])) ++begin;
+    while (end > begin && is_python_space(text[end - 1])) --end;
+    decimal_literal literal;
+    if (begin < end && (text[begin] == '+' || text[begin] == '-')) literal.negative = text[begin++] == '-';
+    if (begin == end) return error{errc::pickle_bad_integer, base + begin, "decimal digits"};
+    for (std::size_t i = begin; i < end; ++i)
+        if (!is_digit(text[i])) return error{errc::pickle_bad_integer, base + i, "only decimal digits"};
+    literal.digits = text.subview(begin, end - begin);
+    return literal;
+}
+
+// The value as an int64, if it fits.
+[[nodiscard]] constexpr bool decimal_to_int64(const decimal_literal& literal, std::int64_t& value) noexcept {
+    const std::uint64_t bound = literal.negative ? std::uint64_t(1) << 63 : (std::uint64_t(1) << 63) - 1;
+    std::uint64_t magnitude = 0;
+    for (std::uint8_t c : literal.digits) {
+        const std::uint64_t digit = c - '0';
+        if (magnitude > (bound - digit) / 10) return false;
+        magnitude = magnitude * 10 + digit;
+    }
+    // Two's complement negation in unsigned arithmetic: no signed overflow for -2^63.
+    value = static_cast<std::int64_t>(literal.negative ? 0 - magnitude : magnitude);
+    return true;
+}
+
+// Bytes of scratch decimal_to_twos_complement needs: log2(10)/8 < 1/2 byte per digit, plus a
+// sign byte and rounding.
+[[nodiscard]] constexpr std::size_t twos_complement_capacity(std::size_t digits) noexcept { return digits / 2 + 2; }
+
+// The shortest little-endian two's complement encoding with the same value: drop top bytes that
+// only repeat the sign. An empty input (LONG1 with length 0) is zero and stays empty.
+[[nodiscard]] constexpr byte_view minimal_twos_complement(byte_view bytes) noexcept {
+    std::size_t n = bytes.size();
+    while (n > 1) {
+        const std::uint8_t top = bytes[n - 1];
+        const bool next_negative = (bytes[n - 2] & 0x80) != 0;
+        if ((top == 0x00 && !next_negative) || (top == 0xff && next_negative)) --n;
+        else break;
+    }
+    return bytes.first(n);
+}
+
+// Sign-extends a minimal encoding of at most 8 bytes.
+[[nodiscard]] constexpr bool twos_complement_to_int64(byte_view minimal, std::int64_t& value) noexcept {
+    if (minimal.size() > 8) return false;
+    if (minimal.empty()) {
+        value = 0;
+        return true;
+    }
+    std::uint64_t bits = (minimal[minimal.size() - 1] & 0x80) ? ~std::uint64_t(0) : 0;
+    for (std::size_t i = minimal.size(); i-- > 0;) bits = (bits << 8) | minimal[i];
+    value = static_cast<std::int64_t>(bits);
+    return true;
+}
+
+// Converts decimal digits to little-endian two's complement in `out` (twos_complement_capacity
+// bytes); returns the minimal encoding, a prefix of `out`. Quadratic in the number of digits,
+// which the caller bounds (Limits::max_big_int_digits).
+[[nodiscard]] inline byte_view decimal_to_twos_complement(const decimal_literal& literal, std::uint8_t* out) noexcept {
+    const std::size_t capacity = twos_complement_capacity(literal.digits.size());
+    for (std::size_t i = 0; i < capacity; ++i) out[i] = 0;
+    std::size_t used = 0;  // bytes of the magnitude that may be non-zero
+    const std::size_t count = literal.digits.size();
+    for (std::size_t start = 0; start < count;) {
+        // Nine digits at a time: magnitude = magnitude * 10^k + chunk.
+        std::uint64_t multiplier = 1, chunk = 0;
+        for (std::size_t k = 0; k < 9 && start < count; ++k, ++start) {
+            multiplier *= 10;
+            chunk = chunk * 10 + (literal.digits[start] - '0');
+        }
+        std::uint64_t carry = chunk;
+        for (std::size_t i = 0; i < used; ++i) {
+            carry += std::uint64_t(out[i]) * multiplier;  // < 2^8 * 10^9 + carry: no overflow
+            out[i] = static_cast<std::uint8_t>(carry);
+            carry >>= 8;
+        }
+        while (carry != 0 && used < capacity) {
+            out[used++] = static_cast<std::uint8_t>(carry);
+            carry >>= 8;
+        }
+    }
+    if (literal.negative) {
+        // -m = ~m + 1 over the whole buffer; the top byte was free, so the sign comes out right.
+        unsigned carry = 1;
+        for (std::size_t i = 0; i < capacity; ++i) {
+            const unsigned sum = static_cast<std::uint8_t>(~out[i]) + carry;
+            out[i] = static_cast<std::uint8_t>(sum);
+            carry = sum >> 8;
+        }
+    }
+    return minimal_twos_complement(byte_view(out, capacity));
+}
+
+// A FLOAT line: `[+|-]` then digits with an optional fraction and exponent (`1`, `1.5`, `.5`,
+// `5.`, `1e-05`), or inf / infinity / nan in any case. Whitespace, underscores and hex floats are
+// refused: Python's float() accepts them but _pickle.c's PyOS_string_to_double does not. A finite
+// literal too large for a double is refused (float() gives inf, _pickle.c raises OverflowError);
+// one too small rounds to zero, as in both. Conversion is correctly rounded (std::from_chars).
+[[nodiscard]] inline result<double> parse_float_line(byte_view text, std::uint64_t base) noexcept {
+    const char* const begin = reinterpret_cast<const char*>(text.data());
+    const char* p = begin;
+    const char* const end = begin + text.size();
+    const bool negative = p < end && *p == '-';
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    const char* const unsigned_begin = p;
+
+    auto matches_word = [&](const char* word) noexcept {
+        const char* q = unsigned_begin;
+        for (; *word; ++word, ++q)
+            if (q == end || (*q | 0x20) != *word) return false;
+        return q == end;
+    };
+    if (matches_word("inf") || matches_word("infinity"))
+        return negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    if (matches_word("nan")) return std::copysign(std::numeric_limits<double>::quiet_NaN(), negative ? -1.0 : 1.0);
+
+    // Validate the grammar ourselves, so from_chars sees exactly the forms described above.
+    const char* const int_begin = p;
+    while (p < end && is_digit(static_cast<std::uint8_t>(*p))) ++p;
+    const char* const int_end = p;
+    const char* frac_begin = p;
+    const char* frac_end = p;
+    if (p < end && *p == '.') {
+        frac_begin = ++p;
+        while (p < end && is_digit(static_cast<std::uint8_t>(*p))) ++p;
+        frac_end = p;
+    }
+    if (int_begin == int_end && frac_begin == frac_end)
+        return error{errc::pickle_bad_float, base + static_cast<std::uint64_t>(p - begin), "digits of a float"};
+    std::int64_t exponent = 0;  // saturated: only its sign and rough size matter below
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        ++p;
+        const bool exponent_negative = p < end && *p == '-';
+        if (p < end && (*p == '+' || *p == '-')) ++p;
+        if (p == end || !is_digit(static_cast<std::uint8_t>(*p)))
+            return error{errc::pickle_bad_float, base + static_cast<std::uint64_t>(p - begin), "exponent digits"};
+        for (; p < end && is_digit(static_cast<std::uint8_t>(*p)); ++p)
+            if (exponent < 1000000000) exponent = exponent * 10 + (*p - '0');
+        if (exponent_negative) exponent = -exponent;
+    }
+    if (p != end)
+        return error{errc::pickle_bad_float, base + static_cast<std::uint64_t>(p - begin), "the end of the float literal"};
+
+    double value = 0.0;
+    const auto parsed = std::from_chars(unsigned_begin, end, value, std::chars_format::general);
+    if (parsed.ec == std::errc::result_out_of_range) {
+        // Overflow or underflow: tell them apart by the decimal exponent of the first significant
+        // digit (out-of-range values are far from 10^0 either way).
+        std::int64_t leading = -1;
+        for (const char* q = int_begin; q < int_end && leading < 0; ++q)
+            if (*q != '0') leading = int_end - q - 1;
+        if (leading < 0) {
+            for (const char* q = frac_begin; q < frac_end; ++q)
+                if (*q != '0') {
+                    leading = -(q - frac_begin) - 1;
+                    break;
+                }
+        }
+        if (leading + exponent >= 0)
+            return error{errc::pickle_bad_float, base, "a float literal within the range of a double"};
+        value = 0.0;
+    } else if (parsed.ec != std::errc() || parsed.ptr != end) {
+        return error{errc::pickle_bad_float, base, "a float literal"};
+    }
+    return negative ? -value : value;
+}
+
+}  // namespace detail
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/detail/numbers.hpp ----
+
+// ---- begin brine/pickle/token.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// A token: one opcode read from a pickle with its argument decoded, and the byte offset it came
+// from. Produced by pickle::reader; consumed by the symbolic machine and the disassembler.
+
+
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+// Which member of `token` holds the argument.
+enum class arg_kind : std::uint8_t {
+    none,         // no argument (MARK, STOP, TUPLE, NEXT_BUFFER, ...)
+    integer,      // `integer`: INT, LONG, BININT*, LONG1/4 values that fit; memo indices of the
+                  // GET/PUT forms; the PROTO version; the FRAME length; EXT1/2/4 codes
+    big_integer,  // `data`: an INT, LONG, LONG1 or LONG4 value outside int64, as little-endian
+                  // two's complement of minimal length (the top byte's sign bit is the sign, and
+                  // no shorter encoding has the same value)
+    boolean,      // `boolean`: INT's "00" (False) and "01" (True), protocol 0's bools
+    real,         // `real`: FLOAT, BINFLOAT
+    bytes,        // `data`: STRING (escapes undone), BINSTRING, SHORT_BINSTRING, BINBYTES,
+                  // SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
+    text,         // `data`: strict UTF-8 of UNICODE (escapes undone), BINUNICODE, SHORT_BINUNICODE,
+                  // BINUNICODE8; PERSID's ASCII line
+    global,       // `module`, `name`: GLOBAL (UTF-8) and INST (ASCII)
+};
+
+struct token {
+    opcode op = opcode::STOP;
+    std::uint64_t offset = 0;  // of the opcode byte in the input
+    arg_kind kind = arg_kind::none;
+    std::int64_t integer = 0;
+    bool boolean = false;
+    double real = 0.0;
+    // Views into the input (raw forms) or into the reader's scratch buffer (decoded forms): valid
+    // until the next call to reader::next() or the reader's destruction.
+    byte_view data;
+    std::string_view module;
+    std::string_view name;
+
+    [[nodiscard]] std::string_view text() const noexcept {
+        return {reinterpret_cast<const char*>(data.data()), data.size()};
+    }
+};
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/token.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+namespace detail {
+template <class L, class = void>
+struct has_max_pickle_size : std::false_type {};
+template <class L>
+struct has_max_pickle_size<L, std::void_t<decltype(std::uint64_t{L::max_pickle_size})>> : std::true_type {};
+template <class L, class = void>
+struct has_max_string_size : std::false_type {};
+template <class L>
+struct has_max_string_size<L, std::void_t<decltype(std::uint64_t{L::max_string_size})>> : std::true_type {};
+template <class L, class = void>
+struct has_max_big_int_bytes : std::false_type {};
+template <class L>
+struct has_max_big_int_bytes<L, std::void_t<decltype(std::uint64_t{L::max_big_int_bytes})>> : std::true_type {};
+template <class L, class = void>
+struct has_max_big_int_digits : std::false_type {};
+template <class L>
+struct has_max_big_int_digits<L, std::void_t<decltype(std::uint64_t{L::max_big_int_digits})>> : std::true_type {};
+template <class L, class = void>
+struct has_max_line_length : std::false_type {};
+template <class L>
+struct has_max_line_length<L, std::void_t<decltype(std::uint64_t{L::max_line_length})>> : std::true_type {};
+}  // namespace detail
+
+template <class Limits = limits::standard>
+class reader {
+    static_assert(detail::has_max_pickle_size<Limits>::value, "Limits needs static constexpr std::uint64_t max_pickle_size");
+    static_assert(detail::has_max_string_size<Limits>::value, "Limits needs static constexpr std::uint64_t max_string_size");
+    static_assert(detail::has_max_big_int_bytes<Limits>::value, "Limits needs static constexpr std::uint64_t max_big_int_bytes");
+    static_assert(detail::has_max_big_int_digits<Limits>::value, "Limits needs static constexpr std::uint64_t max_big_int_digits");
+    static_assert(detail::has_max_line_length<Limits>::value, "Limits needs static constexpr std::uint64_t max_line_length");
+
+public:
+    using limits_type = Limits;
+
+    // The whole pickle; it must outlive the reader. Input above Limits::max_pickle_size is
+    // refused by the first next().
+    explicit reader(byte_view pickle) noexcept : input_(pickle) {
+        if (input_.size() > Limits::max_pickle_size)
+            fail(error{errc::limit_exceeded, Limits::max_pickle_size, "a pickle within Limits::max_pickle_size"});
+    }
+
+    // The next opcode with its argument. At the end of the input: errc::pickle_end_of_input.
+    [[nodiscard]] result<token> next() noexcept {
+        stopped_ = false;
+        if (failed_) return failure_;
+        token t;
+        const status read = read_token(t);
+        if (!read) {
+            fail(read.err());
+            return failure_;
+        }
+        stopped_ = t.op == opcode::STOP;
+        return t;
+    }
+
+    // True right after next() returned STOP.
+    [[nodiscard]] bool at_stop() const noexcept { return stopped_; }
+    // The offset of the next opcode (after an error: where reading stopped).
+    [[nodiscard]] std::uint64_t position() const noexcept { return pos_; }
+    [[nodiscard]] bool at_end() const noexcept { return pos_ == input_.size(); }
+    [[nodiscard]] byte_view input() const noexcept { return input_; }
+    // Whether the next read starts inside a frame, and where that frame ends.
+    [[nodiscard]] bool in_frame() const noexcept { return in_frame_ && pos_ != frame_end_; }
+    [[nodiscard]] std::uint64_t frame_end() const noexcept { return frame_end_; }
+
+private:
+    void fail(const error& e) noexcept {
+        failed_ = true;
+        failure_ = e;
+    }
+
+    [[nodiscard]] std::size_t remaining() const noexcept { return input_.size() - pos_; }
+
+    // Claims the next n bytes, which must lie in the input and must not straddle a frame's end.
+    [[nodiscard]] result<const std::uint8_t*> take(std::size_t n, const char* what) noexcept {
+        if (n > remaining()) return error{errc::pickle_truncated, pos_, what};
+        if (in_frame_) {
+            if (pos_ == frame_end_) in_frame_ = false;  // a read at the frame's end leaves it
+            else if (n > frame_end_ - pos_)
+                return error{errc::pickle_bad_frame, pos_, "a read that ends inside its frame"};
+        }
+        const std::uint8_t* p = input_.data() + pos_;
+        pos_ += n;
+        return p;
+    }
+
+    // The next line without its '\n': at most max_length bytes, ending inside the current frame.
+    [[nodiscard]] result<byte_view> read_line(std::uint64_t max_length) noexcept {
+        if (in_frame_ && pos_ == frame_end_) in_frame_ = false;
+        const std::size_t region = in_frame_ ? frame_end_ - pos_ : remaining();
+        const std::size_t searched = max_length < region ? static_cast<std::size_t>(max_length) + 1 : region;
+        const std::uint8_t* start = input_.data() + pos_;
+        const void* newline = searched ? std::memchr(start, '\n', searched) : nullptr;
+        if (!newline) {
+            if (searched < region) return error{errc::limit_exceeded, pos_, "a line within Limits::max_line_length"};
+            if (in_frame_) return error{errc::pickle_bad_frame, pos_, "a line that ends inside its frame"};
+            return error{errc::pickle_truncated, pos_, "a line ending in '\\n'"};
+        }
+        const std::size_t length = static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) - start);
+        if (length > max_length) return error{errc::limit_exceeded, pos_, "a line within Limits::max_line_length"};
+        pos_ += length + 1;
+        return byte_view(start, length);
+    }
+
+    [[nodiscard]] std::uint8_t* scratch(std::size_t n) noexcept {
+        if (scratch_.size() < n) scratch_.resize(n);
+        return scratch_.data();
+    }
+
+    [[nodiscard]] static std::string_view as_text(byte_view bytes) noexcept {
+        return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+    }
+
+    // A length field followed by that many bytes of string, bytes or big-integer data.
+    [[nodiscard]] result<byte_view> read_sized(std::uint64_t length, std::uint64_t length_offset,
+                                               std::uint64_t limit, const char* limit_text) noexcept {
+        if (length > remaining())
+            return error{errc::pickle_truncated, length_offset, "as many bytes as the length field declares"};
+        if (length > limit) return error{errc::limit_exceeded, length_offset, limit_text};
+        auto data = take(static_cast<std::size_t>(length), "");
+        BRINE_TRY(data);
+        return byte_view(*data, static_cast<std::size_t>(length));
+    }
+
+    [[nodiscard]] result<byte_view> read_string_sized(std::uint64_t length, std::uint64_t length_offset) noexcept {
+        return read_sized(length, length_offset, Limits::max_string_size, "a string within Limits::max_string_size");
+    }
+
+    [[nodiscard]] status read_token(token& t) noexcept {
+        t.offset = pos_;
+        if (pos_ == input_.size()) return error{errc::pickle_end_of_input, pos_, "an opcode (the pickle ended without STOP)"};
+        auto op_byte = take(1, "");
+        BRINE_TRY(op_byte);
+        const opcode_info* op = find_opcode(**op_byte);
+        if (!op) return error{errc::pickle_unknown_opcode, t.offset, "an opcode of pickle protocols 0-5"};
+        t.op = op->op;
+        const std::uint64_t arg_offset = pos_;
+
+        switch (op->arg) {
+            case arg_encoding::none: return {};
+            case arg_encoding::uint1: {
+                auto p = take(1, "a 1-byte argument");
+                BRINE_TRY(p);
+                if (t.op == opcode::PROTO && **p > 5)
+                    return error{errc::pickle_bad_protocol, arg_offset, "a protocol version from 0 to 5"};
+                return set_integer(t, **p);
+            }
+            case arg_encoding::uint2: {
+                auto p = take(2, "a 2-byte argument");
+                BRINE_TRY(p);
+                return set_integer(t, load_le16(*p));
+            }
+            case arg_encoding::uint4: {
+                auto p = take(4, "a 4-byte argument");
+                BRINE_TRY(p);
+                return set_integer(t, load_le32(*p));
+            }
+            case arg_encoding::int4: {
+                auto p = take(4, "a 4-byte argument");
+                BRINE_TRY(p);
+                return set_integer(t, static_cast<std::int32_t>(load_le32(*p)));
+            }
+            case arg_encoding::uint8: return read_frame(t);
+            case arg_encoding::float8: {
+                auto p = take(8, "an 8-byte float");
+                BRINE_TRY(p);
+                const std::uint64_t bits = load_be64(*p);
+                std::memcpy(&t.real, &bits, sizeof bits);
+                t.kind = arg_kind::real;
+                return {};
+            }
+            case arg_encoding::long1: {
+                auto n = take(1, "a 1-byte length");
+                BRINE_TRY(n);
+                auto data = read_sized(**n, arg_offset, Limits::max_big_int_bytes, "an integer within Limits::max_big_int_bytes");
+                BRINE_TRY(data);
+                return set_twos_complement(t, *data);
+            }
+            case arg_encoding::long4: {
+                auto n = take(4, "a 4-byte length");
+                BRINE_TRY(n);
+                const auto length = static_cast<std::int32_t>(load_le32(*n));
+                if (length < 0) return error{errc::pickle_bad_length, arg_offset, "a non-negative length"};
+                auto data = read_sized(static_cast<std::uint64_t>(length), arg_offset, Limits::max_big_int_bytes,
+                                       "an integer within Limits::max_big_int_bytes");
+                BRINE_TRY(data);
+                return set_twos_complement(t, *data);
+            }
+            case arg_encoding::decimalnl_short: return t.op == opcode::INT ? read_int_line(t) : read_memo_line(t);
+            case arg_encoding::decimalnl_long: return read_long_line(t);
+            case arg_encoding::floatnl: {
+                auto line = read_line(Limits::max_line_length);
+                BRINE_TRY(line);
+                auto value = detail::parse_float_line(*line, arg_offset);
+                BRINE_TRY(value);
+                t.real = *value;
+                t.kind = arg_kind::real;
+                return {};
+            }
+            case arg_encoding::stringnl: return read_quoted_string(t);
+            case arg_encoding::stringnl_noescape: {
+                auto line = read_line(Limits::max_line_length);
+                BRINE_TRY(line);
+                BRINE_TRY(check_ascii(*line, arg_offset));
+                t.data = *line;
+                t.kind = arg_kind::text;
+                return {};
+            }
+            case arg_encoding::stringnl_noescape_pair: return read_name_pair(t);
+            case arg_encoding::unicodestringnl: return read_unicode_line(t);
+            case arg_encoding::string1:
+            case arg_encoding::bytes1:
+            case arg_encoding::unicodestring1: {
+                auto n = take(1, "a 1-byte length");
+                BRINE_TRY(n);
+                return read_string_body(t, op->arg, **n, arg_offset);
+            }
+            case arg_encoding::string4: {
+                auto n = take(4, "a 4-byte length");
+                BRINE_TRY(n);
+                const auto length = static_cast<std::int32_t>(load_le32(*n));
+                if (length < 0) return error{errc::pickle_bad_length, arg_offset, "a non-negative length"};
+                return read_string_body(t, op->arg, static_cast<std::uint64_t>(length), arg_offset);
+            }
+            case arg_encoding::bytes4:
+            case arg_encoding::unicodestring4: {
+                auto n = take(4, "a 4-byte length");
+                BRINE_TRY(n);
+                return read_string_body(t, op->arg, load_le32(*n), arg_offset);
+            }
+            case arg_encoding::bytes8:
+            case arg_encoding::unicodestring8:
+            case arg_encoding::bytearray8: {
+                auto n = take(8, "an 8-byte length");
+                BRINE_TRY(n);
+                return read_string_body(t, op->arg, load_le64(*n), arg_offset);
+            }
+        }
+        return error{errc::pickle_unknown_opcode, t.offset, "an opcode of pickle protocols 0-5"};
+    }
+
+    static status set_integer(token& t, std::int64_t value) noexcept {
+        t.integer = value;
+        t.kind = arg_kind::integer;
+        return {};
+    }
+
+    static status set_twos_complement(token& t, byte_view bytes) noexcept {
+        const byte_view minimal = detail::minimal_twos_complement(bytes);
+        if (detail::twos_complement_to_int64(minimal, t.integer)) {
+            t.kind = arg_kind::integer;
+        } else {
+            t.data = minimal;
+            t.kind = arg_kind::big_integer;
+        }
+        return {};
+    }
+
+    [[nodiscard]] status read_frame(token& t) noexcept {
+        const std::uint64_t arg_offset = pos_;
+        auto p = take(8, "an 8-byte frame length");
+        BRINE_TRY(p);
+        const std::uint64_t length = load_le64(*p);
+        if (in_frame_ && pos_ != frame_end_)
+            return error{errc::pickle_bad_frame, t.offset, "a FRAME only where the current frame ends"};
+        if (length > remaining()) return error{errc::pickle_bad_frame, arg_offset, "a frame length within the input"};
+        in_frame_ = true;
+        frame_end_ = pos_ + static_cast<std::size_t>(length);
+        return set_integer(t, static_cast<std::int64_t>(length));
+    }
+
+    [[nodiscard]] status read_string_body(token& t, arg_encoding encoding, std::uint64_t length,
+                                          std::uint64_t length_offset) noexcept {
+        auto data = read_string_sized(length, length_offset);
+        BRINE_TRY(data);
+        t.data = *data;
+        if (encoding == arg_encoding::unicodestring1 || encoding == arg_encoding::unicodestring4 ||
+            encoding == arg_encoding::unicodestring8) {
+            const std::size_t bad = detail::first_invalid_utf8(data->data(), data->size());
+            if (bad != data->size())
+                return error{errc::pickle_invalid_utf8, pos_ - data->size() + bad, "strict UTF-8 text"};
+            t.kind = arg_kind::text;
+        } else {
+            t.kind = arg_kind::bytes;
+        }
+        return {};
+    }
+
+    [[nodiscard]] static status check_ascii(byte_view line, std::uint64_t offset) noexcept {
+        for (std::size_t i = 0; i < line.size(); ++i)
+            if (line[i] >= 0x80) return error{errc::pickle_not_ascii, offset + i, "ASCII text"};
+        return {};
+    }
+
+    // GLOBAL (UTF-8, pickle.py and _pickle.c alike) and INST (ASCII): module line, name line.
+    [[nodiscard]] status read_name_pair(token& t) noexcept {
+        byte_view parts[2];
+        for (byte_view& part : parts) {
+            const std::uint64_t offset = pos_;
+            auto line = read_line(Limits::max_line_length);
+            BRINE_TRY(line);
+            if (t.op == opcode::INST) {
+                BRINE_TRY(check_ascii(*line, offset));
+            } else {
+                const std::size_t bad = detail::first_invalid_utf8(line->data(), line->size());
+                if (bad != line->size()) return error{errc::pickle_invalid_utf8, offset + bad, "a name in strict UTF-8"};
+            }
+            part = *line;
+        }
+        t.module = as_text(parts[0]);
+        t.name = as_text(parts[1]);
+        t.kind = arg_kind::global;
+        return {};
+    }
+
+    // STRING: a Python 2 str literal, quoted with ' or " at both ends.
+    [[nodiscard]] status read_quoted_string(token& t) noexcept {
+        const std::uint64_t offset = pos_;
+        auto line = read_line(Limits::max_string_size);
+        BRINE_TRY(line);
+        const byte_view text = *line;
+        if (text.size() < 2 || text[0] != text[text.size() - 1] || (text[0] != '\'' && text[0] != '"'))
+            return error{errc::pickle_bad_quotes, offset, "a STRING argument quoted with ' or \" at both ends"};
+        const byte_view body = text.subview(1, text.size() - 2);
+        auto size = detail::decode_string_escapes(body, scratch(body.size()), offset + 1);
+        BRINE_TRY(size);
+        t.data = byte_view(scratch_.data(), *size);
+        t.kind = arg_kind::bytes;
+        return {};
+    }
+
+    // UNICODE: raw-unicode-escape, decoded to UTF-8 in two passes (size, then bytes), so the
+    // scratch buffer is sized exactly and checked against the limit first.
+    [[nodiscard]] status read_unicode_line(token& t) noexcept {
+        const std::uint64_t offset = pos_;
+        auto line = read_line(Limits::max_string_size);
+        BRINE_TRY(line);
+        auto size = detail::decode_raw_unicode_escape(*line, nullptr, offset);
+        BRINE_TRY(size);
+        if (*size > Limits::max_string_size)
+            return error{errc::limit_exceeded, offset, "a string within Limits::max_string_size"};
+        std::uint8_t* out = scratch(*size);
+        auto written = detail::decode_raw_unicode_escape(*line, out, offset);
+        BRINE_TRY(written);
+        t.data = byte_view(out, *written);
+        t.kind = arg_kind::text;
+        return {};
+    }
+
+    // A decimal value for INT or LONG: int64 when it fits, else a big integer in scratch.
+    [[nodiscard]] status set_decimal(token& t, byte_view text, std::uint64_t offset) noexcept {
+        auto literal = detail::split_decimal(text, offset);
+        BRINE_TRY(literal);
+        const byte_view digits = literal->digits;
+        if (digits.size() > 1 && digits[0] == '0') {
+            for (std::size_t i = 1; i < digits.size(); ++i)
+                if (digits[i] != '0')
+                    return error{errc::pickle_bad_integer, offset, "a decimal integer without leading zeros"};
+        }
+        if (digits.size() > Limits::max_big_int_digits)
+            return error{errc::limit_exceeded, offset, "an integer within Limits::max_big_int_digits"};
+        if (detail::decimal_to_int64(*literal, t.integer)) {
+            t.kind = arg_kind::integer;
+            return {};
+        }
+        const byte_view value =
+            detail::decimal_to_twos_complement(*literal, scratch(detail::twos_complement_capacity(digits.size())));
+        if (value.size() > Limits::max_big_int_bytes)
+            return error{errc::limit_exceeded, offset, "an integer within Limits::max_big_int_bytes"};
+        t.data = value;
+        t.kind = arg_kind::big_integer;
+        return {};
+    }
+
+    [[nodiscard]] status read_int_line(token& t) noexcept {
+        const std::uint64_t offset = pos_;
+        auto line = read_line(Limits::max_line_length);
+        BRINE_TRY(line);
+        const byte_view text = *line;
+        if (text.size() == 2 && text[0] == '0' && (text[1] == '0' || text[1] == '1')) {
+            t.boolean = text[1] == '1';
+            t.kind = arg_kind::boolean;
+            return {};
+        }
+        // _pickle.c turns any two-character line that strtol reads as 0 or 1 into a bool;
+        // pickle.py only "00" and "01".
+        if (text.size() == 2 && (text[1] == '0' || text[1] == '1') &&
+            (detail::is_python_space(text[0]) || text[0] == '+' || (text[0] == '-' && text[1] == '0')))
+            return error{errc::pickle_bad_integer, offset, "an INT line CPython's two unpicklers read alike"};
+        return set_decimal(t, text, offset);
+    }
+
+    [[nodiscard]] status read_long_line(token& t) noexcept {
+        const std::uint64_t offset = pos_;
+        auto line = read_line(Limits::max_line_length);
+        BRINE_TRY(line);
+        byte_view text = *line;
+        if (!text.empty() && text[text.size() - 1] == 'L') text = text.first(text.size() - 1);
+        return set_decimal(t, text, offset);
+    }
+
+    // GET and PUT: a memo index in decimal (leading zeros allowed: CPython reads base 10).
+    [[nodiscard]] status read_memo_line(token& t) noexcept {
+        const std::uint64_t offset = pos_;
+        auto line = read_line(Limits::max_line_length);
+        BRINE_TRY(line);
+        auto literal = detail::split_decimal(*line, offset);
+        BRINE_TRY(literal);
+        std::int64_t index = 0;
+        if (!detail::decimal_to_int64(*literal, index) || index < 0)
+            return error{errc::pickle_bad_integer, offset, "a memo index from 0 to 2^63-1"};
+        return set_integer(t, index);
+    }
+
+    byte_view input_;
+    std::size_t pos_ = 0;
+    bool in_frame_ = false;
+    std::size_t frame_end_ = 0;
+    bool stopped_ = false;
+    bool failed_ = false;
+    error failure_;
+    std::vector<std::uint8_t> scratch_;
+};
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/reader.hpp ----
+
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+// One line of the listing, built in a fixed buffer; text beyond its capacity is dropped and the
+// line ends in "...".
+class listing_line {
+public:
+    static constexpr std::size_t capacity = 1024;
+
+    void append(std::string_view text) noexcept {
+        for (char c : text) append(c);
+    }
+    void append(char c) noexcept {
+        if (size_ < capacity) text_[size_++] = c;
+        else truncated_ = true;
+    }
+    void append_number(std::int64_t value) noexcept {
+        char digits[24];
+        const auto converted = std::to_chars(digits, digits + sizeof digits, value);
+        append(std::string_view(digits, static_cast<std::size_t>(converted.ptr - digits)));
+    }
+    void append_number(std::uint64_t value) noexcept {
+        char digits[24];
+        const auto converted = std::to_chars(digits, digits + sizeof digits, value);
+        append(std::string_view(digits, static_cast<std::size_t>(converted.ptr - digits)));
+    }
+    // Pads with spaces to `column` (no-op when already past it).
+    void pad_to(std::size_t column) noexcept {
+        while (size_ < column && size_ < capacity) text_[size_++] = ' ';
+    }
+    // A number right-aligned in `width` columns.
+    void append_right(std::uint64_t value, std::size_t width) noexcept {
+        char digits[24];
+        const auto converted = std::to_chars(digits, digits + sizeof digits, value);
+        const auto length = static_cast<std::size_t>(converted.ptr - digits);
+        for (std::size_t i = length; i < width; ++i) append(' ');
+        append(std::string_view(digits, length));
+    }
+    // Drops everything after the first `size` characters.
+    void shorten_to(std::size_t size) noexcept {
+        if (size < size_) size_ = size;
+    }
+    [[nodiscard]] std::string_view view() const noexcept { return {text_, size_}; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] bool truncated() const noexcept { return truncated_; }
+
+private:
+    char text_[capacity];
+    std::size_t size_ = 0;
+    bool truncated_ = false;
+};
+
+// The default annotator: adds nothing. An annotator is called once per opcode line, after the
+// argument, with the token; it may append text (e.g. a policy verdict for GLOBAL, INST and
+// STACK_GLOBAL lines).
+struct no_annotation {
+    void operator()(const token&, listing_line&) const noexcept {}
+};
+
+struct disassembly_summary {
+    std::uint64_t opcodes = 0;   // lines listed
+    bool reached_stop = false;   // the first pickle ended with STOP
+    error problem;               // the first error in the stream (code ok when none)
+};
+
+namespace detail {
+
+inline constexpr std::size_t shown_bytes = 64;  // of a string argument, before "...(N bytes)"
+inline constexpr std::size_t shown_indent = 16;  // levels of MARK indentation at most
+
+inline void append_hex_byte(listing_line& out, unsigned value) noexcept {
+    constexpr char digits[] = "0123456789abcdef";
+    out.append(digits[(value >> 4) & 0xf]);
+    out.append(digits[value & 0xf]);
+}
+
+inline void append_escaped_code_point(listing_line& out, std::uint32_t cp, char quote) noexcept {
+    switch (cp) {
+        case '\\': out.append("\\\\"); return;
+        case '\n': out.append("\\n"); return;
+        case '\r': out.append("\\r"); return;
+        case '\t': out.append("\\t"); return;
+        default: break;
+    }
+    if (cp == static_cast<std::uint32_t>(quote)) {
+        out.append('\\');
+        out.append(quote);
+    } else if (cp >= 0x20 && cp < 0x7f) {
+        out.append(static_cast<char>(cp));
+    } else if (cp < 0x100) {
+        out.append("\\x");
+        append_hex_byte(out, cp);
+    } else if (cp < 0x10000) {
+        out.append("\\u");
+        append_hex_byte(out, cp >> 8);
+        append_hex_byte(out, cp & 0xff);
+    } else {
+        out.append("\\U");
+        for (int shift = 24; shift >= 0; shift -= 8) append_hex_byte(out, (cp >> shift) & 0xff);
+    }
+}
+
+inline void append_size_note(listing_line& out, std::size_t size) noexcept {
+    out.append("...(");
+    out.append_number(static_cast<std::uint64_t>(size));
+    out.append(" bytes)");
+}
+
+// b'...' with Python-style escapes.
+inline void append_bytes_literal(listing_line& out, byte_view bytes) noexcept {
+    out.append("b'");
+    const std::size_t shown = bytes.size() < shown_bytes ? bytes.size() : shown_bytes;
+    for (std::size_t i = 0; i < shown; ++i) append_escaped_code_point(out, bytes[i], '\'');
+    out.append('\'');
+    if (shown < bytes.size()) append_size_note(out, bytes.size());
+}
+
+// '...' from strict UTF-8 (the reader validated it), non-ASCII as \u escapes.
+inline void append_text_literal(listing_line& out, byte_view utf8) noexcept {
+    out.append('\'');
+    std::size_t i = 0;
+    while (i < utf8.size() && i < shown_bytes) {
+        const std::uint8_t lead = utf8[i];
+        std::size_t length = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+        if (length > utf8.size() - i) length = utf8.size() - i;  // never happens after validation
+        std::uint32_t cp = length == 1 ? lead : lead & (0x7fu >> length);
+        for (std::size_t k = 1; k < length; ++k) cp = (cp << 6) | (utf8[i + k] & 0x3fu);
+        append_escaped_code_point(out, cp, '\'');
+        i += length;
+    }
+    out.append('\'');
+    if (i < utf8.size()) append_size_note(out, utf8.size());
+}
+
+// A big integer as signed hexadecimal (decimal would cost quadratic time on 64 KiB values).
+inline void append_big_integer(listing_line& out, byte_view twos_complement) noexcept {
+    const std::size_t n = twos_complement.size();
+    const bool negative = n != 0 && (twos_complement[n - 1] & 0x80);
+    // |value| = value, or ~value + 1; computed from the low end, printed from the high end.
+    std::vector<std::uint8_t> magnitude(twos_complement.begin(), twos_complement.end());
+    if (negative) {
+        unsigned carry = 1;
+        for (auto& byte : magnitude) {
+            const unsigned sum = static_cast<std::uint8_t>(~byte) + carry;
+            byte = static_cast<std::uint8_t>(sum);
+            carry = sum >> 8;
+        }
+    }
+    std::size_t top = magnitude.size();
+    while (top > 1 && magnitude[top - 1] == 0) --top;
+    out.append(negative ? "-0x" : "0x");
+    const std::size_t shown = top < shown_bytes / 2 ? top : shown_bytes / 2;
+    for (std::size_t i = 0; i < shown; ++i) append_hex_byte(out, magnitude[top - 1 - i]);
+    if (shown < top) append_size_note(out, n);
+}
+
+// Like Python's repr for the common cases: shortest round-trip digits, a ".0" on integral values.
+inline void append_real(listing_line& out, double value) noexcept {
+    if (std::isnan(value)) {
+        out.append(std::signbit(value) ? "-nan" : "nan");
+        return;
+    }
+    if (std::isinf(value)) {
+        out.append(value < 0 ? "-inf" : "inf");
+        return;
+    }
+    char digits[40];
+    const auto converted = std::to_chars(digits, digits + sizeof digits, value);
+    const std::string_view text(digits, static_cast<std::size_t>(converted.ptr - digits));
+    out.append(text);
+    if (text.find_first_of(".e") == std::string_view::npos) out.append(".0");
+}
+
+// The counting stack machine behind the depth and marks columns, and the memo's occupancy
+// behind the memo indices.
+template <class Limits>
+class stack_counter {
+public:
+    // Applies one opcode. Returns a note for the line ("stack underflow", ...) or nullptr.
+    [[nodiscard]] const char* apply(const token& t) noexcept {
+        const stack_effect effect = info(t.op).stack;
+        const char* note = nullptr;
+        if (t.op == opcode::POP && level_ == 0 && !marks_.empty()) {
+            pop_mark();  // CPython: POP with nothing above the topmost mark discards the mark
+            return nullptr;
+        }
+        if (effect.to_mark) {
+            if (marks_.empty()) note = "no MARK to pop to";
+            else pop_mark();
+        }
+        if (level_ < effect.pops) {
+            if (!note) note = "stack underflow";
+            total_ -= level_;
+            level_ = 0;
+        } else {
+            level_ -= effect.pops;
+            total_ -= effect.pops;
+        }
+        level_ += effect.pushes;
+        total_ += effect.pushes;
+        if (effect.pushes_mark) {
+            if (marks_.size() >= Limits::max_mark_depth) return "MARK nesting beyond Limits::max_mark_depth";
+            marks_.push_back(level_);
+            level_ = 0;
+        }
+        return note;
+    }
+
+    // What a memo opcode does to the memo, for its line. MEMOIZE assigns the memo's current size
+    // (CPython: len(memo)); once an index at or beyond Limits::max_memo_size was stored, that
+    // size is no longer followed and MEMOIZE shows "memo[?]".
+    struct memo_access {
+        bool known = true;          // `index` is meaningful
+        std::uint64_t index = 0;
+        bool never_stored = false;  // a GET form fetching an index no PUT form or MEMOIZE stored
+        bool beyond_limit = false;  // an index at or beyond Limits::max_memo_size
+    };
+
+    [[nodiscard]] memo_access memo(const token& t) noexcept {
+        memo_access access;
+        if (t.op == opcode::MEMOIZE) {
+            if (!memo_known_) {
+                access.known = false;
+                return access;
+            }
+            access.index = memo_count_;
+        } else {
+            access.index = static_cast<std::uint64_t>(t.integer);
+        }
+        access.beyond_limit = access.index >= Limits::max_memo_size;
+        if (t.op == opcode::GET || t.op == opcode::BINGET || t.op == opcode::LONG_BINGET) {
+            const bool stored = access.index < stored_.size() && stored_[static_cast<std::size_t>(access.index)];
+            access.never_stored = !stored && memo_known_;
+        } else {
+            store(access.index);
+        }
+        return access;
+    }
+
+    [[nodiscard]] std::uint64_t depth() const noexcept { return total_; }
+    [[nodiscard]] std::uint64_t marks() const noexcept { return marks_.size(); }
+    [[nodiscard]] bool mark_limit_reached() const noexcept { return marks_.size() >= Limits::max_mark_depth; }
+
+    void reset() noexcept {
+        marks_.clear();
+        level_ = total_ = 0;
+        stored_.clear();
+        memo_count_ = 0;
+        memo_known_ = true;
+    }
+
+private:
+    void pop_mark() noexcept {
+        total_ -= level_;
+        level_ = marks_.back();
+        marks_.pop_back();
+    }
+    void store(std::uint64_t index) noexcept {
+        if (index >= Limits::max_memo_size) {
+            memo_known_ = false;
+            return;
+        }
+        if (index >= stored_.size()) stored_.resize(static_cast<std::size_t>(index) + 1, false);
+        if (!stored_[static_cast<std::size_t>(index)]) {
+            stored_[static_cast<std::size_t>(index)] = true;
+            ++memo_count_;
+        }
+    }
+
+    std::vector<std::uint64_t> marks_;  // the level below each open MARK
+    std::uint64_t level_ = 0;           // objects above the topmost mark
+    std::uint64_t total_ = 0;           // objects on the whole stack
+    std::vector<bool> stored_;          // memo indices stored so far
+    std::uint64_t memo_count_ = 0;
+    bool memo_known_ = true;
+};
+
+template <class Sink>
+[[nodiscard]] status emit(Sink& sink, const listing_line& line) noexcept {
+    BRINE_TRY(sink.write(as_bytes(line.view())));
+    if (line.truncated()) BRINE_TRY(sink.write(as_bytes("...")));
+    return sink.write(as_bytes("\n"));
+}
+
+inline void append_argument(listing_line& out, const token& t) noexcept {
+    switch (t.kind) {
+        case arg_kind::none: break;
+        case arg_kind::integer:
+            out.append_number(t.integer);
+            if (t.op == opcode::FRAME) {
+                out.append(" bytes, to offset ");
+                out.append_number(t.offset + 9 + static_cast<std::uint64_t>(t.integer));
+            }
+            break;
+        case arg_kind::big_integer: append_big_integer(out, t.data); break;
+        case arg_kind::boolean: out.append(t.boolean ? "True" : "False"); break;
+        case arg_kind::real: append_real(out, t.real); break;
+        case arg_kind::bytes: append_bytes_literal(out, t.data); break;
+        case arg_kind::text: append_text_literal(out, t.data); break;
+        case arg_kind::global:
+            append_text_literal(out, as_bytes(t.module));
+            out.append(' ');
+            append_text_literal(out, as_bytes(t.name));
+            break;
+    }
+}
+
+}  // namespace detail
+
+// Writes the listing of `pickle` to `sink` (any object with `status write(byte_view)`). The
+// result fails only when the sink does; problems in the pickle are listed and summarized.
+template <class Limits = limits::standard, class Sink, class Annotator = no_annotation>
+[[nodiscard]] result<disassembly_summary> disassemble(byte_view pickle, Sink& sink, Annotator&& annotate = {}) noexcept {
+    static_assert(is_sink_v<Sink>, "Sink needs: status write(byte_view) noexcept");
+    disassembly_summary summary;
+    reader<Limits> tokens(pickle);
+    detail::stack_counter<Limits> stack;
+    listing_line header;
+    header.append("  offset  depth marks  opcode             argument");
+    BRINE_TRY(detail::emit(sink, header));
+
+    bool after_stop = false;
+    while (true) {
+        auto next = tokens.next();
+        if (!next) {
+            const error& e = next.err();
+            if (after_stop && e.code == errc::pickle_end_of_input) break;
+            if (summary.problem.code == errc::ok) summary.problem = e;
+            listing_line line;
+            line.append("error at offset ");
+            line.append_number(e.offset);
+            line.append(": ");
+            line.append(to_string(e.code));
+            line.append(": expected ");
+            line.append(e.detail);
+            BRINE_TRY(detail::emit(sink, line));
+            break;
+        }
+        const token& t = *next;
+        ++summary.opcodes;
+
+        const std::uint64_t marks_before = stack.marks();
+        const bool memo_op = t.op == opcode::MEMOIZE || t.op == opcode::PUT || t.op == opcode::BINPUT ||
+                             t.op == opcode::LONG_BINPUT || t.op == opcode::GET || t.op == opcode::BINGET ||
+                             t.op == opcode::LONG_BINGET;
+        typename detail::stack_counter<Limits>::memo_access memo;
+        if (memo_op) memo = stack.memo(t);
+        const bool mark_overflow = t.op == opcode::MARK && stack.mark_limit_reached();
+        const char* note = stack.apply(t);
+
+        listing_line line;
+        line.append_right(t.offset, 8);
+        line.append_right(stack.depth(), 7);
+        line.append_right(stack.marks(), 6);
+        line.append("  ");
+        // Opcodes inside a MARK are indented; the MARK and the opcode that closes it are not.
+        const std::uint64_t indent = marks_before < stack.marks() ? marks_before : stack.marks();
+        const std::size_t levels = indent < detail::shown_indent ? static_cast<std::size_t>(indent) : detail::shown_indent;
+        for (std::size_t i = 0; i < levels; ++i) line.append("  ");
+        const std::size_t name_start = line.size();
+        line.append(opcode_name(t.op));
+        const std::size_t name_end = line.size();
+        line.pad_to(name_start + 19);  // the longest names have 16 characters
+        const std::size_t argument_start = line.size();
+        if (memo_op) {
+            if (memo.known) {
+                line.append("memo[");
+                line.append_number(memo.index);
+                line.append(']');
+            } else {
+                line.append("memo[?]");
+            }
+            if (memo.never_stored) line.append(" (never stored)");
+            if (memo.beyond_limit) line.append(" (beyond Limits::max_memo_size)");
+        } else {
+            detail::append_argument(line, t);
+        }
+        if (note) {
+            line.append("  ! ");
+            line.append(note);
+        }
+        annotate(t, line);
+        if (line.size() == argument_start) line.shorten_to(name_end);  // no trailing blanks
+        BRINE_TRY(detail::emit(sink, line));
+        if (mark_overflow) {
+            if (summary.problem.code == errc::ok)
+                summary.problem = error{errc::limit_exceeded, t.offset, "MARK nesting within Limits::max_mark_depth"};
+            break;
+        }
+
+        if (t.op == opcode::STOP) {
+            if (!after_stop) summary.reached_stop = true;
+            if (tokens.at_end()) break;
+            listing_line trailing;
+            trailing.append("after STOP: ");
+            trailing.append_number(static_cast<std::uint64_t>(pickle.size()) - tokens.position());
+            trailing.append(" more bytes, no part of the object; listed as a further pickle");
+            BRINE_TRY(detail::emit(sink, trailing));
+            after_stop = true;
+            stack.reset();
+        }
+    }
+    return summary;
+}
+
+// The listing as a string (for tools and tests).
+template <class Limits = limits::standard, class Annotator = no_annotation>
+[[nodiscard]] std::string disassemble_to_string(byte_view pickle, Annotator&& annotate = {}) {
+    struct string_sink {
+        std::string* out;
+        status write(byte_view bytes) noexcept {
+            out->append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+            return {};
+        }
+    };
+    std::string text;
+    string_sink sink{&text};
+    (void)disassemble<Limits>(pickle, sink, std::forward<Annotator>(annotate));
+    return text;
+}
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/disassemble.hpp ----
+
+// pickle engine: symbolic evaluation, reconstruction
+
+// ---- begin brine/pickle/machine.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The symbolic machine: runs a pickle the way CPython's unpickler would — same stack, mark stack
+// and memo semantics, same name resolution — but builds a value graph instead of objects and asks
+// the Policy before every operation that could run code or change an object. Nothing is ever
+// executed or imported. A refused operation becomes a `blocked` node with a finding (name, opcode,
+// offset, reason) and evaluation goes on, so one run reports every problem. Malformed streams
+// (stack underflow, unknown memo keys, ...) are errors with the offset, like CPython's.
+
+
+// ---- begin brine/pickle/names.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Name resolution as CPython's Unpickler.find_class does it: for streams whose protocol is below
+// 3, Python 2 names are first mapped to their Python 3 homes (a (module, name) pair mapping, else
+// a whole-module mapping). The result is the exact pair a policy is asked about.
+
+
+// ---- begin brine/pickle/detail/compat_names.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Generated by scripts/gen_compat_names.py from CPython 3.11's _compat_pickle: the Python 2 names
+// that find_class maps for protocols below 3. Do not edit.
+
+
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle::detail {
+
+struct compat_name {
+    std::string_view from_module, from_name, to_module, to_name;
+};
+struct compat_module {
+    std::string_view from, to;
+};
+
+// (module, name) pairs, sorted by (from_module, from_name).
+inline constexpr compat_name compat_names[] = {
+    {"UserDict", "IterableUserDict", "collections", "UserDict"},
+    {"UserDict", "UserDict", "collections", "UserDict"},
+    {"UserList", "UserList", "collections", "UserList"},
+    {"UserString", "UserString", "collections", "UserString"},
+    {"__builtin__", "basestring", "builtins", "str"},
+    {"__builtin__", "intern", "sys", "intern"},
+    {"__builtin__", "long", "builtins", "int"},
+    {"__builtin__", "reduce", "functools", "reduce"},
+    {"__builtin__", "unichr", "builtins", "chr"},
+    {"__builtin__", "unicode", "builtins", "str"},
+    {"__builtin__", "xrange", "builtins", "range"},
+    {"_multiprocessing", "Connection", "multiprocessing.connection", "Connection"},
+    {"_socket", "fromfd", "socket", "fromfd"},
+    {"exceptions", "ArithmeticError", "builtins", "ArithmeticError"},
+    {"exceptions", "AssertionError", "builtins", "AssertionError"},
+    {"exceptions", "AttributeError", "builtins", "AttributeError"},
+    {"exceptions", "BaseException", "builtins", "BaseException"},
+    {"exceptions", "BufferError", "builtins", "BufferError"},
+    {"exceptions", "BytesWarning", "builtins", "BytesWarning"},
+    {"exceptions", "DeprecationWarning", "builtins", "DeprecationWarning"},
+    {"exceptions", "EOFError", "builtins", "EOFError"},
+    {"exceptions", "EnvironmentError", "builtins", "EnvironmentError"},
+    {"exceptions", "Exception", "builtins", "Exception"},
+    {"exceptions", "FloatingPointError", "builtins", "FloatingPointError"},
+    {"exceptions", "FutureWarning", "builtins", "FutureWarning"},
+    {"exceptions", "GeneratorExit", "builtins", "GeneratorExit"},
+    {"exceptions", "IOError", "builtins", "IOError"},
+    {"exceptions", "ImportError", "builtins", "ImportError"},
+    {"exceptions", "ImportWarning", "builtins", "ImportWarning"},
+    {"exceptions", "IndentationError", "builtins", "IndentationError"},
+    {"exceptions", "IndexError", "builtins", "IndexError"},
+    {"exceptions", "KeyError", "builtins", "KeyError"},
+    {"exceptions", "KeyboardInterrupt", "builtins", "KeyboardInterrupt"},
+    {"exceptions", "LookupError", "builtins", "LookupError"},
+    {"exceptions", "MemoryError", "builtins", "MemoryError"},
+    {"exceptions", "NameError", "builtins", "NameError"},
+    {"exceptions", "NotImplementedError", "builtins", "NotImplementedError"},
+    {"exceptions", "OSError", "builtins", "OSError"},
+    {"exceptions", "OverflowError", "builtins", "OverflowError"},
+    {"exceptions", "PendingDeprecationWarning", "builtins", "PendingDeprecationWarning"},
+    {"exceptions", "ReferenceError", "builtins", "ReferenceError"},
+    {"exceptions", "RuntimeError", "builtins", "RuntimeError"},
+    {"exceptions", "RuntimeWarning", "builtins", "RuntimeWarning"},
+    {"exceptions", "StandardError", "builtins", "Exception"},
+    {"exceptions", "StopIteration", "builtins", "StopIteration"},
+    {"exceptions", "SyntaxError", "builtins", "SyntaxError"},
+    {"exceptions", "SyntaxWarning", "builtins", "SyntaxWarning"},
+    {"exceptions", "SystemError", "builtins", "SystemError"},
+    {"exceptions", "SystemExit", "builtins", "SystemExit"},
+    {"exceptions", "TabError", "builtins", "TabError"},
+    {"exceptions", "TypeError", "builtins", "TypeError"},
+    {"exceptions", "UnboundLocalError", "builtins", "UnboundLocalError"},
+    {"exceptions", "UnicodeDecodeError", "builtins", "UnicodeDecodeError"},
+    {"exceptions", "UnicodeEncodeError", "builtins", "UnicodeEncodeError"},
+    {"exceptions", "UnicodeError", "builtins", "UnicodeError"},
+    {"exceptions", "UnicodeTranslateError", "builtins", "UnicodeTranslateError"},
+    {"exceptions", "UnicodeWarning", "builtins", "UnicodeWarning"},
+    {"exceptions", "UserWarning", "builtins", "UserWarning"},
+    {"exceptions", "ValueError", "builtins", "ValueError"},
+    {"exceptions", "Warning", "builtins", "Warning"},
+    {"exceptions", "ZeroDivisionError", "builtins", "ZeroDivisionError"},
+    {"itertools", "ifilter", "builtins", "filter"},
+    {"itertools", "ifilterfalse", "itertools", "filterfalse"},
+    {"itertools", "imap", "builtins", "map"},
+    {"itertools", "izip", "builtins", "zip"},
+    {"itertools", "izip_longest", "itertools", "zip_longest"},
+    {"multiprocessing", "AuthenticationError", "multiprocessing.context", "AuthenticationError"},
+    {"multiprocessing", "BufferTooShort", "multiprocessing.context", "BufferTooShort"},
+    {"multiprocessing", "ProcessError", "multiprocessing.context", "ProcessError"},
+    {"multiprocessing", "TimeoutError", "multiprocessing.context", "TimeoutError"},
+    {"multiprocessing.forking", "Popen", "multiprocessing.popen_fork", "Popen"},
+    {"multiprocessing.process", "Process", "multiprocessing.context", "Process"},
+    {"socket", "_socketobject", "socket", "SocketType"},
+    {"urllib", "ContentTooShortError", "urllib.error", "ContentTooShortError"},
+    {"urllib", "getproxies", "urllib.request", "getproxies"},
+    {"urllib", "pathname2url", "urllib.request", "pathname2url"},
+    {"urllib", "quote", "urllib.parse", "quote"},
+    {"urllib", "quote_plus", "urllib.parse", "quote_plus"},
+    {"urllib", "unquote", "urllib.parse", "unquote"},
+    {"urllib", "unquote_plus", "urllib.parse", "unquote_plus"},
+    {"urllib", "url2pathname", "urllib.request", "url2pathname"},
+    {"urllib", "urlcleanup", "urllib.request", "urlcleanup"},
+    {"urllib", "urlencode", "urllib.parse", "urlencode"},
+    {"urllib", "urlopen", "urllib.request", "urlopen"},
+    {"urllib", "urlretrieve", "urllib.request", "urlretrieve"},
+    {"urllib2", "HTTPError", "urllib.error", "HTTPError"},
+    {"urllib2", "URLError", "urllib.error", "URLError"},
+    {"whichdb", "whichdb", "dbm", "whichdb"},
+};
+
+// Whole modules, sorted by from.
+inline constexpr compat_module compat_modules[] = {
+    {"BaseHTTPServer", "http.server"},
+    {"CGIHTTPServer", "http.server"},
+    {"ConfigParser", "configparser"},
+    {"Cookie", "http.cookies"},
+    {"Dialog", "tkinter.dialog"},
+    {"DocXMLRPCServer", "xmlrpc.server"},
+    {"FileDialog", "tkinter.filedialog"},
+    {"HTMLParser", "html.parser"},
+    {"Queue", "queue"},
+    {"ScrolledText", "tkinter.scrolledtext"},
+    {"SimpleDialog", "tkinter.simpledialog"},
+    {"SimpleHTTPServer", "http.server"},
+    {"SimpleXMLRPCServer", "xmlrpc.server"},
+    {"SocketServer", "socketserver"},
+    {"StringIO", "io"},
+    {"Tix", "tkinter.tix"},
+    {"Tkconstants", "tkinter.constants"},
+    {"Tkdnd", "tkinter.dnd"},
+    {"Tkinter", "tkinter"},
+    {"UserDict", "collections"},
+    {"UserList", "collections"},
+    {"UserString", "collections"},
+    {"__builtin__", "builtins"},
+    {"_abcoll", "collections.abc"},
+    {"_elementtree", "xml.etree.ElementTree"},
+    {"_winreg", "winreg"},
+    {"anydbm", "dbm"},
+    {"cPickle", "pickle"},
+    {"cStringIO", "io"},
+    {"commands", "subprocess"},
+    {"cookielib", "http.cookiejar"},
+    {"copy_reg", "copyreg"},
+    {"dbhash", "dbm.bsd"},
+    {"dbm", "dbm.ndbm"},
+    {"dumbdbm", "dbm.dumb"},
+    {"dummy_thread", "_dummy_thread"},
+    {"gdbm", "dbm.gnu"},
+    {"htmlentitydefs", "html.entities"},
+    {"httplib", "http.client"},
+    {"markupbase", "_markupbase"},
+    {"repr", "reprlib"},
+    {"robotparser", "urllib.robotparser"},
+    {"test.test_support", "test.support"},
+    {"thread", "_thread"},
+    {"tkColorChooser", "tkinter.colorchooser"},
+    {"tkCommonDialog", "tkinter.commondialog"},
+    {"tkFileDialog", "tkinter.filedialog"},
+    {"tkFont", "tkinter.font"},
+    {"tkMessageBox", "tkinter.messagebox"},
+    {"tkSimpleDialog", "tkinter.simpledialog"},
+    {"ttk", "tkinter.ttk"},
+    {"urllib2", "urllib.request"},
+    {"urlparse", "urllib.parse"},
+    {"whichdb", "dbm"},
+    {"xmlrpclib", "xmlrpc.client"},
+};
+
+}  // namespace pickle::detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/detail/compat_names.hpp ----
+
+// ---- begin brine/policy/name_table.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// A compile-time table of exact (module, qualname) pairs: sorted, checked for order and
+// duplicates at compile time, looked up by binary search without allocating. A dotted qualname
+// ("OrderedDict.__init__") is its own name: it matches only if listed itself.
+
+
+#include <cstddef>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+struct qualified_name {
+    std::string_view module;
+    std::string_view name;
+};
+
+[[nodiscard]] constexpr int compare(const qualified_name& a, const qualified_name& b) noexcept {
+    const int by_module = a.module.compare(b.module);
+    return by_module != 0 ? by_module : a.name.compare(b.name);
+}
+
+// Whether `names` is strictly increasing: sorted, without duplicates.
+template <std::size_t N>
+[[nodiscard]] constexpr bool strictly_sorted(const qualified_name (&names)[N]) noexcept {
+    for (std::size_t i = 1; i < N; ++i)
+        if (compare(names[i - 1], names[i]) >= 0) return false;
+    return true;
+}
+
+template <std::size_t N>
+[[nodiscard]] constexpr bool contains(const qualified_name (&names)[N], const qualified_name& wanted) noexcept {
+    std::size_t low = 0, high = N;
+    while (low < high) {
+        const std::size_t mid = low + (high - low) / 2;
+        const int order = compare(names[mid], wanted);
+        if (order == 0) return true;
+        if (order < 0) low = mid + 1;
+        else high = mid;
+    }
+    return false;
+}
+
+}  // namespace policy
+BRINE_NAMESPACE_END
+
+// ---- end brine/policy/name_table.hpp ----
+
+#include <algorithm>
+#include <iterator>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+[[nodiscard]] inline policy::qualified_name resolve_name(std::string_view module, std::string_view name,
+                                                         int protocol) noexcept {
+    if (protocol >= 3) return {module, name};
+    const auto* names_end = std::end(detail::compat_names);
+    const auto* found = std::lower_bound(std::begin(detail::compat_names), names_end, policy::qualified_name{module, name},
+                                         [](const detail::compat_name& entry, const policy::qualified_name& wanted) {
+                                             return policy::compare({entry.from_module, entry.from_name}, wanted) < 0;
+                                         });
+    if (found != names_end && found->from_module == module && found->from_name == name)
+        return {found->to_module, found->to_name};
+    const auto* modules_end = std::end(detail::compat_modules);
+    const auto* renamed = std::lower_bound(std::begin(detail::compat_modules), modules_end, module,
+                                           [](const detail::compat_module& entry, std::string_view wanted) {
+                                               return entry.from < wanted;
+                                           });
+    if (renamed != modules_end && renamed->from == module) return {renamed->to, name};
+    return {module, name};
+}
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/names.hpp ----
+
+// ---- begin brine/pickle/value.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The value graph: what a pickle would build, as data. Nodes are created by the symbolic machine
+// in evaluation order and referred to by index; shared references share a node (a DAG, never
+// expanded), and mutation (APPEND, SETITEM, BUILD) changes the node, so every reference sees it,
+// exactly as object identity works in Python. Cycles through lists, dicts and sets are possible,
+// as in Python; consumers must track visited nodes.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+using node_id = std::uint32_t;
+inline constexpr node_id no_node = 0xFFFFFFFFu;
+
+enum class node_kind : std::uint8_t {
+    none,
+    boolean,
+    integer,         // fits in int64
+    big_integer,     // text(): little-endian two's complement bytes
+    floating,
+    string,          // str: text() is UTF-8
+    legacy_string,   // Python 2 str (STRING, BINSTRING, SHORT_BINSTRING): bytes whose Python type
+                     // depends on the loader's `encoding`; text() holds them raw
+    bytes,
+    bytearray,
+    tuple,
+    list,
+    dict,            // children(): key, value, key, value... in insertion order (SETITEM replays)
+    set,
+    frozenset,
+    global,          // a resolved name: module(), name() (after Python 2 name mapping)
+    call,            // children()[0] is the callable, [1] the args tuple, [2] kwargs (NEWOBJ_EX)
+    persistent_id,   // children()[0] is the id the loader's persistent_load would receive
+    blocked,         // refused by the policy; finding() says why
+};
+
+[[nodiscard]] constexpr std::string_view to_string(node_kind kind) noexcept {
+    switch (kind) {
+        case node_kind::none: return "none";
+        case node_kind::boolean: return "bool";
+        case node_kind::integer: return "int";
+        case node_kind::big_integer: return "int (big)";
+        case node_kind::floating: return "float";
+        case node_kind::string: return "str";
+        case node_kind::legacy_string: return "str (Python 2)";
+        case node_kind::bytes: return "bytes";
+        case node_kind::bytearray: return "bytearray";
+        case node_kind::tuple: return "tuple";
+        case node_kind::list: return "list";
+        case node_kind::dict: return "dict";
+        case node_kind::set: return "set";
+        case node_kind::frozenset: return "frozenset";
+        case node_kind::global: return "global";
+        case node_kind::call: return "call";
+        case node_kind::persistent_id: return "persistent id";
+        case node_kind::blocked: return "blocked";
+    }
+    return "unknown";
+}
+
+// How a call node was made; the writer re-emits the same form.
+enum class call_form : std::uint8_t { reduce, newobj, newobj_ex, inst, obj };
+
+// Why something was refused. Text fields point into the graph's storage or static strings.
+struct finding {
+    opcode op = opcode::STOP;          // the opcode that asked
+    std::uint64_t offset = 0;          // where in the pickle
+    std::string_view module;           // the global involved, if any
+    std::string_view name;
+    const char* reason = "";           // static text
+};
+
+struct node {
+    node_kind kind = node_kind::none;
+    call_form form = call_form::reduce;
+    opcode origin = opcode::STOP;      // the opcode that created it
+    std::uint64_t offset = 0;          // of that opcode
+    union {
+        std::int64_t integer;
+        double real;
+        bool boolean;
+    };
+    std::string_view text;             // string/bytes/big-int payload; module of a global
+    std::string_view name;             // qualname of a global
+    std::vector<node_id> children;     // container items, call parts, persistent id
+    std::vector<node_id> items;        // key, value... set by SETITEM(S) on a call's result (OrderedDict)
+    std::vector<node_id> states;       // states applied by BUILD, in order
+    std::uint32_t finding_index = 0;   // for blocked nodes: index into graph::findings()
+
+    node() noexcept : integer(0) {}
+};
+
+// Owns the nodes and the bytes of decoded strings. Text views stay valid for the graph's life
+// (chunks never move); raw strings may also point into the pickle input, which the caller keeps
+// alive as long as the graph.
+class graph {
+public:
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] const node& operator[](node_id id) const noexcept { return chunks_of_nodes_[id >> chunk_bits][id & chunk_mask]; }
+    [[nodiscard]] node& operator[](node_id id) noexcept { return chunks_of_nodes_[id >> chunk_bits][id & chunk_mask]; }
+    [[nodiscard]] const std::vector<finding>& findings() const noexcept { return findings_; }
+    [[nodiscard]] node_id root() const noexcept { return root_; }
+    void set_root(node_id id) noexcept { root_ = id; }
+
+    node_id add(node_kind kind, opcode origin, std::uint64_t offset) {
+        if ((size_ & chunk_mask) == 0) chunks_of_nodes_.push_back(std::unique_ptr<node[]>(new node[chunk_nodes]));
+        const auto id = static_cast<node_id>(size_++);
+        node& item = (*this)[id];
+        item.kind = kind;
+        item.origin = origin;
+        item.offset = offset;
+        return id;
+    }
+
+    // Copies bytes into storage that lives as long as the graph.
+    std::string_view keep(byte_view bytes) {
+        if (bytes.empty()) return {};
+        if (bytes.size() > chunk_room_) {
+            const std::size_t size = bytes.size() > chunk_size ? bytes.size() : chunk_size;
+            chunks_.push_back(std::unique_ptr<char[]>(new char[size]));
+            chunk_next_ = chunks_.back().get();
+            chunk_room_ = size;
+        }
+        std::memcpy(chunk_next_, bytes.data(), bytes.size());
+        const std::string_view kept(chunk_next_, bytes.size());
+        chunk_next_ += bytes.size();
+        chunk_room_ -= bytes.size();
+        return kept;
+    }
+
+    // Turns a node into a blocked one in place (every reference sees it) and records why.
+    void block(node_id id, const finding& why) {
+        findings_.push_back(why);
+        node& item = (*this)[id];
+        item.kind = node_kind::blocked;
+        item.finding_index = static_cast<std::uint32_t>(findings_.size() - 1);
+    }
+
+    // A new blocked node, for refusals that have no existing node to mark.
+    node_id add_blocked(const finding& why) {
+        const node_id id = add(node_kind::blocked, why.op, why.offset);
+        findings_.push_back(why);
+        (*this)[id].finding_index = static_cast<std::uint32_t>(findings_.size() - 1);
+        return id;
+    }
+
+    // Findings about the stream itself (trailing data, misplaced PROTO) that block no node.
+    void note(const finding& what) { findings_.push_back(what); }
+
+    [[nodiscard]] const finding& finding_of(node_id id) const noexcept {
+        return findings_[(*this)[id].finding_index];
+    }
+
+private:
+    static constexpr std::size_t chunk_size = 64 * 1024;
+
+    // Nodes live in fixed-size chunks: growing never moves them (references stay valid) and
+    // costs one allocation per 4096 nodes.
+    static constexpr unsigned chunk_bits = 12;
+    static constexpr std::size_t chunk_nodes = std::size_t{1} << chunk_bits;
+    static constexpr std::size_t chunk_mask = chunk_nodes - 1;
+    std::vector<std::unique_ptr<node[]>> chunks_of_nodes_;
+    std::size_t size_ = 0;
+    std::vector<finding> findings_;
+    std::vector<std::unique_ptr<char[]>> chunks_;
+    char* chunk_next_ = nullptr;
+    std::size_t chunk_room_ = 0;
+    node_id root_ = no_node;
+};
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/value.hpp ----
+
+// ---- begin brine/policy/concept.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The Allowlist policy concept. The symbolic machine asks the policy about every operation that
+// could run code or change an object in a real unpickler; each member returns a verdict:
+//
+//   verdict allow_global(const qualified_name&) const noexcept            GLOBAL, STACK_GLOBAL, INST, OBJ class
+//   verdict allow_call(const pickle::graph&, pickle::node_id callable,
+//                      pickle::call_form) const noexcept                   REDUCE, NEWOBJ(_EX), INST, OBJ
+//   verdict allow_build(const pickle::graph&, pickle::node_id target) const noexcept        BUILD
+//   verdict allow_setitem(const pickle::graph&, pickle::node_id target) const noexcept      SETITEM(S)
+//   verdict allow_append(const pickle::graph&, pickle::node_id target,
+//                        pickle::opcode) const noexcept                    APPEND(S), ADDITEMS
+//   verdict allow_persistent_id(const pickle::graph&, pickle::node_id id,
+//                               pickle::opcode) const noexcept             PERSID, BINPERSID
+//
+// `callable` is always an allowed global node; targets and ids are any node. check_policy<P>()
+// states each requirement in its own static_assert, so a policy that misses one gets one
+// readable message.
+
+
+// ---- begin brine/policy/verdict.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// What a policy answers: allowed, or refused with a static sentence saying why.
+
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+struct verdict {
+    const char* refusal = nullptr;  // static text; nullptr when allowed
+    [[nodiscard]] constexpr bool allowed() const noexcept { return refusal == nullptr; }
+};
+
+inline constexpr verdict allowed{};
+[[nodiscard]] constexpr verdict refused(const char* why) noexcept { return verdict{why}; }
+
+}  // namespace policy
+BRINE_NAMESPACE_END
+
+// ---- end brine/policy/verdict.hpp ----
+
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+namespace detail {
+template <class P, class = void>
+struct has_allow_global : std::false_type {};
+template <class P>
+struct has_allow_global<P, std::enable_if_t<std::is_same_v<
+                               decltype(std::declval<const P&>().allow_global(std::declval<const qualified_name&>())),
+                               verdict>>> : std::true_type {};
+
+template <class P, class = void>
+struct has_allow_call : std::false_type {};
+template <class P>
+struct has_allow_call<P, std::enable_if_t<std::is_same_v<
+                             decltype(std::declval<const P&>().allow_call(std::declval<const pickle::graph&>(),
+                                                                          pickle::node_id{}, pickle::call_form{})),
+                             verdict>>> : std::true_type {};
+
+#define BRINE_DETAIL_POLICY_TARGET_TRAIT(member)                                                              \
+    template <class P, class = void>                                                                         \
+    struct has_##member : std::false_type {};                                                                \
+    template <class P>                                                                                       \
+    struct has_##member<P, std::enable_if_t<std::is_same_v<                                                  \
+                               decltype(std::declval<const P&>().member(std::declval<const pickle::graph&>(), \
+                                                                        pickle::node_id{})),                  \
+                               verdict>>> : std::true_type {};
+BRINE_DETAIL_POLICY_TARGET_TRAIT(allow_build)
+BRINE_DETAIL_POLICY_TARGET_TRAIT(allow_setitem)
+#undef BRINE_DETAIL_POLICY_TARGET_TRAIT
+
+#define BRINE_DETAIL_POLICY_OPCODE_TRAIT(member)                                                              \
+    template <class P, class = void>                                                                         \
+    struct has_##member : std::false_type {};                                                                \
+    template <class P>                                                                                       \
+    struct has_##member<P, std::enable_if_t<std::is_same_v<                                                  \
+                               decltype(std::declval<const P&>().member(std::declval<const pickle::graph&>(), \
+                                                                        pickle::node_id{}, pickle::opcode{})), \
+                               verdict>>> : std::true_type {};
+BRINE_DETAIL_POLICY_OPCODE_TRAIT(allow_append)
+BRINE_DETAIL_POLICY_OPCODE_TRAIT(allow_persistent_id)
+#undef BRINE_DETAIL_POLICY_OPCODE_TRAIT
+}  // namespace detail
+
+template <class P>
+inline constexpr bool is_policy_v = detail::has_allow_global<P>::value && detail::has_allow_call<P>::value &&
+                                    detail::has_allow_build<P>::value && detail::has_allow_setitem<P>::value &&
+                                    detail::has_allow_append<P>::value &&
+                                    detail::has_allow_persistent_id<P>::value;
+
+// One readable message per missing member.
+template <class P>
+constexpr bool check_policy() noexcept {
+    static_assert(detail::has_allow_global<P>::value,
+                  "Policy needs: verdict allow_global(const qualified_name&) const noexcept");
+    static_assert(detail::has_allow_call<P>::value,
+                  "Policy needs: verdict allow_call(const pickle::graph&, pickle::node_id, pickle::call_form) const");
+    static_assert(detail::has_allow_build<P>::value,
+                  "Policy needs: verdict allow_build(const pickle::graph&, pickle::node_id) const noexcept");
+    static_assert(detail::has_allow_setitem<P>::value,
+                  "Policy needs: verdict allow_setitem(const pickle::graph&, pickle::node_id) const noexcept");
+    static_assert(detail::has_allow_append<P>::value,
+                  "Policy needs: verdict allow_append(const pickle::graph&, pickle::node_id, pickle::opcode) const");
+    static_assert(detail::has_allow_persistent_id<P>::value,
+                  "Policy needs: verdict allow_persistent_id(const pickle::graph&, pickle::node_id, pickle::opcode) const");
+    return true;
+}
+
+#if defined(__cpp_concepts) && __cpp_concepts >= 201907L
+template <class P>
+concept allowlist_policy = is_policy_v<P>;
+#endif
+
+}  // namespace policy
+BRINE_NAMESPACE_END
+
+// ---- end brine/policy/concept.hpp ----
+
+// ---- begin brine/policy/graph_queries.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Questions policies ask about the value graph: what a node is, which global made it.
+
+
+#include <cstddef>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+// The name of a global node, or of the global a call node calls; empty otherwise.
+[[nodiscard]] inline qualified_name callable_name(const pickle::graph& g, pickle::node_id id) noexcept {
+    if (id == pickle::no_node || id >= g.size()) return {};
+    const pickle::node* item = &g[id];
+    if (item->kind == pickle::node_kind::call && !item->children.empty()) item = &g[item->children[0]];
+    if (item->kind != pickle::node_kind::global) return {};
+    return {item->text, item->name};
+}
+
+// Whether `id` is a call whose callable is one of `names`.
+template <std::size_t N>
+[[nodiscard]] bool is_call_to(const pickle::graph& g, pickle::node_id id, const qualified_name (&names)[N]) noexcept {
+    if (id == pickle::no_node || id >= g.size() || g[id].kind != pickle::node_kind::call) return false;
+    const qualified_name callee = callable_name(g, id);
+    return !callee.module.empty() && contains(names, callee);
+}
+
+// The text of a str node, or of a Python 2 str / bytes node holding only ASCII (as
+// torch.serialization._maybe_decode_ascii reads persistent ids); nothing otherwise.
+[[nodiscard]] inline bool ascii_text(const pickle::graph& g, pickle::node_id id, std::string_view& out) noexcept {
+    if (id == pickle::no_node || id >= g.size()) return false;
+    const pickle::node& item = g[id];
+    if (item.kind == pickle::node_kind::string) {
+        out = item.text;
+        return true;
+    }
+    if (item.kind == pickle::node_kind::legacy_string || item.kind == pickle::node_kind::bytes) {
+        for (const char c : item.text)
+            if (static_cast<unsigned char>(c) >= 0x80) return false;
+        out = item.text;
+        return true;
+    }
+    return false;
+}
+
+}  // namespace policy
+BRINE_NAMESPACE_END
+
+// ---- end brine/policy/graph_queries.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+struct evaluation {
+    graph values;                    // values.root() is what the pickle returns
+    std::uint64_t end_offset = 0;    // one past the STOP opcode
+    int protocol = 0;                // the protocol in force at STOP (last PROTO; 0 without one)
+};
+
+template <class Policy, class Limits = limits::standard>
+class machine {
+    static_assert(policy::check_policy<Policy>());
+
+public:
+    explicit machine(const Policy& rules) noexcept : policy_(&rules) {}
+
+    // Evaluates the first pickle in `bytes`. The graph may point into `bytes`: keep it alive.
+    [[nodiscard]] result<evaluation> run(byte_view bytes) noexcept {
+        evaluation out;
+        graph_ = &out.values;
+        stack_.clear();
+        marks_.clear();
+        memo_dense_.clear();
+        memo_sparse_.clear();
+        memo_count_ = 0;
+        protocol_ = 0;
+        saw_proto_ = false;
+
+        reader<Limits> tokens(bytes);
+        for (;;) {
+            auto next = tokens.next();
+            if (!next) return next.err();
+            const token& t = *next;
+            if (t.op == opcode::STOP) {
+                BRINE_TRY(require_items(1, t));
+                graph_->set_root(stack_.back());
+                out.end_offset = t.offset + 1;
+                out.protocol = protocol_;
+                if (out.end_offset < bytes.size())
+                    graph_->note(finding{t.op, out.end_offset, {}, {},
+                                         "data after STOP: not part of the object, ignored (never written)"});
+                return out;
+            }
+            BRINE_TRY(step(t));
+        }
+    }
+
+private:
+    // ---- stack and memo, as CPython's Pdata and memo behave ----------------------------------
+
+    [[nodiscard]] std::size_t fence() const noexcept { return marks_.empty() ? 0 : marks_.back(); }
+
+    status require_items(std::size_t count, const token& t) const noexcept {
+        if (stack_.size() - fence() < count)
+            return error{errc::pickle_stack_underflow, t.offset, "enough values on the stack for this opcode"};
+        return {};
+    }
+
+    status push(node_id id, const token& t) {
+        if (stack_.size() >= Limits::max_stack_size)
+            return error{errc::limit_exceeded, t.offset, "a stack within the pickle limits"};
+        stack_.push_back(id);
+        return {};
+    }
+
+    node_id pop() noexcept {
+        const node_id top = stack_.back();
+        stack_.pop_back();
+        return top;
+    }
+
+    // The values above the topmost MARK, and the MARK itself, leave the stack.
+    result<std::pair<std::size_t, std::size_t>> pop_mark(const token& t) noexcept {
+        if (marks_.empty()) return error{errc::pickle_mark_missing, t.offset, "a MARK before this opcode"};
+        const std::size_t begin = marks_.back();
+        marks_.pop_back();
+        return std::pair<std::size_t, std::size_t>{begin, stack_.size()};
+    }
+
+    result<node_id> new_node(node_kind kind, const token& t) {
+        if (graph_->size() >= Limits::max_nodes)
+            return error{errc::limit_exceeded, t.offset, "fewer values than the pickle limits allow"};
+        return graph_->add(kind, t.op, t.offset);
+    }
+
+    status memo_put(std::uint64_t index, const token& t) {
+        BRINE_TRY(require_items(1, t));
+        const node_id value = stack_.back();
+        // Dense indices (the usual 0, 1, 2...) go in a vector; others (a huge PUT index is legal)
+        // in a map, so no index can make the memo allocate in proportion to its value.
+        if (index < memo_dense_limit) {
+            if (index >= memo_dense_.size()) {
+                if (index > memo_dense_.size() + memo_dense_slack) return memo_put_sparse(index, value, t);
+                memo_dense_.resize(static_cast<std::size_t>(index) + 1, no_node);
+            }
+            if (memo_dense_[index] == no_node) BRINE_TRY(count_memo_entry(t));
+            memo_dense_[index] = value;
+            return {};
+        }
+        return memo_put_sparse(index, value, t);
+    }
+
+    status memo_put_sparse(std::uint64_t index, node_id value, const token& t) {
+        auto [it, inserted] = memo_sparse_.emplace(index, value);
+        if (inserted) BRINE_TRY(count_memo_entry(t));
+        else it->second = value;
+        return {};
+    }
+
+    status count_memo_entry(const token& t) noexcept {
+        if (memo_count_ >= Limits::max_memo_size)
+            return error{errc::limit_exceeded, t.offset, "a memo within the pickle limits"};
+        ++memo_count_;
+        return {};
+    }
+
+    result<node_id> memo_get(std::uint64_t index, const token& t) const noexcept {
+        if (index < memo_dense_.size() && memo_dense_[index] != no_node) return memo_dense_[index];
+        const auto it = memo_sparse_.find(index);
+        if (it != memo_sparse_.end()) return it->second;
+        return error{errc::pickle_memo_missing, t.offset, "a memo index stored by an earlier PUT or MEMOIZE"};
+    }
+
+    // ---- value construction ------------------------------------------------------------------
+
+    status push_scalar(node_kind kind, const token& t) {
+        auto id = new_node(kind, t);
+        BRINE_TRY(id);
+        node& n = (*graph_)[*id];
+        switch (kind) {
+            case node_kind::boolean: n.boolean = t.boolean; break;
+            case node_kind::integer: n.integer = t.integer; break;
+            case node_kind::floating: n.real = t.real; break;
+            case node_kind::big_integer:
+            case node_kind::string:
+            case node_kind::legacy_string:
+            case node_kind::bytes:
+            case node_kind::bytearray: n.text = graph_->keep(t.data); break;
+            default: break;
+        }
+        return push(*id, t);
+    }
+
+    status push_integer(const token& t) {
+        if (t.kind == arg_kind::boolean) return push_scalar(node_kind::boolean, t);
+        if (t.kind == arg_kind::big_integer) return push_scalar(node_kind::big_integer, t);
+        return push_scalar(node_kind::integer, t);
+    }
+
+    // A container of the values [begin, end) of the stack, which then leave it.
+    status push_container(node_kind kind, std::size_t begin, std::size_t end, const token& t) {
+        auto id = new_node(kind, t);
+        BRINE_TRY(id);
+        (*graph_)[*id].children.assign(stack_.begin() + static_cast<std::ptrdiff_t>(begin),
+                                       stack_.begin() + static_cast<std::ptrdiff_t>(end));
+        stack_.resize(begin);
+        return push(*id, t);
+    }
+
+    status push_marked_container(node_kind kind, const token& t) {
+        auto range = pop_mark(t);
+        BRINE_TRY(range);
+        if (kind == node_kind::dict && (range->second - range->first) % 2 != 0)
+            return error{errc::pickle_odd_items, t.offset, "key/value pairs (an even number of items) for DICT"};
+        return push_container(kind, range->first, range->second, t);
+    }
+
+    status push_tuple_of_top(std::size_t count, const token& t) {
+        BRINE_TRY(require_items(count, t));
+        return push_container(node_kind::tuple, stack_.size() - count, stack_.size(), t);
+    }
+
+    // ---- names and calls ---------------------------------------------------------------------
+
+    result<node_id> make_global(std::string_view module, std::string_view name, const token& t) {
+        const policy::qualified_name resolved = resolve_name(module, name, protocol_);
+        const policy::verdict verdict = policy_->allow_global(resolved);
+        // Names are kept in the graph's storage: the reader's views die with the next token.
+        const std::string_view kept_module = graph_->keep(as_bytes(resolved.module));
+        const std::string_view kept_name = graph_->keep(as_bytes(resolved.name));
+        if (!verdict.allowed()) {
+            if (graph_->size() >= Limits::max_nodes)
+                return error{errc::limit_exceeded, t.offset, "fewer values than the pickle limits allow"};
+            return graph_->add_blocked(finding{t.op, t.offset, kept_module, kept_name, verdict.refusal});
+        }
+        auto id = new_node(node_kind::global, t);
+        BRINE_TRY(id);
+        (*graph_)[*id].text = kept_module;
+        (*graph_)[*id].name = kept_name;
+        return *id;
+    }
+
+    // callable(args [, kwargs]) in the given form. A blocked callable or a blocked direct argument
+    // blocks the call: it could not be rebuilt faithfully.
+    result<node_id> make_call(node_id callable, node_id args, node_id kwargs, call_form form, const token& t) {
+        auto id = new_node(node_kind::call, t);
+        BRINE_TRY(id);
+        node& call = (*graph_)[*id];
+        call.form = form;
+        call.children.push_back(callable);
+        call.children.push_back(args);
+        if (kwargs != no_node) call.children.push_back(kwargs);
+
+        const node& target = (*graph_)[callable];
+        if (target.kind == node_kind::blocked) {
+            const finding& cause = graph_->finding_of(callable);
+            graph_->block(*id, finding{t.op, t.offset, cause.module, cause.name, "call of a refused global"});
+            return *id;
+        }
+        if (target.kind != node_kind::global) {
+            graph_->block(*id, finding{t.op, t.offset, {}, {}, "call of a computed value (only globals may be called)"});
+            return *id;
+        }
+        for (const node_id part : {args, kwargs}) {
+            if (part == no_node) continue;
+            for (const node_id item : (*graph_)[part].children) {
+                if ((*graph_)[item].kind == node_kind::blocked) {
+                    graph_->block(*id, finding{t.op, t.offset, target.text, target.name, "call with a refused argument"});
+                    return *id;
+                }
+            }
+        }
+        const policy::verdict verdict = policy_->allow_call(*graph_, callable, form);
+        if (!verdict.allowed()) graph_->block(*id, finding{t.op, t.offset, target.text, target.name, verdict.refusal});
+        return *id;
+    }
+
+    status require_tuple(node_id id, const token& t, const char* what) const noexcept {
+        const node_kind kind = (*graph_)[id].kind;
+        if (kind != node_kind::tuple && kind != node_kind::blocked) return error{errc::pickle_bad_argument, t.offset, what};
+        return {};
+    }
+
+    // ---- mutation ------------------------------------------------------------------------------
+
+    // A refused mutation blocks its target in place: every reference to it sees the refusal.
+    void refuse_mutation(node_id target, const policy::verdict& verdict, const token& t) {
+        if ((*graph_)[target].kind == node_kind::blocked) return;
+        const policy::qualified_name name = policy::callable_name(*graph_, target);
+        graph_->block(target, finding{t.op, t.offset, name.module, name.name, verdict.refusal});
+    }
+
+    status append_items(node_id target, std::size_t begin, std::size_t end, const token& t) {
+        if ((*graph_)[target].kind != node_kind::blocked) {
+            const policy::verdict verdict = policy_->allow_append(*graph_, target, t.op);
+            if (verdict.allowed()) {
+                auto& children = (*graph_)[target].children;
+                children.insert(children.end(), stack_.begin() + static_cast<std::ptrdiff_t>(begin),
+                                stack_.begin() + static_cast<std::ptrdiff_t>(end));
+            } else {
+                refuse_mutation(target, verdict, t);
+            }
+        }
+        stack_.resize(begin);
+        return {};
+    }
+
+    status set_items(node_id target, std::size_t begin, std::size_t end, const token& t) {
+        if ((end - begin) % 2 != 0)
+            return error{errc::pickle_odd_items, t.offset, "key/value pairs (an even number of items) for SETITEMS"};
+        if ((*graph_)[target].kind != node_kind::blocked) {
+            const policy::verdict verdict = policy_->allow_setitem(*graph_, target);
+            if (verdict.allowed()) {
+                node& n = (*graph_)[target];
+                auto& entries = n.kind == node_kind::dict ? n.children : n.items;
+                entries.insert(entries.end(), stack_.begin() + static_cast<std::ptrdiff_t>(begin),
+                               stack_.begin() + static_cast<std::ptrdiff_t>(end));
+            } else {
+                refuse_mutation(target, verdict, t);
+            }
+        }
+        stack_.resize(begin);
+        return {};
+    }
+
+    // ---- one opcode ----------------------------------------------------------------------------
+
+    status step(const token& t) {
+        switch (t.op) {
+            // Framing and protocol
+            case opcode::PROTO:
+                if (saw_proto_ || t.offset != 0)
+                    graph_->note(finding{t.op, t.offset, {}, {}, "PROTO repeated or not at the start of the stream"});
+                saw_proto_ = true;
+                protocol_ = static_cast<int>(t.integer);
+                return {};
+            case opcode::FRAME: return {};  // the reader checks frame boundaries
+
+            // Stack manipulation
+            case opcode::MARK:
+                if (marks_.size() >= Limits::max_mark_depth)
+                    return error{errc::limit_exceeded, t.offset, "MARK nesting within the pickle limits"};
+                marks_.push_back(stack_.size());
+                return {};
+            case opcode::POP:
+                // CPython: with nothing above the topmost MARK, POP removes that MARK.
+                if (!marks_.empty() && marks_.back() == stack_.size()) {
+                    marks_.pop_back();
+                    return {};
+                }
+                BRINE_TRY(require_items(1, t));
+                stack_.pop_back();
+                return {};
+            case opcode::POP_MARK: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                stack_.resize(range->first);
+                return {};
+            }
+            case opcode::DUP:
+                BRINE_TRY(require_items(1, t));
+                return push(stack_.back(), t);
+
+            // Scalars
+            case opcode::NONE: return push_scalar(node_kind::none, t);
+            case opcode::NEWTRUE:
+            case opcode::NEWFALSE: {
+                token value = t;
+                value.boolean = t.op == opcode::NEWTRUE;
+                return push_scalar(node_kind::boolean, value);
+            }
+            case opcode::INT:
+            case opcode::BININT:
+            case opcode::BININT1:
+            case opcode::BININT2:
+            case opcode::LONG:
+            case opcode::LONG1:
+            case opcode::LONG4: return push_integer(t);
+            case opcode::FLOAT:
+            case opcode::BINFLOAT: return push_scalar(node_kind::floating, t);
+            case opcode::STRING:
+            case opcode::BINSTRING:
+            case opcode::SHORT_BINSTRING: return push_scalar(node_kind::legacy_string, t);
+            case opcode::UNICODE:
+            case opcode::BINUNICODE:
+            case opcode::SHORT_BINUNICODE:
+            case opcode::BINUNICODE8: return push_scalar(node_kind::string, t);
+            case opcode::BINBYTES:
+            case opcode::SHORT_BINBYTES:
+            case opcode::BINBYTES8: return push_scalar(node_kind::bytes, t);
+            case opcode::BYTEARRAY8: return push_scalar(node_kind::bytearray, t);
+
+            // Containers
+            case opcode::EMPTY_TUPLE: return push_container(node_kind::tuple, stack_.size(), stack_.size(), t);
+            case opcode::EMPTY_LIST: return push_container(node_kind::list, stack_.size(), stack_.size(), t);
+            case opcode::EMPTY_DICT: return push_container(node_kind::dict, stack_.size(), stack_.size(), t);
+            case opcode::EMPTY_SET: return push_container(node_kind::set, stack_.size(), stack_.size(), t);
+            case opcode::TUPLE: return push_marked_container(node_kind::tuple, t);
+            case opcode::LIST: return push_marked_container(node_kind::list, t);
+            case opcode::DICT: return push_marked_container(node_kind::dict, t);
+            case opcode::FROZENSET: return push_marked_container(node_kind::frozenset, t);
+            case opcode::TUPLE1: return push_tuple_of_top(1, t);
+            case opcode::TUPLE2: return push_tuple_of_top(2, t);
+            case opcode::TUPLE3: return push_tuple_of_top(3, t);
+
+            // Mutation
+            case opcode::APPEND: {
+                BRINE_TRY(require_items(2, t));
+                return append_items(stack_[stack_.size() - 2], stack_.size() - 1, stack_.size(), t);
+            }
+            case opcode::APPENDS:
+            case opcode::ADDITEMS: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                if (range->first <= fence() || range->first == 0)
+                    return error{errc::pickle_stack_underflow, t.offset, "a target below the MARK"};
+                return append_items(stack_[range->first - 1], range->first, range->second, t);
+            }
+            case opcode::SETITEM: {
+                BRINE_TRY(require_items(3, t));
+                return set_items(stack_[stack_.size() - 3], stack_.size() - 2, stack_.size(), t);
+            }
+            case opcode::SETITEMS: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                if (range->first <= fence() || range->first == 0)
+                    return error{errc::pickle_stack_underflow, t.offset, "a target below the MARK"};
+                return set_items(stack_[range->first - 1], range->first, range->second, t);
+            }
+            case opcode::BUILD: {
+                BRINE_TRY(require_items(2, t));
+                const node_id state = pop();
+                const node_id target = stack_.back();
+                if ((*graph_)[target].kind == node_kind::blocked) return {};
+                const policy::verdict verdict = policy_->allow_build(*graph_, target);
+                if (!verdict.allowed()) {
+                    refuse_mutation(target, verdict, t);
+                    return {};
+                }
+                (*graph_)[target].states.push_back(state);
+                return {};
+            }
+
+            // Memo
+            case opcode::PUT:
+            case opcode::BINPUT:
+            case opcode::LONG_BINPUT:
+                if (t.integer < 0) return error{errc::pickle_bad_argument, t.offset, "a non-negative memo index"};
+                return memo_put(static_cast<std::uint64_t>(t.integer), t);
+            case opcode::MEMOIZE: return memo_put(memo_count_, t);
+            case opcode::GET:
+            case opcode::BINGET:
+            case opcode::LONG_BINGET: {
+                if (t.integer < 0) return error{errc::pickle_memo_missing, t.offset, "a non-negative memo index"};
+                auto value = memo_get(static_cast<std::uint64_t>(t.integer), t);
+                BRINE_TRY(value);
+                return push(*value, t);
+            }
+
+            // Names and calls
+            case opcode::GLOBAL: {
+                auto id = make_global(t.module, t.name, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::STACK_GLOBAL: {
+                BRINE_TRY(require_items(2, t));
+                const node_id name = pop();
+                const node_id module = pop();
+                const node& name_node = (*graph_)[name];
+                const node& module_node = (*graph_)[module];
+                if (name_node.kind == node_kind::blocked || module_node.kind == node_kind::blocked) {
+                    const node_id id = graph_->add_blocked(
+                        finding{t.op, t.offset, {}, {}, "STACK_GLOBAL of a name computed by a refused operation"});
+                    return push(id, t);
+                }
+                // CPython requires str operands; a Python 2 str decodes to str under torch.load's
+                // default encoding, so it names a global there too.
+                const auto is_text = [](const node& n) {
+                    return n.kind == node_kind::string || n.kind == node_kind::legacy_string;
+                };
+                if (!is_text(name_node) || !is_text(module_node))
+                    return error{errc::pickle_bad_argument, t.offset, "str operands for STACK_GLOBAL"};
+                auto id = make_global(module_node.text, name_node.text, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::REDUCE: {
+                BRINE_TRY(require_items(2, t));
+                const node_id args = pop();
+                BRINE_TRY(require_tuple(args, t, "an argument tuple for REDUCE"));
+                const node_id callable = pop();
+                auto id = make_call(callable, args, no_node, call_form::reduce, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::NEWOBJ: {
+                BRINE_TRY(require_items(2, t));
+                const node_id args = pop();
+                BRINE_TRY(require_tuple(args, t, "an argument tuple for NEWOBJ"));
+                const node_id cls = pop();
+                auto id = make_call(cls, args, no_node, call_form::newobj, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::NEWOBJ_EX: {
+                BRINE_TRY(require_items(3, t));
+                const node_id kwargs = pop();
+                const node_id args = pop();
+                BRINE_TRY(require_tuple(args, t, "an argument tuple for NEWOBJ_EX"));
+                const node_kind kwargs_kind = (*graph_)[kwargs].kind;
+                if (kwargs_kind != node_kind::dict && kwargs_kind != node_kind::blocked)
+                    return error{errc::pickle_bad_argument, t.offset, "a keyword dict for NEWOBJ_EX"};
+                const node_id cls = pop();
+                auto id = make_call(cls, args, kwargs, call_form::newobj_ex, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::INST: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                auto args = new_node(node_kind::tuple, t);
+                BRINE_TRY(args);
+                (*graph_)[*args].children.assign(stack_.begin() + static_cast<std::ptrdiff_t>(range->first),
+                                                 stack_.end());
+                stack_.resize(range->first);
+                auto cls = make_global(t.module, t.name, t);
+                BRINE_TRY(cls);
+                auto id = make_call(*cls, *args, no_node, call_form::inst, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+            case opcode::OBJ: {
+                auto range = pop_mark(t);
+                BRINE_TRY(range);
+                if (range->second == range->first)
+                    return error{errc::pickle_stack_underflow, t.offset, "a class after the MARK for OBJ"};
+                const node_id cls = stack_[range->first];
+                auto args = new_node(node_kind::tuple, t);
+                BRINE_TRY(args);
+                (*graph_)[*args].children.assign(stack_.begin() + static_cast<std::ptrdiff_t>(range->first) + 1,
+                                                 stack_.end());
+                stack_.resize(range->first);
+                auto id = make_call(cls, *args, no_node, call_form::obj, t);
+                BRINE_TRY(id);
+                return push(*id, t);
+            }
+
+            // Persistent ids (how torch refers to storages)
+            case opcode::PERSID:
+            case opcode::BINPERSID: {
+                node_id pid = no_node;
+                if (t.op == opcode::PERSID) {
+                    token text = t;
+                    auto id = new_node(node_kind::string, t);
+                    BRINE_TRY(id);
+                    (*graph_)[*id].text = graph_->keep(text.data);
+                    pid = *id;
+                } else {
+                    BRINE_TRY(require_items(1, t));
+                    pid = pop();
+                }
+                auto id = new_node(node_kind::persistent_id, t);
+                BRINE_TRY(id);
+                (*graph_)[*id].children.push_back(pid);
+                const policy::verdict verdict = policy_->allow_persistent_id(*graph_, pid, t.op);
+                if (!verdict.allowed()) graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
+                return push(*id, t);
+            }
+
+            // Never: they reach outside the stream (extension registry, out-of-band buffers).
+            case opcode::EXT1:
+            case opcode::EXT2:
+            case opcode::EXT4:
+                return error{errc::pickle_refused_opcode, t.offset,
+                             "no EXT opcodes (the extension registry maps codes to arbitrary globals)"};
+            case opcode::NEXT_BUFFER:
+            case opcode::READONLY_BUFFER:
+                return error{errc::pickle_refused_opcode, t.offset, "no out-of-band buffers (protocol 5)"};
+
+            case opcode::STOP: break;  // handled by run()
+        }
+        return error{errc::pickle_bad_opcode, t.offset, "a known opcode"};
+    }
+
+    // Below this, memo indices live in a vector; a PUT far past the current end goes to the map.
+    static constexpr std::uint64_t memo_dense_limit = std::uint64_t{1} << 24;
+    static constexpr std::uint64_t memo_dense_slack = 1024;
+
+    const Policy* policy_;
+    graph* graph_ = nullptr;
+    std::vector<node_id> stack_;
+    std::vector<std::size_t> marks_;
+    std::vector<node_id> memo_dense_;
+    std::unordered_map<std::uint64_t, node_id> memo_sparse_;
+    std::uint64_t memo_count_ = 0;
+    int protocol_ = 0;
+    bool saw_proto_ = false;
+};
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/machine.hpp ----
+
+// ---- begin brine/pickle/writer.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The reconstruction writer: a brand-new pickle from the value graph, never a patched copy of the
+// input. Canonical: the same graph gives the same bytes; values referenced more than once are
+// memoized once, with memo indices assigned 0, 1, 2... in emission order.
+//
+// Opcodes: protocol 2, restricted to what PyTorch's weights_only unpickler reads (torch 1.13 and
+// current), plus BINFLOAT for floats. Values protocol 2 cannot hold without calling a global are
+// written with the data opcodes of the protocol that introduced them, and the stream then
+// declares that protocol: bytes (protocol 3: BINBYTES), sets and frozensets (protocol 4:
+// EMPTY_SET, ADDITEMS, FROZENSET), bytearrays (protocol 5: BYTEARRAY8). No global is ever added
+// that the input did not have, so the output passes the policy that accepted the input.
+//
+// Blocked values are left out: a dict entry whose key or value is blocked is dropped, a blocked
+// list, tuple or set item becomes None, and a blocked root is an error. Cycles are written as
+// CPython writes them: containers are memoized before their items, and a tuple or call reached
+// again while its parts are written is written once nested, the outer copy popped.
+
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+struct write_stats {
+    std::size_t dropped_entries = 0;   // dict entries removed for a blocked key or value
+    std::size_t replaced_items = 0;    // list/tuple/set items and other slots written as None
+    int protocol = 2;                  // the protocol the output declares
+};
+
+class writer {
+public:
+    explicit writer(const graph& values) noexcept : graph_(&values) {}
+
+    // Appends the pickle of the graph's root to `out`.
+    [[nodiscard]] result<write_stats> write(std::vector<std::uint8_t>& out) {
+        const node_id root = graph_->root();
+        if (root == no_node || root >= graph_->size())
+            return error{errc::invalid_argument, 0, "a graph with a root (an evaluated pickle)"};
+        if ((*graph_)[root].kind == node_kind::blocked)
+            return error{errc::pickle_root_blocked, (*graph_)[root].offset,
+                         "a top-level object the policy allows (the whole pickle is the refused value)"};
+        out_ = &out;
+        stats_ = {};
+        BRINE_TRY(count_references(root));
+        stats_.protocol = required_protocol();
+        memo_index_.assign(graph_->size(), unassigned);
+        reentries_.assign(graph_->size(), 0);
+        next_memo_ = 0;
+
+        put(opcode::PROTO);
+        put_byte(static_cast<std::uint8_t>(stats_.protocol));
+        BRINE_TRY(emit(root));
+        put(opcode::STOP);
+        return stats_;
+    }
+
+private:
+    static constexpr std::uint32_t unassigned = 0xFFFFFFFFu;
+    static constexpr std::uint32_t in_progress = 0xFFFFFFFEu;
+    static constexpr std::size_t batch = 1000;  // items per APPENDS/SETITEMS, as CPython batches
+
+    // ---- pass 1: which nodes are reached more than once (they get a memo slot) ---------------
+
+    status count_references(node_id root) {
+        references_.assign(graph_->size(), 0);
+        std::vector<node_id> pending{root};
+        while (!pending.empty()) {
+            const node_id id = pending.back();
+            pending.pop_back();
+            if (references_[id]++ != 0) continue;  // children already queued
+            const node& n = (*graph_)[id];
+            if (n.kind == node_kind::blocked) continue;
+            for (const auto* list : {&n.children, &n.items, &n.states})
+                for (const node_id child : *list) pending.push_back(child);
+            needs_bytes_ = needs_bytes_ || n.kind == node_kind::bytes;
+            needs_sets_ = needs_sets_ || n.kind == node_kind::set || n.kind == node_kind::frozenset;
+            needs_bytearray_ = needs_bytearray_ || n.kind == node_kind::bytearray;
+        }
+        return {};
+    }
+
+    [[nodiscard]] int required_protocol() const noexcept {
+        if (needs_bytearray_) return 5;
+        if (needs_sets_) return 4;
+        if (needs_bytes_) return 3;
+        return 2;
+    }
+
+    // ---- output primitives ----------------------------------------------------------------------
+
+    void put(opcode op) { out_->push_back(static_cast<std::uint8_t>(op)); }
+    void put_byte(std::uint8_t b) { out_->push_back(b); }
+    void put_le32(std::uint32_t v) {
+        std::uint8_t b[4];
+        store_le32(b, v);
+        out_->insert(out_->end(), b, b + 4);
+    }
+    void put_le64(std::uint64_t v) {
+        std::uint8_t b[8];
+        store_le64(b, v);
+        out_->insert(out_->end(), b, b + 8);
+    }
+    void put_text(std::string_view text) { out_->insert(out_->end(), text.begin(), text.end()); }
+
+    void put_sized(opcode short_op, opcode long_op, opcode huge_op, std::string_view data) {
+        if (data.size() < 256 && short_op != opcode::STOP) {
+            put(short_op);
+            put_byte(static_cast<std::uint8_t>(data.size()));
+        } else if (data.size() <= 0xFFFFFFFFu) {
+            put(long_op);
+            put_le32(static_cast<std::uint32_t>(data.size()));
+        } else {
+            put(huge_op);
+            put_le64(data.size());
+        }
+        put_text(data);
+    }
+
+    void put_int(std::int64_t v) {
+        if (v >= 0 && v < 256) {
+            put(opcode::BININT1);
+            put_byte(static_cast<std::uint8_t>(v));
+        } else if (v >= 0 && v < 65536) {
+            put(opcode::BININT2);
+            put_byte(static_cast<std::uint8_t>(v));
+            put_byte(static_cast<std::uint8_t>(v >> 8));
+        } else if (v >= INT32_MIN && v <= INT32_MAX) {
+            put(opcode::BININT);
+            put_le32(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)));
+        } else {
+            // Minimal little-endian two's complement, as LONG1 wants it.
+            std::uint8_t b[8];
+            store_le64(b, static_cast<std::uint64_t>(v));
+            std::size_t n = 8;
+            while (n > 1 && ((b[n - 1] == 0x00 && (b[n - 2] & 0x80) == 0) || (b[n - 1] == 0xFF && (b[n - 2] & 0x80) != 0)))
+                --n;
+            put(opcode::LONG1);
+            put_byte(static_cast<std::uint8_t>(n));
+            out_->insert(out_->end(), b, b + n);
+        }
+    }
+
+    void put_big_int(std::string_view twos_complement) {
+        if (twos_complement.size() < 256) {
+            put(opcode::LONG1);
+            put_byte(static_cast<std::uint8_t>(twos_complement.size()));
+        } else {
+            put(opcode::LONG4);
+            put_le32(static_cast<std::uint32_t>(twos_complement.size()));
+        }
+        put_text(twos_complement);
+    }
+
+    void put_float(double v) {
+        std::uint64_t bits;
+        std::memcpy(&bits, &v, 8);
+        put(opcode::BINFLOAT);
+        std::uint8_t b[8];
+        store_be64(b, bits);  // BINFLOAT is big-endian, unlike every other number in a pickle
+        out_->insert(out_->end(), b, b + 8);
+    }
+
+    void put_memo(node_id id) {
+        const std::uint32_t index = next_memo_++;
+        memo_index_[id] = index;
+        if (index < 256) {
+            put(opcode::BINPUT);
+            put_byte(static_cast<std::uint8_t>(index));
+        } else {
+            put(opcode::LONG_BINPUT);
+            put_le32(index);
+        }
+    }
+
+    void put_get(std::uint32_t index) {
+        if (index < 256) {
+            put(opcode::BINGET);
+            put_byte(static_cast<std::uint8_t>(index));
+        } else {
+            put(opcode::LONG_BINGET);
+            put_le32(index);
+        }
+    }
+
+    status put_global(const node& n) {
+        // Under protocol 2 the loader maps Python 2 names; only names it leaves alone can be written.
+        const policy::qualified_name loaded = resolve_name(n.text, n.name, stats_.protocol);
+        if (loaded.module != n.text || loaded.name != n.name)
+            return error{errc::pickle_unwritable, n.offset, "a global name the protocol-2 loader does not rename"};
+        if (n.text.find('\n') != std::string_view::npos || n.name.find('\n') != std::string_view::npos)
+            return error{errc::pickle_unwritable, n.offset, "a global name without newlines"};
+        put(opcode::GLOBAL);
+        put_text(n.text);
+        put_byte('\n');
+        put_text(n.name);
+        put_byte('\n');
+        return {};
+    }
+
+    // ---- pass 2: emission, iterative so no input can exhaust the native stack ------------------
+
+    // A node being written: `next` walks its slots (children, then for calls items and states).
+    struct frame {
+        node_id id;
+        std::size_t next = 0;
+        std::size_t batch = 0;       // items in the open APPENDS/SETITEMS/ADDITEMS batch
+        bool batch_open = false;
+        bool called = false;         // a call's REDUCE/NEWOBJ is written
+        bool pending_build = false;  // a BUILD state was just written: BUILD follows
+        bool superseded = false;     // a nested copy of this node was written instead
+    };
+
+    [[nodiscard]] bool is_blocked(node_id id) const noexcept { return (*graph_)[id].kind == node_kind::blocked; }
+
+    // Shared values get a memo slot, and so does everything a mutation can make part of a cycle
+    // (lists, dicts, sets, calls with SETITEM entries or BUILD states), as CPython memoizes every
+    // object: then every cycle meets a memoized node the second time round.
+    [[nodiscard]] bool memoized(node_id id) const noexcept {
+        if (references_[id] > 1) return true;
+        const node& n = (*graph_)[id];
+        switch (n.kind) {
+            case node_kind::list:
+            case node_kind::dict:
+            case node_kind::set: return true;
+            case node_kind::call: return !n.items.empty() || !n.states.empty();
+            default: return false;
+        }
+    }
+
+    // Writes None for a blocked slot; true when it did.
+    bool replace_blocked(node_id id) {
+        if (!is_blocked(id)) return false;
+        put(opcode::NONE);
+        ++stats_.replaced_items;
+        return true;
+    }
+
+    status emit(node_id root) {
+        std::vector<frame> work;
+        work.push_back(frame{root});
+        bool fresh = true;  // the top frame has not been opened yet
+        while (!work.empty()) {
+            if (fresh) {
+                fresh = false;
+                const node_id id = work.back().id;
+                const std::uint32_t memo = memo_index_[id];
+                if (memo != unassigned && memo != in_progress) {
+                    put_get(memo);
+                    work.pop_back();
+                    continue;
+                }
+                if (replace_blocked(id)) {
+                    work.pop_back();
+                    continue;
+                }
+                // A tuple or call reached again while its parts are being written: the cycle runs
+                // through a list, dict or call result that is already memoized, so writing it
+                // once more (nested) ends; the outer copy is then popped (see close()).
+                if (memo == in_progress && ++reentries_[id] > 2)
+                    return error{errc::pickle_unwritable, (*graph_)[id].offset,
+                                 "a cycle that passes through a memoizable container"};
+                auto complete = open(id);
+                BRINE_TRY(complete);
+                if (*complete) {
+                    work.pop_back();
+                    continue;
+                }
+            }
+            const node_id child = advance(work.back());
+            if (child != no_node) {
+                work.push_back(frame{child});
+                fresh = true;
+                continue;
+            }
+            close(work.back());
+            work.pop_back();
+        }
+        return {};
+    }
+
+    // Writes what comes before a node's slots. True when the node is already complete (scalars).
+    result<bool> open(node_id id) {
+        const node& n = (*graph_)[id];
+        switch (n.kind) {
+            case node_kind::none: put(opcode::NONE); break;
+            case node_kind::boolean: put(n.boolean ? opcode::NEWTRUE : opcode::NEWFALSE); break;
+            case node_kind::integer: put_int(n.integer); break;
+            case node_kind::big_integer: put_big_int(n.text); break;
+            case node_kind::floating: put_float(n.real); break;
+            case node_kind::string: put_sized(opcode::STOP, opcode::BINUNICODE, opcode::BINUNICODE8, n.text); break;
+            case node_kind::legacy_string:
+                if (n.text.size() > 0x7FFFFFFFu)
+                    return error{errc::pickle_unwritable, n.offset, "a Python 2 str under 2 GiB"};
+                put_sized(opcode::SHORT_BINSTRING, opcode::BINSTRING, opcode::STOP, n.text);
+                break;
+            case node_kind::bytes: put_sized(opcode::SHORT_BINBYTES, opcode::BINBYTES, opcode::BINBYTES8, n.text); break;
+            case node_kind::bytearray:
+                put(opcode::BYTEARRAY8);
+                put_le64(n.text.size());
+                put_text(n.text);
+                break;
+            case node_kind::global: BRINE_TRY(put_global(n)); break;
+            case node_kind::list:
+            case node_kind::dict:
+            case node_kind::set:
+                // Mutable: created empty and memoized before its items, which may refer back to it.
+                put(n.kind == node_kind::list ? opcode::EMPTY_LIST
+                                              : n.kind == node_kind::dict ? opcode::EMPTY_DICT : opcode::EMPTY_SET);
+                if (memoized(id)) put_memo(id);
+                return false;
+            case node_kind::tuple:
+            case node_kind::frozenset:
+            case node_kind::call:
+            case node_kind::persistent_id:
+                // Immutable: built from its parts, so it must not (indirectly) contain itself.
+                if (n.kind == node_kind::frozenset || (n.kind == node_kind::tuple && n.children.size() > 3))
+                    put(opcode::MARK);
+                memo_index_[id] = in_progress;
+                return false;
+            case node_kind::blocked: break;  // written as None by the caller
+        }
+        if (references_[id] > 1) put_memo(id);
+        return true;
+    }
+
+    // The next slot of a node to write, writing the opcodes between slots; no_node when done.
+    node_id advance(frame& f) {
+        const node& n = (*graph_)[f.id];
+        switch (n.kind) {
+            case node_kind::list: return next_item(f, n.children, opcode::APPENDS);
+            case node_kind::set: return next_item(f, n.children, opcode::ADDITEMS);
+            case node_kind::dict: return next_entry(f, n.children);
+            case node_kind::tuple:
+            case node_kind::frozenset:
+            case node_kind::persistent_id:
+                while (f.next < n.children.size()) {
+                    const node_id child = n.children[f.next++];
+                    if (!replace_blocked(child)) return child;
+                }
+                return no_node;
+            case node_kind::call: return next_call_slot(f, n);
+            default: return no_node;
+        }
+    }
+
+    // List and set items, in batches: MARK item... APPENDS (or ADDITEMS).
+    node_id next_item(frame& f, const std::vector<node_id>& items, opcode closing) {
+        while (f.next < items.size()) {
+            open_batch(f, closing);
+            ++f.batch;
+            const node_id child = items[f.next++];
+            if (!replace_blocked(child)) return child;
+        }
+        close_batch(f, closing);
+        return no_node;
+    }
+
+    // Dict entries (key, value pairs), in batches: MARK key value... SETITEMS. An entry with a
+    // blocked key or value is left out whole.
+    node_id next_entry(frame& f, const std::vector<node_id>& entries) {
+        while (f.next < entries.size()) {
+            if (f.next % 2 == 1) return entries[f.next++];  // the value of the entry begun
+            if (f.next + 1 >= entries.size()) break;         // an odd tail: the machine refuses those
+            if (is_blocked(entries[f.next]) || is_blocked(entries[f.next + 1])) {
+                ++stats_.dropped_entries;
+                f.next += 2;
+                continue;
+            }
+            open_batch(f, opcode::SETITEMS);
+            ++f.batch;
+            return entries[f.next++];
+        }
+        close_batch(f, opcode::SETITEMS);
+        return no_node;
+    }
+
+    // A call: its parts (callable, args [, kwargs]), its opcode, then the entries SETITEM put in
+    // its result, then each BUILD state followed by BUILD — the order CPython's pickler uses.
+    node_id next_call_slot(frame& f, const node& n) {
+        const std::size_t parts = n.children.size();
+        if (f.next < parts) return n.children[f.next++];
+        if (!f.called) {
+            const std::uint32_t memo = memo_index_[f.id];
+            if (memo != in_progress && memo != unassigned) {
+                // A nested copy wrote the whole call already: drop our parts, refer to it.
+                for (std::size_t i = 0; i < parts; ++i) put(opcode::POP);
+                put_get(memo);
+                f.superseded = true;
+                return no_node;
+            }
+            put_call_opcode(n);
+            f.called = true;
+            // Memoized now, before its items and states, which may refer back to it.
+            if (memoized(f.id)) put_memo(f.id);
+        }
+        const std::size_t items_end = parts + n.items.size();
+        if (f.next < items_end) {
+            frame entries = f;
+            entries.next = f.next - parts;
+            const node_id child = next_entry(entries, n.items);
+            f.next = entries.next + parts;
+            f.batch = entries.batch;
+            f.batch_open = entries.batch_open;
+            if (child != no_node) return child;
+        }
+        close_batch(f, opcode::SETITEMS);
+        if (f.pending_build) {
+            put(opcode::BUILD);
+            f.pending_build = false;
+        }
+        while (f.next < items_end + n.states.size()) {
+            const node_id state = n.states[f.next++ - items_end];
+            if (is_blocked(state)) {
+                ++stats_.replaced_items;  // the refused state is not applied at all
+                continue;
+            }
+            f.pending_build = true;
+            return state;
+        }
+        return no_node;
+    }
+
+    void open_batch(frame& f, opcode closing) {
+        if (f.batch_open && f.batch == batch) close_batch(f, closing);
+        if (!f.batch_open) {
+            put(opcode::MARK);
+            f.batch_open = true;
+            f.batch = 0;
+        }
+    }
+
+    void close_batch(frame& f, opcode closing) {
+        if (!f.batch_open) return;
+        put(closing);
+        f.batch_open = false;
+        f.batch = 0;
+    }
+
+    void put_call_opcode(const node& n) {
+        switch (n.form) {
+            case call_form::newobj: put(opcode::NEWOBJ); break;
+            case call_form::newobj_ex: put(opcode::NEWOBJ_EX); break;
+            case call_form::reduce:
+            case call_form::inst:
+            case call_form::obj: put(opcode::REDUCE); break;
+        }
+    }
+
+    // Writes what ends a node built from its parts, then memoizes it if it is shared. If a nested
+    // copy of the node was written meanwhile (a cycle), the parts on the stack are popped and the
+    // memoized copy is used, as CPython's pickler does.
+    void close(const frame& f) {
+        const node_id id = f.id;
+        const node& n = (*graph_)[id];
+        if (f.superseded) return;
+        switch (n.kind) {
+            case node_kind::list:
+            case node_kind::dict:
+            case node_kind::set: return;  // memoized when opened
+            case node_kind::call:
+                if (!memoized(id)) memo_index_[id] = unassigned;
+                return;  // memoized after its opcode
+            default: break;
+        }
+        const std::uint32_t memo = memo_index_[id];
+        if (memo != in_progress && memo != unassigned) {
+            const bool marked = n.kind == node_kind::frozenset || (n.kind == node_kind::tuple && n.children.size() > 3);
+            if (marked) {
+                put(opcode::POP_MARK);
+            } else {
+                for (std::size_t i = 0; i < n.children.size(); ++i) put(opcode::POP);
+            }
+            put_get(memo);
+            return;
+        }
+        switch (n.kind) {
+            case node_kind::tuple:
+                switch (n.children.size()) {
+                    case 0: put(opcode::EMPTY_TUPLE); break;
+                    case 1: put(opcode::TUPLE1); break;
+                    case 2: put(opcode::TUPLE2); break;
+                    case 3: put(opcode::TUPLE3); break;
+                    default: put(opcode::TUPLE); break;
+                }
+                break;
+            case node_kind::frozenset: put(opcode::FROZENSET); break;
+            case node_kind::persistent_id: put(opcode::BINPERSID); break;
+            default: break;
+        }
+        memo_index_[id] = unassigned;
+        if (references_[id] > 1) put_memo(id);
+    }
+
+    const graph* graph_;
+    std::vector<std::uint8_t>* out_ = nullptr;
+    std::vector<std::uint32_t> references_;
+    std::vector<std::uint32_t> memo_index_;
+    std::vector<std::uint8_t> reentries_;
+    std::uint32_t next_memo_ = 0;
+    write_stats stats_;
+    bool needs_bytes_ = false;
+    bool needs_sets_ = false;
+    bool needs_bytearray_ = false;
+};
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/writer.hpp ----
+
+// allowlist policies
+
+// ---- begin brine/policy/extend.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Growing a policy. At compile time, extend<Base, Extra> where Extra lists more names:
+//
+//     struct my_globals {
+//         static constexpr brine::policy::qualified_name globals[] = {{"mylib.config", "Config"}};
+//     };
+//     using my_policy = brine::policy::extend<brine::policy::torch_weights_only, my_globals>;
+//
+// At run time (the CLI's --allow), runtime_allowlist<Base>::add("module.qualname").
+// An added name may be referenced, called (REDUCE, NEWOBJ) and built (BUILD on its call's result);
+// brine has no semantics for it, so the writer re-emits such calls structurally (same call, same
+// arguments). Modules torch never allows (sys, os, posix, nt) stay refused.
+
+
+// ---- begin brine/policy/torch_weights_only.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// torch_weights_only: what PyTorch's own `weights_only` unpickler accepts (torch 1.13 and current
+// releases, torch/_weights_only_unpickler.py), as exact (module, qualname) pairs:
+//   - globals: OrderedDict, Counter, Parameter, Size, Tensor, device, dtypes, quantization
+//     schemes, tensor and storage classes, the tensor rebuild functions, and the helpers torch
+//     pickles bytes, sets, bytearrays and complex numbers with;
+//   - calls (REDUCE) only to the callable ones of those; NEWOBJ only of Parameter;
+//   - BUILD only on tensors, parameters and OrderedDicts; SETITEM only on dicts and
+//     OrderedDict/Counter; APPEND only on lists, ADDITEMS only on sets;
+//   - persistent ids only BINPERSID of a tuple ('storage', ...).
+// Where torch is looser, brine is strict: torch joins module and name with a dot before looking
+// them up (so ("torch", "cuda.FloatTensor") passes there); brine compares the exact pair, and
+// torch 1.13 lets SETITEM reach any object, brine only dicts.
+
+
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+namespace detail {
+
+// Modules torch never allows, even when a user adds names from them.
+[[nodiscard]] constexpr bool blocklisted_module(std::string_view module) noexcept {
+    return module == "sys" || module == "os" || module == "posix" || module == "nt";
+}
+
+inline constexpr qualified_name torch_weights_only_globals[] = {
+    {"_codecs", "encode"},
+    {"builtins", "bytearray"},
+    {"builtins", "complex"},
+    {"builtins", "set"},
+    {"collections", "Counter"},
+    {"collections", "OrderedDict"},
+    {"torch", "BFloat16Storage"},
+    {"torch", "BFloat16Tensor"},
+    {"torch", "BoolStorage"},
+    {"torch", "BoolTensor"},
+    {"torch", "ByteStorage"},
+    {"torch", "ByteTensor"},
+    {"torch", "CharStorage"},
+    {"torch", "CharTensor"},
+    {"torch", "ComplexDoubleStorage"},
+    {"torch", "ComplexFloatStorage"},
+    {"torch", "DoubleStorage"},
+    {"torch", "DoubleTensor"},
+    {"torch", "FloatStorage"},
+    {"torch", "FloatTensor"},
+    {"torch", "HalfStorage"},
+    {"torch", "HalfTensor"},
+    {"torch", "IntStorage"},
+    {"torch", "IntTensor"},
+    {"torch", "LongStorage"},
+    {"torch", "LongTensor"},
+    {"torch", "QInt32Storage"},
+    {"torch", "QInt8Storage"},
+    {"torch", "QUInt2x4Storage"},
+    {"torch", "QUInt4x2Storage"},
+    {"torch", "QUInt8Storage"},
+    {"torch", "ShortStorage"},
+    {"torch", "ShortTensor"},
+    {"torch", "Size"},
+    {"torch", "Tensor"},
+    {"torch", "bfloat16"},
+    {"torch", "bits16"},
+    {"torch", "bits1x8"},
+    {"torch", "bits2x4"},
+    {"torch", "bits4x2"},
+    {"torch", "bits8"},
+    {"torch", "bool"},
+    {"torch", "complex128"},
+    {"torch", "complex32"},
+    {"torch", "complex64"},
+    {"torch", "device"},
+    {"torch", "float16"},
+    {"torch", "float32"},
+    {"torch", "float64"},
+    {"torch", "float8_e4m3fn"},
+    {"torch", "float8_e4m3fnuz"},
+    {"torch", "float8_e5m2"},
+    {"torch", "float8_e5m2fnuz"},
+    {"torch", "int1"},
+    {"torch", "int16"},
+    {"torch", "int2"},
+    {"torch", "int3"},
+    {"torch", "int32"},
+    {"torch", "int4"},
+    {"torch", "int5"},
+    {"torch", "int6"},
+    {"torch", "int64"},
+    {"torch", "int7"},
+    {"torch", "int8"},
+    {"torch", "per_channel_affine"},
+    {"torch", "per_channel_affine_float_qparams"},
+    {"torch", "per_channel_symmetric"},
+    {"torch", "per_tensor_affine"},
+    {"torch", "per_tensor_symmetric"},
+    {"torch", "qint32"},
+    {"torch", "qint8"},
+    {"torch", "quint2x4"},
+    {"torch", "quint4x2"},
+    {"torch", "quint8"},
+    {"torch", "uint1"},
+    {"torch", "uint16"},
+    {"torch", "uint2"},
+    {"torch", "uint3"},
+    {"torch", "uint32"},
+    {"torch", "uint4"},
+    {"torch", "uint5"},
+    {"torch", "uint6"},
+    {"torch", "uint64"},
+    {"torch", "uint7"},
+    {"torch", "uint8"},
+    {"torch._tensor", "_rebuild_from_type_v2"},
+    {"torch._utils", "_rebuild_device_tensor_from_cpu_tensor"},
+    {"torch._utils", "_rebuild_device_tensor_from_numpy"},
+    {"torch._utils", "_rebuild_meta_tensor_no_storage"},
+    {"torch._utils", "_rebuild_parameter"},
+    {"torch._utils", "_rebuild_parameter_with_state"},
+    {"torch._utils", "_rebuild_qtensor"},
+    {"torch._utils", "_rebuild_sparse_csr_tensor"},
+    {"torch._utils", "_rebuild_sparse_tensor"},
+    {"torch._utils", "_rebuild_tensor"},
+    {"torch._utils", "_rebuild_tensor_v2"},
+    {"torch._utils", "_rebuild_tensor_v3"},
+    {"torch._utils", "_rebuild_wrapper_subclass"},
+    {"torch.cuda", "BFloat16Storage"},
+    {"torch.cuda", "BFloat16Tensor"},
+    {"torch.cuda", "BoolStorage"},
+    {"torch.cuda", "BoolTensor"},
+    {"torch.cuda", "ByteStorage"},
+    {"torch.cuda", "ByteTensor"},
+    {"torch.cuda", "CharStorage"},
+    {"torch.cuda", "CharTensor"},
+    {"torch.cuda", "ComplexDoubleStorage"},
+    {"torch.cuda", "ComplexFloatStorage"},
+    {"torch.cuda", "DoubleStorage"},
+    {"torch.cuda", "DoubleTensor"},
+    {"torch.cuda", "FloatStorage"},
+    {"torch.cuda", "FloatTensor"},
+    {"torch.cuda", "HalfStorage"},
+    {"torch.cuda", "HalfTensor"},
+    {"torch.cuda", "IntStorage"},
+    {"torch.cuda", "IntTensor"},
+    {"torch.cuda", "LongStorage"},
+    {"torch.cuda", "LongTensor"},
+    {"torch.cuda", "ShortStorage"},
+    {"torch.cuda", "ShortTensor"},
+    {"torch.cuda.sparse", "BFloat16Tensor"},
+    {"torch.cuda.sparse", "ByteTensor"},
+    {"torch.cuda.sparse", "CharTensor"},
+    {"torch.cuda.sparse", "DoubleTensor"},
+    {"torch.cuda.sparse", "FloatTensor"},
+    {"torch.cuda.sparse", "HalfTensor"},
+    {"torch.cuda.sparse", "IntTensor"},
+    {"torch.cuda.sparse", "LongTensor"},
+    {"torch.cuda.sparse", "ShortTensor"},
+    {"torch.nn.parameter", "Parameter"},
+    {"torch.serialization", "_get_layout"},
+    {"torch.sparse", "BFloat16Tensor"},
+    {"torch.sparse", "ByteTensor"},
+    {"torch.sparse", "CharTensor"},
+    {"torch.sparse", "DoubleTensor"},
+    {"torch.sparse", "FloatTensor"},
+    {"torch.sparse", "HalfTensor"},
+    {"torch.sparse", "IntTensor"},
+    {"torch.sparse", "LongTensor"},
+    {"torch.sparse", "ShortTensor"},
+    {"torch.storage", "TypedStorage"},
+    {"torch.storage", "UntypedStorage"},
+};
+static_assert(strictly_sorted(torch_weights_only_globals), "the table must be sorted by (module, name), no duplicates");
+
+// The globals of the table that torch calls (REDUCE); dtypes, schemes and classes are only values.
+inline constexpr qualified_name torch_callables[] = {
+    {"_codecs", "encode"},
+    {"builtins", "bytearray"},
+    {"builtins", "complex"},
+    {"builtins", "set"},
+    {"collections", "Counter"},
+    {"collections", "OrderedDict"},
+    {"torch", "Size"},
+    {"torch", "device"},
+    {"torch._tensor", "_rebuild_from_type_v2"},
+    {"torch._utils", "_rebuild_device_tensor_from_cpu_tensor"},
+    {"torch._utils", "_rebuild_device_tensor_from_numpy"},
+    {"torch._utils", "_rebuild_meta_tensor_no_storage"},
+    {"torch._utils", "_rebuild_parameter"},
+    {"torch._utils", "_rebuild_parameter_with_state"},
+    {"torch._utils", "_rebuild_qtensor"},
+    {"torch._utils", "_rebuild_sparse_csr_tensor"},
+    {"torch._utils", "_rebuild_sparse_tensor"},
+    {"torch._utils", "_rebuild_tensor"},
+    {"torch._utils", "_rebuild_tensor_v2"},
+    {"torch._utils", "_rebuild_tensor_v3"},
+    {"torch._utils", "_rebuild_wrapper_subclass"},
+    {"torch.nn.parameter", "Parameter"},
+    {"torch.serialization", "_get_layout"},
+};
+static_assert(strictly_sorted(torch_callables), "the table must be sorted by (module, name), no duplicates");
+
+// Calls whose result is a tensor or parameter: the only targets of BUILD besides OrderedDict.
+inline constexpr qualified_name torch_tensor_makers[] = {
+    {"torch._tensor", "_rebuild_from_type_v2"},
+    {"torch._utils", "_rebuild_device_tensor_from_cpu_tensor"},
+    {"torch._utils", "_rebuild_device_tensor_from_numpy"},
+    {"torch._utils", "_rebuild_meta_tensor_no_storage"},
+    {"torch._utils", "_rebuild_parameter"},
+    {"torch._utils", "_rebuild_parameter_with_state"},
+    {"torch._utils", "_rebuild_qtensor"},
+    {"torch._utils", "_rebuild_sparse_csr_tensor"},
+    {"torch._utils", "_rebuild_sparse_tensor"},
+    {"torch._utils", "_rebuild_tensor"},
+    {"torch._utils", "_rebuild_tensor_v2"},
+    {"torch._utils", "_rebuild_tensor_v3"},
+    {"torch._utils", "_rebuild_wrapper_subclass"},
+    {"torch.nn.parameter", "Parameter"},
+};
+static_assert(strictly_sorted(torch_tensor_makers), "the table must be sorted by (module, name), no duplicates");
+
+inline constexpr qualified_name torch_dict_makers[] = {
+    {"collections", "Counter"},
+    {"collections", "OrderedDict"},
+};
+static_assert(strictly_sorted(torch_dict_makers), "the table must be sorted by (module, name), no duplicates");
+
+inline constexpr qualified_name ordered_dict[] = {{"collections", "OrderedDict"}};
+inline constexpr qualified_name parameter[] = {{"torch.nn.parameter", "Parameter"}};
+
+}  // namespace detail
+
+// The structural rules shared by torch_weights_only and strict; `Globals` and `Callables` are
+// sorted tables, `Globals` ⊇ `Callables`.
+template <const auto& Globals, const auto& Callables>
+struct torch_style_policy {
+    [[nodiscard]] verdict allow_global(const qualified_name& name) const noexcept {
+        if (detail::blocklisted_module(name.module)) return refused("module is never allowed (sys, os, posix, nt)");
+        return contains(Globals, name) ? allowed : refused("global is not in the allowlist");
+    }
+
+    [[nodiscard]] verdict allow_call(const pickle::graph& g, pickle::node_id callable,
+                                     pickle::call_form form) const noexcept {
+        const qualified_name name = callable_name(g, callable);
+        switch (form) {
+            case pickle::call_form::reduce:
+                return contains(Callables, name) ? allowed : refused("global is allowed as a value, not as a call");
+            case pickle::call_form::newobj:
+                return contains(detail::parameter, name) ? allowed
+                                                         : refused("NEWOBJ is allowed only for torch.nn.Parameter");
+            case pickle::call_form::newobj_ex:
+            case pickle::call_form::inst:
+            case pickle::call_form::obj: break;
+        }
+        return refused("NEWOBJ_EX, INST and OBJ are not allowed");
+    }
+
+    [[nodiscard]] verdict allow_build(const pickle::graph& g, pickle::node_id target) const noexcept {
+        if (is_call_to(g, target, detail::torch_tensor_makers) || is_call_to(g, target, detail::ordered_dict))
+            return allowed;
+        return refused("BUILD is allowed only on tensors, parameters and OrderedDict");
+    }
+
+    [[nodiscard]] verdict allow_setitem(const pickle::graph& g, pickle::node_id target) const noexcept {
+        if (g[target].kind == pickle::node_kind::dict || is_call_to(g, target, detail::torch_dict_makers))
+            return allowed;
+        return refused("SETITEM is allowed only on dicts");
+    }
+
+    [[nodiscard]] verdict allow_append(const pickle::graph& g, pickle::node_id target,
+                                       pickle::opcode op) const noexcept {
+        const pickle::node_kind kind = g[target].kind;
+        if (op == pickle::opcode::ADDITEMS)
+            return kind == pickle::node_kind::set ? allowed : refused("ADDITEMS is allowed only on sets");
+        return kind == pickle::node_kind::list ? allowed : refused("APPEND is allowed only on lists");
+    }
+
+    [[nodiscard]] verdict allow_persistent_id(const pickle::graph& g, pickle::node_id id,
+                                              pickle::opcode op) const noexcept {
+        if (op != pickle::opcode::BINPERSID) return refused("only BINPERSID persistent ids are allowed");
+        const pickle::node& pid = g[id];
+        std::string_view tag;
+        if (pid.kind != pickle::node_kind::tuple || pid.children.empty() || !ascii_text(g, pid.children[0], tag) ||
+            tag != "storage")
+            return refused("only ('storage', ...) persistent ids are allowed");
+        return allowed;
+    }
+};
+
+using torch_weights_only = torch_style_policy<detail::torch_weights_only_globals, detail::torch_callables>;
+static_assert(check_policy<torch_weights_only>());
+
+}  // namespace policy
+BRINE_NAMESPACE_END
+
+// ---- end brine/policy/torch_weights_only.hpp ----
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+// The rules for names an extension lists; Derived says which names with listed().
+template <class Derived, class Base>
+struct extension : Base {
+    [[nodiscard]] verdict allow_global(const qualified_name& name) const noexcept {
+        if (self().listed(name) && !detail::blocklisted_module(name.module)) return allowed;
+        return Base::allow_global(name);
+    }
+    [[nodiscard]] verdict allow_call(const pickle::graph& g, pickle::node_id callable,
+                                     pickle::call_form form) const noexcept {
+        if ((form == pickle::call_form::reduce || form == pickle::call_form::newobj) &&
+            self().listed(callable_name(g, callable)))
+            return allowed;
+        return Base::allow_call(g, callable, form);
+    }
+    [[nodiscard]] verdict allow_build(const pickle::graph& g, pickle::node_id target) const noexcept {
+        if (g[target].kind == pickle::node_kind::call && self().listed(callable_name(g, target))) return allowed;
+        return Base::allow_build(g, target);
+    }
+
+private:
+    [[nodiscard]] const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+};
+
+template <class Base, class Extra>
+struct extend : extension<extend<Base, Extra>, Base> {
+    static_assert(strictly_sorted(Extra::globals), "Extra::globals must be sorted by (module, name), no duplicates");
+
+    [[nodiscard]] static bool listed(const qualified_name& name) noexcept {
+        return !name.module.empty() && contains(Extra::globals, name);
+    }
+};
+
+// Names added while running. "module.qualname" splits at the last dot; a qualname that itself
+// has dots is written "module:qualname" (as pkgutil.resolve_name spells it).
+template <class Base>
+class runtime_allowlist : public extension<runtime_allowlist<Base>, Base> {
+public:
+    // Adds a name; false when it is not of the form module.name or module:qualname.
+    bool add(std::string_view spelled) {
+        std::size_t split = spelled.find(':');
+        if (split == std::string_view::npos) split = spelled.rfind('.');
+        if (split == std::string_view::npos || split == 0 || split + 1 >= spelled.size()) return false;
+        names_.emplace_back(std::string(spelled.substr(0, split)), std::string(spelled.substr(split + 1)));
+        return true;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return names_.size(); }
+
+    [[nodiscard]] bool listed(const qualified_name& name) const noexcept {
+        for (const auto& [module, qualname] : names_)
+            if (module == name.module && qualname == name.name) return true;
+        return false;
+    }
+
+private:
+    std::vector<std::pair<std::string, std::string>> names_;
+};
+
+}  // namespace policy
+BRINE_NAMESPACE_END
+
+// ---- end brine/policy/extend.hpp ----
+
+// ---- begin brine/policy/strict.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// strict: containers, scalars and plain tensors only. Like torch_weights_only, minus everything a
+// plain state dict does not need: no sparse, quantized, meta or subclass tensors, no Counter,
+// device, complex, set or bytearray helpers, no _codecs.encode.
+
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+namespace detail {
+inline constexpr qualified_name strict_globals[] = {
+    {"collections", "OrderedDict"},
+    {"torch", "BFloat16Storage"},
+    {"torch", "BoolStorage"},
+    {"torch", "ByteStorage"},
+    {"torch", "CharStorage"},
+    {"torch", "ComplexDoubleStorage"},
+    {"torch", "ComplexFloatStorage"},
+    {"torch", "DoubleStorage"},
+    {"torch", "FloatStorage"},
+    {"torch", "HalfStorage"},
+    {"torch", "IntStorage"},
+    {"torch", "LongStorage"},
+    {"torch", "ShortStorage"},
+    {"torch", "bfloat16"},
+    {"torch", "bool"},
+    {"torch", "complex128"},
+    {"torch", "complex64"},
+    {"torch", "float16"},
+    {"torch", "float32"},
+    {"torch", "float64"},
+    {"torch", "int16"},
+    {"torch", "int32"},
+    {"torch", "int64"},
+    {"torch", "int8"},
+    {"torch", "uint8"},
+    {"torch._utils", "_rebuild_parameter"},
+    {"torch._utils", "_rebuild_tensor"},
+    {"torch._utils", "_rebuild_tensor_v2"},
+    {"torch.nn.parameter", "Parameter"},
+    {"torch.storage", "TypedStorage"},
+    {"torch.storage", "UntypedStorage"},
+};
+static_assert(strictly_sorted(strict_globals), "the table must be sorted by (module, name), no duplicates");
+
+inline constexpr qualified_name strict_callables[] = {
+    {"collections", "OrderedDict"},
+    {"torch._utils", "_rebuild_parameter"},
+    {"torch._utils", "_rebuild_tensor"},
+    {"torch._utils", "_rebuild_tensor_v2"},
+    {"torch.nn.parameter", "Parameter"},
+};
+static_assert(strictly_sorted(strict_callables), "the table must be sorted by (module, name), no duplicates");
+}  // namespace detail
+
+using strict = torch_style_policy<detail::strict_globals, detail::strict_callables>;
+static_assert(check_policy<strict>());
+
+}  // namespace policy
+BRINE_NAMESPACE_END
+
+// ---- end brine/policy/strict.hpp ----
 
 // ---- end brine/brine.hpp ----

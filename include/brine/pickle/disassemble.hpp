@@ -16,8 +16,9 @@
 //
 // A malformed pickle is listed up to the problem, followed by a line naming the error and its
 // offset. Bytes after STOP are listed too, under a line saying they are no part of the object
-// (a loader that reads several pickles in a row would run them). Nothing here allocates per
-// opcode beyond the simulation's mark and memo tables, both bounded by Limits.
+// (a loader that reads several pickles in a row would run them). Memory: the reader's scratch
+// buffer, the simulation's mark and memo tables (bounded by Limits::max_mark_depth and
+// Limits::max_memo_size) and, while a big integer's line is written, a copy of it.
 #pragma once
 
 #include <brine/config.hpp>
@@ -399,9 +400,10 @@ template <class Limits = limits::standard, class Sink, class Annotator = no_anno
         const std::uint64_t indent = marks_before < stack.marks() ? marks_before : stack.marks();
         const std::size_t levels = indent < detail::shown_indent ? static_cast<std::size_t>(indent) : detail::shown_indent;
         for (std::size_t i = 0; i < levels; ++i) line.append("  ");
+        const std::size_t name_start = line.size();
         line.append(opcode_name(t.op));
         const std::size_t name_end = line.size();
-        line.pad_to(name_end < 42 ? 42 : name_end + 1);
+        line.pad_to(name_start + 19);  // the longest names have 16 characters
         const std::size_t argument_start = line.size();
         if (memo_op) {
             if (memo.known) {

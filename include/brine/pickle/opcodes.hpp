@@ -262,6 +262,9 @@ inline constexpr opcode_info unknown_opcode_info = {opcode::STOP, "?", 0, arg_en
 
 }  // namespace detail
 
+// Whether a byte is one of the 68 opcodes.
+[[nodiscard]] constexpr bool is_opcode(std::uint8_t byte) noexcept { return detail::opcode_index[byte] != detail::no_opcode; }
+
 // The opcode a byte stands for, or nullptr if it is none of the 68.
 [[nodiscard]] constexpr const opcode_info* find_opcode(std::uint8_t byte) noexcept {
     const std::uint8_t i = detail::opcode_index[byte];
@@ -269,10 +272,11 @@ inline constexpr opcode_info unknown_opcode_info = {opcode::STOP, "?", 0, arg_en
 }
 
 // The facts about an opcode. An out-of-range value (a cast from an arbitrary byte) yields an entry
-// named "?" instead of undefined behaviour.
+// named "?" instead of undefined behaviour. (Indices, not pointer tests: GCC's UBSan makes a
+// pointer comparison non-constant.)
 [[nodiscard]] constexpr const opcode_info& info(opcode op) noexcept {
-    const opcode_info* found = find_opcode(static_cast<std::uint8_t>(op));
-    return found ? *found : detail::unknown_opcode_info;
+    const std::uint8_t i = detail::opcode_index[static_cast<std::uint8_t>(op)];
+    return i == detail::no_opcode ? detail::unknown_opcode_info : detail::opcode_table[i];
 }
 
 [[nodiscard]] constexpr std::string_view opcode_name(opcode op) noexcept { return info(op).name; }
@@ -281,7 +285,7 @@ inline constexpr opcode_info unknown_opcode_info = {opcode::STOP, "?", 0, arg_en
 [[nodiscard]] constexpr const std::array<opcode_info, 68>& all_opcodes() noexcept { return detail::opcode_table; }
 
 static_assert(opcode_name(opcode::STACK_GLOBAL) == "STACK_GLOBAL" && info(opcode::FRAME).protocol == 4 &&
-                  find_opcode(0x99) == nullptr,
+                  !is_opcode(0x99) && is_opcode(0x98),
               "opcode lookup works at compile time");
 
 }  // namespace pickle

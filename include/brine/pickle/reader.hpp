@@ -29,6 +29,8 @@
 //    field, a string, a text line) must end inside it (pickle.py: "pickle exhausted before end
 //    of frame"); a read that starts exactly at the frame's end leaves the frame; a FRAME inside a
 //    frame is allowed only when its own argument ends exactly at the outer frame's end.
+//  - Empty GLOBAL/INST names are passed on (_pickle.c refuses them, pickle.py fails to import
+//    them): no allowlist lists an empty name.
 //  - After STOP the reader goes on with the next byte if asked; bytes after STOP are no part of
 //    the object (the caller decides what to make of them).
 //  - After an error every further next() returns the same error.

@@ -107,20 +107,21 @@ struct node {
 // alive as long as the graph.
 class graph {
 public:
-    [[nodiscard]] std::size_t size() const noexcept { return nodes_.size(); }
-    [[nodiscard]] const node& operator[](node_id id) const noexcept { return nodes_[id]; }
-    [[nodiscard]] node& operator[](node_id id) noexcept { return nodes_[id]; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] const node& operator[](node_id id) const noexcept { return chunks_of_nodes_[id >> chunk_bits][id & chunk_mask]; }
+    [[nodiscard]] node& operator[](node_id id) noexcept { return chunks_of_nodes_[id >> chunk_bits][id & chunk_mask]; }
     [[nodiscard]] const std::vector<finding>& findings() const noexcept { return findings_; }
     [[nodiscard]] node_id root() const noexcept { return root_; }
     void set_root(node_id id) noexcept { root_ = id; }
 
     node_id add(node_kind kind, opcode origin, std::uint64_t offset) {
-        node item;
+        if ((size_ & chunk_mask) == 0) chunks_of_nodes_.push_back(std::unique_ptr<node[]>(new node[chunk_nodes]));
+        const auto id = static_cast<node_id>(size_++);
+        node& item = (*this)[id];
         item.kind = kind;
         item.origin = origin;
         item.offset = offset;
-        nodes_.push_back(std::move(item));
-        return static_cast<node_id>(nodes_.size() - 1);
+        return id;
     }
 
     // Copies bytes into storage that lives as long as the graph.
@@ -142,7 +143,7 @@ public:
     // Turns a node into a blocked one in place (every reference sees it) and records why.
     void block(node_id id, const finding& why) {
         findings_.push_back(why);
-        node& item = nodes_[id];
+        node& item = (*this)[id];
         item.kind = node_kind::blocked;
         item.finding_index = static_cast<std::uint32_t>(findings_.size() - 1);
     }
@@ -151,7 +152,7 @@ public:
     node_id add_blocked(const finding& why) {
         const node_id id = add(node_kind::blocked, why.op, why.offset);
         findings_.push_back(why);
-        nodes_[id].finding_index = static_cast<std::uint32_t>(findings_.size() - 1);
+        (*this)[id].finding_index = static_cast<std::uint32_t>(findings_.size() - 1);
         return id;
     }
 
@@ -159,15 +160,19 @@ public:
     void note(const finding& what) { findings_.push_back(what); }
 
     [[nodiscard]] const finding& finding_of(node_id id) const noexcept {
-        return findings_[nodes_[id].finding_index];
+        return findings_[(*this)[id].finding_index];
     }
-
-    void reserve(std::size_t nodes) { nodes_.reserve(nodes); }
 
 private:
     static constexpr std::size_t chunk_size = 64 * 1024;
 
-    std::vector<node> nodes_;
+    // Nodes live in fixed-size chunks: growing never moves them (references stay valid) and
+    // costs one allocation per 4096 nodes.
+    static constexpr unsigned chunk_bits = 12;
+    static constexpr std::size_t chunk_nodes = std::size_t{1} << chunk_bits;
+    static constexpr std::size_t chunk_mask = chunk_nodes - 1;
+    std::vector<std::unique_ptr<node[]>> chunks_of_nodes_;
+    std::size_t size_ = 0;
     std::vector<finding> findings_;
     std::vector<std::unique_ptr<char[]>> chunks_;
     char* chunk_next_ = nullptr;

@@ -12,9 +12,9 @@
 // that the input did not have, so the output passes the policy that accepted the input.
 //
 // Blocked values are left out: a dict entry whose key or value is blocked is dropped, a blocked
-// list, tuple or set item becomes None, and a blocked root is an error. Cycles through lists and
-// dicts are written as CPython writes them (container first, then its items); a cycle through a
-// tuple or a call cannot be rebuilt without executing, and is refused.
+// list, tuple or set item becomes None, and a blocked root is an error. Cycles are written as
+// CPython writes them: containers are memoized before their items, and a tuple or call reached
+// again while its parts are written is written once nested, the outer copy popped.
 #pragma once
 
 #include <brine/config.hpp>
@@ -55,6 +55,7 @@ public:
         BRINE_TRY(count_references(root));
         stats_.protocol = required_protocol();
         memo_index_.assign(graph_->size(), unassigned);
+        reentries_.assign(graph_->size(), 0);
         next_memo_ = 0;
 
         put(opcode::PROTO);
@@ -217,9 +218,25 @@ private:
         bool batch_open = false;
         bool called = false;         // a call's REDUCE/NEWOBJ is written
         bool pending_build = false;  // a BUILD state was just written: BUILD follows
+        bool superseded = false;     // a nested copy of this node was written instead
     };
 
     [[nodiscard]] bool is_blocked(node_id id) const noexcept { return (*graph_)[id].kind == node_kind::blocked; }
+
+    // Shared values get a memo slot, and so does everything a mutation can make part of a cycle
+    // (lists, dicts, sets, calls with SETITEM entries or BUILD states), as CPython memoizes every
+    // object: then every cycle meets a memoized node the second time round.
+    [[nodiscard]] bool memoized(node_id id) const noexcept {
+        if (references_[id] > 1) return true;
+        const node& n = (*graph_)[id];
+        switch (n.kind) {
+            case node_kind::list:
+            case node_kind::dict:
+            case node_kind::set: return true;
+            case node_kind::call: return !n.items.empty() || !n.states.empty();
+            default: return false;
+        }
+    }
 
     // Writes None for a blocked slot; true when it did.
     bool replace_blocked(node_id id) {
@@ -238,10 +255,7 @@ private:
                 fresh = false;
                 const node_id id = work.back().id;
                 const std::uint32_t memo = memo_index_[id];
-                if (memo == in_progress)
-                    return error{errc::pickle_unwritable, (*graph_)[id].offset,
-                                 "no cycle through a tuple or a call (it cannot be rebuilt without running code)"};
-                if (memo != unassigned) {
+                if (memo != unassigned && memo != in_progress) {
                     put_get(memo);
                     work.pop_back();
                     continue;
@@ -250,6 +264,12 @@ private:
                     work.pop_back();
                     continue;
                 }
+                // A tuple or call reached again while its parts are being written: the cycle runs
+                // through a list, dict or call result that is already memoized, so writing it
+                // once more (nested) ends; the outer copy is then popped (see close()).
+                if (memo == in_progress && ++reentries_[id] > 2)
+                    return error{errc::pickle_unwritable, (*graph_)[id].offset,
+                                 "a cycle that passes through a memoizable container"};
                 auto complete = open(id);
                 BRINE_TRY(complete);
                 if (*complete) {
@@ -263,7 +283,7 @@ private:
                 fresh = true;
                 continue;
             }
-            close(work.back().id);
+            close(work.back());
             work.pop_back();
         }
         return {};
@@ -297,7 +317,7 @@ private:
                 // Mutable: created empty and memoized before its items, which may refer back to it.
                 put(n.kind == node_kind::list ? opcode::EMPTY_LIST
                                               : n.kind == node_kind::dict ? opcode::EMPTY_DICT : opcode::EMPTY_SET);
-                if (references_[id] > 1) put_memo(id);
+                if (memoized(id)) put_memo(id);
                 return false;
             case node_kind::tuple:
             case node_kind::frozenset:
@@ -371,8 +391,18 @@ private:
         const std::size_t parts = n.children.size();
         if (f.next < parts) return n.children[f.next++];
         if (!f.called) {
+            const std::uint32_t memo = memo_index_[f.id];
+            if (memo != in_progress && memo != unassigned) {
+                // A nested copy wrote the whole call already: drop our parts, refer to it.
+                for (std::size_t i = 0; i < parts; ++i) put(opcode::POP);
+                put_get(memo);
+                f.superseded = true;
+                return no_node;
+            }
             put_call_opcode(n);
             f.called = true;
+            // Memoized now, before its items and states, which may refer back to it.
+            if (memoized(f.id)) put_memo(f.id);
         }
         const std::size_t items_end = parts + n.items.size();
         if (f.next < items_end) {
@@ -427,9 +457,33 @@ private:
         }
     }
 
-    // Writes what ends a node built from its parts, then memoizes it if it is shared.
-    void close(node_id id) {
+    // Writes what ends a node built from its parts, then memoizes it if it is shared. If a nested
+    // copy of the node was written meanwhile (a cycle), the parts on the stack are popped and the
+    // memoized copy is used, as CPython's pickler does.
+    void close(const frame& f) {
+        const node_id id = f.id;
         const node& n = (*graph_)[id];
+        if (f.superseded) return;
+        switch (n.kind) {
+            case node_kind::list:
+            case node_kind::dict:
+            case node_kind::set: return;  // memoized when opened
+            case node_kind::call:
+                if (!memoized(id)) memo_index_[id] = unassigned;
+                return;  // memoized after its opcode
+            default: break;
+        }
+        const std::uint32_t memo = memo_index_[id];
+        if (memo != in_progress && memo != unassigned) {
+            const bool marked = n.kind == node_kind::frozenset || (n.kind == node_kind::tuple && n.children.size() > 3);
+            if (marked) {
+                put(opcode::POP_MARK);
+            } else {
+                for (std::size_t i = 0; i < n.children.size(); ++i) put(opcode::POP);
+            }
+            put_get(memo);
+            return;
+        }
         switch (n.kind) {
             case node_kind::tuple:
                 switch (n.children.size()) {
@@ -442,9 +496,6 @@ private:
                 break;
             case node_kind::frozenset: put(opcode::FROZENSET); break;
             case node_kind::persistent_id: put(opcode::BINPERSID); break;
-            case node_kind::list:
-            case node_kind::dict:
-            case node_kind::set: return;  // memoized when opened
             default: break;
         }
         memo_index_[id] = unassigned;
@@ -455,6 +506,7 @@ private:
     std::vector<std::uint8_t>* out_ = nullptr;
     std::vector<std::uint32_t> references_;
     std::vector<std::uint32_t> memo_index_;
+    std::vector<std::uint8_t> reentries_;
     std::uint32_t next_memo_ = 0;
     write_stats stats_;
     bool needs_bytes_ = false;
