@@ -229,3 +229,15 @@ TEST_CASE("run-time and compile-time extensions allow exactly the names they lis
     REQUIRE(still);
     CHECK(describe(*still) == "BLOCKED");
 }
+
+TEST_CASE("a container changed after a call took it is refused: the call saw it before") {
+    // L = []; od = OrderedDict(L); L.append(('a', 1)) -> CPython's od is empty, the graph's L is not
+    auto late = evaluate(P("\x80\x02" "ccollections\nOrderedDict\n]q\x00\x85Rq\x01h\x00X\x01\x00\x00\x00" "aK\x01\x86" "a0."));
+    REQUIRE(late);
+    REQUIRE(late->values.findings().size() == 1);
+    CHECK(std::string(late->values.findings()[0].reason).find("after it was passed to a call") != std::string::npos);
+    // Filling the list before the call is fine.
+    auto early = evaluate(P("\x80\x02" "ccollections\nOrderedDict\n](X\x01\x00\x00\x00" "aK\x01\x86" "e\x85R."));
+    REQUIRE(early);
+    CHECK(early->values.findings().empty());
+}

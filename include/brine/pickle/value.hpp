@@ -86,6 +86,7 @@ struct node {
     node_kind kind = node_kind::none;
     call_form form = call_form::reduce;
     opcode origin = opcode::STOP;      // the opcode that created it
+    bool captured = false;             // passed (directly or inside containers) to a call
     std::uint64_t offset = 0;          // of that opcode
     union {
         std::int64_t integer;
