@@ -6814,6 +6814,7 @@ struct node {
     node_kind kind = node_kind::none;
     call_form form = call_form::reduce;
     opcode origin = opcode::STOP;      // the opcode that created it
+    bool captured = false;             // passed (directly or inside containers) to a call
     std::uint64_t offset = 0;          // of that opcode
     union {
         std::int64_t integer;
@@ -7270,6 +7271,8 @@ private:
     // ---- names and calls ---------------------------------------------------------------------
 
     result<node_id> make_global(std::string_view module, std::string_view name, const token& t) {
+        // CPython's C unpickler refuses empty names; pickle.py fails to import them.
+        if (module.empty() || name.empty()) return error{errc::pickle_bad_argument, t.offset, "a non-empty module and name"};
         const policy::qualified_name resolved = resolve_name(module, name, protocol_);
         const policy::verdict verdict = policy_->allow_global(resolved);
         // Names are kept in the graph's storage: the reader's views die with the next token.
@@ -7318,8 +7321,29 @@ private:
             }
         }
         const policy::verdict verdict = policy_->allow_call(*graph_, callable, form);
-        if (!verdict.allowed()) graph_->block(*id, finding{t.op, t.offset, target.text, target.name, verdict.refusal});
+        if (!verdict.allowed()) {
+            graph_->block(*id, finding{t.op, t.offset, target.text, target.name, verdict.refusal});
+            return *id;
+        }
+        capture(args);
+        if (kwargs != no_node) capture(kwargs);
         return *id;
+    }
+
+    // A call sees its arguments as they are now, but the graph holds containers in their final
+    // state: a container passed to a call must not change afterwards, or the reconstruction would
+    // call with different contents. Marks everything reachable from `id` (each node once).
+    void capture(node_id id) {
+        capture_work_.clear();
+        capture_work_.push_back(id);
+        while (!capture_work_.empty()) {
+            node& n = (*graph_)[capture_work_.back()];
+            capture_work_.pop_back();
+            if (n.captured) continue;
+            n.captured = true;
+            for (const node_id child : n.children) capture_work_.push_back(child);
+            for (const node_id item : n.items) capture_work_.push_back(item);
+        }
     }
 
     status require_tuple(node_id id, const token& t, const char* what) const noexcept {
@@ -7330,6 +7354,9 @@ private:
 
     // ---- mutation ------------------------------------------------------------------------------
 
+    static constexpr policy::verdict mutated_after_call =
+        policy::refused("a container changed after it was passed to a call (the call saw it before the change)");
+
     // A refused mutation blocks its target in place: every reference to it sees the refusal.
     void refuse_mutation(node_id target, const policy::verdict& verdict, const token& t) {
         if ((*graph_)[target].kind == node_kind::blocked) return;
@@ -7339,7 +7366,9 @@ private:
 
     status append_items(node_id target, std::size_t begin, std::size_t end, const token& t) {
         if ((*graph_)[target].kind != node_kind::blocked) {
-            const policy::verdict verdict = policy_->allow_append(*graph_, target, t.op);
+            const policy::verdict verdict = (*graph_)[target].captured && end != begin
+                                                ? mutated_after_call
+                                                : policy_->allow_append(*graph_, target, t.op);
             if (verdict.allowed()) {
                 auto& children = (*graph_)[target].children;
                 children.insert(children.end(), stack_.begin() + static_cast<std::ptrdiff_t>(begin),
@@ -7356,7 +7385,9 @@ private:
         if ((end - begin) % 2 != 0)
             return error{errc::pickle_odd_items, t.offset, "key/value pairs (an even number of items) for SETITEMS"};
         if ((*graph_)[target].kind != node_kind::blocked) {
-            const policy::verdict verdict = policy_->allow_setitem(*graph_, target);
+            const policy::verdict verdict = (*graph_)[target].captured && end != begin
+                                                ? mutated_after_call
+                                                : policy_->allow_setitem(*graph_, target);
             if (verdict.allowed()) {
                 node& n = (*graph_)[target];
                 auto& entries = n.kind == node_kind::dict ? n.children : n.items;
@@ -7640,6 +7671,7 @@ private:
     std::vector<std::size_t> marks_;
     std::vector<node_id> memo_dense_;
     std::unordered_map<std::uint64_t, node_id> memo_sparse_;
+    std::vector<node_id> capture_work_;
     std::uint64_t memo_count_ = 0;
     int protocol_ = 0;
     bool saw_proto_ = false;

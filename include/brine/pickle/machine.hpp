@@ -200,6 +200,8 @@ private:
     // ---- names and calls ---------------------------------------------------------------------
 
     result<node_id> make_global(std::string_view module, std::string_view name, const token& t) {
+        // CPython's C unpickler refuses empty names; pickle.py fails to import them.
+        if (module.empty() || name.empty()) return error{errc::pickle_bad_argument, t.offset, "a non-empty module and name"};
         const policy::qualified_name resolved = resolve_name(module, name, protocol_);
         const policy::verdict verdict = policy_->allow_global(resolved);
         // Names are kept in the graph's storage: the reader's views die with the next token.
