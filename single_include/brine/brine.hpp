@@ -7313,6 +7313,10 @@ private:
         }
         for (const node_id part : {args, kwargs}) {
             if (part == no_node) continue;
+            if ((*graph_)[part].kind == node_kind::blocked) {
+                graph_->block(*id, finding{t.op, t.offset, target.text, target.name, "call with refused arguments"});
+                return *id;
+            }
             for (const node_id item : (*graph_)[part].children) {
                 if ((*graph_)[item].kind == node_kind::blocked) {
                     graph_->block(*id, finding{t.op, t.offset, target.text, target.name, "call with a refused argument"});
@@ -7553,10 +7557,17 @@ private:
                     return push(id, t);
                 }
                 // CPython requires str operands; a Python 2 str decodes to str under torch.load's
-                // default encoding, so it names a global there too.
+                // default encoding, so it names a global there too. A call's result may be a str
+                // at run time (e.g. _codecs.encode(..., 'rot13')): a name computed by running
+                // code, so refused, not an error.
                 const auto is_text = [](const node& n) {
                     return n.kind == node_kind::string || n.kind == node_kind::legacy_string;
                 };
+                if (name_node.kind == node_kind::call || module_node.kind == node_kind::call) {
+                    const node_id id = graph_->add_blocked(
+                        finding{t.op, t.offset, {}, {}, "STACK_GLOBAL of a name computed by a call at load time"});
+                    return push(id, t);
+                }
                 if (!is_text(name_node) || !is_text(module_node))
                     return error{errc::pickle_bad_argument, t.offset, "str operands for STACK_GLOBAL"};
                 auto id = make_global(module_node.text, name_node.text, t);
@@ -7641,7 +7652,9 @@ private:
                 auto id = new_node(node_kind::persistent_id, t);
                 BRINE_TRY(id);
                 (*graph_)[*id].children.push_back(pid);
-                const policy::verdict verdict = policy_->allow_persistent_id(*graph_, pid, t.op);
+                const policy::verdict verdict = (*graph_)[pid].kind == node_kind::blocked
+                                                    ? policy::refused("persistent id made of a refused value")
+                                                    : policy_->allow_persistent_id(*graph_, pid, t.op);
                 if (!verdict.allowed()) graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
                 return push(*id, t);
             }

@@ -12,6 +12,26 @@
 
 namespace {
 
+// Names come from hostile input: never print their control bytes raw.
+std::string escaped(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '\\') out += "\\\\";
+        else if (c == '\r') out += "\\r";
+        else if (c == '\n') out += "\\n";
+        else if (c == '\t') out += "\\t";
+        else if (byte < 0x20 || byte >= 0x7F) {
+            char hex[5];
+            std::snprintf(hex, sizeof hex, "\\x%02x", byte);
+            out += hex;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 int fail(const char* what, const brine::error& e) {
     std::fprintf(stderr, "pickle_rewrite: %s: %s at offset %llu: expected %s\n", what,
                  brine::to_string(e.code).data(), static_cast<unsigned long long>(e.offset), e.detail);
@@ -26,9 +46,9 @@ int rewrite(const Policy& rules, const char* in_path, const char* out_path) {
     auto evaluated = machine.run(input->bytes());
     if (!evaluated) return fail(in_path, evaluated.err());
     for (const brine::pickle::finding& f : evaluated->values.findings())
-        std::printf("finding: %s at %llu: %.*s%s%.*s: %s\n", brine::pickle::opcode_name(f.op).data(),
-                    static_cast<unsigned long long>(f.offset), static_cast<int>(f.module.size()), f.module.data(),
-                    f.module.empty() ? "" : ".", static_cast<int>(f.name.size()), f.name.data(), f.reason);
+        std::printf("finding: %s at %llu: %s%s%s: %s\n", brine::pickle::opcode_name(f.op).data(),
+                    static_cast<unsigned long long>(f.offset), escaped(f.module).c_str(), f.module.empty() ? "" : ".",
+                    escaped(f.name).c_str(), f.reason);
     std::vector<std::uint8_t> bytes;
     auto written = brine::pickle::writer(evaluated->values).write(bytes);
     if (!written) return fail(in_path, written.err());

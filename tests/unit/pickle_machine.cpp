@@ -241,3 +241,14 @@ TEST_CASE("a container changed after a call took it is refused: the call saw it 
     REQUIRE(early);
     CHECK(early->values.findings().empty());
 }
+
+TEST_CASE("a call is refused when its argument tuple itself is refused (found by fuzzing)") {
+    // OrderedDict(*os.system(...)): the args are the result of a refused call.
+    auto nested = evaluate(P("\x80\x02" "ccollections\nOrderedDict\n" "cos\nsystem\nX\x01\x00\x00\x00" "x\x85R" "R."));
+    REQUIRE(nested);
+    CHECK(describe(*nested) == "BLOCKED");
+    // A name computed by a call (e.g. _codecs.encode(.., 'rot13') returns str) is refused, not an error.
+    auto computed = evaluate(P("\x80\x04\x8c\x08" "builtins" "c_codecs\nencode\n\x8c\x04rkrp\x8c\x05rot13\x86R\x93."));
+    REQUIRE(computed);
+    CHECK(describe(*computed) == "BLOCKED");
+}
