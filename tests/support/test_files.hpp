@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,22 @@ inline std::filesystem::path source_path(const std::string& relative) {
 inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Rows of a tab-separated fixture listing; blank lines and '#' comments are skipped.
+inline std::vector<std::vector<std::string>> read_tsv(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::vector<std::vector<std::string>> rows;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::vector<std::string> fields;
+        std::stringstream split(line);
+        std::string field;
+        while (std::getline(split, field, '\t')) fields.push_back(field);
+        rows.push_back(fields);
+    }
+    return rows;
 }
 
 // A fresh, empty directory removed again when the object goes out of scope.

@@ -29,21 +29,6 @@ std::vector<std::string> lines_of(const std::string& text) {
     return lines;
 }
 
-std::vector<std::vector<std::string>> read_tsv(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::vector<std::vector<std::string>> rows;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::vector<std::string> fields;
-        std::stringstream split(line);
-        std::string field;
-        while (std::getline(split, field, '\t')) fields.push_back(field);
-        rows.push_back(fields);
-    }
-    return rows;
-}
-
 std::string trim(const std::string& text) {
     const auto begin = text.find_first_not_of(' ');
     if (begin == std::string::npos) return "";
@@ -85,7 +70,7 @@ TEST_CASE("CPython pickles list as pickletools.dis lists them") {
     for (const char* file : files) {
         CAPTURE(file);
         const bytes data = brine_test::read_file(brine_test::source_path(fixture_dir + file + ".pkl"));
-        const auto expected = read_tsv(brine_test::source_path(fixture_dir + file + ".dis.tsv"));
+        const auto expected = brine_test::read_tsv(brine_test::source_path(fixture_dir + file + ".dis.tsv"));
         REQUIRE(!data.empty());
         REQUIRE(!expected.empty());
         std::string text;

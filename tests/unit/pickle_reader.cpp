@@ -61,27 +61,12 @@ std::string row_of(const token& t) {
     return std::to_string(t.offset) + "\t" + std::string(opcode_name(t.op)) + "\t" + describe(t);
 }
 
-std::vector<std::vector<std::string>> read_tsv(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::vector<std::vector<std::string>> rows;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::vector<std::string> fields;
-        std::stringstream split(line);
-        std::string field;
-        while (std::getline(split, field, '\t')) fields.push_back(field);
-        rows.push_back(fields);
-    }
-    return rows;
-}
-
 const std::string fixture_dir = "tests/fixtures/pickle/tokens/";
 
 // Expected rows per fixture file, "offset\topcode\tkind\tvalue".
 std::map<std::string, std::vector<std::string>> expected_tokens() {
     std::map<std::string, std::vector<std::string>> files;
-    for (auto row : read_tsv(brine_test::source_path(fixture_dir + "expected.tsv"))) {
+    for (auto row : brine_test::read_tsv(brine_test::source_path(fixture_dir + "expected.tsv"))) {
         if (row.size() == 4) row.emplace_back();  // an empty string's value is an empty last field
         REQUIRE(row.size() == 5);
         files[row[0]].push_back(row[1] + "\t" + row[2] + "\t" + row[3] + "\t" + row[4]);

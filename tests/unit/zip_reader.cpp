@@ -23,21 +23,6 @@ result<zip::reader<memory_source>> open_bytes(const bytes& data, memory_source& 
     return zip::reader<memory_source>::open(source, limits);
 }
 
-std::vector<std::vector<std::string>> read_tsv(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::vector<std::vector<std::string>> rows;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::vector<std::string> fields;
-        std::stringstream split(line);
-        std::string field;
-        while (std::getline(split, field, '\t')) fields.push_back(field);
-        rows.push_back(fields);
-    }
-    return rows;
-}
-
 // Extracts every entry, returning the first failure.
 status extract_all(const zip::reader<memory_source>& archive) {
     for (const zip::entry& item : archive.entries()) {
@@ -86,7 +71,7 @@ namespace {
 // Every entry listed in `dir`/expected.tsv (written from Python's zipfile) is found with that
 // size and CRC-32, and extracts with its CRC verified.
 void check_listed_entries(const std::string& dir) {
-    const auto rows = read_tsv(brine_test::source_path(dir + "/expected.tsv"));
+    const auto rows = brine_test::read_tsv(brine_test::source_path(dir + "/expected.tsv"));
     REQUIRE_FALSE(rows.empty());
     for (const auto& row : rows) {
         REQUIRE(row.size() >= 4);
@@ -116,7 +101,7 @@ TEST_CASE("benign zip fixtures are accepted and extract correctly") {
 }
 
 TEST_CASE("hostile zip fixtures (THREATS.md Z1-Z12) are refused with their error code") {
-    const auto rows = read_tsv(brine_test::source_path("tests/fixtures/zip/hostile/expected.tsv"));
+    const auto rows = brine_test::read_tsv(brine_test::source_path("tests/fixtures/zip/hostile/expected.tsv"));
     REQUIRE(rows.size() >= 20);
     std::size_t refused = 0;
     for (const auto& row : rows) {
