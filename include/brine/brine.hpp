@@ -13,6 +13,7 @@
 #include <brine/core/file.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
+#include <brine/core/utf8.hpp>
 
 #include <brine/crypto/hmac.hpp>
 #include <brine/crypto/sha256.hpp>

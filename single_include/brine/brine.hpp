@@ -1076,6 +1076,101 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/core/stream.hpp ----
 
+// ---- begin brine/core/utf8.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Strict UTF-8, for pickle text and zip entry names alike: validation that locates the first bad
+// byte (for the error offset), and encoding of one code point.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+BRINE_NAMESPACE_BEGIN
+namespace detail {
+
+// The index of the first byte that does not belong to a well-formed sequence, or `size` when all
+// of it is strict UTF-8: no overlong forms, no surrogates (U+D800-DFFF), nothing above U+10FFFF.
+// CPython decodes BINUNICODE with 'surrogatepass', so it would accept encoded lone surrogates;
+// brine refuses them, as no UTF-8 consumer downstream can hold them.
+[[nodiscard]] inline std::size_t first_invalid_utf8(const std::uint8_t* text, std::size_t size) noexcept {
+    std::size_t i = 0;
+    while (i < size) {
+        // Runs of ASCII, the common case, eight bytes at a time.
+        while (size - i >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, text + i, 8);
+            if (word & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i == size) break;
+        const std::uint8_t lead = text[i];
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t length;
+        std::uint8_t low = 0x80, high = 0xbf;  // the allowed range of the second byte
+        if (lead >= 0xc2 && lead <= 0xdf) {
+            length = 2;
+        } else if (lead >= 0xe0 && lead <= 0xef) {
+            length = 3;
+            if (lead == 0xe0) low = 0xa0;        // overlong
+            else if (lead == 0xed) high = 0x9f;  // surrogates
+        } else if (lead >= 0xf0 && lead <= 0xf4) {
+            length = 4;
+            if (lead == 0xf0) low = 0x90;        // overlong
+            else if (lead == 0xf4) high = 0x8f;  // above U+10FFFF
+        } else {
+            return i;
+        }
+        if (size - i < length) return i;
+        if (text[i + 1] < low || text[i + 1] > high) return i;
+        for (std::size_t k = 2; k < length; ++k)
+            if ((text[i + k] & 0xc0) != 0x80) return i;
+        i += length;
+    }
+    return size;
+}
+
+[[nodiscard]] constexpr bool is_surrogate(std::uint32_t code_point) noexcept {
+    return code_point >= 0xd800 && code_point <= 0xdfff;
+}
+
+// Writes a scalar value (not a surrogate, at most U+10FFFF) as UTF-8; returns the bytes written.
+constexpr std::size_t encode_utf8(std::uint32_t cp, std::uint8_t* out) noexcept {
+    if (cp < 0x80) {
+        out[0] = static_cast<std::uint8_t>(cp);
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = static_cast<std::uint8_t>(0xc0 | (cp >> 6));
+        out[1] = static_cast<std::uint8_t>(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = static_cast<std::uint8_t>(0xe0 | (cp >> 12));
+        out[1] = static_cast<std::uint8_t>(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = static_cast<std::uint8_t>(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = static_cast<std::uint8_t>(0xf0 | (cp >> 18));
+    out[1] = static_cast<std::uint8_t>(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = static_cast<std::uint8_t>(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = static_cast<std::uint8_t>(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+[[nodiscard]] constexpr std::size_t utf8_length(std::uint32_t cp) noexcept {
+    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+}  // namespace detail
+BRINE_NAMESPACE_END
+
+// ---- end brine/core/utf8.hpp ----
+
 
 // ---- begin brine/crypto/hmac.hpp ----
 // SPDX-License-Identifier: MIT
@@ -3678,41 +3773,8 @@ BRINE_NAMESPACE_END
 BRINE_NAMESPACE_BEGIN
 namespace zip::detail {
 
-// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-[[nodiscard]] constexpr bool is_valid_utf8(std::string_view text) noexcept {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const auto lead = static_cast<std::uint8_t>(text[i]);
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t length = 0;
-        std::uint32_t code = 0;
-        std::uint32_t minimum = 0;
-        if ((lead & 0xE0) == 0xC0) {
-            length = 2, code = lead & 0x1Fu, minimum = 0x80;
-        } else if ((lead & 0xF0) == 0xE0) {
-            length = 3, code = lead & 0x0Fu, minimum = 0x800;
-        } else if ((lead & 0xF8) == 0xF0) {
-            length = 4, code = lead & 0x07u, minimum = 0x10000;
-        } else {
-            return false;
-        }
-        if (text.size() - i < length) return false;
-        for (std::size_t k = 1; k < length; ++k) {
-            const auto next = static_cast<std::uint8_t>(text[i + k]);
-            if ((next & 0xC0) != 0x80) return false;
-            code = (code << 6) | (next & 0x3Fu);
-        }
-        if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-        i += length;
-    }
-    return true;
-}
-
 // Why a name is refused, or nullptr when it is acceptable.
-[[nodiscard]] constexpr const char* name_problem(std::string_view name, bool utf8_flag) noexcept {
+[[nodiscard]] inline const char* name_problem(std::string_view name, bool utf8_flag) noexcept {
     if (name.empty()) return "a non-empty entry name";
     if (name.front() == '/') return "a relative entry name (this one is absolute)";
     bool ascii = true;
@@ -3723,7 +3785,9 @@ namespace zip::detail {
         if (static_cast<std::uint8_t>(c) >= 0x80) ascii = false;
     }
     if (!ascii && !utf8_flag) return "an ASCII entry name, or the UTF-8 flag (bit 11) for a non-ASCII one";
-    if (!ascii && !is_valid_utf8(name)) return "an entry name in valid UTF-8";
+    if (!ascii && ::brine::detail::first_invalid_utf8(reinterpret_cast<const std::uint8_t*>(name.data()), name.size()) !=
+                      name.size())
+        return "an entry name in valid UTF-8";
     // Components: none empty, none "." or "..". One trailing '/' marks a directory entry.
     std::string_view path = name;
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
@@ -5102,103 +5166,6 @@ BRINE_NAMESPACE_END
 // CPython only accepts with a DeprecationWarning are refused, since no pickler writes them.
 
 
-// ---- begin brine/pickle/detail/utf8.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// Strict UTF-8 for pickle text: validation that locates the first bad byte (for the error offset),
-// and encoding of one code point.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-
-BRINE_NAMESPACE_BEGIN
-namespace pickle {
-namespace detail {
-
-// The index of the first byte that does not belong to a well-formed sequence, or `size` when all
-// of it is strict UTF-8: no overlong forms, no surrogates (U+D800-DFFF), nothing above U+10FFFF.
-// CPython decodes BINUNICODE with 'surrogatepass', so it would accept encoded lone surrogates;
-// brine refuses them, as no UTF-8 consumer downstream can hold them.
-[[nodiscard]] inline std::size_t first_invalid_utf8(const std::uint8_t* text, std::size_t size) noexcept {
-    std::size_t i = 0;
-    while (i < size) {
-        // Runs of ASCII, the common case, eight bytes at a time.
-        while (size - i >= 8) {
-            std::uint64_t word;
-            std::memcpy(&word, text + i, 8);
-            if (word & 0x8080808080808080ull) break;
-            i += 8;
-        }
-        if (i == size) break;
-        const std::uint8_t lead = text[i];
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t length;
-        std::uint8_t low = 0x80, high = 0xbf;  // the allowed range of the second byte
-        if (lead >= 0xc2 && lead <= 0xdf) {
-            length = 2;
-        } else if (lead >= 0xe0 && lead <= 0xef) {
-            length = 3;
-            if (lead == 0xe0) low = 0xa0;        // overlong
-            else if (lead == 0xed) high = 0x9f;  // surrogates
-        } else if (lead >= 0xf0 && lead <= 0xf4) {
-            length = 4;
-            if (lead == 0xf0) low = 0x90;        // overlong
-            else if (lead == 0xf4) high = 0x8f;  // above U+10FFFF
-        } else {
-            return i;
-        }
-        if (size - i < length) return i;
-        if (text[i + 1] < low || text[i + 1] > high) return i;
-        for (std::size_t k = 2; k < length; ++k)
-            if ((text[i + k] & 0xc0) != 0x80) return i;
-        i += length;
-    }
-    return size;
-}
-
-[[nodiscard]] constexpr bool is_surrogate(std::uint32_t code_point) noexcept {
-    return code_point >= 0xd800 && code_point <= 0xdfff;
-}
-
-// Writes a scalar value (not a surrogate, at most U+10FFFF) as UTF-8; returns the bytes written.
-constexpr std::size_t encode_utf8(std::uint32_t cp, std::uint8_t* out) noexcept {
-    if (cp < 0x80) {
-        out[0] = static_cast<std::uint8_t>(cp);
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = static_cast<std::uint8_t>(0xc0 | (cp >> 6));
-        out[1] = static_cast<std::uint8_t>(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = static_cast<std::uint8_t>(0xe0 | (cp >> 12));
-        out[1] = static_cast<std::uint8_t>(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = static_cast<std::uint8_t>(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = static_cast<std::uint8_t>(0xf0 | (cp >> 18));
-    out[1] = static_cast<std::uint8_t>(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = static_cast<std::uint8_t>(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = static_cast<std::uint8_t>(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-[[nodiscard]] constexpr std::size_t utf8_length(std::uint32_t cp) noexcept {
-    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-}
-
-}  // namespace detail
-}  // namespace pickle
-BRINE_NAMESPACE_END
-
-// ---- end brine/pickle/detail/utf8.hpp ----
-
 #include <cstddef>
 #include <cstdint>
 
@@ -5278,8 +5245,8 @@ namespace detail {
     const std::size_t size = line.size();
     std::size_t n = 0;
     auto put = [&](std::uint32_t cp) noexcept {
-        if (out) n += encode_utf8(cp, out + n);
-        else n += utf8_length(cp);
+        if (out) n += ::brine::detail::encode_utf8(cp, out + n);
+        else n += ::brine::detail::utf8_length(cp);
     };
     for (std::size_t i = 0; i < size;) {
         const std::uint8_t c = line[i++];
@@ -5304,7 +5271,7 @@ namespace detail {
         }
         i += digits;
         if (cp > 0x10ffff) return error{errc::pickle_bad_escape, at, "a \\U escape of at most U+10FFFF"};
-        if (is_surrogate(cp)) return error{errc::pickle_invalid_utf8, at, "a code point that is not a surrogate"};
+        if (::brine::detail::is_surrogate(cp)) return error{errc::pickle_invalid_utf8, at, "a code point that is not a surrogate"};
         put(cp);
     }
     return n;
@@ -5865,7 +5832,7 @@ private:
         t.data = *data;
         if (encoding == arg_encoding::unicodestring1 || encoding == arg_encoding::unicodestring4 ||
             encoding == arg_encoding::unicodestring8) {
-            const std::size_t bad = detail::first_invalid_utf8(data->data(), data->size());
+            const std::size_t bad = ::brine::detail::first_invalid_utf8(data->data(), data->size());
             if (bad != data->size())
                 return error{errc::pickle_invalid_utf8, pos_ - data->size() + bad, "strict UTF-8 text"};
             t.kind = arg_kind::text;
@@ -5891,7 +5858,7 @@ private:
             if (t.op == opcode::INST) {
                 BRINE_TRY(check_ascii(*line, offset));
             } else {
-                const std::size_t bad = detail::first_invalid_utf8(line->data(), line->size());
+                const std::size_t bad = ::brine::detail::first_invalid_utf8(line->data(), line->size());
                 if (bad != line->size()) return error{errc::pickle_invalid_utf8, offset + bad, "a name in strict UTF-8"};
             }
             part = *line;

@@ -4,7 +4,7 @@
 // and outside int64. The disassembler must list the same bytes without failing. Small limits keep
 // every run fast.
 #include <brine/core/stream.hpp>
-#include <brine/pickle/detail/utf8.hpp>
+#include <brine/core/utf8.hpp>
 #include <brine/pickle/disassemble.hpp>
 #include <brine/pickle/reader.hpp>
 
@@ -41,7 +41,7 @@ void check_token(const brine::pickle::token& t, const std::uint8_t* data, std::s
             break;
         }
         case arg_kind::text:
-            check(brine::pickle::detail::first_invalid_utf8(t.data.data(), t.data.size()) == t.data.size());
+            check(brine::detail::first_invalid_utf8(t.data.data(), t.data.size()) == t.data.size());
             if (t.op != opcode::UNICODE) check(inside(t.data, data, size));
             break;
         case arg_kind::bytes:

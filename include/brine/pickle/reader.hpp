@@ -42,7 +42,7 @@
 #include <brine/core/result.hpp>
 #include <brine/pickle/detail/escapes.hpp>
 #include <brine/pickle/detail/numbers.hpp>
-#include <brine/pickle/detail/utf8.hpp>
+#include <brine/core/utf8.hpp>
 #include <brine/pickle/limits.hpp>
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/token.hpp>
@@ -335,7 +335,7 @@ private:
         t.data = *data;
         if (encoding == arg_encoding::unicodestring1 || encoding == arg_encoding::unicodestring4 ||
             encoding == arg_encoding::unicodestring8) {
-            const std::size_t bad = detail::first_invalid_utf8(data->data(), data->size());
+            const std::size_t bad = ::brine::detail::first_invalid_utf8(data->data(), data->size());
             if (bad != data->size())
                 return error{errc::pickle_invalid_utf8, pos_ - data->size() + bad, "strict UTF-8 text"};
             t.kind = arg_kind::text;
@@ -361,7 +361,7 @@ private:
             if (t.op == opcode::INST) {
                 BRINE_TRY(check_ascii(*line, offset));
             } else {
-                const std::size_t bad = detail::first_invalid_utf8(line->data(), line->size());
+                const std::size_t bad = ::brine::detail::first_invalid_utf8(line->data(), line->size());
                 if (bad != line->size()) return error{errc::pickle_invalid_utf8, offset + bad, "a name in strict UTF-8"};
             }
             part = *line;

@@ -8,7 +8,7 @@
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
-#include <brine/pickle/detail/utf8.hpp>
+#include <brine/core/utf8.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -89,8 +89,8 @@ namespace detail {
     const std::size_t size = line.size();
     std::size_t n = 0;
     auto put = [&](std::uint32_t cp) noexcept {
-        if (out) n += encode_utf8(cp, out + n);
-        else n += utf8_length(cp);
+        if (out) n += ::brine::detail::encode_utf8(cp, out + n);
+        else n += ::brine::detail::utf8_length(cp);
     };
     for (std::size_t i = 0; i < size;) {
         const std::uint8_t c = line[i++];
@@ -115,7 +115,7 @@ namespace detail {
         }
         i += digits;
         if (cp > 0x10ffff) return error{errc::pickle_bad_escape, at, "a \\U escape of at most U+10FFFF"};
-        if (is_surrogate(cp)) return error{errc::pickle_invalid_utf8, at, "a code point that is not a surrogate"};
+        if (::brine::detail::is_surrogate(cp)) return error{errc::pickle_invalid_utf8, at, "a code point that is not a surrogate"};
         put(cp);
     }
     return n;

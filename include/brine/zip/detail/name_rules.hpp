@@ -6,6 +6,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/utf8.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -14,41 +15,8 @@
 BRINE_NAMESPACE_BEGIN
 namespace zip::detail {
 
-// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-[[nodiscard]] constexpr bool is_valid_utf8(std::string_view text) noexcept {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const auto lead = static_cast<std::uint8_t>(text[i]);
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t length = 0;
-        std::uint32_t code = 0;
-        std::uint32_t minimum = 0;
-        if ((lead & 0xE0) == 0xC0) {
-            length = 2, code = lead & 0x1Fu, minimum = 0x80;
-        } else if ((lead & 0xF0) == 0xE0) {
-            length = 3, code = lead & 0x0Fu, minimum = 0x800;
-        } else if ((lead & 0xF8) == 0xF0) {
-            length = 4, code = lead & 0x07u, minimum = 0x10000;
-        } else {
-            return false;
-        }
-        if (text.size() - i < length) return false;
-        for (std::size_t k = 1; k < length; ++k) {
-            const auto next = static_cast<std::uint8_t>(text[i + k]);
-            if ((next & 0xC0) != 0x80) return false;
-            code = (code << 6) | (next & 0x3Fu);
-        }
-        if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-        i += length;
-    }
-    return true;
-}
-
 // Why a name is refused, or nullptr when it is acceptable.
-[[nodiscard]] constexpr const char* name_problem(std::string_view name, bool utf8_flag) noexcept {
+[[nodiscard]] inline const char* name_problem(std::string_view name, bool utf8_flag) noexcept {
     if (name.empty()) return "a non-empty entry name";
     if (name.front() == '/') return "a relative entry name (this one is absolute)";
     bool ascii = true;
@@ -59,7 +27,9 @@ namespace zip::detail {
         if (static_cast<std::uint8_t>(c) >= 0x80) ascii = false;
     }
     if (!ascii && !utf8_flag) return "an ASCII entry name, or the UTF-8 flag (bit 11) for a non-ASCII one";
-    if (!ascii && !is_valid_utf8(name)) return "an entry name in valid UTF-8";
+    if (!ascii && ::brine::detail::first_invalid_utf8(reinterpret_cast<const std::uint8_t*>(name.data()), name.size()) !=
+                      name.size())
+        return "an entry name in valid UTF-8";
     // Components: none empty, none "." or "..". One trailing '/' marks a directory entry.
     std::string_view path = name;
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// Strict UTF-8 for pickle text: validation that locates the first bad byte (for the error offset),
-// and encoding of one code point.
+// Strict UTF-8, for pickle text and zip entry names alike: validation that locates the first bad
+// byte (for the error offset), and encoding of one code point.
 #pragma once
 
 #include <brine/config.hpp>
@@ -11,7 +11,6 @@
 #include <cstring>
 
 BRINE_NAMESPACE_BEGIN
-namespace pickle {
 namespace detail {
 
 // The index of the first byte that does not belong to a well-formed sequence, or `size` when all
@@ -91,5 +90,4 @@ constexpr std::size_t encode_utf8(std::uint32_t cp, std::uint8_t* out) noexcept 
 }
 
 }  // namespace detail
-}  // namespace pickle
 BRINE_NAMESPACE_END
