@@ -113,8 +113,13 @@ private:
     }
     void put_text(std::string_view text) { out_->insert(out_->end(), text.begin(), text.end()); }
 
+    // Marks a size class an opcode family lacks (BINUNICODE has no 1-byte-length form in
+    // protocol 2; BINSTRING none with an 8-byte length).
+    static constexpr opcode no_form = opcode::STOP;
+
+    // A length-prefixed value in the shortest form its family has.
     void put_sized(opcode short_op, opcode long_op, opcode huge_op, std::string_view data) {
-        if (data.size() < 256 && short_op != opcode::STOP) {
+        if (data.size() < 256 && short_op != no_form) {
             put(short_op);
             put_byte(static_cast<std::uint8_t>(data.size()));
         } else if (data.size() <= 0xFFFFFFFFu) {
@@ -298,11 +303,11 @@ private:
             case node_kind::integer: put_int(n.integer); break;
             case node_kind::big_integer: put_big_int(n.text); break;
             case node_kind::floating: put_float(n.real); break;
-            case node_kind::string: put_sized(opcode::STOP, opcode::BINUNICODE, opcode::BINUNICODE8, n.text); break;
+            case node_kind::string: put_sized(no_form, opcode::BINUNICODE, opcode::BINUNICODE8, n.text); break;
             case node_kind::legacy_string:
                 if (n.text.size() > 0x7FFFFFFFu)
                     return error{errc::pickle_unwritable, n.offset, "a Python 2 str under 2 GiB"};
-                put_sized(opcode::SHORT_BINSTRING, opcode::BINSTRING, opcode::STOP, n.text);
+                put_sized(opcode::SHORT_BINSTRING, opcode::BINSTRING, no_form, n.text);
                 break;
             case node_kind::bytes: put_sized(opcode::SHORT_BINBYTES, opcode::BINBYTES, opcode::BINBYTES8, n.text); break;
             case node_kind::bytearray:
