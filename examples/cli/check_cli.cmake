@@ -12,3 +12,14 @@ execute_process(COMMAND "${BRINE}" sha256 "${SAMPLE}.does-not-exist" RESULT_VARI
 if(NOT code EQUAL 2 OR NOT message MATCHES "io.open_failed")
     message(FATAL_ERROR "a missing file gave exit ${code}: ${message}")
 endif()
+
+# `brine dis`: a torch checkpoint lists clean (exit 0) with its globals allowed; a hostile pickle
+# exits 1 with the refused global named on its line.
+execute_process(COMMAND "${BRINE}" dis "${SAMPLE}" RESULT_VARIABLE code OUTPUT_VARIABLE listing)
+if(NOT code EQUAL 0 OR NOT listing MATCHES "_rebuild_tensor_v2' +\\(allowed\\)" OR NOT listing MATCHES "0 finding")
+    message(FATAL_ERROR "brine dis of the sample: exit ${code}\n${listing}")
+endif()
+execute_process(COMMAND "${BRINE}" dis "${HOSTILE}" RESULT_VARIABLE code OUTPUT_VARIABLE listing)
+if(NOT code EQUAL 1 OR NOT listing MATCHES "refused: builtins\\.eval")
+    message(FATAL_ERROR "brine dis of a hostile pickle: exit ${code}\n${listing}")
+endif()
