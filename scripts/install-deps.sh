@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Installs what brine needs on Debian/Ubuntu.
 #   scripts/install-deps.sh build   compiler, CMake, Ninja (enough for the CLI and examples)
-#   scripts/install-deps.sh test    + doctest, clang/libFuzzer, and the independent references the
-#                                   tests compare brine against (OpenSSL, zlib, PyTorch)
+#   scripts/install-deps.sh test    + doctest and the independent references the tests compare
+#                                   brine against (OpenSSL, zlib, PyTorch)
+#   scripts/install-deps.sh fuzz    + clang with libFuzzer (the fuzz preset)
 set -euo pipefail
 
 what=${1:-build}
 packages=(cmake ninja-build g++)
 if [ "$what" = test ]; then
-    packages+=(clang libclang-rt-14-dev doctest-dev libssl-dev zlib1g-dev openssl python3-torch)
+    packages+=(doctest-dev libssl-dev zlib1g-dev openssl python3-torch)
+fi
+if [ "$what" = fuzz ]; then
+    packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()
