@@ -8375,8 +8375,9 @@ inline constexpr qualified_name torch_weights_only_globals[] = {
 };
 static_assert(strictly_sorted(torch_weights_only_globals), "the table must be sorted by (module, name), no duplicates");
 
-// The globals of the table that torch calls (REDUCE); dtypes, schemes and classes are only values.
-inline constexpr qualified_name torch_callables[] = {
+// The other globals of the table that torch calls (REDUCE); the tensor makers below are callable
+// too. Dtypes, schemes and classes are only values.
+inline constexpr qualified_name torch_other_callables[] = {
     {"_codecs", "encode"},
     {"builtins", "bytearray"},
     {"builtins", "complex"},
@@ -8385,23 +8386,9 @@ inline constexpr qualified_name torch_callables[] = {
     {"collections", "OrderedDict"},
     {"torch", "Size"},
     {"torch", "device"},
-    {"torch._tensor", "_rebuild_from_type_v2"},
-    {"torch._utils", "_rebuild_device_tensor_from_cpu_tensor"},
-    {"torch._utils", "_rebuild_device_tensor_from_numpy"},
-    {"torch._utils", "_rebuild_meta_tensor_no_storage"},
-    {"torch._utils", "_rebuild_parameter"},
-    {"torch._utils", "_rebuild_parameter_with_state"},
-    {"torch._utils", "_rebuild_qtensor"},
-    {"torch._utils", "_rebuild_sparse_csr_tensor"},
-    {"torch._utils", "_rebuild_sparse_tensor"},
-    {"torch._utils", "_rebuild_tensor"},
-    {"torch._utils", "_rebuild_tensor_v2"},
-    {"torch._utils", "_rebuild_tensor_v3"},
-    {"torch._utils", "_rebuild_wrapper_subclass"},
-    {"torch.nn.parameter", "Parameter"},
     {"torch.serialization", "_get_layout"},
 };
-static_assert(strictly_sorted(torch_callables), "the table must be sorted by (module, name), no duplicates");
+static_assert(strictly_sorted(torch_other_callables), "the table must be sorted by (module, name), no duplicates");
 
 // Calls whose result is a tensor or parameter: the only targets of BUILD besides OrderedDict.
 inline constexpr qualified_name torch_tensor_makers[] = {
@@ -8433,9 +8420,9 @@ inline constexpr qualified_name parameter[] = {{"torch.nn.parameter", "Parameter
 
 }  // namespace detail
 
-// The structural rules shared by torch_weights_only and strict; `Globals` and `Callables` are
-// sorted tables, `Globals` ⊇ `Callables`.
-template <const auto& Globals, const auto& Callables>
+// The structural rules shared by torch_weights_only and strict. `Globals` is what may be named;
+// calls are allowed to the tensor makers among them and to `OtherCallables` (a subset of Globals).
+template <const auto& Globals, const auto& OtherCallables>
 struct torch_style_policy {
     [[nodiscard]] verdict allow_global(const qualified_name& name) const noexcept {
         if (detail::blocklisted_module(name.module)) return refused("module is never allowed (sys, os, posix, nt)");
@@ -8447,7 +8434,10 @@ struct torch_style_policy {
         const qualified_name name = callable_name(g, callable);
         switch (form) {
             case pickle::call_form::reduce:
-                return contains(Callables, name) ? allowed : refused("global is allowed as a value, not as a call");
+                return (contains(detail::torch_tensor_makers, name) && contains(Globals, name)) ||
+                               contains(OtherCallables, name)
+                           ? allowed
+                           : refused("global is allowed as a value, not as a call");
             case pickle::call_form::newobj:
                 return contains(detail::parameter, name) ? allowed
                                                          : refused("NEWOBJ is allowed only for torch.nn.Parameter");
@@ -8490,7 +8480,7 @@ struct torch_style_policy {
     }
 };
 
-using torch_weights_only = torch_style_policy<detail::torch_weights_only_globals, detail::torch_callables>;
+using torch_weights_only = torch_style_policy<detail::torch_weights_only_globals, detail::torch_other_callables>;
 static_assert(check_policy<torch_weights_only>());
 
 }  // namespace policy
@@ -8615,17 +8605,13 @@ inline constexpr qualified_name strict_globals[] = {
 };
 static_assert(strictly_sorted(strict_globals), "the table must be sorted by (module, name), no duplicates");
 
-inline constexpr qualified_name strict_callables[] = {
+// Besides the tensor makers it lists (rebuild functions, Parameter), strict calls only this.
+inline constexpr qualified_name strict_other_callables[] = {
     {"collections", "OrderedDict"},
-    {"torch._utils", "_rebuild_parameter"},
-    {"torch._utils", "_rebuild_tensor"},
-    {"torch._utils", "_rebuild_tensor_v2"},
-    {"torch.nn.parameter", "Parameter"},
 };
-static_assert(strictly_sorted(strict_callables), "the table must be sorted by (module, name), no duplicates");
 }  // namespace detail
 
-using strict = torch_style_policy<detail::strict_globals, detail::strict_callables>;
+using strict = torch_style_policy<detail::strict_globals, detail::strict_other_callables>;
 static_assert(check_policy<strict>());
 
 }  // namespace policy

@@ -49,17 +49,13 @@ inline constexpr qualified_name strict_globals[] = {
 };
 static_assert(strictly_sorted(strict_globals), "the table must be sorted by (module, name), no duplicates");
 
-inline constexpr qualified_name strict_callables[] = {
+// Besides the tensor makers it lists (rebuild functions, Parameter), strict calls only this.
+inline constexpr qualified_name strict_other_callables[] = {
     {"collections", "OrderedDict"},
-    {"torch._utils", "_rebuild_parameter"},
-    {"torch._utils", "_rebuild_tensor"},
-    {"torch._utils", "_rebuild_tensor_v2"},
-    {"torch.nn.parameter", "Parameter"},
 };
-static_assert(strictly_sorted(strict_callables), "the table must be sorted by (module, name), no duplicates");
 }  // namespace detail
 
-using strict = torch_style_policy<detail::strict_globals, detail::strict_callables>;
+using strict = torch_style_policy<detail::strict_globals, detail::strict_other_callables>;
 static_assert(check_policy<strict>());
 
 }  // namespace policy
