@@ -38,7 +38,7 @@ private:
             out += "...";
             return;
         }
-        if (label_[id] != 0) {
+        if (id < label_.size() && label_[id] != 0) {
             out += "#" + std::to_string(label_[id]);
             return;
         }
@@ -52,38 +52,42 @@ private:
         }
         switch (n.kind) {
             case node_kind::none: out += "None"; break;
-            case node_kind::boolean: out += n.boolean ? "True" : "False"; break;
-            case node_kind::integer: out += std::to_string(n.integer); break;
-            case node_kind::big_integer: out += "bigint(" + hex(n.text) + ")"; break;
+            case node_kind::boolean: out += n.boolean() ? "True" : "False"; break;
+            case node_kind::integer: out += std::to_string(n.integer()); break;
+            case node_kind::big_integer: out += "bigint(" + hex(n.text()) + ")"; break;
             case node_kind::floating: {
                 char buffer[64];
-                std::snprintf(buffer, sizeof buffer, "%.17g", n.real);
+                std::snprintf(buffer, sizeof buffer, "%.17g", n.real());
                 out += buffer;
                 break;
             }
-            case node_kind::string: out += "'" + std::string(n.text) + "'"; break;
-            case node_kind::legacy_string: out += "str2(" + hex(n.text) + ")"; break;
-            case node_kind::bytes: out += "b(" + hex(n.text) + ")"; break;
-            case node_kind::bytearray: out += "bytearray(" + hex(n.text) + ")"; break;
-            case node_kind::global: out += "<" + std::string(n.text) + ":" + std::string(n.name) + ">"; break;
+            case node_kind::string: out += "'" + std::string(n.text()) + "'"; break;
+            case node_kind::legacy_string: out += "str2(" + hex(n.text()) + ")"; break;
+            case node_kind::bytes: out += "b(" + hex(n.text()) + ")"; break;
+            case node_kind::bytearray: out += "bytearray(" + hex(n.text()) + ")"; break;
+            case node_kind::global: {
+                const brine::pickle::global_name name = g_.global(id);
+                out += "<" + std::string(name.module) + ":" + std::string(name.name) + ">";
+                break;
+            }
             case node_kind::blocked: out += "BLOCKED"; break;
             default: {
                 out += std::string(brine::pickle::to_string(n.kind)) + "(";
-                list(n.children, out, depth);
-                if (!n.items.empty()) {
+                list(g_.children(id), out, depth);
+                if (!g_.items(id).empty()) {
                     out += " items=";
-                    list(n.items, out, depth);
+                    list(g_.items(id), out, depth);
                 }
-                if (!n.states.empty()) {
+                if (!g_.states(id).empty()) {
                     out += " states=";
-                    list(n.states, out, depth);
+                    list(g_.states(id), out, depth);
                 }
                 out += ")";
             }
         }
     }
 
-    void list(const std::vector<brine::pickle::node_id>& ids, std::string& out, int depth) {
+    void list(brine::pickle::node_ids ids, std::string& out, int depth) {
         for (std::size_t i = 0; i < ids.size(); ++i) {
             if (i) out += ", ";
             render(ids[i], out, depth + 1);

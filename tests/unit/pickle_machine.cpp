@@ -197,7 +197,7 @@ TEST_CASE("resource limits end evaluation with an error, never exhaustion") {
     laughs += ".";
     auto doubled = evaluate(laughs);
     REQUIRE(doubled);
-    CHECK(doubled->values.size() < 200);
+    CHECK(doubled->values.size() < pickle::graph::shared_constants + 200);
 
     // A list appended to itself (R4) is a cycle in the graph, not a loop in the machine.
     auto cycle = evaluate(P("]q\x00h\x00" "a."));
@@ -228,6 +228,21 @@ TEST_CASE("run-time and compile-time extensions allow exactly the names they lis
     auto still = evaluate(P("cos\nsystem\n."), reckless);
     REQUIRE(still);
     CHECK(describe(*still) == "BLOCKED");
+}
+
+TEST_CASE("a refused mutation of a shared scalar blocks that occurrence only") {
+    // [5, 5] where the second 5 gets a BUILD: None, bools and small ints are shared constants of
+    // the graph, and the refusal must not reach the other 5 (nor any other 5 in the file).
+    auto built = evaluate(P("\x80\x02]q\x00(K\x05K\x05Nbe."));
+    REQUIRE(built);
+    CHECK(describe(*built) == "#1=list(5, BLOCKED)");
+    REQUIRE(built->values.findings().size() == 1);
+    CHECK(built->values.findings()[0].op == pickle::opcode::BUILD);
+
+    // APPEND to a memoized None, then the memo read: the memo still holds None.
+    auto appended = evaluate(P("\x80\x02Nq\x00K\x01" "ah\x00\x86."));
+    REQUIRE(appended);
+    CHECK(describe(*appended) == "#1=tuple(BLOCKED, None)");
 }
 
 TEST_CASE("a container changed after a call took it is refused: the call saw it before") {

@@ -510,3 +510,52 @@ TEST_CASE("decoded views live in the scratch buffer until the next call; raw vie
     CHECK(raw->data.data() == data.data() + 10);
     CHECK(raw->text() == "hi");
 }
+
+TEST_CASE("the fast path and the general path read every opcode byte alike") {
+    // With at least 16 bytes ahead the reader decodes fixed-size opcodes and short strings
+    // without bounds checks; closer to the end it takes the general path. The same opcode and
+    // argument bytes must give the same token (or the same error) either way.
+    const std::vector<bytes> arguments = {
+        bytes(24, 0x00),
+        bytes(24, 0xff),
+        {0x05, 'a', 'b', 'c', 'd', 'e', 0x0a, 0x0a, 0x2e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0x03, 0x00, 0x00, 0x00, 'x', 'y', 'z', 0x2e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0x02, 0xc3, 0xa9, 0x2e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0x02, 0xc3, 0x28, 0x2e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},  // bad UTF-8
+        {0x0d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0x3f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+        {0x31, 0x0a, 0x2e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    };
+    struct outcome {
+        bool ok;
+        std::string text;
+        std::uint64_t end;
+    };
+    const auto read_one = [](const bytes& input) {
+        reader<> r(byte_view(input.data(), input.size()));
+        token t;
+        const status s = r.next(t);
+        if (!s) return outcome{false, std::string(to_string(s.err().code)) + "@" + std::to_string(s.err().offset), 0};
+        return outcome{true, std::string(opcode_name(t.op)) + " " + describe(t), r.position()};
+    };
+    int compared = 0;
+    for (int byte = 0; byte < 256; ++byte) {
+        for (const bytes& argument : arguments) {
+            bytes roomy(argument.size() + 1);  // 25 bytes: fast path
+            roomy[0] = static_cast<std::uint8_t>(byte);
+            std::copy(argument.begin(), argument.end(), roomy.begin() + 1);
+            const bytes tight(roomy.begin(), roomy.begin() + 15);          // 15 bytes: general path
+            const outcome fast = read_one(roomy);
+            const outcome general = read_one(tight);
+            // Compare wherever the token fits in the tight input; beyond it, only the roomy one
+            // can succeed.
+            if (general.ok || (fast.ok && fast.end <= tight.size())) {
+                INFO("opcode byte " << byte << ", argument " << hex(byte_view(argument.data(), 8)));
+                CHECK(fast.ok == general.ok);
+                CHECK(fast.text == general.text);
+                CHECK(fast.end == general.end);
+                ++compared;
+            }
+        }
+    }
+    CHECK(compared > 68 * 4);  // every opcode with several arguments
+}

@@ -130,22 +130,39 @@ private:
 template <>
 class [[nodiscard]] result<void> {
 public:
-    result() noexcept = default;
-    result(const error& e) noexcept : ok_(false), error_(e) {}  // NOLINT: implicit on purpose
+    // Success costs one flag: the error (over 100 bytes) is built only on failure. Every step of
+    // every parser returns one of these.
+    result() noexcept : ok_(true) {}
+    result(const error& e) noexcept : ok_(false) { ::new (&storage_.err) error(e); }  // NOLINT: implicit on purpose
+    result(const result& other) noexcept : ok_(other.ok_) {
+        if (!ok_) ::new (&storage_.err) error(other.storage_.err);
+    }
+    result& operator=(const result& other) noexcept {
+        ok_ = other.ok_;
+        if (!ok_) ::new (&storage_.err) error(other.storage_.err);
+        return *this;
+    }
 
     [[nodiscard]] bool has_value() const noexcept { return ok_; }
     explicit operator bool() const noexcept { return ok_; }
-    [[nodiscard]] const error& err() const noexcept { return error_; }
+    // The error; an empty one (errc::ok) after success.
+    [[nodiscard]] const error& err() const noexcept { return ok_ ? no_error_ : storage_.err; }
 
 #if BRINE_HAS_EXCEPTIONS
     void value_or_throw() const {
-        if (!ok_) throw exception(error_);
+        if (!ok_) throw exception(storage_.err);
     }
 #endif
 
 private:
-    bool ok_ = true;
-    error error_;
+    static_assert(std::is_trivially_destructible_v<error>, "the union below never destroys its error");
+    static constexpr error no_error_{};
+    bool ok_;
+    union storage {
+        storage() noexcept {}
+        char none;
+        error err;
+    } storage_;
 };
 
 using status = result<void>;

@@ -32,8 +32,8 @@ struct standard {
     // A text line that is no string (INT, LONG, FLOAT, GET, PUT, PERSID, GLOBAL/INST names).
     // STRING and UNICODE lines are strings and fall under max_string_size instead.
     static constexpr std::uint64_t max_line_length = std::uint64_t(64) << 10;
-    // Memo entries, and the bound every memo index must stay below (picklers number them densely
-    // from 0, so an honest pickle's largest index is below its number of memoized objects).
+    // Memo entries (distinct indices). The indices themselves may be any int64 >= 0, as in
+    // CPython; sparse ones cost a map entry each, never memory in proportion to their value.
     static constexpr std::uint64_t max_memo_size = std::uint64_t(1) << 20;
     // Objects on the unpickler's stack at once, and MARKs open at once (THREATS.md R1: nesting of
     // hundreds of thousands of levels). Real checkpoints stay in the tens.

@@ -44,7 +44,17 @@ public:
     // Evaluates the first pickle in `bytes`. The graph may point into `bytes`: keep it alive.
     [[nodiscard]] result<evaluation> run(byte_view bytes) noexcept {
         evaluation out;
+        BRINE_TRY(run(bytes, out));
+        return out;
+    }
+
+    // The same into `out`, whose memory is reused: for scanning many pickles in a row.
+    [[nodiscard]] status run(byte_view bytes, evaluation& out) noexcept {
+        out.values.clear();
+        out.end_offset = 0;
+        out.protocol = 0;
         graph_ = &out.values;
+        input_ = bytes;
         stack_.clear();
         marks_.clear();
         memo_dense_.clear();
@@ -54,10 +64,9 @@ public:
         saw_proto_ = false;
 
         reader<Limits> tokens(bytes);
+        token t;
         for (;;) {
-            auto next = tokens.next();
-            if (!next) return next.err();
-            const token& t = *next;
+            BRINE_TRY(tokens.next(t));
             if (t.op == opcode::STOP) {
                 BRINE_TRY(require_items(1, t));
                 graph_->set_root(stack_.back());
@@ -66,7 +75,7 @@ public:
                 if (out.end_offset < bytes.size())
                     graph_->note(finding{t.op, out.end_offset, {}, {},
                                          "data after STOP: not part of the object, ignored (never written)"});
-                return out;
+                return {};
             }
             BRINE_TRY(step(t));
         }
@@ -120,7 +129,11 @@ private:
                 if (index > memo_dense_.size() + memo_dense_slack) return memo_put_sparse(index, value, t);
                 memo_dense_.resize(static_cast<std::size_t>(index) + 1, no_node);
             }
-            if (memo_dense_[index] == no_node) BRINE_TRY(count_memo_entry(t));
+            if (memo_dense_[index] == no_node) {
+                // An index stored in the map while it was far past the vector's end moves here:
+                // one place per index, or MEMOIZE would number differently from CPython's len(memo).
+                if (memo_sparse_.empty() || memo_sparse_.erase(index) == 0) BRINE_TRY(count_memo_entry(t));
+            }
             memo_dense_[index] = value;
             return {};
         }
@@ -150,19 +163,34 @@ private:
 
     // ---- value construction ------------------------------------------------------------------
 
+    // Strings the reader took straight from the input stay views into it; decoded ones (escapes
+    // undone) live in the reader's scratch space and are copied.
+    std::string_view lasting_text(byte_view data) {
+        const auto* first = data.data();
+        if (first >= input_.data() && first + data.size() <= input_.data() + input_.size())
+            return {reinterpret_cast<const char*>(first), data.size()};
+        return graph_->keep(data);
+    }
+
     status push_scalar(node_kind kind, const token& t) {
+        switch (kind) {
+            case node_kind::none: return push(graph::none_id, t);
+            case node_kind::boolean: return push(t.boolean ? graph::true_id : graph::false_id, t);
+            case node_kind::integer:
+                if (graph::is_small_int(t.integer)) return push(graph::small_int_id(t.integer), t);
+                break;
+            default: break;
+        }
         auto id = new_node(kind, t);
         BRINE_TRY(id);
-        node& n = (*graph_)[*id];
         switch (kind) {
-            case node_kind::boolean: n.boolean = t.boolean; break;
-            case node_kind::integer: n.integer = t.integer; break;
-            case node_kind::floating: n.real = t.real; break;
+            case node_kind::integer: graph_->set_integer(*id, t.integer); break;
+            case node_kind::floating: graph_->set_real(*id, t.real); break;
             case node_kind::big_integer:
             case node_kind::string:
             case node_kind::legacy_string:
             case node_kind::bytes:
-            case node_kind::bytearray: n.text = graph_->keep(t.data); break;
+            case node_kind::bytearray: graph_->set_text(*id, lasting_text(t.data)); break;
             default: break;
         }
         return push(*id, t);
@@ -174,12 +202,20 @@ private:
         return push_scalar(node_kind::integer, t);
     }
 
+    status append_children(node_id id, std::size_t begin, std::size_t end, const token& t) {
+        if (!graph_->append_children(id, stack_.data() + begin, end - begin)) return too_many_references(t);
+        return {};
+    }
+
+    static error too_many_references(const token& t) noexcept {
+        return error{errc::limit_exceeded, t.offset, "fewer references between values than 2^32"};
+    }
+
     // A container of the values [begin, end) of the stack, which then leave it.
     status push_container(node_kind kind, std::size_t begin, std::size_t end, const token& t) {
         auto id = new_node(kind, t);
         BRINE_TRY(id);
-        (*graph_)[*id].children.assign(stack_.begin() + static_cast<std::ptrdiff_t>(begin),
-                                       stack_.begin() + static_cast<std::ptrdiff_t>(end));
+        BRINE_TRY(append_children(*id, begin, end, t));
         stack_.resize(begin);
         return push(*id, t);
     }
@@ -214,8 +250,7 @@ private:
         }
         auto id = new_node(node_kind::global, t);
         BRINE_TRY(id);
-        (*graph_)[*id].text = kept_module;
-        (*graph_)[*id].name = kept_name;
+        graph_->set_global(*id, global_name{kept_module, kept_name});
         return *id;
     }
 
@@ -224,11 +259,9 @@ private:
     result<node_id> make_call(node_id callable, node_id args, node_id kwargs, call_form form, const token& t) {
         auto id = new_node(node_kind::call, t);
         BRINE_TRY(id);
-        node& call = (*graph_)[*id];
-        call.form = form;
-        call.children.push_back(callable);
-        call.children.push_back(args);
-        if (kwargs != no_node) call.children.push_back(kwargs);
+        graph_->set_form(*id, form);
+        const node_id parts[] = {callable, args, kwargs};
+        if (!graph_->append_children(*id, parts, kwargs == no_node ? 2 : 3)) return too_many_references(t);
 
         const node& target = (*graph_)[callable];
         if (target.kind == node_kind::blocked) {
@@ -240,22 +273,23 @@ private:
             graph_->block(*id, finding{t.op, t.offset, {}, {}, "call of a computed value (only globals may be called)"});
             return *id;
         }
+        const global_name name = graph_->global(callable);
         for (const node_id part : {args, kwargs}) {
             if (part == no_node) continue;
             if ((*graph_)[part].kind == node_kind::blocked) {
-                graph_->block(*id, finding{t.op, t.offset, target.text, target.name, "call with refused arguments"});
+                graph_->block(*id, finding{t.op, t.offset, name.module, name.name, "call with refused arguments"});
                 return *id;
             }
-            for (const node_id item : (*graph_)[part].children) {
+            for (const node_id item : graph_->children(part)) {
                 if ((*graph_)[item].kind == node_kind::blocked) {
-                    graph_->block(*id, finding{t.op, t.offset, target.text, target.name, "call with a refused argument"});
+                    graph_->block(*id, finding{t.op, t.offset, name.module, name.name, "call with a refused argument"});
                     return *id;
                 }
             }
         }
         const policy::verdict verdict = policy_->allow_call(*graph_, callable, form);
         if (!verdict.allowed()) {
-            graph_->block(*id, finding{t.op, t.offset, target.text, target.name, verdict.refusal});
+            graph_->block(*id, finding{t.op, t.offset, name.module, name.name, verdict.refusal});
             return *id;
         }
         capture(args);
@@ -265,17 +299,18 @@ private:
 
     // A call sees its arguments as they are now, but the graph holds containers in their final
     // state: a container passed to a call must not change afterwards, or the reconstruction would
-    // call with different contents. Marks everything reachable from `id` (each node once).
+    // call with different contents. Marks everything reachable from `id` (each node once; shared
+    // constants are immutable and need no mark).
     void capture(node_id id) {
         capture_work_.clear();
         capture_work_.push_back(id);
         while (!capture_work_.empty()) {
-            node& n = (*graph_)[capture_work_.back()];
+            const node_id next = capture_work_.back();
             capture_work_.pop_back();
-            if (n.captured) continue;
-            n.captured = true;
-            for (const node_id child : n.children) capture_work_.push_back(child);
-            for (const node_id item : n.items) capture_work_.push_back(item);
+            if (graph::is_shared_constant(next) || (*graph_)[next].captured()) continue;
+            graph_->mark_captured(next);
+            for (const node_id child : graph_->children(next)) capture_work_.push_back(child);
+            for (const node_id item : graph_->items(next)) capture_work_.push_back(item);
         }
     }
 
@@ -290,6 +325,21 @@ private:
     static constexpr policy::verdict mutated_after_call =
         policy::refused("a container changed after it was passed to a call (the call saw it before the change)");
 
+    // A mutation's target, at stack_[slot]. A shared constant (None, a bool, a small int) gets a
+    // node of its own first, so that refusing the mutation blocks this reference only: in Python
+    // the mutation of such a value fails or does nothing, and every other occurrence is unchanged.
+    result<node_id> mutation_target(std::size_t slot, const token& t) {
+        const node_id id = stack_[slot];
+        if (!graph::is_shared_constant(id)) return id;
+        const node& shared = (*graph_)[id];
+        auto own = new_node(shared.kind, t);
+        BRINE_TRY(own);
+        if (shared.kind == node_kind::integer) graph_->set_integer(*own, shared.integer());
+        if (shared.kind == node_kind::boolean) graph_->set_boolean(*own, shared.boolean());
+        stack_[slot] = *own;
+        return *own;
+    }
+
     // A refused mutation blocks its target in place: every reference to it sees the refusal.
     void refuse_mutation(node_id target, const policy::verdict& verdict, const token& t) {
         if ((*graph_)[target].kind == node_kind::blocked) return;
@@ -297,40 +347,72 @@ private:
         graph_->block(target, finding{t.op, t.offset, name.module, name.name, verdict.refusal});
     }
 
-    status append_items(node_id target, std::size_t begin, std::size_t end, const token& t) {
-        if ((*graph_)[target].kind != node_kind::blocked) {
-            const policy::verdict verdict = (*graph_)[target].captured && end != begin
-                                                ? mutated_after_call
-                                                : policy_->allow_append(*graph_, target, t.op);
-            if (verdict.allowed()) {
-                auto& children = (*graph_)[target].children;
-                children.insert(children.end(), stack_.begin() + static_cast<std::ptrdiff_t>(begin),
-                                stack_.begin() + static_cast<std::ptrdiff_t>(end));
-            } else {
-                refuse_mutation(target, verdict, t);
+    // The policy's verdict on a mutation, unless the graph could not hold it faithfully: a
+    // container changed after a call took it, or a target the writer has no form for (items go
+    // to lists and sets, entries to dicts and call results, states to call results).
+    template <class Ask>
+    policy::verdict judge_mutation(node_id target, bool changes, bool representable, Ask ask) const {
+        if ((*graph_)[target].captured() && changes) return mutated_after_call;
+        const policy::verdict verdict = ask();
+        if (verdict.allowed() && !representable)
+            return policy::refused("a mutation of this kind of value cannot be reconstructed");
+        return verdict;
+    }
+
+    status append_items(std::size_t target_slot, std::size_t begin, std::size_t end, const token& t) {
+        auto target = mutation_target(target_slot, t);
+        BRINE_TRY(target);
+        if ((*graph_)[*target].kind != node_kind::blocked) {
+            const node_kind kind = (*graph_)[*target].kind;
+            const bool representable = t.op == opcode::ADDITEMS ? kind == node_kind::set : kind == node_kind::list;
+            const policy::verdict verdict = judge_mutation(*target, end != begin, representable, [&] {
+                return policy_->allow_append(*graph_, *target, t.op);
+            });
+            if (verdict.allowed()) BRINE_TRY(append_children(*target, begin, end, t));
+            else refuse_mutation(*target, verdict, t);
+        }
+        stack_.resize(begin);
+        return {};
+    }
+
+    status set_items(std::size_t target_slot, std::size_t begin, std::size_t end, const token& t) {
+        if ((end - begin) % 2 != 0)
+            return error{errc::pickle_odd_items, t.offset, "key/value pairs (an even number of items) for SETITEMS"};
+        auto target = mutation_target(target_slot, t);
+        BRINE_TRY(target);
+        const node_kind kind = (*graph_)[*target].kind;
+        if (kind != node_kind::blocked) {
+            const bool representable = kind == node_kind::dict || kind == node_kind::call;
+            const policy::verdict verdict = judge_mutation(*target, end != begin, representable, [&] {
+                return policy_->allow_setitem(*graph_, *target);
+            });
+            if (!verdict.allowed()) {
+                refuse_mutation(*target, verdict, t);
+            } else if (kind == node_kind::dict) {
+                BRINE_TRY(append_children(*target, begin, end, t));
+            } else if (!graph_->append_items(*target, stack_.data() + begin, end - begin)) {
+                return too_many_references(t);
             }
         }
         stack_.resize(begin);
         return {};
     }
 
-    status set_items(node_id target, std::size_t begin, std::size_t end, const token& t) {
-        if ((end - begin) % 2 != 0)
-            return error{errc::pickle_odd_items, t.offset, "key/value pairs (an even number of items) for SETITEMS"};
-        if ((*graph_)[target].kind != node_kind::blocked) {
-            const policy::verdict verdict = (*graph_)[target].captured && end != begin
-                                                ? mutated_after_call
-                                                : policy_->allow_setitem(*graph_, target);
-            if (verdict.allowed()) {
-                node& n = (*graph_)[target];
-                auto& entries = n.kind == node_kind::dict ? n.children : n.items;
-                entries.insert(entries.end(), stack_.begin() + static_cast<std::ptrdiff_t>(begin),
-                               stack_.begin() + static_cast<std::ptrdiff_t>(end));
-            } else {
-                refuse_mutation(target, verdict, t);
-            }
+    status build(const token& t) {
+        BRINE_TRY(require_items(2, t));
+        const node_id state = pop();
+        auto target = mutation_target(stack_.size() - 1, t);
+        BRINE_TRY(target);
+        const node_kind kind = (*graph_)[*target].kind;
+        if (kind == node_kind::blocked) return {};
+        const policy::verdict verdict = judge_mutation(*target, false, kind == node_kind::call, [&] {
+            return policy_->allow_build(*graph_, *target);
+        });
+        if (!verdict.allowed()) {
+            refuse_mutation(*target, verdict, t);
+            return {};
         }
-        stack_.resize(begin);
+        if (!graph_->append_states(*target, &state, 1)) return too_many_references(t);
         return {};
     }
 
@@ -374,12 +456,8 @@ private:
 
             // Scalars
             case opcode::NONE: return push_scalar(node_kind::none, t);
-            case opcode::NEWTRUE:
-            case opcode::NEWFALSE: {
-                token value = t;
-                value.boolean = t.op == opcode::NEWTRUE;
-                return push_scalar(node_kind::boolean, value);
-            }
+            case opcode::NEWTRUE: return push(graph::true_id, t);
+            case opcode::NEWFALSE: return push(graph::false_id, t);
             case opcode::INT:
             case opcode::BININT:
             case opcode::BININT1:
@@ -417,7 +495,7 @@ private:
             // Mutation
             case opcode::APPEND: {
                 BRINE_TRY(require_items(2, t));
-                return append_items(stack_[stack_.size() - 2], stack_.size() - 1, stack_.size(), t);
+                return append_items(stack_.size() - 2, stack_.size() - 1, stack_.size(), t);
             }
             case opcode::APPENDS:
             case opcode::ADDITEMS: {
@@ -425,32 +503,20 @@ private:
                 BRINE_TRY(range);
                 if (range->first <= fence() || range->first == 0)
                     return error{errc::pickle_stack_underflow, t.offset, "a target below the MARK"};
-                return append_items(stack_[range->first - 1], range->first, range->second, t);
+                return append_items(range->first - 1, range->first, range->second, t);
             }
             case opcode::SETITEM: {
                 BRINE_TRY(require_items(3, t));
-                return set_items(stack_[stack_.size() - 3], stack_.size() - 2, stack_.size(), t);
+                return set_items(stack_.size() - 3, stack_.size() - 2, stack_.size(), t);
             }
             case opcode::SETITEMS: {
                 auto range = pop_mark(t);
                 BRINE_TRY(range);
                 if (range->first <= fence() || range->first == 0)
                     return error{errc::pickle_stack_underflow, t.offset, "a target below the MARK"};
-                return set_items(stack_[range->first - 1], range->first, range->second, t);
+                return set_items(range->first - 1, range->first, range->second, t);
             }
-            case opcode::BUILD: {
-                BRINE_TRY(require_items(2, t));
-                const node_id state = pop();
-                const node_id target = stack_.back();
-                if ((*graph_)[target].kind == node_kind::blocked) return {};
-                const policy::verdict verdict = policy_->allow_build(*graph_, target);
-                if (!verdict.allowed()) {
-                    refuse_mutation(target, verdict, t);
-                    return {};
-                }
-                (*graph_)[target].states.push_back(state);
-                return {};
-            }
+            case opcode::BUILD: return build(t);
 
             // Memo
             case opcode::PUT:
@@ -499,7 +565,7 @@ private:
                 }
                 if (!is_text(name_node) || !is_text(module_node))
                     return error{errc::pickle_bad_argument, t.offset, "str operands for STACK_GLOBAL"};
-                auto id = make_global(module_node.text, name_node.text, t);
+                auto id = make_global(module_node.text(), name_node.text(), t);
                 BRINE_TRY(id);
                 return push(*id, t);
             }
@@ -539,8 +605,7 @@ private:
                 BRINE_TRY(range);
                 auto args = new_node(node_kind::tuple, t);
                 BRINE_TRY(args);
-                (*graph_)[*args].children.assign(stack_.begin() + static_cast<std::ptrdiff_t>(range->first),
-                                                 stack_.end());
+                BRINE_TRY(append_children(*args, range->first, range->second, t));
                 stack_.resize(range->first);
                 auto cls = make_global(t.module, t.name, t);
                 BRINE_TRY(cls);
@@ -556,8 +621,7 @@ private:
                 const node_id cls = stack_[range->first];
                 auto args = new_node(node_kind::tuple, t);
                 BRINE_TRY(args);
-                (*graph_)[*args].children.assign(stack_.begin() + static_cast<std::ptrdiff_t>(range->first) + 1,
-                                                 stack_.end());
+                BRINE_TRY(append_children(*args, range->first + 1, range->second, t));
                 stack_.resize(range->first);
                 auto id = make_call(cls, *args, no_node, call_form::obj, t);
                 BRINE_TRY(id);
@@ -569,10 +633,9 @@ private:
             case opcode::BINPERSID: {
                 node_id pid = no_node;
                 if (t.op == opcode::PERSID) {
-                    token text = t;
                     auto id = new_node(node_kind::string, t);
                     BRINE_TRY(id);
-                    (*graph_)[*id].text = graph_->keep(text.data);
+                    graph_->set_text(*id, lasting_text(t.data));
                     pid = *id;
                 } else {
                     BRINE_TRY(require_items(1, t));
@@ -580,7 +643,7 @@ private:
                 }
                 auto id = new_node(node_kind::persistent_id, t);
                 BRINE_TRY(id);
-                (*graph_)[*id].children.push_back(pid);
+                if (!graph_->append_children(*id, &pid, 1)) return too_many_references(t);
                 const policy::verdict verdict = (*graph_)[pid].kind == node_kind::blocked
                                                     ? policy::refused("persistent id made of a refused value")
                                                     : policy_->allow_persistent_id(*graph_, pid, t.op);
@@ -609,6 +672,7 @@ private:
 
     const Policy* policy_;
     graph* graph_ = nullptr;
+    byte_view input_;
     std::vector<node_id> stack_;
     std::vector<std::size_t> marks_;
     std::vector<node_id> memo_dense_;

@@ -100,16 +100,24 @@ public:
 
     // The next opcode with its argument. At the end of the input: errc::pickle_end_of_input.
     [[nodiscard]] result<token> next() noexcept {
-        stopped_ = false;
-        if (failed_) return failure_;
         token t;
+        const status read = next(t);
+        if (!read) return read.err();
+        return t;
+    }
+
+    // The same into a caller's token, which a loop reuses (the symbolic machine's hot path).
+    [[nodiscard]] status next(token& t) noexcept {
+        stopped_ = false;
+        if (BRINE_UNLIKELY(failed_)) return failure_;
+        t.kind = arg_kind::none;
         const status read = read_token(t);
-        if (!read) {
+        if (BRINE_UNLIKELY(!read)) {
             fail(read.err());
             return failure_;
         }
         stopped_ = t.op == opcode::STOP;
-        return t;
+        return {};
     }
 
     // True right after next() returned STOP.
@@ -185,8 +193,94 @@ private:
         return read_sized(length, length_offset, Limits::max_string_size, "a string within Limits::max_string_size");
     }
 
+    // How far a read may go from pos_ without a bounds check: the input's end, or the current
+    // frame's end (a read that starts exactly at a frame's end leaves the frame).
+    [[nodiscard]] std::size_t unchecked_end() const noexcept {
+        return in_frame_ && pos_ != frame_end_ ? frame_end_ : input_.size();
+    }
+
+    // The opcodes that make up most of any pickle have no argument or a fixed-size one. When the
+    // next fast_window bytes lie within the input and the current frame, no read can cross a
+    // bound, so they are decoded here without the checks of the general path, switching on the
+    // opcode byte itself (the machine's switch on the same value is then well predicted).
+    // A unit test checks that both paths give the same token for every byte value.
+    static constexpr std::size_t fast_window = 16;
+
+    [[nodiscard]] bool read_fast(token& t) noexcept {
+        const std::size_t end = unchecked_end();
+        if (BRINE_UNLIKELY(end - pos_ < fast_window)) return false;
+        if (in_frame_ && pos_ == frame_end_) in_frame_ = false;
+        const std::uint8_t* p = input_.data() + pos_;
+        const auto op = static_cast<opcode>(p[0]);
+        switch (op) {
+            case opcode::MARK: case opcode::STOP: case opcode::POP: case opcode::DUP: case opcode::NONE:
+            case opcode::REDUCE: case opcode::APPEND: case opcode::BUILD: case opcode::DICT: case opcode::LIST:
+            case opcode::SETITEM: case opcode::TUPLE: case opcode::POP_MARK: case opcode::BINPERSID:
+            case opcode::EMPTY_DICT: case opcode::APPENDS: case opcode::EMPTY_LIST: case opcode::OBJ:
+            case opcode::EMPTY_TUPLE: case opcode::SETITEMS: case opcode::NEWOBJ: case opcode::TUPLE1:
+            case opcode::TUPLE2: case opcode::TUPLE3: case opcode::NEWTRUE: case opcode::NEWFALSE:
+            case opcode::EMPTY_SET: case opcode::ADDITEMS: case opcode::FROZENSET: case opcode::NEWOBJ_EX:
+            case opcode::STACK_GLOBAL: case opcode::MEMOIZE: case opcode::NEXT_BUFFER: case opcode::READONLY_BUFFER:
+                pos_ += 1;
+                break;
+            case opcode::BININT1:
+            case opcode::BINGET:
+            case opcode::BINPUT:
+                store_integer(t, p[1]);
+                pos_ += 2;
+                break;
+            case opcode::BININT2:
+                store_integer(t, load_le16(p + 1));
+                pos_ += 3;
+                break;
+            case opcode::BININT:
+                store_integer(t, static_cast<std::int32_t>(load_le32(p + 1)));
+                pos_ += 5;
+                break;
+            case opcode::LONG_BINGET:
+            case opcode::LONG_BINPUT:
+                store_integer(t, load_le32(p + 1));
+                pos_ += 5;
+                break;
+            case opcode::BINFLOAT: {
+                const std::uint64_t bits = load_be64(p + 1);
+                std::memcpy(&t.real, &bits, sizeof bits);
+                t.kind = arg_kind::real;
+                pos_ += 9;
+                break;
+            }
+            case opcode::SHORT_BINUNICODE:
+            case opcode::SHORT_BINBYTES:
+            case opcode::SHORT_BINSTRING:
+                if (!read_fast_string(t, p, 2, p[1], end, op == opcode::SHORT_BINUNICODE)) return false;
+                break;
+            case opcode::BINUNICODE:
+            case opcode::BINBYTES:
+                if (!read_fast_string(t, p, 5, load_le32(p + 1), end, op == opcode::BINUNICODE)) return false;
+                break;
+            default: return false;
+        }
+        t.op = op;
+        return true;
+    }
+
+    // A string wholly inside the unchecked region, within the limit and (for text) valid UTF-8;
+    // anything else is left to the general path, which reports it.
+    [[nodiscard]] bool read_fast_string(token& t, const std::uint8_t* p, std::size_t header, std::uint64_t length,
+                                        std::size_t end, bool text) noexcept {
+        if (length > end - pos_ - header || length > Limits::max_string_size) return false;
+        const std::uint8_t* data = p + header;
+        const auto size = static_cast<std::size_t>(length);
+        if (text && ::brine::detail::first_invalid_utf8(data, size) != size) return false;
+        t.data = byte_view(data, size);
+        t.kind = text ? arg_kind::text : arg_kind::bytes;
+        pos_ += header + size;
+        return true;
+    }
+
     [[nodiscard]] status read_token(token& t) noexcept {
         t.offset = pos_;
+        if (BRINE_LIKELY(read_fast(t))) return {};
         if (pos_ == input_.size()) return error{errc::pickle_end_of_input, pos_, "an opcode (the pickle ended without STOP)"};
         auto op_byte = take(1, "");
         BRINE_TRY(op_byte);
@@ -298,9 +392,13 @@ private:
         return error{errc::pickle_unknown_opcode, t.offset, "an opcode of pickle protocols 0-5"};
     }
 
-    static status set_integer(token& t, std::int64_t value) noexcept {
+    static void store_integer(token& t, std::int64_t value) noexcept {
         t.integer = value;
         t.kind = arg_kind::integer;
+    }
+
+    static status set_integer(token& t, std::int64_t value) noexcept {
+        store_integer(t, value);
         return {};
     }
 

@@ -9,12 +9,14 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/memory.hpp>
 #include <brine/pickle/opcodes.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string_view>
 #include <vector>
 
@@ -82,102 +84,369 @@ struct finding {
     const char* reason = "";           // static text
 };
 
-struct node {
-    node_kind kind = node_kind::none;
-    call_form form = call_form::reduce;
-    opcode origin = opcode::STOP;      // the opcode that created it
-    bool captured = false;             // passed (directly or inside containers) to a call
-    std::uint64_t offset = 0;          // of that opcode
+// The (module, qualname) of a global node, after Python 2 name mapping.
+struct global_name {
+    std::string_view module;
+    std::string_view name;
+};
+
+// A read-only run of node ids (a container's items, a call's parts). Valid until the graph
+// changes: the machine may move lists while it evaluates; a finished graph never changes.
+class node_ids {
+public:
+    constexpr node_ids() noexcept = default;
+    constexpr node_ids(const node_id* data, std::size_t size) noexcept : data_(data), size_(size) {}
+    [[nodiscard]] constexpr const node_id* begin() const noexcept { return data_; }
+    [[nodiscard]] constexpr const node_id* end() const noexcept { return data_ + size_; }
+    [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] constexpr bool empty() const noexcept { return size_ == 0; }
+    [[nodiscard]] constexpr node_id operator[](std::size_t i) const noexcept { return data_[i]; }
+
+private:
+    const node_id* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+// One value. 32 bytes: a scan of a large pickle makes millions of them, so the payload is a union
+// and everything a few nodes need (names of globals, SETITEM entries and BUILD states of calls)
+// lives in side tables of the graph.
+class node {
+public:
+    node_kind kind;
+    call_form form;                    // for calls: how it was made; the writer re-emits the same form
+    opcode origin;                     // the opcode that created it
+    std::uint64_t offset;              // of that opcode
+
+    // Passed (directly or inside containers) to a call: see machine::capture.
+    [[nodiscard]] bool captured() const noexcept { return (flags_ & captured_flag) != 0; }
+    [[nodiscard]] std::int64_t integer() const noexcept { return payload_.integer; }    // integer
+    [[nodiscard]] double real() const noexcept { return payload_.real; }                // floating
+    [[nodiscard]] bool boolean() const noexcept { return payload_.boolean; }            // boolean
+    // str: UTF-8; Python 2 str, bytes, bytearray: raw; big int: little-endian two's complement.
+    [[nodiscard]] std::string_view text() const noexcept {
+        return (flags_ & text_flag) != 0 ? std::string_view(payload_.text.data, payload_.text.size) : std::string_view();
+    }
+
+private:
+    friend class graph;
+    static constexpr std::uint8_t captured_flag = 1;
+    static constexpr std::uint8_t text_flag = 2;   // payload_.text is set
+    static constexpr std::uint8_t list_flag = 4;   // payload_.list is set (containers, calls, ids)
+
+    // Ids in the graph's edge pool: [begin, begin + size), room for `capacity` before moving.
+    struct edge_list {
+        std::uint32_t begin;
+        std::uint32_t size;
+        std::uint32_t capacity;
+        std::uint32_t extra;           // calls: index of their entries and states, or none
+    };
+
+    std::uint8_t flags_;
+    std::uint32_t aux_;                // blocked: the finding's index; global: the name's index
     union {
         std::int64_t integer;
         double real;
         bool boolean;
-    };
-    std::string_view text;             // string/bytes/big-int payload; module of a global
-    std::string_view name;             // qualname of a global
-    std::vector<node_id> children;     // container items, call parts, persistent id
-    std::vector<node_id> items;        // key, value... set by SETITEM(S) on a call's result (OrderedDict)
-    std::vector<node_id> states;       // states applied by BUILD, in order
-    std::uint32_t finding_index = 0;   // for blocked nodes: index into graph::findings()
-
-    node() noexcept : integer(0) {}
+        struct {
+            const char* data;
+            std::size_t size;
+        } text;
+        edge_list list;
+    } payload_;
 };
 
-// Owns the nodes and the bytes of decoded strings. Text views stay valid for the graph's life
-// (chunks never move); raw strings may also point into the pickle input, which the caller keeps
-// alive as long as the graph.
+// Owns the nodes, the lists of ids that link them, and the bytes of decoded strings. Nodes and
+// kept bytes never move (views stay valid for the graph's life); raw strings may point into the
+// pickle input, which the caller keeps alive as long as the graph.
+//
+// The first nodes are shared constants (None, False, True, the ints 0..255), which the machine
+// uses instead of making a node per occurrence: they are immutable in Python too, and most
+// scalars of a real pickle are among them.
 class graph {
 public:
+    static constexpr node_id none_id = 0;
+    static constexpr node_id false_id = 1;
+    static constexpr node_id true_id = 2;
+    static constexpr std::int64_t small_int_count = 256;
+    static constexpr node_id shared_constants = 3 + small_int_count;
+    [[nodiscard]] static constexpr node_id small_int_id(std::int64_t value) noexcept { return static_cast<node_id>(3 + value); }
+    [[nodiscard]] static constexpr bool is_small_int(std::int64_t value) noexcept { return value >= 0 && value < small_int_count; }
+    [[nodiscard]] static constexpr bool is_shared_constant(node_id id) noexcept { return id < shared_constants; }
+
+    graph() { add_shared_constants(); }
+    graph(graph&&) noexcept = default;
+    graph& operator=(graph&&) noexcept = default;
+    graph(const graph&) = delete;
+    graph& operator=(const graph&) = delete;
+
+    // Empties the graph but keeps its memory, for scanning many pickles with one graph: fresh
+    // memory costs a page fault per page, reused memory nothing.
+    void clear() {
+        size_ = 0;
+        edges_.resize(0);
+        extras_.clear();
+        global_names_.clear();
+        findings_.clear();
+        text_blocks_.clear();
+        text_next_ = nullptr;
+        text_room_ = 0;
+        root_ = no_node;
+        add_shared_constants();
+    }
+
+private:
+    void add_shared_constants() {
+        add(node_kind::none, opcode::NONE, 0);
+        add(node_kind::boolean, opcode::NEWFALSE, 0);
+        add(node_kind::boolean, opcode::NEWTRUE, 0);
+        at(true_id).payload_.boolean = true;
+        for (std::int64_t v = 0; v < small_int_count; ++v) set_integer(add(node_kind::integer, opcode::BININT1, 0), v);
+    }
+
+public:
+    // ---- reading ---------------------------------------------------------------------------------
+
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
-    [[nodiscard]] const node& operator[](node_id id) const noexcept { return chunks_of_nodes_[id >> chunk_bits][id & chunk_mask]; }
-    [[nodiscard]] node& operator[](node_id id) noexcept { return chunks_of_nodes_[id >> chunk_bits][id & chunk_mask]; }
-    [[nodiscard]] const std::vector<finding>& findings() const noexcept { return findings_; }
+    [[nodiscard]] const node& operator[](node_id id) const noexcept {
+        const slot where = locate(id);
+        return chunks_[where.chunk][where.index];
+    }
     [[nodiscard]] node_id root() const noexcept { return root_; }
     void set_root(node_id id) noexcept { root_ = id; }
 
+    // Container items (dict: key, value, key, value... in insertion order), a call's parts
+    // (callable, args tuple [, kwargs dict]), a persistent id's id.
+    [[nodiscard]] node_ids children(node_id id) const noexcept {
+        const node& n = (*this)[id];
+        return (n.flags_ & node::list_flag) != 0 ? ids_of(n.payload_.list) : node_ids();
+    }
+    // For calls: the key, value... pairs SETITEM(S) put in the result (OrderedDict), and the states
+    // BUILD applied to it, in order.
+    [[nodiscard]] node_ids items(node_id id) const noexcept {
+        const call_extras* extras = extras_of(id);
+        return extras ? ids_of(extras->items) : node_ids();
+    }
+    [[nodiscard]] node_ids states(node_id id) const noexcept {
+        const call_extras* extras = extras_of(id);
+        return extras ? ids_of(extras->states) : node_ids();
+    }
+    [[nodiscard]] global_name global(node_id id) const noexcept {
+        const node& n = (*this)[id];
+        return n.kind == node_kind::global ? global_names_[n.aux_] : global_name{};
+    }
+
+    [[nodiscard]] const std::vector<finding>& findings() const noexcept { return findings_; }
+    [[nodiscard]] const finding& finding_of(node_id id) const noexcept { return findings_[(*this)[id].aux_]; }
+
+    // ---- building (the symbolic machine) -----------------------------------------------------------
+
     node_id add(node_kind kind, opcode origin, std::uint64_t offset) {
-        if ((size_ & chunk_mask) == 0) chunks_of_nodes_.push_back(std::unique_ptr<node[]>(new node[chunk_nodes]));
-        const auto id = static_cast<node_id>(size_++);
-        node& item = (*this)[id];
+        const auto id = static_cast<node_id>(size_);
+        if (locate(id).index == 0 && blocks_.size() == chunks_of(id)) {
+            blocks_.emplace_back(chunk_capacity(blocks_.size()) * sizeof(node));
+            chunks_.push_back(static_cast<node*>(blocks_.back().data()));
+        }
+        ++size_;
+        const slot where = locate(id);
+        node& item = *::new (chunks_[where.chunk] + where.index) node;  // trivial: no work
         item.kind = kind;
+        item.form = call_form::reduce;
         item.origin = origin;
         item.offset = offset;
+        item.flags_ = 0;
+        item.aux_ = 0;
+        item.payload_.integer = 0;
         return id;
+    }
+
+    void set_integer(node_id id, std::int64_t value) noexcept { at(id).payload_.integer = value; }
+    void set_real(node_id id, double value) noexcept { at(id).payload_.real = value; }
+    void set_boolean(node_id id, bool value) noexcept { at(id).payload_.boolean = value; }
+    void set_form(node_id id, call_form form) noexcept { at(id).form = form; }
+    // `text` must outlive the graph: the pickle input, or what keep() returned.
+    void set_text(node_id id, std::string_view text) noexcept {
+        node& n = at(id);
+        n.flags_ |= node::text_flag;
+        n.payload_.text.data = text.data();
+        n.payload_.text.size = text.size();
+    }
+    void set_global(node_id id, global_name name) {
+        at(id).aux_ = static_cast<std::uint32_t>(global_names_.size());
+        global_names_.push_back(name);
+    }
+    void mark_captured(node_id id) noexcept { at(id).flags_ |= node::captured_flag; }
+
+    // Appends to a node's lists. False when the edge pool would outgrow its 32-bit indices (the
+    // machine reports that as a limit).
+    [[nodiscard]] bool append_children(node_id id, const node_id* ids, std::size_t count) {
+        node& n = at(id);
+        if ((n.flags_ & node::list_flag) == 0) {
+            n.flags_ |= node::list_flag;
+            n.payload_.list = node::edge_list{0, 0, 0, no_extras};
+        }
+        return append(n.payload_.list, ids, count);
+    }
+    [[nodiscard]] bool append_items(node_id id, const node_id* ids, std::size_t count) {
+        return append(extras_for(id).items, ids, count);
+    }
+    [[nodiscard]] bool append_states(node_id id, const node_id* ids, std::size_t count) {
+        return append(extras_for(id).states, ids, count);
     }
 
     // Copies bytes into storage that lives as long as the graph.
     std::string_view keep(byte_view bytes) {
         if (bytes.empty()) return {};
-        if (bytes.size() > chunk_room_) {
-            const std::size_t size = bytes.size() > chunk_size ? bytes.size() : chunk_size;
-            chunks_.push_back(std::unique_ptr<char[]>(new char[size]));
-            chunk_next_ = chunks_.back().get();
-            chunk_room_ = size;
+        if (bytes.size() > text_room_) {
+            const std::size_t size = bytes.size() > text_block_size ? bytes.size() : text_block_size;
+            text_blocks_.push_back(std::unique_ptr<char[]>(new char[size]));
+            text_next_ = text_blocks_.back().get();
+            text_room_ = size;
         }
-        std::memcpy(chunk_next_, bytes.data(), bytes.size());
-        const std::string_view kept(chunk_next_, bytes.size());
-        chunk_next_ += bytes.size();
-        chunk_room_ -= bytes.size();
+        std::memcpy(text_next_, bytes.data(), bytes.size());
+        const std::string_view kept(text_next_, bytes.size());
+        text_next_ += bytes.size();
+        text_room_ -= bytes.size();
         return kept;
     }
 
-    // Turns a node into a blocked one in place (every reference sees it) and records why.
+    // Turns a node into a blocked one in place (every reference sees it) and records why. Never
+    // a shared constant: the machine gives a mutated scalar its own node first.
     void block(node_id id, const finding& why) {
         findings_.push_back(why);
-        node& item = (*this)[id];
+        node& item = at(id);
         item.kind = node_kind::blocked;
-        item.finding_index = static_cast<std::uint32_t>(findings_.size() - 1);
+        item.aux_ = static_cast<std::uint32_t>(findings_.size() - 1);
     }
 
     // A new blocked node, for refusals that have no existing node to mark.
     node_id add_blocked(const finding& why) {
         const node_id id = add(node_kind::blocked, why.op, why.offset);
-        findings_.push_back(why);
-        (*this)[id].finding_index = static_cast<std::uint32_t>(findings_.size() - 1);
+        block(id, why);
         return id;
     }
 
     // Findings about the stream itself (trailing data, misplaced PROTO) that block no node.
     void note(const finding& what) { findings_.push_back(what); }
 
-    [[nodiscard]] const finding& finding_of(node_id id) const noexcept {
-        return findings_[(*this)[id].finding_index];
+private:
+    static constexpr std::uint32_t no_extras = 0xFFFFFFFFu;
+    static constexpr std::size_t max_edges = 0xFFFFFFFFu;
+
+    struct call_extras {
+        node::edge_list items{0, 0, 0, no_extras};
+        node::edge_list states{0, 0, 0, no_extras};
+    };
+
+    node& at(node_id id) noexcept {
+        const slot where = locate(id);
+        return chunks_[where.chunk][where.index];
     }
 
-private:
-    static constexpr std::size_t chunk_size = 64 * 1024;
+    // Nodes live in chunks that never move (references stay valid while the graph grows). Chunk
+    // sizes grow from 4096 nodes (128 KiB: a typical checkpoint's pickle fits) by doubling to
+    // 65536 nodes (2 MiB: a huge page), then stay there:
+    //   chunk 0: ids [0, 4096), chunk k in 1..4: [2^(11+k), 2^(12+k)), chunk k >= 5: 65536 each.
+    static constexpr unsigned first_chunk_bits = 12;
+    static constexpr unsigned last_chunk_bits = 16;
+    static constexpr std::size_t growing_chunks = last_chunk_bits - first_chunk_bits + 1;
 
-    // Nodes live in fixed-size chunks: growing never moves them (references stay valid) and
-    // costs one allocation per 4096 nodes.
-    static constexpr unsigned chunk_bits = 12;
-    static constexpr std::size_t chunk_nodes = std::size_t{1} << chunk_bits;
-    static constexpr std::size_t chunk_mask = chunk_nodes - 1;
-    std::vector<std::unique_ptr<node[]>> chunks_of_nodes_;
+    struct slot {
+        std::size_t chunk;
+        std::size_t index;
+    };
+
+    [[nodiscard]] static slot locate(node_id id) noexcept {
+        if (id >= (node_id{1} << last_chunk_bits))
+            return {growing_chunks - 1 + (id >> last_chunk_bits), id & ((node_id{1} << last_chunk_bits) - 1)};
+        if (id < (node_id{1} << first_chunk_bits)) return {0, id};
+        const unsigned width = bit_width(id);
+        return {width - first_chunk_bits, id - (node_id{1} << (width - 1))};
+    }
+
+    [[nodiscard]] static std::size_t chunks_of(node_id id) noexcept { return locate(id).chunk; }
+
+    [[nodiscard]] static std::size_t chunk_capacity(std::size_t chunk) noexcept {
+        if (chunk == 0) return std::size_t{1} << first_chunk_bits;
+        if (chunk < growing_chunks) return std::size_t{1} << (first_chunk_bits - 1 + chunk);
+        return std::size_t{1} << last_chunk_bits;
+    }
+
+    [[nodiscard]] static unsigned bit_width(node_id id) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+        return id == 0 ? 0u : 32u - static_cast<unsigned>(__builtin_clz(id));
+#else
+        unsigned width = 0;
+        while (id != 0) {
+            ++width;
+            id >>= 1;
+        }
+        return width;
+#endif
+    }
+
+    [[nodiscard]] node_ids ids_of(const node::edge_list& list) const noexcept {
+        return list.size == 0 ? node_ids() : node_ids(edges_.data() + list.begin, list.size);
+    }
+
+    [[nodiscard]] const call_extras* extras_of(node_id id) const noexcept {
+        const node& n = (*this)[id];
+        if ((n.flags_ & node::list_flag) == 0 || n.payload_.list.extra == no_extras) return nullptr;
+        return &extras_[n.payload_.list.extra];
+    }
+
+    call_extras& extras_for(node_id id) {
+        node& n = at(id);
+        if ((n.flags_ & node::list_flag) == 0) {
+            n.flags_ |= node::list_flag;
+            n.payload_.list = node::edge_list{0, 0, 0, no_extras};
+        }
+        if (n.payload_.list.extra == no_extras) {
+            n.payload_.list.extra = static_cast<std::uint32_t>(extras_.size());
+            extras_.emplace_back();
+        }
+        return extras_[n.payload_.list.extra];
+    }
+
+    // Lists grow in place while they have room or end the pool; otherwise they move to the end
+    // with twice the room, so appending is amortized O(1) however appends to different lists
+    // interleave, and the pool holds at most about twice the ids it must.
+    bool append(node::edge_list& list, const node_id* ids, std::size_t count) {
+        if (count == 0) return true;
+        if (list.size + count > list.capacity) {
+            const bool at_end = list.begin + std::size_t{list.capacity} == edges_.size();
+            const std::size_t wanted = std::size_t{list.size} + count;
+            std::size_t capacity = std::size_t{list.capacity} * 2;
+            if (capacity < wanted) capacity = wanted;
+            if (capacity < 4) capacity = 4;
+            if (at_end && list.capacity != 0) {
+                if (list.begin + capacity > max_edges) return false;
+                edges_.resize(list.begin + capacity);
+            } else {
+                if (edges_.size() + capacity > max_edges) return false;
+                const std::size_t begin = edges_.size();
+                edges_.resize(begin + capacity);
+                std::memmove(edges_.data() + begin, edges_.data() + list.begin, std::size_t{list.size} * sizeof(node_id));
+                list.begin = static_cast<std::uint32_t>(begin);
+            }
+            list.capacity = static_cast<std::uint32_t>(capacity);
+        }
+        std::memcpy(edges_.data() + list.begin + list.size, ids, count * sizeof(node_id));
+        list.size += static_cast<std::uint32_t>(count);
+        return true;
+    }
+
+    static constexpr std::size_t text_block_size = 64 * 1024;
+
+    std::vector<::brine::detail::raw_block> blocks_;
+    std::vector<node*> chunks_;        // blocks_[k].data(), for one load per lookup
     std::size_t size_ = 0;
+    ::brine::detail::pod_array<node_id> edges_;
+    std::vector<call_extras> extras_;
+    std::vector<global_name> global_names_;
     std::vector<finding> findings_;
-    std::vector<std::unique_ptr<char[]>> chunks_;
-    char* chunk_next_ = nullptr;
-    std::size_t chunk_room_ = 0;
+    std::vector<std::unique_ptr<char[]>> text_blocks_;
+    char* text_next_ = nullptr;
+    std::size_t text_room_ = 0;
     node_id root_ = no_node;
 };
 

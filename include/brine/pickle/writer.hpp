@@ -81,8 +81,8 @@ private:
             if (references_[id]++ != 0) continue;  // children already queued
             const node& n = (*graph_)[id];
             if (n.kind == node_kind::blocked) continue;
-            for (const auto* list : {&n.children, &n.items, &n.states})
-                for (const node_id child : *list) pending.push_back(child);
+            for (const node_ids list : {graph_->children(id), graph_->items(id), graph_->states(id)})
+                for (const node_id child : list) pending.push_back(child);
             needs_bytes_ = needs_bytes_ || n.kind == node_kind::bytes;
             needs_sets_ = needs_sets_ || n.kind == node_kind::set || n.kind == node_kind::frozenset;
             needs_bytearray_ = needs_bytearray_ || n.kind == node_kind::bytearray;
@@ -198,17 +198,19 @@ private:
         }
     }
 
-    status put_global(const node& n) {
+    status put_global(node_id id) {
+        const global_name name = graph_->global(id);
+        const std::uint64_t offset = (*graph_)[id].offset;
         // Under protocol 2 the loader maps Python 2 names; only names it leaves alone can be written.
-        const policy::qualified_name loaded = resolve_name(n.text, n.name, stats_.protocol);
-        if (loaded.module != n.text || loaded.name != n.name)
-            return error{errc::pickle_unwritable, n.offset, "a global name the protocol-2 loader does not rename"};
-        if (n.text.find('\n') != std::string_view::npos || n.name.find('\n') != std::string_view::npos)
-            return error{errc::pickle_unwritable, n.offset, "a global name without newlines"};
+        const policy::qualified_name loaded = resolve_name(name.module, name.name, stats_.protocol);
+        if (loaded.module != name.module || loaded.name != name.name)
+            return error{errc::pickle_unwritable, offset, "a global name the protocol-2 loader does not rename"};
+        if (name.module.find('\n') != std::string_view::npos || name.name.find('\n') != std::string_view::npos)
+            return error{errc::pickle_unwritable, offset, "a global name without newlines"};
         put(opcode::GLOBAL);
-        put_text(n.text);
+        put_text(name.module);
         put_byte('\n');
-        put_text(n.name);
+        put_text(name.name);
         put_byte('\n');
         return {};
     }
@@ -232,15 +234,20 @@ private:
     // (lists, dicts, sets, calls with SETITEM entries or BUILD states), as CPython memoizes every
     // object: then every cycle meets a memoized node the second time round.
     [[nodiscard]] bool memoized(node_id id) const noexcept {
-        if (references_[id] > 1) return true;
-        const node& n = (*graph_)[id];
-        switch (n.kind) {
+        if (shared(id)) return true;
+        switch ((*graph_)[id].kind) {
             case node_kind::list:
             case node_kind::dict:
             case node_kind::set: return true;
-            case node_kind::call: return !n.items.empty() || !n.states.empty();
+            case node_kind::call: return !graph_->items(id).empty() || !graph_->states(id).empty();
             default: return false;
         }
+    }
+
+    // Reached more than once. The graph's shared constants (None, bools, small ints) stand for
+    // many occurrences but are written anew each time, as CPython's pickler writes them.
+    [[nodiscard]] bool shared(node_id id) const noexcept {
+        return references_[id] > 1 && !graph::is_shared_constant(id);
     }
 
     // Writes None for a blocked slot; true when it did.
@@ -299,23 +306,23 @@ private:
         const node& n = (*graph_)[id];
         switch (n.kind) {
             case node_kind::none: put(opcode::NONE); break;
-            case node_kind::boolean: put(n.boolean ? opcode::NEWTRUE : opcode::NEWFALSE); break;
-            case node_kind::integer: put_int(n.integer); break;
-            case node_kind::big_integer: put_big_int(n.text); break;
-            case node_kind::floating: put_float(n.real); break;
-            case node_kind::string: put_sized(no_form, opcode::BINUNICODE, opcode::BINUNICODE8, n.text); break;
+            case node_kind::boolean: put(n.boolean() ? opcode::NEWTRUE : opcode::NEWFALSE); break;
+            case node_kind::integer: put_int(n.integer()); break;
+            case node_kind::big_integer: put_big_int(n.text()); break;
+            case node_kind::floating: put_float(n.real()); break;
+            case node_kind::string: put_sized(no_form, opcode::BINUNICODE, opcode::BINUNICODE8, n.text()); break;
             case node_kind::legacy_string:
-                if (n.text.size() > 0x7FFFFFFFu)
+                if (n.text().size() > 0x7FFFFFFFu)
                     return error{errc::pickle_unwritable, n.offset, "a Python 2 str under 2 GiB"};
-                put_sized(opcode::SHORT_BINSTRING, opcode::BINSTRING, no_form, n.text);
+                put_sized(opcode::SHORT_BINSTRING, opcode::BINSTRING, no_form, n.text());
                 break;
-            case node_kind::bytes: put_sized(opcode::SHORT_BINBYTES, opcode::BINBYTES, opcode::BINBYTES8, n.text); break;
+            case node_kind::bytes: put_sized(opcode::SHORT_BINBYTES, opcode::BINBYTES, opcode::BINBYTES8, n.text()); break;
             case node_kind::bytearray:
                 put(opcode::BYTEARRAY8);
-                put_le64(n.text.size());
-                put_text(n.text);
+                put_le64(n.text().size());
+                put_text(n.text());
                 break;
-            case node_kind::global: BRINE_TRY(put_global(n)); break;
+            case node_kind::global: BRINE_TRY(put_global(id)); break;
             case node_kind::list:
             case node_kind::dict:
             case node_kind::set:
@@ -329,38 +336,37 @@ private:
             case node_kind::call:
             case node_kind::persistent_id:
                 // Immutable: built from its parts, so it must not (indirectly) contain itself.
-                if (n.kind == node_kind::frozenset || (n.kind == node_kind::tuple && n.children.size() > 3))
-                    put(opcode::MARK);
+                if (marked(id)) put(opcode::MARK);
                 memo_index_[id] = in_progress;
                 return false;
             case node_kind::blocked: break;  // written as None by the caller
         }
-        if (references_[id] > 1) put_memo(id);
+        if (shared(id)) put_memo(id);
         return true;
     }
 
     // The next slot of a node to write, writing the opcodes between slots; no_node when done.
     node_id advance(frame& f) {
-        const node& n = (*graph_)[f.id];
-        switch (n.kind) {
-            case node_kind::list: return next_item(f, n.children, opcode::APPENDS);
-            case node_kind::set: return next_item(f, n.children, opcode::ADDITEMS);
-            case node_kind::dict: return next_entry(f, n.children);
+        const node_ids children = graph_->children(f.id);
+        switch ((*graph_)[f.id].kind) {
+            case node_kind::list: return next_item(f, children, opcode::APPENDS);
+            case node_kind::set: return next_item(f, children, opcode::ADDITEMS);
+            case node_kind::dict: return next_entry(f, children);
             case node_kind::tuple:
             case node_kind::frozenset:
             case node_kind::persistent_id:
-                while (f.next < n.children.size()) {
-                    const node_id child = n.children[f.next++];
+                while (f.next < children.size()) {
+                    const node_id child = children[f.next++];
                     if (!replace_blocked(child)) return child;
                 }
                 return no_node;
-            case node_kind::call: return next_call_slot(f, n);
+            case node_kind::call: return next_call_slot(f);
             default: return no_node;
         }
     }
 
     // List and set items, in batches: MARK item... APPENDS (or ADDITEMS).
-    node_id next_item(frame& f, const std::vector<node_id>& items, opcode closing) {
+    node_id next_item(frame& f, node_ids items, opcode closing) {
         while (f.next < items.size()) {
             open_batch(f, closing);
             ++f.batch;
@@ -373,7 +379,7 @@ private:
 
     // Dict entries (key, value pairs), in batches: MARK key value... SETITEMS. An entry with a
     // blocked key or value is left out whole.
-    node_id next_entry(frame& f, const std::vector<node_id>& entries) {
+    node_id next_entry(frame& f, node_ids entries) {
         while (f.next < entries.size()) {
             if (f.next % 2 == 1) return entries[f.next++];  // the value of the entry begun
             if (f.next + 1 >= entries.size()) break;         // an odd tail: the machine refuses those
@@ -392,9 +398,12 @@ private:
 
     // A call: its parts (callable, args [, kwargs]), its opcode, then the entries SETITEM put in
     // its result, then each BUILD state followed by BUILD — the order CPython's pickler uses.
-    node_id next_call_slot(frame& f, const node& n) {
-        const std::size_t parts = n.children.size();
-        if (f.next < parts) return n.children[f.next++];
+    node_id next_call_slot(frame& f) {
+        const node_ids children = graph_->children(f.id);
+        const node_ids items = graph_->items(f.id);
+        const node_ids states = graph_->states(f.id);
+        const std::size_t parts = children.size();
+        if (f.next < parts) return children[f.next++];
         if (!f.called) {
             const std::uint32_t memo = memo_index_[f.id];
             if (memo != in_progress && memo != unassigned) {
@@ -404,16 +413,16 @@ private:
                 f.superseded = true;
                 return no_node;
             }
-            put_call_opcode(n);
+            put_call_opcode((*graph_)[f.id]);
             f.called = true;
             // Memoized now, before its items and states, which may refer back to it.
             if (memoized(f.id)) put_memo(f.id);
         }
-        const std::size_t items_end = parts + n.items.size();
+        const std::size_t items_end = parts + items.size();
         if (f.next < items_end) {
             frame entries = f;
             entries.next = f.next - parts;
-            const node_id child = next_entry(entries, n.items);
+            const node_id child = next_entry(entries, items);
             f.next = entries.next + parts;
             f.batch = entries.batch;
             f.batch_open = entries.batch_open;
@@ -424,8 +433,8 @@ private:
             put(opcode::BUILD);
             f.pending_build = false;
         }
-        while (f.next < items_end + n.states.size()) {
-            const node_id state = n.states[f.next++ - items_end];
+        while (f.next < items_end + states.size()) {
+            const node_id state = states[f.next++ - items_end];
             if (is_blocked(state)) {
                 ++stats_.replaced_items;  // the refused state is not applied at all
                 continue;
@@ -480,18 +489,17 @@ private:
         }
         const std::uint32_t memo = memo_index_[id];
         if (memo != in_progress && memo != unassigned) {
-            const bool marked = n.kind == node_kind::frozenset || (n.kind == node_kind::tuple && n.children.size() > 3);
-            if (marked) {
+            if (marked(id)) {
                 put(opcode::POP_MARK);
             } else {
-                for (std::size_t i = 0; i < n.children.size(); ++i) put(opcode::POP);
+                for (std::size_t i = 0; i < graph_->children(id).size(); ++i) put(opcode::POP);
             }
             put_get(memo);
             return;
         }
         switch (n.kind) {
             case node_kind::tuple:
-                switch (n.children.size()) {
+                switch (graph_->children(id).size()) {
                     case 0: put(opcode::EMPTY_TUPLE); break;
                     case 1: put(opcode::TUPLE1); break;
                     case 2: put(opcode::TUPLE2); break;
@@ -504,7 +512,13 @@ private:
             default: break;
         }
         memo_index_[id] = unassigned;
-        if (references_[id] > 1) put_memo(id);
+        if (shared(id)) put_memo(id);
+    }
+
+    // Built from a MARK: frozensets, and tuples too long for TUPLE1/2/3.
+    [[nodiscard]] bool marked(node_id id) const noexcept {
+        const node_kind kind = (*graph_)[id].kind;
+        return kind == node_kind::frozenset || (kind == node_kind::tuple && graph_->children(id).size() > 3);
     }
 
     const graph* graph_;

@@ -16,10 +16,10 @@ namespace policy {
 // The name of a global node, or of the global a call node calls; empty otherwise.
 [[nodiscard]] inline qualified_name callable_name(const pickle::graph& g, pickle::node_id id) noexcept {
     if (id == pickle::no_node || id >= g.size()) return {};
-    const pickle::node* item = &g[id];
-    if (item->kind == pickle::node_kind::call && !item->children.empty()) item = &g[item->children[0]];
-    if (item->kind != pickle::node_kind::global) return {};
-    return {item->text, item->name};
+    if (g[id].kind == pickle::node_kind::call && !g.children(id).empty()) id = g.children(id)[0];
+    if (g[id].kind != pickle::node_kind::global) return {};
+    const pickle::global_name name = g.global(id);
+    return {name.module, name.name};
 }
 
 // Whether `id` is a call whose callable is one of `names`.
@@ -36,13 +36,13 @@ template <std::size_t N>
     if (id == pickle::no_node || id >= g.size()) return false;
     const pickle::node& item = g[id];
     if (item.kind == pickle::node_kind::string) {
-        out = item.text;
+        out = item.text();
         return true;
     }
     if (item.kind == pickle::node_kind::legacy_string || item.kind == pickle::node_kind::bytes) {
-        for (const char c : item.text)
+        for (const char c : item.text())
             if (static_cast<unsigned char>(c) >= 0x80) return false;
-        out = item.text;
+        out = item.text();
         return true;
     }
     return false;

@@ -276,9 +276,8 @@ struct torch_style_policy {
     [[nodiscard]] verdict allow_persistent_id(const pickle::graph& g, pickle::node_id id,
                                               pickle::opcode op) const noexcept {
         if (op != pickle::opcode::BINPERSID) return refused("only BINPERSID persistent ids are allowed");
-        const pickle::node& pid = g[id];
         std::string_view tag;
-        if (pid.kind != pickle::node_kind::tuple || pid.children.empty() || !ascii_text(g, pid.children[0], tag) ||
+        if (g[id].kind != pickle::node_kind::tuple || g.children(id).empty() || !ascii_text(g, g.children(id)[0], tag) ||
             tag != "storage")
             return refused("only ('storage', ...) persistent ids are allowed");
         return allowed;
