@@ -6,5 +6,4 @@ scripts/install-deps.sh test
 cmake --preset bench >/dev/null
 cmake --build --preset bench
 build/bench/tests/bench/brine_bench "$@"
-# The pickle scan at 8 MiB until the value graph stops costing a node per scalar (issue 4 notes).
-build/bench/tests/bench/brine_pickle_scan --size 8
+build/bench/tests/bench/brine_pickle_scan --size 64

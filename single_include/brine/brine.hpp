@@ -8283,7 +8283,7 @@ public:
         const node_id root = graph_->root();
         if (root == no_node || root >= graph_->size())
             return error{errc::invalid_argument, 0, "a graph with a root (an evaluated pickle)"};
-        if ((*graph_)[root].kind == node_kind::blocked)
+        if (is_blocked(root))
             return error{errc::pickle_root_blocked, (*graph_)[root].offset,
                          "a top-level object the policy allows (the whole pickle is the refused value)"};
         out_ = &out;
@@ -8316,7 +8316,7 @@ private:
             pending.pop_back();
             if (references_[id]++ != 0) continue;  // children already queued
             const node& n = (*graph_)[id];
-            if (n.kind == node_kind::blocked) continue;
+            if (is_blocked(id)) continue;
             for (const node_ids list : {graph_->children(id), graph_->items(id), graph_->states(id)})
                 for (const node_id child : list) pending.push_back(child);
             needs_bytes_ = needs_bytes_ || n.kind == node_kind::bytes;
@@ -8464,7 +8464,21 @@ private:
         bool superseded = false;     // a nested copy of this node was written instead
     };
 
-    [[nodiscard]] bool is_blocked(node_id id) const noexcept { return (*graph_)[id].kind == node_kind::blocked; }
+    // Blocked, or a call or persistent id that a refusal after its creation left without a
+    // faithful form: a refused mutation blocks its target in place, and that target may be the
+    // callable, the argument tuple or a direct argument of an earlier call (the machine's rule
+    // for calls, applied again at write time), or the id tuple of a persistent id or its items.
+    [[nodiscard]] bool is_blocked(node_id id) const noexcept {
+        const node_kind kind = (*graph_)[id].kind;
+        if (kind == node_kind::blocked) return true;
+        if (kind != node_kind::call && kind != node_kind::persistent_id) return false;
+        for (const node_id part : graph_->children(id)) {
+            if ((*graph_)[part].kind == node_kind::blocked) return true;
+            for (const node_id item : graph_->children(part))
+                if ((*graph_)[item].kind == node_kind::blocked) return true;
+        }
+        return false;
+    }
 
     // Shared values get a memo slot, and so does everything a mutation can make part of a cycle
     // (lists, dicts, sets, calls with SETITEM entries or BUILD states), as CPython memoizes every
@@ -8475,9 +8489,21 @@ private:
             case node_kind::list:
             case node_kind::dict:
             case node_kind::set: return true;
-            case node_kind::call: return !graph_->items(id).empty() || !graph_->states(id).empty();
+            case node_kind::call: return writes_mutations(id);
             default: return false;
         }
+    }
+
+    // Whether any SETITEM entry or BUILD state of a call survives (blocked ones are left out):
+    // only then is the call memoized, so that re-reading the output and writing it again gives
+    // the same bytes.
+    [[nodiscard]] bool writes_mutations(node_id id) const noexcept {
+        const node_ids items = graph_->items(id);
+        for (std::size_t i = 0; i + 1 < items.size(); i += 2)
+            if (!is_blocked(items[i]) && !is_blocked(items[i + 1])) return true;
+        for (const node_id state : graph_->states(id))
+            if (!is_blocked(state)) return true;
+        return false;
     }
 
     // Reached more than once. The graph's shared constants (None, bools, small ints) stand for

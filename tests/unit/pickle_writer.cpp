@@ -128,3 +128,36 @@ TEST_CASE("long lists and dicts are written in batches of 1000, as CPython does"
     for (std::size_t at = out.find('e'); at != std::string::npos; at = out.find('e', at + 1)) ++appends;
     CHECK(appends == 3);
 }
+
+TEST_CASE("a refusal after a call was made leaves no unfaithful call in the output (found by fuzzing)") {
+    // [bytearray(), ...] then BUILD on the bytearray global itself: the refused BUILD blocks the
+    // global in place, so the call made earlier would be written as None() — a call of None.
+    // It is written as None instead, and the output re-reads with nothing refused.
+    const auto input = P("\x80\x03]q\x00(c" "builtins\nbytearray\nq\x01)Rq\x02h\x01" "C\x05" "abc\x00\xff" "q\x03\x85q\x63" "bq\x05" "e.");
+    auto first = evaluate(input);
+    REQUIRE(first);
+    CHECK(first->values.findings().size() == 1);
+    auto output = rewrite(*first);
+    REQUIRE(output);
+    auto second = evaluate(output->bytes);
+    REQUIRE(second);
+    CHECK(second->values.findings().empty());
+    CHECK(describe(*second) == "#1=list(None, None)");
+    auto again = rewrite(*second);
+    REQUIRE(again);
+    CHECK(again->bytes == output->bytes);
+}
+
+TEST_CASE("a call whose SETITEM entries are all dropped is not memoized (canonical output, found by fuzzing)") {
+    // OrderedDict() with one entry whose value is a refused persistent id: the entry is dropped,
+    // and the call is written exactly as a call without entries would be.
+    const auto input = P("\x80\x02" "ccollections\nOrderedDict\n(tR(X\x01\x00\x00\x00s(X\x07\x00\x00\x00storage"
+                         "ctorch\nFloatStorage\nX\x01\x00\x00\x00" "1X\x03\x00\x00\x00" "cpuK\x02tQ}(X\x01\x00\x00\x00m\x88ubu.");
+    auto first = evaluate(input);
+    REQUIRE(first);
+    CHECK_FALSE(first->values.findings().empty());
+    auto output = rewrite(*first);
+    REQUIRE(output);
+    CHECK(output->bytes == std::string(P("\x80\x02" "ccollections\nOrderedDict\n)R.")));
+    CHECK(output->stats.dropped_entries == 1);
+}
