@@ -7123,6 +7123,7 @@ public:
     // memory costs a page fault per page, reused memory nothing.
     void clear() {
         size_ = 0;
+        next_ = chunk_end_ = nullptr;
         edges_.resize(0);
         extras_.clear();
         global_names_.clear();
@@ -7181,22 +7182,25 @@ public:
     // ---- building (the symbolic machine) -----------------------------------------------------------
 
     node_id add(node_kind kind, opcode origin, std::uint64_t offset) {
-        const auto id = static_cast<node_id>(size_);
-        if (locate(id).index == 0 && blocks_.size() == chunks_of(id)) {
-            blocks_.emplace_back(chunk_capacity(blocks_.size()) * sizeof(node));
-            chunks_.push_back(static_cast<node*>(blocks_.back().data()));
-        }
-        ++size_;
-        const slot where = locate(id);
-        node& item = *::new (chunks_[where.chunk] + where.index) node;  // trivial: no work
-        item.kind = kind;
-        item.form = call_form::reduce;
-        item.origin = origin;
-        item.offset = offset;
-        item.flags_ = 0;
-        item.aux_ = 0;
-        item.payload_.integer = 0;
-        return id;
+        emplace(kind, origin, offset);
+        return static_cast<node_id>(size_ - 1);
+    }
+    // Scalars, made in one go (the hot path of a scan).
+    node_id add_integer(opcode origin, std::uint64_t offset, std::int64_t value) {
+        emplace(node_kind::integer, origin, offset).payload_.integer = value;
+        return static_cast<node_id>(size_ - 1);
+    }
+    node_id add_real(opcode origin, std::uint64_t offset, double value) {
+        emplace(node_kind::floating, origin, offset).payload_.real = value;
+        return static_cast<node_id>(size_ - 1);
+    }
+    // `text` must outlive the graph: the pickle input, or what keep() returned.
+    node_id add_text(node_kind kind, opcode origin, std::uint64_t offset, std::string_view text) {
+        node& item = emplace(kind, origin, offset);
+        item.flags_ = node::text_flag;
+        item.payload_.text.data = text.data();
+        item.payload_.text.size = text.size();
+        return static_cast<node_id>(size_ - 1);
     }
 
     void set_integer(node_id id, std::int64_t value) noexcept { at(id).payload_.integer = value; }
@@ -7276,6 +7280,31 @@ private:
         node::edge_list items{0, 0, 0, no_extras};
         node::edge_list states{0, 0, 0, no_extras};
     };
+
+    // A new node at the end: a pointer bump, and a new chunk when the current one is full.
+    node& emplace(node_kind kind, opcode origin, std::uint64_t offset) {
+        if (BRINE_UNLIKELY(next_ == chunk_end_)) next_chunk();
+        node& item = *::new (next_++) node;  // trivial: no work
+        ++size_;
+        item.kind = kind;
+        item.form = call_form::reduce;
+        item.origin = origin;
+        item.offset = offset;
+        item.flags_ = 0;
+        item.aux_ = 0;
+        item.payload_.integer = 0;
+        return item;
+    }
+
+    void next_chunk() {
+        const std::size_t chunk = locate(static_cast<node_id>(size_)).chunk;
+        if (chunk == blocks_.size()) {
+            blocks_.emplace_back(chunk_capacity(chunk) * sizeof(node));
+            chunks_.push_back(static_cast<node*>(blocks_.back().data()));
+        }
+        next_ = chunks_[chunk];
+        chunk_end_ = next_ + chunk_capacity(chunk);
+    }
 
     node& at(node_id id) noexcept {
         const slot where = locate(id);
@@ -7379,6 +7408,8 @@ private:
 
     std::vector<::brine::detail::raw_block> blocks_;
     std::vector<node*> chunks_;        // blocks_[k].data(), for one load per lookup
+    node* next_ = nullptr;             // where the next node goes, in the last chunk in use
+    node* chunk_end_ = nullptr;
     std::size_t size_ = 0;
     ::brine::detail::pod_array<node_id> edges_;
     std::vector<call_extras> extras_;
@@ -7665,9 +7696,14 @@ private:
         return std::pair<std::size_t, std::size_t>{begin, stack_.size()};
     }
 
-    result<node_id> new_node(node_kind kind, const token& t) {
-        if (graph_->size() >= Limits::max_nodes)
+    status check_node_room(const token& t) const noexcept {
+        if (BRINE_UNLIKELY(graph_->size() >= Limits::max_nodes))
             return error{errc::limit_exceeded, t.offset, "fewer values than the pickle limits allow"};
+        return {};
+    }
+
+    result<node_id> new_node(node_kind kind, const token& t) {
+        BRINE_TRY(check_node_room(t));
         return graph_->add(kind, t.op, t.offset);
     }
 
@@ -7733,19 +7769,12 @@ private:
                 break;
             default: break;
         }
-        auto id = new_node(kind, t);
-        BRINE_TRY(id);
+        BRINE_TRY(check_node_room(t));
         switch (kind) {
-            case node_kind::integer: graph_->set_integer(*id, t.integer); break;
-            case node_kind::floating: graph_->set_real(*id, t.real); break;
-            case node_kind::big_integer:
-            case node_kind::string:
-            case node_kind::legacy_string:
-            case node_kind::bytes:
-            case node_kind::bytearray: graph_->set_text(*id, lasting_text(t.data)); break;
-            default: break;
+            case node_kind::integer: return push(graph_->add_integer(t.op, t.offset, t.integer), t);
+            case node_kind::floating: return push(graph_->add_real(t.op, t.offset, t.real), t);
+            default: return push(graph_->add_text(kind, t.op, t.offset, lasting_text(t.data)), t);
         }
-        return push(*id, t);
     }
 
     status push_integer(const token& t) {

@@ -113,9 +113,14 @@ private:
         return std::pair<std::size_t, std::size_t>{begin, stack_.size()};
     }
 
-    result<node_id> new_node(node_kind kind, const token& t) {
-        if (graph_->size() >= Limits::max_nodes)
+    status check_node_room(const token& t) const noexcept {
+        if (BRINE_UNLIKELY(graph_->size() >= Limits::max_nodes))
             return error{errc::limit_exceeded, t.offset, "fewer values than the pickle limits allow"};
+        return {};
+    }
+
+    result<node_id> new_node(node_kind kind, const token& t) {
+        BRINE_TRY(check_node_room(t));
         return graph_->add(kind, t.op, t.offset);
     }
 
@@ -181,19 +186,12 @@ private:
                 break;
             default: break;
         }
-        auto id = new_node(kind, t);
-        BRINE_TRY(id);
+        BRINE_TRY(check_node_room(t));
         switch (kind) {
-            case node_kind::integer: graph_->set_integer(*id, t.integer); break;
-            case node_kind::floating: graph_->set_real(*id, t.real); break;
-            case node_kind::big_integer:
-            case node_kind::string:
-            case node_kind::legacy_string:
-            case node_kind::bytes:
-            case node_kind::bytearray: graph_->set_text(*id, lasting_text(t.data)); break;
-            default: break;
+            case node_kind::integer: return push(graph_->add_integer(t.op, t.offset, t.integer), t);
+            case node_kind::floating: return push(graph_->add_real(t.op, t.offset, t.real), t);
+            default: return push(graph_->add_text(kind, t.op, t.offset, lasting_text(t.data)), t);
         }
-        return push(*id, t);
     }
 
     status push_integer(const token& t) {
