@@ -8337,17 +8337,34 @@ private:
 
     // ---- pass 1: which nodes are reached more than once (they get a memo slot) ---------------
 
+    // Counts only the references that will be written: an entry dropped for a blocked key or
+    // value, or a refused state, refers to nothing in the output. Otherwise a value shared only
+    // through a dropped entry would be memoized, and re-reading the output and writing it again
+    // would give different bytes.
     status count_references(node_id root) {
         references_.assign(graph_->size(), 0);
         std::vector<node_id> pending{root};
+        const auto queue_entries = [&](node_ids entries) {
+            for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
+                if (is_blocked(entries[i]) || is_blocked(entries[i + 1])) continue;
+                pending.push_back(entries[i]);
+                pending.push_back(entries[i + 1]);
+            }
+        };
         while (!pending.empty()) {
             const node_id id = pending.back();
             pending.pop_back();
             if (references_[id]++ != 0) continue;  // children already queued
             const node& n = (*graph_)[id];
             if (is_blocked(id)) continue;
-            for (const node_ids list : {graph_->children(id), graph_->items(id), graph_->states(id)})
-                for (const node_id child : list) pending.push_back(child);
+            if (n.kind == node_kind::dict) {
+                queue_entries(graph_->children(id));
+            } else {
+                for (const node_id child : graph_->children(id)) pending.push_back(child);
+            }
+            queue_entries(graph_->items(id));
+            for (const node_id state : graph_->states(id))
+                if (!is_blocked(state)) pending.push_back(state);
             needs_bytes_ = needs_bytes_ || n.kind == node_kind::bytes;
             needs_sets_ = needs_sets_ || n.kind == node_kind::set || n.kind == node_kind::frozenset;
             needs_bytearray_ = needs_bytearray_ || n.kind == node_kind::bytearray;

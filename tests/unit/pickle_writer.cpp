@@ -161,3 +161,22 @@ TEST_CASE("a call whose SETITEM entries are all dropped is not memoized (canonic
     CHECK(output->bytes == std::string(P("\x80\x02" "ccollections\nOrderedDict\n)R.")));
     CHECK(output->stats.dropped_entries == 1);
 }
+
+TEST_CASE("a value shared only through a dropped entry is not memoized (canonical output, found by fuzzing)") {
+    // {'k': 'v', 'v': os.system}: the second entry is dropped, so the one 'v' node is referenced
+    // once in the output and needs no memo slot.
+    const auto input = P("\x80\x02}(X\x01\x00\x00\x00kX\x01\x00\x00\x00vq\x00h\x00" "cos\nsystem\nu.");
+    auto first = evaluate(input);
+    REQUIRE(first);
+    CHECK(describe(*first) == "#1=dict('k', 'v', 'v', BLOCKED)");
+    auto output = rewrite(*first);
+    REQUIRE(output);
+    CHECK(output->stats.dropped_entries == 1);
+    CHECK(output->bytes.find(std::string(P("\x01\x00\x00\x00vq"))) == std::string::npos);
+    auto second = evaluate(output->bytes);
+    REQUIRE(second);
+    CHECK(describe(*second) == "#1=dict('k', 'v')");
+    auto again = rewrite(*second);
+    REQUIRE(again);
+    CHECK(again->bytes == output->bytes);
+}
