@@ -46,3 +46,13 @@
 #include <brine/policy/strict.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/policy/verdict.hpp>
+
+// PyTorch checkpoints: formats, tensors, the disarm pipeline
+#include <brine/mtd/none.hpp>
+#include <brine/torch/detect.hpp>
+#include <brine/torch/disarm.hpp>
+#include <brine/torch/dtype.hpp>
+#include <brine/torch/legacy.hpp>
+#include <brine/torch/report.hpp>
+#include <brine/torch/tensors.hpp>
+#include <brine/writer/torch_zip.hpp>

@@ -354,6 +354,42 @@ enum class errc : std::uint16_t {
     pickle_bad_opcode,     // an opcode the machine cannot evaluate
     pickle_root_blocked,   // the top-level object itself is refused: nothing is left to reconstruct
     pickle_unwritable,     // a graph the writer cannot express without running code (a cycle through a tuple)
+
+    // PyTorch checkpoints (THREATS.md F and W rows)
+    torch_not_a_checkpoint,  // a file that is none of the formats torch.load or pickle.load reads
+    torch_no_data_pkl,       // a zip archive without the data.pkl record torch.load looks for
+    torch_torchscript,       // a TorchScript archive (constants.pkl): refused, as torch.load(weights_only=True) does
+    torch_legacy_tar,        // the pre-1.0 tar checkpoint format: not supported
+    torch_bad_legacy,        // a legacy stream whose magic number, protocol, storage keys or storages are malformed
+    torch_bad_storage,       // a persistent id that is not ('storage', storage class, key, location, numel[, view])
+    torch_unknown_dtype,     // a storage class with no known dtype
+    torch_bad_key,           // a storage key that is not a plain record name
+    torch_missing_record,    // a storage whose data/<key> record is missing
+    torch_record_too_small,  // storage numel x item size larger than its record (CVE-2026-24747)
+    torch_dtype_conflict,    // one storage used with two different dtypes
+    torch_bad_shape,         // negative sizes or strides, or sizes and strides of different lengths
+    torch_overflow,          // a size, stride or offset computation that overflows 64 bits
+    torch_out_of_storage,    // storage_offset + extent of a tensor beyond its storage
+    torch_big_endian,        // a byteorder record saying big-endian: refused, not byte-swapped
+    torch_bad_sparse,        // sparse tensor parts of the wrong shape or indices out of range
+    torch_bad_tensor,        // a tensor rebuild call with arguments of the wrong kind
+    // NumPy .npy / .npz (THREATS.md F5)
+    numpy_bad_magic,          // no "\x93NUMPY" at the start of an .npy file
+    numpy_bad_version,        // a format version other than 1.0, 2.0 and 3.0
+    numpy_truncated_header,   // the file ends inside the magic, version, header length or header
+    numpy_bad_alignment,      // magic, header length and header not a multiple of 16 bytes long
+    numpy_bad_header,         // header text other than the strict dict literal numpy writes (syntax, encoding, padding)
+    numpy_duplicate_key,      // a header key given twice (Python keeps the last one; brine refuses)
+    numpy_unknown_key,        // a header key other than 'descr', 'fortran_order' and 'shape'
+    numpy_missing_key,        // one of the three header keys absent
+    numpy_bad_descr,          // a dtype description numpy would refuse, or read other than as written
+    numpy_bad_shape,          // a shape that is not a tuple of non-negative ints, or has too many dimensions
+    numpy_bad_fortran_order,  // fortran_order other than True or False
+    numpy_size_overflow,      // an item size or byte count beyond what numpy can hold (C int, intp)
+    numpy_truncated_data,     // fewer data bytes than shape x item size
+    numpy_trailing_data,      // bytes after the array data
+    numpy_not_npy,            // an .npz member that is not an .npy file
+    numpy_object_refused,     // an object array whose pickle the policy refuses: nothing is rebuilt from it
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -419,6 +455,39 @@ enum class errc : std::uint16_t {
         case errc::pickle_bad_opcode: return "pickle.bad_opcode";
         case errc::pickle_root_blocked: return "pickle.root_blocked";
         case errc::pickle_unwritable: return "pickle.unwritable";
+        case errc::torch_not_a_checkpoint: return "torch.not_a_checkpoint";
+        case errc::torch_no_data_pkl: return "torch.no_data_pkl";
+        case errc::torch_torchscript: return "torch.torchscript";
+        case errc::torch_legacy_tar: return "torch.legacy_tar";
+        case errc::torch_bad_legacy: return "torch.bad_legacy";
+        case errc::torch_bad_storage: return "torch.bad_storage";
+        case errc::torch_unknown_dtype: return "torch.unknown_dtype";
+        case errc::torch_bad_key: return "torch.bad_key";
+        case errc::torch_missing_record: return "torch.missing_record";
+        case errc::torch_record_too_small: return "torch.record_too_small";
+        case errc::torch_dtype_conflict: return "torch.dtype_conflict";
+        case errc::torch_bad_shape: return "torch.bad_shape";
+        case errc::torch_overflow: return "torch.overflow";
+        case errc::torch_out_of_storage: return "torch.out_of_storage";
+        case errc::torch_big_endian: return "torch.big_endian";
+        case errc::torch_bad_sparse: return "torch.bad_sparse";
+        case errc::torch_bad_tensor: return "torch.bad_tensor";
+        case errc::numpy_bad_magic: return "numpy.bad_magic";
+        case errc::numpy_bad_version: return "numpy.bad_version";
+        case errc::numpy_truncated_header: return "numpy.truncated_header";
+        case errc::numpy_bad_alignment: return "numpy.bad_alignment";
+        case errc::numpy_bad_header: return "numpy.bad_header";
+        case errc::numpy_duplicate_key: return "numpy.duplicate_key";
+        case errc::numpy_unknown_key: return "numpy.unknown_key";
+        case errc::numpy_missing_key: return "numpy.missing_key";
+        case errc::numpy_bad_descr: return "numpy.bad_descr";
+        case errc::numpy_bad_shape: return "numpy.bad_shape";
+        case errc::numpy_bad_fortran_order: return "numpy.bad_fortran_order";
+        case errc::numpy_size_overflow: return "numpy.size_overflow";
+        case errc::numpy_truncated_data: return "numpy.truncated_data";
+        case errc::numpy_trailing_data: return "numpy.trailing_data";
+        case errc::numpy_not_npy: return "numpy.not_npy";
+        case errc::numpy_object_refused: return "numpy.object_refused";
     }
     return "unknown";
 }
@@ -7230,6 +7299,13 @@ public:
         }
         return append(n.payload_.list, ids, count);
     }
+    // Drops children past the first `count` (a container or call keeps its first ones): for
+    // reconstructions that normalise a value before writing it.
+    void truncate_children(node_id id, std::size_t count) noexcept {
+        node& n = at(id);
+        if ((n.flags_ & node::list_flag) != 0 && count < n.payload_.list.size)
+            n.payload_.list.size = static_cast<std::uint32_t>(count);
+    }
     [[nodiscard]] bool append_items(node_id id, const node_id* ids, std::size_t count) {
         return append(extras_for(id).items, ids, count);
     }
@@ -7420,6 +7496,23 @@ private:
     std::size_t text_room_ = 0;
     node_id root_ = no_node;
 };
+
+// Whether a reconstruction leaves `id` out (writes None for it, drops its dict entry): a blocked
+// node, or a call or persistent id that a refusal after its creation left without a faithful
+// form. A refused mutation blocks its target in place, and that target may be the callable, the
+// argument tuple or a direct argument of an earlier call (the machine's rule for calls, applied
+// again), or the id tuple of a persistent id or one of its items.
+[[nodiscard]] inline bool left_out(const graph& g, node_id id) noexcept {
+    const node_kind kind = g[id].kind;
+    if (kind == node_kind::blocked) return true;
+    if (kind != node_kind::call && kind != node_kind::persistent_id) return false;
+    for (const node_id part : g.children(id)) {
+        if (g[part].kind == node_kind::blocked) return true;
+        for (const node_id item : g.children(part))
+            if (g[item].kind == node_kind::blocked) return true;
+    }
+    return false;
+}
 
 }  // namespace pickle
 BRINE_NAMESPACE_END
@@ -7632,7 +7725,9 @@ public:
     }
 
     // The same into `out`, whose memory is reused: for scanning many pickles in a row.
-    [[nodiscard]] status run(byte_view bytes, evaluation& out) noexcept {
+    // `more_follows`: the bytes after STOP are the next part of a stream of pickles (a legacy
+    // torch.save file), not trailing data to report.
+    [[nodiscard]] status run(byte_view bytes, evaluation& out, bool more_follows = false) noexcept {
         out.values.clear();
         out.end_offset = 0;
         out.protocol = 0;
@@ -7655,7 +7750,7 @@ public:
                 graph_->set_root(stack_.back());
                 out.end_offset = t.offset + 1;
                 out.protocol = protocol_;
-                if (out.end_offset < bytes.size())
+                if (out.end_offset < bytes.size() && !more_follows)
                     graph_->note(finding{t.op, out.end_offset, {}, {},
                                          "data after STOP: not part of the object, ignored (never written)"});
                 return {};
@@ -8510,21 +8605,7 @@ private:
         bool superseded = false;     // a nested copy of this node was written instead
     };
 
-    // Blocked, or a call or persistent id that a refusal after its creation left without a
-    // faithful form: a refused mutation blocks its target in place, and that target may be the
-    // callable, the argument tuple or a direct argument of an earlier call (the machine's rule
-    // for calls, applied again at write time), or the id tuple of a persistent id or its items.
-    [[nodiscard]] bool is_blocked(node_id id) const noexcept {
-        const node_kind kind = (*graph_)[id].kind;
-        if (kind == node_kind::blocked) return true;
-        if (kind != node_kind::call && kind != node_kind::persistent_id) return false;
-        for (const node_id part : graph_->children(id)) {
-            if ((*graph_)[part].kind == node_kind::blocked) return true;
-            for (const node_id item : graph_->children(part))
-                if ((*graph_)[item].kind == node_kind::blocked) return true;
-        }
-        return false;
-    }
+    [[nodiscard]] bool is_blocked(node_id id) const noexcept { return left_out(*graph_, id); }
 
     // Shared values get a memo slot, and so does everything a mutation can make part of a cycle
     // (lists, dicts, sets, calls with SETITEM entries or BUILD states), as CPython memoizes every
@@ -9281,5 +9362,1277 @@ static_assert(check_policy<strict>());
 BRINE_NAMESPACE_END
 
 // ---- end brine/policy/strict.hpp ----
+
+// PyTorch checkpoints: formats, tensors, the disarm pipeline
+
+// ---- begin brine/mtd/none.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The Mtd policy of a disarmer that applies no Moving Target Defense: storages are written as they
+// are. An Mtd policy sees each storage's bytes on their way to the output
+//     template <class Sink> auto wrap(const torch::storage_ref&, Sink& next) const;
+// returning a Sink that transforms (permutes, hashes) and forwards to `next`.
+
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+struct none {
+    template <class Storage, class Sink>
+    [[nodiscard]] Sink& wrap(const Storage&, Sink& next) const noexcept {
+        return next;
+    }
+};
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/none.hpp ----
+
+// ---- begin brine/torch/detect.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Which loader a file would meet, decided from its content the way torch.load and pickle.load
+// decide (never from its name): "PK\3\4" at offset 0 is a zip (torch.load's _is_zipfile), and a
+// zip with constants.pkl is TorchScript; a tar header is the pre-1.0 tar format; "\x93NUMPY" is a
+// NumPy array; anything else is a pickle stream, which is a legacy torch.save stream when its
+// first pickle is torch's magic number (see legacy.hpp) and a plain pickle otherwise.
+
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+enum class format : std::uint8_t {
+    zip,            // a zip: torch.save's archive, TorchScript or NumPy .npz (container.hpp decides)
+    tar,            // the pre-1.0 tar format (members sys_info, pickle, storages, tensors)
+    numpy,          // a NumPy .npy array
+    pickle_stream,  // a pickle: a legacy torch.save stream or a plain pickle
+};
+
+[[nodiscard]] constexpr std::string_view to_string(format f) noexcept {
+    switch (f) {
+        case format::zip: return "zip";
+        case format::tar: return "tar";
+        case format::numpy: return "npy";
+        case format::pickle_stream: return "pickle";
+    }
+    return "unknown";
+}
+
+namespace detail {
+// A POSIX tar header: "ustar" at 257, and a checksum field of octal digits (old GNU tar writes
+// "ustar  \0"). Python's tarfile also reads pre-POSIX headers, but torch only ever wrote ustar.
+template <class Source>
+[[nodiscard]] bool looks_like_tar(const Source& source) noexcept {
+    if (source.size() < 512) return false;
+    std::uint8_t magic[5];
+    if (!source.read_at(257, magic, sizeof magic)) return false;
+    return std::memcmp(magic, "ustar", 5) == 0;
+}
+}  // namespace detail
+
+template <class RandomAccessSource>
+[[nodiscard]] result<format> detect(const RandomAccessSource& source) noexcept {
+    static_assert(is_random_access_source_v<RandomAccessSource>, "detect() reads a RandomAccessSource");
+    std::uint8_t head[6] = {};
+    const std::size_t have = source.size() < sizeof head ? static_cast<std::size_t>(source.size()) : sizeof head;
+    if (have == 0) return error{errc::torch_not_a_checkpoint, 0, "a non-empty file"};
+    BRINE_TRY(source.read_at(0, head, have));
+    if (have >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return format::zip;
+    if (have >= 6 && std::memcmp(head, "\x93NUMPY", 6) == 0) return format::numpy;
+    if (detail::looks_like_tar(source)) return format::tar;
+    return format::pickle_stream;
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/detect.hpp ----
+
+// ---- begin brine/torch/disarm.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The disarm pipeline (DESIGN.md §1): detect the container, evaluate every pickle against the
+// allowlist, validate the tensors, and write a brand-new file from what the policy allows.
+//   torch zip    -> canonical torch zip (Writer policy)
+//   legacy .pt   -> canonical torch zip (the legacy stream's five pickles all judged)
+//   raw pickle   -> a raw reconstructed pickle
+//   TorchScript, tar, NumPy and other zips -> refused here (errc::torch_*): see numpy/ for .npy.
+// Memory: the pickle(s) plus fixed buffers; storages are streamed from input to output. The
+// output is complete or absent: the caller's sink is written only after everything validated,
+// and the file API writes a temporary file renamed into place at the end.
+
+
+// ---- begin brine/torch/legacy.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The legacy torch.save stream (before 1.6, or _use_new_zipfile_serialization=False), read as
+// torch/serialization.py's _legacy_load reads it, without running any of its five pickles:
+//   1. the magic number 0x1950a86a20f9469cfc6c   2. the protocol version 1001
+//   3. sys_info (a dict)                          4. the object, whose persistent ids are
+//      ('storage', storage class, key, location, numel, view_metadata)
+//   5. the list of storage keys, then for each key in that order: an 8-byte little-endian
+//      element count and the storage's bytes.
+// Every pickle goes through the policy (THREATS.md F1). Where _legacy_load would fail (a wrong
+// magic number or protocol, a key listed twice or never defined, sizes that disagree) or would
+// leave a storage uninitialised (a key defined but not listed), brine refuses the file.
+
+
+// ---- begin brine/torch/report.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// What scanning or disarming one file found: the findings (every refusal, with the pickle it came
+// from, the opcode, the offset and the global), the tensors, and what was written. Owning copies,
+// so a report outlives the input and the value graph (the CLI prints it, as text or JSON).
+
+
+// ---- begin brine/torch/tensors.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The tensors of an evaluated checkpoint pickle, read off the value graph without running
+// anything: which storages it refers to (persistent ids) and how each tensor views them (offset,
+// sizes, strides), with a dotted name from the path that reaches it ("layer1.0.conv1.weight").
+// Everything torch would trust is validated here (THREATS.md W rows): a known dtype per storage,
+// one dtype and one size per storage key, non-negative sizes and strides, no overflow, every
+// element inside its storage. Record lengths are checked by the container (archive.hpp).
+
+
+// ---- begin brine/torch/dtype.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Tensor element types, as a checkpoint names them: by the storage class in each persistent id
+// ("torch.FloatStorage" is float32). torch.save has written typed storage classes in every
+// version from 0.4 to current (newer versions derive the class from the dtype on save).
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+enum class dtype : std::uint8_t {
+    float32, float64, float16, bfloat16, complex64, complex128,
+    uint8, int8, int16, int32, int64, boolean,
+    quint8, qint8, qint32, quint4x2, quint2x4,
+};
+
+struct dtype_info {
+    dtype type;
+    std::string_view name;           // as torch prints it (torch.float32 -> "float32")
+    std::string_view storage_class;  // the global in module "torch" that stands for it
+    std::uint8_t item_size;          // bytes per element of the storage
+    bool quantized;
+};
+
+namespace detail {
+inline constexpr std::array<dtype_info, 17> dtype_table = {{
+    {dtype::float32, "float32", "FloatStorage", 4, false},
+    {dtype::float64, "float64", "DoubleStorage", 8, false},
+    {dtype::float16, "float16", "HalfStorage", 2, false},
+    {dtype::bfloat16, "bfloat16", "BFloat16Storage", 2, false},
+    {dtype::complex64, "complex64", "ComplexFloatStorage", 8, false},
+    {dtype::complex128, "complex128", "ComplexDoubleStorage", 16, false},
+    {dtype::uint8, "uint8", "ByteStorage", 1, false},
+    {dtype::int8, "int8", "CharStorage", 1, false},
+    {dtype::int16, "int16", "ShortStorage", 2, false},
+    {dtype::int32, "int32", "IntStorage", 4, false},
+    {dtype::int64, "int64", "LongStorage", 8, false},
+    {dtype::boolean, "bool", "BoolStorage", 1, false},
+    {dtype::quint8, "quint8", "QUInt8Storage", 1, true},
+    {dtype::qint8, "qint8", "QInt8Storage", 1, true},
+    {dtype::qint32, "qint32", "QInt32Storage", 4, true},
+    {dtype::quint4x2, "quint4x2", "QUInt4x2Storage", 1, true},
+    {dtype::quint2x4, "quint2x4", "QUInt2x4Storage", 1, true},
+}};
+
+constexpr bool dtype_table_in_enum_order() noexcept {
+    for (std::size_t i = 0; i < dtype_table.size(); ++i)
+        if (static_cast<std::size_t>(dtype_table[i].type) != i) return false;
+    return true;
+}
+static_assert(dtype_table_in_enum_order(), "dtype_table is indexed by dtype");
+}  // namespace detail
+
+[[nodiscard]] constexpr const dtype_info& info(dtype type) noexcept {
+    return detail::dtype_table[static_cast<std::size_t>(type)];
+}
+
+// The dtype a storage global ("torch", "FloatStorage") stands for; false if none.
+[[nodiscard]] constexpr bool dtype_of_storage(std::string_view module, std::string_view name, dtype& out) noexcept {
+    if (module != "torch") return false;
+    for (const dtype_info& entry : detail::dtype_table) {
+        if (entry.storage_class == name) {
+            out = entry.type;
+            return true;
+        }
+    }
+    return false;
+}
+
+static_assert(info(dtype::bfloat16).item_size == 2 && info(dtype::boolean).name == "bool",
+              "dtype lookups work at compile time");
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/dtype.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+struct storage_ref {
+    std::string_view key;        // the record is data/<key>
+    dtype type = dtype::float32;
+    std::uint64_t numel = 0;     // elements of `type`, as the persistent id declares
+    std::string_view location;   // "cpu", "cuda:0"... (torch maps it on load; brine keeps it)
+    pickle::node_id node = pickle::no_node;  // the persistent id (first seen)
+
+    [[nodiscard]] std::uint64_t byte_size() const noexcept { return numel * info(type).item_size; }
+};
+
+enum class layout : std::uint8_t { strided, quantized, sparse_coo, sparse_compressed, meta };
+
+struct tensor_ref {
+    std::string name;                  // dotted path from the root; "" for the root itself
+    layout kind = layout::strided;
+    std::uint32_t storage = 0;         // index into checkpoint::storages (strided, quantized)
+    dtype type = dtype::float32;
+    std::int64_t storage_offset = 0;   // in elements
+    std::vector<std::int64_t> sizes;
+    std::vector<std::int64_t> strides;
+    bool parameter = false;            // wrapped in torch.nn.Parameter
+    bool requires_grad = false;
+    pickle::node_id node = pickle::no_node;
+
+    // Elements the view reaches: 0 for an empty tensor, else 1 + sum((size - 1) * stride).
+    std::uint64_t extent = 0;
+};
+
+struct checkpoint {
+    std::vector<storage_ref> storages;  // in order of first reference
+    std::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
+};
+
+namespace detail {
+
+inline constexpr policy::qualified_name rebuild_tensor_v2 = {"torch._utils", "_rebuild_tensor_v2"};
+inline constexpr policy::qualified_name rebuild_tensor = {"torch._utils", "_rebuild_tensor"};
+inline constexpr policy::qualified_name rebuild_qtensor = {"torch._utils", "_rebuild_qtensor"};
+inline constexpr policy::qualified_name rebuild_parameter = {"torch._utils", "_rebuild_parameter"};
+inline constexpr policy::qualified_name rebuild_parameter_with_state = {"torch._utils", "_rebuild_parameter_with_state"};
+inline constexpr policy::qualified_name rebuild_sparse = {"torch._utils", "_rebuild_sparse_tensor"};
+inline constexpr policy::qualified_name rebuild_sparse_csr = {"torch._utils", "_rebuild_sparse_csr_tensor"};
+inline constexpr policy::qualified_name rebuild_from_type_v2 = {"torch._tensor", "_rebuild_from_type_v2"};
+inline constexpr policy::qualified_name rebuild_meta = {"torch._utils", "_rebuild_meta_tensor_no_storage"};
+
+[[nodiscard]] inline bool same(const policy::qualified_name& a, const policy::qualified_name& b) noexcept {
+    return a.module == b.module && a.name == b.name;
+}
+
+// Overflow-checked arithmetic on element counts (sizes, strides and offsets are int64 in torch).
+[[nodiscard]] inline bool mul_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
+    if (a != 0 && b > UINT64_MAX / a) return false;
+    out = a * b;
+    return true;
+}
+[[nodiscard]] inline bool add_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
+    if (b > UINT64_MAX - a) return false;
+    out = a + b;
+    return true;
+}
+
+// Plain record names only: what torch would look up is then exactly what brine writes.
+[[nodiscard]] inline bool plain_key(std::string_view key) noexcept {
+    if (key.empty() || key.size() > 128) return false;
+    for (const char c : key) {
+        const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+class analyzer {
+public:
+    explicit analyzer(const pickle::graph& g) noexcept : g_(g) {}
+
+    result<checkpoint> run() {
+        if (g_.root() == pickle::no_node) return error{errc::invalid_argument, 0, "an evaluated pickle"};
+        visited_.assign(g_.size(), 0);
+        // Depth first, iteratively (a hostile pickle may nest deeply), names built on the way.
+        struct pending {
+            pickle::node_id id;
+            std::string name;
+        };
+        std::vector<pending> work;
+        work.push_back({g_.root(), {}});
+        while (!work.empty()) {
+            pending next = std::move(work.back());
+            work.pop_back();
+            if (pickle::graph::is_shared_constant(next.id) || visited_[next.id]) continue;
+            visited_[next.id] = 1;
+            const pickle::node& n = g_[next.id];
+            if (pickle::left_out(g_, next.id)) continue;  // not in the reconstruction: needs nothing
+            if (n.kind == pickle::node_kind::call) {
+                auto made = tensor_call(next.id, next.name);
+                BRINE_TRY(made);
+                if (*made) continue;
+            }
+            if (n.kind == pickle::node_kind::persistent_id) {
+                BRINE_TRY(storage_of(next.id));
+                continue;
+            }
+            // Containers and other calls: children get names, pushed in reverse so that the
+            // first child is named first.
+            const bool keyed = n.kind == pickle::node_kind::dict;
+            const pickle::node_ids children = g_.children(next.id);
+            const pickle::node_ids items = g_.items(next.id);
+            for (std::size_t i = items.size(); i >= 2; i -= 2)
+                work.push_back({items[i - 1], join(next.name, key_text(items[i - 2]))});
+            for (std::size_t i = children.size(); i-- > 0;) {
+                if (keyed) {
+                    if (i % 2 == 1) work.push_back({children[i], join(next.name, key_text(children[i - 1]))});
+                } else if (n.kind == pickle::node_kind::call) {
+                    work.push_back({children[i], next.name});
+                } else {
+                    work.push_back({children[i], join(next.name, std::to_string(i))});
+                }
+            }
+            for (const pickle::node_id state : g_.states(next.id)) work.push_back({state, next.name});
+        }
+        return std::move(out_);
+    }
+
+private:
+    static std::string join(const std::string& prefix, const std::string& part) {
+        return prefix.empty() ? part : prefix + "." + part;
+    }
+
+    std::string key_text(pickle::node_id id) const {
+        const pickle::node& n = g_[id];
+        if (n.kind == pickle::node_kind::string) return std::string(n.text());
+        if (n.kind == pickle::node_kind::integer) return std::to_string(n.integer());
+        return "?";
+    }
+
+    bool integer(pickle::node_id id, std::int64_t& out) const noexcept {
+        const pickle::node& n = g_[id];
+        if (n.kind != pickle::node_kind::integer) return false;
+        out = n.integer();
+        return true;
+    }
+
+    bool int_tuple(pickle::node_id id, std::vector<std::int64_t>& out) const {
+        const pickle::node& n = g_[id];
+        // torch.Size(...) pickles as a call to torch.Size with a tuple; plain tuples elsewhere.
+        if (n.kind == pickle::node_kind::call && policy::callable_name(g_, id).name == "Size") {
+            const pickle::node_ids parts = g_.children(id);
+            if (parts.size() < 2 || g_.children(parts[1]).size() != 1) return false;
+            return int_tuple(g_.children(parts[1])[0], out);
+        }
+        if (n.kind != pickle::node_kind::tuple) return false;
+        out.clear();
+        for (const pickle::node_id item : g_.children(id)) {
+            std::int64_t v = 0;
+            if (!integer(item, v)) return false;
+            out.push_back(v);
+        }
+        return true;
+    }
+
+    bool boolean(pickle::node_id id, bool& out) const noexcept {
+        const pickle::node& n = g_[id];
+        if (n.kind != pickle::node_kind::boolean) return false;
+        out = n.boolean();
+        return true;
+    }
+
+    error bad_tensor(pickle::node_id id, const char* what) const noexcept {
+        return error{errc::torch_bad_tensor, g_[id].offset, what};
+    }
+
+    // The storage a persistent id stands for; every use of one key must agree.
+    result<std::uint32_t> storage_of(pickle::node_id pid) {
+        const pickle::node& n = g_[pid];
+        const std::uint64_t at = n.offset;
+        if (n.kind != pickle::node_kind::persistent_id || g_.children(pid).size() != 1)
+            return error{errc::torch_bad_storage, at, "a persistent id"};
+        const pickle::node_id tuple = g_.children(pid)[0];
+        const pickle::node_ids parts = g_.children(tuple);
+        if (g_[tuple].kind != pickle::node_kind::tuple || parts.size() != 5)
+            return error{errc::torch_bad_storage, at, "('storage', storage class, key, location, numel)"};
+        std::string_view tag, key, location;
+        if (!policy::ascii_text(g_, parts[0], tag) || tag != "storage")
+            return error{errc::torch_bad_storage, at, "a persistent id tagged 'storage'"};
+        if (g_[parts[1]].kind != pickle::node_kind::global)
+            return error{errc::torch_bad_storage, at, "a storage class global"};
+        const pickle::global_name cls = g_.global(parts[1]);
+        dtype type = dtype::float32;
+        if (!dtype_of_storage(cls.module, cls.name, type))
+            return error{errc::torch_unknown_dtype, at, "a storage class of a known dtype (torch.FloatStorage...)"};
+        if (!policy::ascii_text(g_, parts[2], key)) return error{errc::torch_bad_storage, at, "a storage key string"};
+        if (!plain_key(key)) return error{errc::torch_bad_key, at, "a storage key of letters, digits, '_' and '-'"};
+        if (!policy::ascii_text(g_, parts[3], location))
+            return error{errc::torch_bad_storage, at, "a storage location string"};
+        std::int64_t numel = 0;
+        if (!integer(parts[4], numel) || numel < 0)
+            return error{errc::torch_bad_storage, at, "a non-negative storage numel"};
+        std::uint64_t bytes = 0;
+        if (!mul_fits(static_cast<std::uint64_t>(numel), info(type).item_size, bytes))
+            return error{errc::torch_overflow, at, "a storage size that fits in 64 bits"};
+        for (std::uint32_t i = 0; i < out_.storages.size(); ++i) {
+            storage_ref& known = out_.storages[i];
+            if (known.key != key) continue;
+            if (known.type != type)
+                return error{errc::torch_dtype_conflict, at, "one dtype for every use of a storage key"};
+            if (known.numel != static_cast<std::uint64_t>(numel))
+                return error{errc::torch_bad_storage, at, "one numel for every use of a storage key"};
+            return i;
+        }
+        out_.storages.push_back(storage_ref{key, type, static_cast<std::uint64_t>(numel), location, pid});
+        return static_cast<std::uint32_t>(out_.storages.size() - 1);
+    }
+
+    // Sizes, strides and offset against the storage: every element the view reaches is inside.
+    status check_view(tensor_ref& t, std::uint64_t storage_numel, std::uint64_t at) const noexcept {
+        if (t.sizes.size() != t.strides.size())
+            return error{errc::torch_bad_shape, at, "as many strides as sizes"};
+        if (t.storage_offset < 0) return error{errc::torch_bad_shape, at, "a non-negative storage offset"};
+        bool empty = false;
+        for (std::size_t i = 0; i < t.sizes.size(); ++i) {
+            if (t.sizes[i] < 0 || t.strides[i] < 0)
+                return error{errc::torch_bad_shape, at, "non-negative sizes and strides"};
+            if (t.sizes[i] == 0) empty = true;
+        }
+        if (empty) {
+            t.extent = 0;
+            return {};
+        }
+        std::uint64_t last = 0;  // index of the last element reached, relative to the offset
+        for (std::size_t i = 0; i < t.sizes.size(); ++i) {
+            std::uint64_t step = 0;
+            if (!mul_fits(static_cast<std::uint64_t>(t.sizes[i] - 1), static_cast<std::uint64_t>(t.strides[i]), step) ||
+                !add_fits(last, step, last))
+                return error{errc::torch_overflow, at, "sizes and strides whose extent fits in 64 bits"};
+        }
+        std::uint64_t end = 0;
+        if (!add_fits(last, 1, t.extent) || !add_fits(static_cast<std::uint64_t>(t.storage_offset), t.extent, end))
+            return error{errc::torch_overflow, at, "an offset and extent that fit in 64 bits"};
+        if (end > storage_numel)
+            return error{errc::torch_out_of_storage, at, "storage_offset + extent within the storage's numel"};
+        return {};
+    }
+
+    // A strided (or quantized) tensor from (storage, offset, size, stride, ...) arguments.
+    status strided(tensor_ref& t, pickle::node_ids args, std::uint64_t at) {
+        if (args.size() < 4) return error{errc::torch_bad_tensor, at, "(storage, offset, size, stride, ...)"};
+        auto storage = storage_of(args[0]);
+        BRINE_TRY(storage);
+        t.storage = *storage;
+        t.type = out_.storages[*storage].type;
+        if (!integer(args[1], t.storage_offset)) return error{errc::torch_bad_tensor, at, "an int storage offset"};
+        if (!int_tuple(args[2], t.sizes) || !int_tuple(args[3], t.strides))
+            return error{errc::torch_bad_tensor, at, "size and stride tuples of ints"};
+        if (t.kind == layout::strided && args.size() >= 5 && !boolean(args[4], t.requires_grad))
+            return error{errc::torch_bad_tensor, at, "a bool requires_grad"};
+        const bool quantized = info(t.type).quantized;
+        if (quantized != (t.kind == layout::quantized))
+            return error{errc::torch_bad_tensor, at, "quantized storage classes for quantized tensors only"};
+        return check_view(t, out_.storages[*storage].numel, at);
+    }
+
+    // If `id` is a call that makes a tensor, records it (and the tensors inside it) and says so.
+    result<bool> tensor_call(pickle::node_id id, const std::string& name) {
+        const policy::qualified_name callee = policy::callable_name(g_, id);
+        const pickle::node_ids parts = g_.children(id);
+        if (parts.size() < 2) return false;
+        const pickle::node_ids args = g_.children(parts[1]);
+        const std::uint64_t at = g_[id].offset;
+        tensor_ref t;
+        t.name = name;
+        t.node = id;
+        if (same(callee, rebuild_tensor_v2) || same(callee, rebuild_tensor)) {
+            BRINE_TRY(strided(t, args, at));
+        } else if (same(callee, rebuild_qtensor)) {
+            t.kind = layout::quantized;
+            BRINE_TRY(strided(t, args, at));
+            if (args.size() >= 5) BRINE_TRY(nested(args[4], name + ".quantizer"));
+        } else if (same(callee, rebuild_parameter) || same(callee, rebuild_parameter_with_state)) {
+            if (args.empty()) return bad_tensor(id, "a tensor to wrap in a Parameter");
+            const std::size_t before = out_.tensors.size();
+            BRINE_TRY(nested(args[0], name));
+            if (out_.tensors.size() == before) return bad_tensor(id, "a tensor to wrap in a Parameter");
+            out_.tensors[before].parameter = true;
+            if (args.size() >= 2 && !boolean(args[1], out_.tensors[before].requires_grad))
+                return bad_tensor(id, "a bool requires_grad");
+            return true;
+        } else if (same(callee, rebuild_from_type_v2)) {
+            // (func, new_type, args, state): the tensor is func(*args).
+            if (args.size() < 3) return bad_tensor(id, "(func, type, args, state)");
+            const policy::qualified_name func = policy::callable_name(g_, args[0]);
+            if (!same(func, rebuild_tensor_v2)) return bad_tensor(id, "_rebuild_tensor_v2 as the function");
+            BRINE_TRY(strided(t, g_.children(args[2]), at));
+        } else if (same(callee, rebuild_sparse) || same(callee, rebuild_sparse_csr)) {
+            // (layout, (indices, values, size)) or (layout, (crow, col, values, size)).
+            if (args.size() < 2 || g_[args[1]].kind != pickle::node_kind::tuple)
+                return bad_tensor(id, "(layout, parts tuple)");
+            t.kind = same(callee, rebuild_sparse) ? layout::sparse_coo : layout::sparse_compressed;
+            const pickle::node_ids sparse_parts = g_.children(args[1]);
+            if (sparse_parts.size() < 3) return bad_tensor(id, "sparse parts and a size");
+            if (!int_tuple(sparse_parts[sparse_parts.size() - 1], t.sizes))
+                return bad_tensor(id, "a sparse size tuple of ints");
+            for (const std::int64_t size : t.sizes)
+                if (size < 0) return error{errc::torch_bad_shape, at, "non-negative sizes"};
+            static const char* const coo_names[] = {"indices", "values"};
+            static const char* const csr_names[] = {"crow_indices", "col_indices", "values"};
+            const std::size_t dense_parts = sparse_parts.size() - 1;
+            out_.tensors.push_back(std::move(t));
+            const std::size_t self = out_.tensors.size() - 1;
+            const std::size_t first_part = out_.tensors.size();
+            for (std::size_t i = 0; i < dense_parts; ++i) {
+                const char* part = out_.tensors[self].kind == layout::sparse_coo ? (i < 2 ? coo_names[i] : "part")
+                                                                                 : (i < 3 ? csr_names[i] : "part");
+                BRINE_TRY(nested(sparse_parts[i], name + "." + part));
+            }
+            BRINE_TRY(check_sparse(self, first_part, at));
+            out_.tensors[self].type = out_.tensors.back().type;  // the values' dtype
+            return true;
+        } else if (same(callee, rebuild_meta)) {
+            t.kind = layout::meta;
+            if (args.size() < 3 || !int_tuple(args[1], t.sizes) || !int_tuple(args[2], t.strides))
+                return bad_tensor(id, "(dtype, size, stride, ...)");
+            for (std::size_t i = 0; i < t.sizes.size(); ++i)
+                if (t.sizes[i] < 0 || (i < t.strides.size() && t.strides[i] < 0))
+                    return error{errc::torch_bad_shape, at, "non-negative sizes and strides"};
+        } else {
+            return false;
+        }
+        out_.tensors.push_back(std::move(t));
+        return true;
+    }
+
+    // Tensors inside a tensor's arguments (a Parameter's data, sparse parts, per-channel scales).
+    status nested(pickle::node_id id, const std::string& name) {
+        if (pickle::graph::is_shared_constant(id) || visited_[id]) return {};
+        visited_[id] = 1;
+        const pickle::node& n = g_[id];
+        if (pickle::left_out(g_, id)) return {};
+        if (n.kind == pickle::node_kind::call) {
+            auto made = tensor_call(id, name);
+            BRINE_TRY(made);
+            return {};
+        }
+        if (n.kind == pickle::node_kind::tuple) {
+            const pickle::node_ids items = g_.children(id);
+            for (std::size_t i = 0; i < items.size(); ++i) BRINE_TRY(nested(items[i], name + "." + std::to_string(i)));
+        }
+        return {};
+    }
+
+    // The shapes of a sparse tensor's parts agree with its size (the index values themselves are
+    // checked against the size when the records are read: see archive.hpp).
+    status check_sparse(std::size_t self, std::size_t first_part, std::uint64_t at) const noexcept {
+        const tensor_ref& t = out_.tensors[self];
+        const std::size_t parts = out_.tensors.size() - first_part;
+        if (t.kind == layout::sparse_coo) {
+            if (parts != 2) return error{errc::torch_bad_sparse, at, "indices and values tensors"};
+            const tensor_ref& indices = out_.tensors[first_part];
+            const tensor_ref& values = out_.tensors[first_part + 1];
+            if (indices.type != dtype::int64 || indices.sizes.size() != 2)
+                return error{errc::torch_bad_sparse, at, "2-d int64 indices"};
+            const auto sparse_dims = static_cast<std::size_t>(indices.sizes[0]);
+            if (sparse_dims > t.sizes.size() || values.sizes.empty() || values.sizes[0] != indices.sizes[1] ||
+                values.sizes.size() != 1 + t.sizes.size() - sparse_dims)
+                return error{errc::torch_bad_sparse, at, "indices and values whose shapes match the size"};
+        } else {
+            if (parts != 3) return error{errc::torch_bad_sparse, at, "compressed indices, plain indices and values"};
+        }
+        return {};
+    }
+
+    const pickle::graph& g_;
+    checkpoint out_;
+    std::vector<std::uint8_t> visited_;
+};
+
+}  // namespace detail
+
+// The storages and tensors of an evaluated checkpoint pickle, validated (W rows). What the
+// reconstruction leaves out (pickle::left_out) is skipped: it needs no storage.
+[[nodiscard]] inline result<checkpoint> find_tensors(const pickle::graph& g) {
+    return detail::analyzer(g).run();
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/tensors.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+struct finding_entry {
+    std::string part;        // the pickle it is in: "data.pkl", "pickle", "legacy main pickle"...
+    pickle::opcode op = pickle::opcode::STOP;
+    std::uint64_t offset = 0;  // of the opcode, in the file (raw pickle, legacy) or in `part` (zip)
+    std::string module;      // the global involved, if any
+    std::string name;
+    std::string reason;
+};
+
+struct tensor_entry {
+    std::string name;
+    dtype type = dtype::float32;
+    layout kind = layout::strided;
+    std::vector<std::int64_t> sizes;
+    std::vector<std::int64_t> strides;
+    std::int64_t storage_offset = 0;
+    std::string storage_key;  // empty for tensors without storage (meta, sparse wrappers)
+    bool parameter = false;
+    bool requires_grad = false;
+};
+
+struct report {
+    std::string format;        // "torch zip", "torch legacy", "pickle", ...
+    int protocol = 0;          // of the (main) pickle
+    std::vector<finding_entry> findings;
+    std::vector<tensor_entry> tensors;
+    std::size_t storages = 0;
+    std::uint64_t storage_bytes = 0;
+    bool written = false;      // disarm: the output file exists
+    std::uint64_t output_size = 0;
+    pickle::write_stats write;
+
+    // Nothing refused, nothing left out.
+    [[nodiscard]] bool clean() const noexcept { return findings.empty(); }
+};
+
+namespace detail {
+
+inline void add_findings(report& out, const pickle::graph& g, std::string_view part, std::uint64_t base = 0) {
+    for (const pickle::finding& f : g.findings()) {
+        finding_entry e;
+        e.part = std::string(part);
+        e.op = f.op;
+        e.offset = base + f.offset;
+        e.module = std::string(f.module);
+        e.name = std::string(f.name);
+        e.reason = f.reason;
+        out.findings.push_back(std::move(e));
+    }
+}
+
+inline void add_tensors(report& out, const checkpoint& found) {
+    out.storages = found.storages.size();
+    for (const storage_ref& s : found.storages) out.storage_bytes += s.byte_size();
+    for (const tensor_ref& t : found.tensors) {
+        tensor_entry e;
+        e.name = t.name;
+        e.type = t.type;
+        e.kind = t.kind;
+        e.sizes = t.sizes;
+        e.strides = t.strides;
+        e.storage_offset = t.storage_offset;
+        if (t.kind == layout::strided || t.kind == layout::quantized)
+            e.storage_key = std::string(found.storages[t.storage].key);
+        e.parameter = t.parameter;
+        e.requires_grad = t.requires_grad;
+        out.tensors.push_back(std::move(e));
+    }
+}
+
+}  // namespace detail
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/report.hpp ----
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+// Torch's legacy magic number as LONG1 stores it: little-endian two's complement, minimal.
+inline constexpr std::uint8_t legacy_magic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+inline constexpr std::int64_t legacy_protocol_version = 1001;
+
+// Whether an evaluated pickle is exactly torch's magic number (a plain int, not computed).
+[[nodiscard]] inline bool is_legacy_magic(const pickle::evaluation& e) noexcept {
+    const pickle::graph& g = e.values;
+    if (g.root() == pickle::no_node) return false;
+    const pickle::node& n = g[g.root()];
+    if (n.kind != pickle::node_kind::big_integer) return false;
+    const std::string_view bytes = n.text();
+    return bytes.size() == sizeof legacy_magic && std::memcmp(bytes.data(), legacy_magic, sizeof legacy_magic) == 0;
+}
+
+struct legacy_storage_data {
+    std::uint64_t offset = 0;  // first byte of the storage's data in the file
+};
+
+// The parts of a legacy stream after the magic number: the main pickle's graph and, for each
+// storage of its checkpoint, where its bytes are.
+struct legacy_stream {
+    pickle::evaluation main;
+    std::uint64_t main_offset = 0;
+    checkpoint found;
+    std::vector<legacy_storage_data> data;  // parallel to found.storages
+    std::uint64_t end = 0;                  // one past the last storage's bytes
+};
+
+namespace detail {
+
+[[nodiscard]] inline error legacy_error(std::uint64_t at, const char* what) noexcept {
+    return error{errc::torch_bad_legacy, at, what};
+}
+
+// A legacy persistent id is ('storage', class, key, location, numel, view_metadata): views of
+// storages (view_metadata set) were written only by torch before 1.0 and are refused; the rest
+// is rewritten in place to the zip format's 5-tuple, which the tensor analysis then checks.
+inline status normalize_legacy_persistent_ids(pickle::graph& g) {
+    for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
+        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
+        const pickle::node_ids pid = g.children(id);
+        if (pid.size() != 1 || g[pid[0]].kind != pickle::node_kind::tuple) continue;  // checked later
+        const pickle::node_ids parts = g.children(pid[0]);
+        if (parts.size() != 6) continue;  // not a legacy id: the analysis refuses it
+        if (parts[5] != pickle::graph::none_id)
+            return error{errc::torch_bad_storage, g[id].offset, "a storage without view metadata (views predate torch 1.0)"};
+        g.truncate_children(pid[0], 5);
+    }
+    return {};
+}
+
+// sys_info's little_endian entry is False: the storages were written big-endian, and torch
+// would read them byte-swapped (THREATS.md W5). Refused rather than swapped.
+[[nodiscard]] inline bool says_big_endian(const pickle::graph& g) noexcept {
+    if (g.root() == pickle::no_node || g[g.root()].kind != pickle::node_kind::dict) return false;
+    const pickle::node_ids entries = g.children(g.root());
+    for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
+        std::string_view key;
+        if (policy::ascii_text(g, entries[i], key) && key == "little_endian")
+            return g[entries[i + 1]].kind == pickle::node_kind::boolean && !g[entries[i + 1]].boolean();
+    }
+    return false;
+}
+
+// The size of a storage that only left-out values use, from any persistent id naming its key.
+[[nodiscard]] inline bool left_out_storage_size(const pickle::graph& g, std::string_view key, std::uint64_t& numel,
+                                                std::uint64_t& bytes) noexcept {
+    for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
+        const pickle::node& n = g[id];
+        if (n.kind != pickle::node_kind::tuple) continue;
+        const pickle::node_ids parts = g.children(id);
+        std::string_view tag, named;
+        if (parts.size() < 5 || !policy::ascii_text(g, parts[0], tag) || tag != "storage" ||
+            !policy::ascii_text(g, parts[2], named) || named != key || g[parts[1]].kind != pickle::node_kind::global ||
+            g[parts[4]].kind != pickle::node_kind::integer || g[parts[4]].integer() < 0)
+            continue;
+        const pickle::global_name cls = g.global(parts[1]);
+        dtype type = dtype::float32;
+        if (!dtype_of_storage(cls.module, cls.name, type)) return false;
+        numel = static_cast<std::uint64_t>(g[parts[4]].integer());
+        return mul_fits(numel, info(type).item_size, bytes);
+    }
+    return false;
+}
+
+}  // namespace detail
+
+// Reads the stream after its magic-number pickle (which ends at `after_magic`), evaluating each
+// pickle with `machine` and adding its findings to `out`.
+template <class Machine>
+[[nodiscard]] result<legacy_stream> read_legacy(byte_view file, std::uint64_t after_magic, Machine& machine,
+                                                report& out) {
+    legacy_stream stream;
+    std::uint64_t pos = after_magic;
+    pickle::evaluation part;
+
+    // Evaluates the pickle at `pos` into `into`, reports its findings, moves past it.
+    const auto next_pickle = [&](pickle::evaluation& into, const char* name) -> status {
+        if (pos >= file.size()) return detail::legacy_error(pos, "the next pickle of the legacy stream");
+        const status evaluated = machine.run(file.subview(static_cast<std::size_t>(pos)), into, true);
+        if (!evaluated) {
+            error e = evaluated.err();
+            e.offset += pos;  // errors name file offsets, like the findings
+            return e;
+        }
+        detail::add_findings(out, into.values, name, pos);
+        pos += into.end_offset;
+        return {};
+    };
+
+    BRINE_TRY(next_pickle(part, "legacy protocol version pickle"));
+    {
+        const pickle::graph& g = part.values;
+        if (g[g.root()].kind != pickle::node_kind::integer || g[g.root()].integer() != legacy_protocol_version)
+            return detail::legacy_error(pos, "protocol version 1001 (a plain int) after the magic number");
+    }
+    BRINE_TRY(next_pickle(part, "legacy sys_info pickle"));
+    if (detail::says_big_endian(part.values))
+        return error{errc::torch_big_endian, pos, "a stream written little-endian (sys_info little_endian=True)"};
+
+    stream.main_offset = pos;
+    BRINE_TRY(next_pickle(stream.main, "legacy main pickle"));
+    BRINE_TRY(detail::normalize_legacy_persistent_ids(stream.main.values));
+    auto found = find_tensors(stream.main.values);
+    if (!found) {
+        error e = found.err();
+        e.offset += stream.main_offset;
+        return e;
+    }
+    stream.found = std::move(*found);
+
+    const std::uint64_t keys_at = pos;
+    BRINE_TRY(next_pickle(part, "legacy storage keys pickle"));
+    const pickle::graph& keys = part.values;
+    if (keys[keys.root()].kind != pickle::node_kind::list)
+        return detail::legacy_error(keys_at, "a list of storage keys");
+    const pickle::node_ids listed = keys.children(keys.root());
+
+    // Every storage the object uses is listed exactly once (the storages left out of the
+    // reconstruction may be listed too: their bytes are skipped). Data follows in list order.
+    stream.data.assign(stream.found.storages.size(), legacy_storage_data{});
+    std::vector<std::uint8_t> seen(stream.found.storages.size(), 0);
+    std::vector<std::string_view> listed_skipped;
+    for (const pickle::node_id item : listed) {
+        std::string_view key;
+        if (!policy::ascii_text(keys, item, key)) return detail::legacy_error(keys_at, "storage keys that are strings");
+        std::uint8_t count_bytes[8];
+        if (pos + 8 > file.size()) return detail::legacy_error(pos, "an 8-byte storage element count");
+        std::memcpy(count_bytes, file.data() + pos, 8);
+        const std::uint64_t count = load_le64(count_bytes);
+        std::size_t index = stream.found.storages.size();
+        for (std::size_t i = 0; i < stream.found.storages.size(); ++i)
+            if (stream.found.storages[i].key == key) index = i;
+        std::uint64_t bytes = 0;
+        if (index == stream.found.storages.size()) {
+            // Used only by what the reconstruction leaves out: skipped, but its size must still
+            // be known from a persistent id, as torch needs one to read it.
+            std::uint64_t numel = 0;
+            if (!detail::left_out_storage_size(stream.main.values, key, numel, bytes))
+                return detail::legacy_error(pos, "only storage keys that the object's persistent ids define");
+            if (count != numel)
+                return detail::legacy_error(pos, "a stored element count equal to the persistent id's numel");
+            for (const std::string_view other : listed_skipped)
+                if (other == key) return detail::legacy_error(keys_at, "each storage key listed once");
+            listed_skipped.push_back(key);
+        } else {
+            const storage_ref& storage = stream.found.storages[index];
+            if (seen[index]) return detail::legacy_error(keys_at, "each storage key listed once");
+            seen[index] = 1;
+            if (count != storage.numel)
+                return detail::legacy_error(pos, "a stored element count equal to the persistent id's numel");
+            bytes = storage.byte_size();
+        }
+        pos += 8;
+        if (bytes > file.size() - pos) return detail::legacy_error(pos, "as many storage bytes as declared");
+        if (index != stream.found.storages.size()) stream.data[index].offset = pos;
+        pos += bytes;
+    }
+    for (std::size_t i = 0; i < seen.size(); ++i)
+        if (!seen[i]) return error{errc::torch_missing_record, keys_at, "every storage key listed (torch would leave it uninitialised)"};
+    stream.end = pos;
+    if (pos < file.size()) {
+        finding_entry trailing;
+        trailing.part = "legacy stream";
+        trailing.offset = pos;
+        trailing.reason = "data after the last storage: not part of the checkpoint, ignored (never written)";
+        out.findings.push_back(std::move(trailing));
+    }
+    return stream;
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/legacy.hpp ----
+
+// ---- begin brine/writer/torch_zip.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Writer policy: a canonical torch.save archive, written from scratch (never a patched copy of the
+// input): <prefix>/data.pkl (the reconstructed pickle), <prefix>/byteorder ("little"), one
+// <prefix>/data/<key> record per storage the pickle references, in order of first reference, each
+// exactly numel x item size bytes and 64-byte aligned (zip::writer pads), then <prefix>/version.
+// torch.load of every version since 1.6 reads this layout; records it does not know are ignored.
+//
+// A Writer policy has
+//     template <class Parts, class SeekableSink> status write(const Parts&, SeekableSink&) const;
+// where Parts gives pickle() (the reconstructed pickle bytes), storage_count(), storage(i) (a
+// torch::storage_ref) and copy_storage(i, sink) (streams exactly storage(i).byte_size() bytes).
+
+
+#include <string>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace writer {
+
+struct torch_zip {
+    static constexpr std::string_view name = "torch zip";
+    // The archive's top-level folder: torch.save uses the file's stem; torch.load ignores it.
+    std::string_view prefix = "archive";
+    // The serialization format version torch.save writes (torch >= 1.6 reads "3").
+    std::string_view version = "3\n";
+
+    template <class Parts, class SeekableSink>
+    [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
+        zip::writer<SeekableSink> archive(out);
+        BRINE_TRY(archive.add(record("data.pkl"), parts.pickle()));
+        BRINE_TRY(archive.add(record("byteorder"), as_bytes(std::string_view("little"))));
+        for (std::size_t i = 0; i < parts.storage_count(); ++i) {
+            const auto& storage = parts.storage(i);
+            std::string key = "data/";
+            key += storage.key;
+            BRINE_TRY(archive.open_entry(record(key), storage.byte_size()));
+            BRINE_TRY(parts.copy_storage(i, archive));
+            BRINE_TRY(archive.close_entry());
+        }
+        BRINE_TRY(archive.add(record("version"), as_bytes(version)));
+        return archive.finish();
+    }
+
+private:
+    [[nodiscard]] std::string record(std::string_view record_name) const {
+        std::string full(prefix);
+        full += '/';
+        full += record_name;
+        return full;
+    }
+};
+
+}  // namespace writer
+BRINE_NAMESPACE_END
+
+// ---- end brine/writer/torch_zip.hpp ----
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+namespace detail {
+
+// Forwards the first `limit` bytes and drops the rest: a record longer than its storage gives
+// exactly the storage's bytes (all torch reads of it).
+template <class Sink>
+class prefix_sink {
+public:
+    prefix_sink(Sink& next, std::uint64_t limit) noexcept : next_(&next), left_(limit) {}
+    status write(byte_view bytes) noexcept {
+        const std::size_t take = bytes.size() < left_ ? bytes.size() : static_cast<std::size_t>(left_);
+        left_ -= take;
+        return take == 0 ? status{} : next_->write(bytes.first(take));
+    }
+    [[nodiscard]] bool complete() const noexcept { return left_ == 0; }
+
+private:
+    Sink* next_;
+    std::uint64_t left_;
+};
+
+// Forwards to a seekable sink, counting the bytes appended (the output's size for the report).
+template <class SeekableSink>
+class counted_sink {
+public:
+    explicit counted_sink(SeekableSink& next) noexcept : next_(&next) {}
+    status write(byte_view bytes) noexcept {
+        count_ += bytes.size();
+        return next_->write(bytes);
+    }
+    status write_at(std::uint64_t offset, byte_view bytes) noexcept { return next_->write_at(offset, bytes); }
+    [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
+
+private:
+    SeekableSink* next_;
+    std::uint64_t count_ = 0;
+};
+
+// A sink that discards (scan runs the pipeline without output).
+struct null_seekable_sink {
+    status write(byte_view) noexcept { return {}; }
+    status write_at(std::uint64_t, byte_view) noexcept { return {}; }
+};
+
+// What the Writer policy sees: the reconstructed pickle and a way to stream each storage.
+template <class Copier>
+class output_parts {
+public:
+    output_parts(byte_view pickle, const checkpoint& found, const Copier& copier) noexcept
+        : pickle_(pickle), found_(&found), copier_(&copier) {}
+    [[nodiscard]] byte_view pickle() const noexcept { return pickle_; }
+    [[nodiscard]] std::size_t storage_count() const noexcept { return found_->storages.size(); }
+    [[nodiscard]] const storage_ref& storage(std::size_t i) const noexcept { return found_->storages[i]; }
+    template <class Sink>
+    [[nodiscard]] status copy_storage(std::size_t i, Sink& sink) const noexcept {
+        return (*copier_)(i, sink);
+    }
+
+private:
+    byte_view pickle_;
+    const checkpoint* found_;
+    const Copier* copier_;
+};
+
+}  // namespace detail
+
+template <class OpcodeReader, class Allowlist, class Writer, class Mtd>
+class basic_disarmer {
+    static_assert(policy::check_policy<Allowlist>());
+
+public:
+    using limits_type = typename OpcodeReader::limits_type;
+    using machine_type = pickle::machine<Allowlist, limits_type>;
+
+    explicit basic_disarmer(Allowlist allowlist = {}, Writer writer = {}, Mtd mtd = {}) noexcept
+        : allowlist_(std::move(allowlist)), writer_(std::move(writer)), mtd_(std::move(mtd)) {}
+
+    // Findings and tensors of `file` (the whole input, e.g. a mapped file); `source` reads the
+    // same bytes by offset (a file_source keeps large records out of memory).
+    template <class RandomAccessSource>
+    [[nodiscard]] result<report> scan(byte_view file, const RandomAccessSource& source) {
+        detail::null_seekable_sink nowhere;
+        return run(file, source, nowhere, false);
+    }
+    [[nodiscard]] result<report> scan(byte_view file) { return scan(file, memory_source(file)); }
+
+    // Reconstructs `file` into `out`. The output is written only once the input has been read
+    // and judged whole: on error, `out` has received nothing (zip) or must be discarded.
+    template <class RandomAccessSource, class SeekableSink>
+    [[nodiscard]] result<report> disarm(byte_view file, const RandomAccessSource& source, SeekableSink& out) {
+        return run(file, source, out, true);
+    }
+
+#if BRINE_HAS_POSIX_FILES
+    [[nodiscard]] result<report> scan_file(const char* path) {
+        auto mapped = mapped_file::open(path);
+        BRINE_TRY(mapped);
+        auto file = file_source::open(path);
+        BRINE_TRY(file);
+        return scan(mapped->bytes(), *file);
+    }
+
+    // Writes `out_path` through a temporary file renamed into place only on success: on any
+    // error no file exists at `out_path` (DESIGN.md §5, exit code 2).
+    [[nodiscard]] result<report> disarm_file(const char* in_path, const char* out_path) {
+        auto mapped = mapped_file::open(in_path);
+        BRINE_TRY(mapped);
+        auto file = file_source::open(in_path);
+        BRINE_TRY(file);
+        auto sink = atomic_file_sink::create(out_path);
+        BRINE_TRY(sink);
+        auto done = disarm(mapped->bytes(), *file, *sink);
+        BRINE_TRY(done);
+        BRINE_TRY(sink->commit());
+        done->written = true;
+        return done;
+    }
+#endif
+
+private:
+    template <class RandomAccessSource, class SeekableSink>
+    result<report> run(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
+        auto kind = detect(source);
+        BRINE_TRY(kind);
+        switch (*kind) {
+            case format::zip: return run_zip(source, out, write);
+            case format::pickle_stream: return run_pickle_stream(file, source, out, write);
+            case format::tar:
+                return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
+            case format::numpy: return error{errc::torch_not_a_checkpoint, 0, "a checkpoint (use numpy:: for .npy)"};
+        }
+        return error{errc::torch_not_a_checkpoint, 0, "a known format"};
+    }
+
+    // ---- torch zip ----------------------------------------------------------------------------
+
+    template <class RandomAccessSource, class SeekableSink>
+    result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
+        auto archive = zip::reader<RandomAccessSource>::open(source);
+        BRINE_TRY(archive);
+        if (archive->find_record("constants.pkl"))
+            return error{errc::torch_torchscript, 0, "a torch.save archive (TorchScript is refused by default)"};
+        auto data_pkl = archive->find_record("data.pkl");
+        if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
+        const zip::entry& pickle_entry = **data_pkl;
+        if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
+            return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
+                         pickle_entry.name};
+        std::vector<std::uint8_t> pickle_bytes;
+        pickle_bytes.reserve(static_cast<std::size_t>(pickle_entry.uncompressed_size));
+        vector_sink pickle_sink(pickle_bytes);
+        BRINE_TRY(archive->extract(pickle_entry, pickle_sink));
+
+        if (auto order = archive->find_record("byteorder")) BRINE_TRY(check_byteorder(*archive, **order));
+
+        report out_report;
+        out_report.format = "torch zip";
+        machine_type machine(allowlist_);
+        pickle::evaluation evaluated;
+        const byte_view pickle_view(pickle_bytes.data(), pickle_bytes.size());
+        const status ran = machine.run(pickle_view, evaluated);
+        if (!ran) return in_entry(ran.err(), pickle_entry.name);
+        out_report.protocol = evaluated.protocol;
+        detail::add_findings(out_report, evaluated.values, "data.pkl");
+        auto found = find_tensors(evaluated.values);
+        if (!found) return in_entry(found.err(), pickle_entry.name);
+        detail::add_tensors(out_report, *found);
+
+        // Every storage's record exists and holds at least numel x item size bytes (W1).
+        std::vector<const zip::entry*> records;
+        for (const storage_ref& storage : found->storages) {
+            std::string name = "data/";
+            name += storage.key;
+            auto record = archive->find_record(name);
+            if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
+            if ((*record)->uncompressed_size < storage.byte_size())
+                return error{errc::torch_record_too_small, (*record)->local_header_offset,
+                             "a record holding numel x item size bytes", (*record)->name};
+            records.push_back(*record);
+        }
+        if (!write) return out_report;
+
+        const auto copier = [&](std::size_t i, auto& sink) -> status {
+            detail::prefix_sink<std::remove_reference_t<decltype(sink)>> cut(sink, found->storages[i].byte_size());
+            auto& transformed = mtd_.wrap(found->storages[i], cut);
+            return archive->extract(*records[i], transformed);
+        };
+        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report));
+        return out_report;
+    }
+
+    template <class Archive>
+    static status check_byteorder(const Archive& archive, const zip::entry& record) noexcept {
+        if (record.uncompressed_size > 16)
+            return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
+        std::uint8_t text[16];
+        buffer_sink sink(mutable_byte_view(text, sizeof text));
+        BRINE_TRY(archive.extract(record, sink));
+        const std::string_view order(reinterpret_cast<const char*>(text), static_cast<std::size_t>(record.uncompressed_size));
+        if (order != "little")
+            return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
+        return {};
+    }
+
+    static error in_entry(error e, std::string_view name) noexcept {
+        e.entry = name;
+        return e;
+    }
+
+    // ---- pickle streams: legacy torch.save, or a plain pickle -----------------------------------
+
+    template <class RandomAccessSource, class SeekableSink>
+    result<report> run_pickle_stream(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
+        machine_type machine(allowlist_);
+        pickle::evaluation first;
+        BRINE_TRY(machine.run(file, first, true));
+        report out_report;
+        if (is_legacy_magic(first)) {
+            out_report.format = "torch legacy";
+            detail::add_findings(out_report, first.values, "legacy magic number pickle");
+            auto stream = read_legacy(file, first.end_offset, machine, out_report);
+            BRINE_TRY(stream);
+            out_report.protocol = stream->main.protocol;
+            detail::add_tensors(out_report, stream->found);
+            if (!write) return out_report;
+            const legacy_stream& legacy = *stream;
+            const auto copier = [&](std::size_t i, auto& sink) -> status {
+                auto& transformed = mtd_.wrap(legacy.found.storages[i], sink);
+                return copy_range(source, legacy.data[i].offset, legacy.found.storages[i].byte_size(), transformed);
+            };
+            BRINE_TRY(write_zip(legacy.main.values, legacy.found, copier, out, out_report));
+            return out_report;
+        }
+
+        out_report.format = "pickle";
+        out_report.protocol = first.protocol;
+        detail::add_findings(out_report, first.values, "pickle");
+        if (first.end_offset < file.size()) {
+            finding_entry trailing;
+            trailing.part = "pickle";
+            trailing.offset = first.end_offset;
+            trailing.reason = "data after STOP: not part of the object, ignored (never written)";
+            out_report.findings.push_back(std::move(trailing));
+        }
+        auto found = find_tensors(first.values);
+        BRINE_TRY(found);
+        detail::add_tensors(out_report, *found);
+        if (!write) return out_report;
+        std::vector<std::uint8_t> rebuilt;
+        auto stats = pickle::writer(first.values).write(rebuilt);
+        BRINE_TRY(stats);
+        out_report.write = *stats;
+        BRINE_TRY(out.write(byte_view(rebuilt.data(), rebuilt.size())));
+        out_report.output_size = rebuilt.size();
+        return out_report;
+    }
+
+    template <class RandomAccessSource, class Sink>
+    static status copy_range(const RandomAccessSource& source, std::uint64_t offset, std::uint64_t size, Sink& sink) noexcept {
+        std::uint8_t buffer[1 << 16];
+        while (size != 0) {
+            const std::size_t chunk = size < sizeof buffer ? static_cast<std::size_t>(size) : sizeof buffer;
+            BRINE_TRY(source.read_at(offset, buffer, chunk));
+            BRINE_TRY(sink.write(byte_view(buffer, chunk)));
+            offset += chunk;
+            size -= chunk;
+        }
+        return {};
+    }
+
+    // ---- output -----------------------------------------------------------------------------------
+
+    template <class Copier, class SeekableSink>
+    status write_zip(const pickle::graph& values, const checkpoint& found, const Copier& copier, SeekableSink& out,
+                     report& out_report) {
+        std::vector<std::uint8_t> rebuilt;
+        auto stats = pickle::writer(values).write(rebuilt);
+        BRINE_TRY(stats);
+        out_report.write = *stats;
+        detail::counted_sink<SeekableSink> counted(out);
+        const detail::output_parts<Copier> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier);
+        BRINE_TRY(writer_.write(parts, counted));
+        out_report.output_size = counted.count();
+        return {};
+    }
+
+    Allowlist allowlist_;
+    Writer writer_;
+    Mtd mtd_;
+};
+
+// The default composition (DESIGN.md §1).
+using disarmer = basic_disarmer<pickle::reader<pickle::limits::standard>, policy::torch_weights_only,
+                                writer::torch_zip, mtd::none>;
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/disarm.hpp ----
 
 // ---- end brine/brine.hpp ----

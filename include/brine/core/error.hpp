@@ -85,6 +85,42 @@ enum class errc : std::uint16_t {
     pickle_bad_opcode,     // an opcode the machine cannot evaluate
     pickle_root_blocked,   // the top-level object itself is refused: nothing is left to reconstruct
     pickle_unwritable,     // a graph the writer cannot express without running code (a cycle through a tuple)
+
+    // PyTorch checkpoints (THREATS.md F and W rows)
+    torch_not_a_checkpoint,  // a file that is none of the formats torch.load or pickle.load reads
+    torch_no_data_pkl,       // a zip archive without the data.pkl record torch.load looks for
+    torch_torchscript,       // a TorchScript archive (constants.pkl): refused, as torch.load(weights_only=True) does
+    torch_legacy_tar,        // the pre-1.0 tar checkpoint format: not supported
+    torch_bad_legacy,        // a legacy stream whose magic number, protocol, storage keys or storages are malformed
+    torch_bad_storage,       // a persistent id that is not ('storage', storage class, key, location, numel[, view])
+    torch_unknown_dtype,     // a storage class with no known dtype
+    torch_bad_key,           // a storage key that is not a plain record name
+    torch_missing_record,    // a storage whose data/<key> record is missing
+    torch_record_too_small,  // storage numel x item size larger than its record (CVE-2026-24747)
+    torch_dtype_conflict,    // one storage used with two different dtypes
+    torch_bad_shape,         // negative sizes or strides, or sizes and strides of different lengths
+    torch_overflow,          // a size, stride or offset computation that overflows 64 bits
+    torch_out_of_storage,    // storage_offset + extent of a tensor beyond its storage
+    torch_big_endian,        // a byteorder record saying big-endian: refused, not byte-swapped
+    torch_bad_sparse,        // sparse tensor parts of the wrong shape or indices out of range
+    torch_bad_tensor,        // a tensor rebuild call with arguments of the wrong kind
+    // NumPy .npy / .npz (THREATS.md F5)
+    numpy_bad_magic,          // no "\x93NUMPY" at the start of an .npy file
+    numpy_bad_version,        // a format version other than 1.0, 2.0 and 3.0
+    numpy_truncated_header,   // the file ends inside the magic, version, header length or header
+    numpy_bad_alignment,      // magic, header length and header not a multiple of 16 bytes long
+    numpy_bad_header,         // header text other than the strict dict literal numpy writes (syntax, encoding, padding)
+    numpy_duplicate_key,      // a header key given twice (Python keeps the last one; brine refuses)
+    numpy_unknown_key,        // a header key other than 'descr', 'fortran_order' and 'shape'
+    numpy_missing_key,        // one of the three header keys absent
+    numpy_bad_descr,          // a dtype description numpy would refuse, or read other than as written
+    numpy_bad_shape,          // a shape that is not a tuple of non-negative ints, or has too many dimensions
+    numpy_bad_fortran_order,  // fortran_order other than True or False
+    numpy_size_overflow,      // an item size or byte count beyond what numpy can hold (C int, intp)
+    numpy_truncated_data,     // fewer data bytes than shape x item size
+    numpy_trailing_data,      // bytes after the array data
+    numpy_not_npy,            // an .npz member that is not an .npy file
+    numpy_object_refused,     // an object array whose pickle the policy refuses: nothing is rebuilt from it
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -150,6 +186,39 @@ enum class errc : std::uint16_t {
         case errc::pickle_bad_opcode: return "pickle.bad_opcode";
         case errc::pickle_root_blocked: return "pickle.root_blocked";
         case errc::pickle_unwritable: return "pickle.unwritable";
+        case errc::torch_not_a_checkpoint: return "torch.not_a_checkpoint";
+        case errc::torch_no_data_pkl: return "torch.no_data_pkl";
+        case errc::torch_torchscript: return "torch.torchscript";
+        case errc::torch_legacy_tar: return "torch.legacy_tar";
+        case errc::torch_bad_legacy: return "torch.bad_legacy";
+        case errc::torch_bad_storage: return "torch.bad_storage";
+        case errc::torch_unknown_dtype: return "torch.unknown_dtype";
+        case errc::torch_bad_key: return "torch.bad_key";
+        case errc::torch_missing_record: return "torch.missing_record";
+        case errc::torch_record_too_small: return "torch.record_too_small";
+        case errc::torch_dtype_conflict: return "torch.dtype_conflict";
+        case errc::torch_bad_shape: return "torch.bad_shape";
+        case errc::torch_overflow: return "torch.overflow";
+        case errc::torch_out_of_storage: return "torch.out_of_storage";
+        case errc::torch_big_endian: return "torch.big_endian";
+        case errc::torch_bad_sparse: return "torch.bad_sparse";
+        case errc::torch_bad_tensor: return "torch.bad_tensor";
+        case errc::numpy_bad_magic: return "numpy.bad_magic";
+        case errc::numpy_bad_version: return "numpy.bad_version";
+        case errc::numpy_truncated_header: return "numpy.truncated_header";
+        case errc::numpy_bad_alignment: return "numpy.bad_alignment";
+        case errc::numpy_bad_header: return "numpy.bad_header";
+        case errc::numpy_duplicate_key: return "numpy.duplicate_key";
+        case errc::numpy_unknown_key: return "numpy.unknown_key";
+        case errc::numpy_missing_key: return "numpy.missing_key";
+        case errc::numpy_bad_descr: return "numpy.bad_descr";
+        case errc::numpy_bad_shape: return "numpy.bad_shape";
+        case errc::numpy_bad_fortran_order: return "numpy.bad_fortran_order";
+        case errc::numpy_size_overflow: return "numpy.size_overflow";
+        case errc::numpy_truncated_data: return "numpy.truncated_data";
+        case errc::numpy_trailing_data: return "numpy.trailing_data";
+        case errc::numpy_not_npy: return "numpy.not_npy";
+        case errc::numpy_object_refused: return "numpy.object_refused";
     }
     return "unknown";
 }

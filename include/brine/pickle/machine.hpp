@@ -49,7 +49,9 @@ public:
     }
 
     // The same into `out`, whose memory is reused: for scanning many pickles in a row.
-    [[nodiscard]] status run(byte_view bytes, evaluation& out) noexcept {
+    // `more_follows`: the bytes after STOP are the next part of a stream of pickles (a legacy
+    // torch.save file), not trailing data to report.
+    [[nodiscard]] status run(byte_view bytes, evaluation& out, bool more_follows = false) noexcept {
         out.values.clear();
         out.end_offset = 0;
         out.protocol = 0;
@@ -72,7 +74,7 @@ public:
                 graph_->set_root(stack_.back());
                 out.end_offset = t.offset + 1;
                 out.protocol = protocol_;
-                if (out.end_offset < bytes.size())
+                if (out.end_offset < bytes.size() && !more_follows)
                     graph_->note(finding{t.op, out.end_offset, {}, {},
                                          "data after STOP: not part of the object, ignored (never written)"});
                 return {};

@@ -290,6 +290,13 @@ public:
         }
         return append(n.payload_.list, ids, count);
     }
+    // Drops children past the first `count` (a container or call keeps its first ones): for
+    // reconstructions that normalise a value before writing it.
+    void truncate_children(node_id id, std::size_t count) noexcept {
+        node& n = at(id);
+        if ((n.flags_ & node::list_flag) != 0 && count < n.payload_.list.size)
+            n.payload_.list.size = static_cast<std::uint32_t>(count);
+    }
     [[nodiscard]] bool append_items(node_id id, const node_id* ids, std::size_t count) {
         return append(extras_for(id).items, ids, count);
     }
@@ -480,6 +487,23 @@ private:
     std::size_t text_room_ = 0;
     node_id root_ = no_node;
 };
+
+// Whether a reconstruction leaves `id` out (writes None for it, drops its dict entry): a blocked
+// node, or a call or persistent id that a refusal after its creation left without a faithful
+// form. A refused mutation blocks its target in place, and that target may be the callable, the
+// argument tuple or a direct argument of an earlier call (the machine's rule for calls, applied
+// again), or the id tuple of a persistent id or one of its items.
+[[nodiscard]] inline bool left_out(const graph& g, node_id id) noexcept {
+    const node_kind kind = g[id].kind;
+    if (kind == node_kind::blocked) return true;
+    if (kind != node_kind::call && kind != node_kind::persistent_id) return false;
+    for (const node_id part : g.children(id)) {
+        if (g[part].kind == node_kind::blocked) return true;
+        for (const node_id item : g.children(part))
+            if (g[item].kind == node_kind::blocked) return true;
+    }
+    return false;
+}
 
 }  // namespace pickle
 BRINE_NAMESPACE_END

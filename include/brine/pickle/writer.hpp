@@ -245,21 +245,7 @@ private:
         bool superseded = false;     // a nested copy of this node was written instead
     };
 
-    // Blocked, or a call or persistent id that a refusal after its creation left without a
-    // faithful form: a refused mutation blocks its target in place, and that target may be the
-    // callable, the argument tuple or a direct argument of an earlier call (the machine's rule
-    // for calls, applied again at write time), or the id tuple of a persistent id or its items.
-    [[nodiscard]] bool is_blocked(node_id id) const noexcept {
-        const node_kind kind = (*graph_)[id].kind;
-        if (kind == node_kind::blocked) return true;
-        if (kind != node_kind::call && kind != node_kind::persistent_id) return false;
-        for (const node_id part : graph_->children(id)) {
-            if ((*graph_)[part].kind == node_kind::blocked) return true;
-            for (const node_id item : graph_->children(part))
-                if ((*graph_)[item].kind == node_kind::blocked) return true;
-        }
-        return false;
-    }
+    [[nodiscard]] bool is_blocked(node_id id) const noexcept { return left_out(*graph_, id); }
 
     // Shared values get a memo slot, and so does everything a mutation can make part of a cycle
     // (lists, dicts, sets, calls with SETITEM entries or BUILD states), as CPython memoizes every

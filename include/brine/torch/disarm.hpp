@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+//
+// The disarm pipeline (DESIGN.md §1): detect the container, evaluate every pickle against the
+// allowlist, validate the tensors, and write a brand-new file from what the policy allows.
+//   torch zip    -> canonical torch zip (Writer policy)
+//   legacy .pt   -> canonical torch zip (the legacy stream's five pickles all judged)
+//   raw pickle   -> a raw reconstructed pickle
+//   TorchScript, tar, NumPy and other zips -> refused here (errc::torch_*): see numpy/ for .npy.
+// Memory: the pickle(s) plus fixed buffers; storages are streamed from input to output. The
+// output is complete or absent: the caller's sink is written only after everything validated,
+// and the file API writes a temporary file renamed into place at the end.
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
+#include <brine/core/file.hpp>
+#include <brine/core/result.hpp>
+#include <brine/core/stream.hpp>
+#include <brine/mtd/none.hpp>
+#include <brine/pickle/machine.hpp>
+#include <brine/pickle/reader.hpp>
+#include <brine/pickle/writer.hpp>
+#include <brine/policy/concept.hpp>
+#include <brine/policy/torch_weights_only.hpp>
+#include <brine/torch/detect.hpp>
+#include <brine/torch/legacy.hpp>
+#include <brine/torch/report.hpp>
+#include <brine/torch/tensors.hpp>
+#include <brine/writer/torch_zip.hpp>
+#include <brine/zip/reader.hpp>
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+namespace detail {
+
+// Forwards the first `limit` bytes and drops the rest: a record longer than its storage gives
+// exactly the storage's bytes (all torch reads of it).
+template <class Sink>
+class prefix_sink {
+public:
+    prefix_sink(Sink& next, std::uint64_t limit) noexcept : next_(&next), left_(limit) {}
+    status write(byte_view bytes) noexcept {
+        const std::size_t take = bytes.size() < left_ ? bytes.size() : static_cast<std::size_t>(left_);
+        left_ -= take;
+        return take == 0 ? status{} : next_->write(bytes.first(take));
+    }
+    [[nodiscard]] bool complete() const noexcept { return left_ == 0; }
+
+private:
+    Sink* next_;
+    std::uint64_t left_;
+};
+
+// Forwards to a seekable sink, counting the bytes appended (the output's size for the report).
+template <class SeekableSink>
+class counted_sink {
+public:
+    explicit counted_sink(SeekableSink& next) noexcept : next_(&next) {}
+    status write(byte_view bytes) noexcept {
+        count_ += bytes.size();
+        return next_->write(bytes);
+    }
+    status write_at(std::uint64_t offset, byte_view bytes) noexcept { return next_->write_at(offset, bytes); }
+    [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
+
+private:
+    SeekableSink* next_;
+    std::uint64_t count_ = 0;
+};
+
+// A sink that discards (scan runs the pipeline without output).
+struct null_seekable_sink {
+    status write(byte_view) noexcept { return {}; }
+    status write_at(std::uint64_t, byte_view) noexcept { return {}; }
+};
+
+// What the Writer policy sees: the reconstructed pickle and a way to stream each storage.
+template <class Copier>
+class output_parts {
+public:
+    output_parts(byte_view pickle, const checkpoint& found, const Copier& copier) noexcept
+        : pickle_(pickle), found_(&found), copier_(&copier) {}
+    [[nodiscard]] byte_view pickle() const noexcept { return pickle_; }
+    [[nodiscard]] std::size_t storage_count() const noexcept { return found_->storages.size(); }
+    [[nodiscard]] const storage_ref& storage(std::size_t i) const noexcept { return found_->storages[i]; }
+    template <class Sink>
+    [[nodiscard]] status copy_storage(std::size_t i, Sink& sink) const noexcept {
+        return (*copier_)(i, sink);
+    }
+
+private:
+    byte_view pickle_;
+    const checkpoint* found_;
+    const Copier* copier_;
+};
+
+}  // namespace detail
+
+template <class OpcodeReader, class Allowlist, class Writer, class Mtd>
+class basic_disarmer {
+    static_assert(policy::check_policy<Allowlist>());
+
+public:
+    using limits_type = typename OpcodeReader::limits_type;
+    using machine_type = pickle::machine<Allowlist, limits_type>;
+
+    explicit basic_disarmer(Allowlist allowlist = {}, Writer writer = {}, Mtd mtd = {}) noexcept
+        : allowlist_(std::move(allowlist)), writer_(std::move(writer)), mtd_(std::move(mtd)) {}
+
+    // Findings and tensors of `file` (the whole input, e.g. a mapped file); `source` reads the
+    // same bytes by offset (a file_source keeps large records out of memory).
+    template <class RandomAccessSource>
+    [[nodiscard]] result<report> scan(byte_view file, const RandomAccessSource& source) {
+        detail::null_seekable_sink nowhere;
+        return run(file, source, nowhere, false);
+    }
+    [[nodiscard]] result<report> scan(byte_view file) { return scan(file, memory_source(file)); }
+
+    // Reconstructs `file` into `out`. The output is written only once the input has been read
+    // and judged whole: on error, `out` has received nothing (zip) or must be discarded.
+    template <class RandomAccessSource, class SeekableSink>
+    [[nodiscard]] result<report> disarm(byte_view file, const RandomAccessSource& source, SeekableSink& out) {
+        return run(file, source, out, true);
+    }
+
+#if BRINE_HAS_POSIX_FILES
+    [[nodiscard]] result<report> scan_file(const char* path) {
+        auto mapped = mapped_file::open(path);
+        BRINE_TRY(mapped);
+        auto file = file_source::open(path);
+        BRINE_TRY(file);
+        return scan(mapped->bytes(), *file);
+    }
+
+    // Writes `out_path` through a temporary file renamed into place only on success: on any
+    // error no file exists at `out_path` (DESIGN.md §5, exit code 2).
+    [[nodiscard]] result<report> disarm_file(const char* in_path, const char* out_path) {
+        auto mapped = mapped_file::open(in_path);
+        BRINE_TRY(mapped);
+        auto file = file_source::open(in_path);
+        BRINE_TRY(file);
+        auto sink = atomic_file_sink::create(out_path);
+        BRINE_TRY(sink);
+        auto done = disarm(mapped->bytes(), *file, *sink);
+        BRINE_TRY(done);
+        BRINE_TRY(sink->commit());
+        done->written = true;
+        return done;
+    }
+#endif
+
+private:
+    template <class RandomAccessSource, class SeekableSink>
+    result<report> run(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
+        auto kind = detect(source);
+        BRINE_TRY(kind);
+        switch (*kind) {
+            case format::zip: return run_zip(source, out, write);
+            case format::pickle_stream: return run_pickle_stream(file, source, out, write);
+            case format::tar:
+                return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
+            case format::numpy: return error{errc::torch_not_a_checkpoint, 0, "a checkpoint (use numpy:: for .npy)"};
+        }
+        return error{errc::torch_not_a_checkpoint, 0, "a known format"};
+    }
+
+    // ---- torch zip ----------------------------------------------------------------------------
+
+    template <class RandomAccessSource, class SeekableSink>
+    result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
+        auto archive = zip::reader<RandomAccessSource>::open(source);
+        BRINE_TRY(archive);
+        if (archive->find_record("constants.pkl"))
+            return error{errc::torch_torchscript, 0, "a torch.save archive (TorchScript is refused by default)"};
+        auto data_pkl = archive->find_record("data.pkl");
+        if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
+        const zip::entry& pickle_entry = **data_pkl;
+        if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
+            return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
+                         pickle_entry.name};
+        std::vector<std::uint8_t> pickle_bytes;
+        pickle_bytes.reserve(static_cast<std::size_t>(pickle_entry.uncompressed_size));
+        vector_sink pickle_sink(pickle_bytes);
+        BRINE_TRY(archive->extract(pickle_entry, pickle_sink));
+
+        if (auto order = archive->find_record("byteorder")) BRINE_TRY(check_byteorder(*archive, **order));
+
+        report out_report;
+        out_report.format = "torch zip";
+        machine_type machine(allowlist_);
+        pickle::evaluation evaluated;
+        const byte_view pickle_view(pickle_bytes.data(), pickle_bytes.size());
+        const status ran = machine.run(pickle_view, evaluated);
+        if (!ran) return in_entry(ran.err(), pickle_entry.name);
+        out_report.protocol = evaluated.protocol;
+        detail::add_findings(out_report, evaluated.values, "data.pkl");
+        auto found = find_tensors(evaluated.values);
+        if (!found) return in_entry(found.err(), pickle_entry.name);
+        detail::add_tensors(out_report, *found);
+
+        // Every storage's record exists and holds at least numel x item size bytes (W1).
+        std::vector<const zip::entry*> records;
+        for (const storage_ref& storage : found->storages) {
+            std::string name = "data/";
+            name += storage.key;
+            auto record = archive->find_record(name);
+            if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
+            if ((*record)->uncompressed_size < storage.byte_size())
+                return error{errc::torch_record_too_small, (*record)->local_header_offset,
+                             "a record holding numel x item size bytes", (*record)->name};
+            records.push_back(*record);
+        }
+        if (!write) return out_report;
+
+        const auto copier = [&](std::size_t i, auto& sink) -> status {
+            detail::prefix_sink<std::remove_reference_t<decltype(sink)>> cut(sink, found->storages[i].byte_size());
+            auto& transformed = mtd_.wrap(found->storages[i], cut);
+            return archive->extract(*records[i], transformed);
+        };
+        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report));
+        return out_report;
+    }
+
+    template <class Archive>
+    static status check_byteorder(const Archive& archive, const zip::entry& record) noexcept {
+        if (record.uncompressed_size > 16)
+            return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
+        std::uint8_t text[16];
+        buffer_sink sink(mutable_byte_view(text, sizeof text));
+        BRINE_TRY(archive.extract(record, sink));
+        const std::string_view order(reinterpret_cast<const char*>(text), static_cast<std::size_t>(record.uncompressed_size));
+        if (order != "little")
+            return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
+        return {};
+    }
+
+    static error in_entry(error e, std::string_view name) noexcept {
+        e.entry = name;
+        return e;
+    }
+
+    // ---- pickle streams: legacy torch.save, or a plain pickle -----------------------------------
+
+    template <class RandomAccessSource, class SeekableSink>
+    result<report> run_pickle_stream(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
+        machine_type machine(allowlist_);
+        pickle::evaluation first;
+        BRINE_TRY(machine.run(file, first, true));
+        report out_report;
+        if (is_legacy_magic(first)) {
+            out_report.format = "torch legacy";
+            detail::add_findings(out_report, first.values, "legacy magic number pickle");
+            auto stream = read_legacy(file, first.end_offset, machine, out_report);
+            BRINE_TRY(stream);
+            out_report.protocol = stream->main.protocol;
+            detail::add_tensors(out_report, stream->found);
+            if (!write) return out_report;
+            const legacy_stream& legacy = *stream;
+            const auto copier = [&](std::size_t i, auto& sink) -> status {
+                auto& transformed = mtd_.wrap(legacy.found.storages[i], sink);
+                return copy_range(source, legacy.data[i].offset, legacy.found.storages[i].byte_size(), transformed);
+            };
+            BRINE_TRY(write_zip(legacy.main.values, legacy.found, copier, out, out_report));
+            return out_report;
+        }
+
+        out_report.format = "pickle";
+        out_report.protocol = first.protocol;
+        detail::add_findings(out_report, first.values, "pickle");
+        if (first.end_offset < file.size()) {
+            finding_entry trailing;
+            trailing.part = "pickle";
+            trailing.offset = first.end_offset;
+            trailing.reason = "data after STOP: not part of the object, ignored (never written)";
+            out_report.findings.push_back(std::move(trailing));
+        }
+        auto found = find_tensors(first.values);
+        BRINE_TRY(found);
+        detail::add_tensors(out_report, *found);
+        if (!write) return out_report;
+        std::vector<std::uint8_t> rebuilt;
+        auto stats = pickle::writer(first.values).write(rebuilt);
+        BRINE_TRY(stats);
+        out_report.write = *stats;
+        BRINE_TRY(out.write(byte_view(rebuilt.data(), rebuilt.size())));
+        out_report.output_size = rebuilt.size();
+        return out_report;
+    }
+
+    template <class RandomAccessSource, class Sink>
+    static status copy_range(const RandomAccessSource& source, std::uint64_t offset, std::uint64_t size, Sink& sink) noexcept {
+        std::uint8_t buffer[1 << 16];
+        while (size != 0) {
+            const std::size_t chunk = size < sizeof buffer ? static_cast<std::size_t>(size) : sizeof buffer;
+            BRINE_TRY(source.read_at(offset, buffer, chunk));
+            BRINE_TRY(sink.write(byte_view(buffer, chunk)));
+            offset += chunk;
+            size -= chunk;
+        }
+        return {};
+    }
+
+    // ---- output -----------------------------------------------------------------------------------
+
+    template <class Copier, class SeekableSink>
+    status write_zip(const pickle::graph& values, const checkpoint& found, const Copier& copier, SeekableSink& out,
+                     report& out_report) {
+        std::vector<std::uint8_t> rebuilt;
+        auto stats = pickle::writer(values).write(rebuilt);
+        BRINE_TRY(stats);
+        out_report.write = *stats;
+        detail::counted_sink<SeekableSink> counted(out);
+        const detail::output_parts<Copier> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier);
+        BRINE_TRY(writer_.write(parts, counted));
+        out_report.output_size = counted.count();
+        return {};
+    }
+
+    Allowlist allowlist_;
+    Writer writer_;
+    Mtd mtd_;
+};
+
+// The default composition (DESIGN.md §1).
+using disarmer = basic_disarmer<pickle::reader<pickle::limits::standard>, policy::torch_weights_only,
+                                writer::torch_zip, mtd::none>;
+
+}  // namespace torch
+BRINE_NAMESPACE_END

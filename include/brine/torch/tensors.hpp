@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: MIT
+//
+// The tensors of an evaluated checkpoint pickle, read off the value graph without running
+// anything: which storages it refers to (persistent ids) and how each tensor views them (offset,
+// sizes, strides), with a dotted name from the path that reaches it ("layer1.0.conv1.weight").
+// Everything torch would trust is validated here (THREATS.md W rows): a known dtype per storage,
+// one dtype and one size per storage key, non-negative sizes and strides, no overflow, every
+// element inside its storage. Record lengths are checked by the container (archive.hpp).
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/error.hpp>
+#include <brine/core/result.hpp>
+#include <brine/pickle/value.hpp>
+#include <brine/policy/graph_queries.hpp>
+#include <brine/policy/name_table.hpp>
+#include <brine/torch/dtype.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+struct storage_ref {
+    std::string_view key;        // the record is data/<key>
+    dtype type = dtype::float32;
+    std::uint64_t numel = 0;     // elements of `type`, as the persistent id declares
+    std::string_view location;   // "cpu", "cuda:0"... (torch maps it on load; brine keeps it)
+    pickle::node_id node = pickle::no_node;  // the persistent id (first seen)
+
+    [[nodiscard]] std::uint64_t byte_size() const noexcept { return numel * info(type).item_size; }
+};
+
+enum class layout : std::uint8_t { strided, quantized, sparse_coo, sparse_compressed, meta };
+
+struct tensor_ref {
+    std::string name;                  // dotted path from the root; "" for the root itself
+    layout kind = layout::strided;
+    std::uint32_t storage = 0;         // index into checkpoint::storages (strided, quantized)
+    dtype type = dtype::float32;
+    std::int64_t storage_offset = 0;   // in elements
+    std::vector<std::int64_t> sizes;
+    std::vector<std::int64_t> strides;
+    bool parameter = false;            // wrapped in torch.nn.Parameter
+    bool requires_grad = false;
+    pickle::node_id node = pickle::no_node;
+
+    // Elements the view reaches: 0 for an empty tensor, else 1 + sum((size - 1) * stride).
+    std::uint64_t extent = 0;
+};
+
+struct checkpoint {
+    std::vector<storage_ref> storages;  // in order of first reference
+    std::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
+};
+
+namespace detail {
+
+inline constexpr policy::qualified_name rebuild_tensor_v2 = {"torch._utils", "_rebuild_tensor_v2"};
+inline constexpr policy::qualified_name rebuild_tensor = {"torch._utils", "_rebuild_tensor"};
+inline constexpr policy::qualified_name rebuild_qtensor = {"torch._utils", "_rebuild_qtensor"};
+inline constexpr policy::qualified_name rebuild_parameter = {"torch._utils", "_rebuild_parameter"};
+inline constexpr policy::qualified_name rebuild_parameter_with_state = {"torch._utils", "_rebuild_parameter_with_state"};
+inline constexpr policy::qualified_name rebuild_sparse = {"torch._utils", "_rebuild_sparse_tensor"};
+inline constexpr policy::qualified_name rebuild_sparse_csr = {"torch._utils", "_rebuild_sparse_csr_tensor"};
+inline constexpr policy::qualified_name rebuild_from_type_v2 = {"torch._tensor", "_rebuild_from_type_v2"};
+inline constexpr policy::qualified_name rebuild_meta = {"torch._utils", "_rebuild_meta_tensor_no_storage"};
+
+[[nodiscard]] inline bool same(const policy::qualified_name& a, const policy::qualified_name& b) noexcept {
+    return a.module == b.module && a.name == b.name;
+}
+
+// Overflow-checked arithmetic on element counts (sizes, strides and offsets are int64 in torch).
+[[nodiscard]] inline bool mul_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
+    if (a != 0 && b > UINT64_MAX / a) return false;
+    out = a * b;
+    return true;
+}
+[[nodiscard]] inline bool add_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
+    if (b > UINT64_MAX - a) return false;
+    out = a + b;
+    return true;
+}
+
+// Plain record names only: what torch would look up is then exactly what brine writes.
+[[nodiscard]] inline bool plain_key(std::string_view key) noexcept {
+    if (key.empty() || key.size() > 128) return false;
+    for (const char c : key) {
+        const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+class analyzer {
+public:
+    explicit analyzer(const pickle::graph& g) noexcept : g_(g) {}
+
+    result<checkpoint> run() {
+        if (g_.root() == pickle::no_node) return error{errc::invalid_argument, 0, "an evaluated pickle"};
+        visited_.assign(g_.size(), 0);
+        // Depth first, iteratively (a hostile pickle may nest deeply), names built on the way.
+        struct pending {
+            pickle::node_id id;
+            std::string name;
+        };
+        std::vector<pending> work;
+        work.push_back({g_.root(), {}});
+        while (!work.empty()) {
+            pending next = std::move(work.back());
+            work.pop_back();
+            if (pickle::graph::is_shared_constant(next.id) || visited_[next.id]) continue;
+            visited_[next.id] = 1;
+            const pickle::node& n = g_[next.id];
+            if (pickle::left_out(g_, next.id)) continue;  // not in the reconstruction: needs nothing
+            if (n.kind == pickle::node_kind::call) {
+                auto made = tensor_call(next.id, next.name);
+                BRINE_TRY(made);
+                if (*made) continue;
+            }
+            if (n.kind == pickle::node_kind::persistent_id) {
+                BRINE_TRY(storage_of(next.id));
+                continue;
+            }
+            // Containers and other calls: children get names, pushed in reverse so that the
+            // first child is named first.
+            const bool keyed = n.kind == pickle::node_kind::dict;
+            const pickle::node_ids children = g_.children(next.id);
+            const pickle::node_ids items = g_.items(next.id);
+            for (std::size_t i = items.size(); i >= 2; i -= 2)
+                work.push_back({items[i - 1], join(next.name, key_text(items[i - 2]))});
+            for (std::size_t i = children.size(); i-- > 0;) {
+                if (keyed) {
+                    if (i % 2 == 1) work.push_back({children[i], join(next.name, key_text(children[i - 1]))});
+                } else if (n.kind == pickle::node_kind::call) {
+                    work.push_back({children[i], next.name});
+                } else {
+                    work.push_back({children[i], join(next.name, std::to_string(i))});
+                }
+            }
+            for (const pickle::node_id state : g_.states(next.id)) work.push_back({state, next.name});
+        }
+        return std::move(out_);
+    }
+
+private:
+    static std::string join(const std::string& prefix, const std::string& part) {
+        return prefix.empty() ? part : prefix + "." + part;
+    }
+
+    std::string key_text(pickle::node_id id) const {
+        const pickle::node& n = g_[id];
+        if (n.kind == pickle::node_kind::string) return std::string(n.text());
+        if (n.kind == pickle::node_kind::integer) return std::to_string(n.integer());
+        return "?";
+    }
+
+    bool integer(pickle::node_id id, std::int64_t& out) const noexcept {
+        const pickle::node& n = g_[id];
+        if (n.kind != pickle::node_kind::integer) return false;
+        out = n.integer();
+        return true;
+    }
+
+    bool int_tuple(pickle::node_id id, std::vector<std::int64_t>& out) const {
+        const pickle::node& n = g_[id];
+        // torch.Size(...) pickles as a call to torch.Size with a tuple; plain tuples elsewhere.
+        if (n.kind == pickle::node_kind::call && policy::callable_name(g_, id).name == "Size") {
+            const pickle::node_ids parts = g_.children(id);
+            if (parts.size() < 2 || g_.children(parts[1]).size() != 1) return false;
+            return int_tuple(g_.children(parts[1])[0], out);
+        }
+        if (n.kind != pickle::node_kind::tuple) return false;
+        out.clear();
+        for (const pickle::node_id item : g_.children(id)) {
+            std::int64_t v = 0;
+            if (!integer(item, v)) return false;
+            out.push_back(v);
+        }
+        return true;
+    }
+
+    bool boolean(pickle::node_id id, bool& out) const noexcept {
+        const pickle::node& n = g_[id];
+        if (n.kind != pickle::node_kind::boolean) return false;
+        out = n.boolean();
+        return true;
+    }
+
+    error bad_tensor(pickle::node_id id, const char* what) const noexcept {
+        return error{errc::torch_bad_tensor, g_[id].offset, what};
+    }
+
+    // The storage a persistent id stands for; every use of one key must agree.
+    result<std::uint32_t> storage_of(pickle::node_id pid) {
+        const pickle::node& n = g_[pid];
+        const std::uint64_t at = n.offset;
+        if (n.kind != pickle::node_kind::persistent_id || g_.children(pid).size() != 1)
+            return error{errc::torch_bad_storage, at, "a persistent id"};
+        const pickle::node_id tuple = g_.children(pid)[0];
+        const pickle::node_ids parts = g_.children(tuple);
+        if (g_[tuple].kind != pickle::node_kind::tuple || parts.size() != 5)
+            return error{errc::torch_bad_storage, at, "('storage', storage class, key, location, numel)"};
+        std::string_view tag, key, location;
+        if (!policy::ascii_text(g_, parts[0], tag) || tag != "storage")
+            return error{errc::torch_bad_storage, at, "a persistent id tagged 'storage'"};
+        if (g_[parts[1]].kind != pickle::node_kind::global)
+            return error{errc::torch_bad_storage, at, "a storage class global"};
+        const pickle::global_name cls = g_.global(parts[1]);
+        dtype type = dtype::float32;
+        if (!dtype_of_storage(cls.module, cls.name, type))
+            return error{errc::torch_unknown_dtype, at, "a storage class of a known dtype (torch.FloatStorage...)"};
+        if (!policy::ascii_text(g_, parts[2], key)) return error{errc::torch_bad_storage, at, "a storage key string"};
+        if (!plain_key(key)) return error{errc::torch_bad_key, at, "a storage key of letters, digits, '_' and '-'"};
+        if (!policy::ascii_text(g_, parts[3], location))
+            return error{errc::torch_bad_storage, at, "a storage location string"};
+        std::int64_t numel = 0;
+        if (!integer(parts[4], numel) || numel < 0)
+            return error{errc::torch_bad_storage, at, "a non-negative storage numel"};
+        std::uint64_t bytes = 0;
+        if (!mul_fits(static_cast<std::uint64_t>(numel), info(type).item_size, bytes))
+            return error{errc::torch_overflow, at, "a storage size that fits in 64 bits"};
+        for (std::uint32_t i = 0; i < out_.storages.size(); ++i) {
+            storage_ref& known = out_.storages[i];
+            if (known.key != key) continue;
+            if (known.type != type)
+                return error{errc::torch_dtype_conflict, at, "one dtype for every use of a storage key"};
+            if (known.numel != static_cast<std::uint64_t>(numel))
+                return error{errc::torch_bad_storage, at, "one numel for every use of a storage key"};
+            return i;
+        }
+        out_.storages.push_back(storage_ref{key, type, static_cast<std::uint64_t>(numel), location, pid});
+        return static_cast<std::uint32_t>(out_.storages.size() - 1);
+    }
+
+    // Sizes, strides and offset against the storage: every element the view reaches is inside.
+    status check_view(tensor_ref& t, std::uint64_t storage_numel, std::uint64_t at) const noexcept {
+        if (t.sizes.size() != t.strides.size())
+            return error{errc::torch_bad_shape, at, "as many strides as sizes"};
+        if (t.storage_offset < 0) return error{errc::torch_bad_shape, at, "a non-negative storage offset"};
+        bool empty = false;
+        for (std::size_t i = 0; i < t.sizes.size(); ++i) {
+            if (t.sizes[i] < 0 || t.strides[i] < 0)
+                return error{errc::torch_bad_shape, at, "non-negative sizes and strides"};
+            if (t.sizes[i] == 0) empty = true;
+        }
+        if (empty) {
+            t.extent = 0;
+            return {};
+        }
+        std::uint64_t last = 0;  // index of the last element reached, relative to the offset
+        for (std::size_t i = 0; i < t.sizes.size(); ++i) {
+            std::uint64_t step = 0;
+            if (!mul_fits(static_cast<std::uint64_t>(t.sizes[i] - 1), static_cast<std::uint64_t>(t.strides[i]), step) ||
+                !add_fits(last, step, last))
+                return error{errc::torch_overflow, at, "sizes and strides whose extent fits in 64 bits"};
+        }
+        std::uint64_t end = 0;
+        if (!add_fits(last, 1, t.extent) || !add_fits(static_cast<std::uint64_t>(t.storage_offset), t.extent, end))
+            return error{errc::torch_overflow, at, "an offset and extent that fit in 64 bits"};
+        if (end > storage_numel)
+            return error{errc::torch_out_of_storage, at, "storage_offset + extent within the storage's numel"};
+        return {};
+    }
+
+    // A strided (or quantized) tensor from (storage, offset, size, stride, ...) arguments.
+    status strided(tensor_ref& t, pickle::node_ids args, std::uint64_t at) {
+        if (args.size() < 4) return error{errc::torch_bad_tensor, at, "(storage, offset, size, stride, ...)"};
+        auto storage = storage_of(args[0]);
+        BRINE_TRY(storage);
+        t.storage = *storage;
+        t.type = out_.storages[*storage].type;
+        if (!integer(args[1], t.storage_offset)) return error{errc::torch_bad_tensor, at, "an int storage offset"};
+        if (!int_tuple(args[2], t.sizes) || !int_tuple(args[3], t.strides))
+            return error{errc::torch_bad_tensor, at, "size and stride tuples of ints"};
+        if (t.kind == layout::strided && args.size() >= 5 && !boolean(args[4], t.requires_grad))
+            return error{errc::torch_bad_tensor, at, "a bool requires_grad"};
+        const bool quantized = info(t.type).quantized;
+        if (quantized != (t.kind == layout::quantized))
+            return error{errc::torch_bad_tensor, at, "quantized storage classes for quantized tensors only"};
+        return check_view(t, out_.storages[*storage].numel, at);
+    }
+
+    // If `id` is a call that makes a tensor, records it (and the tensors inside it) and says so.
+    result<bool> tensor_call(pickle::node_id id, const std::string& name) {
+        const policy::qualified_name callee = policy::callable_name(g_, id);
+        const pickle::node_ids parts = g_.children(id);
+        if (parts.size() < 2) return false;
+        const pickle::node_ids args = g_.children(parts[1]);
+        const std::uint64_t at = g_[id].offset;
+        tensor_ref t;
+        t.name = name;
+        t.node = id;
+        if (same(callee, rebuild_tensor_v2) || same(callee, rebuild_tensor)) {
+            BRINE_TRY(strided(t, args, at));
+        } else if (same(callee, rebuild_qtensor)) {
+            t.kind = layout::quantized;
+            BRINE_TRY(strided(t, args, at));
+            if (args.size() >= 5) BRINE_TRY(nested(args[4], name + ".quantizer"));
+        } else if (same(callee, rebuild_parameter) || same(callee, rebuild_parameter_with_state)) {
+            if (args.empty()) return bad_tensor(id, "a tensor to wrap in a Parameter");
+            const std::size_t before = out_.tensors.size();
+            BRINE_TRY(nested(args[0], name));
+            if (out_.tensors.size() == before) return bad_tensor(id, "a tensor to wrap in a Parameter");
+            out_.tensors[before].parameter = true;
+            if (args.size() >= 2 && !boolean(args[1], out_.tensors[before].requires_grad))
+                return bad_tensor(id, "a bool requires_grad");
+            return true;
+        } else if (same(callee, rebuild_from_type_v2)) {
+            // (func, new_type, args, state): the tensor is func(*args).
+            if (args.size() < 3) return bad_tensor(id, "(func, type, args, state)");
+            const policy::qualified_name func = policy::callable_name(g_, args[0]);
+            if (!same(func, rebuild_tensor_v2)) return bad_tensor(id, "_rebuild_tensor_v2 as the function");
+            BRINE_TRY(strided(t, g_.children(args[2]), at));
+        } else if (same(callee, rebuild_sparse) || same(callee, rebuild_sparse_csr)) {
+            // (layout, (indices, values, size)) or (layout, (crow, col, values, size)).
+            if (args.size() < 2 || g_[args[1]].kind != pickle::node_kind::tuple)
+                return bad_tensor(id, "(layout, parts tuple)");
+            t.kind = same(callee, rebuild_sparse) ? layout::sparse_coo : layout::sparse_compressed;
+            const pickle::node_ids sparse_parts = g_.children(args[1]);
+            if (sparse_parts.size() < 3) return bad_tensor(id, "sparse parts and a size");
+            if (!int_tuple(sparse_parts[sparse_parts.size() - 1], t.sizes))
+                return bad_tensor(id, "a sparse size tuple of ints");
+            for (const std::int64_t size : t.sizes)
+                if (size < 0) return error{errc::torch_bad_shape, at, "non-negative sizes"};
+            static const char* const coo_names[] = {"indices", "values"};
+            static const char* const csr_names[] = {"crow_indices", "col_indices", "values"};
+            const std::size_t dense_parts = sparse_parts.size() - 1;
+            out_.tensors.push_back(std::move(t));
+            const std::size_t self = out_.tensors.size() - 1;
+            const std::size_t first_part = out_.tensors.size();
+            for (std::size_t i = 0; i < dense_parts; ++i) {
+                const char* part = out_.tensors[self].kind == layout::sparse_coo ? (i < 2 ? coo_names[i] : "part")
+                                                                                 : (i < 3 ? csr_names[i] : "part");
+                BRINE_TRY(nested(sparse_parts[i], name + "." + part));
+            }
+            BRINE_TRY(check_sparse(self, first_part, at));
+            out_.tensors[self].type = out_.tensors.back().type;  // the values' dtype
+            return true;
+        } else if (same(callee, rebuild_meta)) {
+            t.kind = layout::meta;
+            if (args.size() < 3 || !int_tuple(args[1], t.sizes) || !int_tuple(args[2], t.strides))
+                return bad_tensor(id, "(dtype, size, stride, ...)");
+            for (std::size_t i = 0; i < t.sizes.size(); ++i)
+                if (t.sizes[i] < 0 || (i < t.strides.size() && t.strides[i] < 0))
+                    return error{errc::torch_bad_shape, at, "non-negative sizes and strides"};
+        } else {
+            return false;
+        }
+        out_.tensors.push_back(std::move(t));
+        return true;
+    }
+
+    // Tensors inside a tensor's arguments (a Parameter's data, sparse parts, per-channel scales).
+    status nested(pickle::node_id id, const std::string& name) {
+        if (pickle::graph::is_shared_constant(id) || visited_[id]) return {};
+        visited_[id] = 1;
+        const pickle::node& n = g_[id];
+        if (pickle::left_out(g_, id)) return {};
+        if (n.kind == pickle::node_kind::call) {
+            auto made = tensor_call(id, name);
+            BRINE_TRY(made);
+            return {};
+        }
+        if (n.kind == pickle::node_kind::tuple) {
+            const pickle::node_ids items = g_.children(id);
+            for (std::size_t i = 0; i < items.size(); ++i) BRINE_TRY(nested(items[i], name + "." + std::to_string(i)));
+        }
+        return {};
+    }
+
+    // The shapes of a sparse tensor's parts agree with its size (the index values themselves are
+    // checked against the size when the records are read: see archive.hpp).
+    status check_sparse(std::size_t self, std::size_t first_part, std::uint64_t at) const noexcept {
+        const tensor_ref& t = out_.tensors[self];
+        const std::size_t parts = out_.tensors.size() - first_part;
+        if (t.kind == layout::sparse_coo) {
+            if (parts != 2) return error{errc::torch_bad_sparse, at, "indices and values tensors"};
+            const tensor_ref& indices = out_.tensors[first_part];
+            const tensor_ref& values = out_.tensors[first_part + 1];
+            if (indices.type != dtype::int64 || indices.sizes.size() != 2)
+                return error{errc::torch_bad_sparse, at, "2-d int64 indices"};
+            const auto sparse_dims = static_cast<std::size_t>(indices.sizes[0]);
+            if (sparse_dims > t.sizes.size() || values.sizes.empty() || values.sizes[0] != indices.sizes[1] ||
+                values.sizes.size() != 1 + t.sizes.size() - sparse_dims)
+                return error{errc::torch_bad_sparse, at, "indices and values whose shapes match the size"};
+        } else {
+            if (parts != 3) return error{errc::torch_bad_sparse, at, "compressed indices, plain indices and values"};
+        }
+        return {};
+    }
+
+    const pickle::graph& g_;
+    checkpoint out_;
+    std::vector<std::uint8_t> visited_;
+};
+
+}  // namespace detail
+
+// The storages and tensors of an evaluated checkpoint pickle, validated (W rows). What the
+// reconstruction leaves out (pickle::left_out) is skipped: it needs no storage.
+[[nodiscard]] inline result<checkpoint> find_tensors(const pickle::graph& g) {
+    return detail::analyzer(g).run();
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+//
+// Writer policy: a canonical torch.save archive, written from scratch (never a patched copy of the
+// input): <prefix>/data.pkl (the reconstructed pickle), <prefix>/byteorder ("little"), one
+// <prefix>/data/<key> record per storage the pickle references, in order of first reference, each
+// exactly numel x item size bytes and 64-byte aligned (zip::writer pads), then <prefix>/version.
+// torch.load of every version since 1.6 reads this layout; records it does not know are ignored.
+//
+// A Writer policy has
+//     template <class Parts, class SeekableSink> status write(const Parts&, SeekableSink&) const;
+// where Parts gives pickle() (the reconstructed pickle bytes), storage_count(), storage(i) (a
+// torch::storage_ref) and copy_storage(i, sink) (streams exactly storage(i).byte_size() bytes).
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
+#include <brine/core/result.hpp>
+#include <brine/zip/writer.hpp>
+
+#include <string>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace writer {
+
+struct torch_zip {
+    static constexpr std::string_view name = "torch zip";
+    // The archive's top-level folder: torch.save uses the file's stem; torch.load ignores it.
+    std::string_view prefix = "archive";
+    // The serialization format version torch.save writes (torch >= 1.6 reads "3").
+    std::string_view version = "3\n";
+
+    template <class Parts, class SeekableSink>
+    [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
+        zip::writer<SeekableSink> archive(out);
+        BRINE_TRY(archive.add(record("data.pkl"), parts.pickle()));
+        BRINE_TRY(archive.add(record("byteorder"), as_bytes(std::string_view("little"))));
+        for (std::size_t i = 0; i < parts.storage_count(); ++i) {
+            const auto& storage = parts.storage(i);
+            std::string key = "data/";
+            key += storage.key;
+            BRINE_TRY(archive.open_entry(record(key), storage.byte_size()));
+            BRINE_TRY(parts.copy_storage(i, archive));
+            BRINE_TRY(archive.close_entry());
+        }
+        BRINE_TRY(archive.add(record("version"), as_bytes(version)));
+        return archive.finish();
+    }
+
+private:
+    [[nodiscard]] std::string record(std::string_view record_name) const {
+        std::string full(prefix);
+        full += '/';
+        full += record_name;
+        return full;
+    }
+};
+
+}  // namespace writer
+BRINE_NAMESPACE_END
