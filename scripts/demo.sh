@@ -5,9 +5,13 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
 cmake --preset release >/dev/null
 cmake --build --preset release
-sample=examples/samples/tiny_mlp.pt
 echo
 echo "\$ brine version"
 build/release/brine version
-echo "\$ brine sha256 $sample"
-build/release/brine sha256 "$sample"
+hostile=examples/samples/tiny_mlp_with_payload.pt
+out=$(mktemp -d)/tiny_mlp.clean.pt
+run() { echo "\$ brine $*"; build/release/brine "$@" || echo "(exit $?)"; echo; }
+run scan examples/samples
+run disarm "$hostile" "$out"
+run info "$out"
+run scan "$out"

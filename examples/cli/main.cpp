@@ -3,31 +3,47 @@
 // Exit codes: 0 done, 1 findings, 2 error (unreadable, malformed, unsupported), 3 tampering.
 #include <brine/brine.hpp>
 
+#include "options.hpp"
+#include "output.hpp"
+#include "walk.hpp"
+
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include <unistd.h>
+
 namespace {
 
-constexpr int exit_ok = 0;
-constexpr int exit_findings = 1;
-constexpr int exit_error = 2;
+using brine_cli::exit_error;
+using brine_cli::exit_findings;
+using brine_cli::exit_ok;
 
 void print_usage(std::FILE* out) {
     std::fputs(
-        "usage: brine <command> [arguments]\n"
+        "usage: brine <command> [arguments] [options]\n"
         "\n"
         "commands:\n"
-        "  dis FILE         list the pickle's opcodes (a raw pickle, or data.pkl of a torch\n"
-        "                   zip) with the policy's verdict on every global and call\n"
-        "  sha256 FILE...   print the SHA-256 of each file (like sha256sum)\n"
-        "  version          print brine's version and the accelerated paths in use\n"
-        "  help             print this text\n"
+        "  scan FILE|DIR...  report what a loader would run or refuse in each model file (a\n"
+        "                    directory is walked; files are recognised by content)\n"
+        "  disarm IN OUT     write a clean reconstruction of IN to OUT (torch zip, legacy .pt\n"
+        "                    -> torch zip; raw pickle -> pickle); nothing is written on error\n"
+        "  info FILE         list the tensors: name, dtype, shape, strides, storage\n"
+        "  dis FILE          list the pickle's opcodes (a raw pickle, or data.pkl of a torch\n"
+        "                    zip) with the policy's verdict on every global and call\n"
+        "  sha256 FILE...    print the SHA-256 of each file (like sha256sum)\n"
+        "  version           print brine's version and the accelerated paths in use\n"
+        "  help              print this text\n"
         "\n"
-        "exit codes: 0 done, 1 findings, 2 error, 3 tampering detected\n",
+        "options: --json (one JSON object per file), --quiet, --policy torch_weights_only|strict,\n"
+        "         --allow module.qualname (repeatable), --jobs N (scan)\n"
+        "\n"
+        "exit codes: 0 clean/done, 1 findings (scan) or something removed (disarm), 2 error\n"
+        "            (no output file exists), 3 tampering detected\n",
         out);
 }
 
@@ -173,6 +189,138 @@ int command_dis(int argc, char** argv) {
     return evaluated->values.findings().empty() ? exit_ok : exit_findings;
 }
 
+// ---- scan, disarm, info ----------------------------------------------------------------------
+
+// The exit status of one file's outcome.
+int status_of(const brine::result<brine::torch::report>& outcome) {
+    if (!outcome) return exit_error;
+    return outcome->clean() ? exit_ok : exit_findings;
+}
+
+std::string describe_outcome(const std::string& path, const brine::result<brine::torch::report>& outcome,
+                             const brine_cli::options& opts, const char* verb) {
+    if (opts.json) {
+        std::string line = "{\"file\":" + brine_cli::json_string(path);
+        if (!outcome) {
+            line += ",\"status\":\"error\",\"error\":" + brine_cli::error_json(outcome.err()) + "}\n";
+            return line;
+        }
+        const brine::torch::report& r = *outcome;
+        line += std::string(",\"status\":") + (r.clean() ? "\"clean\"" : "\"findings\"") +
+                ",\"format\":" + brine_cli::json_string(r.format) + ",\"protocol\":" + std::to_string(r.protocol) +
+                ",\"tensors\":" + std::to_string(r.tensors.size()) + ",\"storages\":" + std::to_string(r.storages) +
+                ",\"storage_bytes\":" + std::to_string(r.storage_bytes) + ",\"findings\":" + brine_cli::findings_json(r);
+        if (r.written)
+            line += ",\"output_bytes\":" + std::to_string(r.output_size) +
+                    ",\"dropped_entries\":" + std::to_string(r.write.dropped_entries) +
+                    ",\"replaced_items\":" + std::to_string(r.write.replaced_items);
+        return line + "}\n";
+    }
+    const std::string shown = brine_cli::escaped(path);
+    if (!outcome) return shown + ": error: " + brine_cli::error_text(outcome.err()) + "\n";
+    const brine::torch::report& r = *outcome;
+    std::string text = shown + ": " + (r.clean() ? "clean" : std::to_string(r.findings.size()) + " finding(s)") + " (" +
+                       r.format + ", " + std::to_string(r.tensors.size()) + " tensors, " + std::to_string(r.storages) +
+                       " storages)";
+    if (r.written) text += std::string(", ") + verb + " " + std::to_string(r.output_size) + " bytes";
+    text += "\n";
+    if (!opts.quiet)
+        for (const auto& f : r.findings) text += brine_cli::finding_text(f);
+    return text;
+}
+
+int command_scan(int argc, char** argv) {
+    brine_cli::options opts;
+    if (!brine_cli::parse_options(argc, argv, "scan", opts)) return exit_error;
+    if (opts.paths.empty()) {
+        std::fputs("brine scan: expected at least one FILE or DIR\n", stderr);
+        return exit_error;
+    }
+    std::vector<std::string> files;
+    for (const std::string& path : opts.paths) brine_cli::collect_files(path, files, true);
+    return brine_cli::with_disarmer(opts, "scan", [&](auto& disarmer) {
+        int worst = exit_ok;
+        using outcome = brine::result<brine::torch::report>;
+        brine_cli::run_in_order<std::string>(
+            files.size(), opts.jobs,
+            [&](std::size_t i) {
+                const outcome scanned = disarmer.scan_file(files[i].c_str());
+                const int status = status_of(scanned);
+                return std::to_string(status) + describe_outcome(files[i], scanned, opts, "");
+            },
+            [&](std::size_t, std::string& line) {
+                const int status = line[0] - '0';
+                worst = status > worst ? status : worst;
+                if (!opts.quiet || opts.json || status != exit_ok) brine_cli::print_line(stdout, line.substr(1));
+            });
+        return worst;
+    });
+}
+
+int command_disarm(int argc, char** argv) {
+    brine_cli::options opts;
+    if (!brine_cli::parse_options(argc, argv, "disarm", opts)) return exit_error;
+    if (opts.paths.size() != 2) {
+        std::fputs("brine disarm: expected IN and OUT\n", stderr);
+        return exit_error;
+    }
+    const std::string& in = opts.paths[0];
+    const std::string& out = opts.paths[1];
+    return brine_cli::with_disarmer(opts, "disarm", [&](auto& disarmer) {
+        const auto done = disarmer.disarm_file(in.c_str(), out.c_str());
+        if (!done && !opts.json) {
+            std::fprintf(stderr, "brine disarm: %s: %s\n", brine_cli::escaped(in).c_str(),
+                         brine_cli::error_text(done.err()).c_str());
+            return exit_error;
+        }
+        brine_cli::print_line(stdout, describe_outcome(in, done, opts, "wrote"));
+        return status_of(done);
+    });
+}
+
+int command_info(int argc, char** argv) {
+    brine_cli::options opts;
+    if (!brine_cli::parse_options(argc, argv, "info", opts)) return exit_error;
+    if (opts.paths.size() != 1) {
+        std::fputs("brine info: expected one FILE\n", stderr);
+        return exit_error;
+    }
+    const std::string& path = opts.paths[0];
+    return brine_cli::with_disarmer(opts, "info", [&](auto& disarmer) {
+        const auto scanned = disarmer.scan_file(path.c_str());
+        if (!scanned) {
+            if (opts.json) brine_cli::print_line(stdout, describe_outcome(path, scanned, opts, ""));
+            else std::fprintf(stderr, "brine info: %s: %s\n", brine_cli::escaped(path).c_str(),
+                              brine_cli::error_text(scanned.err()).c_str());
+            return exit_error;
+        }
+        const brine::torch::report& r = *scanned;
+        if (opts.json) {
+            brine_cli::print_line(stdout, "{\"file\":" + brine_cli::json_string(path) + ",\"format\":" +
+                                              brine_cli::json_string(r.format) + ",\"tensors\":" +
+                                              brine_cli::tensors_json(r) + ",\"findings\":" +
+                                              brine_cli::findings_json(r) + "}\n");
+        } else {
+            std::printf("%s: %s, %zu tensors, %zu storages, %llu bytes of storage\n", brine_cli::escaped(path).c_str(),
+                        r.format.c_str(), r.tensors.size(), r.storages, static_cast<unsigned long long>(r.storage_bytes));
+            for (const auto& t : r.tensors) {
+                std::printf("  %-40s %-9s %-10s %s", brine_cli::escaped(t.name).c_str(),
+                            std::string(brine::torch::info(t.type).name).c_str(),
+                            std::string(brine_cli::layout_name(t.kind)).c_str(), brine_cli::shape_text(t.sizes).c_str());
+                if (!t.storage_key.empty())
+                    std::printf("  stride %s offset %lld storage %s", brine_cli::shape_text(t.strides).c_str(),
+                                static_cast<long long>(t.storage_offset), brine_cli::escaped(t.storage_key).c_str());
+                std::printf("%s\n", t.parameter ? " (parameter)" : "");
+            }
+            if (!r.clean()) {
+                std::printf("%zu finding(s):\n", r.findings.size());
+                for (const auto& f : r.findings) brine_cli::print_line(stdout, brine_cli::finding_text(f));
+            }
+        }
+        return r.clean() ? exit_ok : exit_findings;
+    });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,6 +336,9 @@ int main(int argc, char** argv) {
     }
     if (command == "sha256") return command_sha256(argc - 2, argv + 2);
     if (command == "dis") return command_dis(argc - 2, argv + 2);
+    if (command == "scan") return command_scan(argc - 2, argv + 2);
+    if (command == "disarm") return command_disarm(argc - 2, argv + 2);
+    if (command == "info") return command_info(argc - 2, argv + 2);
     std::fprintf(stderr, "brine: unknown command '%s'\n\n", argv[1]);
     print_usage(stderr);
     return exit_error;

@@ -5,6 +5,11 @@
 
 tiny_mlp.pt: the state dict of a small two-layer perceptron with a fixed seed, saved with
 torch.save's default (zip) format. Benign: tensors and an OrderedDict only.
+
+tiny_mlp_with_payload.pt: the same state dict with one extra entry whose value pickles as a call
+to builtins.open('brine_demo_marker', 'w'): loading it with torch.load(weights_only=False) would
+create an empty file named brine_demo_marker (harmless, but it shows code running at load time).
+`brine disarm` removes the entry and keeps the weights.
 """
 import os
 
@@ -20,7 +25,15 @@ def main():
         torch.nn.ReLU(),
         torch.nn.Linear(16, 4),
     )
-    torch.save(model.state_dict(), os.path.join(HERE, "tiny_mlp.pt"))
+    state = model.state_dict()
+    torch.save(state, os.path.join(HERE, "tiny_mlp.pt"))
+
+    class LoadTimeCall:
+        def __reduce__(self):
+            return (open, ("brine_demo_marker", "w"))
+
+    state["_load_hook"] = LoadTimeCall()
+    torch.save(state, os.path.join(HERE, "tiny_mlp_with_payload.pt"))
 
 
 if __name__ == "__main__":
