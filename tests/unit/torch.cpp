@@ -1,0 +1,304 @@
+// Unit tests for the torch layer: the tensors brine reads off a checkpoint's pickle agree with
+// what real torch.load makes of the same file (tests/fixtures/torch/tensors.tsv, written by
+// torch), the disarmed output has the canonical layout and the same tensors, and every way a
+// tensor or storage can lie (THREATS.md W rows) is refused with its own error code.
+#include <brine/brine.hpp>
+#include <doctest/doctest.h>
+
+#include "test_files.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace brine;
+using bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+template <std::size_t N>
+std::string P(const char (&text)[N]) {
+    return std::string(text, N - 1);
+}
+
+std::string join(const std::vector<std::int64_t>& values) {
+    std::string out;
+    for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
+    return out;
+}
+
+result<torch::report> scan_bytes(const bytes& data) {
+    torch::disarmer d;
+    return d.scan(byte_view(data.data(), data.size()));
+}
+
+result<torch::report> disarm_bytes(const bytes& data, bytes& out) {
+    torch::disarmer d;
+    const byte_view view(data.data(), data.size());
+    vector_sink sink(out);
+    return d.disarm(view, memory_source(view), sink);
+}
+
+// A torch.save-like archive from a pickle and records, written with brine's zip writer.
+bytes make_archive(const std::string& pickle, const std::vector<std::pair<std::string, bytes>>& records,
+                   const char* byteorder = nullptr) {
+    bytes out;
+    vector_sink sink(out);
+    zip::writer<vector_sink> w(sink);
+    REQUIRE(w.add("archive/data.pkl", as_bytes(std::string_view(pickle))));
+    if (byteorder) REQUIRE(w.add("archive/byteorder", as_bytes(std::string_view(byteorder))));
+    for (const auto& [name, data] : records) REQUIRE(w.add("archive/" + name, byte_view(data.data(), data.size())));
+    REQUIRE(w.add("archive/version", as_bytes(std::string_view("3\n"))));
+    REQUIRE(w.finish());
+    return out;
+}
+
+// Pickle pieces for one tensor: _rebuild_tensor_v2(('storage', cls, key, 'cpu', numel), offset,
+// sizes, strides, False, OrderedDict()). Ints are written as BININT (4 bytes, signed) or LONG1.
+std::string int_op(std::int64_t v) {
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+        std::string out = "J";
+        for (int i = 0; i < 4; ++i) out += static_cast<char>((static_cast<std::uint32_t>(v) >> (8 * i)) & 0xFF);
+        return out;
+    }
+    std::string out = P("\x8a\x08");
+    for (int i = 0; i < 8; ++i) out += static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xFF);
+    return out;
+}
+
+std::string str_op(const std::string& s) {
+    std::string out = "X";
+    const auto n = static_cast<std::uint32_t>(s.size());
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((n >> (8 * i)) & 0xFF);
+    return out + s;
+}
+
+std::string tuple_op(const std::vector<std::int64_t>& values) {
+    std::string out = "(";
+    for (const auto v : values) out += int_op(v);
+    return out + "t";
+}
+
+std::string tensor_op(const std::string& storage_class, const std::string& key, std::int64_t numel, std::int64_t offset,
+                      const std::vector<std::int64_t>& sizes, const std::vector<std::int64_t>& strides) {
+    return "ctorch._utils\n_rebuild_tensor_v2\n(" + ("(" + str_op("storage") + "ctorch\n" + storage_class + "\n" +
+                                                     str_op(key) + str_op("cpu") + int_op(numel) + "tQ") +
+           int_op(offset) + tuple_op(sizes) + tuple_op(strides) + P("\x89") + "ccollections\nOrderedDict\n)RtR";
+}
+
+// {'t': tensor, ...} as a protocol-2 pickle.
+std::string state_dict(const std::vector<std::pair<std::string, std::string>>& tensors) {
+    std::string out = P("\x80\x02}(");
+    for (const auto& [name, tensor] : tensors) out += str_op(name) + tensor;
+    return out + "u.";
+}
+
+errc scan_error(const bytes& archive) {
+    const auto scanned = scan_bytes(archive);
+    if (scanned) return errc::ok;
+    return scanned.err().code;
+}
+
+}  // namespace
+
+TEST_CASE("tensors read off each fixture are the ones torch.load makes, name by name") {
+    const auto rows = brine_test::read_tsv(brine_test::source_path("tests/fixtures/torch/tensors.tsv"));
+    REQUIRE(rows.size() > 40);
+    std::map<std::string, std::vector<std::vector<std::string>>> by_file;
+    for (const auto& row : rows) by_file[row[0]].push_back(row);
+    for (const auto& [file, expected] : by_file) {
+        CAPTURE(file);
+        const bytes data = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/" + file));
+        const auto scanned = scan_bytes(data);
+        REQUIRE_MESSAGE(scanned, to_string(scanned.err().code), " at ", scanned.err().offset);
+        CHECK(scanned->clean());
+        REQUIRE(scanned->tensors.size() == expected.size());
+        std::map<std::string, std::string> group_of_key;  // storage key -> torch's storage group
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            const auto& row = expected[i];
+            const auto& t = scanned->tensors[i];
+            CAPTURE(row[1]);
+            CHECK(t.name == row[1]);
+            CHECK(torch::info(t.type).name == row[2]);
+            CHECK(join(t.sizes) == row[3]);
+            CHECK(join(t.strides) == row[4]);
+            CHECK(std::to_string(t.storage_offset) == row[5]);
+            CHECK(t.parameter == (row[6] == "1"));
+            CHECK(t.requires_grad == (row[7] == "1"));
+            // Tensors share a storage key exactly when torch gives them one storage.
+            const auto [known, inserted] = group_of_key.emplace(t.storage_key, row[8]);
+            CHECK(known->second == row[8]);
+            (void)inserted;
+        }
+        std::map<std::string, std::string> key_of_group;
+        for (const auto& [key, group] : group_of_key) CHECK(key_of_group.emplace(group, key).second);
+    }
+}
+
+TEST_CASE("a disarmed checkpoint has the canonical layout and the same tensors") {
+    for (const char* file : {"mlp_state_dict.pt", "shared_views.pt", "dtypes.pt", "legacy/mlp.pt"}) {
+        CAPTURE(file);
+        const bytes data = brine_test::read_file(brine_test::source_path(std::string("tests/fixtures/torch/") + file));
+        bytes out;
+        const auto done = disarm_bytes(data, out);
+        REQUIRE_MESSAGE(done, to_string(done.err().code), " at ", done.err().offset);
+        CHECK(done->clean());
+        CHECK(done->output_size == out.size());
+
+        memory_source source(byte_view(out.data(), out.size()));
+        auto archive = zip::reader<memory_source>::open(source);
+        REQUIRE(archive);
+        const auto& entries = archive->entries();
+        REQUIRE(entries.size() == 3 + done->storages);
+        CHECK(entries.front().name == "archive/data.pkl");
+        CHECK(entries[1].name == "archive/byteorder");
+        CHECK(entries.back().name == "archive/version");
+        std::uint64_t storage_bytes = 0;
+        for (std::size_t i = 2; i + 1 < entries.size(); ++i) {
+            CHECK(entries[i].name.substr(0, 13) == "archive/data/");
+            CHECK(entries[i].data_offset % 64 == 0);
+            CHECK(entries[i].is_stored());
+            storage_bytes += entries[i].uncompressed_size;
+        }
+        CHECK(storage_bytes == done->storage_bytes);
+
+        const auto again = scan_bytes(out);
+        REQUIRE(again);
+        CHECK(again->clean());
+        REQUIRE(again->tensors.size() == done->tensors.size());
+        for (std::size_t i = 0; i < again->tensors.size(); ++i) {
+            CHECK(again->tensors[i].name == done->tensors[i].name);
+            CHECK(again->tensors[i].sizes == done->tensors[i].sizes);
+            CHECK(again->tensors[i].strides == done->tensors[i].strides);
+            CHECK(again->tensors[i].storage_offset == done->tensors[i].storage_offset);
+        }
+        // Disarming the output again changes nothing: the reconstruction is canonical.
+        bytes twice;
+        REQUIRE(disarm_bytes(out, twice));
+        CHECK(twice == out);
+    }
+}
+
+TEST_CASE("a refused entry is left out and the weights are kept") {
+    const bytes weights(16, 0x3f);
+    const std::string payload = "cbuiltins\neval\n(" + str_op("1+1") + "tR";
+    const bytes archive = make_archive(
+        state_dict({{"w", tensor_op("FloatStorage", "0", 4, 0, {2, 2}, {2, 1})}, {"hook", payload}}), {{"data/0", weights}});
+    bytes out;
+    const auto done = disarm_bytes(archive, out);
+    REQUIRE(done);
+    REQUIRE(done->findings.size() == 2);
+    CHECK(done->findings[0].module == "builtins");
+    CHECK(done->findings[0].name == "eval");
+    CHECK(done->write.dropped_entries == 1);
+    const auto again = scan_bytes(out);
+    REQUIRE(again);
+    CHECK(again->clean());
+    REQUIRE(again->tensors.size() == 1);
+    CHECK(again->tensors[0].name == "w");
+}
+
+TEST_CASE("storages and views that lie are refused, each with its own code (THREATS.md W rows)") {
+    const bytes sixteen(16, 0);
+    const auto one = [&](const std::string& tensor, const std::vector<std::pair<std::string, bytes>>& records) {
+        return scan_error(make_archive(state_dict({{"t", tensor}}), records));
+    };
+    // The baseline is accepted.
+    CHECK(one(tensor_op("FloatStorage", "0", 4, 0, {2, 2}, {2, 1}), {{"data/0", sixteen}}) == errc::ok);
+    // W1: numel x item size beyond the record.
+    CHECK(one(tensor_op("FloatStorage", "0", 5, 0, {5}, {1}), {{"data/0", sixteen}}) == errc::torch_record_too_small);
+    CHECK(one(tensor_op("DoubleStorage", "0", 4, 0, {4}, {1}), {{"data/0", sixteen}}) == errc::torch_record_too_small);
+    // W3: the view reaches past the storage; negative sizes and strides; overflow.
+    CHECK(one(tensor_op("FloatStorage", "0", 4, 1, {2, 2}, {2, 1}), {{"data/0", sixteen}}) == errc::torch_out_of_storage);
+    CHECK(one(tensor_op("FloatStorage", "0", 4, 0, {2, 2}, {3, 1}), {{"data/0", sixteen}}) == errc::torch_out_of_storage);
+    CHECK(one(tensor_op("FloatStorage", "0", 4, 0, {-1}, {1}), {{"data/0", sixteen}}) == errc::torch_bad_shape);
+    CHECK(one(tensor_op("FloatStorage", "0", 4, 0, {2}, {-1}), {{"data/0", sixteen}}) == errc::torch_bad_shape);
+    CHECK(one(tensor_op("FloatStorage", "0", 4, -1, {2}, {1}), {{"data/0", sixteen}}) == errc::torch_bad_shape);
+    CHECK(one(tensor_op("FloatStorage", "0", 4, 0, {2, 2}, {1}), {{"data/0", sixteen}}) == errc::torch_bad_shape);
+    CHECK(one(tensor_op("FloatStorage", "0", 4, 0, {std::int64_t{1} << 40, std::int64_t{1} << 40},
+                        {std::int64_t{1} << 40, 1}),
+              {{"data/0", sixteen}}) == errc::torch_overflow);
+    // An empty view needs no element, wherever it starts (as torch's set_ accepts).
+    CHECK(one(tensor_op("FloatStorage", "0", 4, 100, {0, 3}, {3, 1}), {{"data/0", sixteen}}) == errc::ok);
+    // Storage keys: plain names only; the record must exist.
+    CHECK(one(tensor_op("FloatStorage", "../0", 4, 0, {4}, {1}), {{"data/0", sixteen}}) == errc::torch_bad_key);
+    CHECK(one(tensor_op("FloatStorage", "1", 4, 0, {4}, {1}), {{"data/0", sixteen}}) == errc::torch_missing_record);
+
+    // One storage key, two dtypes (a float storage reinterpreted as ints) or two sizes.
+    const auto two = [&](const std::string& a, const std::string& b) {
+        return scan_error(make_archive(state_dict({{"a", a}, {"b", b}}), {{"data/0", sixteen}}));
+    };
+    CHECK(two(tensor_op("FloatStorage", "0", 4, 0, {4}, {1}), tensor_op("IntStorage", "0", 4, 0, {4}, {1})) ==
+          errc::torch_dtype_conflict);
+    CHECK(two(tensor_op("FloatStorage", "0", 4, 0, {4}, {1}), tensor_op("FloatStorage", "0", 2, 0, {2}, {1})) ==
+          errc::torch_bad_storage);
+
+    // W5: a big-endian archive is refused, not byte-swapped.
+    CHECK(scan_error(make_archive(state_dict({{"t", tensor_op("FloatStorage", "0", 4, 0, {4}, {1})}}), {{"data/0", sixteen}},
+                                  "big")) == errc::torch_big_endian);
+    CHECK(scan_error(make_archive(state_dict({{"t", tensor_op("FloatStorage", "0", 4, 0, {4}, {1})}}), {{"data/0", sixteen}},
+                                  "little")) == errc::ok);
+}
+
+TEST_CASE("a storage class with no known dtype is refused even when a policy allows the name") {
+    policy::runtime_allowlist<policy::torch_weights_only> allow;
+    REQUIRE(allow.add("torch.FancyStorage"));
+    torch::basic_disarmer<pickle::reader<>, policy::runtime_allowlist<policy::torch_weights_only>, writer::torch_zip,
+                          mtd::none>
+        d(allow);
+    const bytes archive =
+        make_archive(state_dict({{"t", tensor_op("FancyStorage", "0", 4, 0, {4}, {1})}}), {{"data/0", bytes(16, 0)}});
+    const auto scanned = d.scan(byte_view(archive.data(), archive.size()));
+    REQUIRE_FALSE(scanned);
+    CHECK(scanned.err().code == errc::torch_unknown_dtype);
+}
+
+TEST_CASE("formats torch.load would not read as a checkpoint are refused with a clear code") {
+    // TorchScript: constants.pkl present.
+    const bytes script = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/scripted_module.pt"));
+    CHECK(scan_error(script) == errc::torch_torchscript);
+    // A zip without data.pkl.
+    bytes other;
+    {
+        vector_sink sink(other);
+        zip::writer<vector_sink> w(sink);
+        REQUIRE(w.add("folder/readme.txt", as_bytes(std::string_view("hello"))));
+        REQUIRE(w.finish());
+    }
+    CHECK(scan_error(other) == errc::torch_no_data_pkl);
+    // A tar header (the pre-1.0 format).
+    bytes tar(1024, 0);
+    std::memcpy(tar.data() + 257, "ustar", 5);
+    CHECK(scan_error(tar) == errc::torch_legacy_tar);
+    // Empty input.
+    CHECK(scan_error(bytes{}) == errc::torch_not_a_checkpoint);
+}
+
+TEST_CASE("legacy streams: every pickle is judged, and broken streams are refused") {
+    const bytes legacy = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/legacy/mlp.pt"));
+    const auto scanned = scan_bytes(legacy);
+    REQUIRE(scanned);
+    CHECK(scanned->format == "torch legacy");
+    CHECK(scanned->clean());
+
+    // Cut anywhere inside the storages: refused (as torch would fail reading them).
+    bytes cut(legacy.begin(), legacy.end() - 5);
+    CHECK(scan_error(cut) == errc::torch_bad_legacy);
+    // Trailing data: a finding (never written), not an error.
+    bytes longer = legacy;
+    longer.push_back(0x2e);
+    const auto trailing = scan_bytes(longer);
+    REQUIRE(trailing);
+    REQUIRE(trailing->findings.size() == 1);
+    CHECK(trailing->findings[0].part == "legacy stream");
+    // A wrong protocol version after the magic number.
+    bytes wrong = legacy;
+    const std::uint8_t protocol_1001[] = {'M', 0xe9, 0x03};  // BININT2 1001
+    const auto at = std::search(wrong.begin(), wrong.end(), std::begin(protocol_1001), std::end(protocol_1001));
+    REQUIRE(at != wrong.end());
+    *(at + 1) = 0xea;  // 1002
+    CHECK(scan_error(wrong) == errc::torch_bad_legacy);
+}
