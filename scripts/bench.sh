@@ -7,3 +7,4 @@ cmake --preset bench >/dev/null
 cmake --build --preset bench
 build/bench/tests/bench/brine_bench "$@"
 build/bench/tests/bench/brine_pickle_scan --size 64
+build/bench/tests/bench/brine_disarm_bench --brine build/bench/brine

@@ -40,7 +40,8 @@ void print_usage(std::FILE* out) {
         "  help              print this text\n"
         "\n"
         "options: --json (one JSON object per file), --quiet, --policy torch_weights_only|strict,\n"
-        "         --allow module.qualname (repeatable), --jobs N (scan)\n"
+        "         --allow module.qualname (repeatable), --jobs N (scan), --sync (disarm: fsync\n"
+        "         the output before renaming it into place)\n"
         "\n"
         "exit codes: 0 clean/done, 1 findings (scan) or something removed (disarm), 2 error\n"
         "            (no output file exists), 3 tampering detected\n",
@@ -267,7 +268,7 @@ int command_disarm(int argc, char** argv) {
     const std::string& in = opts.paths[0];
     const std::string& out = opts.paths[1];
     return brine_cli::with_disarmer(opts, "disarm", [&](auto& disarmer) {
-        const auto done = disarmer.disarm_file(in.c_str(), out.c_str());
+        const auto done = disarmer.disarm_file(in.c_str(), out.c_str(), opts.sync);
         if (!done && !opts.json) {
             std::fprintf(stderr, "brine disarm: %s: %s\n", brine_cli::escaped(in).c_str(),
                          brine_cli::error_text(done.err()).c_str());

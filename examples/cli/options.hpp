@@ -19,6 +19,7 @@ struct options {
     std::vector<std::string> allow;    // --allow module.qualname
     bool json = false;
     bool quiet = false;
+    bool sync = false;                 // --sync: fsync outputs before renaming them into place
     unsigned jobs = 1;
 };
 
@@ -37,6 +38,8 @@ inline bool parse_options(int argc, char** argv, const char* command, options& o
             out.json = true;
         } else if (arg == "--quiet" || arg == "-q") {
             out.quiet = true;
+        } else if (arg == "--sync") {
+            out.sync = true;
         } else if (arg == "--policy") {
             const char* v = value("--policy");
             if (!v) return false;

@@ -210,6 +210,11 @@ public:
         if (fd_ < 0) return error{errc::io_write_failed, offset, "an open output file"};
         const std::uint8_t* data = bytes.data();
         std::size_t count = bytes.size();
+        if (!sparse_) {
+            BRINE_TRY(write_fully(offset, data, count));
+            if (offset + count > size_) size_ = offset + count;
+            return {};
+        }
         while (count != 0) {
             std::size_t chunk = count < block ? count : block;
             if (sparse_ && chunk == block && offset >= size_ && is_zero(data, chunk)) {
@@ -225,10 +230,13 @@ public:
         return {};
     }
 
-    // Makes the file durable and gives it its final name, replacing any file there.
-    [[nodiscard]] status commit() noexcept {
+    // Gives the file its final name, replacing any file there. `durable`: fsync first, so that
+    // after a system crash the name holds either the old file or the complete new one (costs
+    // the time to write the file to disk; cp and mv do not, so it is the caller's choice).
+    [[nodiscard]] status commit(bool durable = false) noexcept {
         if (fd_ < 0) return error{errc::io_write_failed, position_, "an open output file"};
-        if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || ::fchmod(fd_, 0644) != 0 || ::fsync(fd_) != 0) {
+        if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 || ::fchmod(fd_, 0644) != 0 ||
+            (durable && ::fsync(fd_) != 0)) {
             abandon();
             return error{errc::io_write_failed, size_, "an output file that can be completed"};
         }

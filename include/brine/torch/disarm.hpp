@@ -30,6 +30,8 @@
 #include <brine/zip/reader.hpp>
 
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -139,8 +141,9 @@ public:
     }
 
     // Writes `out_path` through a temporary file renamed into place only on success: on any
-    // error no file exists at `out_path` (DESIGN.md §5, exit code 2).
-    [[nodiscard]] result<report> disarm_file(const char* in_path, const char* out_path) {
+    // error no file exists at `out_path` (DESIGN.md §5, exit code 2). `durable`: fsync before
+    // the rename (see atomic_file_sink::commit).
+    [[nodiscard]] result<report> disarm_file(const char* in_path, const char* out_path, bool durable = false) {
         auto mapped = mapped_file::open(in_path);
         BRINE_TRY(mapped);
         auto file = file_source::open(in_path);
@@ -149,7 +152,7 @@ public:
         BRINE_TRY(sink);
         auto done = disarm(mapped->bytes(), *file, *sink);
         BRINE_TRY(done);
-        BRINE_TRY(sink->commit());
+        BRINE_TRY(sink->commit(durable));
         done->written = true;
         return done;
     }
@@ -295,11 +298,13 @@ private:
 
     template <class RandomAccessSource, class Sink>
     static status copy_range(const RandomAccessSource& source, std::uint64_t offset, std::uint64_t size, Sink& sink) noexcept {
-        std::uint8_t buffer[1 << 16];
+        constexpr std::size_t buffer_size = std::size_t{256} << 10;  // as zip::extract_entry
+        std::unique_ptr<std::uint8_t[]> buffer(new (std::nothrow) std::uint8_t[buffer_size]);
+        if (!buffer) return error{errc::limit_exceeded, offset, "memory for a copy buffer"};
         while (size != 0) {
-            const std::size_t chunk = size < sizeof buffer ? static_cast<std::size_t>(size) : sizeof buffer;
-            BRINE_TRY(source.read_at(offset, buffer, chunk));
-            BRINE_TRY(sink.write(byte_view(buffer, chunk)));
+            const std::size_t chunk = size < buffer_size ? static_cast<std::size_t>(size) : buffer_size;
+            BRINE_TRY(source.read_at(offset, buffer.get(), chunk));
+            BRINE_TRY(sink.write(byte_view(buffer.get(), chunk)));
             offset += chunk;
             size -= chunk;
         }

@@ -76,16 +76,21 @@ template <class RandomAccessSource, class Entry, class Sink>
     detail::range_source<RandomAccessSource> input(source, item.data_offset, item.compressed_size);
 
     if (item.method == detail::method_stored) {
-        std::uint8_t buffer[16384];
+        // Large reads (a model's records are megabytes): one system call per 256 KiB, not per
+        // 16 KiB, took disarming a 346 MB model from 1.2 s to a few tenths. On the heap, not on
+        // a caller's (possibly small) stack.
+        constexpr std::size_t chunk = std::size_t{256} << 10;
+        std::unique_ptr<std::uint8_t[]> buffer(new (std::nothrow) std::uint8_t[chunk]);
+        if (!buffer) return error{errc::limit_exceeded, item.data_offset, "memory for a copy buffer", item.name};
         for (;;) {
-            auto got = input.read(buffer, sizeof buffer);
+            auto got = input.read(buffer.get(), chunk);
             if (!got) {
                 error e = got.err();
                 e.entry = item.name;
                 return e;
             }
             if (*got == 0) break;
-            BRINE_TRY(checked.write(byte_view(buffer, *got)));
+            BRINE_TRY(checked.write(byte_view(buffer.get(), *got)));
         }
     } else {
         // ~130 KiB of tables and window: on the heap, not on a caller's (possibly small) stack.
