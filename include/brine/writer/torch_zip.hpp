@@ -9,7 +9,9 @@
 // A Writer policy has
 //     template <class Parts, class SeekableSink> status write(const Parts&, SeekableSink&) const;
 // where Parts gives pickle() (the reconstructed pickle bytes), storage_count(), storage(i) (a
-// torch::storage_ref) and copy_storage(i, sink) (streams exactly storage(i).byte_size() bytes).
+// torch::storage_ref), copy_storage(i, sink) (streams exactly storage(i).byte_size() bytes) and
+// known_crc(i, crc) (true when the bytes are a whole input record whose CRC-32 the copy
+// verifies: the output's CRC is then that one, and the data is not hashed twice).
 #pragma once
 
 #include <brine/config.hpp>
@@ -39,7 +41,12 @@ struct torch_zip {
             const auto& storage = parts.storage(i);
             std::string key = "data/";
             key += storage.key;
-            BRINE_TRY(archive.open_entry(record(key), storage.byte_size()));
+            std::uint32_t crc = 0;
+            if (parts.known_crc(i, crc)) {
+                BRINE_TRY(archive.open_entry(record(key), storage.byte_size(), crc));
+            } else {
+                BRINE_TRY(archive.open_entry(record(key), storage.byte_size()));
+            }
             BRINE_TRY(parts.copy_storage(i, archive));
             BRINE_TRY(archive.close_entry());
         }

@@ -65,6 +65,17 @@ public:
         open_ = true;
         remaining_ = size;
         crc_.reset();
+        vouched_ = false;
+        return {};
+    }
+
+    // The same for bytes whose CRC-32 the caller already has and vouches for: they are not
+    // hashed again. For copying an entry out of another archive whose CRC the reader verifies
+    // on the way (an error there must then abandon this output).
+    [[nodiscard]] status open_entry(std::string_view name, std::uint64_t size, std::uint32_t vouched_crc) noexcept {
+        BRINE_TRY(open_entry(name, size));
+        vouched_ = true;
+        vouched_crc_ = vouched_crc;
         return {};
     }
 
@@ -73,7 +84,7 @@ public:
         if (bytes.size() > remaining_)
             return fail(error{errc::invalid_argument, position_, "no more data than the entry's declared size",
                               records_.back().name});
-        crc_.update(bytes);
+        if (!vouched_) crc_.update(bytes);
         remaining_ -= bytes.size();
         return put(bytes);
     }
@@ -84,7 +95,7 @@ public:
         if (remaining_ != 0)
             return fail(error{errc::io_read_failed, position_, "as much data as the entry's declared size",
                               records_.back().name});
-        return end_entry(crc_.value());
+        return end_entry(vouched_ ? vouched_crc_ : crc_.value());
     }
 
     // Adds an entry whose `size` bytes come from `source` (a Source), which must deliver exactly
@@ -299,6 +310,8 @@ private:
     std::set<std::string, folded_less> names_;  // PyTorch looks records up ignoring ASCII case
     std::uint64_t position_ = 0;
     crc32_stream crc_;                 // of the open entry
+    std::uint32_t vouched_crc_ = 0;    // the caller's CRC-32 for it, when vouched_
+    bool vouched_ = false;
     std::uint64_t remaining_ = 0;      // bytes the open entry still expects
     bool open_ = false;
     bool finished_ = false;
