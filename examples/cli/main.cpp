@@ -258,6 +258,31 @@ int command_scan(int argc, char** argv) {
     });
 }
 
+// A progress line on stderr for large inputs when stderr is a terminal (DESIGN.md §5).
+struct progress_line {
+    const char* verb;
+    std::string name;
+    bool shown = false;
+
+    static void update(void* self, std::uint64_t done, std::uint64_t total) {
+        auto* line = static_cast<progress_line*>(self);
+        line->shown = true;
+        const double percent = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
+        std::fprintf(stderr, "\r%s %s: %5.1f%% (%llu of %llu MB)", line->verb, line->name.c_str(), percent,
+                     static_cast<unsigned long long>(done >> 20), static_cast<unsigned long long>(total >> 20));
+        std::fflush(stderr);
+    }
+    void finish() const {
+        if (shown) std::fputs("\r\033[K", stderr);  // clear the line: the report follows on stdout
+    }
+};
+
+bool wants_progress(const std::string& path) {
+    if (!::isatty(STDERR_FILENO)) return false;
+    auto file = brine::file_source::open(path.c_str());
+    return file && file->size() > (std::uint64_t{100} << 20);
+}
+
 int command_disarm(int argc, char** argv) {
     brine_cli::options opts;
     if (!brine_cli::parse_options(argc, argv, "disarm", opts)) return exit_error;
@@ -268,7 +293,10 @@ int command_disarm(int argc, char** argv) {
     const std::string& in = opts.paths[0];
     const std::string& out = opts.paths[1];
     return brine_cli::with_disarmer(opts, "disarm", [&](auto& disarmer) {
+        progress_line progress{"disarming", brine_cli::escaped(in)};
+        if (!opts.quiet && wants_progress(in)) disarmer.on_progress(&progress_line::update, &progress);
         const auto done = disarmer.disarm_file(in.c_str(), out.c_str(), opts.sync);
+        progress.finish();
         if (!done && !opts.json) {
             std::fprintf(stderr, "brine disarm: %s: %s\n", brine_cli::escaped(in).c_str(),
                          brine_cli::error_text(done.err()).c_str());
