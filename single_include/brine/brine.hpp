@@ -10465,6 +10465,31 @@ private:
     std::uint64_t count_ = 0;
 };
 
+// Forwards to a sink and reports the running byte count to a progress callback, at most once
+// per `step` bytes (a terminal progress line, not a call per chunk).
+template <class Sink>
+class progress_sink {
+public:
+    using callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
+    progress_sink(Sink& next, callback report, void* context, std::uint64_t& done, std::uint64_t total) noexcept
+        : next_(&next), report_(report), context_(context), done_(&done), total_(total) {}
+    status write(byte_view bytes) noexcept {
+        BRINE_TRY(next_->write(bytes));
+        const std::uint64_t before = *done_;
+        *done_ += bytes.size();
+        if (report_ && (before / step != *done_ / step || *done_ == total_)) report_(context_, *done_, total_);
+        return {};
+    }
+
+private:
+    static constexpr std::uint64_t step = std::uint64_t{8} << 20;
+    Sink* next_;
+    callback report_;
+    void* context_;
+    std::uint64_t* done_;
+    std::uint64_t total_;
+};
+
 // A sink that discards (scan runs the pipeline without output).
 struct null_seekable_sink {
     status write(byte_view) noexcept { return {}; }
@@ -10511,6 +10536,13 @@ public:
 
     explicit basic_disarmer(Allowlist allowlist = {}, Writer writer = {}, Mtd mtd = {}) noexcept
         : allowlist_(std::move(allowlist)), writer_(std::move(writer)), mtd_(std::move(mtd)) {}
+
+    // Called as storage bytes are written (every 8 MiB and at the end): done and total bytes.
+    using progress_callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
+    void on_progress(progress_callback report, void* context) noexcept {
+        progress_ = report;
+        progress_context_ = context;
+    }
 
     // Findings and tensors of `file` (the whole input, e.g. a mapped file); `source` reads the
     // same bytes by offset (a file_source keeps large records out of memory).
@@ -10621,8 +10653,11 @@ private:
         }
         if (!write) return out_report;
 
+        std::uint64_t copied = 0;
         const auto copier = [&](std::size_t i, auto& sink) -> status {
-            detail::prefix_sink<std::remove_reference_t<decltype(sink)>> cut(sink, found->storages[i].byte_size());
+            using sink_type = std::remove_reference_t<decltype(sink)>;
+            detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied, out_report.storage_bytes);
+            detail::prefix_sink<detail::progress_sink<sink_type>> cut(counted, found->storages[i].byte_size());
             auto& transformed = mtd_.wrap(found->storages[i], cut);
             return archive->extract(*records[i], transformed);
         };
@@ -10665,8 +10700,12 @@ private:
             detail::add_tensors(out_report, stream->found);
             if (!write) return out_report;
             const legacy_stream& legacy = *stream;
+            std::uint64_t copied = 0;
             const auto copier = [&](std::size_t i, auto& sink) -> status {
-                auto& transformed = mtd_.wrap(legacy.found.storages[i], sink);
+                using sink_type = std::remove_reference_t<decltype(sink)>;
+                detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied,
+                                                         out_report.storage_bytes);
+                auto& transformed = mtd_.wrap(legacy.found.storages[i], counted);
                 return brine::copy_range(source, legacy.data[i].offset, legacy.found.storages[i].byte_size(), transformed);
             };
             BRINE_TRY(write_zip(legacy.main.values, legacy.found, copier, out, out_report));
@@ -10715,6 +10754,8 @@ private:
     Allowlist allowlist_;
     Writer writer_;
     Mtd mtd_;
+    progress_callback progress_ = nullptr;
+    void* progress_context_ = nullptr;
 };
 
 // The default composition (DESIGN.md §1).
