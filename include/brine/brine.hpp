@@ -55,4 +55,5 @@
 #include <brine/torch/legacy.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/torch/tensors.hpp>
+#include <brine/torch/view.hpp>
 #include <brine/writer/torch_zip.hpp>

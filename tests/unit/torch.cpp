@@ -302,3 +302,44 @@ TEST_CASE("legacy streams: every pickle is judged, and broken streams are refuse
     *(at + 1) = 0xea;  // 1002
     CHECK(scan_error(wrong) == errc::torch_bad_legacy);
 }
+
+TEST_CASE("the checkpoint view gives each tensor's bytes in place, as torch would read them") {
+    for (const char* file : {"shared_views.pt", "legacy/mlp.pt"}) {
+        CAPTURE(file);
+        const bytes data = brine_test::read_file(brine_test::source_path(std::string("tests/fixtures/torch/") + file));
+        const byte_view whole(data.data(), data.size());
+        auto view = torch::checkpoint_view::open(whole);
+        REQUIRE_MESSAGE(view, to_string(view.err().code), " at ", view.err().offset);
+        const auto scanned = scan_bytes(data);
+        REQUIRE(scanned);
+        REQUIRE(view->tensors().size() == scanned->tensors.size());
+        for (const torch::tensor_view& t : view->tensors()) {
+            CAPTURE(t.name);
+            // Zero-copy: every byte range lies inside the input buffer.
+            CHECK(t.storage.data() >= whole.data());
+            CHECK(t.storage.data() + t.storage.size() <= whole.data() + whole.size());
+            CHECK(t.data.data() >= t.storage.data());
+            CHECK(t.data.data() + t.data.size() <= t.storage.data() + t.storage.size());
+            CHECK(view->find(t.name) == &t);
+        }
+    }
+    // shared_views: 'row2' is row 2 of a 4x6 float32 grid, so it starts 12 elements into 'base'.
+    const bytes data = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/shared_views.pt"));
+    auto view = torch::checkpoint_view::open(byte_view(data.data(), data.size()));
+    REQUIRE(view);
+    const auto* base = view->find("base");
+    const auto* row2 = view->find("row2");
+    REQUIRE(base);
+    REQUIRE(row2);
+    CHECK(row2->storage.data() == base->storage.data());
+    CHECK(row2->data.data() == base->data.data() + 12 * 4);
+    CHECK(row2->data.size() == 6 * 4);
+
+    // Anything the policy refuses means no view at all.
+    const std::string payload = "cbuiltins\neval\n(" + str_op("1") + "tR";
+    const bytes hostile = make_archive(
+        state_dict({{"w", tensor_op("FloatStorage", "0", 4, 0, {4}, {1})}, {"x", payload}}), {{"data/0", bytes(16, 0)}});
+    auto refused = torch::checkpoint_view::open(byte_view(hostile.data(), hostile.size()));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().code == errc::torch_not_clean);
+}
