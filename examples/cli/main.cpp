@@ -41,7 +41,8 @@ void print_usage(std::FILE* out) {
         "\n"
         "options: --json (one JSON object per file), --quiet, --policy torch_weights_only|strict,\n"
         "         --allow module.qualname (repeatable), --jobs N (scan), --sync (disarm: fsync\n"
-        "         the output before renaming it into place)\n"
+        "         the output before renaming it into place), --extract-weights (read TorchScript\n"
+        "         archives and pickled modules, writing the state dict of their weights)\n"
         "\n"
         "exit codes: 0 clean/done, 1 findings (scan) or something removed (disarm), 2 error\n"
         "            (no output file exists), 3 tampering detected\n",

@@ -20,6 +20,7 @@ struct options {
     bool json = false;
     bool quiet = false;
     bool sync = false;                 // --sync: fsync outputs before renaming them into place
+    bool extract_weights = false;      // --extract-weights: state dicts out of TorchScript / pickled modules
     unsigned jobs = 1;
 };
 
@@ -40,6 +41,8 @@ inline bool parse_options(int argc, char** argv, const char* command, options& o
             out.quiet = true;
         } else if (arg == "--sync") {
             out.sync = true;
+        } else if (arg == "--extract-weights") {
+            out.extract_weights = true;
         } else if (arg == "--policy") {
             const char* v = value("--policy");
             if (!v) return false;
@@ -87,6 +90,7 @@ int with_disarmer(const options& opts, const char* command, Work&& work) {
         brine::torch::basic_disarmer<brine::pickle::reader<brine::pickle::limits::standard>, allowlist_type,
                                      brine::writer::torch_zip, brine::mtd::none>
             disarmer(std::move(allowlist));
+        disarmer.extract_weights(opts.extract_weights);
         return work(disarmer);
     };
     if (opts.policy == "strict") return run(brine::policy::runtime_allowlist<brine::policy::strict>{});

@@ -343,3 +343,45 @@ TEST_CASE("the checkpoint view gives each tensor's bytes in place, as torch woul
     REQUIRE_FALSE(refused);
     CHECK(refused.err().code == errc::torch_not_clean);
 }
+
+TEST_CASE("pickled modules and TorchScript: refused by default, their state dict with extract_weights") {
+    const auto rows = brine_test::read_tsv(brine_test::source_path("tests/fixtures/torch/module/state_dicts.tsv"));
+    std::map<std::string, std::vector<std::vector<std::string>>> by_file;
+    for (const auto& row : rows) by_file[row[0]].push_back(row);
+    REQUIRE(by_file.size() == 2);
+    for (const auto& [file, expected] : by_file) {
+        CAPTURE(file);
+        const bytes data = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/" + file));
+        // Default: TorchScript is an error, a module pickle is all findings (its classes refused).
+        const auto plain = scan_bytes(data);
+        if (file == "scripted_module.pt") {
+            REQUIRE_FALSE(plain);
+            CHECK(plain.err().code == errc::torch_torchscript);
+        } else {
+            REQUIRE(plain);
+            CHECK_FALSE(plain->clean());
+            CHECK(plain->tensors.empty());
+        }
+
+        torch::disarmer d;
+        d.extract_weights(true);
+        bytes out;
+        vector_sink sink(out);
+        const byte_view view(data.data(), data.size());
+        const auto done = d.disarm(view, memory_source(view), sink);
+        REQUIRE_MESSAGE(done, to_string(done.err().code), " at ", done.err().offset, ": ", done.err().detail);
+        REQUIRE(done->findings.size() == 1);
+        CHECK(done->findings[0].part == "module");
+
+        // The output is a plain state dict the default policy accepts, in state_dict() order.
+        const auto again = scan_bytes(out);
+        REQUIRE(again);
+        CHECK(again->clean());
+        REQUIRE(again->tensors.size() == expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            CHECK(again->tensors[i].name == expected[i][2]);
+            CHECK(torch::info(again->tensors[i].type).name == expected[i][3]);
+            CHECK(join(again->tensors[i].sizes) == (expected[i].size() > 4 ? expected[i][4] : ""));
+        }
+    }
+}

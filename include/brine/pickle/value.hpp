@@ -101,6 +101,7 @@ public:
     [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }
     [[nodiscard]] constexpr bool empty() const noexcept { return size_ == 0; }
     [[nodiscard]] constexpr node_id operator[](std::size_t i) const noexcept { return data_[i]; }
+    [[nodiscard]] constexpr node_id back() const noexcept { return data_[size_ - 1]; }
 
 private:
     const node_id* data_ = nullptr;

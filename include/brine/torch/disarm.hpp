@@ -22,7 +22,9 @@
 #include <brine/pickle/writer.hpp>
 #include <brine/policy/concept.hpp>
 #include <brine/policy/torch_weights_only.hpp>
+#include <brine/policy/module_structure.hpp>
 #include <brine/torch/detect.hpp>
+#include <brine/torch/extract.hpp>
 #include <brine/torch/legacy.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/torch/tensors.hpp>
@@ -150,6 +152,11 @@ public:
 
     // Called as storage bytes are written (every 8 MiB and at the end): done and total bytes.
     using progress_callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
+
+    // Reads TorchScript archives and pickled modules (torch.save(model)) instead of refusing them,
+    // writing the state dict of their weights (see extract.hpp); off by default, as torch.load
+    // with weights_only=True refuses both.
+    void extract_weights(bool on) noexcept { extract_weights_ = on; }
     void on_progress(progress_callback report, void* context) noexcept {
         progress_ = report;
         progress_context_ = context;
@@ -222,8 +229,10 @@ private:
     result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
         auto archive = zip::reader<RandomAccessSource>::open(source);
         BRINE_TRY(archive);
-        if (archive->find_record("constants.pkl"))
-            return error{errc::torch_torchscript, 0, "a torch.save archive (TorchScript is refused by default)"};
+        const bool script = static_cast<bool>(archive->find_record("constants.pkl"));
+        if (script && !extract_weights_)
+            return error{errc::torch_torchscript, 0,
+                         "a torch.save archive (TorchScript is refused by default; --extract-weights reads its weights)"};
         auto data_pkl = archive->find_record("data.pkl");
         if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
         const zip::entry& pickle_entry = **data_pkl;
@@ -238,14 +247,11 @@ private:
         if (auto order = archive->find_record("byteorder")) BRINE_TRY(check_byteorder(*archive, **order));
 
         report out_report;
-        out_report.format = "torch zip";
-        machine_type machine(allowlist_);
+        out_report.format = script ? "torchscript" : "torch zip";
         pickle::evaluation evaluated;
         const byte_view pickle_view(pickle_bytes.data(), pickle_bytes.size());
-        const status ran = machine.run(pickle_view, evaluated);
+        const status ran = evaluate_main(pickle_view, evaluated, out_report, "data.pkl");
         if (!ran) return in_entry(ran.err(), pickle_entry.name);
-        out_report.protocol = evaluated.protocol;
-        detail::add_findings(out_report, evaluated.values, "data.pkl");
         auto found = find_tensors(evaluated.values);
         if (!found) return in_entry(found.err(), pickle_entry.name);
         detail::add_tensors(out_report, *found);
@@ -274,6 +280,56 @@ private:
         };
         BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, &records));
         return out_report;
+    }
+
+    // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
+    // policy::module_structure and replaced by the state dict of their weights.
+    status evaluate_main(byte_view pickle_bytes, pickle::evaluation& evaluated, report& out_report, const char* part) {
+        if (!extract_weights_) {
+            machine_type machine(allowlist_);
+            BRINE_TRY(machine.run(pickle_bytes, evaluated));
+        } else {
+            const policy::module_structure<Allowlist> structure(allowlist_);
+            pickle::machine<policy::module_structure<Allowlist>, limits_type> machine(structure);
+            BRINE_TRY(machine.run(pickle_bytes, evaluated));
+        }
+        out_report.protocol = evaluated.protocol;
+        detail::add_findings(out_report, evaluated.values, part);
+        return extract_if_module(evaluated, out_report);
+    }
+
+    status extract_if_module(pickle::evaluation& evaluated, report& out_report) {
+        if (!extract_weights_) return {};
+        const pickle::graph& g = evaluated.values;
+        const pickle::node& root = g[g.root()];
+        if (root.kind != pickle::node_kind::call || root.form != pickle::call_form::newobj) return {};  // a state dict
+        const pickle::global_name cls = g.global(g.children(g.root())[0]);
+        auto extracted = extract_state_dict(evaluated.values);
+        BRINE_TRY(extracted);
+        out_report.format += ", weights extracted from a pickled module";
+        // The module's classes (and with them its code) are left out: that is a removal.
+        finding_entry dropped;
+        dropped.part = "module";
+        dropped.op = pickle::opcode::NEWOBJ;
+        dropped.offset = root.offset;
+        dropped.module = std::string(cls.module);
+        dropped.name = std::string(cls.name);
+        dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
+                         std::to_string(*extracted) + " tensors";
+        out_report.findings.push_back(std::move(dropped));
+        return {};
+    }
+
+    // Extracted weights were read with a wider policy: the output must pass the strict one.
+    status check_extracted(byte_view rebuilt) {
+        if (!extract_weights_) return {};
+        machine_type machine(allowlist_);
+        pickle::evaluation again;
+        BRINE_TRY(machine.run(rebuilt, again));
+        if (!again.values.findings().empty())
+            return error{errc::torch_not_clean, again.values.findings().front().offset,
+                         "extracted weights made only of values the policy allows"};
+        return {};
     }
 
     template <class Archive>
@@ -305,8 +361,15 @@ private:
         if (is_legacy_magic(first)) {
             out_report.format = "torch legacy";
             detail::add_findings(out_report, first.values, "legacy magic number pickle");
-            auto stream = read_legacy(file, first.end_offset, machine, out_report);
+            const policy::module_structure<Allowlist> structure(allowlist_);
+            pickle::machine<policy::module_structure<Allowlist>, limits_type> module_machine(structure);
+            auto stream = extract_weights_ ? read_legacy(file, first.end_offset, machine, module_machine, out_report)
+                                           : read_legacy(file, first.end_offset, machine, out_report);
             BRINE_TRY(stream);
+            if (extract_weights_) {
+                BRINE_TRY(extract_if_module(stream->main, out_report));
+                BRINE_TRY(refind_tensors(*stream));
+            }
             out_report.protocol = stream->main.protocol;
             detail::add_tensors(out_report, stream->found);
             if (!write) return out_report;
@@ -355,6 +418,7 @@ private:
         auto stats = pickle::writer(values).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;
+        BRINE_TRY(check_extracted(byte_view(rebuilt.data(), rebuilt.size())));
         detail::counted_sink<SeekableSink> counted(out);
         const detail::output_parts<Copier> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, records);
         BRINE_TRY(writer_.write(parts, counted));
@@ -365,6 +429,7 @@ private:
     Allowlist allowlist_;
     Writer writer_;
     Mtd mtd_;
+    bool extract_weights_ = false;
     progress_callback progress_ = nullptr;
     void* progress_context_ = nullptr;
 };

@@ -115,18 +115,18 @@ inline status normalize_legacy_persistent_ids(pickle::graph& g) {
 }  // namespace detail
 
 // Reads the stream after its magic-number pickle (which ends at `after_magic`), evaluating each
-// pickle with `machine` and adding its findings to `out`.
-template <class Machine>
+// pickle with `machine` (the object pickle with `main_machine`) and adding findings to `out`.
+template <class Machine, class MainMachine>
 [[nodiscard]] result<legacy_stream> read_legacy(byte_view file, std::uint64_t after_magic, Machine& machine,
-                                                report& out) {
+                                                MainMachine& main_machine, report& out) {
     legacy_stream stream;
     std::uint64_t pos = after_magic;
     pickle::evaluation part;
 
     // Evaluates the pickle at `pos` into `into`, reports its findings, moves past it.
-    const auto next_pickle = [&](pickle::evaluation& into, const char* name) -> status {
+    const auto next_pickle = [&](auto& with, pickle::evaluation& into, const char* name) -> status {
         if (pos >= file.size()) return detail::legacy_error(pos, "the next pickle of the legacy stream");
-        const status evaluated = machine.run(file.subview(static_cast<std::size_t>(pos)), into, true);
+        const status evaluated = with.run(file.subview(static_cast<std::size_t>(pos)), into, true);
         if (!evaluated) {
             error e = evaluated.err();
             e.offset += pos;  // errors name file offsets, like the findings
@@ -137,18 +137,18 @@ template <class Machine>
         return {};
     };
 
-    BRINE_TRY(next_pickle(part, "legacy protocol version pickle"));
+    BRINE_TRY(next_pickle(machine, part, "legacy protocol version pickle"));
     {
         const pickle::graph& g = part.values;
         if (g[g.root()].kind != pickle::node_kind::integer || g[g.root()].integer() != legacy_protocol_version)
             return detail::legacy_error(pos, "protocol version 1001 (a plain int) after the magic number");
     }
-    BRINE_TRY(next_pickle(part, "legacy sys_info pickle"));
+    BRINE_TRY(next_pickle(machine, part, "legacy sys_info pickle"));
     if (detail::says_big_endian(part.values))
         return error{errc::torch_big_endian, pos, "a stream written little-endian (sys_info little_endian=True)"};
 
     stream.main_offset = pos;
-    BRINE_TRY(next_pickle(stream.main, "legacy main pickle"));
+    BRINE_TRY(next_pickle(main_machine, stream.main, "legacy main pickle"));
     BRINE_TRY(detail::normalize_legacy_persistent_ids(stream.main.values));
     auto found = find_tensors(stream.main.values);
     if (!found) {
@@ -159,7 +159,7 @@ template <class Machine>
     stream.found = std::move(*found);
 
     const std::uint64_t keys_at = pos;
-    BRINE_TRY(next_pickle(part, "legacy storage keys pickle"));
+    BRINE_TRY(next_pickle(machine, part, "legacy storage keys pickle"));
     const pickle::graph& keys = part.values;
     if (keys[keys.root()].kind != pickle::node_kind::list)
         return detail::legacy_error(keys_at, "a list of storage keys");
@@ -216,6 +216,29 @@ template <class Machine>
         out.findings.push_back(std::move(trailing));
     }
     return stream;
+}
+
+template <class Machine>
+[[nodiscard]] result<legacy_stream> read_legacy(byte_view file, std::uint64_t after_magic, Machine& machine,
+                                                report& out) {
+    return read_legacy(file, after_magic, machine, machine, out);
+}
+
+// After the object's graph changed root (torch::extract_state_dict): the storages and tensors
+// of the new root, with each storage's data found again by its key.
+[[nodiscard]] inline status refind_tensors(legacy_stream& stream) {
+    auto found = find_tensors(stream.main.values);
+    BRINE_TRY(found);
+    std::vector<legacy_storage_data> data;
+    for (const storage_ref& storage : found->storages) {
+        legacy_storage_data where;
+        for (std::size_t i = 0; i < stream.found.storages.size(); ++i)
+            if (stream.found.storages[i].key == storage.key) where = stream.data[i];
+        data.push_back(where);
+    }
+    stream.found = std::move(*found);
+    stream.data = std::move(data);
+    return {};
 }
 
 }  // namespace torch
