@@ -7195,6 +7195,7 @@ public:
     [[nodiscard]] constexpr std::size_t size() const noexcept { return size_; }
     [[nodiscard]] constexpr bool empty() const noexcept { return size_ == 0; }
     [[nodiscard]] constexpr node_id operator[](std::size_t i) const noexcept { return data_[i]; }
+    [[nodiscard]] constexpr node_id back() const noexcept { return data_[size_ - 1]; }
 
 private:
     const node_id* data_ = nullptr;
@@ -9552,27 +9553,67 @@ BRINE_NAMESPACE_END
 // and the file API writes a temporary file renamed into place at the end.
 
 
-// ---- begin brine/torch/legacy.hpp ----
+// ---- begin brine/policy/module_structure.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// The legacy torch.save stream (before 1.6, or _use_new_zipfile_serialization=False), read as
-// torch/serialization.py's _legacy_load reads it, without running any of its five pickles:
-//   1. the magic number 0x1950a86a20f9469cfc6c   2. the protocol version 1001
-//   3. sys_info (a dict)                          4. the object, whose persistent ids are
-//      ('storage', storage class, key, location, numel, view_metadata)
-//   5. the list of storage keys, then for each key in that order: an 8-byte little-endian
-//      element count and the storage's bytes.
-// Every pickle goes through the policy (THREATS.md F1). Where _legacy_load would fail (a wrong
-// magic number or protocol, a key listed twice or never defined, sizes that disagree) or would
-// leave a storage uninitialised (a key defined but not listed), brine refuses the file.
+// A policy for reading the structure of pickled modules (torch.save(model), TorchScript's
+// data.pkl) so that their weights can be extracted. Loading such a file runs the classes' code;
+// brine never does: class globals become plain names, NEWOBJ of them a node, BUILD a recorded
+// state. Nothing of that structure is ever written: torch::extract_state_dict keeps only the
+// tensors (which the Base policy still judges) under the names the module tree gives them.
+// Calls (REDUCE) stay under the Base policy's rules, and modules torch never allows (sys, os,
+// posix, nt) stay refused, so a payload inside a module's attributes is still a finding.
 
 
-// ---- begin brine/torch/report.hpp ----
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+template <class Base>
+struct module_structure : Base {
+    module_structure() = default;
+    explicit module_structure(Base base) : Base(std::move(base)) {}
+
+    [[nodiscard]] verdict allow_global(const qualified_name& name) const noexcept {
+        if (detail::blocklisted_module(name.module)) return refused("module is never allowed (sys, os, posix, nt)");
+        return allowed;  // a name only: what may be called is decided below
+    }
+
+    [[nodiscard]] verdict allow_call(const pickle::graph& g, pickle::node_id callable,
+                                     pickle::call_form form) const noexcept {
+        // cls.__new__(cls): recorded as an object of that class, never created.
+        if (form == pickle::call_form::newobj) return allowed;
+        return Base::allow_call(g, callable, form);
+    }
+
+    [[nodiscard]] verdict allow_build(const pickle::graph& g, pickle::node_id target) const noexcept {
+        const pickle::node& n = g[target];
+        if (n.kind == pickle::node_kind::call && n.form == pickle::call_form::newobj) return allowed;
+        return Base::allow_build(g, target);
+    }
+};
+
+static_assert(check_policy<module_structure<torch_weights_only>>());
+
+}  // namespace policy
+BRINE_NAMESPACE_END
+
+// ---- end brine/policy/module_structure.hpp ----
+
+// ---- begin brine/torch/extract.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// What scanning or disarming one file found: the findings (every refusal, with the pickle it came
-// from, the opcode, the offset and the global), the tensors, and what was written. Owning copies,
-// so a report outlives the input and the value graph (the CLI prints it, as text or JSON).
+// Weights out of a pickled module, without instantiating anything: the value graph of
+// torch.save(model) or of a TorchScript archive's data.pkl (read with policy::module_structure)
+// is walked from its root module, and a plain state dict is built next to it in the same graph,
+// an OrderedDict of name -> tensor in the order state_dict() gives:
+//   - nn.Module objects (NEWOBJ of a class, BUILD with the instance __dict__): parameters from
+//     `_parameters`, persistent buffers from `_buffers` (names in `_non_persistent_buffers_set`
+//     are left out, as state_dict does; None entries too), then each of `_modules`, prefixed;
+//   - TorchScript objects (NEWOBJ of a __torch__ class, BUILD with an attribute dict): every
+//     tensor attribute, and every object attribute as a submodule, in attribute order.
+// The module objects themselves are never written: the new root refers only to tensor nodes.
 
 
 // ---- begin brine/torch/tensors.hpp ----
@@ -10067,6 +10108,187 @@ BRINE_NAMESPACE_END
 // ---- end brine/torch/tensors.hpp ----
 
 #include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+namespace detail {
+
+class state_dict_builder {
+public:
+    explicit state_dict_builder(pickle::graph& g) noexcept : g_(g) {}
+
+    result<std::size_t> run() {
+        const pickle::node_id root = g_.root();
+        if (root == pickle::no_node || !is_object(root))
+            return error{errc::torch_bad_tensor, 0, "a pickled module (an object made by NEWOBJ) at the root"};
+        visiting_.assign(g_.size(), 0);
+        BRINE_TRY(walk(root, ""));
+        // OrderedDict() with the entries set on it, as torch.save writes a state dict.
+        const pickle::node_id ordered = g_.add(pickle::node_kind::global, pickle::opcode::GLOBAL, 0);
+        g_.set_global(ordered, pickle::global_name{"collections", "OrderedDict"});
+        const pickle::node_id no_args = g_.add(pickle::node_kind::tuple, pickle::opcode::EMPTY_TUPLE, 0);
+        const pickle::node_id dict = g_.add(pickle::node_kind::call, pickle::opcode::REDUCE, 0);
+        const pickle::node_id parts[] = {ordered, no_args};
+        if (!g_.append_children(dict, parts, 2) || !g_.append_items(dict, entries_.data(), entries_.size()))
+            return error{errc::limit_exceeded, 0, "fewer references between values than 2^32"};
+        g_.set_root(dict);
+        return entries_.size() / 2;
+    }
+
+private:
+    // An object: NEWOBJ of a class, whose (last) BUILD state is a dict.
+    [[nodiscard]] bool is_object(pickle::node_id id) const noexcept {
+        const pickle::node& n = g_[id];
+        return n.kind == pickle::node_kind::call && n.form == pickle::call_form::newobj && !g_.states(id).empty() &&
+               g_[g_.states(id).back()].kind == pickle::node_kind::dict;
+    }
+
+    // The entries of a dict node, or of an OrderedDict call's SETITEM entries.
+    [[nodiscard]] pickle::node_ids entries_of(pickle::node_id id) const noexcept {
+        const pickle::node& n = g_[id];
+        if (n.kind == pickle::node_kind::dict) return g_.children(id);
+        if (n.kind == pickle::node_kind::call) return g_.items(id);
+        return {};
+    }
+
+    [[nodiscard]] bool text(pickle::node_id id, std::string_view& out) const noexcept {
+        return policy::ascii_text(g_, id, out);
+    }
+
+    [[nodiscard]] bool is_tensor(pickle::node_id id) const {
+        if (g_[id].kind != pickle::node_kind::call || pickle::left_out(g_, id)) return false;
+        const policy::qualified_name callee = policy::callable_name(g_, id);
+        return callee.module == "torch._utils" || (callee.module == "torch._tensor" && callee.name == "_rebuild_from_type_v2");
+    }
+
+    status add(const std::string& name, pickle::node_id tensor) {
+        const std::string_view kept = g_.keep(as_bytes(std::string_view(name)));
+        const pickle::node_id key = g_.add(pickle::node_kind::string, pickle::opcode::BINUNICODE, 0);
+        g_.set_text(key, kept);
+        entries_.push_back(key);
+        entries_.push_back(tensor);
+        return {};
+    }
+
+    static std::string join(const std::string& prefix, std::string_view name) {
+        std::string out = prefix;
+        if (!out.empty()) out += '.';
+        out += name;
+        return out;
+    }
+
+    status walk(pickle::node_id object, const std::string& prefix) {
+        if (visiting_[object]) return error{errc::torch_bad_tensor, g_[object].offset, "a module tree without cycles"};
+        visiting_[object] = 1;
+        const pickle::node_ids attributes = g_.children(g_.states(object).back());
+        // nn.Module: the three dicts that state_dict() reads.
+        pickle::node_id parameters = pickle::no_node, buffers = pickle::no_node, modules = pickle::no_node,
+                        non_persistent = pickle::no_node;
+        for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
+            std::string_view key;
+            if (!text(attributes[i], key)) continue;
+            if (key == "_parameters") parameters = attributes[i + 1];
+            else if (key == "_buffers") buffers = attributes[i + 1];
+            else if (key == "_modules") modules = attributes[i + 1];
+            else if (key == "_non_persistent_buffers_set") non_persistent = attributes[i + 1];
+        }
+        if (parameters != pickle::no_node || modules != pickle::no_node) {
+            if (parameters != pickle::no_node) BRINE_TRY(tensors_in(parameters, prefix, pickle::no_node));
+            if (buffers != pickle::no_node) BRINE_TRY(tensors_in(buffers, prefix, non_persistent));
+            if (modules != pickle::no_node) {
+                const pickle::node_ids children = entries_of(modules);
+                for (std::size_t i = 0; i + 1 < children.size(); i += 2) {
+                    std::string_view name;
+                    if (!text(children[i], name) || !is_object(children[i + 1])) continue;  // None: no module
+                    BRINE_TRY(walk(children[i + 1], join(prefix, name)));
+                }
+            }
+        } else {
+            // TorchScript: attributes in order; tensors are weights, objects are submodules.
+            for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
+                std::string_view name;
+                if (!text(attributes[i], name)) continue;
+                const pickle::node_id value = attributes[i + 1];
+                if (is_tensor(value)) BRINE_TRY(add(join(prefix, name), value));
+                else if (is_object(value)) BRINE_TRY(walk(value, join(prefix, name)));
+            }
+        }
+        visiting_[object] = 0;
+        return {};
+    }
+
+    // The tensor entries of `_parameters` or `_buffers`, skipping None and the non-persistent.
+    status tensors_in(pickle::node_id dict, const std::string& prefix, pickle::node_id skipped) {
+        const pickle::node_ids entries = entries_of(dict);
+        for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
+            std::string_view name;
+            if (!text(entries[i], name) || !is_tensor(entries[i + 1])) continue;
+            if (skipped != pickle::no_node && in_set(skipped, name)) continue;
+            BRINE_TRY(add(join(prefix, name), entries[i + 1]));
+        }
+        return {};
+    }
+
+    // Whether a set (EMPTY_SET + ADDITEMS, or builtins.set([...]) ) holds the string `name`.
+    [[nodiscard]] bool in_set(pickle::node_id set, std::string_view name) const noexcept {
+        pickle::node_ids members = g_.children(set);
+        if (g_[set].kind == pickle::node_kind::call && members.size() >= 2 && !g_.children(members[1]).empty())
+            members = g_.children(g_.children(members[1])[0]);  // set([...]): the list argument
+        for (const pickle::node_id member : members) {
+            std::string_view text_value;
+            if (text(member, text_value) && text_value == name) return true;
+        }
+        return false;
+    }
+
+    pickle::graph& g_;
+    std::vector<pickle::node_id> entries_;
+    std::vector<std::uint8_t> visiting_;
+};
+
+}  // namespace detail
+
+// Replaces the graph's root (a pickled module) by a state dict of its weights, built in the same
+// graph; returns the number of tensors. The module structure stays in the graph, unreachable
+// from the new root, so the writer never emits it.
+[[nodiscard]] inline result<std::size_t> extract_state_dict(pickle::graph& g) {
+    return detail::state_dict_builder(g).run();
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/extract.hpp ----
+
+// ---- begin brine/torch/legacy.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The legacy torch.save stream (before 1.6, or _use_new_zipfile_serialization=False), read as
+// torch/serialization.py's _legacy_load reads it, without running any of its five pickles:
+//   1. the magic number 0x1950a86a20f9469cfc6c   2. the protocol version 1001
+//   3. sys_info (a dict)                          4. the object, whose persistent ids are
+//      ('storage', storage class, key, location, numel, view_metadata)
+//   5. the list of storage keys, then for each key in that order: an 8-byte little-endian
+//      element count and the storage's bytes.
+// Every pickle goes through the policy (THREATS.md F1). Where _legacy_load would fail (a wrong
+// magic number or protocol, a key listed twice or never defined, sizes that disagree) or would
+// leave a storage uninitialised (a key defined but not listed), brine refuses the file.
+
+
+// ---- begin brine/torch/report.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// What scanning or disarming one file found: the findings (every refusal, with the pickle it came
+// from, the opcode, the offset and the global), the tensors, and what was written. Owning copies,
+// so a report outlives the input and the value graph (the CLI prints it, as text or JSON).
+
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10246,18 +10468,18 @@ inline status normalize_legacy_persistent_ids(pickle::graph& g) {
 }  // namespace detail
 
 // Reads the stream after its magic-number pickle (which ends at `after_magic`), evaluating each
-// pickle with `machine` and adding its findings to `out`.
-template <class Machine>
+// pickle with `machine` (the object pickle with `main_machine`) and adding findings to `out`.
+template <class Machine, class MainMachine>
 [[nodiscard]] result<legacy_stream> read_legacy(byte_view file, std::uint64_t after_magic, Machine& machine,
-                                                report& out) {
+                                                MainMachine& main_machine, report& out) {
     legacy_stream stream;
     std::uint64_t pos = after_magic;
     pickle::evaluation part;
 
     // Evaluates the pickle at `pos` into `into`, reports its findings, moves past it.
-    const auto next_pickle = [&](pickle::evaluation& into, const char* name) -> status {
+    const auto next_pickle = [&](auto& with, pickle::evaluation& into, const char* name) -> status {
         if (pos >= file.size()) return detail::legacy_error(pos, "the next pickle of the legacy stream");
-        const status evaluated = machine.run(file.subview(static_cast<std::size_t>(pos)), into, true);
+        const status evaluated = with.run(file.subview(static_cast<std::size_t>(pos)), into, true);
         if (!evaluated) {
             error e = evaluated.err();
             e.offset += pos;  // errors name file offsets, like the findings
@@ -10268,18 +10490,18 @@ template <class Machine>
         return {};
     };
 
-    BRINE_TRY(next_pickle(part, "legacy protocol version pickle"));
+    BRINE_TRY(next_pickle(machine, part, "legacy protocol version pickle"));
     {
         const pickle::graph& g = part.values;
         if (g[g.root()].kind != pickle::node_kind::integer || g[g.root()].integer() != legacy_protocol_version)
             return detail::legacy_error(pos, "protocol version 1001 (a plain int) after the magic number");
     }
-    BRINE_TRY(next_pickle(part, "legacy sys_info pickle"));
+    BRINE_TRY(next_pickle(machine, part, "legacy sys_info pickle"));
     if (detail::says_big_endian(part.values))
         return error{errc::torch_big_endian, pos, "a stream written little-endian (sys_info little_endian=True)"};
 
     stream.main_offset = pos;
-    BRINE_TRY(next_pickle(stream.main, "legacy main pickle"));
+    BRINE_TRY(next_pickle(main_machine, stream.main, "legacy main pickle"));
     BRINE_TRY(detail::normalize_legacy_persistent_ids(stream.main.values));
     auto found = find_tensors(stream.main.values);
     if (!found) {
@@ -10290,7 +10512,7 @@ template <class Machine>
     stream.found = std::move(*found);
 
     const std::uint64_t keys_at = pos;
-    BRINE_TRY(next_pickle(part, "legacy storage keys pickle"));
+    BRINE_TRY(next_pickle(machine, part, "legacy storage keys pickle"));
     const pickle::graph& keys = part.values;
     if (keys[keys.root()].kind != pickle::node_kind::list)
         return detail::legacy_error(keys_at, "a list of storage keys");
@@ -10347,6 +10569,29 @@ template <class Machine>
         out.findings.push_back(std::move(trailing));
     }
     return stream;
+}
+
+template <class Machine>
+[[nodiscard]] result<legacy_stream> read_legacy(byte_view file, std::uint64_t after_magic, Machine& machine,
+                                                report& out) {
+    return read_legacy(file, after_magic, machine, machine, out);
+}
+
+// After the object's graph changed root (torch::extract_state_dict): the storages and tensors
+// of the new root, with each storage's data found again by its key.
+[[nodiscard]] inline status refind_tensors(legacy_stream& stream) {
+    auto found = find_tensors(stream.main.values);
+    BRINE_TRY(found);
+    std::vector<legacy_storage_data> data;
+    for (const storage_ref& storage : found->storages) {
+        legacy_storage_data where;
+        for (std::size_t i = 0; i < stream.found.storages.size(); ++i)
+            if (stream.found.storages[i].key == storage.key) where = stream.data[i];
+        data.push_back(where);
+    }
+    stream.found = std::move(*found);
+    stream.data = std::move(data);
+    return {};
 }
 
 }  // namespace torch
@@ -10541,6 +10786,11 @@ public:
 
     // Called as storage bytes are written (every 8 MiB and at the end): done and total bytes.
     using progress_callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
+
+    // Reads TorchScript archives and pickled modules (torch.save(model)) instead of refusing them,
+    // writing the state dict of their weights (see extract.hpp); off by default, as torch.load
+    // with weights_only=True refuses both.
+    void extract_weights(bool on) noexcept { extract_weights_ = on; }
     void on_progress(progress_callback report, void* context) noexcept {
         progress_ = report;
         progress_context_ = context;
@@ -10613,8 +10863,10 @@ private:
     result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
         auto archive = zip::reader<RandomAccessSource>::open(source);
         BRINE_TRY(archive);
-        if (archive->find_record("constants.pkl"))
-            return error{errc::torch_torchscript, 0, "a torch.save archive (TorchScript is refused by default)"};
+        const bool script = static_cast<bool>(archive->find_record("constants.pkl"));
+        if (script && !extract_weights_)
+            return error{errc::torch_torchscript, 0,
+                         "a torch.save archive (TorchScript is refused by default; --extract-weights reads its weights)"};
         auto data_pkl = archive->find_record("data.pkl");
         if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
         const zip::entry& pickle_entry = **data_pkl;
@@ -10629,14 +10881,11 @@ private:
         if (auto order = archive->find_record("byteorder")) BRINE_TRY(check_byteorder(*archive, **order));
 
         report out_report;
-        out_report.format = "torch zip";
-        machine_type machine(allowlist_);
+        out_report.format = script ? "torchscript" : "torch zip";
         pickle::evaluation evaluated;
         const byte_view pickle_view(pickle_bytes.data(), pickle_bytes.size());
-        const status ran = machine.run(pickle_view, evaluated);
+        const status ran = evaluate_main(pickle_view, evaluated, out_report, "data.pkl");
         if (!ran) return in_entry(ran.err(), pickle_entry.name);
-        out_report.protocol = evaluated.protocol;
-        detail::add_findings(out_report, evaluated.values, "data.pkl");
         auto found = find_tensors(evaluated.values);
         if (!found) return in_entry(found.err(), pickle_entry.name);
         detail::add_tensors(out_report, *found);
@@ -10665,6 +10914,56 @@ private:
         };
         BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, &records));
         return out_report;
+    }
+
+    // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
+    // policy::module_structure and replaced by the state dict of their weights.
+    status evaluate_main(byte_view pickle_bytes, pickle::evaluation& evaluated, report& out_report, const char* part) {
+        if (!extract_weights_) {
+            machine_type machine(allowlist_);
+            BRINE_TRY(machine.run(pickle_bytes, evaluated));
+        } else {
+            const policy::module_structure<Allowlist> structure(allowlist_);
+            pickle::machine<policy::module_structure<Allowlist>, limits_type> machine(structure);
+            BRINE_TRY(machine.run(pickle_bytes, evaluated));
+        }
+        out_report.protocol = evaluated.protocol;
+        detail::add_findings(out_report, evaluated.values, part);
+        return extract_if_module(evaluated, out_report);
+    }
+
+    status extract_if_module(pickle::evaluation& evaluated, report& out_report) {
+        if (!extract_weights_) return {};
+        const pickle::graph& g = evaluated.values;
+        const pickle::node& root = g[g.root()];
+        if (root.kind != pickle::node_kind::call || root.form != pickle::call_form::newobj) return {};  // a state dict
+        const pickle::global_name cls = g.global(g.children(g.root())[0]);
+        auto extracted = extract_state_dict(evaluated.values);
+        BRINE_TRY(extracted);
+        out_report.format += ", weights extracted from a pickled module";
+        // The module's classes (and with them its code) are left out: that is a removal.
+        finding_entry dropped;
+        dropped.part = "module";
+        dropped.op = pickle::opcode::NEWOBJ;
+        dropped.offset = root.offset;
+        dropped.module = std::string(cls.module);
+        dropped.name = std::string(cls.name);
+        dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
+                         std::to_string(*extracted) + " tensors";
+        out_report.findings.push_back(std::move(dropped));
+        return {};
+    }
+
+    // Extracted weights were read with a wider policy: the output must pass the strict one.
+    status check_extracted(byte_view rebuilt) {
+        if (!extract_weights_) return {};
+        machine_type machine(allowlist_);
+        pickle::evaluation again;
+        BRINE_TRY(machine.run(rebuilt, again));
+        if (!again.values.findings().empty())
+            return error{errc::torch_not_clean, again.values.findings().front().offset,
+                         "extracted weights made only of values the policy allows"};
+        return {};
     }
 
     template <class Archive>
@@ -10696,8 +10995,15 @@ private:
         if (is_legacy_magic(first)) {
             out_report.format = "torch legacy";
             detail::add_findings(out_report, first.values, "legacy magic number pickle");
-            auto stream = read_legacy(file, first.end_offset, machine, out_report);
+            const policy::module_structure<Allowlist> structure(allowlist_);
+            pickle::machine<policy::module_structure<Allowlist>, limits_type> module_machine(structure);
+            auto stream = extract_weights_ ? read_legacy(file, first.end_offset, machine, module_machine, out_report)
+                                           : read_legacy(file, first.end_offset, machine, out_report);
             BRINE_TRY(stream);
+            if (extract_weights_) {
+                BRINE_TRY(extract_if_module(stream->main, out_report));
+                BRINE_TRY(refind_tensors(*stream));
+            }
             out_report.protocol = stream->main.protocol;
             detail::add_tensors(out_report, stream->found);
             if (!write) return out_report;
@@ -10746,6 +11052,7 @@ private:
         auto stats = pickle::writer(values).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;
+        BRINE_TRY(check_extracted(byte_view(rebuilt.data(), rebuilt.size())));
         detail::counted_sink<SeekableSink> counted(out);
         const detail::output_parts<Copier> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, records);
         BRINE_TRY(writer_.write(parts, counted));
@@ -10756,6 +11063,7 @@ private:
     Allowlist allowlist_;
     Writer writer_;
     Mtd mtd_;
+    bool extract_weights_ = false;
     progress_callback progress_ = nullptr;
     void* progress_context_ = nullptr;
 };
