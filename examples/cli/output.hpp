@@ -90,8 +90,8 @@ inline std::string error_json(const brine::error& e) {
 }
 
 inline std::string finding_text(const brine::torch::finding_entry& f) {
-    std::string out = "  " + f.part + " @" + std::to_string(f.offset) + " " +
-                      std::string(brine::pickle::opcode_name(f.op));
+    std::string out = "  " + escaped(f.part) + " @" + std::to_string(f.offset);
+    if (f.in_pickle) out += " " + std::string(brine::pickle::opcode_name(f.op));
     if (!f.module.empty() || !f.name.empty()) out += " " + escaped(f.module) + "." + escaped(f.name);
     out += ": " + f.reason + "\n";
     return out;
@@ -103,7 +103,8 @@ inline std::string findings_json(const brine::torch::report& r) {
         const auto& f = r.findings[i];
         if (i) out += ",";
         out += "{\"part\":" + json_string(f.part) + ",\"offset\":" + std::to_string(f.offset) +
-               ",\"opcode\":" + json_string(brine::pickle::opcode_name(f.op)) + ",\"module\":" + json_string(f.module) +
+               ",\"opcode\":" + (f.in_pickle ? json_string(brine::pickle::opcode_name(f.op)) : std::string("null")) +
+               ",\"module\":" + json_string(f.module) +
                ",\"name\":" + json_string(f.name) + ",\"reason\":" + json_string(f.reason) + "}";
     }
     return out + "]";

@@ -96,6 +96,8 @@ std::string state_dict(const std::vector<std::pair<std::string, std::string>>& t
     return out + "u.";
 }
 
+bytes as_vector(const std::string& text) { return bytes(text.begin(), text.end()); }
+
 errc scan_error(const bytes& archive) {
     const auto scanned = scan_bytes(archive);
     if (scanned) return errc::ok;
@@ -208,9 +210,12 @@ TEST_CASE("storages and views that lie are refused, each with its own code (THRE
     };
     // The baseline is accepted.
     CHECK(one(tensor_op("FloatStorage", "0", 4, 0, {2, 2}, {2, 1}), {{"data/0", sixteen}}) == errc::ok);
-    // W1: numel x item size beyond the record.
-    CHECK(one(tensor_op("FloatStorage", "0", 5, 0, {5}, {1}), {{"data/0", sixteen}}) == errc::torch_record_too_small);
-    CHECK(one(tensor_op("DoubleStorage", "0", 4, 0, {4}, {1}), {{"data/0", sixteen}}) == errc::torch_record_too_small);
+    // W1: numel x item size beyond the record; W5: a record longer than its storage (bytes no
+    // tensor accounts for) or of a length the item size does not divide.
+    CHECK(one(tensor_op("FloatStorage", "0", 5, 0, {5}, {1}), {{"data/0", sixteen}}) == errc::torch_record_size);
+    CHECK(one(tensor_op("DoubleStorage", "0", 4, 0, {4}, {1}), {{"data/0", sixteen}}) == errc::torch_record_size);
+    CHECK(one(tensor_op("FloatStorage", "0", 3, 0, {3}, {1}), {{"data/0", sixteen}}) == errc::torch_record_size);
+    CHECK(one(tensor_op("FloatStorage", "0", 4, 0, {4}, {1}), {{"data/0", bytes(17, 0)}}) == errc::torch_record_size);
     // W3: the view reaches past the storage; negative sizes and strides; overflow.
     CHECK(one(tensor_op("FloatStorage", "0", 4, 1, {2, 2}, {2, 1}), {{"data/0", sixteen}}) == errc::torch_out_of_storage);
     CHECK(one(tensor_op("FloatStorage", "0", 4, 0, {2, 2}, {3, 1}), {{"data/0", sixteen}}) == errc::torch_out_of_storage);
@@ -241,6 +246,24 @@ TEST_CASE("storages and views that lie are refused, each with its own code (THRE
                                   "big")) == errc::torch_big_endian);
     CHECK(scan_error(make_archive(state_dict({{"t", tensor_op("FloatStorage", "0", 4, 0, {4}, {1})}}), {{"data/0", sixteen}},
                                   "little")) == errc::ok);
+}
+
+TEST_CASE("records the reconstruction does not use are findings, never copied (THREATS.md Z6)") {
+    const std::string pickle = state_dict({{"t", tensor_op("FloatStorage", "0", 4, 0, {4}, {1})}});
+    const bytes archive = make_archive(pickle, {{"data/0", bytes(16, 1)}, {"data/9", as_vector(pickle)}, {"extra.pkl", as_vector(pickle)}});
+    bytes out;
+    const auto done = disarm_bytes(archive, out);
+    REQUIRE(done);
+    REQUIRE(done->findings.size() == 2);
+    CHECK(done->findings[0].part == "archive/data/9");
+    CHECK(done->findings[1].part == "archive/extra.pkl");
+    memory_source source(byte_view(out.data(), out.size()));
+    auto rebuilt = zip::reader<memory_source>::open(source);
+    REQUIRE(rebuilt);
+    CHECK(rebuilt->entries().size() == 4);  // data.pkl, byteorder, data/0, version
+    const auto again = scan_bytes(out);
+    REQUIRE(again);
+    CHECK(again->clean());
 }
 
 TEST_CASE("a storage class with no known dtype is refused even when a policy allows the name") {
@@ -370,8 +393,10 @@ TEST_CASE("pickled modules and TorchScript: refused by default, their state dict
         const byte_view view(data.data(), data.size());
         const auto done = d.disarm(view, memory_source(view), sink);
         REQUIRE_MESSAGE(done, to_string(done.err().code), " at ", done.err().offset, ": ", done.err().detail);
-        REQUIRE(done->findings.size() == 1);
+        REQUIRE_FALSE(done->findings.empty());
         CHECK(done->findings[0].part == "module");
+        // Anything else left out is a record the state dict does not use (a non-persistent buffer).
+        for (std::size_t i = 1; i < done->findings.size(); ++i) CHECK_FALSE(done->findings[i].in_pickle);
 
         // The output is a plain state dict the default policy accepts, in state_dict() order.
         const auto again = scan_bytes(out);

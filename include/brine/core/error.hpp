@@ -96,7 +96,7 @@ enum class errc : std::uint16_t {
     torch_unknown_dtype,     // a storage class with no known dtype
     torch_bad_key,           // a storage key that is not a plain record name
     torch_missing_record,    // a storage whose data/<key> record is missing
-    torch_record_too_small,  // storage numel x item size larger than its record (CVE-2026-24747)
+    torch_record_size,       // a record whose length is not numel x item size (CVE-2026-24747; hidden bytes)
     torch_dtype_conflict,    // one storage used with two different dtypes
     torch_bad_shape,         // negative sizes or strides, or sizes and strides of different lengths
     torch_overflow,          // a size, stride or offset computation that overflows 64 bits
@@ -196,7 +196,7 @@ enum class errc : std::uint16_t {
         case errc::torch_unknown_dtype: return "torch.unknown_dtype";
         case errc::torch_bad_key: return "torch.bad_key";
         case errc::torch_missing_record: return "torch.missing_record";
-        case errc::torch_record_too_small: return "torch.record_too_small";
+        case errc::torch_record_size: return "torch.record_size";
         case errc::torch_dtype_conflict: return "torch.dtype_conflict";
         case errc::torch_bad_shape: return "torch.bad_shape";
         case errc::torch_overflow: return "torch.overflow";

@@ -27,6 +27,7 @@ struct dtype_info {
     std::string_view storage_class;  // the global in module "torch" that stands for it
     std::uint8_t item_size;          // bytes per element of the storage
     bool quantized;
+    std::uint8_t per_byte = 1;       // tensor elements packed in one storage byte (4-bit: 2, 2-bit: 4)
 };
 
 namespace detail {
@@ -46,8 +47,8 @@ inline constexpr std::array<dtype_info, 17> dtype_table = {{
     {dtype::quint8, "quint8", "QUInt8Storage", 1, true},
     {dtype::qint8, "qint8", "QInt8Storage", 1, true},
     {dtype::qint32, "qint32", "QInt32Storage", 4, true},
-    {dtype::quint4x2, "quint4x2", "QUInt4x2Storage", 1, true},
-    {dtype::quint2x4, "quint2x4", "QUInt2x4Storage", 1, true},
+    {dtype::quint4x2, "quint4x2", "QUInt4x2Storage", 1, true, 2},
+    {dtype::quint2x4, "quint2x4", "QUInt2x4Storage", 1, true, 4},
 }};
 
 constexpr bool dtype_table_in_enum_order() noexcept {

@@ -22,6 +22,7 @@ namespace torch {
 
 struct finding_entry {
     std::string part;        // the pickle it is in: "data.pkl", "pickle", "legacy main pickle"...
+    bool in_pickle = true;   // false for findings about records or the module structure (no opcode)
     pickle::opcode op = pickle::opcode::STOP;
     std::uint64_t offset = 0;  // of the opcode, in the file (raw pickle, legacy) or in `part` (zip)
     std::string module;      // the global involved, if any

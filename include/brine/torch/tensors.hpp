@@ -239,6 +239,7 @@ private:
     }
 
     // Sizes, strides and offset against the storage: every element the view reaches is inside.
+    // Sub-byte quantized types pack 2 or 4 elements in each storage byte.
     status check_view(tensor_ref& t, std::uint64_t storage_numel, std::uint64_t at) const noexcept {
         if (t.sizes.size() != t.strides.size())
             return error{errc::torch_bad_shape, at, "as many strides as sizes"};
@@ -263,7 +264,8 @@ private:
         std::uint64_t end = 0;
         if (!add_fits(last, 1, t.extent) || !add_fits(static_cast<std::uint64_t>(t.storage_offset), t.extent, end))
             return error{errc::torch_overflow, at, "an offset and extent that fit in 64 bits"};
-        if (end > storage_numel)
+        const std::uint64_t per_byte = info(t.type).per_byte;
+        if ((end + per_byte - 1) / per_byte > storage_numel)
             return error{errc::torch_out_of_storage, at, "storage_offset + extent within the storage's numel"};
         return {};
     }

@@ -82,9 +82,9 @@ public:
                 auto record = archive->find_record(name);
                 if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
                 BRINE_TRY(stored_record(**record, file));
-                if ((*record)->uncompressed_size < storage.byte_size())
-                    return error{errc::torch_record_too_small, (*record)->local_header_offset,
-                                 "a record holding numel x item size bytes", (*record)->name};
+                if ((*record)->uncompressed_size != storage.byte_size())
+                    return error{errc::torch_record_size, (*record)->local_header_offset,
+                                 "a record of exactly numel x item size bytes", (*record)->name};
                 // Verified once here: the engine then trusts the bytes it reads in place.
                 counting_sink checked;
                 BRINE_TRY(archive->extract(**record, checked));
@@ -120,9 +120,14 @@ public:
             v.storage_offset = t.storage_offset;
             v.storage = storages[t.storage];
             const std::size_t item = info(t.type).item_size;
-            if (t.extent != 0)
-                v.data = v.storage.subview(static_cast<std::size_t>(t.storage_offset) * item,
-                                           static_cast<std::size_t>(t.extent) * item);
+            const std::size_t per_byte = info(t.type).per_byte;  // sub-byte types: elements per byte
+            if (t.extent != 0) {
+                const std::size_t first = static_cast<std::size_t>(t.storage_offset) / per_byte * item;
+                const std::size_t end =
+                    (static_cast<std::size_t>(t.storage_offset + static_cast<std::int64_t>(t.extent)) + per_byte - 1) /
+                    per_byte * item;
+                v.data = v.storage.subview(first, end - first);
+            }
             v.parameter = t.parameter;
             v.requires_grad = t.requires_grad;
             view.tensors_.push_back(std::move(v));
