@@ -365,7 +365,7 @@ enum class errc : std::uint16_t {
     torch_unknown_dtype,     // a storage class with no known dtype
     torch_bad_key,           // a storage key that is not a plain record name
     torch_missing_record,    // a storage whose data/<key> record is missing
-    torch_record_too_small,  // storage numel x item size larger than its record (CVE-2026-24747)
+    torch_record_size,       // a record whose length is not numel x item size (CVE-2026-24747; hidden bytes)
     torch_dtype_conflict,    // one storage used with two different dtypes
     torch_bad_shape,         // negative sizes or strides, or sizes and strides of different lengths
     torch_overflow,          // a size, stride or offset computation that overflows 64 bits
@@ -465,7 +465,7 @@ enum class errc : std::uint16_t {
         case errc::torch_unknown_dtype: return "torch.unknown_dtype";
         case errc::torch_bad_key: return "torch.bad_key";
         case errc::torch_missing_record: return "torch.missing_record";
-        case errc::torch_record_too_small: return "torch.record_too_small";
+        case errc::torch_record_size: return "torch.record_size";
         case errc::torch_dtype_conflict: return "torch.dtype_conflict";
         case errc::torch_bad_shape: return "torch.bad_shape";
         case errc::torch_overflow: return "torch.overflow";
@@ -9457,13 +9457,16 @@ BRINE_NAMESPACE_END
 // The Mtd policy of a disarmer that applies no Moving Target Defense: storages are written as they
 // are. An Mtd policy sees each storage's bytes on their way to the output
 //     template <class Sink> auto wrap(const torch::storage_ref&, Sink& next) const;
-// returning a Sink that transforms (permutes, hashes) and forwards to `next`.
+// returning a Sink that transforms (permutes, hashes) and forwards to `next`, and says with
+//     static constexpr bool changes_bytes
+// whether what reaches the output differs from the input (then no input CRC can be reused).
 
 
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
 struct none {
+    static constexpr bool changes_bytes = false;
     template <class Storage, class Sink>
     [[nodiscard]] Sink& wrap(const Storage&, Sink& next) const noexcept {
         return next;
@@ -9655,6 +9658,7 @@ struct dtype_info {
     std::string_view storage_class;  // the global in module "torch" that stands for it
     std::uint8_t item_size;          // bytes per element of the storage
     bool quantized;
+    std::uint8_t per_byte = 1;       // tensor elements packed in one storage byte (4-bit: 2, 2-bit: 4)
 };
 
 namespace detail {
@@ -9674,8 +9678,8 @@ inline constexpr std::array<dtype_info, 17> dtype_table = {{
     {dtype::quint8, "quint8", "QUInt8Storage", 1, true},
     {dtype::qint8, "qint8", "QInt8Storage", 1, true},
     {dtype::qint32, "qint32", "QInt32Storage", 4, true},
-    {dtype::quint4x2, "quint4x2", "QUInt4x2Storage", 1, true},
-    {dtype::quint2x4, "quint2x4", "QUInt2x4Storage", 1, true},
+    {dtype::quint4x2, "quint4x2", "QUInt4x2Storage", 1, true, 2},
+    {dtype::quint2x4, "quint2x4", "QUInt2x4Storage", 1, true, 4},
 }};
 
 constexpr bool dtype_table_in_enum_order() noexcept {
@@ -9933,6 +9937,7 @@ private:
     }
 
     // Sizes, strides and offset against the storage: every element the view reaches is inside.
+    // Sub-byte quantized types pack 2 or 4 elements in each storage byte.
     status check_view(tensor_ref& t, std::uint64_t storage_numel, std::uint64_t at) const noexcept {
         if (t.sizes.size() != t.strides.size())
             return error{errc::torch_bad_shape, at, "as many strides as sizes"};
@@ -9957,7 +9962,8 @@ private:
         std::uint64_t end = 0;
         if (!add_fits(last, 1, t.extent) || !add_fits(static_cast<std::uint64_t>(t.storage_offset), t.extent, end))
             return error{errc::torch_overflow, at, "an offset and extent that fit in 64 bits"};
-        if (end > storage_numel)
+        const std::uint64_t per_byte = info(t.type).per_byte;
+        if ((end + per_byte - 1) / per_byte > storage_numel)
             return error{errc::torch_out_of_storage, at, "storage_offset + extent within the storage's numel"};
         return {};
     }
@@ -10299,6 +10305,7 @@ namespace torch {
 
 struct finding_entry {
     std::string part;        // the pickle it is in: "data.pkl", "pickle", "legacy main pickle"...
+    bool in_pickle = true;   // false for findings about records or the module structure (no opcode)
     pickle::opcode op = pickle::opcode::STOP;
     std::uint64_t offset = 0;  // of the opcode, in the file (raw pickle, legacy) or in `part` (zip)
     std::string module;      // the global involved, if any
@@ -10677,24 +10684,6 @@ namespace torch {
 
 namespace detail {
 
-// Forwards the first `limit` bytes and drops the rest: a record longer than its storage gives
-// exactly the storage's bytes (all torch reads of it).
-template <class Sink>
-class prefix_sink {
-public:
-    prefix_sink(Sink& next, std::uint64_t limit) noexcept : next_(&next), left_(limit) {}
-    status write(byte_view bytes) noexcept {
-        const std::size_t take = bytes.size() < left_ ? bytes.size() : static_cast<std::size_t>(left_);
-        left_ -= take;
-        return take == 0 ? status{} : next_->write(bytes.first(take));
-    }
-    [[nodiscard]] bool complete() const noexcept { return left_ == 0; }
-
-private:
-    Sink* next_;
-    std::uint64_t left_;
-};
-
 // Forwards to a seekable sink, counting the bytes appended (the output's size for the report).
 template <class SeekableSink>
 class counted_sink {
@@ -10752,7 +10741,7 @@ public:
         : pickle_(pickle), found_(&found), copier_(&copier), records_(records) {}
     // A storage copied whole from a zip record: the record's CRC-32, which extraction verifies.
     [[nodiscard]] bool known_crc(std::size_t i, std::uint32_t& crc) const noexcept {
-        if (!records_ || (*records_)[i]->uncompressed_size != found_->storages[i].byte_size()) return false;
+        if (!records_) return false;
         crc = (*records_)[i]->crc32;
         return true;
     }
@@ -10890,30 +10879,61 @@ private:
         if (!found) return in_entry(found.err(), pickle_entry.name);
         detail::add_tensors(out_report, *found);
 
-        // Every storage's record exists and holds at least numel x item size bytes (W1).
+        // Every storage's record exists and holds exactly numel x item size bytes: fewer would
+        // make torch read past it (W1), more would be bytes no tensor accounts for (W5).
         std::vector<const zip::entry*> records;
         for (const storage_ref& storage : found->storages) {
             std::string name = "data/";
             name += storage.key;
             auto record = archive->find_record(name);
             if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
-            if ((*record)->uncompressed_size < storage.byte_size())
-                return error{errc::torch_record_too_small, (*record)->local_header_offset,
-                             "a record holding numel x item size bytes", (*record)->name};
+            if ((*record)->uncompressed_size != storage.byte_size())
+                return error{errc::torch_record_size, (*record)->local_header_offset,
+                             "a record of exactly numel x item size bytes", (*record)->name};
             records.push_back(*record);
         }
+        report_unused_records(*archive, records, script, out_report);
         if (!write) return out_report;
 
         std::uint64_t copied = 0;
         const auto copier = [&](std::size_t i, auto& sink) -> status {
             using sink_type = std::remove_reference_t<decltype(sink)>;
             detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied, out_report.storage_bytes);
-            detail::prefix_sink<detail::progress_sink<sink_type>> cut(counted, found->storages[i].byte_size());
-            auto& transformed = mtd_.wrap(found->storages[i], cut);
+            auto& transformed = mtd_.wrap(found->storages[i], counted);
             return archive->extract(*records[i], transformed);
         };
-        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, &records));
+        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, Mtd::changes_bytes ? nullptr : &records));
         return out_report;
+    }
+
+    // Records the reconstruction leaves out are findings (THREATS.md Z6: a pickle or payload
+    // hidden in an extra record that another loader might read), except the bookkeeping torch
+    // writes itself (and, for TorchScript, its code and constants, which --extract-weights drops
+    // knowingly).
+    template <class Archive>
+    static void report_unused_records(const Archive& archive, const std::vector<const zip::entry*>& used, bool script,
+                                      report& out_report) {
+        static constexpr std::string_view bookkeeping[] = {"data.pkl", "byteorder", "version", ".data/version",
+                                                           ".data/serialization_id", ".format_version",
+                                                           ".storage_alignment"};
+        const std::string_view root = archive.root();
+        for (const zip::entry& item : archive.entries()) {
+            if (item.is_directory()) continue;
+            std::string_view record = item.name.substr(root.size() + 1);
+            bool known = false;
+            for (const std::string_view name : bookkeeping) known = known || record == name;
+            for (const zip::entry* storage : used) known = known || storage == &item;
+            if (script && (record == "constants.pkl" || record.substr(0, 5) == "code/" ||
+                           record.substr(0, 10) == "constants/" || record.substr(0, 6) == "extra/"))
+                known = true;
+            if (known) continue;
+            finding_entry unused;
+            unused.part = std::string(item.name);
+            unused.in_pickle = false;
+            unused.offset = item.local_header_offset;
+            unused.reason = "a record no tensor of the reconstruction uses: not written";
+            out_report.findings.push_back(std::move(unused));
+        }
     }
 
     // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
@@ -10944,6 +10964,7 @@ private:
         // The module's classes (and with them its code) are left out: that is a removal.
         finding_entry dropped;
         dropped.part = "module";
+        dropped.in_pickle = false;
         dropped.op = pickle::opcode::NEWOBJ;
         dropped.offset = root.offset;
         dropped.module = std::string(cls.module);
@@ -11151,9 +11172,9 @@ public:
                 auto record = archive->find_record(name);
                 if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
                 BRINE_TRY(stored_record(**record, file));
-                if ((*record)->uncompressed_size < storage.byte_size())
-                    return error{errc::torch_record_too_small, (*record)->local_header_offset,
-                                 "a record holding numel x item size bytes", (*record)->name};
+                if ((*record)->uncompressed_size != storage.byte_size())
+                    return error{errc::torch_record_size, (*record)->local_header_offset,
+                                 "a record of exactly numel x item size bytes", (*record)->name};
                 // Verified once here: the engine then trusts the bytes it reads in place.
                 counting_sink checked;
                 BRINE_TRY(archive->extract(**record, checked));
@@ -11189,9 +11210,14 @@ public:
             v.storage_offset = t.storage_offset;
             v.storage = storages[t.storage];
             const std::size_t item = info(t.type).item_size;
-            if (t.extent != 0)
-                v.data = v.storage.subview(static_cast<std::size_t>(t.storage_offset) * item,
-                                           static_cast<std::size_t>(t.extent) * item);
+            const std::size_t per_byte = info(t.type).per_byte;  // sub-byte types: elements per byte
+            if (t.extent != 0) {
+                const std::size_t first = static_cast<std::size_t>(t.storage_offset) / per_byte * item;
+                const std::size_t end =
+                    (static_cast<std::size_t>(t.storage_offset + static_cast<std::int64_t>(t.extent)) + per_byte - 1) /
+                    per_byte * item;
+                v.data = v.storage.subview(first, end - first);
+            }
             v.parameter = t.parameter;
             v.requires_grad = t.requires_grad;
             view.tensors_.push_back(std::move(v));
