@@ -47,6 +47,10 @@
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/policy/verdict.hpp>
 
+// NumPy .npy / .npz: strict parsing, object arrays evaluated, fresh files written
+#include <brine/numpy/npy.hpp>
+#include <brine/numpy/npz.hpp>
+
 // PyTorch checkpoints: formats, tensors, the disarm pipeline
 #include <brine/mtd/none.hpp>
 #include <brine/torch/detect.hpp>

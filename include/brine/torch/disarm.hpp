@@ -5,7 +5,9 @@
 //   torch zip    -> canonical torch zip (Writer policy)
 //   legacy .pt   -> canonical torch zip (the legacy stream's five pickles all judged)
 //   raw pickle   -> a raw reconstructed pickle
-//   TorchScript, tar, NumPy and other zips -> refused here (errc::torch_*): see numpy/ for .npy.
+//   NumPy .npy / .npz  -> a fresh .npy / .npz (numpy/): numeric arrays rebuilt, object arrays
+//                         through the policy (refused ones dropped from an .npz, an error for .npy)
+//   TorchScript (unless extract_weights), tar, other zips -> refused (errc::torch_*)
 // Memory: the pickle(s) plus fixed buffers; storages are streamed from input to output. The
 // output is complete or absent: the caller's sink is written only after everything validated,
 // and the file API writes a temporary file renamed into place at the end.
@@ -17,6 +19,8 @@
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
 #include <brine/mtd/none.hpp>
+#include <brine/numpy/npy.hpp>
+#include <brine/numpy/npz.hpp>
 #include <brine/pickle/machine.hpp>
 #include <brine/pickle/reader.hpp>
 #include <brine/pickle/writer.hpp>
@@ -200,7 +204,7 @@ private:
             case format::pickle_stream: return run_pickle_stream(file, source, out, write);
             case format::tar:
                 return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
-            case format::numpy: return error{errc::torch_not_a_checkpoint, 0, "a checkpoint (use numpy:: for .npy)"};
+            case format::numpy: return run_npy(file, out, write);
         }
         return error{errc::torch_not_a_checkpoint, 0, "a known format"};
     }
@@ -210,6 +214,11 @@ private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
         auto archive = zip::reader<RandomAccessSource>::open(source);
+        if (!archive && archive.err().code == errc::zip_multiple_roots) {
+            // No single folder: not torch.save's layout; an .npz (members at the top level) is.
+            auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
+            if (npz && is_npz(*npz)) return run_npz(source, out, write);
+        }
         BRINE_TRY(archive);
         const bool script = static_cast<bool>(archive->find_record("constants.pkl"));
         if (script && !extract_weights_)
@@ -252,6 +261,12 @@ private:
             records.push_back(*record);
         }
         report_unused_records(*archive, records, script, out_report);
+        const status sparse_ok = check_sparse_indices(*found, [&](std::uint32_t i, std::vector<std::uint8_t>& storage_bytes) {
+            storage_bytes.clear();
+            vector_sink sink(storage_bytes);
+            return archive->extract(*records[i], sink);
+        });
+        if (!sparse_ok) return in_entry(sparse_ok.err(), pickle_entry.name);
         if (!write) return out_report;
 
         std::uint64_t copied = 0;
@@ -262,6 +277,56 @@ private:
             return archive->extract(*records[i], transformed);
         };
         BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, Mtd::changes_bytes ? nullptr : &records));
+        return out_report;
+    }
+
+    // ---- NumPy .npy / .npz (THREATS.md F5) -----------------------------------------------------
+
+    template <class Archive>
+    static bool is_npz(const Archive& archive) noexcept {
+        for (const zip::entry& item : archive.entries()) {
+            const std::string_view name = item.name;
+            if (name.size() <= 4 || name.substr(name.size() - 4) != ".npy") return false;
+        }
+        return true;
+    }
+
+    template <class SeekableSink>
+    result<report> run_npy(byte_view file, SeekableSink& out, bool write) {
+        auto scanned = numpy::scan_npy<Allowlist, limits_type>(file, allowlist_);
+        BRINE_TRY(scanned);
+        report out_report;
+        out_report.format = scanned->has_objects() ? "npy (object array)" : "npy";
+        out_report.storages = 1;
+        out_report.storage_bytes = scanned->array.data.size();
+        if (scanned->has_objects()) {
+            detail::add_findings(out_report, scanned->objects.values, "npy object pickle", scanned->array.header.data_offset);
+            out_report.protocol = scanned->objects.protocol;
+        }
+        if (!write) return out_report;
+        detail::counted_sink<SeekableSink> counted(out);
+        BRINE_TRY(numpy::write_rebuilt(*scanned, counted));  // refuses an object array with findings
+        out_report.output_size = counted.count();
+        return out_report;
+    }
+
+    template <class RandomAccessSource, class SeekableSink>
+    result<report> run_npz(const RandomAccessSource& source, SeekableSink& out, bool write) {
+        auto scanned = numpy::scan_npz<Allowlist, limits_type>(source, allowlist_);
+        BRINE_TRY(scanned);
+        report out_report;
+        out_report.format = "npz";
+        for (const numpy::npz_member& member : scanned->members) {
+            ++out_report.storages;
+            out_report.storage_bytes += member.header.data_size;
+            if (member.has_objects())
+                detail::add_findings(out_report, member.objects.values, member.name, member.header.data_offset);
+        }
+        if (!write) return out_report;
+        detail::counted_sink<SeekableSink> counted(out);
+        auto rebuilt = numpy::rebuild_npz<Allowlist, limits_type>(source, counted, allowlist_);
+        BRINE_TRY(rebuilt);
+        out_report.output_size = counted.count();
         return out_report;
     }
 
@@ -384,6 +449,13 @@ private:
                 BRINE_TRY(extract_if_module(stream->main, out_report));
                 BRINE_TRY(refind_tensors(*stream));
             }
+            const legacy_stream& parsed = *stream;
+            BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, std::vector<std::uint8_t>& storage_bytes) -> status {
+                const byte_view data = file.subview(static_cast<std::size_t>(parsed.data[i].offset),
+                                                    static_cast<std::size_t>(parsed.found.storages[i].byte_size()));
+                storage_bytes.assign(data.begin(), data.end());
+                return {};
+            }));
             out_report.protocol = stream->main.protocol;
             detail::add_tensors(out_report, stream->found);
             if (!write) return out_report;

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +50,8 @@ struct tensor_ref {
     bool parameter = false;            // wrapped in torch.nn.Parameter
     bool requires_grad = false;
     pickle::node_id node = pickle::no_node;
+    std::uint64_t offset = 0;          // of the opcode that made it, in its pickle
+    std::uint32_t first_part = 0;      // sparse: index in checkpoint::tensors of its first part
 
     // Elements the view reaches: 0 for an empty tensor, else 1 + sum((size - 1) * stride).
     std::uint64_t extent = 0;
@@ -298,6 +301,7 @@ private:
         tensor_ref t;
         t.name = name;
         t.node = id;
+        t.offset = at;
         if (same(callee, rebuild_tensor_v2) || same(callee, rebuild_tensor)) {
             BRINE_TRY(strided(t, args, at));
         } else if (same(callee, rebuild_qtensor)) {
@@ -333,6 +337,7 @@ private:
             static const char* const coo_names[] = {"indices", "values"};
             static const char* const csr_names[] = {"crow_indices", "col_indices", "values"};
             const std::size_t dense_parts = sparse_parts.size() - 1;
+            t.first_part = static_cast<std::uint32_t>(out_.tensors.size() + 1);
             out_.tensors.push_back(std::move(t));
             const std::size_t self = out_.tensors.size() - 1;
             const std::size_t first_part = out_.tensors.size();
@@ -403,6 +408,59 @@ private:
 };
 
 }  // namespace detail
+
+// The index values of sparse tensors, read from their storages' bytes (THREATS.md W4): COO
+// indices within the size in every sparse dimension; compressed (CSR) row pointers starting at 0,
+// never decreasing, ending at the number of values, and column indices within the size.
+// `read(storage index, std::vector<std::uint8_t>&)` loads a storage's bytes.
+template <class Read>
+[[nodiscard]] status check_sparse_indices(const checkpoint& found, Read&& read) {
+    std::vector<std::uint8_t> bytes;
+    const auto element = [&](const tensor_ref& t, std::int64_t i, std::int64_t j) -> std::int64_t {
+        const std::uint64_t at = static_cast<std::uint64_t>(t.storage_offset + i * t.strides[0] +
+                                                            (t.sizes.size() > 1 ? j * t.strides[1] : 0));
+        std::int64_t v;
+        std::memcpy(&v, bytes.data() + at * 8, 8);  // little-endian hosts (byteorder checked)
+        return v;
+    };
+    for (const tensor_ref& t : found.tensors) {
+        if (t.kind != layout::sparse_coo && t.kind != layout::sparse_compressed) continue;
+        const std::uint64_t at = t.offset;
+        if (t.kind == layout::sparse_coo) {
+            const tensor_ref& indices = found.tensors[t.first_part];
+            BRINE_TRY(read(indices.storage, bytes));
+            const std::int64_t dims = indices.sizes[0], nnz = indices.sizes[1];
+            for (std::int64_t d = 0; d < dims; ++d)
+                for (std::int64_t j = 0; j < nnz; ++j) {
+                    const std::int64_t v = element(indices, d, j);
+                    if (v < 0 || v >= t.sizes[static_cast<std::size_t>(d)])
+                        return error{errc::torch_bad_sparse, at, "sparse indices within the tensor's size"};
+                }
+            continue;
+        }
+        const tensor_ref& rows = found.tensors[t.first_part];
+        const tensor_ref& columns = found.tensors[t.first_part + 1];
+        if (rows.type != dtype::int64 || columns.type != dtype::int64 || rows.sizes.size() != 1 ||
+            columns.sizes.size() != 1 || t.sizes.size() != 2 || rows.sizes[0] != t.sizes[0] + 1)
+            return error{errc::torch_bad_sparse, at, "int64 row pointers (one per row, plus one) and column indices"};
+        BRINE_TRY(read(rows.storage, bytes));
+        std::int64_t previous = 0;
+        for (std::int64_t r = 0; r < rows.sizes[0]; ++r) {
+            const std::int64_t v = element(rows, r, 0);
+            if ((r == 0 && v != 0) || v < previous)
+                return error{errc::torch_bad_sparse, at, "row pointers from 0, never decreasing"};
+            previous = v;
+        }
+        if (previous != columns.sizes[0])
+            return error{errc::torch_bad_sparse, at, "a last row pointer equal to the number of values"};
+        BRINE_TRY(read(columns.storage, bytes));
+        for (std::int64_t j = 0; j < columns.sizes[0]; ++j) {
+            const std::int64_t v = element(columns, j, 0);
+            if (v < 0 || v >= t.sizes[1]) return error{errc::torch_bad_sparse, at, "column indices within the size"};
+        }
+    }
+    return {};
+}
 
 // The storages and tensors of an evaluated checkpoint pickle, validated (W rows). What the
 // reconstruction leaves out (pickle::left_out) is skipped: it needs no storage.

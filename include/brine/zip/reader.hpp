@@ -33,6 +33,9 @@ struct reader_limits {
     std::uint64_t max_central_directory_size = std::uint64_t{64} << 20;
     std::uint64_t max_entry_size = std::uint64_t{64} << 30;   // uncompressed, per entry
     std::uint64_t max_total_size = std::uint64_t{256} << 30;  // uncompressed, all entries
+    // Every entry under one top-level folder, as torch.save writes (root() names it). NumPy's
+    // .npz keeps its members at the top level: false there (and an empty archive is then valid).
+    bool single_root = true;
 };
 
 struct entry {
@@ -441,15 +444,16 @@ private:
 
     status check_names(const reader_limits& limits) noexcept {
         using namespace detail;
-        if (entries_.empty()) return error{errc::zip_not_found, directory_offset_, "at least one entry"};
-        root_ = top_level_folder(entries_.front().name);
+        if (entries_.empty() && limits.single_root)
+            return error{errc::zip_not_found, directory_offset_, "at least one entry"};
+        root_ = limits.single_root ? top_level_folder(entries_.front().name) : std::string_view();
         for (const entry& item : entries_) {
             if (item.name.size() > limits.max_name_length)
                 return error{errc::limit_exceeded, directory_offset_, "names within reader_limits::max_name_length",
                              item.name};
             if (const char* problem = name_problem(item.name, (item.flags & flag_utf8) != 0))
                 return error{errc::zip_bad_name, directory_offset_, problem, item.name};
-            if (root_.empty() || top_level_folder(item.name) != root_)
+            if (limits.single_root && (root_.empty() || top_level_folder(item.name) != root_))
                 return error{errc::zip_multiple_roots, directory_offset_,
                              "every entry under the first entry's top-level folder", item.name};
         }
@@ -514,7 +518,12 @@ private:
                                           at + local_header_size + name_length);
             if (!field) return with_entry(field.err(), item.name);
             zip64_values zip64;
-            if (field->present || wanted.length() != 0) {
+            // Python's zipfile with force_zip64 (np.savez) adds a ZIP64 field repeating both sizes
+            // that the 32-bit fields already hold: the same values twice are no ambiguity.
+            const bool repeated = field->present && !wanted.uncompressed_size && field->data.size() == 16 &&
+                                  load_le64(field->data.data()) == uncompressed &&
+                                  load_le64(field->data.data() + 8) == compressed;
+            if (!repeated && (field->present || wanted.length() != 0)) {
                 wanted.local_header_offset = at >= u32_max && field->data.size() == wanted.length() + 8;
                 auto values = read_zip64_values(*field, wanted, wanted.length());
                 if (!values) return with_entry(values.err(), item.name);
