@@ -2,14 +2,14 @@
 # Installs what brine needs on Debian/Ubuntu.
 #   scripts/install-deps.sh build   compiler, CMake, Ninja (enough for the CLI and examples)
 #   scripts/install-deps.sh test    + doctest and the independent references the tests compare
-#                                   brine against (OpenSSL, zlib, PyTorch)
+#                                   brine against (OpenSSL, zlib, PyTorch, torchvision, NumPy)
 #   scripts/install-deps.sh fuzz    + clang with libFuzzer (the fuzz preset)
 set -euo pipefail
 
 what=${1:-build}
 packages=(cmake ninja-build g++)
 if [ "$what" = test ]; then
-    packages+=(doctest-dev libssl-dev zlib1g-dev openssl python3-torch)
+    packages+=(doctest-dev libssl-dev zlib1g-dev openssl python3-torch python3-torchvision python3-numpy)
 fi
 if [ "$what" = fuzz ]; then
     packages+=(clang libclang-rt-14-dev)
