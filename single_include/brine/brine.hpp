@@ -7664,6 +7664,16 @@ BRINE_NAMESPACE_BEGIN
 namespace policy {
 
 namespace detail {
+// Optional: node_id resolve_persistent_id(const pickle::graph&, node_id id) const — the value an
+// allowed persistent id stands for, or pickle::no_node to keep the persistent id itself.
+template <class P, class = void>
+struct has_resolve_persistent_id : std::false_type {};
+template <class P>
+struct has_resolve_persistent_id<
+    P, std::enable_if_t<std::is_same_v<decltype(std::declval<const P&>().resolve_persistent_id(
+                                           std::declval<const pickle::graph&>(), pickle::node_id{})),
+                                       pickle::node_id>>> : std::true_type {};
+
 template <class P, class = void>
 struct has_allow_global : std::false_type {};
 template <class P>
@@ -8418,7 +8428,14 @@ private:
                 const policy::verdict verdict = (*graph_)[pid].kind == node_kind::blocked
                                                     ? policy::refused("persistent id made of a refused value")
                                                     : policy_->allow_persistent_id(*graph_, pid, t.op);
-                if (!verdict.allowed()) graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
+                if (!verdict.allowed()) {
+                    graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
+                } else if constexpr (policy::detail::has_resolve_persistent_id<Policy>::value) {
+                    // A policy may say what an id stands for (module_structure: the class of a
+                    // legacy ('module', class, ...) id), as the loader's persistent_load would.
+                    const node_id resolved = policy_->resolve_persistent_id(*graph_, pid);
+                    if (resolved != no_node) return push(resolved, t);
+                }
                 return push(*id, t);
             }
 
@@ -11035,10 +11052,32 @@ struct module_structure : Base {
         return Base::allow_call(g, callable, form);
     }
 
+    // The legacy format (torch.save with _use_new_zipfile_serialization=False) pickles each
+    // nn.Module class as a persistent id ('module', class, source file, source), which
+    // persistent_load turns into the class: allowed here, and resolved to the class name.
+    [[nodiscard]] verdict allow_persistent_id(const pickle::graph& g, pickle::node_id id,
+                                              pickle::opcode op) const noexcept {
+        if (module_class(g, id) != pickle::no_node) return allowed;
+        return Base::allow_persistent_id(g, id, op);
+    }
+    [[nodiscard]] pickle::node_id resolve_persistent_id(const pickle::graph& g, pickle::node_id id) const noexcept {
+        return module_class(g, id);
+    }
+
     [[nodiscard]] verdict allow_build(const pickle::graph& g, pickle::node_id target) const noexcept {
         const pickle::node& n = g[target];
         if (n.kind == pickle::node_kind::call && n.form == pickle::call_form::newobj) return allowed;
         return Base::allow_build(g, target);
+    }
+
+private:
+    [[nodiscard]] static pickle::node_id module_class(const pickle::graph& g, pickle::node_id id) noexcept {
+        std::string_view tag;
+        const pickle::node_ids parts = g.children(id);
+        if (g[id].kind != pickle::node_kind::tuple || parts.size() != 4 || !ascii_text(g, parts[0], tag) ||
+            tag != "module" || g[parts[1]].kind != pickle::node_kind::global)
+            return pickle::no_node;
+        return parts[1];
     }
 };
 
@@ -12516,7 +12555,7 @@ private:
         return extract_if_module(evaluated, out_report);
     }
 
-    status extract_if_module(pickle::evaluation& evaluated, report& out_report) {
+    status extract_if_module(pickle::evaluation& evaluated, report& out_report, std::uint64_t base = 0) {
         if (!extract_weights_) return {};
         const pickle::graph& g = evaluated.values;
         const pickle::node& root = g[g.root()];
@@ -12530,7 +12569,7 @@ private:
         dropped.part = "module";
         dropped.in_pickle = false;
         dropped.op = pickle::opcode::NEWOBJ;
-        dropped.offset = root.offset;
+        dropped.offset = base + root.offset;
         dropped.module = std::string(cls.module);
         dropped.name = std::string(cls.name);
         dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
@@ -12586,7 +12625,7 @@ private:
                                            : read_legacy(file, first.end_offset, machine, out_report);
             BRINE_TRY(stream);
             if (extract_weights_) {
-                BRINE_TRY(extract_if_module(stream->main, out_report));
+                BRINE_TRY(extract_if_module(stream->main, out_report, stream->main_offset));
                 BRINE_TRY(refind_tensors(*stream));
             }
             const legacy_stream& parsed = *stream;

@@ -647,7 +647,14 @@ private:
                 const policy::verdict verdict = (*graph_)[pid].kind == node_kind::blocked
                                                     ? policy::refused("persistent id made of a refused value")
                                                     : policy_->allow_persistent_id(*graph_, pid, t.op);
-                if (!verdict.allowed()) graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
+                if (!verdict.allowed()) {
+                    graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
+                } else if constexpr (policy::detail::has_resolve_persistent_id<Policy>::value) {
+                    // A policy may say what an id stands for (module_structure: the class of a
+                    // legacy ('module', class, ...) id), as the loader's persistent_load would.
+                    const node_id resolved = policy_->resolve_persistent_id(*graph_, pid);
+                    if (resolved != no_node) return push(resolved, t);
+                }
                 return push(*id, t);
             }
 

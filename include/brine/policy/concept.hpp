@@ -31,6 +31,16 @@ BRINE_NAMESPACE_BEGIN
 namespace policy {
 
 namespace detail {
+// Optional: node_id resolve_persistent_id(const pickle::graph&, node_id id) const — the value an
+// allowed persistent id stands for, or pickle::no_node to keep the persistent id itself.
+template <class P, class = void>
+struct has_resolve_persistent_id : std::false_type {};
+template <class P>
+struct has_resolve_persistent_id<
+    P, std::enable_if_t<std::is_same_v<decltype(std::declval<const P&>().resolve_persistent_id(
+                                           std::declval<const pickle::graph&>(), pickle::node_id{})),
+                                       pickle::node_id>>> : std::true_type {};
+
 template <class P, class = void>
 struct has_allow_global : std::false_type {};
 template <class P>

@@ -38,10 +38,32 @@ struct module_structure : Base {
         return Base::allow_call(g, callable, form);
     }
 
+    // The legacy format (torch.save with _use_new_zipfile_serialization=False) pickles each
+    // nn.Module class as a persistent id ('module', class, source file, source), which
+    // persistent_load turns into the class: allowed here, and resolved to the class name.
+    [[nodiscard]] verdict allow_persistent_id(const pickle::graph& g, pickle::node_id id,
+                                              pickle::opcode op) const noexcept {
+        if (module_class(g, id) != pickle::no_node) return allowed;
+        return Base::allow_persistent_id(g, id, op);
+    }
+    [[nodiscard]] pickle::node_id resolve_persistent_id(const pickle::graph& g, pickle::node_id id) const noexcept {
+        return module_class(g, id);
+    }
+
     [[nodiscard]] verdict allow_build(const pickle::graph& g, pickle::node_id target) const noexcept {
         const pickle::node& n = g[target];
         if (n.kind == pickle::node_kind::call && n.form == pickle::call_form::newobj) return allowed;
         return Base::allow_build(g, target);
+    }
+
+private:
+    [[nodiscard]] static pickle::node_id module_class(const pickle::graph& g, pickle::node_id id) noexcept {
+        std::string_view tag;
+        const pickle::node_ids parts = g.children(id);
+        if (g[id].kind != pickle::node_kind::tuple || parts.size() != 4 || !ascii_text(g, parts[0], tag) ||
+            tag != "module" || g[parts[1]].kind != pickle::node_kind::global)
+            return pickle::no_node;
+        return parts[1];
     }
 };
 

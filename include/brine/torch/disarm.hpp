@@ -376,7 +376,7 @@ private:
         return extract_if_module(evaluated, out_report);
     }
 
-    status extract_if_module(pickle::evaluation& evaluated, report& out_report) {
+    status extract_if_module(pickle::evaluation& evaluated, report& out_report, std::uint64_t base = 0) {
         if (!extract_weights_) return {};
         const pickle::graph& g = evaluated.values;
         const pickle::node& root = g[g.root()];
@@ -390,7 +390,7 @@ private:
         dropped.part = "module";
         dropped.in_pickle = false;
         dropped.op = pickle::opcode::NEWOBJ;
-        dropped.offset = root.offset;
+        dropped.offset = base + root.offset;
         dropped.module = std::string(cls.module);
         dropped.name = std::string(cls.name);
         dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
@@ -446,7 +446,7 @@ private:
                                            : read_legacy(file, first.end_offset, machine, out_report);
             BRINE_TRY(stream);
             if (extract_weights_) {
-                BRINE_TRY(extract_if_module(stream->main, out_report));
+                BRINE_TRY(extract_if_module(stream->main, out_report, stream->main_offset));
                 BRINE_TRY(refind_tensors(*stream));
             }
             const legacy_stream& parsed = *stream;
