@@ -71,6 +71,27 @@ TEST_CASE("mapped_file gives the file's bytes without copying, empty files inclu
     static_assert(is_random_access_source_v<mapped_file>);
 }
 
+TEST_CASE("hybrid_file_source reads small ranges from its mapping and large ones with pread, alike") {
+    brine_test::scratch_dir dir("hybrid");
+    std::string content(200000, '\0');
+    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>((i * 2654435761u) >> 13);
+    write_text(dir / "f.bin", content);
+    auto file = hybrid_file_source::open((dir / "f.bin").string().c_str());
+    REQUIRE(file);
+    CHECK(file->size() == content.size());
+    CHECK(file->mapping().size() == content.size());
+    for (const std::size_t count : {std::size_t{30}, std::size_t{4096}, std::size_t{4097}, std::size_t{150000}}) {
+        std::vector<std::uint8_t> got(count);
+        REQUIRE(file->read_at(1234, got.data(), count));
+        CHECK(std::equal(got.begin(), got.end(), content.begin() + 1234));
+        CHECK_FALSE(file->read_at(content.size() - count + 1, got.data(), count));  // one past the end
+    }
+    // Copies take the buffered pread path: no resident pages of the mapping.
+    static_assert(!has_contiguous_bytes_v<hybrid_file_source>);
+    static_assert(is_random_access_source_v<hybrid_file_source>);
+    CHECK_FALSE(hybrid_file_source::open((dir / "missing").string().c_str()));
+}
+
 TEST_CASE("atomic_file_sink: the file appears complete on commit, and not at all otherwise") {
     brine_test::scratch_dir dir("atomic");
     const std::string target = (dir / "out.pt").string();

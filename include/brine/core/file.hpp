@@ -309,6 +309,37 @@ private:
     std::string temp_path_;
 };
 
+// A file read both ways, each where it is cheap: small reads (zip headers) are copied from a
+// mapping, without a system call each; large reads (records, storages) use pread, without a page
+// fault per 4 KiB or resident memory growing with the file. Scanning a 346 MB model's 155
+// records took 4.9 ms of preads for the headers alone. The mapping is also there for parsing a
+// pickle stream in place (mapping()); it is deliberately not called bytes(), so that copying
+// (copy_range) takes the pread path.
+class hybrid_file_source {
+public:
+    [[nodiscard]] static result<hybrid_file_source> open(const char* path) noexcept {
+        auto mapped = mapped_file::open(path);
+        BRINE_TRY(mapped);
+        auto file = file_source::open(path);
+        BRINE_TRY(file);
+        return hybrid_file_source(std::move(*mapped), std::move(*file));
+    }
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return mapped_.size(); }
+    [[nodiscard]] byte_view mapping() const noexcept { return mapped_.bytes(); }
+    [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
+        if (count <= small_read) return mapped_.read_at(offset, dst, count);
+        return file_.read_at(offset, dst, count);
+    }
+
+private:
+    static constexpr std::size_t small_read = 4096;
+    hybrid_file_source(mapped_file mapped, file_source file) noexcept
+        : mapped_(std::move(mapped)), file_(std::move(file)) {}
+    mapped_file mapped_;
+    file_source file_;
+};
+
 #endif  // BRINE_HAS_POSIX_FILES
 
 BRINE_NAMESPACE_END
