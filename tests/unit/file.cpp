@@ -83,7 +83,8 @@ TEST_CASE("hybrid_file_source reads small ranges from its mapping and large ones
     for (const std::size_t count : {std::size_t{30}, std::size_t{4096}, std::size_t{4097}, std::size_t{150000}}) {
         std::vector<std::uint8_t> got(count);
         REQUIRE(file->read_at(1234, got.data(), count));
-        CHECK(std::equal(got.begin(), got.end(), content.begin() + 1234));
+        CHECK(std::equal(got.begin(), got.end(), content.begin() + 1234,
+                         [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); }));
         CHECK_FALSE(file->read_at(content.size() - count + 1, got.data(), count));  // one past the end
     }
     // Copies take the buffered pread path: no resident pages of the mapping.
