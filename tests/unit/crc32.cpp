@@ -16,7 +16,8 @@ using zip::crc32_backend;
 namespace {
 
 constexpr crc32_backend all_backends[] = {crc32_backend::automatic, crc32_backend::portable,
-                                          crc32_backend::x86_pclmul, crc32_backend::arm_crc32};
+                                          crc32_backend::x86_pclmul, crc32_backend::arm_crc32,
+                                          crc32_backend::x86_vpclmul};
 
 // The backends that run natively on this machine, announced once so that a skipped accelerated
 // path shows in the test log.
@@ -82,7 +83,9 @@ TEST_CASE("the accelerated path this CPU offers is available") {
 #if BRINE_ARCH_X86 && BRINE_HAS_TARGET_ATTRIBUTE
     if (cpu().pclmul && cpu().sse41) {
         CHECK(zip::crc32_backend_available(crc32_backend::x86_pclmul));
-        CHECK(zip::crc32_stream().backend() == crc32_backend::x86_pclmul);
+        CHECK(zip::crc32_backend_available(crc32_backend::x86_vpclmul) == cpu().avx512_vpclmul);
+        CHECK(zip::crc32_stream().backend() ==
+              (cpu().avx512_vpclmul ? crc32_backend::x86_vpclmul : crc32_backend::x86_pclmul));
     }
 #endif
 #if BRINE_ARCH_ARM64 && BRINE_HAS_TARGET_ATTRIBUTE

@@ -21,6 +21,7 @@ struct cpu_features {
     bool ssse3 = false;
     bool pclmul = false;
     bool sha_ni = false;
+    bool avx512_vpclmul = false;  // AVX-512F + VPCLMULQDQ, with the OS saving ZMM state
     // ARMv8
     bool arm_sha2 = false;
     bool arm_crc32 = false;
@@ -40,9 +41,17 @@ inline cpu_features detect_cpu_features() noexcept {
             f.sse41 = (ecx >> 19) & 1;
             f.pclmul = (ecx >> 1) & 1;
         }
+        const unsigned leaf1_ecx = ecx;
+        const bool osxsave = (leaf1_ecx >> 27) & 1;
         if (max_leaf >= 7) {
             __cpuid_count(7, 0, eax, ebx, ecx, edx);
             f.sha_ni = (ebx >> 29) & 1;
+            const bool avx512f = (ebx >> 16) & 1;
+            const bool vpclmul = (ecx >> 10) & 1;
+            // The OS must save the opmask and ZMM registers (XCR0 bits 1, 2, 5, 6, 7).
+            unsigned xcr0_low = 0, xcr0_high = 0;
+            if (osxsave) __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+            f.avx512_vpclmul = avx512f && vpclmul && (xcr0_low & 0xE6u) == 0xE6u;
         }
     }
 #elif BRINE_ARCH_ARM64 && defined(__linux__)

@@ -29,6 +29,7 @@ enum class crc32_backend {
     portable,    // slicing-by-16 tables, any CPU
     x86_pclmul,  // PCLMULQDQ + SSE4.1 carry-less folding
     arm_crc32,   // ARMv8 CRC32 instructions
+    x86_vpclmul, // the same folding on AVX-512 registers (VPCLMULQDQ), 256 bytes per step
 };
 
 [[nodiscard]] inline std::string_view to_string(crc32_backend backend) noexcept {
@@ -37,6 +38,7 @@ enum class crc32_backend {
         case crc32_backend::portable: return "portable";
         case crc32_backend::x86_pclmul: return "x86_pclmul";
         case crc32_backend::arm_crc32: return "arm_crc32";
+        case crc32_backend::x86_vpclmul: return "x86_vpclmul";
     }
     return "unknown";
 }
@@ -50,6 +52,7 @@ namespace detail {
         case crc32_backend::portable: return &crc32_update_portable;
         case crc32_backend::x86_pclmul: return crc32_pclmul_if_supported();
         case crc32_backend::arm_crc32: return crc32_armv8_if_supported();
+        case crc32_backend::x86_vpclmul: return crc32_vpclmul_if_supported();
     }
     return nullptr;
 }
@@ -62,7 +65,8 @@ struct crc32_choice {
 // The backend `automatic` stands for on this CPU, decided once (thread-safe static initialisation).
 [[nodiscard]] inline const crc32_choice& crc32_fastest() noexcept {
     static const crc32_choice choice = [] {
-        for (const crc32_backend candidate : {crc32_backend::x86_pclmul, crc32_backend::arm_crc32}) {
+        for (const crc32_backend candidate :
+             {crc32_backend::x86_vpclmul, crc32_backend::x86_pclmul, crc32_backend::arm_crc32}) {
             if (const crc32_update_fn update = crc32_implementation_of(candidate)) return crc32_choice{candidate, update};
         }
         return crc32_choice{crc32_backend::portable, &crc32_update_portable};
