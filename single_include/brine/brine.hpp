@@ -868,17 +868,6 @@ public:
 
     [[nodiscard]] byte_view bytes() const noexcept { return {data_, size_}; }
     [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
-
-    // Drops the pages wholly inside [offset, offset + length) from this process's memory (the
-    // page cache keeps them; reading them again maps them again). Streaming a large file through
-    // a mapping then keeps resident memory flat.
-    void release(std::uint64_t offset, std::size_t length) const noexcept {
-        const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-        const std::uint64_t first = (offset + page - 1) / page * page;
-        const std::uint64_t last = (offset + length) / page * page;
-        if (data_ == nullptr || last <= first || last > size_) return;
-        ::madvise(const_cast<std::uint8_t*>(data_) + first, static_cast<std::size_t>(last - first), MADV_DONTNEED);
-    }
     [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
         if (offset > size_ || count > size_ - offset)
             return error{errc::io_read_failed, offset, "more bytes (the file is shorter than expected)"};
@@ -1258,28 +1247,18 @@ struct has_contiguous_bytes : std::false_type {};
 template <class T>
 struct has_contiguous_bytes<T, std::enable_if_t<std::is_same_v<decltype(std::declval<const T&>().bytes()), byte_view>>>
     : std::true_type {};
-
-template <class T, class = void>
-struct has_release : std::false_type {};
-template <class T>
-struct has_release<T, std::void_t<decltype(std::declval<const T&>().release(std::uint64_t{}, std::size_t{}))>>
-    : std::true_type {};
 }  // namespace detail
 
 template <class T>
 inline constexpr bool is_random_access_source_v = detail::is_random_access_source<T>::value;
 
 // A RandomAccessSource whose bytes are all in memory (memory_source, mapped_file) may also be
-// read in place: `byte_view bytes() const`. One that can drop pages it no longer needs (a mapped
-// file, to keep resident memory flat while a large entry streams through) has
-// `void release(std::uint64_t offset, std::size_t length) const`.
+// read in place: `byte_view bytes() const`.
 template <class T>
 inline constexpr bool has_contiguous_bytes_v = detail::has_contiguous_bytes<T>::value;
-template <class T>
-inline constexpr bool has_release_v = detail::has_release<T>::value;
 
 // Writes source bytes [offset, offset + size) to `sink` in chunks: in place when the source is
-// in memory (no copy; pages released behind the copy when the source can), else through a
+// in memory (no copy), else through a
 // 256 KiB buffer (a system call per chunk, not per few KiB).
 template <class RandomAccessSource, class Sink>
 [[nodiscard]] status copy_range(const RandomAccessSource& source, std::uint64_t offset, std::uint64_t size,
@@ -1292,7 +1271,6 @@ template <class RandomAccessSource, class Sink>
         while (size != 0) {
             const std::size_t n = size < chunk ? static_cast<std::size_t>(size) : chunk;
             BRINE_TRY(sink.write(byte_view(all.data() + offset, n)));
-            if constexpr (has_release_v<RandomAccessSource>) source.release(offset, n);
             offset += n;
             size -= n;
         }
@@ -11333,6 +11311,7 @@ BRINE_NAMESPACE_END
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -11372,6 +11351,13 @@ struct tensor_ref {
 struct checkpoint {
     std::vector<storage_ref> storages;  // in order of first reference
     std::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
+    std::unordered_map<std::string_view, std::uint32_t> by_key;  // storage key -> index in storages
+
+    // The index of the storage with `key`, or storages.size().
+    [[nodiscard]] std::size_t find_storage(std::string_view key) const {
+        const auto it = by_key.find(key);
+        return it == by_key.end() ? storages.size() : it->second;
+    }
 };
 
 namespace detail {
@@ -11540,17 +11526,18 @@ private:
         std::uint64_t bytes = 0;
         if (!mul_fits(static_cast<std::uint64_t>(numel), info(type).item_size, bytes))
             return error{errc::torch_overflow, at, "a storage size that fits in 64 bits"};
-        for (std::uint32_t i = 0; i < out_.storages.size(); ++i) {
-            storage_ref& known = out_.storages[i];
-            if (known.key != key) continue;
-            if (known.type != type)
+        // A map, not a scan of the storages: a state dict may hold 100k of them.
+        const auto [known, inserted] = out_.by_key.emplace(key, static_cast<std::uint32_t>(out_.storages.size()));
+        if (!inserted) {
+            const storage_ref& first = out_.storages[known->second];
+            if (first.type != type)
                 return error{errc::torch_dtype_conflict, at, "one dtype for every use of a storage key"};
-            if (known.numel != static_cast<std::uint64_t>(numel))
+            if (first.numel != static_cast<std::uint64_t>(numel))
                 return error{errc::torch_bad_storage, at, "one numel for every use of a storage key"};
-            return i;
+            return known->second;
         }
         out_.storages.push_back(storage_ref{key, type, static_cast<std::uint64_t>(numel), location, pid});
-        return static_cast<std::uint32_t>(out_.storages.size() - 1);
+        return known->second;
     }
 
     // Sizes, strides and offset against the storage: every element the view reaches is inside.
@@ -12209,9 +12196,7 @@ template <class Machine, class MainMachine>
         if (pos + 8 > file.size()) return detail::legacy_error(pos, "an 8-byte storage element count");
         std::memcpy(count_bytes, file.data() + pos, 8);
         const std::uint64_t count = load_le64(count_bytes);
-        std::size_t index = stream.found.storages.size();
-        for (std::size_t i = 0; i < stream.found.storages.size(); ++i)
-            if (stream.found.storages[i].key == key) index = i;
+        const std::size_t index = stream.found.find_storage(key);
         std::uint64_t bytes = 0;
         if (index == stream.found.storages.size()) {
             // Used only by what the reconstruction leaves out: skipped, but its size must still
@@ -12263,10 +12248,8 @@ template <class Machine>
     BRINE_TRY(found);
     std::vector<legacy_storage_data> data;
     for (const storage_ref& storage : found->storages) {
-        legacy_storage_data where;
-        for (std::size_t i = 0; i < stream.found.storages.size(); ++i)
-            if (stream.found.storages[i].key == storage.key) where = stream.data[i];
-        data.push_back(where);
+        const std::size_t before = stream.found.find_storage(storage.key);
+        data.push_back(before < stream.data.size() ? stream.data[before] : legacy_storage_data{});
     }
     stream.found = std::move(*found);
     stream.data = std::move(data);

@@ -149,17 +149,6 @@ public:
 
     [[nodiscard]] byte_view bytes() const noexcept { return {data_, size_}; }
     [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
-
-    // Drops the pages wholly inside [offset, offset + length) from this process's memory (the
-    // page cache keeps them; reading them again maps them again). Streaming a large file through
-    // a mapping then keeps resident memory flat.
-    void release(std::uint64_t offset, std::size_t length) const noexcept {
-        const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-        const std::uint64_t first = (offset + page - 1) / page * page;
-        const std::uint64_t last = (offset + length) / page * page;
-        if (data_ == nullptr || last <= first || last > size_) return;
-        ::madvise(const_cast<std::uint8_t*>(data_) + first, static_cast<std::size_t>(last - first), MADV_DONTNEED);
-    }
     [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
         if (offset > size_ || count > size_ - offset)
             return error{errc::io_read_failed, offset, "more bytes (the file is shorter than expected)"};

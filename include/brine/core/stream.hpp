@@ -63,28 +63,18 @@ struct has_contiguous_bytes : std::false_type {};
 template <class T>
 struct has_contiguous_bytes<T, std::enable_if_t<std::is_same_v<decltype(std::declval<const T&>().bytes()), byte_view>>>
     : std::true_type {};
-
-template <class T, class = void>
-struct has_release : std::false_type {};
-template <class T>
-struct has_release<T, std::void_t<decltype(std::declval<const T&>().release(std::uint64_t{}, std::size_t{}))>>
-    : std::true_type {};
 }  // namespace detail
 
 template <class T>
 inline constexpr bool is_random_access_source_v = detail::is_random_access_source<T>::value;
 
 // A RandomAccessSource whose bytes are all in memory (memory_source, mapped_file) may also be
-// read in place: `byte_view bytes() const`. One that can drop pages it no longer needs (a mapped
-// file, to keep resident memory flat while a large entry streams through) has
-// `void release(std::uint64_t offset, std::size_t length) const`.
+// read in place: `byte_view bytes() const`.
 template <class T>
 inline constexpr bool has_contiguous_bytes_v = detail::has_contiguous_bytes<T>::value;
-template <class T>
-inline constexpr bool has_release_v = detail::has_release<T>::value;
 
 // Writes source bytes [offset, offset + size) to `sink` in chunks: in place when the source is
-// in memory (no copy; pages released behind the copy when the source can), else through a
+// in memory (no copy), else through a
 // 256 KiB buffer (a system call per chunk, not per few KiB).
 template <class RandomAccessSource, class Sink>
 [[nodiscard]] status copy_range(const RandomAccessSource& source, std::uint64_t offset, std::uint64_t size,
@@ -97,7 +87,6 @@ template <class RandomAccessSource, class Sink>
         while (size != 0) {
             const std::size_t n = size < chunk ? static_cast<std::size_t>(size) : chunk;
             BRINE_TRY(sink.write(byte_view(all.data() + offset, n)));
-            if constexpr (has_release_v<RandomAccessSource>) source.release(offset, n);
             offset += n;
             size -= n;
         }

@@ -177,9 +177,7 @@ template <class Machine, class MainMachine>
         if (pos + 8 > file.size()) return detail::legacy_error(pos, "an 8-byte storage element count");
         std::memcpy(count_bytes, file.data() + pos, 8);
         const std::uint64_t count = load_le64(count_bytes);
-        std::size_t index = stream.found.storages.size();
-        for (std::size_t i = 0; i < stream.found.storages.size(); ++i)
-            if (stream.found.storages[i].key == key) index = i;
+        const std::size_t index = stream.found.find_storage(key);
         std::uint64_t bytes = 0;
         if (index == stream.found.storages.size()) {
             // Used only by what the reconstruction leaves out: skipped, but its size must still
@@ -231,10 +229,8 @@ template <class Machine>
     BRINE_TRY(found);
     std::vector<legacy_storage_data> data;
     for (const storage_ref& storage : found->storages) {
-        legacy_storage_data where;
-        for (std::size_t i = 0; i < stream.found.storages.size(); ++i)
-            if (stream.found.storages[i].key == storage.key) where = stream.data[i];
-        data.push_back(where);
+        const std::size_t before = stream.found.find_storage(storage.key);
+        data.push_back(before < stream.data.size() ? stream.data[before] : legacy_storage_data{});
     }
     stream.found = std::move(*found);
     stream.data = std::move(data);

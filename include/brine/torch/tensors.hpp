@@ -21,6 +21,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -60,6 +61,13 @@ struct tensor_ref {
 struct checkpoint {
     std::vector<storage_ref> storages;  // in order of first reference
     std::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
+    std::unordered_map<std::string_view, std::uint32_t> by_key;  // storage key -> index in storages
+
+    // The index of the storage with `key`, or storages.size().
+    [[nodiscard]] std::size_t find_storage(std::string_view key) const {
+        const auto it = by_key.find(key);
+        return it == by_key.end() ? storages.size() : it->second;
+    }
 };
 
 namespace detail {
@@ -228,17 +236,18 @@ private:
         std::uint64_t bytes = 0;
         if (!mul_fits(static_cast<std::uint64_t>(numel), info(type).item_size, bytes))
             return error{errc::torch_overflow, at, "a storage size that fits in 64 bits"};
-        for (std::uint32_t i = 0; i < out_.storages.size(); ++i) {
-            storage_ref& known = out_.storages[i];
-            if (known.key != key) continue;
-            if (known.type != type)
+        // A map, not a scan of the storages: a state dict may hold 100k of them.
+        const auto [known, inserted] = out_.by_key.emplace(key, static_cast<std::uint32_t>(out_.storages.size()));
+        if (!inserted) {
+            const storage_ref& first = out_.storages[known->second];
+            if (first.type != type)
                 return error{errc::torch_dtype_conflict, at, "one dtype for every use of a storage key"};
-            if (known.numel != static_cast<std::uint64_t>(numel))
+            if (first.numel != static_cast<std::uint64_t>(numel))
                 return error{errc::torch_bad_storage, at, "one numel for every use of a storage key"};
-            return i;
+            return known->second;
         }
         out_.storages.push_back(storage_ref{key, type, static_cast<std::uint64_t>(numel), location, pid});
-        return static_cast<std::uint32_t>(out_.storages.size() - 1);
+        return known->second;
     }
 
     // Sizes, strides and offset against the storage: every element the view reaches is inside.
