@@ -4,7 +4,9 @@
 #include <brine/brine.hpp>
 
 #include "options.hpp"
+#include "mtd_commands.hpp"
 #include "output.hpp"
+#include "progress.hpp"
 #include "walk.hpp"
 
 #include <cstdio>
@@ -22,6 +24,8 @@ namespace {
 using brine_cli::exit_error;
 using brine_cli::exit_findings;
 using brine_cli::exit_ok;
+using brine_cli::progress_line;
+using brine_cli::wants_progress;
 
 void print_usage(std::FILE* out) {
     std::fputs(
@@ -36,6 +40,16 @@ void print_usage(std::FILE* out) {
         "  info FILE         list the tensors: name, dtype, shape, strides, storage\n"
         "  dis FILE          list the pickle's opcodes (a raw pickle, or data.pkl of a torch\n"
         "                    zip) with the policy's verdict on every global and call\n"
+        "  keygen KEYFILE    create a new secret key for seals (64 hex digits, mode 0600)\n"
+        "  seal IN OUT --key KEYFILE [--permute records|elements|neurons[=PLAN]|none]\n"
+        "                    [--hash hmac_sha256|sha256] [--scrub-lsb N] [--manifest PATH]\n"
+        "                    a clean reconstruction of IN, permuted under the key, with a\n"
+        "                    manifest of digests (a record of OUT, or PATH)\n"
+        "  verify FILE --key KEYFILE [--manifest PATH]\n"
+        "                    check FILE against its seal; name each tensor, chunk, record or\n"
+        "                    architecture change (exit 0 intact, 3 tampered)\n"
+        "  restore IN OUT --key KEYFILE [--manifest PATH]\n"
+        "                    undo a seal's permutation (IN must verify intact)\n"
         "  sha256 FILE...    print the SHA-256 of each file (like sha256sum)\n"
         "  version           print brine's version and the accelerated paths in use\n"
         "  help              print this text\n"
@@ -43,7 +57,8 @@ void print_usage(std::FILE* out) {
         "options: --json (one JSON object per file), --quiet, --policy torch_weights_only|strict,\n"
         "         --allow module.qualname (repeatable), --jobs N (scan), --sync (disarm: fsync\n"
         "         the output before renaming it into place), --extract-weights (read TorchScript\n"
-        "         archives and pickled modules, writing the state dict of their weights)\n"
+        "         archives and pickled modules, writing the state dict of their weights),\n"
+        "         seal/verify: --jobs N hashing threads (default: all cores)\n"
         "\n"
         "exit codes: 0 clean/done, 1 findings (scan) or something removed (disarm), 2 error\n"
         "            (no output file exists), 3 tampering detected\n",
@@ -260,31 +275,6 @@ int command_scan(int argc, char** argv) {
     });
 }
 
-// A progress line on stderr for large inputs when stderr is a terminal (DESIGN.md §5).
-struct progress_line {
-    const char* verb;
-    std::string name;
-    bool shown = false;
-
-    static void update(void* self, std::uint64_t done, std::uint64_t total) {
-        auto* line = static_cast<progress_line*>(self);
-        line->shown = true;
-        const double percent = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
-        std::fprintf(stderr, "\r%s %s: %5.1f%% (%llu of %llu MB)", line->verb, line->name.c_str(), percent,
-                     static_cast<unsigned long long>(done >> 20), static_cast<unsigned long long>(total >> 20));
-        std::fflush(stderr);
-    }
-    void finish() const {
-        if (shown) std::fputs("\r\033[K", stderr);  // clear the line: the report follows on stdout
-    }
-};
-
-bool wants_progress(const std::string& path) {
-    if (!::isatty(STDERR_FILENO)) return false;
-    auto file = brine::file_source::open(path.c_str());
-    return file && file->size() > (std::uint64_t{100} << 20);
-}
-
 int command_disarm(int argc, char** argv) {
     brine_cli::options opts;
     if (!brine_cli::parse_options(argc, argv, "disarm", opts)) return exit_error;
@@ -370,6 +360,10 @@ int main(int argc, char** argv) {
     if (command == "scan") return command_scan(argc - 2, argv + 2);
     if (command == "disarm") return command_disarm(argc - 2, argv + 2);
     if (command == "info") return command_info(argc - 2, argv + 2);
+    if (command == "keygen") return brine_cli::command_keygen(argc - 2, argv + 2);
+    if (command == "seal") return brine_cli::command_seal(argc - 2, argv + 2);
+    if (command == "verify") return brine_cli::command_verify(argc - 2, argv + 2);
+    if (command == "restore") return brine_cli::command_restore(argc - 2, argv + 2);
     std::fprintf(stderr, "brine: unknown command '%s'\n\n", argv[1]);
     print_usage(stderr);
     return exit_error;

@@ -22,7 +22,22 @@ struct options {
     bool sync = false;                 // --sync: fsync outputs before renaming them into place
     bool extract_weights = false;      // --extract-weights: state dicts out of TorchScript / pickled modules
     unsigned jobs = 1;
+    bool jobs_given = false;
+    // seal, verify, restore (DESIGN.md §4)
+    std::string key;                   // --key KEYFILE
+    std::string manifest;              // --manifest PATH: a detached manifest
+    std::string permute = "records";   // --permute records|elements|neurons[=PLAN]|none
+    std::string plan;                  // the PLAN file of --permute neurons=PLAN
+    std::string hash = "hmac_sha256";  // --hash sha256|hmac_sha256
+    unsigned scrub_lsb = 0;            // --scrub-lsb N
 };
+
+// A whole number in [low, high] from an option's value, or false.
+inline bool parse_number(const char* text, unsigned long low, unsigned long high, unsigned long& out) {
+    char* end = nullptr;
+    out = std::strtoul(text, &end, 10);
+    return end != text && *end == '\0' && text[0] != '-' && out >= low && out <= high;
+}
 
 // Parses the arguments after the command name. On a bad option prints why and returns false.
 inline bool parse_options(int argc, char** argv, const char* command, options& out) {
@@ -58,13 +73,41 @@ inline bool parse_options(int argc, char** argv, const char* command, options& o
         } else if (arg == "--jobs" || arg == "-j") {
             const char* v = value("--jobs");
             if (!v) return false;
-            char* end = nullptr;
-            const unsigned long jobs = std::strtoul(v, &end, 10);
-            if (end == v || *end != '\0' || jobs == 0 || jobs > 256) {
+            unsigned long jobs = 0;
+            if (!parse_number(v, 1, 256, jobs)) {
                 std::fprintf(stderr, "brine %s: --jobs takes a number from 1 to 256\n", command);
                 return false;
             }
             out.jobs = static_cast<unsigned>(jobs);
+            out.jobs_given = true;
+        } else if (arg == "--key" || arg == "--manifest" || arg == "--hash") {
+            const char* v = value(argv[i]);
+            if (!v) return false;
+            (arg == "--key" ? out.key : arg == "--manifest" ? out.manifest : out.hash) = v;
+        } else if (arg == "--permute") {
+            const char* v = value("--permute");
+            if (!v) return false;
+            const std::string_view text = v;
+            const std::size_t equals = text.find('=');
+            out.permute = std::string(text.substr(0, equals));
+            out.plan = equals == std::string_view::npos ? std::string() : std::string(text.substr(equals + 1));
+            if (out.permute != "records" && out.permute != "elements" && out.permute != "neurons" && out.permute != "none") {
+                std::fprintf(stderr, "brine %s: --permute takes records, elements, neurons[=PLAN] or none\n", command);
+                return false;
+            }
+            if (!out.plan.empty() && out.permute != "neurons") {
+                std::fprintf(stderr, "brine %s: only --permute neurons takes a plan file\n", command);
+                return false;
+            }
+        } else if (arg == "--scrub-lsb") {
+            const char* v = value("--scrub-lsb");
+            if (!v) return false;
+            unsigned long bits = 0;
+            if (!parse_number(v, 1, 52, bits)) {
+                std::fprintf(stderr, "brine %s: --scrub-lsb takes a number of bits from 1 to 52\n", command);
+                return false;
+            }
+            out.scrub_lsb = static_cast<unsigned>(bits);
         } else if (arg.size() > 1 && arg[0] == '-' && arg != "-") {
             std::fprintf(stderr, "brine %s: unknown option '%s'\n", command, argv[i]);
             return false;
@@ -75,9 +118,9 @@ inline bool parse_options(int argc, char** argv, const char* command, options& o
     return true;
 }
 
-// Runs `work` with a disarmer for the selected policy, extended by the --allow names.
+// Runs `work` with the allowlist of the selected policy, extended by the --allow names.
 template <class Work>
-int with_disarmer(const options& opts, const char* command, Work&& work) {
+int with_allowlist(const options& opts, const char* command, Work&& work) {
     const auto run = [&](auto allowlist) {
         for (const std::string& name : opts.allow) {
             if (!allowlist.add(name)) {
@@ -86,15 +129,23 @@ int with_disarmer(const options& opts, const char* command, Work&& work) {
                 return exit_error;
             }
         }
+        return work(std::move(allowlist));
+    };
+    if (opts.policy == "strict") return run(brine::policy::runtime_allowlist<brine::policy::strict>{});
+    return run(brine::policy::runtime_allowlist<brine::policy::torch_weights_only>{});
+}
+
+// Runs `work` with a disarmer for the selected policy.
+template <class Work>
+int with_disarmer(const options& opts, const char* command, Work&& work) {
+    return with_allowlist(opts, command, [&](auto allowlist) {
         using allowlist_type = decltype(allowlist);
         brine::torch::basic_disarmer<brine::pickle::reader<brine::pickle::limits::standard>, allowlist_type,
                                      brine::writer::torch_zip, brine::mtd::none>
             disarmer(std::move(allowlist));
         disarmer.extract_weights(opts.extract_weights);
         return work(disarmer);
-    };
-    if (opts.policy == "strict") return run(brine::policy::runtime_allowlist<brine::policy::strict>{});
-    return run(brine::policy::runtime_allowlist<brine::policy::torch_weights_only>{});
+    });
 }
 
 }  // namespace brine_cli

@@ -15,6 +15,7 @@ namespace brine_cli {
 constexpr int exit_ok = 0;
 constexpr int exit_findings = 1;
 constexpr int exit_error = 2;
+constexpr int exit_tampered = 3;
 
 // Printable ASCII stays, everything else becomes \xNN (text output).
 inline std::string escaped(std::string_view text) {

@@ -12,10 +12,13 @@
 #include <brine/core/error.hpp>
 #include <brine/core/file.hpp>
 #include <brine/core/memory.hpp>
+#include <brine/core/os_random.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
 #include <brine/core/utf8.hpp>
 
+#include <brine/crypto/chacha20.hpp>
+#include <brine/crypto/hkdf.hpp>
 #include <brine/crypto/hmac.hpp>
 #include <brine/crypto/sha256.hpp>
 
@@ -61,3 +64,14 @@
 #include <brine/torch/tensors.hpp>
 #include <brine/torch/view.hpp>
 #include <brine/writer/torch_zip.hpp>
+
+// Moving Target Defense and integrity seals (DESIGN.md §4)
+#include <brine/mtd/digest.hpp>
+#include <brine/mtd/files.hpp>
+#include <brine/mtd/key.hpp>
+#include <brine/mtd/keyed_stream.hpp>
+#include <brine/mtd/manifest.hpp>
+#include <brine/mtd/neuron_plan.hpp>
+#include <brine/mtd/scrub.hpp>
+#include <brine/mtd/seal.hpp>
+#include <brine/mtd/verify.hpp>

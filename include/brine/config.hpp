@@ -48,6 +48,12 @@
 #define BRINE_HAS_POSIX_FILES 0
 #endif
 
+// BRINE_HAS_THREADS: 1 where std::thread may be used (seal and verify hash on several cores).
+// Define it to 0 for targets without threads: everything then runs on the calling thread.
+#ifndef BRINE_HAS_THREADS
+#define BRINE_HAS_THREADS 1
+#endif
+
 // BRINE_TARGET(features): compile one function for extra instruction-set features (GCC/Clang
 // function multiversioning), so accelerated paths exist without raising the baseline of the whole
 // program; they are only called after the CPU has been checked at run time.

@@ -61,6 +61,12 @@
 #define BRINE_HAS_POSIX_FILES 0
 #endif
 
+// BRINE_HAS_THREADS: 1 where std::thread may be used (seal and verify hash on several cores).
+// Define it to 0 for targets without threads: everything then runs on the calling thread.
+#ifndef BRINE_HAS_THREADS
+#define BRINE_HAS_THREADS 1
+#endif
+
 // BRINE_TARGET(features): compile one function for extra instruction-set features (GCC/Clang
 // function multiversioning), so accelerated paths exist without raising the baseline of the whole
 // program; they are only called after the CPU has been checked at run time.
@@ -192,6 +198,14 @@ constexpr void store_be32(std::uint8_t* p, std::uint32_t v) noexcept {
 }
 constexpr void store_be64(std::uint8_t* p, std::uint64_t v) noexcept {
     for (int i = 0; i < 8; ++i) p[i] = std::uint8_t(v >> (56 - 8 * i));
+}
+
+// The value of a hexadecimal digit (either case), or -1.
+[[nodiscard]] constexpr int hex_digit_value(std::uint8_t c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
 }
 
 BRINE_NAMESPACE_END
@@ -400,6 +414,13 @@ enum class errc : std::uint16_t {
     numpy_trailing_data,      // bytes after the array data
     numpy_not_npy,            // an .npz member that is not an .npy file
     numpy_object_refused,     // an object array whose pickle the policy refuses: nothing is rebuilt from it
+    // Moving Target Defense and integrity seals (DESIGN.md §4)
+    mtd_bad_key,              // a key file that is not 64 hexadecimal digits
+    mtd_bad_manifest,         // manifest text other than the format manifest.hpp defines
+    mtd_no_manifest,          // a file without the manifest of a seal (not sealed, or the manifest removed)
+    mtd_unsupported,          // a format or tensor the chosen strategy cannot seal (said in the detail)
+    mtd_bad_plan,             // a neuron plan that does not fit the checkpoint, or none can be inferred
+    mtd_tampered,             // the file differs from what its seal says (restore refuses to undo it)
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -499,6 +520,12 @@ enum class errc : std::uint16_t {
         case errc::numpy_trailing_data: return "numpy.trailing_data";
         case errc::numpy_not_npy: return "numpy.not_npy";
         case errc::numpy_object_refused: return "numpy.object_refused";
+        case errc::mtd_bad_key: return "mtd.bad_key";
+        case errc::mtd_bad_manifest: return "mtd.bad_manifest";
+        case errc::mtd_no_manifest: return "mtd.no_manifest";
+        case errc::mtd_unsupported: return "mtd.unsupported";
+        case errc::mtd_bad_plan: return "mtd.bad_plan";
+        case errc::mtd_tampered: return "mtd.tampered";
     }
     return "unknown";
 }
@@ -1185,6 +1212,126 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/core/memory.hpp ----
 
+// ---- begin brine/core/os_random.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Random bytes from the operating system's cryptographic generator, for what must be
+// unpredictable: new secret keys and the fresh salt of every seal. (Everything that must be
+// reproducible comes from keyed generators instead; see mtd/keyed_stream.hpp.)
+//
+//   Linux                     getrandom(), which waits only until the kernel pool has been seeded
+//                             once at boot; /dev/urandom if the system call is missing or filtered
+//   macOS and the BSDs        arc4random_buf(), which cannot fail
+//   other POSIX systems       /dev/urandom
+//   anything else             an error: there is no portable source, and no weak substitute is used
+
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || \
+    defined(__DragonFly__)
+#define BRINE_DETAIL_OS_RANDOM_ARC4 1
+#include <stdlib.h>
+#else
+#define BRINE_DETAIL_OS_RANDOM_ARC4 0
+#endif
+
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<sys/random.h>)
+#define BRINE_DETAIL_OS_RANDOM_GETRANDOM 1
+#include <sys/random.h>
+#endif
+#endif
+#ifndef BRINE_DETAIL_OS_RANDOM_GETRANDOM
+#define BRINE_DETAIL_OS_RANDOM_GETRANDOM 0
+#endif
+
+#if BRINE_HAS_POSIX_FILES
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+BRINE_NAMESPACE_BEGIN
+
+namespace detail {
+
+#if BRINE_HAS_POSIX_FILES
+// Fills out[0..size) from /dev/urandom. It must be a character device: a regular file planted
+// under that name (in a chroot or container image) would hand out the same "random" bytes forever.
+// `already` counts bytes obtained before (from getrandom), for the offset of an error.
+[[nodiscard]] inline status read_dev_urandom(std::uint8_t* out, std::size_t size, std::size_t already = 0) noexcept {
+    int fd = -1;
+    do {
+        fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return error{errc::io_open_failed, 0, "a readable /dev/urandom"};
+    struct stat info {};
+    if (::fstat(fd, &info) != 0 || !S_ISCHR(info.st_mode)) {
+        ::close(fd);
+        return error{errc::io_open_failed, 0, "/dev/urandom to be a character device"};
+    }
+    std::size_t done = 0;
+    while (done < size) {
+        const ssize_t got = ::read(fd, out + done, size - done);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            ::close(fd);
+            return error{errc::io_read_failed, already + done, "random bytes from /dev/urandom"};
+        }
+        if (got == 0) {
+            ::close(fd);
+            return error{errc::io_read_failed, already + done,
+                         "random bytes from /dev/urandom (it reported end of file)"};
+        }
+        done += static_cast<std::size_t>(got);
+    }
+    ::close(fd);
+    return {};
+}
+#endif
+
+}  // namespace detail
+
+// Fills `out` with bytes from the operating system's cryptographically secure generator. Either
+// every byte is filled or an error is returned (io_open_failed when no source can be opened,
+// io_read_failed, its offset the number of bytes obtained, when reading stopped); a failure must
+// never be ignored, since the buffer's content is then not random.
+[[nodiscard]] inline status os_random(mutable_byte_view out) noexcept {
+    std::uint8_t* dst = out.data();
+    const std::size_t size = out.size();
+    if (size == 0) return {};
+#if BRINE_DETAIL_OS_RANDOM_ARC4
+    ::arc4random_buf(dst, size);
+    return {};
+#elif BRINE_DETAIL_OS_RANDOM_GETRANDOM
+    std::size_t done = 0;
+    while (done < size) {
+        // Large requests may be answered in part (and interrupted by signals): ask again for the rest.
+        const ssize_t got = ::getrandom(dst + done, size - done, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            // ENOSYS: a kernel older than 3.17; EPERM: a seccomp filter forbidding the call.
+            if (errno == ENOSYS || errno == EPERM) return detail::read_dev_urandom(dst + done, size - done, done);
+            return error{errc::io_read_failed, done, "random bytes from getrandom()"};
+        }
+        done += static_cast<std::size_t>(got);
+    }
+    return {};
+#elif BRINE_HAS_POSIX_FILES
+    return detail::read_dev_urandom(dst, size);
+#else
+    (void)dst;
+    return error{errc::io_open_failed, 0, "an operating system random source (none is known on this platform)"};
+#endif
+}
+
+BRINE_NAMESPACE_END
+
+// ---- end brine/core/os_random.hpp ----
+
 // ---- begin brine/core/stream.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -1484,10 +1631,17 @@ BRINE_NAMESPACE_END
 // ---- end brine/core/utf8.hpp ----
 
 
-// ---- begin brine/crypto/hmac.hpp ----
+// ---- begin brine/crypto/chacha20.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// HMAC-SHA-256 (RFC 2104, FIPS 198-1) and a constant-time comparison for checking MACs.
+// The ChaCha20 block function and keystream (RFC 8439 §2.3–2.4: 256-bit key, 96-bit nonce,
+// 32-bit block counter). brine uses it as a deterministic generator, not as a cipher: the keyed
+// permutations and weight scrubbing of Moving Target Defense draw their randomness from it, so
+// what it produces is part of the sealed-file format and must never change.
+//
+// Portable C++ (with GCC/Clang vector extensions, four blocks at a time in SIMD registers where
+// they map onto SSE2 or NEON). Whole blocks are written straight into the caller's buffer; only a
+// partial block at the end of a request goes through the internal buffer.
 
 
 // ---- begin brine/crypto/detail/secure_wipe.hpp ----
@@ -1518,6 +1672,213 @@ void secure_wipe(T& object) noexcept {
 BRINE_NAMESPACE_END
 
 // ---- end brine/crypto/detail/secure_wipe.hpp ----
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace crypto {
+
+namespace detail {
+
+[[nodiscard]] BRINE_FORCE_INLINE std::uint32_t chacha_rotl(std::uint32_t x, int n) noexcept {
+    return (x << n) | (x >> (32 - n));
+}
+
+// The 16-word input state of RFC 8439 §2.3: four constants ("expand 32-byte k" read as
+// little-endian words), eight key words, the block counter, three nonce words.
+[[nodiscard]] inline std::array<std::uint32_t, 16> chacha20_state(const std::uint8_t* key, const std::uint8_t* nonce,
+                                                                  std::uint32_t counter) noexcept {
+    std::array<std::uint32_t, 16> state{};
+    state[0] = 0x61707865u;
+    state[1] = 0x3320646eu;
+    state[2] = 0x79622d32u;
+    state[3] = 0x6b206574u;
+    for (std::size_t i = 0; i < 8; ++i) state[4 + i] = load_le32(key + 4 * i);
+    state[12] = counter;
+    for (std::size_t i = 0; i < 3; ++i) state[13 + i] = load_le32(nonce + 4 * i);
+    return state;
+}
+
+// The 20 rounds (ten column + diagonal double rounds) on sixteen words, for one word type: a
+// 32-bit integer (one block) or a vector of them (one block per lane). Sixteen named variables
+// rather than an array, so that compilers keep them all in registers.
+template <class Word, class Rotate>
+BRINE_FORCE_INLINE void chacha20_rounds(Word (&x)[16], Rotate rotate) noexcept {
+    Word x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+    Word x8 = x[8], x9 = x[9], x10 = x[10], x11 = x[11], x12 = x[12], x13 = x[13], x14 = x[14], x15 = x[15];
+    auto quarter = [rotate](Word& a, Word& b, Word& c, Word& d) noexcept {
+        a += b; d = rotate(d ^ a, 16);
+        c += d; b = rotate(b ^ c, 12);
+        a += b; d = rotate(d ^ a, 8);
+        c += d; b = rotate(b ^ c, 7);
+    };
+    for (int round = 0; round < 10; ++round) {
+        quarter(x0, x4, x8, x12);
+        quarter(x1, x5, x9, x13);
+        quarter(x2, x6, x10, x14);
+        quarter(x3, x7, x11, x15);
+        quarter(x0, x5, x10, x15);
+        quarter(x1, x6, x11, x12);
+        quarter(x2, x7, x8, x13);
+        quarter(x3, x4, x9, x14);
+    }
+    x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3; x[4] = x4; x[5] = x5; x[6] = x6; x[7] = x7;
+    x[8] = x8; x[9] = x9; x[10] = x10; x[11] = x11; x[12] = x12; x[13] = x13; x[14] = x14; x[15] = x15;
+}
+
+// One block: the rounds over a copy of `state`, the input added back, serialised little-endian
+// into out[0..64).
+inline void chacha20_block(const std::array<std::uint32_t, 16>& state, std::uint8_t* out) noexcept {
+    std::uint32_t x[16];
+    for (std::size_t i = 0; i < 16; ++i) x[i] = state[i];
+    chacha20_rounds(x, [](std::uint32_t v, int n) noexcept { return chacha_rotl(v, n); });
+    for (std::size_t i = 0; i < 16; ++i) store_le32(out + 4 * i, x[i] + state[i]);
+}
+
+// Four blocks at once in SIMD registers where GCC/Clang vector extensions map onto 128-bit
+// registers (SSE2, NEON): lane l of every word is block state[12] + l. Elsewhere blocks are
+// generated one at a time; the output is the same.
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__SSE2__) || defined(__ARM_NEON))
+#define BRINE_DETAIL_CHACHA20_FOUR_BLOCKS 1
+
+typedef std::uint32_t chacha_u32x4 __attribute__((vector_size(16)));
+
+// out[0..256): blocks state[12] .. state[12] + 3 (the counter wraps modulo 2^32).
+inline void chacha20_four_blocks(const std::array<std::uint32_t, 16>& state, std::uint8_t* out) noexcept {
+    chacha_u32x4 input[16];
+    for (std::size_t i = 0; i < 16; ++i) input[i] = chacha_u32x4{state[i], state[i], state[i], state[i]};
+    input[12] += chacha_u32x4{0, 1, 2, 3};
+    chacha_u32x4 x[16];
+    for (std::size_t i = 0; i < 16; ++i) x[i] = input[i];
+    chacha20_rounds(x, [](chacha_u32x4 v, int n) noexcept { return (v << n) | (v >> (32 - n)); });
+    for (std::size_t i = 0; i < 16; ++i) {
+        const chacha_u32x4 word = x[i] + input[i];
+        for (std::size_t l = 0; l < 4; ++l) store_le32(out + 64 * l + 4 * i, word[l]);
+    }
+}
+#else
+#define BRINE_DETAIL_CHACHA20_FOUR_BLOCKS 0
+#endif
+
+}  // namespace detail
+
+// The ChaCha20 keystream from (key, nonce, initial counter). keystream() hands out consecutive
+// bytes across calls in any split: the bytes of block `counter`, then `counter + 1`, and so on.
+//
+// The block counter is 32 bits, as in RFC 8439: after 2^32 blocks (256 GiB) it wraps to 0 and
+// the keystream repeats. Nothing in brine comes near that with one (key, nonce).
+//
+// The destructor erases the key-bearing state and the buffered keystream. The per-block working
+// copies are left to be overwritten on the stack: erasing them through volatile stores would
+// halve the speed.
+class chacha20 {
+public:
+    static constexpr std::size_t key_size = 32;
+    static constexpr std::size_t nonce_size = 12;
+    static constexpr std::size_t block_size = 64;
+    using key_type = std::array<std::uint8_t, key_size>;
+    using nonce_type = std::array<std::uint8_t, nonce_size>;
+
+    chacha20(const key_type& key, const nonce_type& nonce, std::uint32_t counter = 0) noexcept
+        : state_(detail::chacha20_state(key.data(), nonce.data(), counter)) {}
+
+    chacha20(const chacha20&) noexcept = default;
+    chacha20& operator=(const chacha20&) noexcept = default;
+    ~chacha20() {
+        detail::secure_wipe(state_);
+        detail::secure_wipe(buffer_);
+    }
+
+    // The next out.size() bytes of the keystream.
+    void keystream(mutable_byte_view out) noexcept {
+        std::uint8_t* dst = out.data();
+        std::size_t count = out.size();
+
+        // What is left of the block generated for the previous call.
+        if (used_ < block_size && count != 0) {
+            const std::size_t rest = block_size - used_;
+            const std::size_t take = count < rest ? count : rest;
+            for (std::size_t i = 0; i < take; ++i) dst[i] = buffer_[used_ + i];
+            used_ += take;
+            dst += take;
+            count -= take;
+        }
+        // Whole blocks straight into the output, four at a time where that is faster.
+#if BRINE_DETAIL_CHACHA20_FOUR_BLOCKS
+        while (count >= 4 * block_size) {
+            detail::chacha20_four_blocks(state_, dst);
+            state_[12] += 4;
+            dst += 4 * block_size;
+            count -= 4 * block_size;
+        }
+#endif
+        while (count >= block_size) {
+            detail::chacha20_block(state_, dst);
+            ++state_[12];
+            dst += block_size;
+            count -= block_size;
+        }
+        // A partial block: generate it whole and keep the rest for the next call.
+        if (count != 0) {
+            detail::chacha20_block(state_, buffer_.data());
+            ++state_[12];
+            for (std::size_t i = 0; i < count; ++i) dst[i] = buffer_[i];
+            used_ = count;
+        }
+    }
+
+    // XORs the next in.size() keystream bytes into `data` (encryption and decryption alike).
+    void apply(mutable_byte_view data) noexcept {
+        std::array<std::uint8_t, 4 * block_size> pad{};
+        std::size_t done = 0;
+        while (done < data.size()) {
+            const std::size_t rest = data.size() - done;
+            const std::size_t chunk = rest < pad.size() ? rest : pad.size();
+            keystream(mutable_byte_view(pad.data(), chunk));
+            for (std::size_t i = 0; i < chunk; ++i) data[done + i] = static_cast<std::uint8_t>(data[done + i] ^ pad[i]);
+            done += chunk;
+        }
+        detail::secure_wipe(pad);
+    }
+
+    // The 64-byte block `counter` of (key, nonce), on its own (RFC 8439 §2.3).
+    [[nodiscard]] static std::array<std::uint8_t, block_size> block(const key_type& key, const nonce_type& nonce,
+                                                                    std::uint32_t counter) noexcept {
+        std::array<std::uint32_t, 16> state = detail::chacha20_state(key.data(), nonce.data(), counter);
+        std::array<std::uint8_t, block_size> out{};
+        detail::chacha20_block(state, out.data());
+        detail::secure_wipe(state);
+        return out;
+    }
+
+private:
+    std::array<std::uint32_t, 16> state_;         // state_[12] is the counter of the next block to generate
+    std::array<std::uint8_t, block_size> buffer_{};  // the last partial block handed out
+    std::size_t used_ = block_size;                  // bytes of buffer_ already handed out
+};
+
+}  // namespace crypto
+BRINE_NAMESPACE_END
+
+// ---- end brine/crypto/chacha20.hpp ----
+
+// ---- begin brine/crypto/hkdf.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// HKDF with HMAC-SHA-256 (RFC 5869). Moving Target Defense needs many independent keys from one
+// secret: a key per sealed copy (from the secret key and that copy's random salt) and a key per
+// tensor (from that and the tensor's name). HKDF is the standard way to get them: extract turns
+// the input keying material into one uniform pseudorandom key, expand stretches that key into as
+// many bytes as asked for, bound to a context string (`info`).
+
+
+// ---- begin brine/crypto/hmac.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// HMAC-SHA-256 (RFC 2104, FIPS 198-1) and a constant-time comparison for checking MACs.
+
 
 // ---- begin brine/crypto/detail/sha256_engine.hpp ----
 // SPDX-License-Identifier: MIT
@@ -2224,6 +2585,61 @@ private:
 BRINE_NAMESPACE_END
 
 // ---- end brine/crypto/hmac.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace crypto {
+
+// The most hkdf_expand can produce: 255 blocks of one SHA-256 digest each (RFC 5869 §2.3).
+inline constexpr std::size_t hkdf_sha256_max_output = 255 * 32;
+
+// HKDF-Extract: PRK = HMAC-SHA-256(key = salt, message = ikm). An empty salt means 32 zero
+// bytes (RFC 5869 §2.2); HMAC zero-pads short keys, so passing an empty view does exactly that.
+[[nodiscard]] inline sha256_digest hkdf_extract(byte_view salt, byte_view ikm) noexcept {
+    return hmac_sha256::mac(salt, ikm);
+}
+
+// HKDF-Expand: fills `out` with T(1) | T(2) | ... truncated, where
+// T(i) = HMAC-SHA-256(prk, T(i-1) | info | byte i) and T(0) is empty. `prk` should be a
+// pseudorandom key of at least 32 bytes (the output of hkdf_extract); `out` may overlap `prk`
+// (the key is absorbed first) but not `info`. Returns false, leaving `out` untouched, when more
+// than hkdf_sha256_max_output bytes are asked for.
+[[nodiscard]] inline bool hkdf_expand(byte_view prk, byte_view info, mutable_byte_view out) noexcept {
+    if (out.size() > hkdf_sha256_max_output) return false;
+    hmac_sha256 mac(prk);
+    sha256_digest previous{};
+    std::size_t done = 0;
+    std::uint8_t index = 0;
+    while (done < out.size()) {
+        ++index;
+        if (index > 1) mac.update(byte_view(previous.data(), previous.size()));
+        mac.update(info);
+        mac.update(byte_view(&index, 1));
+        previous = mac.finish();
+        const std::size_t rest = out.size() - done;
+        const std::size_t take = rest < previous.size() ? rest : previous.size();
+        for (std::size_t i = 0; i < take; ++i) out[done + i] = previous[i];
+        done += take;
+    }
+    detail::secure_wipe(previous);
+    return true;
+}
+
+// Extract then expand, in one call; the intermediate PRK is erased. False as for hkdf_expand.
+[[nodiscard]] inline bool hkdf_sha256(byte_view salt, byte_view ikm, byte_view info, mutable_byte_view out) noexcept {
+    if (out.size() > hkdf_sha256_max_output) return false;
+    sha256_digest prk = hkdf_extract(salt, ikm);
+    const bool ok = hkdf_expand(byte_view(prk.data(), prk.size()), info, out);
+    detail::secure_wipe(prk);
+    return ok;
+}
+
+}  // namespace crypto
+BRINE_NAMESPACE_END
+
+// ---- end brine/crypto/hkdf.hpp ----
 
 
 // ---- begin brine/zip/crc32.hpp ----
@@ -5592,12 +6008,7 @@ BRINE_NAMESPACE_BEGIN
 namespace pickle {
 namespace detail {
 
-[[nodiscard]] constexpr int hex_digit_value(std::uint8_t c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+using brine::hex_digit_value;
 
 // Undoes the escapes of a STRING body (the text between the quotes), as codecs.escape_decode:
 // \\ \' \" \a \b \f \n \r \t \v, \x with exactly two hex digits, and octal \ooo with one to three
@@ -11022,23 +11433,70 @@ BRINE_NAMESPACE_END
 // ---- begin brine/mtd/none.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// The Mtd policy of a disarmer that applies no Moving Target Defense: storages are written as they
-// are. An Mtd policy sees each storage's bytes on their way to the output
-//     template <class Sink> auto wrap(const torch::storage_ref&, Sink& next) const;
-// returning a Sink that transforms (permutes, hashes) and forwards to `next`, and says with
-//     static constexpr bool changes_bytes
-// whether what reaches the output differs from the input (then no input CRC can be reused).
+// The Mtd policy of a disarmer that applies no Moving Target Defense: storages keep their keys,
+// their order and their bytes, and nothing is added. It also documents the hooks every Mtd
+// policy has (mtd/seal.hpp has the ones that seal and restore):
+//
+//   static constexpr bool seals               whether formats without storages to seal (npy,
+//                                             npz) must be refused
+//   bool changes_bytes()                      whether output bytes differ from input bytes (then
+//                                             no input CRC-32 can be reused)
+//   status prepare(pickle::graph&, const torch::checkpoint&)
+//                                             before anything is written: may rename storage
+//                                             keys in the graph and choose the order
+//   std::size_t order(i)                      the storage written i-th
+//   std::string_view record_key(found, j)     the record key of storage j in the output
+//   status add_record(archive, name, bytes)   writes a whole small record (data.pkl, version...)
+//   auto wrap(j, name, storage, sink)         a sink for storage j's bytes on their way to `sink`,
+//                                             with write(byte_view) and finish()
+//   status finish_records(archive)            after the last record (a manifest goes here)
+//   status raw_pickle(byte_view)              the output of a raw pickle, once written
 
+
+#include <cstddef>
+#include <string_view>
 
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
+// Forwards storage bytes unchanged.
+template <class Sink>
+class passthrough {
+public:
+    explicit passthrough(Sink& next) noexcept : next_(&next) {}
+    status write(byte_view bytes) noexcept { return next_->write(bytes); }
+    status finish() noexcept { return {}; }
+
+private:
+    Sink* next_;
+};
+
 struct none {
-    static constexpr bool changes_bytes = false;
-    template <class Storage, class Sink>
-    [[nodiscard]] Sink& wrap(const Storage&, Sink& next) const noexcept {
-        return next;
+    static constexpr bool seals = false;
+
+    [[nodiscard]] bool changes_bytes() const noexcept { return false; }
+    template <class Graph, class Checkpoint>
+    [[nodiscard]] status prepare(Graph&, const Checkpoint&) noexcept {
+        return {};
     }
+    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
+    template <class Checkpoint>
+    [[nodiscard]] std::string_view record_key(const Checkpoint& found, std::size_t j) const noexcept {
+        return found.storages[j].key;
+    }
+    template <class Archive>
+    [[nodiscard]] status add_record(Archive& archive, std::string_view name, byte_view bytes) noexcept {
+        return archive.add(name, bytes);
+    }
+    template <class Storage, class Sink>
+    [[nodiscard]] passthrough<Sink> wrap(std::size_t, std::string_view, const Storage&, Sink& next) const noexcept {
+        return passthrough<Sink>(next);
+    }
+    template <class Archive>
+    [[nodiscard]] status finish_records(Archive&) noexcept {
+        return {};
+    }
+    [[nodiscard]] status raw_pickle(byte_view) noexcept { return {}; }
 };
 
 }  // namespace mtd
@@ -12273,9 +12731,11 @@ BRINE_NAMESPACE_END
 // A Writer policy has
 //     template <class Parts, class SeekableSink> status write(const Parts&, SeekableSink&) const;
 // where Parts gives pickle() (the reconstructed pickle bytes), storage_count(), storage(i) (a
-// torch::storage_ref), copy_storage(i, sink) (streams exactly storage(i).byte_size() bytes) and
-// known_crc(i, crc) (true when the bytes are a whole input record whose CRC-32 the copy
-// verifies: the output's CRC is then that one, and the data is not hashed twice).
+// torch::storage_ref with the output key), copy_storage(i, record_name, sink) (streams exactly
+// storage(i).byte_size() bytes), known_crc(i, crc) (true when the bytes are a whole input record
+// whose CRC-32 the copy verifies: the output's CRC is then that one, and the data is not hashed
+// twice), add_record(archive, name, bytes) for every small record, and finish_records(archive)
+// after the last one (the Mtd policy's hooks: a seal hashes every record and adds its manifest).
 
 
 #include <string>
@@ -12294,22 +12754,24 @@ struct torch_zip {
     template <class Parts, class SeekableSink>
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
         zip::writer<SeekableSink> archive(out);
-        BRINE_TRY(archive.add(record("data.pkl"), parts.pickle()));
-        BRINE_TRY(archive.add(record("byteorder"), as_bytes(std::string_view("little"))));
+        BRINE_TRY(parts.add_record(archive, record("data.pkl"), parts.pickle()));
+        BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
         for (std::size_t i = 0; i < parts.storage_count(); ++i) {
-            const auto& storage = parts.storage(i);
+            const auto storage = parts.storage(i);
             std::string key = "data/";
             key += storage.key;
+            const std::string record_name = record(key);
             std::uint32_t crc = 0;
             if (parts.known_crc(i, crc)) {
-                BRINE_TRY(archive.open_entry(record(key), storage.byte_size(), crc));
+                BRINE_TRY(archive.open_entry(record_name, storage.byte_size(), crc));
             } else {
-                BRINE_TRY(archive.open_entry(record(key), storage.byte_size()));
+                BRINE_TRY(archive.open_entry(record_name, storage.byte_size()));
             }
-            BRINE_TRY(parts.copy_storage(i, archive));
+            BRINE_TRY(parts.copy_storage(i, record_name, archive));
             BRINE_TRY(archive.close_entry());
         }
-        BRINE_TRY(archive.add(record("version"), as_bytes(version)));
+        BRINE_TRY(parts.add_record(archive, record("version"), as_bytes(version)));
+        BRINE_TRY(parts.finish_records(archive));
         return archive.finish();
     }
 
@@ -12387,31 +12849,50 @@ struct null_seekable_sink {
     status write_at(std::uint64_t, byte_view) noexcept { return {}; }
 };
 
-// What the Writer policy sees: the reconstructed pickle and a way to stream each storage.
-template <class Copier>
+// What the Writer policy sees: the reconstructed pickle and a way to stream each storage, in the
+// order and under the record keys the Mtd policy chose, through its transformation.
+template <class Copier, class Mtd>
 class output_parts {
 public:
-    output_parts(byte_view pickle, const checkpoint& found, const Copier& copier,
+    output_parts(byte_view pickle, const checkpoint& found, const Copier& copier, Mtd& mtd,
                  const std::vector<const zip::entry*>* records = nullptr) noexcept
-        : pickle_(pickle), found_(&found), copier_(&copier), records_(records) {}
+        : pickle_(pickle), found_(&found), copier_(&copier), mtd_(&mtd), records_(records) {}
     // A storage copied whole from a zip record: the record's CRC-32, which extraction verifies.
     [[nodiscard]] bool known_crc(std::size_t i, std::uint32_t& crc) const noexcept {
-        if (!records_) return false;
-        crc = (*records_)[i]->crc32;
+        if (!records_ || mtd_->changes_bytes()) return false;
+        crc = (*records_)[mtd_->order(i)]->crc32;
         return true;
     }
     [[nodiscard]] byte_view pickle() const noexcept { return pickle_; }
     [[nodiscard]] std::size_t storage_count() const noexcept { return found_->storages.size(); }
-    [[nodiscard]] const storage_ref& storage(std::size_t i) const noexcept { return found_->storages[i]; }
+    // The i-th storage written, with its output record key.
+    [[nodiscard]] storage_ref storage(std::size_t i) const noexcept {
+        const std::size_t j = mtd_->order(i);
+        storage_ref written = found_->storages[j];
+        written.key = mtd_->record_key(*found_, j);
+        return written;
+    }
     template <class Sink>
-    [[nodiscard]] status copy_storage(std::size_t i, Sink& sink) const noexcept {
-        return (*copier_)(i, sink);
+    [[nodiscard]] status copy_storage(std::size_t i, std::string_view record_name, Sink& sink) const {
+        const std::size_t j = mtd_->order(i);
+        auto transformed = mtd_->wrap(j, record_name, found_->storages[j], sink);
+        BRINE_TRY((*copier_)(j, transformed));
+        return transformed.finish();
+    }
+    template <class Archive>
+    [[nodiscard]] status add_record(Archive& archive, std::string_view record_name, byte_view bytes) const {
+        return mtd_->add_record(archive, record_name, bytes);
+    }
+    template <class Archive>
+    [[nodiscard]] status finish_records(Archive& archive) const {
+        return mtd_->finish_records(archive);
     }
 
 private:
     byte_view pickle_;
     const checkpoint* found_;
     const Copier* copier_;
+    Mtd* mtd_;
     const std::vector<const zip::entry*>* records_;
 };
 
@@ -12435,6 +12916,9 @@ public:
     // writing the state dict of their weights (see extract.hpp); off by default, as torch.load
     // with weights_only=True refuses both.
     void extract_weights(bool on) noexcept { extract_weights_ = on; }
+    // The Mtd policy (a sealer keeps what it wrote: the manifest, the plan, the scrub report).
+    [[nodiscard]] Mtd& mtd() noexcept { return mtd_; }
+
     void on_progress(progress_callback report, void* context) noexcept {
         progress_ = report;
         progress_context_ = context;
@@ -12561,10 +13045,10 @@ private:
         const auto copier = [&](std::size_t i, auto& sink) -> status {
             using sink_type = std::remove_reference_t<decltype(sink)>;
             detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied, out_report.storage_bytes);
-            auto& transformed = mtd_.wrap(found->storages[i], counted);
-            return archive->extract(*records[i], transformed);
+            return archive->extract(*records[i], counted);
         };
-        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, Mtd::changes_bytes ? nullptr : &records));
+        BRINE_TRY(mtd_.prepare(evaluated.values, *found));
+        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, &records));
         return out_report;
     }
 
@@ -12579,8 +13063,15 @@ private:
         return true;
     }
 
+    static status refuse_seal(bool write, const char* format) noexcept {
+        if (write && Mtd::seals)
+            return error{errc::mtd_unsupported, 0, "a torch checkpoint or a pickle to seal", format};
+        return {};
+    }
+
     template <class SeekableSink>
     result<report> run_npy(byte_view file, SeekableSink& out, bool write) {
+        BRINE_TRY(refuse_seal(write, "npy"));
         auto scanned = numpy::scan_npy<Allowlist, limits_type>(file, allowlist_);
         BRINE_TRY(scanned);
         report out_report;
@@ -12600,6 +13091,7 @@ private:
 
     template <class RandomAccessSource, class SeekableSink>
     result<report> run_npz(const RandomAccessSource& source, SeekableSink& out, bool write) {
+        BRINE_TRY(refuse_seal(write, "npz"));
         auto scanned = numpy::scan_npz<Allowlist, limits_type>(source, allowlist_);
         BRINE_TRY(scanned);
         report out_report;
@@ -12753,9 +13245,9 @@ private:
                 using sink_type = std::remove_reference_t<decltype(sink)>;
                 detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied,
                                                          out_report.storage_bytes);
-                auto& transformed = mtd_.wrap(legacy.found.storages[i], counted);
-                return brine::copy_range(source, legacy.data[i].offset, legacy.found.storages[i].byte_size(), transformed);
+                return brine::copy_range(source, legacy.data[i].offset, legacy.found.storages[i].byte_size(), counted);
             };
+            BRINE_TRY(mtd_.prepare(stream->main.values, legacy.found));
             BRINE_TRY(write_zip(legacy.main.values, legacy.found, copier, out, out_report));
             return out_report;
         }
@@ -12774,11 +13266,13 @@ private:
         BRINE_TRY(found);
         detail::add_tensors(out_report, *found);
         if (!write) return out_report;
+        BRINE_TRY(mtd_.prepare(first.values, *found));
         std::vector<std::uint8_t> rebuilt;
         auto stats = pickle::writer(first.values).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;
         BRINE_TRY(out.write(byte_view(rebuilt.data(), rebuilt.size())));
+        BRINE_TRY(mtd_.raw_pickle(byte_view(rebuilt.data(), rebuilt.size())));
         out_report.output_size = rebuilt.size();
         return out_report;
     }
@@ -12794,7 +13288,8 @@ private:
         out_report.write = *stats;
         BRINE_TRY(check_extracted(byte_view(rebuilt.data(), rebuilt.size())));
         detail::counted_sink<SeekableSink> counted(out);
-        const detail::output_parts<Copier> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, records);
+        const detail::output_parts<Copier, Mtd> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, mtd_,
+                                                      records);
         BRINE_TRY(writer_.write(parts, counted));
         out_report.output_size = counted.count();
         return {};
@@ -12976,5 +13471,3159 @@ using checkpoint_view = basic_checkpoint_view<>;
 BRINE_NAMESPACE_END
 
 // ---- end brine/torch/view.hpp ----
+
+// Moving Target Defense and integrity seals (DESIGN.md §4)
+
+// ---- begin brine/mtd/digest.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The hash strategies of a seal (DESIGN.md §4) and the chunk digests that let `verify` say where
+// a record changed.
+//
+//   sha256       plain SHA-256: anyone can recompute the digests (a hub can publish them), and
+//                they confirm a guess of the weights; the manifest itself is still MACed.
+//   hmac_sha256  HMAC-SHA-256 under a key derived from the secret key and the seal's salt: the
+//                digests reveal nothing and cannot be recomputed without the key (default).
+//
+// The strategy is a run-time choice because `verify` reads it from the manifest: every sealed
+// file must be checkable by one build.
+//
+// Every digest is taken over a domain label and the position of what it covers, so a digest of
+// one thing cannot stand in for another: a chunk digest covers (record index, chunk index,
+// bytes), and moving a chunk or a record changes it.
+
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#if BRINE_HAS_THREADS
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#endif
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+using digest = crypto::sha256_digest;
+
+enum class hash_kind : std::uint8_t { sha256, hmac_sha256 };
+
+// The strategies as types, for code that fixes its choice at compile time.
+struct sha256 {
+    static constexpr hash_kind kind = hash_kind::sha256;
+};
+struct hmac_sha256 {
+    static constexpr hash_kind kind = hash_kind::hmac_sha256;
+};
+
+[[nodiscard]] constexpr std::string_view to_string(hash_kind kind) noexcept {
+    return kind == hash_kind::sha256 ? "sha256" : "hmac_sha256";
+}
+[[nodiscard]] constexpr bool parse_hash_kind(std::string_view text, hash_kind& out) noexcept {
+    if (text == "sha256") out = hash_kind::sha256;
+    else if (text == "hmac_sha256") out = hash_kind::hmac_sha256;
+    else return false;
+    return true;
+}
+
+// One digest in progress under the chosen strategy; finish() resets it for the next message.
+class digester {
+public:
+    digester(hash_kind kind, const digest& mac_key) noexcept
+        : kind_(kind), mac_(byte_view(mac_key.data(), mac_key.size())) {}
+
+    void update(byte_view bytes) noexcept {
+        if (kind_ == hash_kind::sha256) plain_.update(bytes);
+        else mac_.update(bytes);
+    }
+    void update(std::string_view text) noexcept { update(as_bytes(text)); }
+    void update_u64(std::uint64_t value) noexcept {
+        std::uint8_t le[8];
+        for (int i = 0; i < 8; ++i) le[i] = static_cast<std::uint8_t>(value >> (8 * i));
+        update(byte_view(le, 8));
+    }
+    // A length-prefixed string: "ab"+"c" and "a"+"bc" must not hash alike.
+    void update_field(std::string_view text) noexcept {
+        update_u64(text.size());
+        update(text);
+    }
+    void update(const digest& d) noexcept { update(byte_view(d.data(), d.size())); }
+
+    [[nodiscard]] digest finish() noexcept { return kind_ == hash_kind::sha256 ? plain_.finish() : mac_.finish(); }
+
+private:
+    hash_kind kind_;
+    crypto::sha256 plain_;
+    crypto::hmac_sha256 mac_;
+};
+
+// Lowercase hexadecimal of a digest, and back (exactly 64 lowercase digits).
+[[nodiscard]] inline std::string to_hex(byte_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const std::uint8_t b : bytes) {
+        out += digits[b >> 4];
+        out += digits[b & 15];
+    }
+    return out;
+}
+[[nodiscard]] inline std::string to_hex(const digest& d) { return to_hex(byte_view(d.data(), d.size())); }
+[[nodiscard]] inline bool from_hex(std::string_view text, digest& out) noexcept {
+    if (text.size() != 64) return false;
+    for (std::size_t i = 0; i < 32; ++i) {
+        unsigned v = 0;
+        for (std::size_t k = 0; k < 2; ++k) {
+            const char c = text[2 * i + k];
+            unsigned nibble = 0;
+            if (c >= '0' && c <= '9') nibble = static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f') nibble = static_cast<unsigned>(c - 'a' + 10);
+            else return false;
+            v = v * 16 + nibble;
+        }
+        out[i] = static_cast<std::uint8_t>(v);
+    }
+    return true;
+}
+
+// The digest of chunk `index` of record `record`: label, positions, then the bytes.
+inline void begin_chunk(digester& d, std::uint64_t record, std::uint64_t index) noexcept {
+    d.update(std::string_view("brine/chunk"));
+    d.update_u64(record);
+    d.update_u64(index);
+}
+
+[[nodiscard]] constexpr std::uint64_t chunk_count(std::uint64_t size, std::uint64_t chunk_size) noexcept {
+    return size == 0 ? 1 : (size + chunk_size - 1) / chunk_size;  // an empty record has one empty chunk
+}
+
+// Digests of fixed-size chunks of a sequence of records, fed in order through update(). With
+// jobs > 1 full chunks are copied into a small pool of buffers and hashed on worker threads
+// while the caller goes on reading and writing; memory stays at (2 x jobs + 1) chunks. With
+// jobs <= 1 (or without threads) the bytes are hashed as they pass, with no copy.
+class chunk_hasher {
+public:
+    chunk_hasher(hash_kind kind, const digest& mac_key, std::uint64_t chunk_size, unsigned jobs)
+        : kind_(kind), key_(mac_key), chunk_size_(chunk_size), inline_(kind, mac_key) {
+#if BRINE_HAS_THREADS
+        if (jobs > 1) start_workers(jobs);
+#else
+        (void)jobs;
+#endif
+    }
+    chunk_hasher(const chunk_hasher&) = delete;
+    chunk_hasher& operator=(const chunk_hasher&) = delete;
+    ~chunk_hasher() { stop_workers(); }
+
+    // Starts the next record (digests()[0], [1]... in call order) of `size` bytes, at index
+    // `position` of its manifest (what its chunk digests are bound to).
+    void begin_record(std::uint64_t size, std::uint64_t position) {
+        label_ = position;
+        // Workers store results into digests_ under the mutex: growing it must hold it too.
+        {
+#if BRINE_HAS_THREADS
+            std::lock_guard<std::mutex> lock(mutex_);
+#endif
+            record_ = digests_.size();
+            digests_.emplace_back(static_cast<std::size_t>(chunk_count(size, chunk_size_)));
+        }
+        chunk_ = 0;
+        filled_ = 0;
+        if (threaded()) next_buffer();
+        else begin_chunk(inline_, label_, chunk_);
+    }
+
+    void update(byte_view bytes) {
+        while (!bytes.empty()) {
+            if (filled_ == chunk_size_) close_chunk(true);
+            const std::size_t room = static_cast<std::size_t>(chunk_size_ - filled_);
+            const std::size_t take = bytes.size() < room ? bytes.size() : room;
+            if (threaded()) std::memcpy(buffer_->bytes.data() + filled_, bytes.data(), take);
+            else inline_.update(bytes.subview(0, take));
+            filled_ += take;
+            bytes = bytes.subview(take);
+        }
+    }
+
+    // Ends the current record; its chunk count must match the size given to begin_record.
+    void end_record() { close_chunk(false); }
+
+    // Waits for every chunk; digests()[record][chunk].
+    const std::vector<std::vector<digest>>& finish() {
+#if BRINE_HAS_THREADS
+        if (threaded()) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            idle_.wait(lock, [&] { return queue_.empty() && busy_ == 0; });
+        }
+#endif
+        return digests_;
+    }
+
+private:
+    struct buffer {
+        std::vector<std::uint8_t> bytes;
+        std::uint64_t record = 0, label = 0, chunk = 0, size = 0;
+    };
+
+    [[nodiscard]] bool threaded() const noexcept { return !workers_.empty(); }
+
+    // Hands the current chunk on (or finishes it inline), then opens the next one if `more`.
+    void close_chunk(bool more) {
+        if (threaded()) {
+            buffer_->record = record_;
+            buffer_->label = label_;
+            buffer_->chunk = chunk_;
+            buffer_->size = filled_;
+#if BRINE_HAS_THREADS
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                queue_.push_back(buffer_);
+            }
+            work_.notify_one();
+#endif
+            buffer_ = nullptr;
+        } else {
+            digests_[static_cast<std::size_t>(record_)][static_cast<std::size_t>(chunk_)] = inline_.finish();
+        }
+        if (!more) return;
+        ++chunk_;
+        {
+#if BRINE_HAS_THREADS
+            std::lock_guard<std::mutex> lock(mutex_);
+#endif
+            // More bytes than begin_record announced: keep a digest for them (verify compares).
+            std::vector<digest>& chunks = digests_[static_cast<std::size_t>(record_)];
+            if (chunk_ >= chunks.size()) chunks.resize(static_cast<std::size_t>(chunk_ + 1));
+        }
+        filled_ = 0;
+        if (threaded()) next_buffer();
+        else begin_chunk(inline_, label_, chunk_);
+    }
+
+#if BRINE_HAS_THREADS
+    void start_workers(unsigned jobs) {
+        pool_.resize(2 * static_cast<std::size_t>(jobs) + 1);
+        for (buffer& b : pool_) {
+            b.bytes.resize(static_cast<std::size_t>(chunk_size_));
+            free_.push_back(&b);
+        }
+        for (unsigned i = 0; i < jobs; ++i) workers_.emplace_back([this] { work(); });
+    }
+
+    void next_buffer() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        freed_.wait(lock, [&] { return !free_.empty(); });
+        buffer_ = free_.back();
+        free_.pop_back();
+    }
+
+    void work() {
+        digester d(kind_, key_);
+        std::unique_lock<std::mutex> lock(mutex_);
+        for (;;) {
+            work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and nothing left
+            buffer* job = queue_.front();
+            queue_.erase(queue_.begin());
+            ++busy_;
+            lock.unlock();
+            begin_chunk(d, job->label, job->chunk);
+            d.update(byte_view(job->bytes.data(), static_cast<std::size_t>(job->size)));
+            const digest result = d.finish();
+            lock.lock();
+            digests_[static_cast<std::size_t>(job->record)][static_cast<std::size_t>(job->chunk)] = result;
+            free_.push_back(job);
+            --busy_;
+            freed_.notify_one();
+            if (queue_.empty() && busy_ == 0) idle_.notify_all();
+        }
+    }
+
+    void stop_workers() {
+        if (workers_.empty()) return;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        work_.notify_all();
+        for (std::thread& t : workers_) t.join();
+        workers_.clear();
+    }
+#else
+    void next_buffer() {}
+    void stop_workers() {}
+#endif
+
+    hash_kind kind_;
+    digest key_;
+    std::uint64_t chunk_size_;
+    digester inline_;
+    std::vector<std::vector<digest>> digests_;
+    std::uint64_t record_ = 0, label_ = 0, chunk_ = 0, filled_ = 0;
+    buffer* buffer_ = nullptr;
+#if BRINE_HAS_THREADS
+    std::vector<buffer> pool_;
+    std::vector<buffer*> free_;
+    std::vector<buffer*> queue_;
+    std::vector<std::thread> workers_;
+    std::mutex mutex_;
+    std::condition_variable work_, freed_, idle_;
+    unsigned busy_ = 0;
+    bool stopping_ = false;
+#else
+    std::vector<int> workers_;
+#endif
+};
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/digest.hpp ----
+
+// ---- begin brine/mtd/files.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Seal, verify and restore on files, as the CLI runs them. Outputs are written through temporary
+// files renamed into place only on success; a restore runs only on a file that verifies intact.
+
+
+// ---- begin brine/mtd/seal.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Sealing, verifying and restoring checkpoints (DESIGN.md §4, THREATS.md S2-S4).
+//
+// A seal is a reconstruction (the disarm pipeline with the `sealer` as its Mtd policy) that also
+//   - draws a fresh salt, and derives every key it needs from the secret key, the salt and a
+//     label (HKDF-SHA-256, info "brine/v1/<label>"): nothing derived is ever stored;
+//   - applies the permutation strategy:
+//       records   storages get keyed opaque record names and a keyed order (the file still loads
+//                 in torch.load(weights_only=True), bit-identical, without the key);
+//       elements  each storage's elements are shuffled (Fisher-Yates over a ChaCha20 stream keyed
+//                 by "elements/<storage>"): the weights are useless until restored;
+//       neurons   hidden units are permuted along a layer plan (mtd/neuron_plan.hpp): the model
+//                 computes the same function, yet every sealed copy holds different weights;
+//       none;
+//   - optionally scrubs the N low mantissa bits of float storages (mtd/scrub.hpp);
+//   - hashes every record in 1 MiB chunks as it is written, on `jobs` threads, and writes the
+//     manifest (mtd/manifest.hpp) as the record <prefix>/.brine/manifest or beside the file.
+//
+// Storages are identified by their index in order of first reference in the pickle, which the
+// reconstruction keeps: a sealed file's pickle numbers its storages as the original did.
+//
+// Memory: `records` and `none` stream (the chunk buffers of the hasher only); `elements`,
+// `neurons` and scrubbing hold one storage (twice for elements, plus 4 bytes per element).
+
+
+// ---- begin brine/mtd/key.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The Moving Target Defense secret key and its file. Whoever holds the key can verify and restore
+// sealed models; everyone else sees permuted weights. The file format is deliberately tiny and
+// strict, so that a key can be written by hand or with `openssl rand -hex 32 > key`, and so that a
+// truncated, doubled or mistyped key is refused instead of silently becoming another key:
+//
+//   exactly 64 hexadecimal digits (0-9, a-f, A-F; the 32 key bytes in order, high nibble first),
+//   then optionally one line ending, "\n" or "\r\n", then the end of the file. Nothing else:
+//   no spaces, no "0x", no comments, no second line.
+//
+// brine writes 64 lowercase digits and "\n", into a new file of mode 0600.
+
+
+#include <array>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+#if BRINE_HAS_POSIX_FILES
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+// 32 secret bytes, erased when the object is destroyed (copies too: each erases its own bytes).
+struct secret_key {
+    static constexpr std::size_t size = 32;
+    std::array<std::uint8_t, size> bytes{};
+
+    secret_key() noexcept = default;
+    secret_key(const secret_key&) noexcept = default;
+    secret_key& operator=(const secret_key&) noexcept = default;
+    ~secret_key() { crypto::detail::secure_wipe(bytes); }
+
+    [[nodiscard]] byte_view view() const noexcept { return {bytes.data(), bytes.size()}; }
+};
+
+// The longest key file read_key_file accepts; the format needs 66 bytes at most.
+inline constexpr std::size_t key_file_limit = 1024;
+
+// Parses the content of a key file (format above). Errors are mtd_bad_key at the offset of
+// the first byte that does not fit.
+[[nodiscard]] inline result<secret_key> parse_key(byte_view text) noexcept {
+    constexpr std::size_t digits = 2 * secret_key::size;
+    secret_key key;
+    for (std::size_t i = 0; i < digits; ++i) {
+        if (i >= text.size())
+            return error{errc::mtd_bad_key, i, "64 hexadecimal digits (the key is too short)"};
+        const int nibble = hex_digit_value(text[i]);
+        if (nibble < 0) {
+            if (text[i] == '\n' || text[i] == '\r')
+                return error{errc::mtd_bad_key, i, "64 hexadecimal digits before the line ending (the key is too short)"};
+            return error{errc::mtd_bad_key, i, "a hexadecimal digit (0-9, a-f or A-F)"};
+        }
+        const std::size_t index = i / 2;
+        key.bytes[index] = static_cast<std::uint8_t>(key.bytes[index] | (i % 2 == 0 ? nibble << 4 : nibble));
+    }
+    const byte_view rest = text.subview(digits);
+    if (rest.empty()) return key;
+    if (rest[0] == '\n') {
+        if (rest.size() == 1) return key;
+        return error{errc::mtd_bad_key, digits + 1, "the end of the file after the key's line"};
+    }
+    if (rest[0] == '\r') {
+        if (rest.size() >= 2 && rest[1] == '\n') {
+            if (rest.size() == 2) return key;
+            return error{errc::mtd_bad_key, digits + 2, "the end of the file after the key's line"};
+        }
+        return error{errc::mtd_bad_key, digits + 1, "\"\\n\" after \"\\r\""};
+    }
+    if (hex_digit_value(rest[0]) >= 0)
+        return error{errc::mtd_bad_key, digits, "exactly 64 hexadecimal digits (the key is too long)"};
+    return error{errc::mtd_bad_key, digits, "a line ending or the end of the file after the 64 digits"};
+}
+
+// A new random key from the operating system's generator (os_random).
+[[nodiscard]] inline result<secret_key> generate_key() noexcept {
+    secret_key key;
+    BRINE_TRY(os_random(mutable_byte_view(key.bytes.data(), key.bytes.size())));
+    return key;
+}
+
+#if BRINE_HAS_POSIX_FILES
+
+// Reads and parses a key file. Anything larger than key_file_limit is refused before it is read
+// (mtd_bad_key at that offset): a key path pointing at a model or a log by mistake fails fast.
+[[nodiscard]] inline result<secret_key> read_key_file(const char* path) noexcept {
+    auto file = file_source::open(path);
+    BRINE_TRY(file);
+    if (file->size() > key_file_limit)
+        return error{errc::mtd_bad_key, key_file_limit, "a key file (64 hexadecimal digits, at most 1 KiB)"};
+    std::array<std::uint8_t, key_file_limit> text{};
+    const auto size = static_cast<std::size_t>(file->size());
+    if (auto read = file->read_at(0, text.data(), size); !read) {
+        crypto::detail::secure_wipe(text);
+        return read.err();
+    }
+    auto key = parse_key(byte_view(text.data(), size));
+    crypto::detail::secure_wipe(text);
+    return key;
+}
+
+// Writes `key` to a new file at `path` (64 lowercase digits and "\n", mode 0600, flushed to disk
+// with fsync). An existing file (or symbolic link) at `path` is never replaced: that is an
+// io_open_failed error, since overwriting a key makes every model sealed with it unrecoverable.
+// If writing fails after the file was created, the file is removed again (io_write_failed).
+[[nodiscard]] inline status write_new_key_file(const char* path, const secret_key& key) noexcept {
+    int fd = -1;
+    do {
+        fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return error{errc::io_open_failed, 0, "a path where no file exists yet (an existing key file is never overwritten)"};
+        return error{errc::io_open_failed, 0, "a new file that can be created (a writable directory)"};
+    }
+
+    constexpr char hex_digits[] = "0123456789abcdef";
+    std::array<std::uint8_t, 2 * secret_key::size + 1> text{};
+    for (std::size_t i = 0; i < key.bytes.size(); ++i) {
+        text[2 * i] = static_cast<std::uint8_t>(hex_digits[key.bytes[i] >> 4]);
+        text[2 * i + 1] = static_cast<std::uint8_t>(hex_digits[key.bytes[i] & 0x0F]);
+    }
+    text[2 * secret_key::size] = '\n';
+
+    bool ok = true;
+    std::size_t done = 0;
+    while (ok && done < text.size()) {
+        const ssize_t wrote = ::write(fd, text.data() + done, text.size() - done);
+        if (wrote < 0) {
+            if (errno == EINTR) continue;
+            ok = false;
+        } else {
+            done += static_cast<std::size_t>(wrote);
+        }
+    }
+    crypto::detail::secure_wipe(text);
+    if (ok && ::fsync(fd) != 0) ok = false;
+    if (::close(fd) != 0) ok = false;
+    if (!ok) {
+        ::unlink(path);
+        return error{errc::io_write_failed, done, "room to write the key file and flush it to disk"};
+    }
+    return {};
+}
+
+#endif  // BRINE_HAS_POSIX_FILES
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/key.hpp ----
+
+// ---- begin brine/mtd/keyed_stream.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Keyed randomness for Moving Target Defense: a deterministic stream of random bytes and integers
+// from a 32-byte key, the keyed permutation built from it, and applying and undoing such a
+// permutation on an array of fixed-size items (tensor elements, storage records).
+//
+// Everything here is a file-format contract. A sealed file records no permutation, only what its
+// key is derived from; restoring it regenerates the permutation with this code. So the keystream,
+// the way integers are read from it, the rejection rule of below() and the order of the shuffle
+// must stay exactly as written, or files sealed today would no longer restore tomorrow. The unit
+// tests pin known outputs for that reason.
+
+
+#include <array>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+// The ChaCha20 keystream of `key` with the all-zero nonce, starting at block 0, read front to
+// back. Every method consumes the next bytes of that one keystream:
+//   fill(out)    the next out.size() bytes
+//   next_u32()   the next 4 bytes as a little-endian integer
+//   next_u64()   the next 8 bytes as a little-endian integer
+//   below(n)     one or more next_u32() (or next_u64()) draws, see there
+// The internal buffer only saves calls into ChaCha20; it never changes which bytes a call gets, so
+// any sequence of calls yields the same values whatever the buffer size.
+//
+// One key must serve one purpose: callers derive a distinct key per use (HKDF from the secret
+// key, the seal's salt and the tensor's name), never reuse a stream's key for another stream.
+class keyed_stream {
+public:
+    using key_type = std::array<std::uint8_t, 32>;
+    static constexpr std::size_t buffer_size = 256;  // four ChaCha20 blocks, generated together
+
+    explicit keyed_stream(const key_type& key) noexcept : cipher_(key, crypto::chacha20::nonce_type{}, 0) {}
+
+    // A copy continues from the same position with the same values.
+    keyed_stream(const keyed_stream&) noexcept = default;
+    keyed_stream& operator=(const keyed_stream&) noexcept = default;
+    ~keyed_stream() { crypto::detail::secure_wipe(buffer_); }
+
+    void fill(mutable_byte_view out) noexcept {
+        std::uint8_t* dst = out.data();
+        std::size_t count = out.size();
+        while (count != 0) {
+            if (used_ == buffer_size) {
+                // Empty buffer: large requests go straight from the cipher, small ones refill it.
+                if (count >= buffer_size) {
+                    cipher_.keystream(mutable_byte_view(dst, count));
+                    return;
+                }
+                refill();
+            }
+            const std::size_t available = buffer_size - used_;
+            const std::size_t take = count < available ? count : available;
+            std::memcpy(dst, buffer_.data() + used_, take);
+            used_ += take;
+            dst += take;
+            count -= take;
+        }
+    }
+
+    [[nodiscard]] std::uint32_t next_u32() noexcept {
+        if (BRINE_LIKELY(buffer_size - used_ >= 4)) {
+            const std::uint32_t value = load_le32(buffer_.data() + used_);
+            used_ += 4;
+            return value;
+        }
+        std::uint8_t bytes[4];
+        fill(mutable_byte_view(bytes, sizeof bytes));
+        return load_le32(bytes);
+    }
+
+    [[nodiscard]] std::uint64_t next_u64() noexcept {
+        if (BRINE_LIKELY(buffer_size - used_ >= 8)) {
+            const std::uint64_t value = load_le64(buffer_.data() + used_);
+            used_ += 8;
+            return value;
+        }
+        std::uint8_t bytes[8];
+        fill(mutable_byte_view(bytes, sizeof bytes));
+        return load_le64(bytes);
+    }
+
+    // A uniformly distributed integer in [0, bound), without modulo bias (Lemire, "Fast Random
+    // Integer Generation in an Interval", 2019). Precondition: bound >= 1 (0 returns 0 and draws
+    // nothing). The exact rule, part of the format:
+    //
+    //   bound <= 2^32 - 1:  x = next_u32(); m = x * bound (64-bit product); while the low 32 bits
+    //                       of m are below (2^32 - bound) mod bound, draw x again and recompute m;
+    //                       the result is m >> 32. (At least one draw, also for bound 1.)
+    //   bound == 2^32:      next_u32().
+    //   bound >  2^32:      the same rule as the first with next_u64(), a 128-bit product,
+    //                       threshold (2^64 - bound) mod bound, result m >> 64.
+    //
+    // Rejection is rare: the probability of another draw is below bound / 2^32 (or / 2^64).
+    [[nodiscard]] std::uint64_t below(std::uint64_t bound) noexcept {
+        if (bound == 0) return 0;
+        constexpr std::uint64_t two_32 = std::uint64_t{1} << 32;
+        if (bound < two_32) return below32(static_cast<std::uint32_t>(bound));
+        if (bound == two_32) return next_u32();
+        return below64(bound);
+    }
+
+private:
+    void refill() noexcept {
+        cipher_.keystream(mutable_byte_view(buffer_.data(), buffer_.size()));
+        used_ = 0;
+    }
+
+    std::uint32_t below32(std::uint32_t bound) noexcept {
+        std::uint64_t product = std::uint64_t{next_u32()} * bound;
+        std::uint32_t low = static_cast<std::uint32_t>(product);
+        if (low < bound) {
+            const std::uint32_t threshold = static_cast<std::uint32_t>(0u - bound) % bound;
+            while (low < threshold) {
+                product = std::uint64_t{next_u32()} * bound;
+                low = static_cast<std::uint32_t>(product);
+            }
+        }
+        return static_cast<std::uint32_t>(product >> 32);
+    }
+
+    // The full 128-bit product of two 64-bit numbers as (high, low), in portable arithmetic on
+    // 32-bit halves (this path only serves bounds above 2^32, where speed hardly matters).
+    static void multiply_64(std::uint64_t a, std::uint64_t b, std::uint64_t& high, std::uint64_t& low) noexcept {
+        const std::uint64_t mask = 0xFFFFFFFFu;
+        const std::uint64_t a_lo = a & mask, a_hi = a >> 32;
+        const std::uint64_t b_lo = b & mask, b_hi = b >> 32;
+        const std::uint64_t lo_lo = a_lo * b_lo;
+        const std::uint64_t hi_lo = a_hi * b_lo;
+        const std::uint64_t lo_hi = a_lo * b_hi;
+        const std::uint64_t hi_hi = a_hi * b_hi;
+        const std::uint64_t middle = (lo_lo >> 32) + (hi_lo & mask) + (lo_hi & mask);
+        low = (middle << 32) | (lo_lo & mask);
+        high = hi_hi + (hi_lo >> 32) + (lo_hi >> 32) + (middle >> 32);
+    }
+
+    std::uint64_t below64(std::uint64_t bound) noexcept {
+        std::uint64_t high = 0, low = 0;
+        multiply_64(next_u64(), bound, high, low);
+        if (low < bound) {
+            const std::uint64_t threshold = (0u - bound) % bound;
+            while (low < threshold) multiply_64(next_u64(), bound, high, low);
+        }
+        return high;
+    }
+
+    crypto::chacha20 cipher_;
+    std::array<std::uint8_t, buffer_size> buffer_{};
+    std::size_t used_ = buffer_size;  // bytes of buffer_ already consumed
+};
+
+// The keyed permutation of {0, ..., n-1}, as the vector p (p[k] is the element placed at k by
+// permute_items). The exact algorithm, part of the format (Fisher–Yates, Durstenfeld's order):
+//
+//   p[k] = k for every k
+//   for i = n-1, n-2, ..., 1:
+//       j = stream.below(i + 1)       (so 0 <= j <= i; one or more 32-bit draws, see below())
+//       swap p[i] and p[j]
+//
+// n = 0 and n = 1 draw nothing. Every permutation is equally likely (given uniform draws). The
+// stream is left positioned after the last draw, so a caller may go on using it; the usual
+// caller dedicates a fresh stream to each permutation.
+[[nodiscard]] inline std::vector<std::uint32_t> keyed_permutation(std::uint32_t n, keyed_stream& stream) {
+    std::vector<std::uint32_t> p(n);
+    for (std::uint32_t k = 0; k < n; ++k) p[k] = k;
+    for (std::uint32_t i = n < 2 ? 0 : n - 1; i >= 1; --i) {
+        const auto j = static_cast<std::uint32_t>(stream.below(std::uint64_t{i} + 1));
+        std::swap(p[i], p[j]);
+    }
+    return p;
+}
+
+namespace detail {
+
+// out item k = in item p[k]; a fixed item size lets memcpy become one or two moves.
+template <std::size_t Size>
+void gather_items(const std::uint8_t* in, std::uint8_t* out, const std::uint32_t* p, std::size_t count) noexcept {
+    for (std::size_t k = 0; k < count; ++k) std::memcpy(out + k * Size, in + std::size_t{p[k]} * Size, Size);
+}
+inline void gather_items(const std::uint8_t* in, std::uint8_t* out, const std::uint32_t* p, std::size_t count,
+                         std::size_t size) noexcept {
+    for (std::size_t k = 0; k < count; ++k) std::memcpy(out + k * size, in + std::size_t{p[k]} * size, size);
+}
+
+// out item p[k] = in item k.
+template <std::size_t Size>
+void scatter_items(const std::uint8_t* in, std::uint8_t* out, const std::uint32_t* p, std::size_t count) noexcept {
+    for (std::size_t k = 0; k < count; ++k) std::memcpy(out + std::size_t{p[k]} * Size, in + k * Size, Size);
+}
+inline void scatter_items(const std::uint8_t* in, std::uint8_t* out, const std::uint32_t* p, std::size_t count,
+                          std::size_t size) noexcept {
+    for (std::size_t k = 0; k < count; ++k) std::memcpy(out + std::size_t{p[k]} * size, in + k * size, size);
+}
+
+// Whether the sizes agree: in and out hold exactly p.size() items of item_size bytes each.
+[[nodiscard]] inline bool items_fit(byte_view in, mutable_byte_view out, std::size_t item_size,
+                                    std::size_t count) noexcept {
+    if (in.size() != out.size()) return false;
+    if (item_size == 0) return in.size() == 0;
+    return in.size() % item_size == 0 && in.size() / item_size == count;
+}
+
+}  // namespace detail
+
+// Applies permutation `p` to an array of items: out item k = in item p[k], for every k.
+// Preconditions (asserted in debug builds): p is a permutation of {0, ..., p.size()-1} (as
+// keyed_permutation returns), in.size() == out.size() == p.size() * item_size, and in and out
+// do not overlap. With sizes that disagree nothing is written.
+inline void permute_items(byte_view in, mutable_byte_view out, std::size_t item_size,
+                          const std::vector<std::uint32_t>& p) noexcept {
+    const bool fits = detail::items_fit(in, out, item_size, p.size());
+    assert(fits && "permute_items: in and out must hold p.size() items each");
+    if (!fits || p.empty()) return;
+    const std::uint8_t* src = in.data();
+    std::uint8_t* dst = out.data();
+    switch (item_size) {
+        case 1: detail::gather_items<1>(src, dst, p.data(), p.size()); break;
+        case 2: detail::gather_items<2>(src, dst, p.data(), p.size()); break;
+        case 4: detail::gather_items<4>(src, dst, p.data(), p.size()); break;
+        case 8: detail::gather_items<8>(src, dst, p.data(), p.size()); break;
+        case 16: detail::gather_items<16>(src, dst, p.data(), p.size()); break;
+        default: detail::gather_items(src, dst, p.data(), p.size(), item_size); break;
+    }
+}
+
+// Undoes permute_items with the same `p`: out item p[k] = in item k, for every k. Same
+// preconditions.
+inline void unpermute_items(byte_view in, mutable_byte_view out, std::size_t item_size,
+                            const std::vector<std::uint32_t>& p) noexcept {
+    const bool fits = detail::items_fit(in, out, item_size, p.size());
+    assert(fits && "unpermute_items: in and out must hold p.size() items each");
+    if (!fits || p.empty()) return;
+    const std::uint8_t* src = in.data();
+    std::uint8_t* dst = out.data();
+    switch (item_size) {
+        case 1: detail::scatter_items<1>(src, dst, p.data(), p.size()); break;
+        case 2: detail::scatter_items<2>(src, dst, p.data(), p.size()); break;
+        case 4: detail::scatter_items<4>(src, dst, p.data(), p.size()); break;
+        case 8: detail::scatter_items<8>(src, dst, p.data(), p.size()); break;
+        case 16: detail::scatter_items<16>(src, dst, p.data(), p.size()); break;
+        default: detail::scatter_items(src, dst, p.data(), p.size(), item_size); break;
+    }
+}
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/keyed_stream.hpp ----
+
+// ---- begin brine/mtd/manifest.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The manifest of a seal: what was done to the file (strategies, parameters, the salt) and the
+// digests at every granularity, authenticated as a whole. It never holds the key or a
+// permutation: those are derived again from key + salt when needed.
+//
+// Format, version 1: UTF-8 text, one item per line ending in "\n", in exactly this order:
+//
+//     brine-manifest 1
+//     format torch_zip|pickle
+//     hash sha256|hmac_sha256
+//     permute none|records|elements|neurons
+//     scrub-lsb N                          0: no scrubbing
+//     chunk-size N                         bytes per chunk digest (power of two, 4 KiB..1 GiB)
+//     salt HEX64
+//     plan =TEXT                           zero or more: the neuron plan, one line per hidden axis
+//     record =NAME SIZE SEALED ORIGINAL    per record of the file in file order (not the manifest)
+//     chunk HEX64                          after each record: its chunk digests, in order
+//     tensor =NAME DTYPE LAYOUT [SIZES] [STRIDES] OFFSET RECORD FLAGS HEX64
+//     global =MODULE =NAME                 the globals the pickle names, in order of first use
+//     architecture HEX64
+//     root HEX64
+//     tag HEX64
+//
+// Text fields start with '=' and escape every byte outside '!'..'~' and '%' itself as %XX
+// (uppercase hex), so names with spaces or newlines stay on one line and "" is "=". SIZES and
+// STRIDES are comma-separated decimals in brackets ("[]" for a scalar); RECORD is the index of
+// the tensor's storage record or "-"; FLAGS is "p" (parameter) and/or "g" (requires_grad) or "-".
+// Numbers are canonical decimals; hex is lowercase. A file with any other spelling is refused:
+// the parser re-formats what it read and requires the same bytes, so one manifest has exactly
+// one encoding.
+//
+// Digests (mtd/digest.hpp, under the seal's hash strategy):
+//   chunk        label, record index, chunk index, bytes
+//   record       SEALED: label, index, name, size, its chunk digests; ORIGINAL: the same over the
+//                bytes before the permutation (restore checks its output against it; equal to
+//                SEALED when the strategy leaves bytes as they are)
+//   tensor       label, its tensor line without the digest, the digests of the chunks holding
+//                its bytes (all chunks of its record when elements are permuted)
+//   architecture label, every tensor line without digest, every global line
+//   root         label, every byte of the manifest before the root line
+//   tag          HMAC-SHA-256 under the manifest key (always keyed) of everything before the tag
+//                line: the manifest is authentic only with the key that sealed it.
+
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+enum class permutation : std::uint8_t { none, records, elements, neurons };
+
+[[nodiscard]] constexpr std::string_view to_string(permutation p) noexcept {
+    switch (p) {
+        case permutation::none: return "none";
+        case permutation::records: return "records";
+        case permutation::elements: return "elements";
+        case permutation::neurons: return "neurons";
+    }
+    return "none";
+}
+[[nodiscard]] constexpr bool parse_permutation(std::string_view text, permutation& out) noexcept {
+    for (const permutation p : {permutation::none, permutation::records, permutation::elements, permutation::neurons})
+        if (to_string(p) == text) {
+            out = p;
+            return true;
+        }
+    return false;
+}
+
+struct manifest_record {
+    std::string name;
+    std::uint64_t size = 0;
+    digest sealed{};
+    digest original{};
+    std::vector<digest> chunks;
+};
+
+struct manifest_tensor {
+    std::string name;
+    std::string type;    // dtype name, as torch prints it ("float32")
+    std::string layout;  // "strided", "quantized", "sparse_coo", "sparse_compressed", "meta"
+    std::vector<std::int64_t> sizes;
+    std::vector<std::int64_t> strides;
+    std::int64_t offset = 0;
+    std::int64_t record = -1;  // index into manifest::records, or -1
+    bool parameter = false;
+    bool requires_grad = false;
+    digest value{};
+
+    // The line without its digest: what the tensor and architecture digests cover.
+    [[nodiscard]] std::string describe() const;
+};
+
+struct manifest_global {
+    std::string module;
+    std::string name;
+};
+
+struct manifest {
+    static constexpr unsigned version = 1;
+    std::string format = "torch_zip";
+    hash_kind hash = hash_kind::hmac_sha256;
+    permutation permute = permutation::none;
+    unsigned scrub_lsb = 0;
+    std::uint64_t chunk_size = std::uint64_t{1} << 20;
+    digest salt{};
+    std::vector<std::string> plan;  // lines of the neuron plan
+    std::vector<manifest_record> records;
+    std::vector<manifest_tensor> tensors;
+    std::vector<manifest_global> globals;
+    digest architecture{};
+    digest root{};
+};
+
+// Limits of the parser: a manifest is small next to its model (about 80 bytes per MiB of data).
+struct manifest_limits {
+    static constexpr std::uint64_t max_size = std::uint64_t{256} << 20;
+    static constexpr std::size_t max_dims = 64;
+};
+
+namespace detail {
+
+inline void put_text(std::string& out, std::string_view text) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    out += '=';
+    for (const char c : text) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b >= '!' && b <= '~' && b != '%') {
+            out += c;
+        } else {
+            out += '%';
+            out += digits[b >> 4];
+            out += digits[b & 15];
+        }
+    }
+}
+
+inline void put_ints(std::string& out, const std::vector<std::int64_t>& values) {
+    out += '[';
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(values[i]);
+    }
+    out += ']';
+}
+
+}  // namespace detail
+
+inline std::string manifest_tensor::describe() const {
+    std::string out = "tensor ";
+    detail::put_text(out, name);
+    out += ' ';
+    out += type;
+    out += ' ';
+    out += layout;
+    out += ' ';
+    detail::put_ints(out, sizes);
+    out += ' ';
+    detail::put_ints(out, strides);
+    out += ' ';
+    out += std::to_string(offset);
+    out += ' ';
+    out += record < 0 ? std::string("-") : std::to_string(record);
+    out += ' ';
+    if (!parameter && !requires_grad) out += '-';
+    if (parameter) out += 'p';
+    if (requires_grad) out += 'g';
+    return out;
+}
+
+// Everything before the "root" line.
+[[nodiscard]] inline std::string manifest_prefix(const manifest& m) {
+    std::string out = "brine-manifest " + std::to_string(manifest::version) + "\n";
+    out += "format " + m.format + "\n";
+    out += "hash " + std::string(to_string(m.hash)) + "\n";
+    out += "permute " + std::string(to_string(m.permute)) + "\n";
+    out += "scrub-lsb " + std::to_string(m.scrub_lsb) + "\n";
+    out += "chunk-size " + std::to_string(m.chunk_size) + "\n";
+    out += "salt " + to_hex(m.salt) + "\n";
+    for (const std::string& line : m.plan) {
+        out += "plan ";
+        detail::put_text(out, line);
+        out += '\n';
+    }
+    for (const manifest_record& r : m.records) {
+        out += "record ";
+        detail::put_text(out, r.name);
+        out += ' ' + std::to_string(r.size) + ' ' + to_hex(r.sealed) + ' ' + to_hex(r.original) + '\n';
+        for (const digest& c : r.chunks) out += "chunk " + to_hex(c) + '\n';
+    }
+    for (const manifest_tensor& t : m.tensors) out += t.describe() + ' ' + to_hex(t.value) + '\n';
+    for (const manifest_global& g : m.globals) {
+        out += "global ";
+        detail::put_text(out, g.module);
+        out += ' ';
+        detail::put_text(out, g.name);
+        out += '\n';
+    }
+    out += "architecture " + to_hex(m.architecture) + '\n';
+    return out;
+}
+
+// The architecture digest: every tensor line (without digest) and every global line.
+[[nodiscard]] inline digest architecture_digest(digester& d, const std::vector<manifest_tensor>& tensors,
+                                                const std::vector<manifest_global>& globals) {
+    d.update(std::string_view("brine/architecture"));
+    d.update_u64(tensors.size());
+    for (const manifest_tensor& t : tensors) d.update_field(t.describe());
+    d.update_u64(globals.size());
+    for (const manifest_global& g : globals) {
+        d.update_field(g.module);
+        d.update_field(g.name);
+    }
+    return d.finish();
+}
+
+[[nodiscard]] inline digest root_digest(digester& d, std::string_view prefix) {
+    d.update(std::string_view("brine/root"));
+    d.update_field(prefix);
+    return d.finish();
+}
+
+[[nodiscard]] inline digest manifest_tag(const digest& manifest_key, std::string_view signed_text) {
+    return crypto::hmac_sha256::mac(byte_view(manifest_key.data(), manifest_key.size()), as_bytes(signed_text));
+}
+
+// The whole manifest text, root and tag lines included (root must be set).
+[[nodiscard]] inline std::string write_manifest(const manifest& m, const digest& manifest_key) {
+    std::string out = manifest_prefix(m);
+    out += "root " + to_hex(m.root) + '\n';
+    out += "tag " + to_hex(manifest_tag(manifest_key, out)) + '\n';
+    return out;
+}
+
+// A parsed manifest and what its tag covers, before the tag is checked.
+struct parsed_manifest {
+    manifest content;
+    std::string signed_text;  // every byte before the tag line
+    digest tag{};
+
+    // Whether the tag is the MAC of the text under `manifest_key` (constant-time compare).
+    [[nodiscard]] bool authentic(const digest& manifest_key) const {
+        const digest expected = manifest_tag(manifest_key, signed_text);
+        return crypto::constant_time_equal(byte_view(expected.data(), expected.size()), byte_view(tag.data(), tag.size()));
+    }
+};
+
+namespace detail {
+
+// Reads one line at a time and its space-separated fields, with offsets for errors.
+class manifest_lines {
+public:
+    explicit manifest_lines(std::string_view text) noexcept : text_(text) {}
+
+    [[nodiscard]] bool at_end() const noexcept { return pos_ >= text_.size(); }
+    [[nodiscard]] std::uint64_t offset() const noexcept { return line_start_; }
+    [[nodiscard]] std::size_t position() const noexcept { return pos_; }
+
+    // The next line's fields; false at the end or when a line lacks its "\n".
+    bool next(std::vector<std::string_view>& fields) {
+        fields.clear();
+        line_start_ = pos_;
+        if (pos_ >= text_.size()) return false;
+        const std::size_t end = text_.find('\n', pos_);
+        if (end == std::string_view::npos) return false;
+        std::string_view line = text_.substr(pos_, end - pos_);
+        pos_ = end + 1;
+        std::size_t start = 0;
+        for (;;) {
+            const std::size_t space = line.find(' ', start);
+            fields.push_back(line.substr(start, space == std::string_view::npos ? std::string_view::npos : space - start));
+            if (space == std::string_view::npos) break;
+            start = space + 1;
+        }
+        return true;
+    }
+
+    // Peeks at the first word of the next line without consuming it.
+    [[nodiscard]] std::string_view peek_keyword() const noexcept {
+        if (pos_ >= text_.size()) return {};
+        const std::size_t end = text_.find_first_of(" \n", pos_);
+        return text_.substr(pos_, end == std::string_view::npos ? std::string_view::npos : end - pos_);
+    }
+
+private:
+    std::string_view text_;
+    std::size_t pos_ = 0;
+    std::size_t line_start_ = 0;
+};
+
+inline bool get_text(std::string_view field, std::string& out) {
+    if (field.empty() || field[0] != '=') return false;
+    out.clear();
+    for (std::size_t i = 1; i < field.size(); ++i) {
+        const char c = field[i];
+        if (c != '%') {
+            out += c;
+            continue;
+        }
+        if (i + 2 >= field.size()) return false;
+        unsigned v = 0;
+        for (std::size_t k = 1; k <= 2; ++k) {
+            const char h = field[i + k];
+            if (h >= '0' && h <= '9') v = v * 16 + static_cast<unsigned>(h - '0');
+            else if (h >= 'A' && h <= 'F') v = v * 16 + static_cast<unsigned>(h - 'A' + 10);
+            else return false;
+        }
+        out += static_cast<char>(v);
+        i += 2;
+    }
+    return true;
+}
+
+inline bool get_u64(std::string_view field, std::uint64_t& out) noexcept {
+    if (field.empty() || field.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (const char c : field) {
+        if (c < '0' || c > '9') return false;
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (v > (UINT64_MAX - digit) / 10) return false;
+        v = v * 10 + digit;
+    }
+    out = v;
+    return true;
+}
+
+inline bool get_i64(std::string_view field, std::int64_t& out) noexcept {
+    const bool negative = !field.empty() && field[0] == '-';
+    std::uint64_t magnitude = 0;
+    if (!get_u64(negative ? field.substr(1) : field, magnitude)) return false;
+    if (magnitude > static_cast<std::uint64_t>(INT64_MAX)) return false;
+    out = negative ? -static_cast<std::int64_t>(magnitude) : static_cast<std::int64_t>(magnitude);
+    return true;
+}
+
+inline bool get_ints(std::string_view field, std::vector<std::int64_t>& out) {
+    out.clear();
+    if (field.size() < 2 || field.front() != '[' || field.back() != ']') return false;
+    field = field.substr(1, field.size() - 2);
+    if (field.empty()) return true;
+    for (;;) {
+        if (out.size() == manifest_limits::max_dims) return false;
+        const std::size_t comma = field.find(',');
+        std::int64_t v = 0;
+        if (!get_i64(field.substr(0, comma), v)) return false;
+        out.push_back(v);
+        if (comma == std::string_view::npos) return true;
+        field = field.substr(comma + 1);
+    }
+}
+
+}  // namespace detail
+
+// Parses a manifest. Errors carry the offset of the offending line and what was expected there.
+[[nodiscard]] inline result<parsed_manifest> parse_manifest(byte_view bytes) {
+    if (bytes.size() > manifest_limits::max_size)
+        return error{errc::limit_exceeded, manifest_limits::max_size, "a manifest of at most 256 MiB"};
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    detail::manifest_lines lines(text);
+    std::vector<std::string_view> f;
+    parsed_manifest out;
+    manifest& m = out.content;
+    const auto bad = [&](const char* expected) { return error{errc::mtd_bad_manifest, lines.offset(), expected}; };
+    const auto line = [&](std::string_view keyword, std::size_t fields) {
+        return lines.next(f) && f.size() == fields && f[0] == keyword;
+    };
+
+    if (!line("brine-manifest", 2) || f[1] != "1") return bad("\"brine-manifest 1\" (a manifest of version 1)");
+    if (!line("format", 2) || (f[1] != "torch_zip" && f[1] != "pickle")) return bad("\"format torch_zip|pickle\"");
+    m.format = std::string(f[1]);
+    if (!line("hash", 2) || !parse_hash_kind(f[1], m.hash)) return bad("\"hash sha256|hmac_sha256\"");
+    if (!line("permute", 2) || !parse_permutation(f[1], m.permute))
+        return bad("\"permute none|records|elements|neurons\"");
+    std::uint64_t number = 0;
+    if (!line("scrub-lsb", 2) || !detail::get_u64(f[1], number) || number > 52) return bad("\"scrub-lsb N\", N <= 52");
+    m.scrub_lsb = static_cast<unsigned>(number);
+    if (!line("chunk-size", 2) || !detail::get_u64(f[1], m.chunk_size) || m.chunk_size < 4096 ||
+        m.chunk_size > (std::uint64_t{1} << 30) || (m.chunk_size & (m.chunk_size - 1)) != 0)
+        return bad("\"chunk-size N\", a power of two from 4096 to 2^30");
+    if (!line("salt", 2) || !from_hex(f[1], m.salt)) return bad("\"salt\" and 64 lowercase hex digits");
+
+    while (lines.peek_keyword() == "plan") {
+        std::string plan_line;
+        if (!line("plan", 2) || !detail::get_text(f[1], plan_line)) return bad("\"plan =TEXT\"");
+        m.plan.push_back(std::move(plan_line));
+    }
+    while (lines.peek_keyword() == "record") {
+        manifest_record r;
+        if (!line("record", 5) || !detail::get_text(f[1], r.name) || !detail::get_u64(f[2], r.size) ||
+            !from_hex(f[3], r.sealed) || !from_hex(f[4], r.original))
+            return bad("\"record =NAME SIZE SEALED ORIGINAL\"");
+        const std::uint64_t chunks = chunk_count(r.size, m.chunk_size);
+        // Each chunk line is 71 bytes: a count beyond what the text can hold is malformed.
+        if (chunks > text.size() / 71 + 1) return bad("as many chunk lines as the record's size needs");
+        for (std::uint64_t i = 0; i < chunks; ++i) {
+            digest c{};
+            if (!line("chunk", 2) || !from_hex(f[1], c)) return bad("\"chunk HEX64\" (one per chunk of the record)");
+            r.chunks.push_back(c);
+        }
+        m.records.push_back(std::move(r));
+    }
+    while (lines.peek_keyword() == "tensor") {
+        manifest_tensor t;
+        if (!line("tensor", 10) || !detail::get_text(f[1], t.name) || f[2].empty() || f[3].empty() ||
+            !detail::get_ints(f[4], t.sizes) || !detail::get_ints(f[5], t.strides) || !detail::get_i64(f[6], t.offset) ||
+            !from_hex(f[9], t.value))
+            return bad("\"tensor =NAME DTYPE LAYOUT [SIZES] [STRIDES] OFFSET RECORD FLAGS HEX64\"");
+        t.type = std::string(f[2]);
+        t.layout = std::string(f[3]);
+        std::uint64_t record = 0;
+        if (f[7] == "-") t.record = -1;
+        else if (detail::get_u64(f[7], record) && record < m.records.size()) t.record = static_cast<std::int64_t>(record);
+        else return bad("a tensor's record: the index of a record above, or \"-\"");
+        if (f[8] != "-" && f[8] != "p" && f[8] != "g" && f[8] != "pg") return bad("tensor flags \"-\", \"p\", \"g\" or \"pg\"");
+        t.parameter = f[8] == "p" || f[8] == "pg";
+        t.requires_grad = f[8] == "g" || f[8] == "pg";
+        m.tensors.push_back(std::move(t));
+    }
+    while (lines.peek_keyword() == "global") {
+        manifest_global g;
+        if (!line("global", 3) || !detail::get_text(f[1], g.module) || !detail::get_text(f[2], g.name))
+            return bad("\"global =MODULE =NAME\"");
+        m.globals.push_back(std::move(g));
+    }
+    if (!line("architecture", 2) || !from_hex(f[1], m.architecture)) return bad("\"architecture HEX64\"");
+    if (!line("root", 2) || !from_hex(f[1], m.root)) return bad("\"root HEX64\"");
+    const std::size_t signed_end = lines.position();
+    if (!line("tag", 2) || !from_hex(f[1], out.tag)) return bad("\"tag HEX64\"");
+    if (!lines.at_end()) return error{errc::mtd_bad_manifest, lines.position(), "the end of the manifest after its tag"};
+
+    // One encoding only: what was read, written again, must be the same bytes.
+    out.signed_text = std::string(text.substr(0, signed_end));
+    std::string again = manifest_prefix(m);
+    again += "root " + to_hex(m.root) + '\n';
+    if (again != out.signed_text) {
+        std::size_t at = 0;
+        while (at < again.size() && at < out.signed_text.size() && again[at] == out.signed_text[at]) ++at;
+        return error{errc::mtd_bad_manifest, at, "the canonical spelling of every field (escapes, numbers, order)"};
+    }
+    return out;
+}
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/manifest.hpp ----
+
+// ---- begin brine/mtd/neuron_plan.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Layer plans for the `permute_neurons` strategy (DESIGN.md §4): which tensor axes hold the same
+// hidden units, so that permuting all of them with one permutation leaves the function the model
+// computes unchanged. For an MLP fc1 -> relu -> fc2, the rows of fc1.weight, the entries of
+// fc1.bias and the columns of fc2.weight are one hidden axis; for a conv net, a convolution's
+// output channels (weight dim 0, bias, the following BatchNorm's four vectors) and the next
+// convolution's input channels (dim 1). After a Conv -> Flatten -> Linear, every channel owns a
+// run of H*W consecutive Linear columns: the Linear's dim 1 moves in blocks of H*W.
+//
+// Plan text (stored in sealed files' manifests; this format is stable):
+//
+//   - UTF-8 text of at most 1 MiB, split into lines at '\n'. Spaces, tabs and carriage returns
+//     are blanks. A line of blanks only is ignored, and so is a line whose first non-blank byte
+//     is '#' (a comment).
+//   - Every other line is one hidden axis: members separated by blanks, each one of
+//         NAME:AXIS          (block 1)
+//         NAME:AXIS:BLOCK
+//     NAME is the tensor's dotted name in the checkpoint ("features.0.weight"). AXIS and BLOCK
+//     are decimal numbers without sign or leading zeros (AXIS < 2^32, 1 <= BLOCK < 2^64).
+//   - Names may themselves contain ':', so a member is read from the right: the text after its
+//     last ':' is a number F1. If what precedes that ':' again contains a ':' followed only by
+//     digits (F2) up to it, the member is NAME:F2:F1 (AXIS = F2, BLOCK = F1); otherwise it is
+//     NAME:F1 with block 1. format_plan therefore writes ":BLOCK" when BLOCK != 1 and also
+//     whenever NAME itself ends in ':' and digits, so that parse_plan(format_plan(p)) == p.
+//   - NAME is 1 to 1024 bytes, holds no whitespace (Unicode White_Space) and no control
+//     character (C0, DEL, C1), and does not start with '#'.
+//   - At most 100000 hidden axes.
+//
+//   format_plan writes one line per hidden axis ('\n' after each), its members in order,
+//   separated by one space; no comments. The `units` of an axis are not written: check_plan
+//   computes them from the checkpoint.
+//
+// infer_plan derives the plan of a plain chain, and only of this kind of checkpoint: a state dict
+// whose every tensor is named [PREFIX.]INDEX.PARAM with one PREFIX (possibly empty), INDEX a
+// decimal module index increasing in order of appearance, PARAM one of weight, bias,
+// running_mean, running_var, num_batches_tracked: the state dict of an nn.Sequential of leaf
+// modules, which run one after the other. It assumes that
+//   - a module with a weight of 2 or more dimensions is a Linear ([out, in]) or a convolution
+//     ([out, in, k...]); an Embedding, a ConvTranspose, a Bilinear or a multi-dimensional
+//     LayerNorm would be misread or refused;
+//   - a module with 1-D vectors only (plus num_batches_tracked) acts channel by channel
+//     (BatchNorm, LayerNorm over the features, InstanceNorm, PReLU): its vectors move with the
+//     units. GroupNorm mixes channels and looks the same: after a convolution a normalization
+//     must therefore have running statistics (BatchNorm); after a Linear, weight and bias alone
+//     are taken for a LayerNorm;
+//   - modules without parameters (activations, pooling, dropout, Flatten) act element-wise or
+//     channel by channel; ChannelShuffle and the like would be misread.
+// Any other architecture needs a plan file written by its user.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+// One tensor axis of a hidden axis: unit u is the indices [u * block, (u + 1) * block) of `axis`.
+struct axis_member {
+    std::string tensor;
+    unsigned axis = 0;
+    std::uint64_t block = 1;
+};
+
+// Tensor axes that hold the same hidden units: one permutation of `units` is applied to all.
+struct hidden_axis {
+    std::vector<axis_member> members;
+    std::uint64_t units = 0;  // filled by check_plan
+};
+
+struct neuron_plan {
+    std::vector<hidden_axis> axes;
+};
+
+// Equality compares `units` too: parse_plan leaves them 0, check_plan fills them.
+[[nodiscard]] inline bool operator==(const axis_member& a, const axis_member& b) noexcept {
+    return a.tensor == b.tensor && a.axis == b.axis && a.block == b.block;
+}
+[[nodiscard]] inline bool operator!=(const axis_member& a, const axis_member& b) noexcept { return !(a == b); }
+[[nodiscard]] inline bool operator==(const hidden_axis& a, const hidden_axis& b) noexcept {
+    return a.units == b.units && a.members == b.members;
+}
+[[nodiscard]] inline bool operator!=(const hidden_axis& a, const hidden_axis& b) noexcept { return !(a == b); }
+[[nodiscard]] inline bool operator==(const neuron_plan& a, const neuron_plan& b) noexcept { return a.axes == b.axes; }
+[[nodiscard]] inline bool operator!=(const neuron_plan& a, const neuron_plan& b) noexcept { return !(a == b); }
+
+// The limits of a plan (text and checked plans alike).
+inline constexpr std::size_t max_plan_text = std::size_t(1) << 20;
+inline constexpr std::size_t max_plan_axes = 100000;
+inline constexpr std::size_t max_plan_name = 1024;
+
+namespace detail {
+
+[[nodiscard]] constexpr bool plan_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
+
+[[nodiscard]] constexpr bool all_digits(std::string_view text) noexcept {
+    if (text.empty()) return false;
+    for (const char c : text)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+// True for the code points a tensor name may not hold: controls (C0, DEL, C1) and Unicode
+// White_Space.
+[[nodiscard]] constexpr bool forbidden_in_name(std::uint32_t cp) noexcept {
+    if (cp <= 0x20 || (cp >= 0x7f && cp <= 0xa0)) return true;  // C0, space, DEL, C1, NBSP
+    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+           cp == 0x205f || cp == 0x3000;
+}
+
+// The index of the first byte of `name` that makes it unusable as a plan name, or name.size()
+// when it is fine. Length is checked separately.
+[[nodiscard]] inline std::size_t first_bad_name_byte(std::string_view name) noexcept {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(name.data());
+    const std::size_t invalid = brine::detail::first_invalid_utf8(bytes, name.size());
+    if (!name.empty() && name[0] == '#') return 0;
+    std::size_t i = 0;
+    while (i < invalid) {
+        const std::uint8_t lead = bytes[i];
+        std::uint32_t cp = lead;
+        std::size_t length = 1;
+        if (lead >= 0xf0) {
+            cp = lead & 0x07u;
+            length = 4;
+        } else if (lead >= 0xe0) {
+            cp = lead & 0x0fu;
+            length = 3;
+        } else if (lead >= 0xc0) {
+            cp = lead & 0x1fu;
+            length = 2;
+        }
+        for (std::size_t k = 1; k < length; ++k) cp = (cp << 6) | (bytes[i + k] & 0x3fu);
+        if (forbidden_in_name(cp)) return i;
+        i += length;
+    }
+    return invalid;
+}
+
+// "...:digits" at the end: such a name needs its block written out (see the format above).
+[[nodiscard]] inline bool ends_in_colon_number(std::string_view name) noexcept {
+    const std::size_t colon = name.rfind(':');
+    return colon != std::string_view::npos && all_digits(name.substr(colon + 1));
+}
+
+// A decimal number without leading zeros, at most `max`.
+[[nodiscard]] inline bool plan_number(std::string_view text, std::uint64_t max, std::uint64_t& out) noexcept {
+    if (!all_digits(text) || (text.size() > 1 && text[0] == '0')) return false;
+    std::uint64_t value = 0;
+    for (const char c : text) {
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (value > (max - digit) / 10) return false;
+        value = value * 10 + digit;
+    }
+    out = value;
+    return true;
+}
+
+// A tensor name as check_plan and infer_plan accept it; `at` and `entry` locate the error.
+[[nodiscard]] inline status check_plan_name(std::string_view name, std::uint64_t at) noexcept {
+    if (name.empty()) return error{errc::invalid_argument, at, "a tensor name (not empty)"};
+    if (name.size() > max_plan_name)
+        return error{errc::limit_exceeded, at, "a tensor name of at most 1024 bytes", name};
+    if (first_bad_name_byte(name) != name.size())
+        return error{errc::invalid_argument, at,
+                     "a tensor name of UTF-8 text without whitespace or control characters, not starting with '#'",
+                     name};
+    return {};
+}
+
+// One member token text[start, end).
+[[nodiscard]] inline status parse_member(std::string_view text, std::size_t start, std::size_t end,
+                                         axis_member& out) {
+    const std::string_view token = text.substr(start, end - start);
+    const std::size_t last = token.rfind(':');
+    if (last == std::string_view::npos)
+        return error{errc::invalid_argument, start, "a member NAME:AXIS or NAME:AXIS:BLOCK (no ':' found)"};
+    const std::string_view f1 = token.substr(last + 1);
+    if (!all_digits(f1))
+        return error{errc::invalid_argument, start + last + 1, "a decimal axis or block after the last ':'"};
+    std::string_view name = token.substr(0, last);
+    std::string_view axis_text = f1;
+    std::string_view block_text;
+    std::size_t axis_at = start + last + 1;
+    std::size_t block_at = 0;
+    const std::size_t second = name.rfind(':');
+    if (second != std::string_view::npos && all_digits(name.substr(second + 1))) {
+        axis_text = name.substr(second + 1);
+        block_text = f1;
+        block_at = axis_at;
+        axis_at = start + second + 1;
+        name = name.substr(0, second);
+    }
+    if (name.empty()) return error{errc::invalid_argument, start, "a tensor name before ':AXIS' (empty member)"};
+    if (name.size() > max_plan_name)
+        return error{errc::limit_exceeded, start, "a tensor name of at most 1024 bytes"};
+    const std::size_t bad = first_bad_name_byte(name);
+    if (bad != name.size())
+        return error{errc::invalid_argument, start + bad,
+                     "a tensor name without whitespace or control characters, not starting with '#'"};
+    std::uint64_t axis = 0;
+    if (!plan_number(axis_text, UINT32_MAX, axis))
+        return error{errc::invalid_argument, axis_at, "an axis: a decimal number below 2^32 without leading zeros"};
+    std::uint64_t block = 1;
+    if (!block_text.empty() && (!plan_number(block_text, UINT64_MAX, block) || block == 0))
+        return error{errc::invalid_argument, block_at,
+                     "a block: a decimal number from 1 to 2^64 - 1 without leading zeros"};
+    out.tensor.assign(name.data(), name.size());
+    out.axis = static_cast<unsigned>(axis);
+    out.block = block;
+    return {};
+}
+
+}  // namespace detail
+
+// The plan as text (see the format above): parse_plan reads it back equal but for `units`
+// (check_plan fills them again). Only names parse_plan, check_plan or infer_plan accept can be
+// written; check a plan built by hand before writing it.
+[[nodiscard]] inline std::string format_plan(const neuron_plan& plan) {
+    std::string out;
+    for (const hidden_axis& axis : plan.axes) {
+        for (std::size_t i = 0; i < axis.members.size(); ++i) {
+            const axis_member& m = axis.members[i];
+            if (i != 0) out += ' ';
+            out += m.tensor;
+            out += ':';
+            out += std::to_string(m.axis);
+            if (m.block != 1 || detail::ends_in_colon_number(m.tensor)) {
+                out += ':';
+                out += std::to_string(m.block);
+            }
+        }
+        out += '\n';
+    }
+    return out;
+}
+
+// Reads plan text (see the format above). Errors give the byte offset of the offending token
+// (or byte); `units` are left 0 for check_plan to fill.
+[[nodiscard]] inline result<neuron_plan> parse_plan(std::string_view text) {
+    if (text.size() > max_plan_text) return error{errc::limit_exceeded, max_plan_text, "a plan of at most 1 MiB"};
+    const std::size_t invalid =
+        brine::detail::first_invalid_utf8(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+    if (invalid != text.size()) return error{errc::invalid_argument, invalid, "a plan of UTF-8 text"};
+    neuron_plan plan;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t line_end = text.find('\n', pos);
+        if (line_end == std::string_view::npos) line_end = text.size();
+        std::size_t i = pos;
+        while (i < line_end && detail::plan_blank(text[i])) ++i;
+        if (i < line_end && text[i] != '#') {
+            if (plan.axes.size() == max_plan_axes)
+                return error{errc::limit_exceeded, pos, "a plan of at most 100000 hidden axes"};
+            hidden_axis axis;
+            while (i < line_end) {
+                const std::size_t start = i;
+                while (i < line_end && !detail::plan_blank(text[i])) ++i;
+                axis_member member;
+                BRINE_TRY(detail::parse_member(text, start, i, member));
+                axis.members.push_back(std::move(member));
+                while (i < line_end && detail::plan_blank(text[i])) ++i;
+            }
+            plan.axes.push_back(std::move(axis));
+        }
+        pos = line_end + 1;
+    }
+    return plan;
+}
+
+// Validates `plan` against the checkpoint it will permute and fills each axis's `units`. Errors
+// name the tensor in error.entry; their offset is that of the opcode that made the tensor in the
+// checkpoint's pickle (0 for a name the checkpoint lacks). Refused:
+//   - an empty plan, more than 100000 axes, a hidden axis of fewer than two members (a unit
+//     moved in one tensor only changes what the model computes);
+//   - a name the checkpoint lacks, or holds twice;
+//   - a tensor that is not strided (quantized, sparse, meta) or of a sub-byte or quantized dtype;
+//   - a tensor that is empty, not contiguous row-major, not starting at its storage's first
+//     element, not covering its whole storage, or sharing its storage with another tensor
+//     (shared bytes would be permuted twice);
+//   - an axis beyond the tensor's dimensions, a size along the axis not divisible by the block,
+//     members of one hidden axis with different numbers of units (size / block), more than
+//     2^32 - 1 units;
+//   - a (tensor, axis) pair in more than one place.
+[[nodiscard]] inline status check_plan(neuron_plan& plan, const torch::checkpoint& found) {
+    using torch::detail::mul_fits;
+    if (plan.axes.empty()) return error{errc::invalid_argument, 0, "a plan with at least one hidden axis"};
+    if (plan.axes.size() > max_plan_axes)
+        return error{errc::limit_exceeded, 0, "a plan of at most 100000 hidden axes"};
+    constexpr std::uint32_t twice = UINT32_MAX;
+    std::unordered_map<std::string_view, std::uint32_t> by_name;
+    by_name.reserve(found.tensors.size());
+    for (std::size_t i = 0; i < found.tensors.size(); ++i) {
+        const auto [it, inserted] = by_name.emplace(found.tensors[i].name, static_cast<std::uint32_t>(i));
+        if (!inserted) it->second = twice;
+    }
+    std::vector<std::uint32_t> users(found.storages.size(), 0);
+    for (const torch::tensor_ref& t : found.tensors)
+        if ((t.kind == torch::layout::strided || t.kind == torch::layout::quantized) && t.storage < users.size())
+            ++users[t.storage];
+
+    std::set<std::pair<std::string_view, unsigned>> seen;
+    std::vector<std::uint64_t> units(plan.axes.size(), 0);
+    for (std::size_t a = 0; a < plan.axes.size(); ++a) {
+        const hidden_axis& axis = plan.axes[a];
+        if (axis.members.size() < 2)
+            return error{errc::invalid_argument, 0,
+                         "a hidden axis of at least two members (units moved in one tensor change the function)",
+                         axis.members.empty() ? std::string_view() : std::string_view(axis.members[0].tensor)};
+        for (const axis_member& m : axis.members) {
+            const std::string_view name = m.tensor;
+            BRINE_TRY(detail::check_plan_name(name, 0));
+            const auto it = by_name.find(name);
+            if (it == by_name.end())
+                return error{errc::invalid_argument, 0, "a tensor of the checkpoint (no tensor has this name)", name};
+            if (it->second == twice)
+                return error{errc::invalid_argument, 0, "a tensor name the checkpoint holds once", name};
+            const torch::tensor_ref& t = found.tensors[it->second];
+            const std::uint64_t at = t.offset;
+            const torch::dtype_info& type = torch::info(t.type);
+            if (t.kind != torch::layout::strided || type.quantized || type.per_byte != 1 || t.storage >= found.storages.size())
+                return error{errc::invalid_argument, at,
+                             "a strided tensor of a plain dtype (quantized, sparse and meta tensors are not permuted)",
+                             name};
+            if (m.axis >= t.sizes.size())
+                return error{errc::invalid_argument, at, "an axis below the tensor's number of dimensions", name};
+            if (t.strides.size() != t.sizes.size())
+                return error{errc::invalid_argument, at, "as many strides as sizes", name};
+            std::uint64_t expected = 1;  // the row-major stride of the current dimension
+            for (std::size_t d = t.sizes.size(); d-- > 0;) {
+                if (t.sizes[d] <= 0) return error{errc::invalid_argument, at, "a non-empty tensor", name};
+                if (t.sizes[d] != 1 && static_cast<std::uint64_t>(t.strides[d]) != expected)
+                    return error{errc::invalid_argument, at, "a contiguous row-major tensor", name};
+                if (!mul_fits(expected, static_cast<std::uint64_t>(t.sizes[d]), expected))
+                    return error{errc::torch_overflow, at, "a tensor whose element count fits in 64 bits", name};
+            }
+            if (t.storage_offset != 0)
+                return error{errc::invalid_argument, at, "a tensor starting at its storage's first element", name};
+            if (t.extent != found.storages[t.storage].numel)
+                return error{errc::invalid_argument, at, "a tensor covering its whole storage", name};
+            if (users[t.storage] > 1)
+                return error{errc::invalid_argument, at,
+                             "a tensor with a storage of its own (a shared storage would be permuted twice)", name};
+            const auto size = static_cast<std::uint64_t>(t.sizes[m.axis]);
+            if (m.block == 0 || size % m.block != 0)
+                return error{errc::invalid_argument, at, "a size along the axis divisible by the block", name};
+            const std::uint64_t count = size / m.block;
+            if (count > UINT32_MAX)
+                return error{errc::limit_exceeded, at, "at most 2^32 - 1 units in a hidden axis", name};
+            if (units[a] == 0) units[a] = count;
+            else if (units[a] != count)
+                return error{errc::invalid_argument, at,
+                             "the same number of units (size / block) in every member of a hidden axis", name};
+            if (!seen.emplace(name, m.axis).second)
+                return error{errc::invalid_argument, at, "each (tensor, axis) in at most one place of the plan", name};
+        }
+    }
+    for (std::size_t a = 0; a < plan.axes.size(); ++a) plan.axes[a].units = units[a];
+    return {};
+}
+
+namespace detail {
+
+enum class sequential_param : std::uint8_t { weight, bias, running_mean, running_var, num_batches_tracked, count };
+
+[[nodiscard]] inline bool sequential_param_of(std::string_view text, sequential_param& out) noexcept {
+    static constexpr std::string_view names[] = {"weight", "bias", "running_mean", "running_var",
+                                                 "num_batches_tracked"};
+    for (std::size_t i = 0; i < 5; ++i) {
+        if (text == names[i]) {
+            out = static_cast<sequential_param>(i);
+            return true;
+        }
+    }
+    return false;
+}
+
+struct sequential_module {
+    std::uint64_t index = 0;
+    static constexpr std::uint32_t none = UINT32_MAX;
+    std::uint32_t params[static_cast<std::size_t>(sequential_param::count)] = {none, none, none, none, none};
+
+    [[nodiscard]] std::uint32_t operator[](sequential_param p) const noexcept {
+        return params[static_cast<std::size_t>(p)];
+    }
+};
+
+struct chain_layer {
+    std::uint32_t weight = 0;
+    std::uint32_t bias = sequential_module::none;
+    std::vector<std::uint32_t> followers;  // normalization vectors after it (moving with its outputs)
+};
+
+}  // namespace detail
+
+// The plan of a plain chain (see the assumptions at the top of this file), checked: every pair
+// of consecutive layers gives one hidden axis {layer.weight:0, layer.bias:0, the vectors of the
+// normalizations between them:0, next.weight:1}, or next.weight:1:s after a convolution whose
+// C channels a Linear reads flattened as C * s features. The last layer's outputs are the
+// model's: never permuted. Anything not certain to be such a chain is refused, naming a tensor.
+[[nodiscard]] inline result<neuron_plan> infer_plan(const torch::checkpoint& found) {
+    using detail::sequential_module;
+    using detail::sequential_param;
+    const auto& tensors = found.tensors;
+    const auto refuse = [&](std::uint32_t i, const char* what) -> error {
+        return error{errc::invalid_argument, tensors[i].offset, what, tensors[i].name};
+    };
+
+    // Names: [PREFIX.]INDEX.PARAM, one PREFIX, modules in increasing INDEX order.
+    std::vector<sequential_module> modules;
+    std::string_view prefix;
+    bool has_prefix = false;
+    for (std::size_t k = 0; k < tensors.size(); ++k) {
+        const auto i = static_cast<std::uint32_t>(k);
+        const std::string_view name = tensors[i].name;
+        const char* const not_sequential =
+            "a state dict of an nn.Sequential of leaf modules: [PREFIX.]INDEX.PARAM names, PARAM one of weight, "
+            "bias, running_mean, running_var, num_batches_tracked (write a plan file)";
+        const std::size_t dot = name.rfind('.');
+        sequential_param param{};
+        if (dot == std::string_view::npos || !detail::sequential_param_of(name.substr(dot + 1), param))
+            return refuse(i, not_sequential);
+        const std::string_view rest = name.substr(0, dot);
+        const std::size_t before = rest.rfind('.');
+        const std::string_view index_text = before == std::string_view::npos ? rest : rest.substr(before + 1);
+        const bool own_has_prefix = before != std::string_view::npos;
+        const std::string_view own_prefix = own_has_prefix ? rest.substr(0, before) : std::string_view();
+        std::uint64_t index = 0;
+        if (!detail::plan_number(index_text, UINT32_MAX, index)) return refuse(i, not_sequential);
+        if (k == 0) {
+            prefix = own_prefix;
+            has_prefix = own_has_prefix;
+        } else if (own_prefix != prefix || own_has_prefix != has_prefix) {
+            return refuse(i, "one module prefix for every tensor (a nested model: write a plan file)");
+        }
+        if (modules.empty() || modules.back().index != index) {
+            if (!modules.empty() && index < modules.back().index)
+                return refuse(i, "module indices increasing in order of appearance, each module's tensors together");
+            modules.emplace_back();
+            modules.back().index = index;
+        }
+        std::uint32_t& slot = modules.back().params[static_cast<std::size_t>(param)];
+        if (slot != sequential_module::none) return refuse(i, "each parameter of a module once");
+        slot = i;
+    }
+
+    // Layers (weights of 2+ dimensions) and the channel-wise normalizations after them.
+    std::vector<detail::chain_layer> layers;
+    for (const sequential_module& m : modules) {
+        const std::uint32_t weight = m[sequential_param::weight];
+        if (weight != sequential_module::none && tensors[weight].sizes.size() >= 2) {
+            const std::int64_t out = tensors[weight].sizes[0];
+            for (const sequential_param p : {sequential_param::running_mean, sequential_param::running_var,
+                                             sequential_param::num_batches_tracked})
+                if (m[p] != sequential_module::none)
+                    return refuse(m[p], "no running statistics in a layer (a module with a weight of 2+ dimensions)");
+            const std::uint32_t bias = m[sequential_param::bias];
+            if (bias != sequential_module::none && (tensors[bias].sizes.size() != 1 || tensors[bias].sizes[0] != out))
+                return refuse(bias, "a layer bias of one entry per output (weight [out, in, ...])");
+            detail::chain_layer layer;
+            layer.weight = weight;
+            layer.bias = bias;
+            layers.push_back(std::move(layer));
+            continue;
+        }
+        // A normalization: 1-D vectors, a 0-D num_batches_tracked, after a layer, of its size.
+        std::uint32_t first = sequential_module::none;
+        for (const std::uint32_t t : m.params)
+            if (t != sequential_module::none && (first == sequential_module::none || t < first)) first = t;
+        if (layers.empty()) return refuse(first, "a normalization after a layer (nothing before it to follow)");
+        const torch::tensor_ref& previous = tensors[layers.back().weight];
+        const std::int64_t out = previous.sizes[0];
+        const std::uint32_t counter = m[sequential_param::num_batches_tracked];
+        if (counter != sequential_module::none && !tensors[counter].sizes.empty())
+            return refuse(counter, "a 0-D num_batches_tracked");
+        for (const sequential_param p : {sequential_param::weight, sequential_param::bias,
+                                         sequential_param::running_mean, sequential_param::running_var}) {
+            const std::uint32_t t = m[p];
+            if (t == sequential_module::none) continue;
+            if (tensors[t].sizes.size() != 1 || tensors[t].sizes[0] != out)
+                return refuse(t, "normalization vectors of one entry per output of the layer before");
+            layers.back().followers.push_back(t);
+        }
+        const bool stats = m[sequential_param::running_mean] != sequential_module::none &&
+                           m[sequential_param::running_var] != sequential_module::none;
+        if (previous.sizes.size() >= 3 && !stats)
+            return refuse(first,
+                          "running statistics in a normalization after a convolution (GroupNorm, which mixes "
+                          "channels, looks the same: write a plan file)");
+    }
+    if (layers.size() < 2) {
+        if (layers.empty()) return error{errc::invalid_argument, 0, "at least two layers (nothing to permute)"};
+        return refuse(layers[0].weight, "at least two layers (nothing to permute)");
+    }
+
+    neuron_plan plan;
+    for (std::size_t k = 0; k + 1 < layers.size(); ++k) {
+        const detail::chain_layer& layer = layers[k];
+        const torch::tensor_ref& weight = tensors[layer.weight];
+        const torch::tensor_ref& next = tensors[layers[k + 1].weight];
+        const std::int64_t out = weight.sizes[0];
+        const std::int64_t in = next.sizes[1];
+        std::uint64_t block = 1;
+        if (in != out) {
+            const bool flattened = weight.sizes.size() >= 3 && next.sizes.size() == 2 && out > 0 && in > out && in % out == 0;
+            if (!flattened)
+                return refuse(layers[k + 1].weight,
+                              "a layer taking as many inputs as the layer before gives outputs (or a Linear after "
+                              "a convolution taking a whole multiple of its channels): not a plain chain, write a "
+                              "plan file");
+            block = static_cast<std::uint64_t>(in / out);
+        }
+        hidden_axis axis;
+        axis.members.push_back({weight.name, 0, 1});
+        if (layer.bias != sequential_module::none) axis.members.push_back({tensors[layer.bias].name, 0, 1});
+        for (const std::uint32_t t : layer.followers) axis.members.push_back({tensors[t].name, 0, 1});
+        axis.members.push_back({next.name, 1, block});
+        plan.axes.push_back(std::move(axis));
+    }
+    BRINE_TRY(check_plan(plan, found));
+    return plan;
+}
+
+// Permutes `data` (a contiguous row-major tensor of `sizes`, item_size bytes per element) along
+// `axis` in blocks of `block` consecutive indices: output unit u = input unit perm[u] (inverse:
+// output unit perm[u] = input unit u). `scratch` is reused memory (two rows and a bit per unit).
+// The tensor is seen as [outer, units, block * inner] and whole rows of block * inner * item_size
+// bytes move, following the permutation's cycles in place. Refused: an axis beyond `sizes`, a
+// negative size, a size along the axis not a multiple of `block`, a `perm` that is not a
+// permutation of size / block units, and `data` of any length other than the tensor's.
+[[nodiscard]] inline status permute_axis(mutable_byte_view data, const std::vector<std::int64_t>& sizes,
+                                         std::size_t item_size, unsigned axis, std::uint64_t block,
+                                         const std::vector<std::uint32_t>& perm, bool inverse,
+                                         std::vector<std::uint8_t>& scratch) {
+    using torch::detail::mul_fits;
+    if (axis >= sizes.size()) return error{errc::invalid_argument, 0, "an axis below the tensor's number of dimensions"};
+    if (item_size == 0 || block == 0) return error{errc::invalid_argument, 0, "a non-zero item size and block"};
+    std::uint64_t outer = 1, inner = 1;
+    for (std::size_t d = 0; d < sizes.size(); ++d) {
+        if (sizes[d] < 0) return error{errc::invalid_argument, 0, "non-negative sizes"};
+        if (d == axis) continue;
+        std::uint64_t& product = d < axis ? outer : inner;
+        if (!mul_fits(product, static_cast<std::uint64_t>(sizes[d]), product))
+            return error{errc::torch_overflow, 0, "a tensor whose byte size fits in 64 bits"};
+    }
+    const auto size = static_cast<std::uint64_t>(sizes[axis]);
+    if (size % block != 0) return error{errc::invalid_argument, 0, "a size along the axis divisible by the block"};
+    const std::uint64_t units = size / block;
+    if (perm.size() != units) return error{errc::invalid_argument, 0, "a permutation of size / block units"};
+    std::uint64_t row = 0, slice = 0, total = 0;
+    if (!mul_fits(block, inner, row) || !mul_fits(row, item_size, row) || !mul_fits(row, units, slice) ||
+        !mul_fits(slice, outer, total))
+        return error{errc::torch_overflow, 0, "a tensor whose byte size fits in 64 bits"};
+    if (total != data.size()) return error{errc::invalid_argument, 0, "data of exactly the tensor's byte size"};
+
+    // Scratch: a bit per unit, then two rows.
+    const auto bitmap_bytes = static_cast<std::size_t>((units + 7) / 8);
+    const auto row_bytes = static_cast<std::size_t>(row);
+    scratch.resize(bitmap_bytes + 2 * row_bytes);
+    std::uint8_t* const seen = scratch.data();
+    std::memset(seen, 0, bitmap_bytes);
+    for (const std::uint32_t u : perm) {
+        if (u >= units || (seen[u / 8] >> (u % 8)) & 1u)
+            return error{errc::invalid_argument, 0, "a permutation (every unit exactly once)"};
+        seen[u / 8] = static_cast<std::uint8_t>(seen[u / 8] | (1u << (u % 8)));
+    }
+    if (total == 0) return {};
+
+    std::uint8_t* carried = scratch.data() + bitmap_bytes;
+    std::uint8_t* spare = carried + row_bytes;
+    const auto slice_bytes = static_cast<std::size_t>(slice);
+    for (std::uint64_t o = 0; o < outer; ++o) {
+        std::uint8_t* const base = data.data() + static_cast<std::size_t>(o) * slice_bytes;
+        const auto at = [&](std::uint32_t u) { return base + static_cast<std::size_t>(u) * row_bytes; };
+        std::memset(seen, 0, bitmap_bytes);
+        const auto mark = [&](std::uint32_t u) { seen[u / 8] = static_cast<std::uint8_t>(seen[u / 8] | (1u << (u % 8))); };
+        for (std::uint64_t start64 = 0; start64 < units; ++start64) {
+            const auto start = static_cast<std::uint32_t>(start64);
+            if ((seen[start / 8] >> (start % 8)) & 1u) continue;
+            mark(start);
+            if (perm[start] == start) continue;
+            std::memcpy(carried, at(start), row_bytes);
+            std::uint32_t j = start;
+            if (!inverse) {
+                // out[j] = in[perm[j]] along the cycle; the start's row, saved, closes it.
+                for (;;) {
+                    const std::uint32_t k = perm[j];
+                    if (k == start) {
+                        std::memcpy(at(j), carried, row_bytes);
+                        break;
+                    }
+                    std::memcpy(at(j), at(k), row_bytes);
+                    mark(k);
+                    j = k;
+                }
+            } else {
+                // out[perm[j]] = in[j]: carry input row j to its place, picking up what was there.
+                for (;;) {
+                    const std::uint32_t k = perm[j];
+                    if (k == start) {
+                        std::memcpy(at(start), carried, row_bytes);
+                        break;
+                    }
+                    std::memcpy(spare, at(k), row_bytes);
+                    std::memcpy(at(k), carried, row_bytes);
+                    std::swap(carried, spare);
+                    mark(k);
+                    j = k;
+                }
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/neuron_plan.hpp ----
+
+// ---- begin brine/mtd/scrub.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Weight scrubbing against mantissa steganography (THREATS.md S2). A model file can carry a
+// payload in the lowest mantissa bits of its float weights: the model still works, since those
+// bits hardly change any value, and a loader with a matching extractor rebuilds the payload
+// after a "clean" verdict. Nothing can tell such bits from honest rounding noise, so brine does
+// not try to detect them: it overwrites the N lowest mantissa bits of every finite non-zero
+// float with random bits. Any payload there is destroyed, and the values move by less than
+// 2^(N - mantissa bits) relative to themselves, which the report states.
+
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+// Explicit mantissa (fraction) bits of a floating-point dtype; 0 for every dtype scrub_lsb does
+// not handle (integers, booleans, quantized and complex types).
+[[nodiscard]] constexpr unsigned mantissa_bits(torch::dtype type) noexcept {
+    switch (type) {
+        case torch::dtype::float16: return 10;
+        case torch::dtype::bfloat16: return 7;
+        case torch::dtype::float32: return 23;
+        case torch::dtype::float64: return 52;
+        default: return 0;
+    }
+}
+
+// The largest relative change scrubbing `bits` bits can make to a normal number: 2^(bits - M),
+// M = mantissa_bits(type), exclusive. (A normal value is (2^M + f) * 2^(e - M) with f < 2^M;
+// rewriting the low `bits` bits of f moves it by at most (2^bits - 1) * 2^(e - M), and the value
+// itself is at least 2^e.) Subnormal numbers keep their absolute change within the same
+// (2^bits - 1) units of the last place, but are themselves smaller than 2^e, so their relative
+// change can be anything up to 100% and more; scrub_lsb counts them apart. 0 when scrub_lsb would
+// refuse the arguments.
+[[nodiscard]] constexpr double scrub_relative_bound(torch::dtype type, unsigned bits) noexcept {
+    const unsigned mantissa = mantissa_bits(type);
+    if (mantissa == 0 || bits == 0 || bits > mantissa) return 0.0;
+    double bound = 1.0;
+    for (unsigned i = bits; i < mantissa; ++i) bound /= 2;
+    return bound;
+}
+
+// What scrubbing did. scrub_lsb adds to it, so one object can summarise every tensor of a model.
+struct scrub_change {
+    double max_abs = 0;           // largest |new - old| over every rewritten element
+    double max_rel = 0;           // largest |new - old| / |old| over rewritten normal elements
+    std::uint64_t values = 0;     // elements visited (all of them, including those left alone)
+    std::uint64_t skipped = 0;    // infinities and NaNs, left unchanged
+    std::uint64_t subnormal = 0;  // subnormal elements rewritten (in max_abs, not in max_rel)
+    std::uint64_t zeros = 0;      // +0 and -0, left unchanged
+};
+
+namespace detail {
+
+// An element's bit pattern as a double (never called for infinities or NaNs).
+[[nodiscard]] inline double float16_value(std::uint16_t bits) noexcept {
+    const unsigned exponent = (bits >> 10) & 0x1Fu;
+    const unsigned fraction = bits & 0x3FFu;
+    double magnitude;
+    if (exponent == 0) {
+        magnitude = static_cast<double>(fraction) * 0x1p-24;  // subnormal: fraction * 2^-24, exact
+    } else {
+        // Re-bias the exponent (15 -> 1023) and widen the fraction (10 -> 52 bits): exact.
+        const std::uint64_t wide = (std::uint64_t{exponent + 1008u} << 52) | (std::uint64_t{fraction} << 42);
+        std::memcpy(&magnitude, &wide, sizeof magnitude);
+    }
+    return (bits & 0x8000u) != 0 ? -magnitude : magnitude;
+}
+[[nodiscard]] inline double bfloat16_value(std::uint16_t bits) noexcept {
+    const std::uint32_t wide = std::uint32_t{bits} << 16;  // bfloat16 is the top half of a float32
+    float value;
+    std::memcpy(&value, &wide, sizeof value);
+    return static_cast<double>(value);
+}
+[[nodiscard]] inline double float32_value(std::uint32_t bits) noexcept {
+    float value;
+    std::memcpy(&value, &bits, sizeof value);
+    return static_cast<double>(value);
+}
+[[nodiscard]] inline double float64_value(std::uint64_t bits) noexcept {
+    double value;
+    std::memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+template <class Word>
+[[nodiscard]] BRINE_FORCE_INLINE Word load_le_word(const std::uint8_t* p) noexcept {
+    if constexpr (sizeof(Word) == 2) return load_le16(p);
+    else if constexpr (sizeof(Word) == 4) return load_le32(p);
+    else return load_le64(p);
+}
+template <class Word>
+BRINE_FORCE_INLINE void store_le_word(std::uint8_t* p, Word value) noexcept {
+    if constexpr (sizeof(Word) == 2) store_le16(p, value);
+    else if constexpr (sizeof(Word) == 4) store_le32(p, value);
+    else store_le64(p, value);
+}
+
+// Scrubs elements of one format: Word holds an element, Mantissa and Exponent are its field
+// widths, value() converts a finite element to double.
+template <class Word, unsigned Mantissa, unsigned Exponent, double (*value)(Word)>
+void scrub_elements(std::uint8_t* data, std::size_t count, unsigned bits, keyed_stream& stream,
+                    scrub_change& change) noexcept {
+    constexpr Word one = 1;
+    constexpr Word exponent_mask = static_cast<Word>(((one << Exponent) - 1) << Mantissa);
+    constexpr Word magnitude_mask = static_cast<Word>((one << (Mantissa + Exponent)) - 1);
+    const Word low_mask = static_cast<Word>((one << bits) - 1);
+    const Word keep_mask = static_cast<Word>(~low_mask);
+
+    // Element k takes the k-th group of draw_bytes keystream bytes (little-endian), whether it is
+    // rewritten or not: which bits land where depends on positions only, never on values.
+    const std::size_t draw_bytes = (bits + 7) / 8;
+    constexpr std::size_t chunk = 1024;
+    std::array<std::uint8_t, chunk * sizeof(Word)> draws{};
+
+    double max_abs = change.max_abs;
+    double max_rel = change.max_rel;
+    for (std::size_t start = 0; start < count; start += chunk) {
+        const std::size_t here = count - start < chunk ? count - start : chunk;
+        stream.fill(mutable_byte_view(draws.data(), here * draw_bytes));
+        for (std::size_t k = 0; k < here; ++k) {
+            std::uint8_t* item = data + (start + k) * sizeof(Word);
+            const Word old = load_le_word<Word>(item);
+            if ((old & exponent_mask) == exponent_mask) {
+                ++change.skipped;  // Inf or NaN: a new fraction could turn an infinity into a NaN
+                continue;
+            }
+            if ((old & magnitude_mask) == 0) {
+                ++change.zeros;  // a zero stays a zero (a subnormal instead could slow inference down)
+                continue;
+            }
+            Word random = 0;
+            const std::uint8_t* draw = draws.data() + k * draw_bytes;
+            for (std::size_t b = 0; b < draw_bytes; ++b) random = static_cast<Word>(random | (Word{draw[b]} << (8 * b)));
+            const Word fresh = static_cast<Word>((old & keep_mask) | (random & low_mask));
+            store_le_word<Word>(item, fresh);
+
+            const double before = value(old);
+            const double difference = std::fabs(value(fresh) - before);
+            if (difference > max_abs) max_abs = difference;
+            if ((old & exponent_mask) == 0) {
+                ++change.subnormal;
+            } else {
+                const double relative = difference / std::fabs(before);
+                if (relative > max_rel) max_rel = relative;
+            }
+        }
+    }
+    crypto::detail::secure_wipe(draws);
+    change.values += count;
+    change.max_abs = max_abs;
+    change.max_rel = max_rel;
+}
+
+}  // namespace detail
+
+// Overwrites the `bits` lowest mantissa bits of every element of `data` (little-endian elements
+// of `type`, as stored in a checkpoint) with bits from `stream`, leaving sign and exponent as they
+// were. Infinities and NaNs are left unchanged (a new fraction could turn an infinity into a NaN)
+// and counted in change.skipped; zeros are left unchanged and counted in change.zeros. For every
+// other element the relative change is below scrub_relative_bound(type, bits) unless it is
+// subnormal (counted in change.subnormal); `change` accumulates the largest changes seen.
+//
+// Errors (invalid_argument, offset 0, nothing changed): a dtype without a mantissa, bits == 0,
+// bits > mantissa_bits(type), or data.size() not a multiple of the element size.
+[[nodiscard]] inline status scrub_lsb(torch::dtype type, mutable_byte_view data, unsigned bits,
+                                      keyed_stream& stream, scrub_change& change) noexcept {
+    const unsigned mantissa = mantissa_bits(type);
+    if (mantissa == 0)
+        return error{errc::invalid_argument, 0, "a floating-point dtype (float16, bfloat16, float32 or float64) to scrub"};
+    if (bits == 0) return error{errc::invalid_argument, 0, "at least one mantissa bit to scrub"};
+    if (bits > mantissa) return error{errc::invalid_argument, 0, "no more bits to scrub than the dtype's mantissa has"};
+    const std::size_t item_size = torch::info(type).item_size;
+    if (data.size() % item_size != 0)
+        return error{errc::invalid_argument, 0, "tensor data whose size is a multiple of the element size"};
+
+    const std::size_t count = data.size() / item_size;
+    switch (type) {
+        case torch::dtype::float16:
+            detail::scrub_elements<std::uint16_t, 10, 5, &detail::float16_value>(data.data(), count, bits, stream, change);
+            break;
+        case torch::dtype::bfloat16:
+            detail::scrub_elements<std::uint16_t, 7, 8, &detail::bfloat16_value>(data.data(), count, bits, stream, change);
+            break;
+        case torch::dtype::float32:
+            detail::scrub_elements<std::uint32_t, 23, 8, &detail::float32_value>(data.data(), count, bits, stream, change);
+            break;
+        case torch::dtype::float64:
+            detail::scrub_elements<std::uint64_t, 52, 11, &detail::float64_value>(data.data(), count, bits, stream, change);
+            break;
+        default: break;  // excluded above: no mantissa
+    }
+    return {};
+}
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/scrub.hpp ----
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+// The manifest's record inside a sealed archive, under the archive's folder.
+inline constexpr std::string_view manifest_record_name = ".brine/manifest";
+
+struct seal_options {
+    permutation permute = permutation::records;
+    hash_kind hash = hash_kind::hmac_sha256;
+    unsigned scrub_lsb = 0;                           // 0: no scrubbing
+    std::uint64_t chunk_size = std::uint64_t{1} << 20;
+    unsigned jobs = 1;                                // hashing threads
+    std::string plan;                                 // neurons: plan text; empty: inferred
+    bool detached = false;                            // the manifest is not added to the archive
+};
+
+// What a seal did, for the report.
+struct seal_summary {
+    std::string manifest_text;
+    digest root{};
+    std::string plan;          // neurons: the plan applied
+    scrub_change scrubbed;     // scrub: the largest change made
+    std::size_t records = 0;   // in the manifest
+    std::size_t tensors = 0;
+};
+
+namespace detail {
+
+// The key for one purpose: HKDF-SHA-256 of the secret key, salted with the seal's salt.
+[[nodiscard]] inline digest derive(const secret_key& key, const digest& salt, std::string_view label) {
+    std::string info = "brine/v1/";
+    info += label;
+    digest out{};
+    // 32 bytes of output are always within HKDF's 255 x 32 limit.
+    (void)crypto::hkdf_sha256(byte_view(salt.data(), salt.size()), byte_view(key.bytes.data(), key.bytes.size()),
+                        as_bytes(std::string_view(info)), mutable_byte_view(out.data(), out.size()));
+    return out;
+}
+
+[[nodiscard]] inline keyed_stream stream_for(const secret_key& key, const digest& salt, std::string_view label) {
+    digest k = derive(key, salt, label);
+    keyed_stream stream(k);
+    crypto::detail::secure_wipe(k);
+    return stream;
+}
+
+[[nodiscard]] inline std::string indexed(std::string_view label, std::size_t i) {
+    return std::string(label) + "/" + std::to_string(i);
+}
+
+[[nodiscard]] constexpr std::string_view layout_name(torch::layout kind) noexcept {
+    switch (kind) {
+        case torch::layout::strided: return "strided";
+        case torch::layout::quantized: return "quantized";
+        case torch::layout::sparse_coo: return "sparse_coo";
+        case torch::layout::sparse_compressed: return "sparse_compressed";
+        case torch::layout::meta: return "meta";
+    }
+    return "strided";
+}
+
+[[nodiscard]] inline bool has_storage(const torch::tensor_ref& t) noexcept {
+    return t.kind == torch::layout::strided || t.kind == torch::layout::quantized;
+}
+
+[[nodiscard]] inline manifest_tensor describe(const torch::tensor_ref& t, std::int64_t record) {
+    manifest_tensor out;
+    out.name = t.name;
+    out.type = std::string(torch::info(t.type).name);
+    out.layout = std::string(layout_name(t.kind));
+    out.sizes = t.sizes;
+    out.strides = t.strides;
+    out.offset = t.storage_offset;
+    out.record = has_storage(t) ? record : -1;
+    out.parameter = t.parameter;
+    out.requires_grad = t.requires_grad;
+    return out;
+}
+
+// The globals a reconstruction writes, in order of first appearance in the graph.
+[[nodiscard]] inline std::vector<manifest_global> globals_of(const pickle::graph& g) {
+    std::vector<manifest_global> out;
+    for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
+        if (g[id].kind != pickle::node_kind::global || pickle::left_out(g, id)) continue;
+        const pickle::global_name name = g.global(id);
+        bool seen = false;
+        for (const manifest_global& known : out) seen = seen || (known.module == name.module && known.name == name.name);
+        if (!seen) out.push_back({std::string(name.module), std::string(name.name)});
+    }
+    return out;
+}
+
+[[nodiscard]] inline bool dtype_named(std::string_view name, torch::dtype& out) noexcept {
+    for (const torch::dtype_info& d : torch::detail::dtype_table)
+        if (d.name == name) {
+            out = d.type;
+            return true;
+        }
+    return false;
+}
+
+// The chunks [first, end) of its record that hold a tensor's bytes. Permuted elements may be
+// anywhere in the record: then all of them.
+inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint64_t& first, std::uint64_t& end) {
+    first = end = 0;
+    if (t.record < 0 || static_cast<std::size_t>(t.record) >= m.records.size()) return;
+    const manifest_record& r = m.records[static_cast<std::size_t>(t.record)];
+    const std::uint64_t all = chunk_count(r.size, m.chunk_size);
+    torch::dtype type = torch::dtype::uint8;
+    if (m.permute == permutation::elements || !dtype_named(t.type, type) || t.sizes.size() != t.strides.size()) {
+        end = all;
+        return;
+    }
+    std::uint64_t last = 0;  // element index of the last element, relative to the offset
+    for (std::size_t i = 0; i < t.sizes.size(); ++i) {
+        if (t.sizes[i] <= 0) return;  // empty: no bytes
+        if (t.strides[i] < 0) {
+            end = all;
+            return;
+        }
+        last += static_cast<std::uint64_t>(t.sizes[i] - 1) * static_cast<std::uint64_t>(t.strides[i]);
+    }
+    const torch::dtype_info& d = torch::info(type);
+    const std::uint64_t from = static_cast<std::uint64_t>(t.offset) / d.per_byte * d.item_size;
+    const std::uint64_t to = (static_cast<std::uint64_t>(t.offset) + last) / d.per_byte * d.item_size + d.item_size;
+    first = from / m.chunk_size;
+    end = (to - 1) / m.chunk_size + 1;
+    if (end > all) end = all;  // a tensor past its record: validated elsewhere; cover what exists
+    if (first > end) first = end;
+}
+
+[[nodiscard]] inline digest tensor_digest(digester& d, const manifest_tensor& t, const manifest& m,
+                                          const std::vector<digest>& record_chunks) {
+    std::uint64_t first = 0, end = 0;
+    tensor_chunks(t, m, first, end);
+    d.update(std::string_view("brine/tensor"));
+    d.update_field(t.describe());
+    d.update_u64(first);
+    d.update_u64(end);
+    for (std::uint64_t c = first; c < end; ++c)
+        if (c < record_chunks.size()) d.update(record_chunks[static_cast<std::size_t>(c)]);
+    return d.finish();
+}
+
+[[nodiscard]] inline digest record_digest(digester& d, std::size_t index, const manifest_record& r) {
+    d.update(std::string_view("brine/record"));
+    d.update_u64(index);
+    d.update_field(r.name);
+    d.update_u64(r.size);
+    d.update_u64(r.chunks.size());
+    for (const digest& c : r.chunks) d.update(c);
+    return d.finish();
+}
+
+[[nodiscard]] inline digest original_digest(digester& d, std::size_t index, byte_view bytes) {
+    d.update(std::string_view("brine/original"));
+    d.update_u64(index);
+    d.update_u64(bytes.size());
+    d.update(bytes);
+    return d.finish();
+}
+
+// Points every persistent id of storage j at a new key: one new string node per storage, put in
+// the tuple's key slot (a string the input shared with other values is left alone, and a key
+// used by several persistent ids is still written once and memoized, as torch.save writes it).
+inline status rename_storages(pickle::graph& g, const torch::checkpoint& found, const std::vector<std::string>& keys) {
+    std::vector<bool> done(g.size(), false);
+    std::vector<pickle::node_id> renamed(found.storages.size(), pickle::no_node);
+    const std::size_t before = g.size();
+    for (pickle::node_id id = pickle::graph::shared_constants; id < before; ++id) {
+        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
+        const pickle::node_ids pid = g.children(id);
+        if (pid.size() != 1 || done[pid[0]]) continue;
+        const pickle::node_id tuple = pid[0];
+        done[tuple] = true;
+        const pickle::node_ids parts = g.children(tuple);
+        std::string_view key;
+        if (parts.size() != 5 || !policy::ascii_text(g, parts[2], key)) continue;
+        const std::size_t j = found.find_storage(key);
+        if (j == found.storages.size()) continue;
+        const std::uint64_t offset = g[parts[2]].offset;
+        if (renamed[j] == pickle::no_node)
+            renamed[j] = g.add_text(pickle::node_kind::string, pickle::opcode::BINUNICODE, offset, g.keep(as_bytes(keys[j])));
+        const pickle::node_id tail[3] = {renamed[j], parts[3], parts[4]};
+        g.truncate_children(tuple, 2);
+        if (!g.append_children(tuple, tail, 3))
+            return error{errc::limit_exceeded, offset, "room in the value graph to rename storages"};
+    }
+    return {};
+}
+
+// A neuron plan resolved against a checkpoint: for each storage, the axes it is permuted along
+// (in plan order) and the permutation of each hidden axis.
+struct neuron_moves {
+    struct move {
+        std::size_t tensor;
+        unsigned axis;
+        std::uint64_t block;
+        std::size_t hidden;  // index into perms
+    };
+    std::vector<std::vector<move>> by_storage;
+    std::vector<std::vector<std::uint32_t>> perms;
+};
+
+[[nodiscard]] inline result<neuron_moves> resolve_plan(neuron_plan& plan, const torch::checkpoint& found,
+                                                      const secret_key& key, const digest& salt) {
+    BRINE_TRY(check_plan(plan, found));
+    neuron_moves out;
+    out.by_storage.resize(found.storages.size());
+    std::unordered_map<std::string_view, std::size_t> by_name;
+    for (std::size_t t = 0; t < found.tensors.size(); ++t) by_name.emplace(found.tensors[t].name, t);
+    for (std::size_t h = 0; h < plan.axes.size(); ++h) {
+        const hidden_axis& axis = plan.axes[h];
+        if (axis.units > UINT32_MAX) return error{errc::mtd_unsupported, 0, "at most 2^32 - 1 hidden units per axis"};
+        keyed_stream stream = stream_for(key, salt, indexed("neurons", h));
+        out.perms.push_back(keyed_permutation(static_cast<std::uint32_t>(axis.units), stream));
+        for (const axis_member& member : axis.members) {
+            const auto it = by_name.find(member.tensor);
+            if (it == by_name.end()) continue;  // check_plan found every member
+            out.by_storage[found.tensors[it->second].storage].push_back({it->second, member.axis, member.block, h});
+        }
+    }
+    return out;
+}
+
+// Storages holding a sparse tensor's index structure (COO indices, CSR row pointers and column
+// indices). Elements there are not shuffled: every loader validates them (torch refuses row
+// pointers out of order), and a sealed file must still load.
+[[nodiscard]] inline std::vector<bool> index_storages(const torch::checkpoint& found) {
+    std::vector<bool> out(found.storages.size(), false);
+    for (const torch::tensor_ref& t : found.tensors) {
+        const std::size_t parts = t.kind == torch::layout::sparse_coo ? 1 : t.kind == torch::layout::sparse_compressed ? 2 : 0;
+        for (std::size_t p = 0; p < parts && t.first_part + p < found.tensors.size(); ++p) {
+            const torch::tensor_ref& part = found.tensors[t.first_part + p];
+            if (has_storage(part) && part.storage < out.size()) out[part.storage] = true;
+        }
+    }
+    return out;
+}
+
+// Moves `data` (storage j) as the strategy says, or back (`inverse`).
+// `kept`: index_storages() of the checkpoint.
+inline status transform_storage(permutation permute, bool inverse, std::size_t j, const torch::storage_ref& storage,
+                                const torch::checkpoint& found, const std::vector<bool>& kept, const neuron_moves& neurons,
+                                const secret_key& key, const digest& salt, std::vector<std::uint8_t>& data,
+                                std::vector<std::uint8_t>& scratch) {
+    const std::size_t item = torch::info(storage.type).item_size;
+    if (permute == permutation::elements && !kept[j]) {
+        const std::uint64_t count = data.size() / item;
+        if (count > UINT32_MAX)
+            return error{errc::mtd_unsupported, 0, "storages of at most 2^32 - 1 elements to permute", storage.key};
+        keyed_stream stream = stream_for(key, salt, indexed("elements", j));
+        const std::vector<std::uint32_t> p = keyed_permutation(static_cast<std::uint32_t>(count), stream);
+        scratch.resize(data.size());
+        const byte_view in(data.data(), data.size());
+        const mutable_byte_view out(scratch.data(), scratch.size());
+        if (inverse) unpermute_items(in, out, item, p);
+        else permute_items(in, out, item, p);
+        data.swap(scratch);
+    } else if (permute == permutation::neurons && j < neurons.by_storage.size()) {
+        const std::vector<neuron_moves::move>& moves = neurons.by_storage[j];
+        for (std::size_t k = 0; k < moves.size(); ++k) {
+            const neuron_moves::move& m = moves[inverse ? moves.size() - 1 - k : k];
+            BRINE_TRY(permute_axis(mutable_byte_view(data.data(), data.size()), found.tensors[m.tensor].sizes, item, m.axis,
+                                   m.block, neurons.perms[m.hidden], inverse, scratch));
+        }
+    }
+    return {};
+}
+
+// Collects one storage's bytes for a transformation that needs all of them.
+struct storage_buffer {
+    std::vector<std::uint8_t> bytes;
+    std::uint64_t expected = 0;
+    status write(byte_view more) {
+        if (more.size() > expected - bytes.size())
+            return error{errc::invalid_argument, bytes.size(), "no more storage bytes than numel x item size"};
+        bytes.insert(bytes.end(), more.begin(), more.end());
+        return {};
+    }
+};
+
+template <class Sink>
+inline status write_in_pieces(byte_view bytes, Sink& next) {
+    constexpr std::size_t piece = std::size_t{256} << 10;
+    for (std::size_t at = 0; at < bytes.size(); at += piece)
+        BRINE_TRY(next.write(bytes.subview(at, bytes.size() - at < piece ? bytes.size() - at : piece)));
+    return {};
+}
+
+// A plan that does not fit is the plan's fault: one code for all of it, detail and entry kept.
+[[nodiscard]] inline error plan_error(error e) noexcept {
+    if (e.code != errc::mtd_unsupported) e.code = errc::mtd_bad_plan;
+    return e;
+}
+
+[[nodiscard]] inline std::string folder_of(std::string_view record_name) {
+    const std::size_t slash = record_name.find('/');
+    return std::string(record_name.substr(0, slash == std::string_view::npos ? 0 : slash));
+}
+
+}  // namespace detail
+
+// The Mtd policy that seals (see the top of this file and mtd/none.hpp for the hooks).
+class sealer {
+public:
+    static constexpr bool seals = true;
+
+    sealer(const secret_key& key, seal_options options) : key_(key), options_(std::move(options)) {}
+
+    [[nodiscard]] bool changes_bytes() const noexcept {
+        return options_.permute == permutation::elements || options_.permute == permutation::neurons ||
+               options_.scrub_lsb != 0;
+    }
+
+    status prepare(pickle::graph& values, const torch::checkpoint& found) {
+        BRINE_TRY(os_random(mutable_byte_view(salt_.data(), salt_.size())));
+        found_ = &found;
+        summary_ = {};
+        manifest_ = {};
+        manifest_.hash = options_.hash;
+        manifest_.permute = options_.permute;
+        manifest_.scrub_lsb = options_.scrub_lsb;
+        manifest_.chunk_size = options_.chunk_size;
+        manifest_.salt = salt_;
+        storage_record_.assign(found.storages.size(), -1);
+        kept_ = detail::index_storages(found);
+        order_.clear();
+        keys_.clear();
+        for (std::size_t j = 0; j < found.storages.size(); ++j) order_.push_back(static_cast<std::uint32_t>(j));
+        hasher_.reset(new chunk_hasher(options_.hash, detail::derive(key_, salt_, "digest"), options_.chunk_size,
+                                       options_.jobs));
+        if (options_.scrub_lsb != 0) BRINE_TRY(check_scrub(found));
+
+        if (options_.permute == permutation::records) {
+            // Opaque names (a keyed function of the storage's index) in a keyed order.
+            const digest names_key = detail::derive(key_, salt_, "record-names");
+            for (std::size_t j = 0; j < found.storages.size(); ++j) {
+                std::uint8_t index[8];
+                for (int b = 0; b < 8; ++b) index[b] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(j) >> (8 * b));
+                const digest name = crypto::hmac_sha256::mac(byte_view(names_key.data(), names_key.size()), byte_view(index, 8));
+                keys_.push_back(to_hex(byte_view(name.data(), 8)));
+            }
+            std::unordered_set<std::string_view> distinct(keys_.begin(), keys_.end());
+            if (distinct.size() != keys_.size())
+                return error{errc::mtd_unsupported, 0, "distinct record names (a 64-bit collision: seal again)"};
+            if (found.storages.size() > UINT32_MAX) return error{errc::mtd_unsupported, 0, "fewer storages"};
+            keyed_stream order_stream = detail::stream_for(key_, salt_, "record-order");
+            order_ = keyed_permutation(static_cast<std::uint32_t>(found.storages.size()), order_stream);
+            BRINE_TRY(detail::rename_storages(values, found, keys_));
+        } else if (options_.permute == permutation::neurons) {
+            auto plan = options_.plan.empty() ? infer_plan(found) : parse_plan(options_.plan);
+            if (!plan) return detail::plan_error(plan.err());
+            auto moves = detail::resolve_plan(*plan, found, key_, salt_);
+            if (!moves) return detail::plan_error(moves.err());
+            neurons_ = std::move(*moves);
+            summary_.plan = format_plan(*plan);
+            std::size_t start = 0;
+            const std::string& text = summary_.plan;
+            while (start < text.size()) {
+                const std::size_t end = text.find('\n', start);
+                const std::size_t stop = end == std::string::npos ? text.size() : end;
+                if (stop > start) manifest_.plan.push_back(text.substr(start, stop - start));
+                start = stop + 1;
+            }
+        }
+        manifest_.globals = detail::globals_of(values);
+        return {};
+    }
+
+    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return order_[i]; }
+    [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const noexcept {
+        return keys_.empty() ? found.storages[j].key : std::string_view(keys_[j]);
+    }
+
+    template <class Archive>
+    status add_record(Archive& archive, std::string_view name, byte_view bytes) {
+        if (prefix_.empty()) prefix_ = detail::folder_of(name);
+        begin(name, bytes.size());
+        hasher_->update(bytes);
+        hasher_->end_record();
+        return archive.add(name, bytes);
+    }
+
+    // Streams storage j to `next`, hashing what is written; a transformation collects it first.
+    template <class Sink>
+    class storage_sink {
+    public:
+        storage_sink(sealer& owner, std::size_t j, std::size_t position, Sink& next)
+            : owner_(&owner), j_(j), position_(position), next_(&next) {
+            if (owner.changes_bytes()) buffer_.expected = owner.found_->storages[j].byte_size();
+        }
+        status write(byte_view bytes) {
+            if (owner_->changes_bytes()) return buffer_.write(bytes);
+            owner_->hasher_->update(bytes);
+            return next_->write(bytes);
+        }
+        status finish() {
+            if (owner_->changes_bytes()) BRINE_TRY(owner_->seal_storage(j_, position_, buffer_.bytes, *next_));
+            owner_->hasher_->end_record();
+            return {};
+        }
+
+    private:
+        sealer* owner_;
+        std::size_t j_, position_;
+        Sink* next_;
+        detail::storage_buffer buffer_;
+    };
+
+    template <class Storage, class Sink>
+    storage_sink<Sink> wrap(std::size_t j, std::string_view name, const Storage& storage, Sink& next) {
+        const std::size_t position = manifest_.records.size();
+        storage_record_[j] = static_cast<std::int64_t>(position);
+        begin(name, storage.byte_size());
+        return storage_sink<Sink>(*this, j, position, next);
+    }
+
+    template <class Archive>
+    status finish_records(Archive& archive) {
+        manifest_.format = "torch_zip";
+        BRINE_TRY(complete());
+        if (options_.detached) return {};
+        std::string name = prefix_;
+        name += '/';
+        name += manifest_record_name;
+        return archive.add(name, as_bytes(std::string_view(summary_.manifest_text)));
+    }
+
+    status raw_pickle(byte_view bytes) {
+        manifest_.format = "pickle";
+        begin("pickle", bytes.size());
+        hasher_->update(bytes);
+        hasher_->end_record();
+        return complete();
+    }
+
+    [[nodiscard]] const seal_summary& summary() const noexcept { return summary_; }
+    [[nodiscard]] const seal_options& options() const noexcept { return options_; }
+
+private:
+    void begin(std::string_view name, std::uint64_t size) {
+        manifest_record r;
+        r.name = std::string(name);
+        r.size = size;
+        hasher_->begin_record(size, manifest_.records.size());
+        manifest_.records.push_back(std::move(r));
+    }
+
+    // Scrubbing applies to float storages; N must fit each one's mantissa.
+    status check_scrub(const torch::checkpoint& found) const {
+        for (const torch::storage_ref& s : found.storages) {
+            const unsigned bits = mantissa_bits(s.type);
+            if (bits != 0 && options_.scrub_lsb > bits)
+                return error{errc::mtd_unsupported, 0, "--scrub-lsb no larger than the mantissa of every float storage",
+                             torch::info(s.type).name};
+        }
+        if (options_.scrub_lsb > 52) return error{errc::mtd_unsupported, 0, "--scrub-lsb of at most 52 bits"};
+        return {};
+    }
+
+    template <class Sink>
+    status seal_storage(std::size_t j, std::size_t position, std::vector<std::uint8_t>& data, Sink& next) {
+        const torch::storage_ref& storage = found_->storages[j];
+        if (data.size() != storage.byte_size())
+            return error{errc::torch_record_size, data.size(), "numel x item size storage bytes", storage.key};
+        if (options_.scrub_lsb != 0 && mantissa_bits(storage.type) != 0) {
+            keyed_stream stream = detail::stream_for(key_, salt_, detail::indexed("scrub", j));
+            BRINE_TRY(scrub_lsb(storage.type, mutable_byte_view(data.data(), data.size()), options_.scrub_lsb, stream,
+                                summary_.scrubbed));
+        }
+        digester d(options_.hash, detail::derive(key_, salt_, "digest"));
+        manifest_.records[position].original = detail::original_digest(d, position, byte_view(data.data(), data.size()));
+        BRINE_TRY(detail::transform_storage(options_.permute, false, j, storage, *found_, kept_, neurons_, key_, salt_, data,
+                                            scratch_));
+        const byte_view sealed(data.data(), data.size());
+        for (std::size_t at = 0; at < sealed.size(); at += std::size_t{256} << 10) {
+            const byte_view piece = sealed.subview(at, std::min<std::size_t>(sealed.size() - at, std::size_t{256} << 10));
+            hasher_->update(piece);
+            BRINE_TRY(next.write(piece));
+        }
+        return {};
+    }
+
+    // Chunk digests in, then every digest above them, the manifest text and its tag.
+    status complete() {
+        const std::vector<std::vector<digest>>& chunks = hasher_->finish();
+        digester d(options_.hash, detail::derive(key_, salt_, "digest"));
+        std::vector<bool> storage_position(manifest_.records.size(), false);
+        for (const std::int64_t r : storage_record_)
+            if (r >= 0) storage_position[static_cast<std::size_t>(r)] = true;
+        for (std::size_t i = 0; i < manifest_.records.size(); ++i) {
+            manifest_record& r = manifest_.records[i];
+            r.chunks = chunks[i];
+            r.sealed = detail::record_digest(d, i, r);
+            if (!changes_bytes() || !storage_position[i]) r.original = r.sealed;
+        }
+        for (const torch::tensor_ref& t : found_->tensors) {
+            const std::int64_t record = detail::has_storage(t) ? storage_record_[t.storage] : -1;
+            manifest_tensor described = detail::describe(t, record);
+            const std::vector<digest> none;
+            described.value = detail::tensor_digest(
+                d, described, manifest_, record < 0 ? none : manifest_.records[static_cast<std::size_t>(record)].chunks);
+            manifest_.tensors.push_back(std::move(described));
+        }
+        manifest_.architecture = architecture_digest(d, manifest_.tensors, manifest_.globals);
+        manifest_.root = root_digest(d, manifest_prefix(manifest_));
+        summary_.manifest_text = write_manifest(manifest_, detail::derive(key_, salt_, "manifest"));
+        summary_.root = manifest_.root;
+        summary_.records = manifest_.records.size();
+        summary_.tensors = manifest_.tensors.size();
+        return {};
+    }
+
+    secret_key key_;
+    seal_options options_;
+    digest salt_{};
+    const torch::checkpoint* found_ = nullptr;
+    manifest manifest_;
+    seal_summary summary_;
+    std::unique_ptr<chunk_hasher> hasher_;
+    std::vector<std::uint32_t> order_;
+    std::vector<std::string> keys_;
+    std::vector<std::int64_t> storage_record_;
+    std::string prefix_;
+    std::vector<bool> kept_;  // storages whose elements stay in place (sparse index structure)
+    detail::neuron_moves neurons_;
+    std::vector<std::uint8_t> scratch_;
+};
+
+// The Mtd policy that restores a sealed file whose manifest verified: permutations undone, records
+// named "0", "1"... in order of first reference (as torch.save names them), no manifest.
+// Scrubbed bits are not restored (they are gone).
+class restorer {
+public:
+    static constexpr bool seals = true;
+
+    restorer(const secret_key& key, manifest sealed) : key_(key), manifest_(std::move(sealed)) {}
+
+    [[nodiscard]] bool changes_bytes() const noexcept {
+        return manifest_.permute == permutation::elements || manifest_.permute == permutation::neurons;
+    }
+
+    status prepare(pickle::graph& values, const torch::checkpoint& found) {
+        found_ = &found;
+        kept_ = detail::index_storages(found);
+        position_.assign(found.storages.size(), 0);
+        keys_.clear();
+        const std::string prefix = manifest_.records.empty() ? std::string() : detail::folder_of(manifest_.records[0].name);
+        std::unordered_map<std::string_view, std::size_t> sealed;
+        for (std::size_t i = 0; i < manifest_.records.size(); ++i) sealed.emplace(manifest_.records[i].name, i);
+        for (std::size_t j = 0; j < found.storages.size(); ++j) {
+            const std::string name = prefix + "/data/" + std::string(found.storages[j].key);
+            const auto it = sealed.find(name);
+            if (it == sealed.end()) return error{errc::mtd_tampered, 0, "every storage's record listed in the manifest", name};
+            position_[j] = it->second;
+        }
+        if (manifest_.permute == permutation::records) {
+            for (std::size_t j = 0; j < found.storages.size(); ++j) keys_.push_back(std::to_string(j));
+            BRINE_TRY(detail::rename_storages(values, found, keys_));
+        } else if (manifest_.permute == permutation::neurons) {
+            std::string text;
+            for (const std::string& line : manifest_.plan) text += line + "\n";
+            auto plan = parse_plan(text);
+            if (!plan) return detail::plan_error(plan.err());
+            auto moves = detail::resolve_plan(*plan, found, key_, manifest_.salt);
+            if (!moves) return detail::plan_error(moves.err());
+            neurons_ = std::move(*moves);
+        }
+        return {};
+    }
+
+    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
+    [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const noexcept {
+        return keys_.empty() ? found.storages[j].key : std::string_view(keys_[j]);
+    }
+    template <class Archive>
+    status add_record(Archive& archive, std::string_view name, byte_view bytes) {
+        return archive.add(name, bytes);
+    }
+
+    template <class Sink>
+    class storage_sink {
+    public:
+        storage_sink(restorer& owner, std::size_t j, Sink& next) : owner_(&owner), j_(j), next_(&next) {
+            if (owner.changes_bytes()) buffer_.expected = owner.found_->storages[j].byte_size();
+        }
+        status write(byte_view bytes) { return owner_->changes_bytes() ? buffer_.write(bytes) : next_->write(bytes); }
+        status finish() { return owner_->changes_bytes() ? owner_->restore_storage(j_, buffer_.bytes, *next_) : status{}; }
+
+    private:
+        restorer* owner_;
+        std::size_t j_;
+        Sink* next_;
+        detail::storage_buffer buffer_;
+    };
+
+    template <class Storage, class Sink>
+    storage_sink<Sink> wrap(std::size_t j, std::string_view, const Storage&, Sink& next) {
+        return storage_sink<Sink>(*this, j, next);
+    }
+    template <class Archive>
+    status finish_records(Archive&) {
+        return {};
+    }
+    status raw_pickle(byte_view) { return {}; }
+
+private:
+    // Undoes the permutation and checks the result against the digest taken before sealing.
+    template <class Sink>
+    status restore_storage(std::size_t j, std::vector<std::uint8_t>& data, Sink& next) {
+        const torch::storage_ref& storage = found_->storages[j];
+        if (data.size() != storage.byte_size())
+            return error{errc::torch_record_size, data.size(), "numel x item size storage bytes", storage.key};
+        BRINE_TRY(detail::transform_storage(manifest_.permute, true, j, storage, *found_, kept_, neurons_, key_,
+                                            manifest_.salt, data, scratch_));
+        const std::size_t position = position_[j];
+        digester d(manifest_.hash, detail::derive(key_, manifest_.salt, "digest"));
+        const digest restored = detail::original_digest(d, position, byte_view(data.data(), data.size()));
+        if (restored != manifest_.records[position].original)
+            return error{errc::mtd_tampered, 0, "restored bytes equal to the bytes before sealing",
+                         manifest_.records[position].name};
+        return detail::write_in_pieces(byte_view(data.data(), data.size()), next);
+    }
+
+    secret_key key_;
+    manifest manifest_;
+    const torch::checkpoint* found_ = nullptr;
+    std::vector<std::size_t> position_;
+    std::vector<std::string> keys_;
+    std::vector<bool> kept_;
+    detail::neuron_moves neurons_;
+    std::vector<std::uint8_t> scratch_;
+};
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/seal.hpp ----
+
+// ---- begin brine/mtd/verify.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Verifying a sealed file: is it what its seal says, and if not, what changed?
+//
+//   1. the manifest (the .brine/manifest record, or a detached file) parses and its tag verifies
+//      under the key: otherwise nothing else in it can be trusted, and that is the one answer;
+//   2. the records: none missing, added, resized or moved;
+//   3. every record hashed again in chunks (on `jobs` threads): a changed chunk is named with the
+//      tensors whose bytes it holds (their tensor digests no longer match);
+//   4. the architecture: the pickle evaluated again (never executed) and its tensors (names,
+//      dtypes, shapes, strides, offsets, storage sharing) and globals compared with the manifest.
+//
+// Every difference is a problem in the report; the report is intact when there is none. Errors
+// (the result's error) are reserved for what prevents an answer: an unreadable file, a file that
+// is neither a sealed archive nor given with a detached manifest.
+
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+struct verify_problem {
+    std::string where;  // "manifest", "record NAME", "tensor NAME", "architecture", "file"
+    std::string what;
+};
+
+struct verify_report {
+    std::vector<verify_problem> problems;
+    manifest sealed;               // as read (trusted only when the manifest problem is absent)
+    bool manifest_authentic = false;
+    std::uint64_t bytes_hashed = 0;
+
+    [[nodiscard]] bool intact() const noexcept { return problems.empty(); }
+};
+
+struct verify_options {
+    unsigned jobs = 1;
+    const char* manifest_path = nullptr;  // a detached manifest; else the archive's record
+    void (*progress)(void* context, std::uint64_t done, std::uint64_t total) = nullptr;
+    void* progress_context = nullptr;
+};
+
+namespace detail {
+
+[[nodiscard]] inline std::string describe_error(const error& e) {
+    std::string out(to_string(e.code));
+    out += " at offset " + std::to_string(e.offset);
+    if (!e.entry.empty()) out += " in " + std::string(e.entry.view());
+    if (e.detail && *e.detail) out += std::string(" (expected ") + e.detail + ")";
+    return out;
+}
+
+[[nodiscard]] inline std::string chunk_range(std::uint64_t chunk, std::uint64_t chunk_size, std::uint64_t record_size) {
+    const std::uint64_t from = chunk * chunk_size;
+    std::uint64_t to = from + chunk_size;
+    if (to > record_size) to = record_size;
+    return "chunk " + std::to_string(chunk) + " (bytes " + std::to_string(from) + ".." + std::to_string(to) + ")";
+}
+
+// Feeds extracted bytes to the hasher, counting them for the progress line.
+struct hashing_sink {
+    chunk_hasher* hasher;
+    std::uint64_t* done;
+    std::uint64_t total;
+    const verify_options* options;
+    status write(byte_view bytes) {
+        hasher->update(bytes);
+        const std::uint64_t before = *done;
+        *done += bytes.size();
+        constexpr std::uint64_t step = std::uint64_t{8} << 20;
+        if (options->progress && (before / step != *done / step || *done == total))
+            options->progress(options->progress_context, *done, total);
+        return {};
+    }
+};
+
+// The tensors and globals of a sealed pickle, as the seal described them.
+template <class Policy, class Limits>
+inline void compare_architecture(byte_view pickle_bytes, const std::string& prefix, const manifest& m, const Policy& rules,
+                                 verify_report& out) {
+    pickle::machine<Policy, Limits> machine(rules);
+    pickle::evaluation evaluated;
+    const status ran = machine.run(pickle_bytes, evaluated);
+    if (!ran) {
+        out.problems.push_back({"architecture", "the pickle no longer reads: " + describe_error(ran.err())});
+        return;
+    }
+    for (const pickle::finding& f : evaluated.values.findings())
+        out.problems.push_back({"architecture", "the pickle holds what the policy refuses: " + std::string(f.module) + "." +
+                                                    std::string(f.name) + " at offset " + std::to_string(f.offset) +
+                                                    " (" + f.reason + ")"});
+    auto found = torch::find_tensors(evaluated.values);
+    if (!found) {
+        out.problems.push_back({"architecture", "the tensors no longer validate: " + describe_error(found.err())});
+        return;
+    }
+    std::unordered_map<std::string_view, std::size_t> record_index;
+    for (std::size_t i = 0; i < m.records.size(); ++i) record_index.emplace(m.records[i].name, i);
+    std::vector<manifest_tensor> now;
+    for (const torch::tensor_ref& t : found->tensors) {
+        std::int64_t record = -1;
+        if (has_storage(t)) {
+            const std::string name = prefix.empty() ? std::string("pickle")
+                                                    : prefix + "/data/" + std::string(found->storages[t.storage].key);
+            const auto it = record_index.find(name);
+            // No such record: an index that differs from every sealed one.
+            record = static_cast<std::int64_t>(it == record_index.end() ? m.records.size() : it->second);
+        }
+        now.push_back(describe(t, record));
+    }
+    const std::vector<manifest_global> globals = globals_of(evaluated.values);
+    digester d(m.hash, digest{});  // only compared field by field below: the key does not matter
+    digester d2(m.hash, digest{});
+    if (architecture_digest(d, now, globals) == architecture_digest(d2, m.tensors, m.globals)) return;
+
+    const std::size_t before = out.problems.size();
+    const auto record_name = [&](std::int64_t r) {
+        return r < 0 ? std::string("none")
+                     : static_cast<std::size_t>(r) < m.records.size() ? m.records[static_cast<std::size_t>(r)].name
+                                                                       : std::string("a record not in the seal");
+    };
+    std::unordered_map<std::string_view, std::size_t> now_by_name, sealed_by_name;
+    for (std::size_t i = 0; i < now.size(); ++i) now_by_name.emplace(now[i].name, i);
+    for (std::size_t i = 0; i < m.tensors.size(); ++i) sealed_by_name.emplace(m.tensors[i].name, i);
+    for (const manifest_tensor& sealed : m.tensors) {
+        const auto it = now_by_name.find(sealed.name);
+        if (it == now_by_name.end()) {
+            out.problems.push_back({"tensor " + sealed.name, "removed from the architecture"});
+            continue;
+        }
+        const manifest_tensor& t = now[it->second];
+        std::string what;
+        const auto differs = [&](const char* field, const std::string& is, const std::string& was) {
+            if (is == was) return;
+            if (!what.empty()) what += "; ";
+            what += std::string(field) + " " + is + " (sealed " + was + ")";
+        };
+        std::string a, b;
+        differs("dtype", t.type, sealed.type);
+        differs("layout", t.layout, sealed.layout);
+        a.clear(), b.clear(), detail::put_ints(a, t.sizes), detail::put_ints(b, sealed.sizes);
+        differs("shape", a, b);
+        a.clear(), b.clear(), detail::put_ints(a, t.strides), detail::put_ints(b, sealed.strides);
+        differs("strides", a, b);
+        differs("storage offset", std::to_string(t.offset), std::to_string(sealed.offset));
+        differs("storage record", record_name(t.record), record_name(sealed.record));
+        differs("parameter", t.parameter ? "yes" : "no", sealed.parameter ? "yes" : "no");
+        differs("requires_grad", t.requires_grad ? "yes" : "no", sealed.requires_grad ? "yes" : "no");
+        if (!what.empty()) out.problems.push_back({"tensor " + sealed.name, what});
+    }
+    for (const manifest_tensor& t : now)
+        if (sealed_by_name.find(t.name) == sealed_by_name.end())
+            out.problems.push_back({"tensor " + t.name, "added to the architecture"});
+    const auto global_list = [](const std::vector<manifest_global>& list) {
+        std::string text;
+        for (const manifest_global& g : list) text += (text.empty() ? "" : ", ") + g.module + "." + g.name;
+        return text.empty() ? std::string("none") : text;
+    };
+    const std::string globals_now = global_list(globals), globals_sealed = global_list(m.globals);
+    if (globals_now != globals_sealed)
+        out.problems.push_back({"architecture", "globals " + globals_now + " (sealed " + globals_sealed + ")"});
+    if (out.problems.size() == before)
+        out.problems.push_back({"architecture", "the tensors are listed in another order or structure than sealed"});
+}
+
+}  // namespace detail
+
+// Verifies `path` against its seal under `key`. `rules`: the policy the seal was made with (a
+// sealed pickle holds only what it allowed).
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+[[nodiscard]] result<verify_report> verify_file(const char* path, const secret_key& key, const verify_options& options = {},
+                                                const Policy& rules = Policy{}) {
+    auto file = hybrid_file_source::open(path);
+    BRINE_TRY(file);
+    verify_report out;
+    const auto tampered = [&](std::string where, std::string what) -> result<verify_report> {
+        out.problems.push_back({std::move(where), std::move(what)});
+        return std::move(out);
+    };
+
+    // The archive, when the file is one (a sealed raw pickle is not).
+    const auto kind = torch::detect(*file);
+    std::unique_ptr<zip::reader<hybrid_file_source>> archive;
+    error archive_error;
+    if (kind && *kind == torch::format::zip) {
+        auto opened = zip::reader<hybrid_file_source>::open(*file);
+        if (opened) archive.reset(new zip::reader<hybrid_file_source>(std::move(*opened)));
+        else archive_error = opened.err();
+    }
+
+    // 1. The manifest, authenticated.
+    std::vector<std::uint8_t> text;
+    if (options.manifest_path) {
+        auto detached = mapped_file::open(options.manifest_path);
+        BRINE_TRY(detached);
+        if (detached->bytes().size() > manifest_limits::max_size)
+            return error{errc::limit_exceeded, manifest_limits::max_size, "a manifest of at most 256 MiB"};
+        text.assign(detached->bytes().begin(), detached->bytes().end());
+    } else {
+        if (!kind || *kind != torch::format::zip)
+            return error{errc::mtd_no_manifest, 0, "a sealed torch zip archive, or --manifest with the seal's manifest"};
+        if (!archive) return tampered("file", "not a readable archive any more: " + detail::describe_error(archive_error));
+        auto record = archive->find_record(manifest_record_name);
+        if (!record) return tampered("manifest", "no .brine/manifest record: not sealed, or the manifest was removed");
+        if ((*record)->uncompressed_size > manifest_limits::max_size)
+            return tampered("manifest", "larger than a manifest can be");
+        vector_sink sink(text);
+        const status read = archive->extract(**record, sink);
+        if (!read) return tampered("manifest", "unreadable: " + detail::describe_error(read.err()));
+    }
+    auto parsed = parse_manifest(byte_view(text.data(), text.size()));
+    if (!parsed) return tampered("manifest", "malformed: " + detail::describe_error(parsed.err()));
+    out.sealed = parsed->content;
+    const manifest& m = out.sealed;
+    if (!parsed->authentic(detail::derive(key, m.salt, "manifest")))
+        return tampered("manifest", "not authentic: a wrong key, or the manifest was altered or replaced");
+    out.manifest_authentic = true;
+    if (m.format == "torch_zip" && !archive)
+        return tampered("file", kind && *kind == torch::format::zip
+                                    ? "not a readable archive any more: " + detail::describe_error(archive_error)
+                                    : std::string("not a zip archive any more"));
+
+    // 2. The records present, in order, at their sizes.
+    struct present {
+        const zip::entry* entry;  // null for a raw pickle
+        std::uint64_t size;
+    };
+    std::vector<std::pair<std::string, present>> records;  // in file order
+    std::string prefix;
+    if (archive) {
+        prefix = std::string(archive->root());
+        std::vector<const zip::entry*> entries;
+        for (const zip::entry& e : archive->entries())
+            if (!e.is_directory() && e.name != prefix + "/" + std::string(manifest_record_name)) entries.push_back(&e);
+        std::sort(entries.begin(), entries.end(),
+                  [](const zip::entry* a, const zip::entry* b) { return a->local_header_offset < b->local_header_offset; });
+        for (const zip::entry* e : entries) records.push_back({std::string(e->name), present{e, e->uncompressed_size}});
+    } else {
+        records.push_back({"pickle", present{nullptr, file->size()}});
+    }
+    // Maps, not scans: a manifest may list 100k records and a checkpoint as many tensors.
+    std::unordered_map<std::string_view, std::size_t> file_index, sealed_index;
+    for (std::size_t i = 0; i < records.size(); ++i) file_index.emplace(records[i].first, i);
+    for (std::size_t i = 0; i < m.records.size(); ++i) sealed_index.emplace(m.records[i].name, i);
+    const auto find = [&](const std::string& name) -> const present* {
+        const auto it = file_index.find(name);
+        return it == file_index.end() ? nullptr : &records[it->second].second;
+    };
+    std::vector<std::string> sealed_order, file_order;
+    for (const manifest_record& r : m.records) {
+        const present* p = find(r.name);
+        if (!p) {
+            out.problems.push_back({"record " + r.name, "missing (removed or renamed)"});
+            continue;
+        }
+        sealed_order.push_back(r.name);
+        if (p->size != r.size)
+            out.problems.push_back(
+                {"record " + r.name, "size " + std::to_string(p->size) + " bytes (sealed " + std::to_string(r.size) + ")"});
+    }
+    for (const auto& r : records) {
+        const bool sealed = sealed_index.find(r.first) != sealed_index.end();
+        if (!sealed) out.problems.push_back({"record " + r.first, "added: not in the seal"});
+        else file_order.push_back(r.first);
+    }
+    if (sealed_order != file_order) out.problems.push_back({"records", "in another order than sealed (moved or swapped)"});
+
+    // 3. Chunk digests of every sealed record present, and the tensors they hold.
+    std::uint64_t total = 0;
+    for (const manifest_record& r : m.records)
+        if (const present* p = find(r.name)) total += p->size;
+    chunk_hasher hasher(m.hash, detail::derive(key, m.salt, "digest"), m.chunk_size, options.jobs);
+    std::vector<std::int64_t> hashed(m.records.size(), -1);  // index into the hasher's digests
+    std::int64_t next = 0;
+    detail::hashing_sink sink{&hasher, &out.bytes_hashed, total, &options};
+    for (std::size_t i = 0; i < m.records.size(); ++i) {
+        const present* p = find(m.records[i].name);
+        if (!p) continue;
+        hasher.begin_record(p->size, i);
+        const status read = p->entry ? archive->extract(*p->entry, sink) : copy_range(*file, 0, p->size, sink);
+        hasher.end_record();
+        hashed[i] = next++;
+        if (!read) out.problems.push_back({"record " + m.records[i].name, "unreadable: " + detail::describe_error(read.err())});
+    }
+    const std::vector<std::vector<digest>>& observed = hasher.finish();
+    std::vector<std::vector<bool>> changed(m.records.size());
+    for (std::size_t i = 0; i < m.records.size(); ++i) {
+        if (hashed[i] < 0) continue;
+        const std::vector<digest>& now = observed[static_cast<std::size_t>(hashed[i])];
+        const manifest_record& r = m.records[i];
+        changed[i].assign(r.chunks.size(), false);
+        for (std::size_t c = 0; c < r.chunks.size(); ++c) changed[i][c] = c >= now.size() || now[c] != r.chunks[c];
+    }
+    digester d(m.hash, detail::derive(key, m.salt, "digest"));
+    std::vector<std::vector<bool>> explained(m.records.size());
+    for (std::size_t i = 0; i < m.records.size(); ++i) explained[i].assign(changed[i].size(), false);
+    for (const manifest_tensor& t : m.tensors) {
+        if (t.record < 0) continue;
+        const std::size_t r = static_cast<std::size_t>(t.record);
+        if (hashed[r] < 0) {
+            out.problems.push_back({"tensor " + t.name, "its record " + m.records[r].name + " is missing"});
+            continue;
+        }
+        const std::vector<digest>& now = observed[static_cast<std::size_t>(hashed[r])];
+        if (detail::tensor_digest(d, t, m, now) == t.value) continue;
+        std::uint64_t first = 0, end = 0;
+        detail::tensor_chunks(t, m, first, end);
+        std::string where;
+        for (std::uint64_t c = first; c < end && c < changed[r].size(); ++c) {
+            if (!changed[r][static_cast<std::size_t>(c)]) continue;
+            explained[r][static_cast<std::size_t>(c)] = true;
+            where += (where.empty() ? "" : ", ") + detail::chunk_range(c, m.chunk_size, m.records[r].size);
+        }
+        out.problems.push_back({"tensor " + t.name, "data changed in record " + m.records[r].name +
+                                                        (where.empty() ? std::string() : ": " + where)});
+    }
+    for (std::size_t i = 0; i < m.records.size(); ++i) {
+        std::string where;
+        for (std::size_t c = 0; c < changed[i].size(); ++c)
+            if (changed[i][c] && !explained[i][c])
+                where += (where.empty() ? "" : ", ") + detail::chunk_range(c, m.chunk_size, m.records[i].size);
+        if (!where.empty()) out.problems.push_back({"record " + m.records[i].name, "changed: " + where});
+    }
+
+    // 4. The architecture, from the pickle as it is now.
+    std::vector<std::uint8_t> pickle_bytes;
+    if (archive) {
+        auto data_pkl = archive->find_record("data.pkl");
+        if (!data_pkl || (*data_pkl)->uncompressed_size > Limits::max_pickle_size) {
+            out.problems.push_back({"architecture", "no readable data.pkl"});
+        } else {
+            vector_sink pickle_sink(pickle_bytes);
+            const status read = archive->extract(**data_pkl, pickle_sink);
+            if (read) detail::compare_architecture<Policy, Limits>(byte_view(pickle_bytes.data(), pickle_bytes.size()), prefix, m, rules, out);
+            else out.problems.push_back({"architecture", "data.pkl unreadable: " + detail::describe_error(read.err())});
+        }
+    } else {
+        detail::compare_architecture<Policy, Limits>(file->mapping(), prefix, m, rules, out);
+    }
+    // The root stands for the whole manifest: a seal whose root is published elsewhere is
+    // checked against it by comparing this value.
+    digester root(m.hash, detail::derive(key, m.salt, "digest"));
+    if (root_digest(root, manifest_prefix(m)) != m.root)
+        out.problems.push_back({"manifest", "its root does not match its content"});
+    return out;
+}
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/verify.hpp ----
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+#if BRINE_HAS_POSIX_FILES
+
+template <class Allowlist = policy::torch_weights_only>
+using sealing_disarmer =
+    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, sealer>;
+template <class Allowlist = policy::torch_weights_only>
+using restoring_disarmer =
+    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, restorer>;
+
+struct seal_result {
+    torch::report reconstruction;  // what the reconstruction found and removed, as for disarm
+    seal_summary summary;
+};
+
+// Seals `in_path` into `out_path` (and the manifest into `manifest_path` when given: required
+// for raw pickles, whose format has no room for it). `progress` as for the disarmer.
+template <class Allowlist = policy::torch_weights_only>
+[[nodiscard]] result<seal_result> seal_file(const char* in_path, const char* out_path, const secret_key& key,
+                                            seal_options options, const char* manifest_path = nullptr,
+                                            Allowlist allowlist = {}, bool durable = false,
+                                            void (*progress)(void*, std::uint64_t, std::uint64_t) = nullptr,
+                                            void* progress_context = nullptr) {
+    options.detached = manifest_path != nullptr;
+    sealing_disarmer<Allowlist> sealing(std::move(allowlist), writer::torch_zip{}, sealer(key, std::move(options)));
+    sealing.on_progress(progress, progress_context);
+    auto input = hybrid_file_source::open(in_path);
+    BRINE_TRY(input);
+    auto output = atomic_file_sink::create(out_path);
+    BRINE_TRY(output);
+    auto done = sealing.disarm(input->mapping(), *input, *output);
+    BRINE_TRY(done);
+    const seal_summary& summary = sealing.mtd().summary();
+    if (summary.manifest_text.empty())
+        return error{errc::mtd_unsupported, 0, "a torch checkpoint or pickle to seal"};
+    const bool raw = done->format == "pickle";
+    if (raw && !manifest_path)
+        return error{errc::mtd_unsupported, 0, "--manifest PATH for a raw pickle (it has no room for its manifest)"};
+    if (manifest_path) {
+        auto manifest_out = atomic_file_sink::create(manifest_path);
+        BRINE_TRY(manifest_out);
+        BRINE_TRY(manifest_out->write(as_bytes(std::string_view(summary.manifest_text))));
+        BRINE_TRY(output->commit(durable));
+        const status saved = manifest_out->commit(durable);
+        if (!saved) {
+            std::remove(out_path);  // a sealed file without its manifest could never verify
+            return saved.err();
+        }
+    } else {
+        BRINE_TRY(output->commit(durable));
+    }
+    done->written = true;
+    return seal_result{std::move(*done), summary};
+}
+
+// Restores a sealed file: verified first (an error mtd_tampered if it is not intact), then
+// rebuilt with the permutation undone and checked against the digests taken before sealing.
+template <class Allowlist = policy::torch_weights_only>
+[[nodiscard]] result<torch::report> restore_file(const char* in_path, const char* out_path, const secret_key& key,
+                                                 const verify_options& options = {}, Allowlist allowlist = {},
+                                                 bool durable = false) {
+    auto checked = verify_file(in_path, key, options, allowlist);
+    BRINE_TRY(checked);
+    if (!checked->intact())
+        return error{errc::mtd_tampered, 0, "an intact sealed file (brine verify names what changed)",
+                     checked->problems.front().where};
+    restoring_disarmer<Allowlist> restoring(std::move(allowlist), writer::torch_zip{}, restorer(key, checked->sealed));
+    auto done = restoring.disarm_file(in_path, out_path, durable);
+    BRINE_TRY(done);
+    // The manifest is the one record a restore leaves out on purpose.
+    auto& findings = done->findings;
+    for (std::size_t i = 0; i < findings.size();) {
+        const std::string& part = findings[i].part;
+        const bool manifest_finding = !findings[i].in_pickle && part.size() >= manifest_record_name.size() &&
+                                      part.compare(part.size() - manifest_record_name.size(), manifest_record_name.size(),
+                                                   manifest_record_name.data(), manifest_record_name.size()) == 0;
+        if (manifest_finding) findings.erase(findings.begin() + static_cast<std::ptrdiff_t>(i));
+        else ++i;
+    }
+    return done;
+}
+
+#endif
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/files.hpp ----
 
 // ---- end brine/brine.hpp ----

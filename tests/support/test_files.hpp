@@ -23,6 +23,13 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
 }
 
 // Rows of a tab-separated fixture listing; blank lines and '#' comments are skipped.
+inline void write_file(const std::filesystem::path& path, const std::vector<std::uint8_t>& data) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+}
+
+inline bool exists(const std::filesystem::path& path) { return std::filesystem::exists(path); }
+
 inline std::vector<std::vector<std::string>> read_tsv(const std::filesystem::path& path) {
     std::ifstream in(path);
     std::vector<std::vector<std::string>> rows;

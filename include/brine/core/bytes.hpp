@@ -100,4 +100,12 @@ constexpr void store_be64(std::uint8_t* p, std::uint64_t v) noexcept {
     for (int i = 0; i < 8; ++i) p[i] = std::uint8_t(v >> (56 - 8 * i));
 }
 
+// The value of a hexadecimal digit (either case), or -1.
+[[nodiscard]] constexpr int hex_digit_value(std::uint8_t c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 BRINE_NAMESPACE_END

@@ -122,6 +122,13 @@ enum class errc : std::uint16_t {
     numpy_trailing_data,      // bytes after the array data
     numpy_not_npy,            // an .npz member that is not an .npy file
     numpy_object_refused,     // an object array whose pickle the policy refuses: nothing is rebuilt from it
+    // Moving Target Defense and integrity seals (DESIGN.md §4)
+    mtd_bad_key,              // a key file that is not 64 hexadecimal digits
+    mtd_bad_manifest,         // manifest text other than the format manifest.hpp defines
+    mtd_no_manifest,          // a file without the manifest of a seal (not sealed, or the manifest removed)
+    mtd_unsupported,          // a format or tensor the chosen strategy cannot seal (said in the detail)
+    mtd_bad_plan,             // a neuron plan that does not fit the checkpoint, or none can be inferred
+    mtd_tampered,             // the file differs from what its seal says (restore refuses to undo it)
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -221,6 +228,12 @@ enum class errc : std::uint16_t {
         case errc::numpy_trailing_data: return "numpy.trailing_data";
         case errc::numpy_not_npy: return "numpy.not_npy";
         case errc::numpy_object_refused: return "numpy.object_refused";
+        case errc::mtd_bad_key: return "mtd.bad_key";
+        case errc::mtd_bad_manifest: return "mtd.bad_manifest";
+        case errc::mtd_no_manifest: return "mtd.no_manifest";
+        case errc::mtd_unsupported: return "mtd.unsupported";
+        case errc::mtd_bad_plan: return "mtd.bad_plan";
+        case errc::mtd_tampered: return "mtd.tampered";
     }
     return "unknown";
 }

@@ -95,31 +95,50 @@ struct null_seekable_sink {
     status write_at(std::uint64_t, byte_view) noexcept { return {}; }
 };
 
-// What the Writer policy sees: the reconstructed pickle and a way to stream each storage.
-template <class Copier>
+// What the Writer policy sees: the reconstructed pickle and a way to stream each storage, in the
+// order and under the record keys the Mtd policy chose, through its transformation.
+template <class Copier, class Mtd>
 class output_parts {
 public:
-    output_parts(byte_view pickle, const checkpoint& found, const Copier& copier,
+    output_parts(byte_view pickle, const checkpoint& found, const Copier& copier, Mtd& mtd,
                  const std::vector<const zip::entry*>* records = nullptr) noexcept
-        : pickle_(pickle), found_(&found), copier_(&copier), records_(records) {}
+        : pickle_(pickle), found_(&found), copier_(&copier), mtd_(&mtd), records_(records) {}
     // A storage copied whole from a zip record: the record's CRC-32, which extraction verifies.
     [[nodiscard]] bool known_crc(std::size_t i, std::uint32_t& crc) const noexcept {
-        if (!records_) return false;
-        crc = (*records_)[i]->crc32;
+        if (!records_ || mtd_->changes_bytes()) return false;
+        crc = (*records_)[mtd_->order(i)]->crc32;
         return true;
     }
     [[nodiscard]] byte_view pickle() const noexcept { return pickle_; }
     [[nodiscard]] std::size_t storage_count() const noexcept { return found_->storages.size(); }
-    [[nodiscard]] const storage_ref& storage(std::size_t i) const noexcept { return found_->storages[i]; }
+    // The i-th storage written, with its output record key.
+    [[nodiscard]] storage_ref storage(std::size_t i) const noexcept {
+        const std::size_t j = mtd_->order(i);
+        storage_ref written = found_->storages[j];
+        written.key = mtd_->record_key(*found_, j);
+        return written;
+    }
     template <class Sink>
-    [[nodiscard]] status copy_storage(std::size_t i, Sink& sink) const noexcept {
-        return (*copier_)(i, sink);
+    [[nodiscard]] status copy_storage(std::size_t i, std::string_view record_name, Sink& sink) const {
+        const std::size_t j = mtd_->order(i);
+        auto transformed = mtd_->wrap(j, record_name, found_->storages[j], sink);
+        BRINE_TRY((*copier_)(j, transformed));
+        return transformed.finish();
+    }
+    template <class Archive>
+    [[nodiscard]] status add_record(Archive& archive, std::string_view record_name, byte_view bytes) const {
+        return mtd_->add_record(archive, record_name, bytes);
+    }
+    template <class Archive>
+    [[nodiscard]] status finish_records(Archive& archive) const {
+        return mtd_->finish_records(archive);
     }
 
 private:
     byte_view pickle_;
     const checkpoint* found_;
     const Copier* copier_;
+    Mtd* mtd_;
     const std::vector<const zip::entry*>* records_;
 };
 
@@ -143,6 +162,9 @@ public:
     // writing the state dict of their weights (see extract.hpp); off by default, as torch.load
     // with weights_only=True refuses both.
     void extract_weights(bool on) noexcept { extract_weights_ = on; }
+    // The Mtd policy (a sealer keeps what it wrote: the manifest, the plan, the scrub report).
+    [[nodiscard]] Mtd& mtd() noexcept { return mtd_; }
+
     void on_progress(progress_callback report, void* context) noexcept {
         progress_ = report;
         progress_context_ = context;
@@ -269,10 +291,10 @@ private:
         const auto copier = [&](std::size_t i, auto& sink) -> status {
             using sink_type = std::remove_reference_t<decltype(sink)>;
             detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied, out_report.storage_bytes);
-            auto& transformed = mtd_.wrap(found->storages[i], counted);
-            return archive->extract(*records[i], transformed);
+            return archive->extract(*records[i], counted);
         };
-        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, Mtd::changes_bytes ? nullptr : &records));
+        BRINE_TRY(mtd_.prepare(evaluated.values, *found));
+        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, &records));
         return out_report;
     }
 
@@ -287,8 +309,15 @@ private:
         return true;
     }
 
+    static status refuse_seal(bool write, const char* format) noexcept {
+        if (write && Mtd::seals)
+            return error{errc::mtd_unsupported, 0, "a torch checkpoint or a pickle to seal", format};
+        return {};
+    }
+
     template <class SeekableSink>
     result<report> run_npy(byte_view file, SeekableSink& out, bool write) {
+        BRINE_TRY(refuse_seal(write, "npy"));
         auto scanned = numpy::scan_npy<Allowlist, limits_type>(file, allowlist_);
         BRINE_TRY(scanned);
         report out_report;
@@ -308,6 +337,7 @@ private:
 
     template <class RandomAccessSource, class SeekableSink>
     result<report> run_npz(const RandomAccessSource& source, SeekableSink& out, bool write) {
+        BRINE_TRY(refuse_seal(write, "npz"));
         auto scanned = numpy::scan_npz<Allowlist, limits_type>(source, allowlist_);
         BRINE_TRY(scanned);
         report out_report;
@@ -461,9 +491,9 @@ private:
                 using sink_type = std::remove_reference_t<decltype(sink)>;
                 detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied,
                                                          out_report.storage_bytes);
-                auto& transformed = mtd_.wrap(legacy.found.storages[i], counted);
-                return brine::copy_range(source, legacy.data[i].offset, legacy.found.storages[i].byte_size(), transformed);
+                return brine::copy_range(source, legacy.data[i].offset, legacy.found.storages[i].byte_size(), counted);
             };
+            BRINE_TRY(mtd_.prepare(stream->main.values, legacy.found));
             BRINE_TRY(write_zip(legacy.main.values, legacy.found, copier, out, out_report));
             return out_report;
         }
@@ -482,11 +512,13 @@ private:
         BRINE_TRY(found);
         detail::add_tensors(out_report, *found);
         if (!write) return out_report;
+        BRINE_TRY(mtd_.prepare(first.values, *found));
         std::vector<std::uint8_t> rebuilt;
         auto stats = pickle::writer(first.values).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;
         BRINE_TRY(out.write(byte_view(rebuilt.data(), rebuilt.size())));
+        BRINE_TRY(mtd_.raw_pickle(byte_view(rebuilt.data(), rebuilt.size())));
         out_report.output_size = rebuilt.size();
         return out_report;
     }
@@ -502,7 +534,8 @@ private:
         out_report.write = *stats;
         BRINE_TRY(check_extracted(byte_view(rebuilt.data(), rebuilt.size())));
         detail::counted_sink<SeekableSink> counted(out);
-        const detail::output_parts<Copier> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, records);
+        const detail::output_parts<Copier, Mtd> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, mtd_,
+                                                      records);
         BRINE_TRY(writer_.write(parts, counted));
         out_report.output_size = counted.count();
         return {};

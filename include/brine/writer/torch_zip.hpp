@@ -9,9 +9,11 @@
 // A Writer policy has
 //     template <class Parts, class SeekableSink> status write(const Parts&, SeekableSink&) const;
 // where Parts gives pickle() (the reconstructed pickle bytes), storage_count(), storage(i) (a
-// torch::storage_ref), copy_storage(i, sink) (streams exactly storage(i).byte_size() bytes) and
-// known_crc(i, crc) (true when the bytes are a whole input record whose CRC-32 the copy
-// verifies: the output's CRC is then that one, and the data is not hashed twice).
+// torch::storage_ref with the output key), copy_storage(i, record_name, sink) (streams exactly
+// storage(i).byte_size() bytes), known_crc(i, crc) (true when the bytes are a whole input record
+// whose CRC-32 the copy verifies: the output's CRC is then that one, and the data is not hashed
+// twice), add_record(archive, name, bytes) for every small record, and finish_records(archive)
+// after the last one (the Mtd policy's hooks: a seal hashes every record and adds its manifest).
 #pragma once
 
 #include <brine/config.hpp>
@@ -35,22 +37,24 @@ struct torch_zip {
     template <class Parts, class SeekableSink>
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
         zip::writer<SeekableSink> archive(out);
-        BRINE_TRY(archive.add(record("data.pkl"), parts.pickle()));
-        BRINE_TRY(archive.add(record("byteorder"), as_bytes(std::string_view("little"))));
+        BRINE_TRY(parts.add_record(archive, record("data.pkl"), parts.pickle()));
+        BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
         for (std::size_t i = 0; i < parts.storage_count(); ++i) {
-            const auto& storage = parts.storage(i);
+            const auto storage = parts.storage(i);
             std::string key = "data/";
             key += storage.key;
+            const std::string record_name = record(key);
             std::uint32_t crc = 0;
             if (parts.known_crc(i, crc)) {
-                BRINE_TRY(archive.open_entry(record(key), storage.byte_size(), crc));
+                BRINE_TRY(archive.open_entry(record_name, storage.byte_size(), crc));
             } else {
-                BRINE_TRY(archive.open_entry(record(key), storage.byte_size()));
+                BRINE_TRY(archive.open_entry(record_name, storage.byte_size()));
             }
-            BRINE_TRY(parts.copy_storage(i, archive));
+            BRINE_TRY(parts.copy_storage(i, record_name, archive));
             BRINE_TRY(archive.close_entry());
         }
-        BRINE_TRY(archive.add(record("version"), as_bytes(version)));
+        BRINE_TRY(parts.add_record(archive, record("version"), as_bytes(version)));
+        BRINE_TRY(parts.finish_records(archive));
         return archive.finish();
     }
 

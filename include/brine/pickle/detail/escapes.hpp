@@ -17,12 +17,7 @@ BRINE_NAMESPACE_BEGIN
 namespace pickle {
 namespace detail {
 
-[[nodiscard]] constexpr int hex_digit_value(std::uint8_t c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+using brine::hex_digit_value;
 
 // Undoes the escapes of a STRING body (the text between the quotes), as codecs.escape_decode:
 // \\ \' \" \a \b \f \n \r \t \v, \x with exactly two hex digits, and octal \ooo with one to three

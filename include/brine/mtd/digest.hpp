@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+//
+// The hash strategies of a seal (DESIGN.md §4) and the chunk digests that let `verify` say where
+// a record changed.
+//
+//   sha256       plain SHA-256: anyone can recompute the digests (a hub can publish them), and
+//                they confirm a guess of the weights; the manifest itself is still MACed.
+//   hmac_sha256  HMAC-SHA-256 under a key derived from the secret key and the seal's salt: the
+//                digests reveal nothing and cannot be recomputed without the key (default).
+//
+// The strategy is a run-time choice because `verify` reads it from the manifest: every sealed
+// file must be checkable by one build.
+//
+// Every digest is taken over a domain label and the position of what it covers, so a digest of
+// one thing cannot stand in for another: a chunk digest covers (record index, chunk index,
+// bytes), and moving a chunk or a record changes it.
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
+#include <brine/core/result.hpp>
+#include <brine/crypto/hmac.hpp>
+#include <brine/crypto/sha256.hpp>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#if BRINE_HAS_THREADS
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#endif
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+using digest = crypto::sha256_digest;
+
+enum class hash_kind : std::uint8_t { sha256, hmac_sha256 };
+
+// The strategies as types, for code that fixes its choice at compile time.
+struct sha256 {
+    static constexpr hash_kind kind = hash_kind::sha256;
+};
+struct hmac_sha256 {
+    static constexpr hash_kind kind = hash_kind::hmac_sha256;
+};
+
+[[nodiscard]] constexpr std::string_view to_string(hash_kind kind) noexcept {
+    return kind == hash_kind::sha256 ? "sha256" : "hmac_sha256";
+}
+[[nodiscard]] constexpr bool parse_hash_kind(std::string_view text, hash_kind& out) noexcept {
+    if (text == "sha256") out = hash_kind::sha256;
+    else if (text == "hmac_sha256") out = hash_kind::hmac_sha256;
+    else return false;
+    return true;
+}
+
+// One digest in progress under the chosen strategy; finish() resets it for the next message.
+class digester {
+public:
+    digester(hash_kind kind, const digest& mac_key) noexcept
+        : kind_(kind), mac_(byte_view(mac_key.data(), mac_key.size())) {}
+
+    void update(byte_view bytes) noexcept {
+        if (kind_ == hash_kind::sha256) plain_.update(bytes);
+        else mac_.update(bytes);
+    }
+    void update(std::string_view text) noexcept { update(as_bytes(text)); }
+    void update_u64(std::uint64_t value) noexcept {
+        std::uint8_t le[8];
+        for (int i = 0; i < 8; ++i) le[i] = static_cast<std::uint8_t>(value >> (8 * i));
+        update(byte_view(le, 8));
+    }
+    // A length-prefixed string: "ab"+"c" and "a"+"bc" must not hash alike.
+    void update_field(std::string_view text) noexcept {
+        update_u64(text.size());
+        update(text);
+    }
+    void update(const digest& d) noexcept { update(byte_view(d.data(), d.size())); }
+
+    [[nodiscard]] digest finish() noexcept { return kind_ == hash_kind::sha256 ? plain_.finish() : mac_.finish(); }
+
+private:
+    hash_kind kind_;
+    crypto::sha256 plain_;
+    crypto::hmac_sha256 mac_;
+};
+
+// Lowercase hexadecimal of a digest, and back (exactly 64 lowercase digits).
+[[nodiscard]] inline std::string to_hex(byte_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const std::uint8_t b : bytes) {
+        out += digits[b >> 4];
+        out += digits[b & 15];
+    }
+    return out;
+}
+[[nodiscard]] inline std::string to_hex(const digest& d) { return to_hex(byte_view(d.data(), d.size())); }
+[[nodiscard]] inline bool from_hex(std::string_view text, digest& out) noexcept {
+    if (text.size() != 64) return false;
+    for (std::size_t i = 0; i < 32; ++i) {
+        unsigned v = 0;
+        for (std::size_t k = 0; k < 2; ++k) {
+            const char c = text[2 * i + k];
+            unsigned nibble = 0;
+            if (c >= '0' && c <= '9') nibble = static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f') nibble = static_cast<unsigned>(c - 'a' + 10);
+            else return false;
+            v = v * 16 + nibble;
+        }
+        out[i] = static_cast<std::uint8_t>(v);
+    }
+    return true;
+}
+
+// The digest of chunk `index` of record `record`: label, positions, then the bytes.
+inline void begin_chunk(digester& d, std::uint64_t record, std::uint64_t index) noexcept {
+    d.update(std::string_view("brine/chunk"));
+    d.update_u64(record);
+    d.update_u64(index);
+}
+
+[[nodiscard]] constexpr std::uint64_t chunk_count(std::uint64_t size, std::uint64_t chunk_size) noexcept {
+    return size == 0 ? 1 : (size + chunk_size - 1) / chunk_size;  // an empty record has one empty chunk
+}
+
+// Digests of fixed-size chunks of a sequence of records, fed in order through update(). With
+// jobs > 1 full chunks are copied into a small pool of buffers and hashed on worker threads
+// while the caller goes on reading and writing; memory stays at (2 x jobs + 1) chunks. With
+// jobs <= 1 (or without threads) the bytes are hashed as they pass, with no copy.
+class chunk_hasher {
+public:
+    chunk_hasher(hash_kind kind, const digest& mac_key, std::uint64_t chunk_size, unsigned jobs)
+        : kind_(kind), key_(mac_key), chunk_size_(chunk_size), inline_(kind, mac_key) {
+#if BRINE_HAS_THREADS
+        if (jobs > 1) start_workers(jobs);
+#else
+        (void)jobs;
+#endif
+    }
+    chunk_hasher(const chunk_hasher&) = delete;
+    chunk_hasher& operator=(const chunk_hasher&) = delete;
+    ~chunk_hasher() { stop_workers(); }
+
+    // Starts the next record (digests()[0], [1]... in call order) of `size` bytes, at index
+    // `position` of its manifest (what its chunk digests are bound to).
+    void begin_record(std::uint64_t size, std::uint64_t position) {
+        label_ = position;
+        // Workers store results into digests_ under the mutex: growing it must hold it too.
+        {
+#if BRINE_HAS_THREADS
+            std::lock_guard<std::mutex> lock(mutex_);
+#endif
+            record_ = digests_.size();
+            digests_.emplace_back(static_cast<std::size_t>(chunk_count(size, chunk_size_)));
+        }
+        chunk_ = 0;
+        filled_ = 0;
+        if (threaded()) next_buffer();
+        else begin_chunk(inline_, label_, chunk_);
+    }
+
+    void update(byte_view bytes) {
+        while (!bytes.empty()) {
+            if (filled_ == chunk_size_) close_chunk(true);
+            const std::size_t room = static_cast<std::size_t>(chunk_size_ - filled_);
+            const std::size_t take = bytes.size() < room ? bytes.size() : room;
+            if (threaded()) std::memcpy(buffer_->bytes.data() + filled_, bytes.data(), take);
+            else inline_.update(bytes.subview(0, take));
+            filled_ += take;
+            bytes = bytes.subview(take);
+        }
+    }
+
+    // Ends the current record; its chunk count must match the size given to begin_record.
+    void end_record() { close_chunk(false); }
+
+    // Waits for every chunk; digests()[record][chunk].
+    const std::vector<std::vector<digest>>& finish() {
+#if BRINE_HAS_THREADS
+        if (threaded()) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            idle_.wait(lock, [&] { return queue_.empty() && busy_ == 0; });
+        }
+#endif
+        return digests_;
+    }
+
+private:
+    struct buffer {
+        std::vector<std::uint8_t> bytes;
+        std::uint64_t record = 0, label = 0, chunk = 0, size = 0;
+    };
+
+    [[nodiscard]] bool threaded() const noexcept { return !workers_.empty(); }
+
+    // Hands the current chunk on (or finishes it inline), then opens the next one if `more`.
+    void close_chunk(bool more) {
+        if (threaded()) {
+            buffer_->record = record_;
+            buffer_->label = label_;
+            buffer_->chunk = chunk_;
+            buffer_->size = filled_;
+#if BRINE_HAS_THREADS
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                queue_.push_back(buffer_);
+            }
+            work_.notify_one();
+#endif
+            buffer_ = nullptr;
+        } else {
+            digests_[static_cast<std::size_t>(record_)][static_cast<std::size_t>(chunk_)] = inline_.finish();
+        }
+        if (!more) return;
+        ++chunk_;
+        {
+#if BRINE_HAS_THREADS
+            std::lock_guard<std::mutex> lock(mutex_);
+#endif
+            // More bytes than begin_record announced: keep a digest for them (verify compares).
+            std::vector<digest>& chunks = digests_[static_cast<std::size_t>(record_)];
+            if (chunk_ >= chunks.size()) chunks.resize(static_cast<std::size_t>(chunk_ + 1));
+        }
+        filled_ = 0;
+        if (threaded()) next_buffer();
+        else begin_chunk(inline_, label_, chunk_);
+    }
+
+#if BRINE_HAS_THREADS
+    void start_workers(unsigned jobs) {
+        pool_.resize(2 * static_cast<std::size_t>(jobs) + 1);
+        for (buffer& b : pool_) {
+            b.bytes.resize(static_cast<std::size_t>(chunk_size_));
+            free_.push_back(&b);
+        }
+        for (unsigned i = 0; i < jobs; ++i) workers_.emplace_back([this] { work(); });
+    }
+
+    void next_buffer() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        freed_.wait(lock, [&] { return !free_.empty(); });
+        buffer_ = free_.back();
+        free_.pop_back();
+    }
+
+    void work() {
+        digester d(kind_, key_);
+        std::unique_lock<std::mutex> lock(mutex_);
+        for (;;) {
+            work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and nothing left
+            buffer* job = queue_.front();
+            queue_.erase(queue_.begin());
+            ++busy_;
+            lock.unlock();
+            begin_chunk(d, job->label, job->chunk);
+            d.update(byte_view(job->bytes.data(), static_cast<std::size_t>(job->size)));
+            const digest result = d.finish();
+            lock.lock();
+            digests_[static_cast<std::size_t>(job->record)][static_cast<std::size_t>(job->chunk)] = result;
+            free_.push_back(job);
+            --busy_;
+            freed_.notify_one();
+            if (queue_.empty() && busy_ == 0) idle_.notify_all();
+        }
+    }
+
+    void stop_workers() {
+        if (workers_.empty()) return;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        work_.notify_all();
+        for (std::thread& t : workers_) t.join();
+        workers_.clear();
+    }
+#else
+    void next_buffer() {}
+    void stop_workers() {}
+#endif
+
+    hash_kind kind_;
+    digest key_;
+    std::uint64_t chunk_size_;
+    digester inline_;
+    std::vector<std::vector<digest>> digests_;
+    std::uint64_t record_ = 0, label_ = 0, chunk_ = 0, filled_ = 0;
+    buffer* buffer_ = nullptr;
+#if BRINE_HAS_THREADS
+    std::vector<buffer> pool_;
+    std::vector<buffer*> free_;
+    std::vector<buffer*> queue_;
+    std::vector<std::thread> workers_;
+    std::mutex mutex_;
+    std::condition_variable work_, freed_, idle_;
+    unsigned busy_ = 0;
+    bool stopping_ = false;
+#else
+    std::vector<int> workers_;
+#endif
+};
+
+}  // namespace mtd
+BRINE_NAMESPACE_END

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: MIT
+//
+// The manifest of a seal: what was done to the file (strategies, parameters, the salt) and the
+// digests at every granularity, authenticated as a whole. It never holds the key or a
+// permutation: those are derived again from key + salt when needed.
+//
+// Format, version 1: UTF-8 text, one item per line ending in "\n", in exactly this order:
+//
+//     brine-manifest 1
+//     format torch_zip|pickle
+//     hash sha256|hmac_sha256
+//     permute none|records|elements|neurons
+//     scrub-lsb N                          0: no scrubbing
+//     chunk-size N                         bytes per chunk digest (power of two, 4 KiB..1 GiB)
+//     salt HEX64
+//     plan =TEXT                           zero or more: the neuron plan, one line per hidden axis
+//     record =NAME SIZE SEALED ORIGINAL    per record of the file in file order (not the manifest)
+//     chunk HEX64                          after each record: its chunk digests, in order
+//     tensor =NAME DTYPE LAYOUT [SIZES] [STRIDES] OFFSET RECORD FLAGS HEX64
+//     global =MODULE =NAME                 the globals the pickle names, in order of first use
+//     architecture HEX64
+//     root HEX64
+//     tag HEX64
+//
+// Text fields start with '=' and escape every byte outside '!'..'~' and '%' itself as %XX
+// (uppercase hex), so names with spaces or newlines stay on one line and "" is "=". SIZES and
+// STRIDES are comma-separated decimals in brackets ("[]" for a scalar); RECORD is the index of
+// the tensor's storage record or "-"; FLAGS is "p" (parameter) and/or "g" (requires_grad) or "-".
+// Numbers are canonical decimals; hex is lowercase. A file with any other spelling is refused:
+// the parser re-formats what it read and requires the same bytes, so one manifest has exactly
+// one encoding.
+//
+// Digests (mtd/digest.hpp, under the seal's hash strategy):
+//   chunk        label, record index, chunk index, bytes
+//   record       SEALED: label, index, name, size, its chunk digests; ORIGINAL: the same over the
+//                bytes before the permutation (restore checks its output against it; equal to
+//                SEALED when the strategy leaves bytes as they are)
+//   tensor       label, its tensor line without the digest, the digests of the chunks holding
+//                its bytes (all chunks of its record when elements are permuted)
+//   architecture label, every tensor line without digest, every global line
+//   root         label, every byte of the manifest before the root line
+//   tag          HMAC-SHA-256 under the manifest key (always keyed) of everything before the tag
+//                line: the manifest is authentic only with the key that sealed it.
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
+#include <brine/core/error.hpp>
+#include <brine/core/result.hpp>
+#include <brine/crypto/hmac.hpp>
+#include <brine/mtd/digest.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+enum class permutation : std::uint8_t { none, records, elements, neurons };
+
+[[nodiscard]] constexpr std::string_view to_string(permutation p) noexcept {
+    switch (p) {
+        case permutation::none: return "none";
+        case permutation::records: return "records";
+        case permutation::elements: return "elements";
+        case permutation::neurons: return "neurons";
+    }
+    return "none";
+}
+[[nodiscard]] constexpr bool parse_permutation(std::string_view text, permutation& out) noexcept {
+    for (const permutation p : {permutation::none, permutation::records, permutation::elements, permutation::neurons})
+        if (to_string(p) == text) {
+            out = p;
+            return true;
+        }
+    return false;
+}
+
+struct manifest_record {
+    std::string name;
+    std::uint64_t size = 0;
+    digest sealed{};
+    digest original{};
+    std::vector<digest> chunks;
+};
+
+struct manifest_tensor {
+    std::string name;
+    std::string type;    // dtype name, as torch prints it ("float32")
+    std::string layout;  // "strided", "quantized", "sparse_coo", "sparse_compressed", "meta"
+    std::vector<std::int64_t> sizes;
+    std::vector<std::int64_t> strides;
+    std::int64_t offset = 0;
+    std::int64_t record = -1;  // index into manifest::records, or -1
+    bool parameter = false;
+    bool requires_grad = false;
+    digest value{};
+
+    // The line without its digest: what the tensor and architecture digests cover.
+    [[nodiscard]] std::string describe() const;
+};
+
+struct manifest_global {
+    std::string module;
+    std::string name;
+};
+
+struct manifest {
+    static constexpr unsigned version = 1;
+    std::string format = "torch_zip";
+    hash_kind hash = hash_kind::hmac_sha256;
+    permutation permute = permutation::none;
+    unsigned scrub_lsb = 0;
+    std::uint64_t chunk_size = std::uint64_t{1} << 20;
+    digest salt{};
+    std::vector<std::string> plan;  // lines of the neuron plan
+    std::vector<manifest_record> records;
+    std::vector<manifest_tensor> tensors;
+    std::vector<manifest_global> globals;
+    digest architecture{};
+    digest root{};
+};
+
+// Limits of the parser: a manifest is small next to its model (about 80 bytes per MiB of data).
+struct manifest_limits {
+    static constexpr std::uint64_t max_size = std::uint64_t{256} << 20;
+    static constexpr std::size_t max_dims = 64;
+};
+
+namespace detail {
+
+inline void put_text(std::string& out, std::string_view text) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    out += '=';
+    for (const char c : text) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b >= '!' && b <= '~' && b != '%') {
+            out += c;
+        } else {
+            out += '%';
+            out += digits[b >> 4];
+            out += digits[b & 15];
+        }
+    }
+}
+
+inline void put_ints(std::string& out, const std::vector<std::int64_t>& values) {
+    out += '[';
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(values[i]);
+    }
+    out += ']';
+}
+
+}  // namespace detail
+
+inline std::string manifest_tensor::describe() const {
+    std::string out = "tensor ";
+    detail::put_text(out, name);
+    out += ' ';
+    out += type;
+    out += ' ';
+    out += layout;
+    out += ' ';
+    detail::put_ints(out, sizes);
+    out += ' ';
+    detail::put_ints(out, strides);
+    out += ' ';
+    out += std::to_string(offset);
+    out += ' ';
+    out += record < 0 ? std::string("-") : std::to_string(record);
+    out += ' ';
+    if (!parameter && !requires_grad) out += '-';
+    if (parameter) out += 'p';
+    if (requires_grad) out += 'g';
+    return out;
+}
+
+// Everything before the "root" line.
+[[nodiscard]] inline std::string manifest_prefix(const manifest& m) {
+    std::string out = "brine-manifest " + std::to_string(manifest::version) + "\n";
+    out += "format " + m.format + "\n";
+    out += "hash " + std::string(to_string(m.hash)) + "\n";
+    out += "permute " + std::string(to_string(m.permute)) + "\n";
+    out += "scrub-lsb " + std::to_string(m.scrub_lsb) + "\n";
+    out += "chunk-size " + std::to_string(m.chunk_size) + "\n";
+    out += "salt " + to_hex(m.salt) + "\n";
+    for (const std::string& line : m.plan) {
+        out += "plan ";
+        detail::put_text(out, line);
+        out += '\n';
+    }
+    for (const manifest_record& r : m.records) {
+        out += "record ";
+        detail::put_text(out, r.name);
+        out += ' ' + std::to_string(r.size) + ' ' + to_hex(r.sealed) + ' ' + to_hex(r.original) + '\n';
+        for (const digest& c : r.chunks) out += "chunk " + to_hex(c) + '\n';
+    }
+    for (const manifest_tensor& t : m.tensors) out += t.describe() + ' ' + to_hex(t.value) + '\n';
+    for (const manifest_global& g : m.globals) {
+        out += "global ";
+        detail::put_text(out, g.module);
+        out += ' ';
+        detail::put_text(out, g.name);
+        out += '\n';
+    }
+    out += "architecture " + to_hex(m.architecture) + '\n';
+    return out;
+}
+
+// The architecture digest: every tensor line (without digest) and every global line.
+[[nodiscard]] inline digest architecture_digest(digester& d, const std::vector<manifest_tensor>& tensors,
+                                                const std::vector<manifest_global>& globals) {
+    d.update(std::string_view("brine/architecture"));
+    d.update_u64(tensors.size());
+    for (const manifest_tensor& t : tensors) d.update_field(t.describe());
+    d.update_u64(globals.size());
+    for (const manifest_global& g : globals) {
+        d.update_field(g.module);
+        d.update_field(g.name);
+    }
+    return d.finish();
+}
+
+[[nodiscard]] inline digest root_digest(digester& d, std::string_view prefix) {
+    d.update(std::string_view("brine/root"));
+    d.update_field(prefix);
+    return d.finish();
+}
+
+[[nodiscard]] inline digest manifest_tag(const digest& manifest_key, std::string_view signed_text) {
+    return crypto::hmac_sha256::mac(byte_view(manifest_key.data(), manifest_key.size()), as_bytes(signed_text));
+}
+
+// The whole manifest text, root and tag lines included (root must be set).
+[[nodiscard]] inline std::string write_manifest(const manifest& m, const digest& manifest_key) {
+    std::string out = manifest_prefix(m);
+    out += "root " + to_hex(m.root) + '\n';
+    out += "tag " + to_hex(manifest_tag(manifest_key, out)) + '\n';
+    return out;
+}
+
+// A parsed manifest and what its tag covers, before the tag is checked.
+struct parsed_manifest {
+    manifest content;
+    std::string signed_text;  // every byte before the tag line
+    digest tag{};
+
+    // Whether the tag is the MAC of the text under `manifest_key` (constant-time compare).
+    [[nodiscard]] bool authentic(const digest& manifest_key) const {
+        const digest expected = manifest_tag(manifest_key, signed_text);
+        return crypto::constant_time_equal(byte_view(expected.data(), expected.size()), byte_view(tag.data(), tag.size()));
+    }
+};
+
+namespace detail {
+
+// Reads one line at a time and its space-separated fields, with offsets for errors.
+class manifest_lines {
+public:
+    explicit manifest_lines(std::string_view text) noexcept : text_(text) {}
+
+    [[nodiscard]] bool at_end() const noexcept { return pos_ >= text_.size(); }
+    [[nodiscard]] std::uint64_t offset() const noexcept { return line_start_; }
+    [[nodiscard]] std::size_t position() const noexcept { return pos_; }
+
+    // The next line's fields; false at the end or when a line lacks its "\n".
+    bool next(std::vector<std::string_view>& fields) {
+        fields.clear();
+        line_start_ = pos_;
+        if (pos_ >= text_.size()) return false;
+        const std::size_t end = text_.find('\n', pos_);
+        if (end == std::string_view::npos) return false;
+        std::string_view line = text_.substr(pos_, end - pos_);
+        pos_ = end + 1;
+        std::size_t start = 0;
+        for (;;) {
+            const std::size_t space = line.find(' ', start);
+            fields.push_back(line.substr(start, space == std::string_view::npos ? std::string_view::npos : space - start));
+            if (space == std::string_view::npos) break;
+            start = space + 1;
+        }
+        return true;
+    }
+
+    // Peeks at the first word of the next line without consuming it.
+    [[nodiscard]] std::string_view peek_keyword() const noexcept {
+        if (pos_ >= text_.size()) return {};
+        const std::size_t end = text_.find_first_of(" \n", pos_);
+        return text_.substr(pos_, end == std::string_view::npos ? std::string_view::npos : end - pos_);
+    }
+
+private:
+    std::string_view text_;
+    std::size_t pos_ = 0;
+    std::size_t line_start_ = 0;
+};
+
+inline bool get_text(std::string_view field, std::string& out) {
+    if (field.empty() || field[0] != '=') return false;
+    out.clear();
+    for (std::size_t i = 1; i < field.size(); ++i) {
+        const char c = field[i];
+        if (c != '%') {
+            out += c;
+            continue;
+        }
+        if (i + 2 >= field.size()) return false;
+        unsigned v = 0;
+        for (std::size_t k = 1; k <= 2; ++k) {
+            const char h = field[i + k];
+            if (h >= '0' && h <= '9') v = v * 16 + static_cast<unsigned>(h - '0');
+            else if (h >= 'A' && h <= 'F') v = v * 16 + static_cast<unsigned>(h - 'A' + 10);
+            else return false;
+        }
+        out += static_cast<char>(v);
+        i += 2;
+    }
+    return true;
+}
+
+inline bool get_u64(std::string_view field, std::uint64_t& out) noexcept {
+    if (field.empty() || field.size() > 20) return false;
+    std::uint64_t v = 0;
+    for (const char c : field) {
+        if (c < '0' || c > '9') return false;
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (v > (UINT64_MAX - digit) / 10) return false;
+        v = v * 10 + digit;
+    }
+    out = v;
+    return true;
+}
+
+inline bool get_i64(std::string_view field, std::int64_t& out) noexcept {
+    const bool negative = !field.empty() && field[0] == '-';
+    std::uint64_t magnitude = 0;
+    if (!get_u64(negative ? field.substr(1) : field, magnitude)) return false;
+    if (magnitude > static_cast<std::uint64_t>(INT64_MAX)) return false;
+    out = negative ? -static_cast<std::int64_t>(magnitude) : static_cast<std::int64_t>(magnitude);
+    return true;
+}
+
+inline bool get_ints(std::string_view field, std::vector<std::int64_t>& out) {
+    out.clear();
+    if (field.size() < 2 || field.front() != '[' || field.back() != ']') return false;
+    field = field.substr(1, field.size() - 2);
+    if (field.empty()) return true;
+    for (;;) {
+        if (out.size() == manifest_limits::max_dims) return false;
+        const std::size_t comma = field.find(',');
+        std::int64_t v = 0;
+        if (!get_i64(field.substr(0, comma), v)) return false;
+        out.push_back(v);
+        if (comma == std::string_view::npos) return true;
+        field = field.substr(comma + 1);
+    }
+}
+
+}  // namespace detail
+
+// Parses a manifest. Errors carry the offset of the offending line and what was expected there.
+[[nodiscard]] inline result<parsed_manifest> parse_manifest(byte_view bytes) {
+    if (bytes.size() > manifest_limits::max_size)
+        return error{errc::limit_exceeded, manifest_limits::max_size, "a manifest of at most 256 MiB"};
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    detail::manifest_lines lines(text);
+    std::vector<std::string_view> f;
+    parsed_manifest out;
+    manifest& m = out.content;
+    const auto bad = [&](const char* expected) { return error{errc::mtd_bad_manifest, lines.offset(), expected}; };
+    const auto line = [&](std::string_view keyword, std::size_t fields) {
+        return lines.next(f) && f.size() == fields && f[0] == keyword;
+    };
+
+    if (!line("brine-manifest", 2) || f[1] != "1") return bad("\"brine-manifest 1\" (a manifest of version 1)");
+    if (!line("format", 2) || (f[1] != "torch_zip" && f[1] != "pickle")) return bad("\"format torch_zip|pickle\"");
+    m.format = std::string(f[1]);
+    if (!line("hash", 2) || !parse_hash_kind(f[1], m.hash)) return bad("\"hash sha256|hmac_sha256\"");
+    if (!line("permute", 2) || !parse_permutation(f[1], m.permute))
+        return bad("\"permute none|records|elements|neurons\"");
+    std::uint64_t number = 0;
+    if (!line("scrub-lsb", 2) || !detail::get_u64(f[1], number) || number > 52) return bad("\"scrub-lsb N\", N <= 52");
+    m.scrub_lsb = static_cast<unsigned>(number);
+    if (!line("chunk-size", 2) || !detail::get_u64(f[1], m.chunk_size) || m.chunk_size < 4096 ||
+        m.chunk_size > (std::uint64_t{1} << 30) || (m.chunk_size & (m.chunk_size - 1)) != 0)
+        return bad("\"chunk-size N\", a power of two from 4096 to 2^30");
+    if (!line("salt", 2) || !from_hex(f[1], m.salt)) return bad("\"salt\" and 64 lowercase hex digits");
+
+    while (lines.peek_keyword() == "plan") {
+        std::string plan_line;
+        if (!line("plan", 2) || !detail::get_text(f[1], plan_line)) return bad("\"plan =TEXT\"");
+        m.plan.push_back(std::move(plan_line));
+    }
+    while (lines.peek_keyword() == "record") {
+        manifest_record r;
+        if (!line("record", 5) || !detail::get_text(f[1], r.name) || !detail::get_u64(f[2], r.size) ||
+            !from_hex(f[3], r.sealed) || !from_hex(f[4], r.original))
+            return bad("\"record =NAME SIZE SEALED ORIGINAL\"");
+        const std::uint64_t chunks = chunk_count(r.size, m.chunk_size);
+        // Each chunk line is 71 bytes: a count beyond what the text can hold is malformed.
+        if (chunks > text.size() / 71 + 1) return bad("as many chunk lines as the record's size needs");
+        for (std::uint64_t i = 0; i < chunks; ++i) {
+            digest c{};
+            if (!line("chunk", 2) || !from_hex(f[1], c)) return bad("\"chunk HEX64\" (one per chunk of the record)");
+            r.chunks.push_back(c);
+        }
+        m.records.push_back(std::move(r));
+    }
+    while (lines.peek_keyword() == "tensor") {
+        manifest_tensor t;
+        if (!line("tensor", 10) || !detail::get_text(f[1], t.name) || f[2].empty() || f[3].empty() ||
+            !detail::get_ints(f[4], t.sizes) || !detail::get_ints(f[5], t.strides) || !detail::get_i64(f[6], t.offset) ||
+            !from_hex(f[9], t.value))
+            return bad("\"tensor =NAME DTYPE LAYOUT [SIZES] [STRIDES] OFFSET RECORD FLAGS HEX64\"");
+        t.type = std::string(f[2]);
+        t.layout = std::string(f[3]);
+        std::uint64_t record = 0;
+        if (f[7] == "-") t.record = -1;
+        else if (detail::get_u64(f[7], record) && record < m.records.size()) t.record = static_cast<std::int64_t>(record);
+        else return bad("a tensor's record: the index of a record above, or \"-\"");
+        if (f[8] != "-" && f[8] != "p" && f[8] != "g" && f[8] != "pg") return bad("tensor flags \"-\", \"p\", \"g\" or \"pg\"");
+        t.parameter = f[8] == "p" || f[8] == "pg";
+        t.requires_grad = f[8] == "g" || f[8] == "pg";
+        m.tensors.push_back(std::move(t));
+    }
+    while (lines.peek_keyword() == "global") {
+        manifest_global g;
+        if (!line("global", 3) || !detail::get_text(f[1], g.module) || !detail::get_text(f[2], g.name))
+            return bad("\"global =MODULE =NAME\"");
+        m.globals.push_back(std::move(g));
+    }
+    if (!line("architecture", 2) || !from_hex(f[1], m.architecture)) return bad("\"architecture HEX64\"");
+    if (!line("root", 2) || !from_hex(f[1], m.root)) return bad("\"root HEX64\"");
+    const std::size_t signed_end = lines.position();
+    if (!line("tag", 2) || !from_hex(f[1], out.tag)) return bad("\"tag HEX64\"");
+    if (!lines.at_end()) return error{errc::mtd_bad_manifest, lines.position(), "the end of the manifest after its tag"};
+
+    // One encoding only: what was read, written again, must be the same bytes.
+    out.signed_text = std::string(text.substr(0, signed_end));
+    std::string again = manifest_prefix(m);
+    again += "root " + to_hex(m.root) + '\n';
+    if (again != out.signed_text) {
+        std::size_t at = 0;
+        while (at < again.size() && at < out.signed_text.size() && again[at] == out.signed_text[at]) ++at;
+        return error{errc::mtd_bad_manifest, at, "the canonical spelling of every field (escapes, numbers, order)"};
+    }
+    return out;
+}
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
