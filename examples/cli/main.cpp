@@ -58,7 +58,7 @@ void print_usage(std::FILE* out) {
         "         --allow module.qualname (repeatable), --jobs N (scan), --sync (disarm: fsync\n"
         "         the output before renaming it into place), --extract-weights (read TorchScript\n"
         "         archives and pickled modules, writing the state dict of their weights),\n"
-        "         seal/verify: --jobs N hashing threads (default: all cores)\n"
+        "         seal/verify: --jobs N threads that hash, this one included (default: all cores)\n"
         "\n"
         "exit codes: 0 clean/done, 1 findings (scan) or something removed (disarm), 2 error\n"
         "            (no output file exists), 3 tampering detected\n",

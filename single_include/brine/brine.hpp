@@ -13603,16 +13603,21 @@ inline void begin_chunk(digester& d, std::uint64_t record, std::uint64_t index) 
     return size == 0 ? 1 : (size + chunk_size - 1) / chunk_size;  // an empty record has one empty chunk
 }
 
-// Digests of fixed-size chunks of a sequence of records, fed in order through update(). With
-// jobs > 1 full chunks are copied into a small pool of buffers and hashed on worker threads
-// while the caller goes on reading and writing; memory stays at (2 x jobs + 1) chunks. With
-// jobs <= 1 (or without threads) the bytes are hashed as they pass, with no copy.
+// Digests of fixed-size chunks of a sequence of records, fed in order through update().
+//
+// `jobs` is the number of threads that hash, the caller's included. With jobs > 1, full chunks
+// are copied into a small pool of buffers and hashed by jobs - 1 worker threads while the caller
+// goes on reading and writing; when the workers fall behind, the caller hashes the chunk in hand
+// itself rather than wait (on two cores, a third thread waiting for a buffer only loses time).
+// Memory: 2 x jobs chunks, in one block offered to huge pages (first touch of 4 KiB pages is
+// slow on virtual machines). With jobs <= 1 (or without threads) bytes are hashed as they pass,
+// with no copy.
 class chunk_hasher {
 public:
     chunk_hasher(hash_kind kind, const digest& mac_key, std::uint64_t chunk_size, unsigned jobs)
         : kind_(kind), key_(mac_key), chunk_size_(chunk_size), inline_(kind, mac_key) {
 #if BRINE_HAS_THREADS
-        if (jobs > 1) start_workers(jobs);
+        if (jobs > 1) start_workers(jobs - 1);
 #else
         (void)jobs;
 #endif
@@ -13644,7 +13649,7 @@ public:
             if (filled_ == chunk_size_) close_chunk(true);
             const std::size_t room = static_cast<std::size_t>(chunk_size_ - filled_);
             const std::size_t take = bytes.size() < room ? bytes.size() : room;
-            if (threaded()) std::memcpy(buffer_->bytes.data() + filled_, bytes.data(), take);
+            if (threaded()) std::memcpy(buffer_->bytes + filled_, bytes.data(), take);
             else inline_.update(bytes.subview(0, take));
             filled_ += take;
             bytes = bytes.subview(take);
@@ -13667,31 +13672,53 @@ public:
 
 private:
     struct buffer {
-        std::vector<std::uint8_t> bytes;
+        std::uint8_t* bytes = nullptr;
         std::uint64_t record = 0, label = 0, chunk = 0, size = 0;
     };
 
     [[nodiscard]] bool threaded() const noexcept { return !workers_.empty(); }
 
-    // Hands the current chunk on (or finishes it inline), then opens the next one if `more`.
+    void store(std::uint64_t record, std::uint64_t chunk, const digest& value) {
+        digests_[static_cast<std::size_t>(record)][static_cast<std::size_t>(chunk)] = value;
+    }
+
+    // Hands the current chunk on (or finishes it here), then opens the next one if `more`.
     void close_chunk(bool more) {
         if (threaded()) {
+#if BRINE_HAS_THREADS
             buffer_->record = record_;
             buffer_->label = label_;
             buffer_->chunk = chunk_;
             buffer_->size = filled_;
-#if BRINE_HAS_THREADS
-            {
-                std::lock_guard<std::mutex> lock(mutex_);
+            std::unique_lock<std::mutex> lock(mutex_);
+            if (queue_.size() < workers_.size()) {
                 queue_.push_back(buffer_);
+                lock.unlock();
+                work_.notify_one();
+                buffer_ = nullptr;
+            } else {
+                // The workers are behind: hash this one here, and keep its buffer.
+                lock.unlock();
+                begin_chunk(inline_, label_, chunk_);
+                inline_.update(byte_view(buffer_->bytes, static_cast<std::size_t>(filled_)));
+                const digest value = inline_.finish();
+                lock.lock();
+                store(record_, chunk_, value);
             }
-            work_.notify_one();
 #endif
-            buffer_ = nullptr;
         } else {
-            digests_[static_cast<std::size_t>(record_)][static_cast<std::size_t>(chunk_)] = inline_.finish();
+            store(record_, chunk_, inline_.finish());
         }
-        if (!more) return;
+        if (!more) {
+#if BRINE_HAS_THREADS
+            if (buffer_) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                free_.push_back(buffer_);
+                buffer_ = nullptr;
+            }
+#endif
+            return;
+        }
         ++chunk_;
         {
 #if BRINE_HAS_THREADS
@@ -13707,16 +13734,19 @@ private:
     }
 
 #if BRINE_HAS_THREADS
-    void start_workers(unsigned jobs) {
-        pool_.resize(2 * static_cast<std::size_t>(jobs) + 1);
-        for (buffer& b : pool_) {
-            b.bytes.resize(static_cast<std::size_t>(chunk_size_));
-            free_.push_back(&b);
+    void start_workers(unsigned workers) {
+        const std::size_t buffers = 2 * (std::size_t{workers} + 1);
+        block_ = detail::raw_block(buffers * static_cast<std::size_t>(chunk_size_));
+        pool_.resize(buffers);
+        for (std::size_t i = 0; i < buffers; ++i) {
+            pool_[i].bytes = static_cast<std::uint8_t*>(block_.data()) + i * static_cast<std::size_t>(chunk_size_);
+            free_.push_back(&pool_[i]);
         }
-        for (unsigned i = 0; i < jobs; ++i) workers_.emplace_back([this] { work(); });
+        for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
     }
 
     void next_buffer() {
+        if (buffer_) return;  // kept from a chunk hashed here
         std::unique_lock<std::mutex> lock(mutex_);
         freed_.wait(lock, [&] { return !free_.empty(); });
         buffer_ = free_.back();
@@ -13734,10 +13764,10 @@ private:
             ++busy_;
             lock.unlock();
             begin_chunk(d, job->label, job->chunk);
-            d.update(byte_view(job->bytes.data(), static_cast<std::size_t>(job->size)));
-            const digest result = d.finish();
+            d.update(byte_view(job->bytes, static_cast<std::size_t>(job->size)));
+            const digest value = d.finish();
             lock.lock();
-            digests_[static_cast<std::size_t>(job->record)][static_cast<std::size_t>(job->chunk)] = result;
+            store(job->record, job->chunk, value);
             free_.push_back(job);
             --busy_;
             freed_.notify_one();
@@ -13768,6 +13798,7 @@ private:
     std::uint64_t record_ = 0, label_ = 0, chunk_ = 0, filled_ = 0;
     buffer* buffer_ = nullptr;
 #if BRINE_HAS_THREADS
+    detail::raw_block block_;
     std::vector<buffer> pool_;
     std::vector<buffer*> free_;
     std::vector<buffer*> queue_;
