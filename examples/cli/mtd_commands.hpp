@@ -58,6 +58,15 @@ inline int command_keygen(int argc, char** argv) {
     return exit_error;
 }
 
+// A command's failure on one file: a JSON object on stdout with --json, else a line on stderr.
+inline void print_failure(const options& opts, const char* command, const std::string& path, const brine::error& e,
+                          const char* status = "error", const char* hint = "") {
+    if (opts.json)
+        print_line(stdout, "{\"file\":" + json_string(path) + ",\"status\":\"" + status + "\",\"error\":" + error_json(e) + "}\n");
+    else
+        std::fprintf(stderr, "brine %s: %s: %s%s\n", command, escaped(path).c_str(), error_text(e).c_str(), hint);
+}
+
 inline bool read_text_file(const std::string& path, std::string& out) {
     auto file = brine::mapped_file::open(path.c_str());
     if (!file || file->bytes().size() > (std::size_t{1} << 20)) return false;
@@ -96,11 +105,7 @@ inline int command_seal(int argc, char** argv) {
                                             opts.sync, show ? &progress_line::update : nullptr, &progress);
         progress.finish();
         if (!sealed) {
-            if (opts.json)
-                print_line(stdout, "{\"file\":" + json_string(in) + ",\"status\":\"error\",\"error\":" +
-                                       error_json(sealed.err()) + "}\n");
-            else
-                std::fprintf(stderr, "brine seal: %s: %s\n", escaped(in).c_str(), error_text(sealed.err()).c_str());
+            print_failure(opts, "seal", in, sealed.err());
             return exit_error;
         }
         const brine::torch::report& r = sealed->reconstruction;
@@ -157,11 +162,7 @@ int verify_one(const options& opts, const std::string& path, const brine::mtd::s
     const auto checked = brine::mtd::verify_file(path.c_str(), key, verify_options_of(opts, show ? &progress : nullptr), rules);
     progress.finish();
     if (!checked) {
-        if (opts.json)
-            print_line(stdout, "{\"file\":" + json_string(path) + ",\"status\":\"error\",\"error\":" +
-                                   error_json(checked.err()) + "}\n");
-        else
-            std::fprintf(stderr, "brine verify: %s: %s\n", escaped(path).c_str(), error_text(checked.err()).c_str());
+        print_failure(opts, "verify", path, checked.err());
         return exit_error;
     }
     const brine::mtd::verify_report& r = *checked;
@@ -216,13 +217,8 @@ inline int command_restore(int argc, char** argv) {
                                                  std::move(allowlist), opts.sync);
         if (!restored) {
             const bool tampered = restored.err().code == brine::errc::mtd_tampered;
-            if (opts.json)
-                print_line(stdout, "{\"file\":" + json_string(in) + ",\"status\":" +
-                                       (tampered ? "\"tampered\"" : "\"error\"") + ",\"error\":" +
-                                       error_json(restored.err()) + "}\n");
-            else
-                std::fprintf(stderr, "brine restore: %s: %s%s\n", escaped(in).c_str(), error_text(restored.err()).c_str(),
-                             tampered ? " (run brine verify for the details)" : "");
+            print_failure(opts, "restore", in, restored.err(), tampered ? "tampered" : "error",
+                          tampered ? " (brine verify names what changed)" : "");
             return tampered ? exit_tampered : exit_error;
         }
         const brine::torch::report& r = *restored;

@@ -160,6 +160,22 @@ for name, original in models.items():
     check(brine("verify", a, "--key", key).returncode == 0 and brine("verify", b, "--key", key).returncode == 0,
           f"{name}: both seals verify")
 
+# An explicit plan file: only the MLP's first hidden layer moves; the function stays the same.
+plan = path("mlp.plan")
+with open(plan, "w") as f:
+    f.write("# first hidden layer\n0.weight:0 0.bias:0 2.weight:1\n")
+planned = path("mlp.plan.sealed.pt")
+done = brine("seal", path("mlp.pt"), planned, "--key", key, "--permute", "neurons=" + plan, "--quiet")
+check(done.returncode == 0, f"plan file: seal exit {done.returncode}: {done.stderr.strip()}")
+if done.returncode == 0:
+    compared = subprocess.run([sys.executable, os.path.join(HERE, "make_mtd_models.py"), "compare", "mlp",
+                               path("mlp.pt"), planned], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    check(compared.returncode == 0, f"plan file: same function: {compared.stdout.strip()}")
+    sealed_state, original_state = load(planned), load(path("mlp.pt"))
+    check(torch.equal(sealed_state["4.weight"], original_state["4.weight"]) and
+          not torch.equal(sealed_state["0.weight"], original_state["0.weight"]), "plan file: only the planned axis moved")
+    check(brine("verify", planned, "--key", key).returncode == 0, "plan file: verifies")
+
 
 def rewrite(src, dst, edit):
     """An attacker's rewrite: a valid zip (right CRCs) with edited records."""

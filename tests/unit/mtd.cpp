@@ -590,3 +590,65 @@ TEST_CASE("scrub: a payload hidden in the low mantissa bits is gone, within the 
     CHECK(worst <= bound);
     CHECK(worst == doctest::Approx(done->summary.scrubbed.max_rel));
 }
+
+TEST_CASE("sha256 digests and an explicit neuron plan") {
+    brine_test::scratch_dir dir("mtd-options");
+    const mtd::secret_key key = test_key(9);
+    const std::string in = fixture("mlp_state_dict.pt");
+    const std::string sealed = (dir / "sealed.pt").string();
+    const std::string restored = (dir / "restored.pt").string();
+    const std::string clean = (dir / "clean.pt").string();
+    torch::disarmer disarm;
+    REQUIRE(disarm.disarm_file(in.c_str(), clean.c_str()));
+
+    SUBCASE("sha256: plain digests anyone can recompute, the manifest still keyed") {
+        mtd::seal_options options = with(mtd::permutation::records);
+        options.hash = mtd::hash_kind::sha256;
+        REQUIRE(mtd::seal_file(in.c_str(), sealed.c_str(), key, options));
+        const auto report = verify(sealed, key);
+        CHECK(report.intact());
+        CHECK(report.sealed.hash == mtd::hash_kind::sha256);
+        // A chunk digest is SHA-256 of (label, record, chunk, bytes): checkable without the key.
+        const auto records = records_of(sealed);
+        const auto& first = report.sealed.records[0];
+        crypto::sha256 h;
+        h.update(as_bytes(std::string_view("brine/chunk")));
+        const std::uint8_t positions[16] = {};
+        h.update(byte_view(positions, 16));
+        h.update(byte_view(records[0].second.data(), records[0].second.size()));
+        CHECK(first.chunks[0] == h.finish());
+        CHECK(has_problem(verify(sealed, test_key(10)), "manifest", "not authentic"));
+    }
+    SUBCASE("a plan naming one hidden axis: only it moves, and restore undoes it") {
+        mtd::seal_options options = with(mtd::permutation::neurons);
+        options.plan = "# the first hidden layer only\n0.weight:0 0.bias:0 2.weight:1\n";
+        auto done = mtd::seal_file(in.c_str(), sealed.c_str(), key, options);
+        REQUIRE_MESSAGE(done, to_string(done.err().code) << " " << done.err().detail);
+        CHECK(done->summary.plan == "0.weight:0 0.bias:0 2.weight:1\n");
+        CHECK(verify(sealed, key).intact());
+        const auto before = tensors_of(clean);
+        const auto after = tensors_of(sealed);
+        REQUIRE(before.size() == after.size());
+        for (std::size_t i = 0; i < before.size(); ++i) {
+            const bool moved = before[i].first == "0.weight" || before[i].first == "0.bias" || before[i].first == "2.weight";
+            CAPTURE(before[i].first);
+            CHECK((before[i].second == after[i].second) != moved);
+        }
+        REQUIRE(mtd::restore_file(sealed.c_str(), restored.c_str(), key));
+        CHECK(brine_test::read_file(restored) == brine_test::read_file(clean));
+    }
+    SUBCASE("a plan that does not fit is refused, with no output") {
+        mtd::seal_options options = with(mtd::permutation::neurons);
+        options.plan = "0.weight:0 2.weight:0\n";  // 8 rows against 2: not one hidden axis
+        auto mismatch = mtd::seal_file(in.c_str(), sealed.c_str(), key, options);
+        REQUIRE_FALSE(mismatch);
+        CHECK(mismatch.err().code == errc::mtd_bad_plan);
+        CHECK_FALSE(brine_test::exists(sealed));
+        options.plan = "no.such.tensor:0 0.bias:0\n";
+        auto unknown = mtd::seal_file(in.c_str(), sealed.c_str(), key, options);
+        REQUIRE_FALSE(unknown);
+        CHECK(unknown.err().code == errc::mtd_bad_plan);
+        CHECK(std::string(unknown.err().entry.view()) == "no.such.tensor");
+        CHECK_FALSE(brine_test::exists(sealed));
+    }
+}
