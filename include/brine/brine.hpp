@@ -56,6 +56,7 @@
 
 // PyTorch checkpoints: formats, tensors, the disarm pipeline
 #include <brine/mtd/none.hpp>
+#include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/disarm.hpp>
 #include <brine/torch/dtype.hpp>

@@ -11504,6 +11504,41 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/mtd/none.hpp ----
 
+// ---- begin brine/torch/archive.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Checks every reader of a torch.save archive makes, whatever it does next (disarm, view, verify).
+
+
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+// The archive's byteorder record, when it has one, must say "little": torch would read every
+// storage of a "big" archive byte-swapped (THREATS.md W5), and brine refuses rather than swap.
+template <class Archive>
+[[nodiscard]] inline status check_byteorder(const Archive& archive) noexcept {
+    auto found = archive.find_record("byteorder");
+    if (!found) return {};
+    const zip::entry& record = **found;
+    if (record.uncompressed_size > 16)
+        return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
+    std::uint8_t text[16];
+    buffer_sink sink(mutable_byte_view(text, sizeof text));
+    BRINE_TRY(archive.extract(record, sink));
+    const std::string_view order(reinterpret_cast<const char*>(text), static_cast<std::size_t>(record.uncompressed_size));
+    if (order != "little")
+        return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
+    return {};
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/archive.hpp ----
+
 // ---- begin brine/torch/detect.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -13007,7 +13042,7 @@ private:
         vector_sink pickle_sink(pickle_bytes);
         BRINE_TRY(archive->extract(pickle_entry, pickle_sink));
 
-        if (auto order = archive->find_record("byteorder")) BRINE_TRY(check_byteorder(*archive, **order));
+        BRINE_TRY(check_byteorder(*archive));
 
         report out_report;
         out_report.format = script ? "torchscript" : "torch zip";
@@ -13191,19 +13226,6 @@ private:
         return {};
     }
 
-    template <class Archive>
-    static status check_byteorder(const Archive& archive, const zip::entry& record) noexcept {
-        if (record.uncompressed_size > 16)
-            return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
-        std::uint8_t text[16];
-        buffer_sink sink(mutable_byte_view(text, sizeof text));
-        BRINE_TRY(archive.extract(record, sink));
-        const std::string_view order(reinterpret_cast<const char*>(text), static_cast<std::size_t>(record.uncompressed_size));
-        if (order != "little")
-            return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
-        return {};
-    }
-
     static error in_entry(error e, std::string_view name) noexcept {
         e.entry = name;
         return e;
@@ -13372,6 +13394,7 @@ public:
                 return error{errc::torch_torchscript, 0, "a torch.save archive (TorchScript is refused by default)"};
             auto data_pkl = archive->find_record("data.pkl");
             if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
+            BRINE_TRY(check_byteorder(*archive));
             BRINE_TRY(stored_record(**data_pkl, file));
             const byte_view pickle = file.subview(static_cast<std::size_t>((*data_pkl)->data_offset),
                                                   static_cast<std::size_t>((*data_pkl)->uncompressed_size));

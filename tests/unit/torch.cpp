@@ -246,6 +246,11 @@ TEST_CASE("storages and views that lie are refused, each with its own code (THRE
                                   "big")) == errc::torch_big_endian);
     CHECK(scan_error(make_archive(state_dict({{"t", tensor_op("FloatStorage", "0", 4, 0, {4}, {1})}}), {{"data/0", sixteen}},
                                   "little")) == errc::ok);
+    // The zero-copy view makes the same refusal: an engine would read the floats as they lie.
+    const bytes big = make_archive(state_dict({{"t", tensor_op("FloatStorage", "0", 4, 0, {4}, {1})}}), {{"data/0", sixteen}}, "big");
+    const auto view = torch::checkpoint_view::open(byte_view(big.data(), big.size()));
+    REQUIRE_FALSE(view);
+    CHECK(view.err().code == errc::torch_big_endian);
 }
 
 TEST_CASE("records the reconstruction does not use are findings, never copied (THREATS.md Z6)") {

@@ -27,6 +27,7 @@
 #include <brine/policy/concept.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/policy/module_structure.hpp>
+#include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/extract.hpp>
 #include <brine/torch/legacy.hpp>
@@ -253,7 +254,7 @@ private:
         vector_sink pickle_sink(pickle_bytes);
         BRINE_TRY(archive->extract(pickle_entry, pickle_sink));
 
-        if (auto order = archive->find_record("byteorder")) BRINE_TRY(check_byteorder(*archive, **order));
+        BRINE_TRY(check_byteorder(*archive));
 
         report out_report;
         out_report.format = script ? "torchscript" : "torch zip";
@@ -434,19 +435,6 @@ private:
         if (!again.values.findings().empty())
             return error{errc::torch_not_clean, again.values.findings().front().offset,
                          "extracted weights made only of values the policy allows"};
-        return {};
-    }
-
-    template <class Archive>
-    static status check_byteorder(const Archive& archive, const zip::entry& record) noexcept {
-        if (record.uncompressed_size > 16)
-            return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
-        std::uint8_t text[16];
-        buffer_sink sink(mutable_byte_view(text, sizeof text));
-        BRINE_TRY(archive.extract(record, sink));
-        const std::string_view order(reinterpret_cast<const char*>(text), static_cast<std::size_t>(record.uncompressed_size));
-        if (order != "little")
-            return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
         return {};
     }
 

@@ -20,6 +20,7 @@
 #include <brine/core/stream.hpp>
 #include <brine/pickle/machine.hpp>
 #include <brine/policy/torch_weights_only.hpp>
+#include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/legacy.hpp>
 #include <brine/torch/tensors.hpp>
@@ -68,6 +69,7 @@ public:
                 return error{errc::torch_torchscript, 0, "a torch.save archive (TorchScript is refused by default)"};
             auto data_pkl = archive->find_record("data.pkl");
             if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
+            BRINE_TRY(check_byteorder(*archive));
             BRINE_TRY(stored_record(**data_pkl, file));
             const byte_view pickle = file.subview(static_cast<std::size_t>((*data_pkl)->data_offset),
                                                   static_cast<std::size_t>((*data_pkl)->uncompressed_size));
