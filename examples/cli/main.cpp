@@ -4,6 +4,7 @@
 #include <brine/brine.hpp>
 
 #include "options.hpp"
+#include "convert_command.hpp"
 #include "mtd_commands.hpp"
 #include "output.hpp"
 #include "progress.hpp"
@@ -40,6 +41,10 @@ void print_usage(std::FILE* out) {
         "  info FILE         list the tensors: name, dtype, shape, strides, storage\n"
         "  dis FILE          list the pickle's opcodes (a raw pickle, or data.pkl of a torch\n"
         "                    zip) with the policy's verdict on every global and call\n"
+        "  convert IN OUT.safetensors [--strict]\n"
+        "                    a clean reconstruction of a torch checkpoint as safetensors\n"
+        "                    (views gathered; quantized, sparse, complex, meta skipped, or an\n"
+        "                    error with --strict)\n"
         "  keygen KEYFILE    create a new secret key for seals (64 hex digits, mode 0600)\n"
         "  seal IN OUT --key KEYFILE [--permute records|elements|neurons[=PLAN]|none]\n"
         "                    [--hash hmac_sha256|sha256] [--scrub-lsb N] [--manifest PATH]\n"
@@ -360,6 +365,7 @@ int main(int argc, char** argv) {
     if (command == "scan") return command_scan(argc - 2, argv + 2);
     if (command == "disarm") return command_disarm(argc - 2, argv + 2);
     if (command == "info") return command_info(argc - 2, argv + 2);
+    if (command == "convert") return brine_cli::command_convert(argc - 2, argv + 2);
     if (command == "keygen") return brine_cli::command_keygen(argc - 2, argv + 2);
     if (command == "seal") return brine_cli::command_seal(argc - 2, argv + 2);
     if (command == "verify") return brine_cli::command_verify(argc - 2, argv + 2);

@@ -21,6 +21,7 @@ struct options {
     bool quiet = false;
     bool sync = false;                 // --sync: fsync outputs before renaming them into place
     bool extract_weights = false;      // --extract-weights: state dicts out of TorchScript / pickled modules
+    bool strict = false;               // convert --strict: a tensor the format cannot hold is an error
     unsigned jobs = 1;
     bool jobs_given = false;
     // seal, verify, restore (DESIGN.md §4)
@@ -56,6 +57,8 @@ inline bool parse_options(int argc, char** argv, const char* command, options& o
             out.quiet = true;
         } else if (arg == "--sync") {
             out.sync = true;
+        } else if (arg == "--strict") {
+            out.strict = true;
         } else if (arg == "--extract-weights") {
             out.extract_weights = true;
         } else if (arg == "--policy") {

@@ -66,6 +66,11 @@
 #include <brine/torch/view.hpp>
 #include <brine/writer/torch_zip.hpp>
 
+// safetensors: a strict reader, and conversion of checkpoints
+#include <brine/safetensors/format.hpp>
+#include <brine/safetensors/reader.hpp>
+#include <brine/writer/safetensors.hpp>
+
 // Moving Target Defense and integrity seals (DESIGN.md §4)
 #include <brine/mtd/digest.hpp>
 #include <brine/mtd/files.hpp>

@@ -13495,6 +13495,1181 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/torch/view.hpp ----
 
+// safetensors: a strict reader, and conversion of checkpoints
+
+// ---- begin brine/safetensors/format.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The safetensors format, as brine reads and writes it:
+//
+//   [8 bytes]  N, the header length, unsigned little-endian
+//   [N bytes]  a JSON object in UTF-8, starting with '{', optionally padded with spaces (0x20):
+//                "__metadata__": {"key": "value", ...}          optional, strings only
+//                "<name>": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}
+//   [rest]     the data area: each tensor's elements in C order, little-endian, at
+//              [begin, end) relative to the start of the data area.
+//
+// The format's own safety rules, which the reader enforces and the writer keeps: a bounded
+// header inside the file, end - begin == product(shape) x item size, tensors that neither
+// overlap nor leave gaps, and a data area that they cover exactly (no bytes hidden after the
+// last one: a polyglot could hide a second file there).
+//
+// This header holds what the reader (safetensors/reader.hpp) and the writer
+// (writer/safetensors.hpp) share: the element types, the limits, and the parsed description.
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace safetensors {
+
+// Every element type the format defines (safetensors 0.4: 15 names).
+enum class dtype : std::uint8_t {
+    f64, f32, f16, bf16, i64, i32, i16, i8, u8, boolean, u64, u32, u16, f8_e5m2, f8_e4m3,
+};
+
+struct dtype_info {
+    dtype type;
+    std::string_view name;   // as the header spells it
+    std::uint8_t item_size;  // bytes per element
+    // The torch dtype with the same bytes, when torch 1.13 has one (it has no unsigned type
+    // wider than a byte and no float8): such tensors are read, but cannot become torch tensors.
+    bool in_torch;
+    torch::dtype torch_type;
+};
+
+namespace detail {
+inline constexpr std::array<dtype_info, 15> dtype_table = {{
+    {dtype::f64, "F64", 8, true, torch::dtype::float64},
+    {dtype::f32, "F32", 4, true, torch::dtype::float32},
+    {dtype::f16, "F16", 2, true, torch::dtype::float16},
+    {dtype::bf16, "BF16", 2, true, torch::dtype::bfloat16},
+    {dtype::i64, "I64", 8, true, torch::dtype::int64},
+    {dtype::i32, "I32", 4, true, torch::dtype::int32},
+    {dtype::i16, "I16", 2, true, torch::dtype::int16},
+    {dtype::i8, "I8", 1, true, torch::dtype::int8},
+    {dtype::u8, "U8", 1, true, torch::dtype::uint8},
+    {dtype::boolean, "BOOL", 1, true, torch::dtype::boolean},
+    {dtype::u64, "U64", 8, false, torch::dtype::uint8},
+    {dtype::u32, "U32", 4, false, torch::dtype::uint8},
+    {dtype::u16, "U16", 2, false, torch::dtype::uint8},
+    {dtype::f8_e5m2, "F8_E5M2", 1, false, torch::dtype::uint8},
+    {dtype::f8_e4m3, "F8_E4M3", 1, false, torch::dtype::uint8},
+}};
+
+constexpr bool dtype_table_in_enum_order() noexcept {
+    for (std::size_t i = 0; i < dtype_table.size(); ++i)
+        if (static_cast<std::size_t>(dtype_table[i].type) != i) return false;
+    return true;
+}
+static_assert(dtype_table_in_enum_order(), "dtype_table is indexed by dtype");
+}  // namespace detail
+
+[[nodiscard]] constexpr const dtype_info& info(dtype type) noexcept {
+    return detail::dtype_table[static_cast<std::size_t>(type)];
+}
+
+// The dtype a header names; false for any other spelling (names are case-sensitive).
+[[nodiscard]] constexpr bool dtype_from_name(std::string_view name, dtype& out) noexcept {
+    for (const dtype_info& entry : detail::dtype_table) {
+        if (entry.name == name) {
+            out = entry.type;
+            return true;
+        }
+    }
+    return false;
+}
+
+// The safetensors dtype holding a torch dtype's bytes unchanged; false for complex (the format
+// has no complex type) and for quantized types (their scale and zero point have no place).
+[[nodiscard]] constexpr bool from_torch(torch::dtype type, dtype& out) noexcept {
+    for (const dtype_info& entry : detail::dtype_table) {
+        if (entry.in_torch && entry.torch_type == type) {
+            out = entry.type;
+            return true;
+        }
+    }
+    return false;
+}
+
+// The torch dtype of a safetensors dtype; false for U16, U32, U64 and the float8 types.
+[[nodiscard]] constexpr bool to_torch(dtype type, torch::dtype& out) noexcept {
+    if (!info(type).in_torch) return false;
+    out = info(type).torch_type;
+    return true;
+}
+
+static_assert(info(dtype::bf16).item_size == 2 && info(dtype::boolean).name == "BOOL",
+              "dtype lookups work at compile time");
+
+// Limits the reader checks before it allocates or computes anything from the header.
+struct limits {
+    // The header is held in memory and parsed whole. The format's reference implementation
+    // refuses headers above 100 MB; real ones are kilobytes to a few megabytes.
+    std::uint64_t max_header_size = 100'000'000;
+    // Entries in the header (tensors, plus __metadata__). Large language models have thousands.
+    std::uint64_t max_tensors = std::uint64_t{1} << 20;
+    // Dimensions of one tensor (torch allows at most 64).
+    std::uint64_t max_rank = 64;
+};
+
+// Key/value pairs of "__metadata__", in the order the header lists them.
+using metadata = std::vector<std::pair<std::string, std::string>>;
+
+// One tensor as its header entry describes it.
+struct tensor_info {
+    std::string name;
+    dtype type = dtype::f32;
+    std::vector<std::uint64_t> shape;   // outermost first; empty for a 0-d tensor
+    std::uint64_t begin = 0;            // data_offsets, relative to the start of the data area
+    std::uint64_t end = 0;
+    std::uint64_t entry_offset = 0;     // file offset of the entry's name (for error reports)
+    byte_view data;                     // the bytes [begin, end), when the file is in memory
+
+    [[nodiscard]] std::uint64_t byte_size() const noexcept { return end - begin; }
+};
+
+// A validated header.
+struct header {
+    std::uint64_t header_size = 0;      // N
+    std::uint64_t data_offset = 0;      // 8 + N: where the data area starts in the file
+    std::uint64_t data_size = 0;        // the file size minus data_offset
+    std::vector<tensor_info> tensors;   // in the order the header lists them
+    bool has_metadata = false;          // "__metadata__" was present (possibly empty)
+    metadata meta;
+
+    // The tensor named `name`, or nullptr.
+    [[nodiscard]] const tensor_info* find(std::string_view name) const noexcept {
+        for (const tensor_info& t : tensors)
+            if (t.name == name) return &t;
+        return nullptr;
+    }
+    // The metadata value for `key`, or nullptr.
+    [[nodiscard]] const std::string* metadata_value(std::string_view key) const noexcept {
+        for (const auto& [k, v] : meta)
+            if (k == key) return &v;
+        return nullptr;
+    }
+};
+
+// The reserved key that is not a tensor.
+inline constexpr std::string_view metadata_key = "__metadata__";
+
+}  // namespace safetensors
+BRINE_NAMESPACE_END
+
+// ---- end brine/safetensors/format.hpp ----
+
+// ---- begin brine/safetensors/reader.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// A strict safetensors reader (format in safetensors/format.hpp). Everything a loader would
+// trust is checked before any of it is used, and every refusal has its own sentence and the file
+// offset of the byte that broke the rule (the tensor's name as the error entry when one is
+// concerned):
+//
+//   header length     at least 8 bytes in the file; N within limits::max_header_size and within
+//                     the file
+//   JSON              its own small parser, not a general one: the header is an object of
+//                     tensor entries (objects of a dtype string, an integer array and a pair of
+//                     integers) and one optional object of strings, so nothing nests deeper and
+//                     the parser never recurses on input. Strict UTF-8, JSON escapes only (with
+//                     surrogate pairs checked), no raw control characters, no NUL in any string
+//                     (a C consumer would cut a name there and see two tensors as one), integers
+//                     only where integers belong (no sign, fraction, exponent or leading zero),
+//                     each key once (JSON parsers disagree on which duplicate wins), only the
+//                     three keys of a tensor entry, nothing after the closing '}' but spaces
+//   tensors           a dtype the format defines; a non-empty name; rank within limits;
+//                     product(shape) x item size without overflow and equal to end - begin;
+//                     begin <= end <= the data area's size
+//   data area         the tensors, sorted by offset, cover it exactly: no overlap, no gap, no
+//                     byte after the last one
+//
+// Errors use errc::invalid_argument (the file breaks a rule) or errc::limit_exceeded (a size
+// over a limit or past 64 bits). Header alignment is not required: the format does not ask for it
+// (brine's writer aligns the data area to 8 bytes anyway).
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace safetensors {
+
+namespace detail {
+
+// A cursor over the header's JSON text. Offsets in errors are file offsets: the text starts at
+// byte 8 of the file. The text is known to be valid UTF-8 before the cursor sees it.
+class json_cursor {
+public:
+    json_cursor(byte_view text, std::uint64_t base) noexcept : text_(text), base_(base) {}
+
+    [[nodiscard]] std::uint64_t offset() const noexcept { return base_ + pos_; }
+    [[nodiscard]] std::size_t position() const noexcept { return pos_; }
+    // The next byte, or -1 at the end of the text.
+    [[nodiscard]] int peek() const noexcept { return pos_ < text_.size() ? text_[pos_] : -1; }
+    void advance() noexcept { ++pos_; }
+
+    [[nodiscard]] error fail(const char* expected) const noexcept {
+        return error{errc::invalid_argument, offset(), expected};
+    }
+
+    // JSON's insignificant whitespace between tokens (the padding after the object is checked
+    // separately: spaces only).
+    void skip_space() noexcept {
+        while (pos_ < text_.size()) {
+            const std::uint8_t c = text_[pos_];
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+            ++pos_;
+        }
+    }
+
+    [[nodiscard]] status expect(char c, const char* expected) noexcept {
+        if (peek() != static_cast<unsigned char>(c)) return fail(expected);
+        ++pos_;
+        return {};
+    }
+
+    // A JSON string, decoded into `out`. The cursor is at the opening quote.
+    [[nodiscard]] status string(std::string& out, const char* expected) {
+        if (peek() != '"') return fail(expected);
+        ++pos_;
+        out.clear();
+        for (;;) {
+            if (pos_ >= text_.size()) return fail("a closing '\"' before the end of the header");
+            const std::uint8_t c = text_[pos_];
+            if (c == '"') {
+                ++pos_;
+                return {};
+            }
+            if (c < 0x20) return fail("no raw control characters in a string (JSON escapes them)");
+            if (c != '\\') {
+                out += static_cast<char>(c);  // multi-byte UTF-8 was validated as a whole
+                ++pos_;
+                continue;
+            }
+            const std::uint64_t escape_at = offset();
+            if (pos_ + 1 >= text_.size()) return fail("an escape sequence before the end of the header");
+            const std::uint8_t kind = text_[pos_ + 1];
+            pos_ += 2;
+            char simple = 0;
+            switch (kind) {
+                case '"': simple = '"'; break;
+                case '\\': simple = '\\'; break;
+                case '/': simple = '/'; break;
+                case 'b': simple = '\b'; break;
+                case 'f': simple = '\f'; break;
+                case 'n': simple = '\n'; break;
+                case 'r': simple = '\r'; break;
+                case 't': simple = '\t'; break;
+                case 'u': break;
+                default:
+                    return error{errc::invalid_argument, escape_at,
+                                 "a JSON escape: \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u and four hex digits"};
+            }
+            if (simple != 0) {
+                out += simple;
+                continue;
+            }
+            std::uint32_t unit = 0;
+            BRINE_TRY(hex4(unit, escape_at));
+            std::uint32_t code_point = unit;
+            if (unit >= 0xdc00 && unit <= 0xdfff)
+                return error{errc::invalid_argument, escape_at, "a \\u escape that is not a lone low surrogate"};
+            if (unit >= 0xd800 && unit <= 0xdbff) {
+                // A high surrogate must be followed by an escaped low surrogate: together one
+                // code point above U+FFFF. A lone one has no UTF-8 form.
+                if (pos_ + 1 >= text_.size() || text_[pos_] != '\\' || text_[pos_ + 1] != 'u')
+                    return error{errc::invalid_argument, escape_at,
+                                 "a high surrogate \\u escape followed by a low surrogate \\u escape"};
+                pos_ += 2;
+                std::uint32_t low = 0;
+                BRINE_TRY(hex4(low, escape_at));
+                if (low < 0xdc00 || low > 0xdfff)
+                    return error{errc::invalid_argument, escape_at,
+                                 "a high surrogate \\u escape followed by a low surrogate \\u escape"};
+                code_point = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+            }
+            if (code_point == 0)
+                return error{errc::invalid_argument, escape_at,
+                             "no NUL in a string (a C consumer would cut the text there)"};
+            std::uint8_t encoded[4];
+            const std::size_t n = brine::detail::encode_utf8(code_point, encoded);
+            out.append(reinterpret_cast<const char*>(encoded), n);
+        }
+    }
+
+    // A non-negative JSON integer below 2^64. The cursor is at its first character.
+    [[nodiscard]] status integer(std::uint64_t& out, const char* expected) noexcept {
+        const std::uint64_t start = offset();
+        const int first = peek();
+        if (first == '-') return fail("a non-negative integer");
+        if (first == '{' || first == '[') return fail("an integer, not a nested object or array");
+        if (first < '0' || first > '9') return fail(expected);
+        out = 0;
+        std::size_t digits = 0;
+        while (peek() >= '0' && peek() <= '9') {
+            const auto d = static_cast<std::uint64_t>(peek() - '0');
+            if (out > (UINT64_MAX - d) / 10)
+                return error{errc::limit_exceeded, start, "an integer below 2^64"};
+            out = out * 10 + d;
+            ++digits;
+            ++pos_;
+        }
+        if (first == '0' && digits > 1)
+            return error{errc::invalid_argument, start, "an integer without leading zeros"};
+        if (peek() == '.' || peek() == 'e' || peek() == 'E')
+            return error{errc::invalid_argument, start, "an integer, not a number with a fraction or exponent"};
+        return {};
+    }
+
+    // A JSON array of integers into `out`, at most `max_count` of them. The cursor is at '['.
+    // More than `max_count` is a `too_many_code` error.
+    [[nodiscard]] status integer_array(std::vector<std::uint64_t>& out, std::uint64_t max_count,
+                                       const char* expected, errc too_many_code, const char* too_many) {
+        if (peek() != '[') return fail(expected);
+        ++pos_;
+        out.clear();
+        skip_space();
+        if (peek() == ']') {
+            ++pos_;
+            return {};
+        }
+        for (;;) {
+            if (out.size() >= max_count) return error{too_many_code, offset(), too_many};
+            std::uint64_t value = 0;
+            BRINE_TRY(integer(value, "an integer in the array"));
+            out.push_back(value);
+            skip_space();
+            if (peek() == ',') {
+                ++pos_;
+                skip_space();
+                continue;
+            }
+            if (peek() == ']') {
+                ++pos_;
+                return {};
+            }
+            return fail("',' or ']' after an array element");
+        }
+    }
+
+private:
+    status hex4(std::uint32_t& out, std::uint64_t escape_at) noexcept {
+        if (text_.size() - pos_ < 4)
+            return error{errc::invalid_argument, escape_at, "four hex digits after \\u"};
+        out = 0;
+        for (int i = 0; i < 4; ++i) {
+            const int v = hex_digit_value(text_[pos_ + static_cast<std::size_t>(i)]);
+            if (v < 0) return error{errc::invalid_argument, escape_at, "four hex digits after \\u"};
+            out = out * 16 + static_cast<std::uint32_t>(v);
+        }
+        pos_ += 4;
+        return {};
+    }
+
+    byte_view text_;
+    std::uint64_t base_;
+    std::size_t pos_ = 0;
+};
+
+// After a value inside an object: true at ',' (another member follows), false at '}' (the
+// object ends); either is consumed.
+[[nodiscard]] inline result<bool> next_member(json_cursor& c, const char* expected) noexcept {
+    c.skip_space();
+    if (c.peek() == ',') {
+        c.advance();
+        c.skip_space();
+        return true;
+    }
+    if (c.peek() == '}') {
+        c.advance();
+        return false;
+    }
+    return c.fail(expected);
+}
+
+// "__metadata__": an object of string keys and string values. The cursor is at its value.
+[[nodiscard]] inline status parse_metadata(json_cursor& c, header& out) {
+    if (c.peek() != '{') return c.fail("an object of strings as __metadata__");
+    c.advance();
+    out.has_metadata = true;
+    c.skip_space();
+    if (c.peek() == '}') {
+        c.advance();
+        return {};
+    }
+    std::unordered_set<std::string> seen;
+    for (;;) {
+        const std::uint64_t key_at = c.offset();
+        std::string key, value;
+        BRINE_TRY(c.string(key, "a quoted metadata key"));
+        if (!seen.insert(key).second)
+            return error{errc::invalid_argument, key_at,
+                         "each metadata key once (JSON parsers disagree on duplicates)"};
+        c.skip_space();
+        BRINE_TRY(c.expect(':', "':' after a metadata key"));
+        c.skip_space();
+        if (c.peek() == '{' || c.peek() == '[')
+            return c.fail("a string metadata value (a safetensors header nests no deeper)");
+        BRINE_TRY(c.string(value, "a string metadata value (the format allows strings only)"));
+        out.meta.emplace_back(std::move(key), std::move(value));
+        auto more = next_member(c, "',' or '}' after a metadata value");
+        BRINE_TRY(more);
+        if (!*more) return {};
+    }
+}
+
+// One tensor entry: {"dtype": ..., "shape": [...], "data_offsets": [begin, end]}, in any order,
+// each once, nothing else. The cursor is at its value.
+[[nodiscard]] inline status parse_tensor(json_cursor& c, tensor_info& t, const limits& lim) {
+    const std::uint64_t entry_at = c.offset();
+    if (c.peek() != '{') return c.fail("an object {dtype, shape, data_offsets} for each tensor");
+    c.advance();
+    c.skip_space();
+    bool has_dtype = false, has_shape = false, has_offsets = false;
+    std::string key, dtype_name;
+    std::vector<std::uint64_t> offsets;
+    if (c.peek() != '}') {
+        for (;;) {
+            const std::uint64_t key_at = c.offset();
+            BRINE_TRY(c.string(key, "a quoted key: dtype, shape or data_offsets"));
+            c.skip_space();
+            BRINE_TRY(c.expect(':', "':' after a key"));
+            c.skip_space();
+            bool* seen = nullptr;
+            if (key == "dtype") seen = &has_dtype;
+            else if (key == "shape") seen = &has_shape;
+            else if (key == "data_offsets") seen = &has_offsets;
+            else return error{errc::invalid_argument, key_at, "only dtype, shape and data_offsets in a tensor entry"};
+            if (*seen) return error{errc::invalid_argument, key_at, "each of dtype, shape and data_offsets once"};
+            *seen = true;
+            const std::uint64_t value_at = c.offset();
+            if (seen == &has_dtype) {
+                if (c.peek() == '{' || c.peek() == '[')
+                    return c.fail("a dtype string (a safetensors header nests no deeper)");
+                BRINE_TRY(c.string(dtype_name, "a dtype string"));
+                if (!dtype_from_name(dtype_name, t.type))
+                    return error{errc::invalid_argument, value_at,
+                                 "a dtype the format defines: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL U64 U32 U16 "
+                                 "F8_E5M2 F8_E4M3"};
+            } else if (seen == &has_shape) {
+                BRINE_TRY(c.integer_array(t.shape, lim.max_rank, "a shape: an array of integers",
+                                          errc::limit_exceeded, "a shape of at most limits::max_rank dimensions"));
+            } else {
+                BRINE_TRY(c.integer_array(offsets, 2, "data_offsets: an array of two integers",
+                                          errc::invalid_argument, "data_offsets of exactly two integers [begin, end]"));
+                if (offsets.size() != 2)
+                    return error{errc::invalid_argument, value_at, "data_offsets of exactly two integers [begin, end]"};
+                t.begin = offsets[0];
+                t.end = offsets[1];
+            }
+            auto more = next_member(c, "',' or '}' after a tensor entry's value");
+            BRINE_TRY(more);
+            if (!*more) break;
+        }
+    } else {
+        c.advance();
+    }
+    if (!has_dtype || !has_shape || !has_offsets)
+        return error{errc::invalid_argument, entry_at, "dtype, shape and data_offsets in every tensor entry"};
+    return {};
+}
+
+// The header object: tensor entries and at most one "__metadata__".
+[[nodiscard]] inline status parse_object(byte_view text, header& out, const limits& lim) {
+    json_cursor c(text, 8);
+    // The format asks for '{' as the very first byte (no leading whitespace, no byte-order mark).
+    BRINE_TRY(c.expect('{', "a header that starts with '{'"));
+    c.skip_space();
+    std::unordered_set<std::string> seen;
+    if (c.peek() == '}') {
+        c.advance();
+    } else {
+        for (;;) {
+            const std::uint64_t key_at = c.offset();
+            if (seen.size() >= lim.max_tensors)
+                return error{errc::limit_exceeded, key_at, "at most limits::max_tensors header entries"};
+            std::string name;
+            BRINE_TRY(c.string(name, "a quoted tensor name"));
+            if (!seen.insert(name).second)
+                return error{errc::invalid_argument, key_at,
+                             "each name once (JSON parsers disagree on which duplicate wins)", name};
+            c.skip_space();
+            BRINE_TRY(c.expect(':', "':' after a tensor name"));
+            c.skip_space();
+            if (name == metadata_key) {
+                BRINE_TRY(parse_metadata(c, out));
+            } else {
+                if (name.empty()) return error{errc::invalid_argument, key_at, "a non-empty tensor name"};
+                tensor_info t;
+                t.entry_offset = key_at;
+                const status parsed = parse_tensor(c, t, lim);
+                if (!parsed) {
+                    error e = parsed.err();
+                    e.entry.assign(name);
+                    return e;
+                }
+                t.name = std::move(name);
+                out.tensors.push_back(std::move(t));
+            }
+            auto more = next_member(c, "',' or '}' after a header entry");
+            BRINE_TRY(more);
+            if (!*more) break;
+        }
+    }
+    // Padding: the format allows trailing spaces (writers align the data area with them).
+    for (int next = c.peek(); next != -1; next = c.peek()) {
+        if (next == '\t' || next == '\n' || next == '\r') return c.fail("header padding of spaces (0x20) only");
+        if (next != ' ') return c.fail("nothing after the header's closing '}' but space padding");
+        c.advance();
+    }
+    return {};
+}
+
+// Sizes against offsets, then the data area's coverage.
+[[nodiscard]] inline status check_tensors(header& out) {
+    for (tensor_info& t : out.tensors) {
+        std::uint64_t bytes = info(t.type).item_size;
+        for (const std::uint64_t dim : t.shape) {
+            if (dim != 0 && bytes > UINT64_MAX / dim)
+                return error{errc::limit_exceeded, t.entry_offset, "a shape whose byte size fits in 64 bits", t.name};
+            bytes *= dim;
+        }
+        if (t.begin > t.end)
+            return error{errc::invalid_argument, t.entry_offset, "data_offsets [begin, end] with begin <= end", t.name};
+        if (t.end > out.data_size)
+            return error{errc::invalid_argument, t.entry_offset,
+                         "data_offsets within the data area (it ends before the tensor does)", t.name};
+        if (t.end - t.begin != bytes)
+            return error{errc::invalid_argument, t.entry_offset,
+                         "data_offsets spanning exactly product(shape) x item size bytes", t.name};
+    }
+    // In offset order (empty tensors first at a shared offset), each tensor must start exactly
+    // where the previous one ended.
+    std::vector<std::size_t> order(out.tensors.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        const tensor_info& x = out.tensors[a];
+        const tensor_info& y = out.tensors[b];
+        return x.begin != y.begin ? x.begin < y.begin : x.end < y.end;
+    });
+    std::uint64_t covered = 0;
+    for (const std::size_t i : order) {
+        const tensor_info& t = out.tensors[i];
+        if (t.begin < covered)
+            return error{errc::invalid_argument, out.data_offset + t.begin,
+                         "tensors whose data do not overlap (each byte belongs to one tensor)", t.name};
+        if (t.begin > covered)
+            return error{errc::invalid_argument, out.data_offset + covered,
+                         "no gap between tensors (each data byte belongs to a tensor)", t.name};
+        covered = t.end;
+    }
+    if (covered != out.data_size)
+        return error{errc::invalid_argument, out.data_offset + covered, "no bytes after the last tensor's data"};
+    return {};
+}
+
+// The header from its text (N bytes, starting at file offset 8) in a file of `file_size` bytes.
+[[nodiscard]] inline result<header> parse(byte_view text, std::uint64_t file_size, const limits& lim) {
+    header out;
+    out.header_size = text.size();
+    out.data_offset = 8 + static_cast<std::uint64_t>(text.size());
+    out.data_size = file_size - out.data_offset;
+    const std::size_t bad = brine::detail::first_invalid_utf8(text.data(), text.size());
+    if (bad != text.size()) return error{errc::invalid_argument, 8 + bad, "a header in valid UTF-8"};
+    BRINE_TRY(parse_object(text, out, lim));
+    BRINE_TRY(check_tensors(out));
+    return out;
+}
+
+}  // namespace detail
+
+// N from the first 8 bytes of a file of `file_size` bytes, checked against the limit and the
+// file. `first` holds at least those 8 bytes.
+[[nodiscard]] inline result<std::uint64_t> header_length(byte_view first, std::uint64_t file_size,
+                                                         const limits& lim = {}) noexcept {
+    if (file_size < 8 || first.size() < 8)
+        return error{errc::invalid_argument, 0, "an 8-byte little-endian header length (the file is shorter)"};
+    const std::uint64_t n = load_le64(first.data());
+    if (n > lim.max_header_size)
+        return error{errc::limit_exceeded, 0, "a header length within limits::max_header_size"};
+    if (n > file_size - 8) return error{errc::invalid_argument, 0, "a header length within the file"};
+    return n;
+}
+
+// Reads and validates a safetensors file held in memory. Each tensor's `data` views its bytes
+// in `file`, which must outlive the result. Allocation failure ends the program, as everywhere
+// in brine; everything the input decides is checked first.
+[[nodiscard]] inline result<header> read(byte_view file, const limits& lim = {}) noexcept {
+    auto n = header_length(file, file.size(), lim);
+    BRINE_TRY(n);
+    auto parsed = detail::parse(file.subview(8, static_cast<std::size_t>(*n)), file.size(), lim);
+    BRINE_TRY(parsed);
+    for (tensor_info& t : parsed->tensors)
+        t.data = file.subview(static_cast<std::size_t>(parsed->data_offset + t.begin),
+                              static_cast<std::size_t>(t.byte_size()));
+    return parsed;
+}
+
+// Reads and validates the header of a safetensors file through a RandomAccessSource (a file
+// too large to map, say): only the 8 + N header bytes are read. Tensors' `data` stay empty; their
+// bytes are at data_offset + begin in the source.
+template <class RandomAccessSource>
+[[nodiscard]] result<header> read_header(const RandomAccessSource& source, const limits& lim = {}) noexcept {
+    static_assert(is_random_access_source_v<RandomAccessSource>,
+                  "read_header needs size() and read_at(offset, dst, count) (see core/stream.hpp)");
+    const std::uint64_t size = source.size();
+    std::uint8_t first[8] = {};
+    if (size >= 8) BRINE_TRY(source.read_at(0, first, 8));
+    auto n = header_length(byte_view(first, size >= 8 ? 8 : 0), size, lim);
+    BRINE_TRY(n);
+    std::vector<std::uint8_t> text(static_cast<std::size_t>(*n));
+    if (!text.empty()) BRINE_TRY(source.read_at(8, text.data(), text.size()));
+    return detail::parse(byte_view(text.data(), text.size()), size, lim);
+}
+
+}  // namespace safetensors
+BRINE_NAMESPACE_END
+
+// ---- end brine/safetensors/reader.hpp ----
+
+// ---- begin brine/writer/safetensors.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Writing safetensors files (format in safetensors/format.hpp), at three levels:
+//
+//   safetensors::write(tensors, metadata, sink)
+//       contiguous tensors already in memory, laid out in the order given.
+//   writer::write_safetensors(checkpoint, storage_bytes, sink, options)
+//       the tensors of a validated torch checkpoint. Each tensor is written on its own, in C
+//       order: a view of a shared storage becomes its own copy of the elements it sees, a
+//       strided view (transpose, slice, expand, overlapping windows) is gathered element run by
+//       element run. Tensors the format cannot hold (quantized, sparse, meta, complex) are
+//       skipped and reported, or refused with options.strict.
+//   writer::safetensors, a Writer policy for torch::basic_disarmer (`brine convert`).
+//
+// Why the Writer policy evaluates the pickle again: a Writer policy sees what writer::torch_zip
+// needs, the reconstructed pickle and a stream of whole storages (torch/disarm.hpp,
+// detail::output_parts), not the tensors. safetensors wants tensors, so the policy runs the
+// symbolic machine over the reconstructed pickle (brine's own output, already judged: it is
+// small, and every tensor and storage in it is validated again by find_tensors), then pulls each
+// storage once through copy_storage and writes the tensors that view it. Data is laid out by
+// item size (largest first: every tensor then starts at a multiple of its item size, as the data
+// area starts 8-byte aligned) and, within one item size, storage by storage, so memory holds one
+// storage at a time, never the model.
+//
+// Layout written: 8-byte N, the JSON header without whitespace, padded with spaces so the data
+// area starts at a multiple of 8, then the tensors back to back. "__metadata__" comes first when
+// there is any.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace safetensors {
+
+// One tensor to write: its header entry and, for safetensors::write, its bytes in C order.
+struct tensor_to_write {
+    std::string_view name;
+    dtype type = dtype::f32;
+    std::vector<std::uint64_t> shape;
+    byte_view data;                    // exactly product(shape) x item size bytes (write only)
+    std::uint64_t source_offset = 0;   // reported as the offset of errors about this tensor
+};
+
+// The 8-byte length and the padded JSON header for `tensors` laid out in the order given.
+struct encoded_header {
+    std::vector<std::uint8_t> bytes;     // 8 + N bytes: what precedes the data area
+    std::vector<std::uint64_t> sizes;    // each tensor's byte size, in the order given
+    std::uint64_t data_size = 0;         // the data area's size
+};
+
+namespace detail {
+
+// Appends `text` as a JSON string. The text has been checked: valid UTF-8, no NUL.
+inline void append_json_string(std::string& out, std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        } else {
+            out += ch;
+        }
+    }
+    out += '"';
+}
+
+// Text every reader can take back unchanged: strict UTF-8 (what JSON is) without NUL (which
+// brine's reader refuses, as C consumers would cut the text there).
+[[nodiscard]] inline bool writable_text(std::string_view text) noexcept {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
+    return text.find('\0') == std::string_view::npos &&
+           brine::detail::first_invalid_utf8(bytes, text.size()) == text.size();
+}
+
+}  // namespace detail
+
+// The header for `tensors` and `meta`, with the checks that make it one brine's reader accepts:
+// names non-empty, unique, not "__metadata__", UTF-8 without NUL; metadata keys unique; sizes
+// without overflow; the header within the limit.
+[[nodiscard]] inline result<encoded_header> encode_header(const std::vector<tensor_to_write>& tensors,
+                                                          const metadata& meta, const limits& lim = {}) noexcept {
+    encoded_header out;
+    std::string json = "{";
+    if (!meta.empty()) {
+        std::unordered_set<std::string_view> keys;
+        json += "\"__metadata__\":{";
+        for (std::size_t i = 0; i < meta.size(); ++i) {
+            const auto& [key, value] = meta[i];
+            if (!detail::writable_text(key) || !detail::writable_text(value))
+                return error{errc::invalid_argument, 0, "metadata keys and values in UTF-8 without NUL", key};
+            if (!keys.insert(key).second) return error{errc::invalid_argument, 0, "each metadata key once", key};
+            if (i != 0) json += ',';
+            detail::append_json_string(json, key);
+            json += ':';
+            detail::append_json_string(json, value);
+        }
+        json += '}';
+    }
+    std::unordered_set<std::string_view> names;
+    std::uint64_t offset = 0;
+    for (const tensor_to_write& t : tensors) {
+        const std::uint64_t at = t.source_offset;
+        if (t.name.empty())
+            return error{errc::invalid_argument, at,
+                         "a non-empty tensor name (safetensors names every tensor; a root tensor has none)"};
+        if (t.name == metadata_key)
+            return error{errc::invalid_argument, at, "a tensor name other than __metadata__", t.name};
+        if (!detail::writable_text(t.name))
+            return error{errc::invalid_argument, at, "a tensor name in UTF-8 without NUL", t.name};
+        if (!names.insert(t.name).second)
+            return error{errc::invalid_argument, at, "unique tensor names (two tensors have this name)", t.name};
+        if (t.shape.size() > lim.max_rank)
+            return error{errc::limit_exceeded, at, "a shape of at most limits::max_rank dimensions", t.name};
+        std::uint64_t bytes = info(t.type).item_size;
+        for (const std::uint64_t dim : t.shape) {
+            if (dim != 0 && bytes > UINT64_MAX / dim)
+                return error{errc::limit_exceeded, at, "a shape whose byte size fits in 64 bits", t.name};
+            bytes *= dim;
+        }
+        if (bytes > UINT64_MAX - offset)
+            return error{errc::limit_exceeded, at, "a data area whose size fits in 64 bits", t.name};
+        if (json.size() > 1) json += ',';
+        detail::append_json_string(json, t.name);
+        json += ":{\"dtype\":\"";
+        json += info(t.type).name;
+        json += "\",\"shape\":[";
+        for (std::size_t d = 0; d < t.shape.size(); ++d) {
+            if (d != 0) json += ',';
+            json += std::to_string(t.shape[d]);
+        }
+        json += "],\"data_offsets\":[";
+        json += std::to_string(offset);
+        json += ',';
+        offset += bytes;
+        json += std::to_string(offset);
+        json += "]}";
+        out.sizes.push_back(bytes);
+    }
+    json += '}';
+    // Spaces up to a multiple of 8 for 8 + N: every tensor's data can then be aligned.
+    while (json.size() % 8 != 0) json += ' ';
+    if (json.size() > lim.max_header_size)
+        return error{errc::limit_exceeded, 0, "a header within limits::max_header_size (fewer or shorter names)"};
+    out.bytes.resize(8 + json.size());
+    store_le64(out.bytes.data(), json.size());
+    std::copy(json.begin(), json.end(), out.bytes.begin() + 8);
+    out.data_size = offset;
+    return out;
+}
+
+// Writes a safetensors file of contiguous tensors in memory, laid out in the order given.
+// Returns the number of bytes written.
+template <class Sink>
+[[nodiscard]] result<std::uint64_t> write(const std::vector<tensor_to_write>& tensors, const metadata& meta, Sink& out,
+                                          const limits& lim = {}) noexcept {
+    auto head = encode_header(tensors, meta, lim);
+    BRINE_TRY(head);
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+        if (tensors[i].data.size() != head->sizes[i])
+            return error{errc::invalid_argument, tensors[i].source_offset,
+                         "tensor data of exactly product(shape) x item size bytes", tensors[i].name};
+    BRINE_TRY(out.write(byte_view(head->bytes.data(), head->bytes.size())));
+    for (const tensor_to_write& t : tensors)
+        if (!t.data.empty()) BRINE_TRY(out.write(t.data));
+    return static_cast<std::uint64_t>(head->bytes.size()) + head->data_size;
+}
+
+}  // namespace safetensors
+
+namespace writer {
+
+// Why a tensor of a checkpoint was not written.
+enum class skip_reason : std::uint8_t {
+    quantized,                // scale and zero point have no place in the format
+    quantization_parameters,  // the scales / zero points tensor of a skipped quantized tensor
+    sparse,                   // the format holds dense tensors only
+    sparse_part,              // the indices or values of a skipped sparse tensor
+    meta,                     // no data at all
+    complex,                  // the format defines no complex dtype
+};
+
+[[nodiscard]] constexpr std::string_view to_string(skip_reason reason) noexcept {
+    switch (reason) {
+        case skip_reason::quantized: return "quantized: no safetensors dtype holds a scale and zero point";
+        case skip_reason::quantization_parameters: return "the scales or zero points of a skipped quantized tensor";
+        case skip_reason::sparse: return "sparse: safetensors holds dense tensors only";
+        case skip_reason::sparse_part: return "the indices or values of a skipped sparse tensor";
+        case skip_reason::meta: return "meta: a meta tensor has no data";
+        case skip_reason::complex: return "complex: safetensors defines no complex dtype";
+    }
+    return "unknown";
+}
+
+struct skipped_tensor {
+    std::string name;
+    skip_reason reason = skip_reason::meta;
+    // Of the opcode that made the tensor, in its pickle: through the Writer policy, the
+    // reconstructed data.pkl the policy reads (as for the offsets of its errors).
+    std::uint64_t offset = 0;
+};
+
+struct safetensors_options {
+    // "__metadata__": {"format": ..., "source_sha256": ...} plus `extra`; empty values are left
+    // out. Hugging Face transformers loads a file only if "format" is "pt" (or tf, flax, mlx):
+    // keep the default for files meant for it, and name the source format in `extra`.
+    std::string format = "pt";
+    std::string source_sha256;  // hex digest of the input file, if the caller has one
+    ::brine::safetensors::metadata extra;
+    // Fail instead of skipping a tensor the format cannot hold.
+    bool strict = false;
+    // The most data the output may hold: a view that repeats elements (expand, stride 0) is
+    // written out in full, so a tiny hostile checkpoint could ask for terabytes. 0: 16 times the
+    // bytes of the storages the written tensors view, and at least 1 GiB.
+    std::uint64_t max_data_bytes = 0;
+    ::brine::safetensors::limits header_limits;
+};
+
+// What write_safetensors wrote and what it left out.
+struct safetensors_summary {
+    std::size_t tensors_written = 0;
+    std::uint64_t header_size = 0;  // 8 + N
+    std::uint64_t data_size = 0;
+    std::vector<skipped_tensor> skipped;  // in checkpoint order
+};
+
+namespace detail {
+
+[[nodiscard]] constexpr const char* strict_refusal(skip_reason reason) noexcept {
+    switch (reason) {
+        case skip_reason::quantized: return "only tensors safetensors can hold (strict): not a quantized tensor";
+        case skip_reason::quantization_parameters:
+            return "only tensors safetensors can hold (strict): not quantization parameters";
+        case skip_reason::sparse: return "only tensors safetensors can hold (strict): not a sparse tensor";
+        case skip_reason::sparse_part: return "only tensors safetensors can hold (strict): not part of a sparse tensor";
+        case skip_reason::meta: return "only tensors safetensors can hold (strict): not a meta tensor";
+        case skip_reason::complex: return "only tensors safetensors can hold (strict): not a complex tensor";
+    }
+    return "only tensors safetensors can hold (strict)";
+}
+
+// A tensor planned for the output.
+struct planned {
+    std::size_t tensor;        // index in checkpoint::tensors
+    ::brine::safetensors::dtype type;
+    std::uint64_t bytes;
+};
+
+// Writes the elements `t` sees in `storage`, in C order. Runs of elements that are contiguous in
+// the storage (the innermost dimensions whose strides are row-major) are copied whole; a
+// contiguous tensor is one run, written straight from the storage.
+template <class Sink>
+[[nodiscard]] status gather(const torch::tensor_ref& t, byte_view storage, Sink& out,
+                            std::vector<std::uint8_t>& buffer) {
+    const std::uint64_t item = torch::info(t.type).item_size;
+    std::uint64_t numel = 1;
+    for (const std::int64_t size : t.sizes) numel *= static_cast<std::uint64_t>(size);  // checked by the caller
+    if (numel == 0) return {};
+    std::size_t outer = t.sizes.size();
+    std::uint64_t run = 1;  // elements per contiguous run
+    while (outer > 0 && (t.sizes[outer - 1] == 1 || static_cast<std::uint64_t>(t.strides[outer - 1]) == run)) {
+        run *= static_cast<std::uint64_t>(t.sizes[outer - 1]);
+        --outer;
+    }
+    const std::uint64_t run_bytes = run * item;
+    const std::size_t capacity = buffer.size();
+    std::size_t filled = 0;
+    std::vector<std::uint64_t> index(outer, 0);
+    std::uint64_t position = static_cast<std::uint64_t>(t.storage_offset);  // in elements
+    for (;;) {
+        // find_tensors checked every element against the storage's numel; the bytes handed in
+        // are checked here, once per run.
+        if (position > storage.size() / item || run_bytes > storage.size() - position * item)
+            return error{errc::torch_out_of_storage, t.offset, "storage bytes for every element of the view", t.name};
+        const std::uint8_t* from = storage.data() + position * item;
+        if (run_bytes >= capacity) {
+            if (filled != 0) BRINE_TRY(out.write(byte_view(buffer.data(), filled)));
+            filled = 0;
+            BRINE_TRY(out.write(byte_view(from, static_cast<std::size_t>(run_bytes))));
+        } else {
+            if (capacity - filled < run_bytes) {
+                BRINE_TRY(out.write(byte_view(buffer.data(), filled)));
+                filled = 0;
+            }
+            std::copy(from, from + run_bytes, buffer.data() + filled);
+            filled += static_cast<std::size_t>(run_bytes);
+        }
+        // The next index of the outer dimensions, last one fastest.
+        std::size_t d = outer;
+        while (d > 0) {
+            --d;
+            const auto stride = static_cast<std::uint64_t>(t.strides[d]);
+            ++index[d];
+            position += stride;
+            if (index[d] < static_cast<std::uint64_t>(t.sizes[d])) break;
+            position -= stride * index[d];
+            index[d] = 0;
+            if (d == 0) {
+                if (filled != 0) BRINE_TRY(out.write(byte_view(buffer.data(), filled)));
+                return {};
+            }
+        }
+        if (outer == 0) {
+            if (filled != 0) BRINE_TRY(out.write(byte_view(buffer.data(), filled)));
+            return {};
+        }
+    }
+}
+
+}  // namespace detail
+
+// Writes the tensors of `found` as a safetensors file to `out` (a Sink: the header is complete
+// before any data, nothing is patched). Tensor names are the dotted names of the checkpoint
+// (tensor_ref::name), which must be non-empty and unique. `storage_bytes` gives a storage's bytes:
+//     result<byte_view> storage_bytes(std::uint32_t storage, std::vector<std::uint8_t>& scratch)
+// returning a view of at least checkpoint::storages[storage].byte_size() bytes, either in place
+// (a mapped file) or after filling `scratch`; the view must stay valid until the next call. It is
+// called once per storage that a written tensor views.
+template <class StorageBytes, class Sink>
+[[nodiscard]] result<safetensors_summary> write_safetensors(const torch::checkpoint& found,
+                                                           StorageBytes&& storage_bytes, Sink& out,
+                                                           const safetensors_options& options = {}) {
+    namespace st = ::brine::safetensors;
+    safetensors_summary summary;
+    const std::vector<torch::tensor_ref>& tensors = found.tensors;
+
+    // What the format cannot hold. Sparse tensors and quantized ones bring their parts (indices
+    // and values; scales and zero points) as tensors of their own, which go with them.
+    constexpr int keep = -1;
+    std::vector<int> reason(tensors.size(), keep);
+    const auto mark = [&](std::size_t i, skip_reason why) {
+        if (reason[i] == keep) reason[i] = static_cast<int>(why);
+    };
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const torch::tensor_ref& t = tensors[i];
+        switch (t.kind) {
+            case torch::layout::strided: break;
+            case torch::layout::meta: mark(i, skip_reason::meta); break;
+            case torch::layout::sparse_coo:
+            case torch::layout::sparse_compressed: {
+                mark(i, skip_reason::sparse);
+                const std::size_t parts = t.kind == torch::layout::sparse_coo ? 2 : 3;
+                for (std::size_t p = t.first_part; p < t.first_part + parts && p < tensors.size(); ++p)
+                    mark(p, skip_reason::sparse_part);
+                break;
+            }
+            case torch::layout::quantized: {
+                // find_tensors lists a quantizer's tensors (named <name>.quantizer.<i>) just
+                // before the quantized tensor itself.
+                mark(i, skip_reason::quantized);
+                const std::string prefix = t.name + ".quantizer.";
+                for (std::size_t p = i; p-- > 0 && tensors[p].name.compare(0, prefix.size(), prefix) == 0;)
+                    mark(p, skip_reason::quantization_parameters);
+                break;
+            }
+        }
+    }
+    std::vector<detail::planned> plan;
+    std::vector<std::uint8_t> used(found.storages.size(), 0);
+    std::uint64_t storage_total = 0;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const torch::tensor_ref& t = tensors[i];
+        st::dtype type = st::dtype::f32;
+        if (reason[i] == keep && !st::from_torch(t.type, type)) reason[i] = static_cast<int>(skip_reason::complex);
+        if (reason[i] != keep) {
+            const auto why = static_cast<skip_reason>(reason[i]);
+            if (options.strict) return error{errc::invalid_argument, t.offset, detail::strict_refusal(why), t.name};
+            summary.skipped.push_back(skipped_tensor{t.name, why, t.offset});
+            continue;
+        }
+        std::uint64_t bytes = torch::info(t.type).item_size;
+        for (const std::int64_t size : t.sizes) {
+            const auto dim = static_cast<std::uint64_t>(size);
+            if (dim != 0 && bytes > UINT64_MAX / dim)
+                return error{errc::torch_overflow, t.offset, "a tensor whose byte size fits in 64 bits", t.name};
+            bytes *= dim;
+        }
+        if (t.storage >= found.storages.size())
+            return error{errc::torch_bad_storage, t.offset, "a tensor of a known storage", t.name};
+        if (!used[t.storage]) {
+            used[t.storage] = 1;
+            storage_total += found.storages[t.storage].byte_size();
+        }
+        plan.push_back(detail::planned{i, type, bytes});
+    }
+
+    // Largest items first, then storage by storage (each storage is fetched once), then in
+    // checkpoint order.
+    std::stable_sort(plan.begin(), plan.end(), [&](const detail::planned& a, const detail::planned& b) {
+        const auto ia = st::info(a.type).item_size, ib = st::info(b.type).item_size;
+        if (ia != ib) return ia > ib;
+        return tensors[a.tensor].storage < tensors[b.tensor].storage;
+    });
+
+    std::uint64_t limit = options.max_data_bytes;
+    if (limit == 0) {
+        constexpr std::uint64_t floor = std::uint64_t{1} << 30;
+        limit = storage_total > UINT64_MAX / 16 ? UINT64_MAX : storage_total * 16;
+        if (limit < floor) limit = floor;
+    }
+    std::vector<st::tensor_to_write> entries;
+    entries.reserve(plan.size());
+    std::uint64_t data_size = 0;
+    for (const detail::planned& p : plan) {
+        const torch::tensor_ref& t = tensors[p.tensor];
+        if (p.bytes > limit - data_size)
+            return error{errc::limit_exceeded, t.offset,
+                         "a data area within safetensors_options::max_data_bytes (views that repeat elements are "
+                         "written out in full)",
+                         t.name};
+        data_size += p.bytes;
+        st::tensor_to_write entry;
+        entry.name = t.name;
+        entry.type = p.type;
+        entry.shape.reserve(t.sizes.size());
+        for (const std::int64_t size : t.sizes) entry.shape.push_back(static_cast<std::uint64_t>(size));
+        entry.source_offset = t.offset;
+        entries.push_back(std::move(entry));
+    }
+
+    st::metadata meta;
+    if (!options.format.empty()) meta.emplace_back("format", options.format);
+    if (!options.source_sha256.empty()) meta.emplace_back("source_sha256", options.source_sha256);
+    for (const auto& pair : options.extra) meta.push_back(pair);
+    auto head = st::encode_header(entries, meta, options.header_limits);
+    BRINE_TRY(head);
+    BRINE_TRY(out.write(byte_view(head->bytes.data(), head->bytes.size())));
+
+    std::vector<std::uint8_t> scratch;
+    std::vector<std::uint8_t> buffer(std::size_t{256} << 10);
+    std::uint32_t current = UINT32_MAX;
+    byte_view storage;
+    for (const detail::planned& p : plan) {
+        const torch::tensor_ref& t = tensors[p.tensor];
+        if (t.storage != current) {
+            result<byte_view> fetched = storage_bytes(t.storage, scratch);
+            BRINE_TRY(fetched);
+            storage = *fetched;
+            current = t.storage;
+            if (storage.size() < found.storages[current].byte_size())
+                return error{errc::torch_record_size, t.offset, "a storage of numel x item size bytes",
+                             found.storages[current].key};
+        }
+        BRINE_TRY(detail::gather(t, storage, out, buffer));
+    }
+    summary.tensors_written = plan.size();
+    summary.header_size = head->bytes.size();
+    summary.data_size = head->data_size;
+    return summary;
+}
+
+// The Writer policy (see writer/torch_zip.hpp for the interface): the disarmer's reconstruction
+// written as safetensors. `allowlist` must accept what the disarmer's accepts (give it the same
+// one): the reconstructed pickle is evaluated again with it to find the tensors. The storages come
+// through the Mtd policy's transformation; records, manifests and seals are a zip archive's
+// business, so use this writer with mtd::none. When `summary` is set, it receives what was
+// written and skipped.
+template <class Allowlist = policy::torch_weights_only, class Limits = pickle::limits::standard>
+struct basic_safetensors {
+    static constexpr std::string_view name = "safetensors";
+    Allowlist allowlist{};
+    safetensors_options options{};
+    safetensors_summary* summary = nullptr;
+
+    template <class Parts, class SeekableSink>
+    [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
+        pickle::machine<Allowlist, Limits> machine(allowlist);
+        pickle::evaluation evaluated;
+        BRINE_TRY(machine.run(parts.pickle(), evaluated));
+        if (!evaluated.values.findings().empty())
+            return error{errc::torch_not_clean, evaluated.values.findings().front().offset,
+                         "a reconstruction the writer's allowlist accepts whole (give it the disarmer's)"};
+        auto found = torch::find_tensors(evaluated.values);
+        BRINE_TRY(found);
+        // The parts list storages under their output keys, which the reconstructed pickle uses.
+        std::unordered_map<std::string_view, std::size_t> by_key;
+        for (std::size_t i = 0; i < parts.storage_count(); ++i) by_key.emplace(parts.storage(i).key, i);
+        const torch::checkpoint& checkpoint = *found;
+        const auto fetch = [&](std::uint32_t k, std::vector<std::uint8_t>& scratch) -> result<byte_view> {
+            const torch::storage_ref& wanted = checkpoint.storages[k];
+            const auto it = by_key.find(wanted.key);
+            if (it == by_key.end())
+                return error{errc::torch_missing_record, 0, "a storage for every key of the reconstructed pickle",
+                             wanted.key};
+            if (parts.storage(it->second).byte_size() != wanted.byte_size())
+                return error{errc::torch_record_size, 0, "one size for every use of a storage key", wanted.key};
+            std::string record = "data/";
+            record += wanted.key;
+            scratch.clear();
+            scratch.reserve(static_cast<std::size_t>(wanted.byte_size()));
+            vector_sink sink(scratch);
+            BRINE_TRY(parts.copy_storage(it->second, record, sink));
+            if (scratch.size() != wanted.byte_size())
+                return error{errc::torch_record_size, 0, "a storage of numel x item size bytes", wanted.key};
+            return byte_view(scratch.data(), scratch.size());
+        };
+        auto written = write_safetensors(checkpoint, fetch, out, options);
+        BRINE_TRY(written);
+        if (summary) *summary = std::move(*written);
+        return {};
+    }
+};
+
+using safetensors = basic_safetensors<>;
+
+}  // namespace writer
+BRINE_NAMESPACE_END
+
+// ---- end brine/writer/safetensors.hpp ----
+
 // Moving Target Defense and integrity seals (DESIGN.md §4)
 
 // ---- begin brine/mtd/digest.hpp ----

@@ -3,18 +3,6 @@
 // permutation (pinned outputs: they are a file-format contract), permuting items, weight
 // scrubbing, the secret key file and the OS random source.
 #include <brine/brine.hpp>
-// The MTD headers are included one by one while the umbrella header does not list them yet. The
-// single-header build of the unit suite sees only the umbrella: there the tests are compiled once
-// the amalgamation contains these headers (chacha20.hpp always defines the macro tested below).
-#if __has_include(<brine/mtd/key.hpp>)
-#include <brine/core/os_random.hpp>
-#include <brine/crypto/chacha20.hpp>
-#include <brine/crypto/hkdf.hpp>
-#include <brine/mtd/key.hpp>
-#include <brine/mtd/keyed_stream.hpp>
-#include <brine/mtd/scrub.hpp>
-#endif
-#if defined(BRINE_DETAIL_CHACHA20_FOUR_BLOCKS)
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -960,4 +948,3 @@ TEST_CASE("key file: refusals when reading") {
 }
 #endif
 
-#endif  // defined(BRINE_DETAIL_CHACHA20_FOUR_BLOCKS)

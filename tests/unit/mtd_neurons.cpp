@@ -3,11 +3,6 @@
 // infer_plan reads plain nn.Sequential chains (real torch fixtures and hand-built checkpoints) and
 // refuses the rest, and permute_axis moves units so that a network computes the same function.
 #include <brine/brine.hpp>
-// Included on its own while the umbrella header does not list it yet; the single-header build of
-// the unit suite sees only the umbrella, hence the guard.
-#if __has_include(<brine/mtd/neuron_plan.hpp>)
-#include <brine/mtd/neuron_plan.hpp>
-#endif
 #include <doctest/doctest.h>
 
 #include "test_files.hpp"
