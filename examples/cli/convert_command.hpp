@@ -25,10 +25,7 @@ inline int command_convert(int argc, char** argv) {
     const std::string& in = opts.paths[0];
     const std::string& out = opts.paths[1];
     const auto fail = [&](const brine::error& e) {
-        if (opts.json)
-            print_line(stdout, "{\"file\":" + json_string(in) + ",\"status\":\"error\",\"error\":" + error_json(e) + "}\n");
-        else
-            std::fprintf(stderr, "brine convert: %s: %s\n", escaped(in).c_str(), error_text(e).c_str());
+        print_failure(opts, "convert", in, e);
         return exit_error;
     };
     return with_allowlist(opts, "convert", [&](auto allowlist) {

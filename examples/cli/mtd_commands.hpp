@@ -58,15 +58,6 @@ inline int command_keygen(int argc, char** argv) {
     return exit_error;
 }
 
-// A command's failure on one file: a JSON object on stdout with --json, else a line on stderr.
-inline void print_failure(const options& opts, const char* command, const std::string& path, const brine::error& e,
-                          const char* status = "error", const char* hint = "") {
-    if (opts.json)
-        print_line(stdout, "{\"file\":" + json_string(path) + ",\"status\":\"" + status + "\",\"error\":" + error_json(e) + "}\n");
-    else
-        std::fprintf(stderr, "brine %s: %s: %s%s\n", command, escaped(path).c_str(), error_text(e).c_str(), hint);
-}
-
 inline bool read_text_file(const std::string& path, std::string& out) {
     auto file = brine::mapped_file::open(path.c_str());
     if (!file || file->bytes().size() > (std::size_t{1} << 20)) return false;

@@ -151,4 +151,13 @@ int with_disarmer(const options& opts, const char* command, Work&& work) {
     });
 }
 
+// A command's failure on one file: a JSON object on stdout with --json, else a line on stderr.
+inline void print_failure(const options& opts, const char* command, const std::string& path, const brine::error& e,
+                          const char* status = "error", const char* hint = "") {
+    if (opts.json)
+        print_line(stdout, "{\"file\":" + json_string(path) + ",\"status\":\"" + status + "\",\"error\":" + error_json(e) + "}\n");
+    else
+        std::fprintf(stderr, "brine %s: %s: %s%s\n", command, escaped(path).c_str(), error_text(e).c_str(), hint);
+}
+
 }  // namespace brine_cli

@@ -16842,12 +16842,14 @@ namespace detail {
 // The globals a reconstruction writes, in order of first appearance in the graph.
 [[nodiscard]] inline std::vector<manifest_global> globals_of(const pickle::graph& g) {
     std::vector<manifest_global> out;
+    std::unordered_set<std::string> seen;  // "module\nname": a set, not a scan of `out` per global
     for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
         if (g[id].kind != pickle::node_kind::global || pickle::left_out(g, id)) continue;
         const pickle::global_name name = g.global(id);
-        bool seen = false;
-        for (const manifest_global& known : out) seen = seen || (known.module == name.module && known.name == name.name);
-        if (!seen) out.push_back({std::string(name.module), std::string(name.name)});
+        std::string key(name.module);
+        key += '\n';
+        key += name.name;
+        if (seen.insert(std::move(key)).second) out.push_back({std::string(name.module), std::string(name.name)});
     }
     return out;
 }
@@ -17519,9 +17521,10 @@ inline void compare_architecture(byte_view pickle_bytes, const std::string& pref
         now.push_back(describe(t, record));
     }
     const std::vector<manifest_global> globals = globals_of(evaluated.values);
-    digester d(m.hash, digest{});  // only compared field by field below: the key does not matter
-    digester d2(m.hash, digest{});
-    if (architecture_digest(d, now, globals) == architecture_digest(d2, m.tensors, m.globals)) return;
+    // Two descriptions compared with each other: the key does not matter (finish() resets).
+    digester d(m.hash, digest{});
+    const digest observed = architecture_digest(d, now, globals);
+    if (observed == architecture_digest(d, m.tensors, m.globals)) return;
 
     const std::size_t before = out.problems.size();
     const auto record_name = [&](std::int64_t r) {

@@ -132,12 +132,14 @@ namespace detail {
 // The globals a reconstruction writes, in order of first appearance in the graph.
 [[nodiscard]] inline std::vector<manifest_global> globals_of(const pickle::graph& g) {
     std::vector<manifest_global> out;
+    std::unordered_set<std::string> seen;  // "module\nname": a set, not a scan of `out` per global
     for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
         if (g[id].kind != pickle::node_kind::global || pickle::left_out(g, id)) continue;
         const pickle::global_name name = g.global(id);
-        bool seen = false;
-        for (const manifest_global& known : out) seen = seen || (known.module == name.module && known.name == name.name);
-        if (!seen) out.push_back({std::string(name.module), std::string(name.name)});
+        std::string key(name.module);
+        key += '\n';
+        key += name.name;
+        if (seen.insert(std::move(key)).second) out.push_back({std::string(name.module), std::string(name.name)});
     }
     return out;
 }

@@ -131,9 +131,10 @@ inline void compare_architecture(byte_view pickle_bytes, const std::string& pref
         now.push_back(describe(t, record));
     }
     const std::vector<manifest_global> globals = globals_of(evaluated.values);
-    digester d(m.hash, digest{});  // only compared field by field below: the key does not matter
-    digester d2(m.hash, digest{});
-    if (architecture_digest(d, now, globals) == architecture_digest(d2, m.tensors, m.globals)) return;
+    // Two descriptions compared with each other: the key does not matter (finish() resets).
+    digester d(m.hash, digest{});
+    const digest observed = architecture_digest(d, now, globals);
+    if (observed == architecture_digest(d, m.tensors, m.globals)) return;
 
     const std::size_t before = out.problems.size();
     const auto record_name = [&](std::int64_t r) {
