@@ -11,6 +11,7 @@
 #include <brine/core/cpu.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/file.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/memory.hpp>
 #include <brine/core/os_random.hpp>
 #include <brine/core/result.hpp>

@@ -54,6 +54,14 @@
 #define BRINE_HAS_THREADS 1
 #endif
 
+// BRINE_CALLER_ARENA: 1 makes every allocation of the library come from an arena the caller
+// installs (brine::arena, brine::arena_scope in core/allocator.hpp) instead of the heap: for
+// embedded targets with no heap, or one they must not fragment. Off by default. Like every
+// BRINE_ macro, it must have the same value in every translation unit of a program.
+#ifndef BRINE_CALLER_ARENA
+#define BRINE_CALLER_ARENA 0
+#endif
+
 // BRINE_TARGET(features): compile one function for extra instruction-set features (GCC/Clang
 // function multiversioning), so accelerated paths exist without raising the baseline of the whole
 // program; they are only called after the CPU has been checked at run time.

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -141,4 +142,92 @@ TEST_CASE("sinks and sources move bytes with bounds") {
     static_assert(is_sink_v<buffer_sink>);
     static_assert(is_sink_v<vector_sink>);
     static_assert(!is_sink_v<span_source>);
+}
+
+TEST_CASE("the arena hands out aligned blocks until it is full, and gives back the last one") {
+    alignas(64) unsigned char buffer[256];
+    arena a(buffer, sizeof buffer);
+    CHECK(a.capacity() == 256);
+    void* one = a.allocate(3, 1);
+    REQUIRE(one == buffer);
+    void* two = a.allocate(8, 8);
+    REQUIRE(two != nullptr);
+    CHECK(reinterpret_cast<std::uintptr_t>(two) % 8 == 0);
+    CHECK(static_cast<unsigned char*>(two) == buffer + 8);  // 3 bytes, padded up to 8
+    CHECK(a.used() == 16);
+
+    // Only the most recent block comes back; an older one stays until reset.
+    a.deallocate(one, 3);
+    CHECK(a.used() == 16);
+    a.deallocate(two, 8);
+    CHECK(a.used() == 8);
+
+    void* big = a.allocate(248, 1);
+    CHECK(big == buffer + 8);
+    CHECK(a.allocate(1, 1) == nullptr);                  // full
+    CHECK(a.allocate(std::size_t(-1), 16) == nullptr);   // no wrap-around on huge requests
+    CHECK(a.peak() == 256);
+    a.reset();
+    CHECK(a.used() == 0);
+    CHECK(a.peak() == 256);  // the peak is what sizes the buffer: kept across resets
+    CHECK(a.allocate(256, 64) == buffer);
+
+    arena none(nullptr, 100);
+    CHECK(none.capacity() == 0);
+    CHECK(none.allocate(1, 1) == nullptr);
+}
+
+TEST_CASE("arena scopes nest and restore the arena before them") {
+    unsigned char first_bytes[64];
+    unsigned char second_bytes[64];
+    arena first(first_bytes, sizeof first_bytes);
+    arena second(second_bytes, sizeof second_bytes);
+    CHECK(detail::current_arena_state().current == nullptr);
+    {
+        const arena_scope outer(first);
+        CHECK(detail::current_arena_state().current == &first);
+        {
+            const arena_scope inner(second);
+            CHECK(detail::current_arena_state().current == &second);
+        }
+        CHECK(detail::current_arena_state().current == &first);
+    }
+    CHECK(detail::current_arena_state().current == nullptr);
+}
+
+TEST_CASE("alloc::to_string agrees with std::to_string at the extremes") {
+    for (const long long v : {0LL, 1LL, -1LL, 9LL, 10LL, -10LL, 1234567890123LL, std::numeric_limits<long long>::max(),
+                              std::numeric_limits<long long>::min()})
+        CHECK(std::string(alloc::to_string(v)) == std::to_string(v));
+    CHECK(std::string(alloc::to_string(std::numeric_limits<unsigned long long>::max())) ==
+          std::to_string(std::numeric_limits<unsigned long long>::max()));
+    CHECK(std::string(alloc::to_string(std::int8_t{-128})) == "-128");
+    CHECK(std::string(alloc::to_string(std::uint32_t{4294967295u})) == "4294967295");
+}
+
+namespace {
+struct counted_object {
+    static inline int alive = 0;
+    int value = 42;
+    counted_object() { ++alive; }
+    ~counted_object() { --alive; }
+};
+}  // namespace
+
+TEST_CASE("boxed constructs one object off the stack and destroys it") {
+    {
+        auto box = detail::boxed<counted_object>::make();
+        REQUIRE(box);
+        CHECK(box->value == 42);
+        CHECK(counted_object::alive == 1);
+        auto moved = std::move(box);
+        CHECK(!box);
+        CHECK(moved->value == 42);
+        CHECK(counted_object::alive == 1);
+    }
+    CHECK(counted_object::alive == 0);
+
+    const detail::raw_block block(1024, std::nothrow);
+    CHECK(block.data() != nullptr);
+    CHECK(block.size() == 1024);
 }

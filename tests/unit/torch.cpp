@@ -416,3 +416,40 @@ TEST_CASE("pickled modules and TorchScript: refused by default, their state dict
         }
     }
 }
+
+TEST_CASE("a disarmer whose Formats policy leaves NumPy and extraction out refuses them, and reads the rest alike") {
+    using checkpoints_only = torch::basic_disarmer<pickle::reader<>, policy::torch_weights_only, writer::torch_zip,
+                                                   mtd::none, torch::formats::checkpoints_only>;
+    const auto run = [](auto& d, const bytes& data, bytes& out) {
+        out.clear();
+        vector_sink sink(out);
+        const byte_view view(data.data(), data.size());
+        return d.disarm(view, memory_source(view), sink);
+    };
+    bytes out_every;
+    bytes out_only;
+    for (const char* file : {"mlp_state_dict.pt", "legacy/mlp.pt", "shared_views.pt"}) {
+        CAPTURE(file);
+        const bytes data = brine_test::read_file(brine_test::source_path(std::string("tests/fixtures/torch/") + file));
+        torch::disarmer every;
+        checkpoints_only only;
+        REQUIRE(run(every, data, out_every));
+        REQUIRE(run(only, data, out_only));
+        CHECK(out_every == out_only);
+    }
+
+    const bytes npy = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/benign/arrays_float32.npy"));
+    torch::disarmer every;
+    checkpoints_only only;
+    CHECK(run(every, npy, out_every));
+    const auto refused = run(only, npy, out_only);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().code == errc::torch_not_a_checkpoint);
+    CHECK(std::string_view(refused.err().detail).find("NumPy") != std::string_view::npos);
+
+    const bytes module = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/module/sequential.pt"));
+    only.extract_weights(true);
+    const auto no_extraction = run(only, module, out_only);
+    REQUIRE_FALSE(no_extraction);
+    CHECK(no_extraction.err().code == errc::invalid_argument);
+}

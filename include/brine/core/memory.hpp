@@ -5,10 +5,12 @@
 // dominant cost of scanning a large pickle: filling fresh memory ran at about 200 MB/s on the
 // 2-core CI machine, against 10 GB/s with 2 MiB pages. So blocks of 2 MiB and more are mapped
 // 2 MiB-aligned and offered to the kernel for transparent huge pages (Linux; a no-op where THP is
-// off). Smaller blocks, and other systems, use operator new.
+// off). Smaller blocks, other systems and a caller's arena (BRINE_CALLER_ARENA) use
+// detail::allocate_bytes.
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -32,7 +34,7 @@ public:
     raw_block() noexcept = default;
     explicit raw_block(std::size_t bytes) : bytes_(bytes) {
         if (bytes == 0) return;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !BRINE_CALLER_ARENA
         if (bytes >= huge_page_size) {
             // Over-map by one huge page, then unmap the unaligned head and the tail.
             const std::size_t mapped = bytes + huge_page_size;
@@ -51,8 +53,10 @@ public:
             }
         }
 #endif
-        data_ = ::operator new(bytes);
+        data_ = allocate_bytes(bytes);
     }
+    // Empty (data() == nullptr) when there is no memory, instead of ending the program.
+    raw_block(std::size_t bytes, std::nothrow_t) noexcept : data_(try_allocate_bytes(bytes)), bytes_(data_ ? bytes : 0) {}
     raw_block(raw_block&& other) noexcept
         : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)),
           mapped_(std::exchange(other.mapped_, false)) {}
@@ -75,20 +79,46 @@ public:
 private:
     void release() noexcept {
         if (!data_) return;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !BRINE_CALLER_ARENA
         if (mapped_) {
             ::munmap(data_, bytes_);
             data_ = nullptr;
             return;
         }
 #endif
-        ::operator delete(data_);
+        deallocate_bytes(data_, bytes_);
         data_ = nullptr;
     }
 
     void* data_ = nullptr;
     std::size_t bytes_ = 0;
     bool mapped_ = false;
+};
+
+// One T in a nothrow raw_block: for large objects kept off a caller's (possibly small) stack.
+template <class T>
+class boxed {
+public:
+    // Empty when there was no memory.
+    [[nodiscard]] static boxed make() noexcept {
+        boxed b;
+        b.block_ = raw_block(sizeof(T), std::nothrow);
+        if (b.block_.data()) b.object_ = ::new (b.block_.data()) T();
+        return b;
+    }
+    boxed(boxed&& other) noexcept : block_(std::move(other.block_)), object_(std::exchange(other.object_, nullptr)) {}
+    boxed& operator=(boxed&&) = delete;
+    ~boxed() {
+        if (object_) object_->~T();
+    }
+    explicit operator bool() const noexcept { return object_ != nullptr; }
+    T* operator->() const noexcept { return object_; }
+    T& operator*() const noexcept { return *object_; }
+
+private:
+    boxed() noexcept = default;
+    raw_block block_;
+    T* object_ = nullptr;
 };
 
 // A growable array of trivially copyable values in a raw_block: like std::vector, but growth

@@ -19,6 +19,8 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/memory.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 
@@ -92,12 +94,13 @@ template <class RandomAccessSource, class Sink>
         }
         return {};
     } else {
-        std::unique_ptr<std::uint8_t[]> buffer(new (std::nothrow) std::uint8_t[chunk]);
+        const detail::raw_block block(chunk, std::nothrow);
+        auto* buffer = static_cast<std::uint8_t*>(block.data());
         if (!buffer) return error{errc::limit_exceeded, offset, "memory for a copy buffer"};
         while (size != 0) {
             const std::size_t n = size < chunk ? static_cast<std::size_t>(size) : chunk;
-            BRINE_TRY(source.read_at(offset, buffer.get(), n));
-            BRINE_TRY(sink.write(byte_view(buffer.get(), n)));
+            BRINE_TRY(source.read_at(offset, buffer, n));
+            BRINE_TRY(sink.write(byte_view(buffer, n)));
             offset += n;
             size -= n;
         }
@@ -147,6 +150,7 @@ private:
 };
 
 // Writes into a caller-owned buffer; writing past its end fails instead of growing.
+// Seekable: write_at patches bytes already written.
 class buffer_sink {
 public:
     constexpr explicit buffer_sink(mutable_byte_view buffer) noexcept : buffer_(buffer) {}
@@ -156,6 +160,12 @@ public:
             return error{errc::limit_exceeded, size_, "output that fits the caller's buffer"};
         if (!bytes.empty()) std::memcpy(buffer_.data() + size_, bytes.data(), bytes.size());
         size_ += bytes.size();
+        return {};
+    }
+    status write_at(std::uint64_t offset, byte_view bytes) noexcept {
+        if (offset > size_ || bytes.size() > size_ - offset)
+            return error{errc::invalid_argument, offset, "a patch inside the bytes already written"};
+        if (!bytes.empty()) std::memcpy(buffer_.data() + offset, bytes.data(), bytes.size());
         return {};
     }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
@@ -170,7 +180,7 @@ private:
 // Seekable: write_at patches bytes already written.
 class vector_sink {
 public:
-    explicit vector_sink(std::vector<std::uint8_t>& out) noexcept : out_(&out) {}
+    explicit vector_sink(alloc::vector<std::uint8_t>& out) noexcept : out_(&out) {}
 
     status write(byte_view bytes) noexcept {
         out_->insert(out_->end(), bytes.begin(), bytes.end());
@@ -184,7 +194,7 @@ public:
     }
 
 private:
-    std::vector<std::uint8_t>* out_;
+    alloc::vector<std::uint8_t>* out_;
 };
 
 // Discards everything and counts it (sizing, hashing-only passes).

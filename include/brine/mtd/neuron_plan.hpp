@@ -526,10 +526,10 @@ struct chain_layer {
             block = static_cast<std::uint64_t>(in / out);
         }
         hidden_axis axis;
-        axis.members.push_back({weight.name, 0, 1});
-        if (layer.bias != sequential_module::none) axis.members.push_back({tensors[layer.bias].name, 0, 1});
-        for (const std::uint32_t t : layer.followers) axis.members.push_back({tensors[t].name, 0, 1});
-        axis.members.push_back({next.name, 1, block});
+        axis.members.push_back({std::string(weight.name), 0, 1});
+        if (layer.bias != sequential_module::none) axis.members.push_back({std::string(tensors[layer.bias].name), 0, 1});
+        for (const std::uint32_t t : layer.followers) axis.members.push_back({std::string(tensors[t].name), 0, 1});
+        axis.members.push_back({std::string(next.name), 1, block});
         plan.axes.push_back(std::move(axis));
     }
     BRINE_TRY(check_plan(plan, found));
@@ -543,7 +543,7 @@ struct chain_layer {
 // bytes move, following the permutation's cycles in place. Refused: an axis beyond `sizes`, a
 // negative size, a size along the axis not a multiple of `block`, a `perm` that is not a
 // permutation of size / block units, and `data` of any length other than the tensor's.
-[[nodiscard]] inline status permute_axis(mutable_byte_view data, const std::vector<std::int64_t>& sizes,
+[[nodiscard]] inline status permute_axis(mutable_byte_view data, const alloc::vector<std::int64_t>& sizes,
                                          std::size_t item_size, unsigned axis, std::uint64_t block,
                                          const std::vector<std::uint32_t>& perm, bool inverse,
                                          std::vector<std::uint8_t>& scratch) {

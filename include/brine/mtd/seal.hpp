@@ -120,8 +120,8 @@ namespace detail {
     out.name = t.name;
     out.type = std::string(torch::info(t.type).name);
     out.layout = std::string(layout_name(t.kind));
-    out.sizes = t.sizes;
-    out.strides = t.strides;
+    out.sizes.assign(t.sizes.begin(), t.sizes.end());
+    out.strides.assign(t.strides.begin(), t.strides.end());
     out.offset = t.storage_offset;
     out.record = has_storage(t) ? record : -1;
     out.parameter = t.parameter;

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
@@ -107,7 +108,7 @@ struct type_node {
 
 // A field of a structured type, in header order.
 struct field {
-    std::string name;               // UTF-8
+    alloc::string name;               // UTF-8
     std::uint32_t type = 0;         // index in dtype::nodes
     std::uint32_t first_dim = 0;    // sub-array shape: dtype::dims[first_dim, +dim_count); none when 0
     std::uint32_t dim_count = 0;
@@ -119,9 +120,9 @@ struct field {
 
 // A dtype as a tree in three flat arrays; nodes[0] is the array's own type.
 struct dtype {
-    std::vector<type_node> nodes;
-    std::vector<field> fields;
-    std::vector<std::uint64_t> dims;
+    alloc::vector<type_node> nodes;
+    alloc::vector<field> fields;
+    alloc::vector<std::uint64_t> dims;
 
     [[nodiscard]] const type_node& root() const noexcept { return nodes.front(); }
     [[nodiscard]] std::uint64_t itemsize() const noexcept { return nodes.empty() ? 0 : root().itemsize; }
@@ -132,20 +133,20 @@ struct dtype {
 
     // The descr as numpy's format.py writes it: repr(dtype.str), or repr(dtype.descr) with
     // adjacent padding merged into one ('', '|V<n>') gap. Latin-1 text, as in the header.
-    [[nodiscard]] std::string descr() const {
-        std::string out;
+    [[nodiscard]] alloc::string descr() const {
+        alloc::string out;
         append_descr(out, 0);
         return out;
     }
 
-    void append_descr(std::string& out, std::uint32_t index) const;
+    void append_descr(alloc::string& out, std::uint32_t index) const;
 };
 
 struct npy_header {
     std::uint8_t major = 1;
     std::uint8_t minor = 0;
     dtype type;
-    std::vector<std::uint64_t> shape;
+    alloc::vector<std::uint64_t> shape;
     bool fortran_order = false;     // as the file says
     std::uint64_t data_offset = 0;  // the preamble's size: magic, version, header length, header
     std::uint64_t count = 1;        // elements: the product of shape (1 for shape ())
@@ -178,7 +179,7 @@ inline constexpr std::uint64_t intp_max = 0x7FFFFFFFFFFFFFFF;
 // numpy pads the header for this many digits of the growing axis (GROWTH_AXIS_MAX_DIGITS).
 inline constexpr std::size_t growth_axis_digits = 21;
 
-inline void append_decimal(std::string& out, std::uint64_t value) {
+inline void append_decimal(alloc::string& out, std::uint64_t value) {
     char digits[20];
     std::size_t n = 0;
     do {
@@ -195,7 +196,7 @@ inline void append_decimal(std::string& out, std::uint64_t value) {
 }
 
 // repr() of a tuple of ints: (), (3,), (2, 3).
-inline void append_shape(std::string& out, const std::uint64_t* dims, std::size_t count) {
+inline void append_shape(alloc::string& out, const std::uint64_t* dims, std::size_t count) {
     out += '(';
     for (std::size_t i = 0; i < count; ++i) {
         if (i != 0) out += ", ";
@@ -205,14 +206,14 @@ inline void append_shape(std::string& out, const std::uint64_t* dims, std::size_
     out += ')';
 }
 
-inline void append_hex(std::string& out, std::uint32_t value, int digits) {
+inline void append_hex(alloc::string& out, std::uint32_t value, int digits) {
     constexpr char hex[] = "0123456789abcdef";
     for (int i = digits - 1; i >= 0; --i) out += hex[(value >> (4 * i)) & 0xF];
 }
 
 // Python's repr() of a str, encoded in Latin-1 as format.py encodes a 1.0 header; code points
 // beyond Latin-1 are escaped (see the top of this file).
-inline void append_python_string(std::string& out, std::string_view utf8) {
+inline void append_python_string(alloc::string& out, std::string_view utf8) {
     const bool single = utf8.find('\'') != std::string_view::npos;
     const bool dbl = utf8.find('"') != std::string_view::npos;
     const char quote = single && !dbl ? '"' : '\'';
@@ -261,7 +262,7 @@ inline void append_python_string(std::string& out, std::string_view utf8) {
     out += quote;
 }
 
-inline void append_type_string(std::string& out, const type_node& node) {
+inline void append_type_string(alloc::string& out, const type_node& node) {
     out += static_cast<char>(node.order);
     out += static_cast<char>(node.kind);
     if (node.kind == type_kind::object) return;  // dtype('O').str is '|O'
@@ -280,7 +281,7 @@ inline void append_type_string(std::string& out, const type_node& node) {
 
 }  // namespace detail
 
-inline void dtype::append_descr(std::string& out, std::uint32_t index) const {
+inline void dtype::append_descr(alloc::string& out, std::uint32_t index) const {
     const type_node& node = nodes[index];
     if (node.kind != type_kind::structured) {
         out += '\'';
@@ -405,7 +406,7 @@ private:
         item.offset = base_ + pos_;
         const std::uint8_t close = kind == literal_kind::dict ? '}' : ']';
         ++pos_;
-        std::vector<std::uint32_t> items;
+        alloc::vector<std::uint32_t> items;
         skip_spaces();
         while (peek() != close) {
             auto value = parse_value(depth);
@@ -439,7 +440,7 @@ private:
         item.kind = literal_kind::tuple;
         item.offset = base_ + pos_;
         ++pos_;
-        std::vector<std::uint32_t> items;
+        alloc::vector<std::uint32_t> items;
         skip_spaces();
         bool comma = false;
         while (peek() != ')') {
@@ -460,7 +461,7 @@ private:
         return finish_container(item, items);
     }
 
-    result<std::uint32_t> finish_container(literal item, const std::vector<std::uint32_t>& items) {
+    result<std::uint32_t> finish_container(literal item, const alloc::vector<std::uint32_t>& items) {
         item.first = static_cast<std::uint32_t>(children_.size());
         item.count = static_cast<std::uint32_t>(items.size());
         children_.insert(children_.end(), items.begin(), items.end());
@@ -751,7 +752,7 @@ private:
         type.nodes[index].has_object = has_object;
 
         // numpy refuses a name used twice ("name already used as a name or title").
-        std::vector<std::uint32_t> order;
+        alloc::vector<std::uint32_t> order;
         for (std::uint32_t i = 0; i < descr.count; ++i)
             if (!type.fields[node.first_field + i].padding) order.push_back(node.first_field + i);
         std::sort(order.begin(), order.end(),
@@ -868,9 +869,9 @@ private:
     bool long_suffix_;
     const npy_limits* limits_;
     std::size_t pos_ = 0;
-    std::vector<literal> values_;
-    std::vector<std::uint32_t> children_;
-    std::string text_pool_;
+    alloc::vector<literal> values_;
+    alloc::vector<std::uint32_t> children_;
+    alloc::string text_pool_;
 };
 
 }  // namespace detail
@@ -941,10 +942,10 @@ private:
 
 // Appends the preamble numpy's format.py writes for this header (written for `header`'s dtype,
 // shape and effective order; the version is 1.0, or 2.0 for a header over 65535 bytes).
-inline status append_npy_preamble(const npy_header& header, std::vector<std::uint8_t>& out) {
+inline status append_npy_preamble(const npy_header& header, alloc::vector<std::uint8_t>& out) {
     if (header.type.nodes.empty()) return error{errc::invalid_argument, 0, "a header with a dtype"};
     const bool fortran = header.effective_fortran_order();
-    std::string text = "{'descr': ";
+    alloc::string text = "{'descr': ";
     header.type.append_descr(text, 0);
     text += ", 'fortran_order': ";
     text += fortran ? "True" : "False";
@@ -988,7 +989,7 @@ template <class Sink>
         return error{errc::invalid_argument, header.data_offset, "a numeric array (object arrays: rebuild_npy)"};
     if (data.size() != header.data_size)
         return error{errc::invalid_argument, header.data_offset, "data of exactly shape x itemsize bytes"};
-    std::vector<std::uint8_t> preamble;
+    alloc::vector<std::uint8_t> preamble;
     BRINE_TRY(append_npy_preamble(header, preamble));
     BRINE_TRY(sink.write(byte_view(preamble.data(), preamble.size())));
     return sink.write(data);
@@ -1008,7 +1009,7 @@ struct npy_scan {
     pickle::evaluation objects;
 
     [[nodiscard]] bool has_objects() const noexcept { return array.header.has_objects(); }
-    [[nodiscard]] const std::vector<pickle::finding>& findings() const noexcept { return objects.values.findings(); }
+    [[nodiscard]] const alloc::vector<pickle::finding>& findings() const noexcept { return objects.values.findings(); }
     // Nothing refused, nothing ignored: what rebuild_npy writes means what the input meant.
     [[nodiscard]] bool clean() const noexcept { return findings().empty(); }
 };
@@ -1056,7 +1057,7 @@ template <class Sink>
     static_assert(is_sink_v<Sink>, "Sink must have: status write(byte_view) noexcept");
     const npy_header& header = scan.array.header;
     npy_rebuild_stats stats;
-    std::vector<std::uint8_t> preamble;
+    alloc::vector<std::uint8_t> preamble;
     BRINE_TRY(append_npy_preamble(header, preamble));
     if (!header.has_objects()) {
         if (scan.array.data.size() != header.data_size)
@@ -1071,7 +1072,7 @@ template <class Sink>
     if (!scan.clean())
         return error{errc::numpy_object_refused, header.data_offset + scan.findings().front().offset,
                      "an object array whose pickle the policy accepts in full (scan_npy lists the findings)"};
-    std::vector<std::uint8_t> pickled;
+    alloc::vector<std::uint8_t> pickled;
     auto written = pickle::writer(scan.objects.values).write(pickled);
     if (!written) return detail::shifted(written.err(), header.data_offset);
     stats.object_array = true;
@@ -1094,10 +1095,10 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 
 // The same, appending to a vector (left as it was on failure).
 template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
-[[nodiscard]] result<npy_rebuild_stats> rebuild_npy(byte_view file, std::vector<std::uint8_t>& out,
+[[nodiscard]] result<npy_rebuild_stats> rebuild_npy(byte_view file, alloc::vector<std::uint8_t>& out,
                                                     const Policy& rules = Policy{},
                                                     const npy_limits& limits = {}) noexcept {
-    std::vector<std::uint8_t> fresh;
+    alloc::vector<std::uint8_t> fresh;
     vector_sink sink(fresh);
     auto stats = rebuild_npy<Policy, Limits>(file, sink, rules, limits);
     BRINE_TRY(stats);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
@@ -71,18 +72,18 @@ struct npz_limits {
 // One member of an archive: its name (np.load's key is the name without ".npy"), its header, and
 // for object arrays the pickle and its evaluation.
 struct npz_member {
-    std::string name;
+    alloc::string name;
     npy_header header;
-    std::vector<std::uint8_t> data;   // object arrays: the member's pickle (the graph points into it)
+    alloc::vector<std::uint8_t> data;   // object arrays: the member's pickle (the graph points into it)
     pickle::evaluation objects;       // offsets in it count from header.data_offset in the member
 
     [[nodiscard]] bool has_objects() const noexcept { return header.has_objects(); }
-    [[nodiscard]] const std::vector<pickle::finding>& findings() const noexcept { return objects.values.findings(); }
+    [[nodiscard]] const alloc::vector<pickle::finding>& findings() const noexcept { return objects.values.findings(); }
     [[nodiscard]] bool clean() const noexcept { return findings().empty(); }
 };
 
 struct npz_scan {
-    std::vector<npz_member> members;  // in central-directory order
+    alloc::vector<npz_member> members;  // in central-directory order
 
     [[nodiscard]] bool clean() const noexcept {
         return std::all_of(members.begin(), members.end(), [](const npz_member& m) { return m.clean(); });
@@ -97,7 +98,7 @@ struct npz_options {
 
 struct npz_rebuild_stats {
     std::size_t members_written = 0;
-    std::vector<npz_member> dropped;  // object members left out, with their findings
+    alloc::vector<npz_member> dropped;  // object members left out, with their findings
     std::uint64_t bytes_written = 0;
 };
 
@@ -143,7 +144,7 @@ public:
     }
 
     [[nodiscard]] npy_header& header() noexcept { return header_; }
-    [[nodiscard]] std::vector<std::uint8_t>& data() noexcept { return data_; }
+    [[nodiscard]] alloc::vector<std::uint8_t>& data() noexcept { return data_; }
 
 private:
     enum class phase { preamble, numeric, objects };
@@ -200,7 +201,7 @@ private:
             return error{errc::numpy_trailing_data, preamble_size_ + header_.data_size,
                          "the end of the member right after shape x itemsize data bytes"};
         if (out_ != nullptr) {
-            std::vector<std::uint8_t> preamble;
+            alloc::vector<std::uint8_t> preamble;
             BRINE_TRY(append_npy_preamble(header_, preamble));
             BRINE_TRY(out_->open_entry(item_->name, preamble.size() + header_.data_size));
             BRINE_TRY(out_->write(byte_view(preamble.data(), preamble.size())));
@@ -215,8 +216,8 @@ private:
     Writer* out_;
     phase phase_ = phase::preamble;
     std::uint64_t preamble_size_ = 0;
-    std::vector<std::uint8_t> buffer_;
-    std::vector<std::uint8_t> data_;
+    alloc::vector<std::uint8_t> buffer_;
+    alloc::vector<std::uint8_t> data_;
     npy_header header_;
     error failure_;
 };
@@ -308,7 +309,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         rebuilt.array.header = std::move(member.header);
         rebuilt.array.data = byte_view(member.data.data(), member.data.size());
         rebuilt.objects = std::move(member.objects);
-        std::vector<std::uint8_t> bytes;
+        alloc::vector<std::uint8_t> bytes;
         vector_sink memory(bytes);
         auto written = write_rebuilt(rebuilt, memory);
         if (!written) return detail::in_member(written.err(), member.name);
@@ -322,11 +323,11 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 
 // The same from bytes in memory, appending to a vector (left as it was on failure).
 template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
-[[nodiscard]] result<npz_rebuild_stats> rebuild_npz(byte_view file, std::vector<std::uint8_t>& out,
+[[nodiscard]] result<npz_rebuild_stats> rebuild_npz(byte_view file, alloc::vector<std::uint8_t>& out,
                                                     const Policy& rules = Policy{},
                                                     const npz_options& options = {}) noexcept {
     const memory_source source(file);
-    std::vector<std::uint8_t> fresh;
+    alloc::vector<std::uint8_t> fresh;
     vector_sink sink(fresh);
     auto stats = rebuild_npz<Policy, Limits>(source, sink, rules, options);
     BRINE_TRY(stats);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/pickle/limits.hpp>
@@ -680,11 +681,11 @@ private:
     const Policy* policy_;
     graph* graph_ = nullptr;
     byte_view input_;
-    std::vector<node_id> stack_;
-    std::vector<std::size_t> marks_;
-    std::vector<node_id> memo_dense_;
-    std::unordered_map<std::uint64_t, node_id> memo_sparse_;
-    std::vector<node_id> capture_work_;
+    alloc::vector<node_id> stack_;
+    alloc::vector<std::size_t> marks_;
+    alloc::vector<node_id> memo_dense_;
+    alloc::unordered_map<std::uint64_t, node_id> memo_sparse_;
+    alloc::vector<node_id> capture_work_;
     std::uint64_t memo_count_ = 0;
     int protocol_ = 0;
     bool saw_proto_ = false;

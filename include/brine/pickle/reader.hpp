@@ -37,6 +37,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
@@ -576,7 +577,7 @@ private:
     bool stopped_ = false;
     bool failed_ = false;
     error failure_;
-    std::vector<std::uint8_t> scratch_;
+    alloc::vector<std::uint8_t> scratch_;
 };
 
 }  // namespace pickle

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/memory.hpp>
 #include <brine/pickle/opcodes.hpp>
@@ -237,7 +238,7 @@ public:
         return n.kind == node_kind::global ? global_names_[n.aux_] : global_name{};
     }
 
-    [[nodiscard]] const std::vector<finding>& findings() const noexcept { return findings_; }
+    [[nodiscard]] const alloc::vector<finding>& findings() const noexcept { return findings_; }
     [[nodiscard]] const finding& finding_of(node_id id) const noexcept { return findings_[(*this)[id].aux_]; }
 
     // ---- building (the symbolic machine) -----------------------------------------------------------
@@ -310,8 +311,8 @@ public:
         if (bytes.empty()) return {};
         if (bytes.size() > text_room_) {
             const std::size_t size = bytes.size() > text_block_size ? bytes.size() : text_block_size;
-            text_blocks_.push_back(std::unique_ptr<char[]>(new char[size]));
-            text_next_ = text_blocks_.back().get();
+            text_blocks_.emplace_back(size);
+            text_next_ = static_cast<char*>(text_blocks_.back().data());
             text_room_ = size;
         }
         std::memcpy(text_next_, bytes.data(), bytes.size());
@@ -474,16 +475,16 @@ private:
 
     static constexpr std::size_t text_block_size = 64 * 1024;
 
-    std::vector<::brine::detail::raw_block> blocks_;
-    std::vector<node*> chunks_;        // blocks_[k].data(), for one load per lookup
+    alloc::vector<::brine::detail::raw_block> blocks_;
+    alloc::vector<node*> chunks_;        // blocks_[k].data(), for one load per lookup
     node* next_ = nullptr;             // where the next node goes, in the last chunk in use
     node* chunk_end_ = nullptr;
     std::size_t size_ = 0;
     ::brine::detail::pod_array<node_id> edges_;
-    std::vector<call_extras> extras_;
-    std::vector<global_name> global_names_;
-    std::vector<finding> findings_;
-    std::vector<std::unique_ptr<char[]>> text_blocks_;
+    alloc::vector<call_extras> extras_;
+    alloc::vector<global_name> global_names_;
+    alloc::vector<finding> findings_;
+    alloc::vector<::brine::detail::raw_block> text_blocks_;
     char* text_next_ = nullptr;
     std::size_t text_room_ = 0;
     node_id root_ = no_node;

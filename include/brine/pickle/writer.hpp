@@ -18,6 +18,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/pickle/names.hpp>
@@ -43,7 +44,7 @@ public:
     explicit writer(const graph& values) noexcept : graph_(&values) {}
 
     // Appends the pickle of the graph's root to `out`.
-    [[nodiscard]] result<write_stats> write(std::vector<std::uint8_t>& out) {
+    [[nodiscard]] result<write_stats> write(alloc::vector<std::uint8_t>& out) {
         const node_id root = graph_->root();
         if (root == no_node || root >= graph_->size())
             return error{errc::invalid_argument, 0, "a graph with a root (an evaluated pickle)"};
@@ -78,7 +79,7 @@ private:
     // would give different bytes.
     status count_references(node_id root) {
         references_.assign(graph_->size(), 0);
-        std::vector<node_id> pending{root};
+        alloc::vector<node_id> pending{root};
         const auto queue_entries = [&](node_ids entries) {
             for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
                 if (is_blocked(entries[i]) || is_blocked(entries[i + 1])) continue;
@@ -288,7 +289,7 @@ private:
     }
 
     status emit(node_id root) {
-        std::vector<frame> work;
+        alloc::vector<frame> work;
         work.push_back(frame{root});
         bool fresh = true;  // the top frame has not been opened yet
         while (!work.empty()) {
@@ -551,10 +552,10 @@ private:
     }
 
     const graph* graph_;
-    std::vector<std::uint8_t>* out_ = nullptr;
-    std::vector<std::uint32_t> references_;
-    std::vector<std::uint32_t> memo_index_;
-    std::vector<std::uint8_t> reentries_;
+    alloc::vector<std::uint8_t>* out_ = nullptr;
+    alloc::vector<std::uint32_t> references_;
+    alloc::vector<std::uint32_t> memo_index_;
+    alloc::vector<std::uint8_t> reentries_;
     std::uint32_t next_memo_ = 0;
     write_stats stats_;
     bool needs_bytes_ = false;

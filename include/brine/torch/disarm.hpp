@@ -14,6 +14,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/file.hpp>
 #include <brine/core/result.hpp>
@@ -30,6 +31,7 @@
 #include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/extract.hpp>
+#include <brine/torch/formats.hpp>
 #include <brine/torch/legacy.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/torch/tensors.hpp>
@@ -102,7 +104,7 @@ template <class Copier, class Mtd>
 class output_parts {
 public:
     output_parts(byte_view pickle, const checkpoint& found, const Copier& copier, Mtd& mtd,
-                 const std::vector<const zip::entry*>* records = nullptr) noexcept
+                 const alloc::vector<const zip::entry*>* records = nullptr) noexcept
         : pickle_(pickle), found_(&found), copier_(&copier), mtd_(&mtd), records_(records) {}
     // A storage copied whole from a zip record: the record's CRC-32, which extraction verifies.
     [[nodiscard]] bool known_crc(std::size_t i, std::uint32_t& crc) const noexcept {
@@ -140,12 +142,12 @@ private:
     const checkpoint* found_;
     const Copier* copier_;
     Mtd* mtd_;
-    const std::vector<const zip::entry*>* records_;
+    const alloc::vector<const zip::entry*>* records_;
 };
 
 }  // namespace detail
 
-template <class OpcodeReader, class Allowlist, class Writer, class Mtd>
+template <class OpcodeReader, class Allowlist, class Writer, class Mtd, class Formats = formats::every>
 class basic_disarmer {
     static_assert(policy::check_policy<Allowlist>());
 
@@ -216,6 +218,11 @@ public:
 private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
+        if constexpr (!Formats::weight_extraction) {
+            if (extract_weights_)
+                return error{errc::invalid_argument, 0,
+                             "a disarmer compiled with weight extraction (its Formats policy leaves it out)"};
+        }
         auto kind = detect(source);
         BRINE_TRY(kind);
         switch (*kind) {
@@ -223,7 +230,10 @@ private:
             case format::pickle_stream: return run_pickle_stream(file, source, out, write);
             case format::tar:
                 return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
-            case format::numpy: return run_npy(file, out, write);
+            case format::numpy:
+                if constexpr (Formats::numpy) return run_npy(file, out, write);
+                return error{errc::torch_not_a_checkpoint, 0,
+                             "a torch checkpoint or pickle (this disarmer's Formats policy leaves NumPy out)"};
         }
         return error{errc::torch_not_a_checkpoint, 0, "a known format"};
     }
@@ -233,14 +243,16 @@ private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
         auto archive = zip::reader<RandomAccessSource>::open(source);
-        if (!archive && archive.err().code == errc::zip_multiple_roots) {
-            // No single folder: not torch.save's layout; an .npz (members at the top level) is.
-            auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
-            if (npz && is_npz(*npz)) return run_npz(source, out, write);
+        if constexpr (Formats::numpy) {
+            if (!archive && archive.err().code == errc::zip_multiple_roots) {
+                // No single folder: not torch.save's layout; an .npz (members at the top level) is.
+                auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
+                if (npz && is_npz(*npz)) return run_npz(source, out, write);
+            }
         }
         BRINE_TRY(archive);
         const bool script = static_cast<bool>(archive->find_record("constants.pkl"));
-        if (script && !extract_weights_)
+        if (script && !extracting())
             return error{errc::torch_torchscript, 0,
                          "a torch.save archive (TorchScript is refused by default; --extract-weights reads its weights)"};
         auto data_pkl = archive->find_record("data.pkl");
@@ -249,7 +261,7 @@ private:
         if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
             return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
                          pickle_entry.name};
-        std::vector<std::uint8_t> pickle_bytes;
+        alloc::vector<std::uint8_t> pickle_bytes;
         pickle_bytes.reserve(static_cast<std::size_t>(pickle_entry.uncompressed_size));
         vector_sink pickle_sink(pickle_bytes);
         BRINE_TRY(archive->extract(pickle_entry, pickle_sink));
@@ -268,9 +280,9 @@ private:
 
         // Every storage's record exists and holds exactly numel x item size bytes: fewer would
         // make torch read past it (W1), more would be bytes no tensor accounts for (W5).
-        std::vector<const zip::entry*> records;
+        alloc::vector<const zip::entry*> records;
         for (const storage_ref& storage : found->storages) {
-            std::string name = "data/";
+            alloc::string name = "data/";
             name += storage.key;
             auto record = archive->find_record(name);
             if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
@@ -280,7 +292,7 @@ private:
             records.push_back(*record);
         }
         report_unused_records(*archive, records, script, out_report);
-        const status sparse_ok = check_sparse_indices(*found, [&](std::uint32_t i, std::vector<std::uint8_t>& storage_bytes) {
+        const status sparse_ok = check_sparse_indices(*found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) {
             storage_bytes.clear();
             vector_sink sink(storage_bytes);
             return archive->extract(*records[i], sink);
@@ -362,7 +374,7 @@ private:
     // writes itself (and, for TorchScript, its code and constants, which --extract-weights drops
     // knowingly).
     template <class Archive>
-    static void report_unused_records(const Archive& archive, const std::vector<const zip::entry*>& used, bool script,
+    static void report_unused_records(const Archive& archive, const alloc::vector<const zip::entry*>& used, bool script,
                                       report& out_report) {
         static constexpr std::string_view bookkeeping[] = {"data.pkl", "byteorder", "version", ".data/version",
                                                            ".data/serialization_id", ".format_version",
@@ -379,7 +391,7 @@ private:
                 known = true;
             if (known) continue;
             finding_entry unused;
-            unused.part = std::string(item.name);
+            unused.part = alloc::string(item.name);
             unused.in_pickle = false;
             unused.offset = item.local_header_offset;
             unused.reason = "a record no tensor of the reconstruction uses: not written";
@@ -390,10 +402,10 @@ private:
     // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
     // policy::module_structure and replaced by the state dict of their weights.
     status evaluate_main(byte_view pickle_bytes, pickle::evaluation& evaluated, report& out_report, const char* part) {
-        if (!extract_weights_) {
+        if (!extracting()) {
             machine_type machine(allowlist_);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        } else {
+        } else if constexpr (Formats::weight_extraction) {
             const policy::module_structure<Allowlist> structure(allowlist_);
             pickle::machine<policy::module_structure<Allowlist>, limits_type> machine(structure);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
@@ -403,7 +415,14 @@ private:
         return extract_if_module(evaluated, out_report);
     }
 
+    // extract_weights_, known false at compile time when the Formats policy leaves extraction out.
+    [[nodiscard]] bool extracting() const noexcept {
+        if constexpr (Formats::weight_extraction) return extract_weights_;
+        return false;
+    }
+
     status extract_if_module(pickle::evaluation& evaluated, report& out_report, std::uint64_t base = 0) {
+        if constexpr (!Formats::weight_extraction) return {};
         if (!extract_weights_) return {};
         const pickle::graph& g = evaluated.values;
         const pickle::node& root = g[g.root()];
@@ -418,17 +437,17 @@ private:
         dropped.in_pickle = false;
         dropped.op = pickle::opcode::NEWOBJ;
         dropped.offset = base + root.offset;
-        dropped.module = std::string(cls.module);
-        dropped.name = std::string(cls.name);
+        dropped.module = alloc::string(cls.module);
+        dropped.name = alloc::string(cls.name);
         dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
-                         std::to_string(*extracted) + " tensors";
+                         alloc::to_string(*extracted) + " tensors";
         out_report.findings.push_back(std::move(dropped));
         return {};
     }
 
     // Extracted weights were read with a wider policy: the output must pass the strict one.
     status check_extracted(byte_view rebuilt) {
-        if (!extract_weights_) return {};
+        if (!extracting()) return {};
         machine_type machine(allowlist_);
         pickle::evaluation again;
         BRINE_TRY(machine.run(rebuilt, again));
@@ -454,17 +473,14 @@ private:
         if (is_legacy_magic(first)) {
             out_report.format = "torch legacy";
             detail::add_findings(out_report, first.values, "legacy magic number pickle");
-            const policy::module_structure<Allowlist> structure(allowlist_);
-            pickle::machine<policy::module_structure<Allowlist>, limits_type> module_machine(structure);
-            auto stream = extract_weights_ ? read_legacy(file, first.end_offset, machine, module_machine, out_report)
-                                           : read_legacy(file, first.end_offset, machine, out_report);
+            auto stream = read_legacy_stream(file, first.end_offset, machine, out_report);
             BRINE_TRY(stream);
-            if (extract_weights_) {
+            if (extracting()) {
                 BRINE_TRY(extract_if_module(stream->main, out_report, stream->main_offset));
                 BRINE_TRY(refind_tensors(*stream));
             }
             const legacy_stream& parsed = *stream;
-            BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, std::vector<std::uint8_t>& storage_bytes) -> status {
+            BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) -> status {
                 const byte_view data = file.subview(static_cast<std::size_t>(parsed.data[i].offset),
                                                     static_cast<std::size_t>(parsed.found.storages[i].byte_size()));
                 storage_bytes.assign(data.begin(), data.end());
@@ -501,7 +517,7 @@ private:
         detail::add_tensors(out_report, *found);
         if (!write) return out_report;
         BRINE_TRY(mtd_.prepare(first.values, *found));
-        std::vector<std::uint8_t> rebuilt;
+        alloc::vector<std::uint8_t> rebuilt;
         auto stats = pickle::writer(first.values).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;
@@ -511,12 +527,24 @@ private:
         return out_report;
     }
 
+    result<legacy_stream> read_legacy_stream(byte_view file, std::uint64_t offset, machine_type& machine,
+                                             report& out_report) {
+        if constexpr (Formats::weight_extraction) {
+            if (extract_weights_) {
+                const policy::module_structure<Allowlist> structure(allowlist_);
+                pickle::machine<policy::module_structure<Allowlist>, limits_type> module_machine(structure);
+                return read_legacy(file, offset, machine, module_machine, out_report);
+            }
+        }
+        return read_legacy(file, offset, machine, out_report);
+    }
+
     // ---- output -----------------------------------------------------------------------------------
 
     template <class Copier, class SeekableSink>
     status write_zip(const pickle::graph& values, const checkpoint& found, const Copier& copier, SeekableSink& out,
-                     report& out_report, const std::vector<const zip::entry*>* records = nullptr) {
-        std::vector<std::uint8_t> rebuilt;
+                     report& out_report, const alloc::vector<const zip::entry*>* records = nullptr) {
+        alloc::vector<std::uint8_t> rebuilt;
         auto stats = pickle::writer(values).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
 #include <brine/pickle/value.hpp>
@@ -78,7 +79,7 @@ private:
         return callee.module == "torch._utils" || (callee.module == "torch._tensor" && callee.name == "_rebuild_from_type_v2");
     }
 
-    status add(const std::string& name, pickle::node_id tensor) {
+    status add(const alloc::string& name, pickle::node_id tensor) {
         const std::string_view kept = g_.keep(as_bytes(std::string_view(name)));
         const pickle::node_id key = g_.add(pickle::node_kind::string, pickle::opcode::BINUNICODE, 0);
         g_.set_text(key, kept);
@@ -87,14 +88,14 @@ private:
         return {};
     }
 
-    static std::string join(const std::string& prefix, std::string_view name) {
-        std::string out = prefix;
+    static alloc::string join(const alloc::string& prefix, std::string_view name) {
+        alloc::string out = prefix;
         if (!out.empty()) out += '.';
         out += name;
         return out;
     }
 
-    status walk(pickle::node_id object, const std::string& prefix) {
+    status walk(pickle::node_id object, const alloc::string& prefix) {
         if (visiting_[object]) return error{errc::torch_bad_tensor, g_[object].offset, "a module tree without cycles"};
         visiting_[object] = 1;
         const pickle::node_ids attributes = g_.children(g_.states(object).back());
@@ -135,7 +136,7 @@ private:
     }
 
     // The tensor entries of `_parameters` or `_buffers`, skipping None and the non-persistent.
-    status tensors_in(pickle::node_id dict, const std::string& prefix, pickle::node_id skipped) {
+    status tensors_in(pickle::node_id dict, const alloc::string& prefix, pickle::node_id skipped) {
         const pickle::node_ids entries = entries_of(dict);
         for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
             std::string_view name;
@@ -159,8 +160,8 @@ private:
     }
 
     pickle::graph& g_;
-    std::vector<pickle::node_id> entries_;
-    std::vector<std::uint8_t> visiting_;
+    alloc::vector<pickle::node_id> entries_;
+    alloc::vector<std::uint8_t> visiting_;
 };
 
 }  // namespace detail

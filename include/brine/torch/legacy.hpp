@@ -13,6 +13,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/pickle/machine.hpp>
@@ -51,7 +52,7 @@ struct legacy_stream {
     pickle::evaluation main;
     std::uint64_t main_offset = 0;
     checkpoint found;
-    std::vector<legacy_storage_data> data;  // parallel to found.storages
+    alloc::vector<legacy_storage_data> data;  // parallel to found.storages
     std::uint64_t end = 0;                  // one past the last storage's bytes
 };
 
@@ -168,8 +169,8 @@ template <class Machine, class MainMachine>
     // Every storage the object uses is listed exactly once (the storages left out of the
     // reconstruction may be listed too: their bytes are skipped). Data follows in list order.
     stream.data.assign(stream.found.storages.size(), legacy_storage_data{});
-    std::vector<std::uint8_t> seen(stream.found.storages.size(), 0);
-    std::vector<std::string_view> listed_skipped;
+    alloc::vector<std::uint8_t> seen(stream.found.storages.size(), 0);
+    alloc::vector<std::string_view> listed_skipped;
     for (const pickle::node_id item : listed) {
         std::string_view key;
         if (!policy::ascii_text(keys, item, key)) return detail::legacy_error(keys_at, "storage keys that are strings");
@@ -227,7 +228,7 @@ template <class Machine>
 [[nodiscard]] inline status refind_tensors(legacy_stream& stream) {
     auto found = find_tensors(stream.main.values);
     BRINE_TRY(found);
-    std::vector<legacy_storage_data> data;
+    alloc::vector<legacy_storage_data> data;
     for (const storage_ref& storage : found->storages) {
         const std::size_t before = stream.found.find_storage(storage.key);
         data.push_back(before < stream.data.size() ? stream.data[before] : legacy_storage_data{});

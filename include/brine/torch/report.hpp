@@ -6,6 +6,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/value.hpp>
 #include <brine/pickle/writer.hpp>
@@ -21,32 +22,32 @@ BRINE_NAMESPACE_BEGIN
 namespace torch {
 
 struct finding_entry {
-    std::string part;        // the pickle it is in: "data.pkl", "pickle", "legacy main pickle"...
+    alloc::string part;        // the pickle it is in: "data.pkl", "pickle", "legacy main pickle"...
     bool in_pickle = true;   // false for findings about records or the module structure (no opcode)
     pickle::opcode op = pickle::opcode::STOP;
     std::uint64_t offset = 0;  // of the opcode, in the file (raw pickle, legacy) or in `part` (zip)
-    std::string module;      // the global involved, if any
-    std::string name;
-    std::string reason;
+    alloc::string module;      // the global involved, if any
+    alloc::string name;
+    alloc::string reason;
 };
 
 struct tensor_entry {
-    std::string name;
+    alloc::string name;
     dtype type = dtype::float32;
     layout kind = layout::strided;
-    std::vector<std::int64_t> sizes;
-    std::vector<std::int64_t> strides;
+    alloc::vector<std::int64_t> sizes;
+    alloc::vector<std::int64_t> strides;
     std::int64_t storage_offset = 0;
-    std::string storage_key;  // empty for tensors without storage (meta, sparse wrappers)
+    alloc::string storage_key;  // empty for tensors without storage (meta, sparse wrappers)
     bool parameter = false;
     bool requires_grad = false;
 };
 
 struct report {
-    std::string format;        // "torch zip", "torch legacy", "pickle", ...
+    alloc::string format;        // "torch zip", "torch legacy", "pickle", ...
     int protocol = 0;          // of the (main) pickle
-    std::vector<finding_entry> findings;
-    std::vector<tensor_entry> tensors;
+    alloc::vector<finding_entry> findings;
+    alloc::vector<tensor_entry> tensors;
     std::size_t storages = 0;
     std::uint64_t storage_bytes = 0;
     bool written = false;      // disarm: the output file exists
@@ -62,11 +63,11 @@ namespace detail {
 inline void add_findings(report& out, const pickle::graph& g, std::string_view part, std::uint64_t base = 0) {
     for (const pickle::finding& f : g.findings()) {
         finding_entry e;
-        e.part = std::string(part);
+        e.part = alloc::string(part);
         e.op = f.op;
         e.offset = base + f.offset;
-        e.module = std::string(f.module);
-        e.name = std::string(f.name);
+        e.module = alloc::string(f.module);
+        e.name = alloc::string(f.name);
         e.reason = f.reason;
         out.findings.push_back(std::move(e));
     }
@@ -84,7 +85,7 @@ inline void add_tensors(report& out, const checkpoint& found) {
         e.strides = t.strides;
         e.storage_offset = t.storage_offset;
         if (t.kind == layout::strided || t.kind == layout::quantized)
-            e.storage_key = std::string(found.storages[t.storage].key);
+            e.storage_key = alloc::string(found.storages[t.storage].key);
         e.parameter = t.parameter;
         e.requires_grad = t.requires_grad;
         out.tensors.push_back(std::move(e));

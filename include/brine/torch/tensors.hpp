@@ -9,6 +9,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
 #include <brine/pickle/value.hpp>
@@ -41,13 +42,13 @@ struct storage_ref {
 enum class layout : std::uint8_t { strided, quantized, sparse_coo, sparse_compressed, meta };
 
 struct tensor_ref {
-    std::string name;                  // dotted path from the root; "" for the root itself
+    alloc::string name;                  // dotted path from the root; "" for the root itself
     layout kind = layout::strided;
     std::uint32_t storage = 0;         // index into checkpoint::storages (strided, quantized)
     dtype type = dtype::float32;
     std::int64_t storage_offset = 0;   // in elements
-    std::vector<std::int64_t> sizes;
-    std::vector<std::int64_t> strides;
+    alloc::vector<std::int64_t> sizes;
+    alloc::vector<std::int64_t> strides;
     bool parameter = false;            // wrapped in torch.nn.Parameter
     bool requires_grad = false;
     pickle::node_id node = pickle::no_node;
@@ -59,9 +60,9 @@ struct tensor_ref {
 };
 
 struct checkpoint {
-    std::vector<storage_ref> storages;  // in order of first reference
-    std::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
-    std::unordered_map<std::string_view, std::uint32_t> by_key;  // storage key -> index in storages
+    alloc::vector<storage_ref> storages;  // in order of first reference
+    alloc::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
+    alloc::unordered_map<std::string_view, std::uint32_t> by_key;  // storage key -> index in storages
 
     // The index of the storage with `key`, or storages.size().
     [[nodiscard]] std::size_t find_storage(std::string_view key) const {
@@ -118,9 +119,9 @@ public:
         // Depth first, iteratively (a hostile pickle may nest deeply), names built on the way.
         struct pending {
             pickle::node_id id;
-            std::string name;
+            alloc::string name;
         };
-        std::vector<pending> work;
+        alloc::vector<pending> work;
         work.push_back({g_.root(), {}});
         while (!work.empty()) {
             pending next = std::move(work.back());
@@ -151,7 +152,7 @@ public:
                 } else if (n.kind == pickle::node_kind::call) {
                     work.push_back({children[i], next.name});
                 } else {
-                    work.push_back({children[i], join(next.name, std::to_string(i))});
+                    work.push_back({children[i], join(next.name, alloc::to_string(i))});
                 }
             }
             for (const pickle::node_id state : g_.states(next.id)) work.push_back({state, next.name});
@@ -160,14 +161,14 @@ public:
     }
 
 private:
-    static std::string join(const std::string& prefix, const std::string& part) {
+    static alloc::string join(const alloc::string& prefix, const alloc::string& part) {
         return prefix.empty() ? part : prefix + "." + part;
     }
 
-    std::string key_text(pickle::node_id id) const {
+    alloc::string key_text(pickle::node_id id) const {
         const pickle::node& n = g_[id];
-        if (n.kind == pickle::node_kind::string) return std::string(n.text());
-        if (n.kind == pickle::node_kind::integer) return std::to_string(n.integer());
+        if (n.kind == pickle::node_kind::string) return alloc::string(n.text());
+        if (n.kind == pickle::node_kind::integer) return alloc::to_string(n.integer());
         return "?";
     }
 
@@ -178,7 +179,7 @@ private:
         return true;
     }
 
-    bool int_tuple(pickle::node_id id, std::vector<std::int64_t>& out) const {
+    bool int_tuple(pickle::node_id id, alloc::vector<std::int64_t>& out) const {
         const pickle::node& n = g_[id];
         // torch.Size(...) pickles as a call to torch.Size with a tuple; plain tuples elsewhere.
         if (n.kind == pickle::node_kind::call && policy::callable_name(g_, id).name == "Size") {
@@ -301,7 +302,7 @@ private:
     }
 
     // If `id` is a call that makes a tensor, records it (and the tensors inside it) and says so.
-    result<bool> tensor_call(pickle::node_id id, const std::string& name) {
+    result<bool> tensor_call(pickle::node_id id, const alloc::string& name) {
         const policy::qualified_name callee = policy::callable_name(g_, id);
         const pickle::node_ids parts = g_.children(id);
         if (parts.size() < 2) return false;
@@ -373,7 +374,7 @@ private:
     }
 
     // Tensors inside a tensor's arguments (a Parameter's data, sparse parts, per-channel scales).
-    status nested(pickle::node_id id, const std::string& name) {
+    status nested(pickle::node_id id, const alloc::string& name) {
         if (pickle::graph::is_shared_constant(id) || visited_[id]) return {};
         visited_[id] = 1;
         const pickle::node& n = g_[id];
@@ -385,7 +386,7 @@ private:
         }
         if (n.kind == pickle::node_kind::tuple) {
             const pickle::node_ids items = g_.children(id);
-            for (std::size_t i = 0; i < items.size(); ++i) BRINE_TRY(nested(items[i], name + "." + std::to_string(i)));
+            for (std::size_t i = 0; i < items.size(); ++i) BRINE_TRY(nested(items[i], name + "." + alloc::to_string(i)));
         }
         return {};
     }
@@ -413,7 +414,7 @@ private:
 
     const pickle::graph& g_;
     checkpoint out_;
-    std::vector<std::uint8_t> visited_;
+    alloc::vector<std::uint8_t> visited_;
 };
 
 }  // namespace detail
@@ -421,10 +422,10 @@ private:
 // The index values of sparse tensors, read from their storages' bytes (THREATS.md W4): COO
 // indices within the size in every sparse dimension; compressed (CSR) row pointers starting at 0,
 // never decreasing, ending at the number of values, and column indices within the size.
-// `read(storage index, std::vector<std::uint8_t>&)` loads a storage's bytes.
+// `read(storage index, alloc::vector<std::uint8_t>&)` loads a storage's bytes.
 template <class Read>
 [[nodiscard]] status check_sparse_indices(const checkpoint& found, Read&& read) {
-    std::vector<std::uint8_t> bytes;
+    alloc::vector<std::uint8_t> bytes;
     const auto element = [&](const tensor_ref& t, std::int64_t i, std::int64_t j) -> std::int64_t {
         const std::uint64_t at = static_cast<std::uint64_t>(t.storage_offset + i * t.strides[0] +
                                                             (t.sizes.size() > 1 ? j * t.strides[1] : 0));

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/zip/writer.hpp>
@@ -41,9 +42,9 @@ struct torch_zip {
         BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
         for (std::size_t i = 0; i < parts.storage_count(); ++i) {
             const auto storage = parts.storage(i);
-            std::string key = "data/";
+            alloc::string key = "data/";
             key += storage.key;
-            const std::string record_name = record(key);
+            const alloc::string record_name = record(key);
             std::uint32_t crc = 0;
             if (parts.known_crc(i, crc)) {
                 BRINE_TRY(archive.open_entry(record_name, storage.byte_size(), crc));
@@ -59,8 +60,8 @@ struct torch_zip {
     }
 
 private:
-    [[nodiscard]] std::string record(std::string_view record_name) const {
-        std::string full(prefix);
+    [[nodiscard]] alloc::string record(std::string_view record_name) const {
+        alloc::string full(prefix);
         full += '/';
         full += record_name;
         return full;

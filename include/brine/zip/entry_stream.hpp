@@ -6,6 +6,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/memory.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
@@ -84,7 +85,7 @@ template <class RandomAccessSource, class Entry, class Sink>
         }
     } else {
         // ~130 KiB of tables and window: on the heap, not on a caller's (possibly small) stack.
-        std::unique_ptr<stream_inflater> inflater(new (std::nothrow) stream_inflater);
+        auto inflater = ::brine::detail::boxed<stream_inflater>::make();
         if (!inflater) return error{errc::limit_exceeded, item.data_offset, "memory for the inflate window", item.name};
         inflate_options options;
         options.exact_size = item.uncompressed_size;

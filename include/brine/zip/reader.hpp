@@ -8,6 +8,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
@@ -134,7 +135,7 @@ struct zip64_values {
 // `scratch` is reused memory for the file's tail (up to 64 KiB).
 template <class Source>
 [[nodiscard]] result<directory_location> locate_central_directory(const Source& source,
-                                                                   std::vector<std::uint8_t>& scratch) noexcept {
+                                                                   alloc::vector<std::uint8_t>& scratch) noexcept {
     const std::uint64_t file_size = source.size();
     if (file_size < end_record_size)
         return error{errc::zip_no_end_record, 0, "an end-of-central-directory record (the file is too short)"};
@@ -269,7 +270,7 @@ public:
     }
 
     // Entries in central-directory order (the order PyTorch's reader enumerates them).
-    [[nodiscard]] const std::vector<entry>& entries() const noexcept { return entries_; }
+    [[nodiscard]] const alloc::vector<entry>& entries() const noexcept { return entries_; }
     // The single top-level folder every entry is under ("archive" in "archive/data.pkl").
     [[nodiscard]] std::string_view root() const noexcept { return root_; }
     [[nodiscard]] std::uint64_t central_directory_offset() const noexcept { return directory_offset_; }
@@ -309,7 +310,7 @@ private:
     explicit reader(const Source& source) noexcept : source_(&source) {}
 
     status load(const reader_limits& limits) noexcept {
-        std::vector<std::uint8_t> scratch;
+        alloc::vector<std::uint8_t> scratch;
         auto where = detail::locate_central_directory(*source_, scratch);
         BRINE_TRY(where);
         BRINE_TRY(read_central_directory(*where, limits));
@@ -473,7 +474,7 @@ private:
 
     // Reads each entry's local header (and data descriptor), requiring it to agree with the
     // central header, and works out where the entry's bytes end.
-    status read_local_headers(std::vector<std::uint8_t>& scratch) noexcept {
+    status read_local_headers(alloc::vector<std::uint8_t>& scratch) noexcept {
         using namespace detail;
         for (entry& item : entries_) {
             const std::uint64_t at = item.local_header_offset;
@@ -588,7 +589,7 @@ private:
 
     // Every byte before the central directory belongs to exactly one entry, in order, from offset 0.
     status check_layout(const detail::directory_location& where) const noexcept {
-        std::vector<std::uint32_t> order(entries_.size());
+        alloc::vector<std::uint32_t> order(entries_.size());
         for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
         std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) {
             return entries_[a].local_header_offset < entries_[b].local_header_offset;
@@ -612,9 +613,9 @@ private:
     }
 
     const Source* source_;
-    std::vector<std::uint8_t> directory_;
-    std::vector<entry> entries_;
-    std::vector<std::uint32_t> by_folded_name_;
+    alloc::vector<std::uint8_t> directory_;
+    alloc::vector<entry> entries_;
+    alloc::vector<std::uint32_t> by_folded_name_;
     std::string_view root_;
     std::uint64_t directory_offset_ = 0;
 };

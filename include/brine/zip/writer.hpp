@@ -12,6 +12,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
@@ -169,7 +170,7 @@ public:
 
 private:
     struct record {
-        std::string name;
+        alloc::string name;
         std::uint64_t local_header_offset = 0;
         std::uint64_t size = 0;
         std::uint32_t crc32 = 0;
@@ -189,7 +190,7 @@ private:
         if (name.size() > 0xFFFF) return error{errc::invalid_argument, 0, "an entry name under 64 KiB", name};
         if (const char* problem = name_problem(name, flags != 0))
             return error{errc::zip_bad_name, 0, problem, name};
-        if (!names_.insert(std::string(name)).second)
+        if (!names_.insert(alloc::string(name)).second)
             return error{errc::zip_duplicate_name, 0, "entry names that differ other than in ASCII case", name};
 
         const bool zip64 = size >= u32_max;
@@ -300,14 +301,14 @@ private:
     }
 
     struct folded_less {
-        bool operator()(const std::string& a, const std::string& b) const noexcept {
+        bool operator()(const alloc::string& a, const alloc::string& b) const noexcept {
             return detail::compare_folded(a, b) < 0;
         }
     };
 
     SeekableSink* sink_;
-    std::vector<record> records_;
-    std::set<std::string, folded_less> names_;  // PyTorch looks records up ignoring ASCII case
+    alloc::vector<record> records_;
+    alloc::set<alloc::string, folded_less> names_;  // PyTorch looks records up ignoring ASCII case
     std::uint64_t position_ = 0;
     crc32_stream crc_;                 // of the open entry
     std::uint32_t vouched_crc_ = 0;    // the caller's CRC-32 for it, when vouched_
