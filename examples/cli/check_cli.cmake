@@ -1,5 +1,5 @@
 # CLI checks: `brine sha256` agrees with coreutils' sha256sum on a real file, and an unreadable
-# file exits 2 with a message. -DBRINE=<path> -DSAMPLE=<file>
+# file exits 2 with a message. -DBRINE=<path> -DSAMPLE=<file> -DHOSTILE=<pickle> -DFIXTURES=<tests/fixtures/torch> -DWORK=<dir>
 cmake_minimum_required(VERSION 3.16)
 execute_process(COMMAND "${BRINE}" sha256 "${SAMPLE}" RESULT_VARIABLE code OUTPUT_VARIABLE ours)
 execute_process(COMMAND sha256sum "${SAMPLE}" OUTPUT_VARIABLE theirs)
@@ -73,3 +73,141 @@ file(GLOB leftovers "${WORK}/never.pt*" "${WORK}/.never.pt*")
 if(leftovers)
     message(FATAL_ERROR "a failed disarm left files behind: ${leftovers}")
 endif()
+
+# ---- safetensors (issue 7): info, scan, disarm and verify of files `brine convert` wrote -------
+# `brine info` of the converted file lists every tensor of the torch fixture that safetensors can
+# hold with the same name and shape and the dtype the format spells for the torch dtype, C-contiguous
+# strides and data_offsets, and the __metadata__ the writer put there (format, source_sha256).
+set(st_dtype_float32 F32)
+set(st_dtype_float64 F64)
+set(st_dtype_float16 F16)
+set(st_dtype_bfloat16 BF16)
+set(st_dtype_int64 I64)
+set(st_dtype_int32 I32)
+set(st_dtype_int16 I16)
+set(st_dtype_int8 I8)
+set(st_dtype_uint8 U8)
+set(st_dtype_bool BOOL)
+foreach(fixture mlp_state_dict dtypes)
+    set(source "${FIXTURES}/${fixture}.pt")
+    set(st "${WORK}/${fixture}.safetensors")
+    file(REMOVE "${st}")
+    execute_process(COMMAND "${BRINE}" convert "${source}" "${st}" RESULT_VARIABLE code OUTPUT_VARIABLE text)
+    if(code GREATER 1 OR NOT EXISTS "${st}")
+        message(FATAL_ERROR "brine convert ${fixture}.pt: exit ${code}\n${text}")
+    endif()
+    execute_process(COMMAND "${BRINE}" info --json "${source}" RESULT_VARIABLE code OUTPUT_VARIABLE torch_json)
+    execute_process(COMMAND "${BRINE}" info --json "${st}" RESULT_VARIABLE code OUTPUT_VARIABLE st_json)
+    if(NOT code EQUAL 0 OR NOT st_json MATCHES "\"format\":\"safetensors\"")
+        message(FATAL_ERROR "brine info --json of the converted ${fixture}: exit ${code}\n${st_json}")
+    endif()
+    string(REGEX MATCHALL "\\{\"name\":\"[^\"]*\",\"dtype\":\"[a-z0-9]+\",\"layout\":\"strided\",\"shape\":\\[[0-9, ]*\\]"
+           rows "${torch_json}")
+    set(expected 0)
+    foreach(row IN LISTS rows)
+        string(REGEX MATCH "\"name\":\"([^\"]*)\",\"dtype\":\"([a-z0-9]+)\",\"layout\":\"strided\",\"shape\":(\\[[0-9, ]*\\])"
+               parts "${row}")
+        set(name "${CMAKE_MATCH_1}")
+        set(dtype "${CMAKE_MATCH_2}")
+        set(shape "${CMAKE_MATCH_3}")
+        string(FIND "${st_json}" "{\"name\":\"${name}\"," at)
+        if(NOT DEFINED st_dtype_${dtype})
+            if(NOT at EQUAL -1)
+                message(FATAL_ERROR "${fixture}: ${name} (${dtype}) cannot be safetensors yet is listed\n${st_json}")
+            endif()
+            continue()
+        endif()
+        math(EXPR expected "${expected} + 1")
+        string(FIND "${st_json}" "{\"name\":\"${name}\",\"dtype\":\"${st_dtype_${dtype}}\",\"shape\":${shape},\"stride\":" at)
+        if(at EQUAL -1)
+            message(FATAL_ERROR "${fixture}: ${name} ${dtype} ${shape} is not listed as ${st_dtype_${dtype}} ${shape}\n${st_json}")
+        endif()
+    endforeach()
+    string(REGEX MATCHALL "\"data_offsets\":" listed "${st_json}")
+    list(LENGTH listed listed)
+    if(expected EQUAL 0 OR NOT listed EQUAL expected)
+        message(FATAL_ERROR "${fixture}: ${listed} tensors listed, ${expected} expected\n${st_json}")
+    endif()
+endforeach()
+set(st "${WORK}/mlp_state_dict.safetensors")
+execute_process(COMMAND "${BRINE}" info "${st}" RESULT_VARIABLE code OUTPUT_VARIABLE text)
+execute_process(COMMAND "${BRINE}" sha256 "${FIXTURES}/mlp_state_dict.pt" OUTPUT_VARIABLE source_sha)
+string(SUBSTRING "${source_sha}" 0 64 source_sha)
+if(NOT code EQUAL 0 OR NOT text MATCHES "safetensors, 4 tensors, 232 bytes of data"
+   OR NOT text MATCHES "\n  0\\.weight +F32 +\\[8, 4\\] +stride \\[4, 1\\] data_offsets \\[0, 128\\]\n"
+   OR NOT text MATCHES "\n  0\\.bias +F32 +\\[8\\] +stride \\[1\\] data_offsets \\[128, 160\\]\n"
+   OR NOT text MATCHES "metadata \\(2 entries\\):\n  format: pt\n  source_sha256: ${source_sha}\n")
+    message(FATAL_ERROR "brine info of the converted mlp: exit ${code}\n${text}")
+endif()
+
+# `brine scan`: valid, exit 0, and says the format holds no code.
+execute_process(COMMAND "${BRINE}" scan "${st}" RESULT_VARIABLE code OUTPUT_VARIABLE text)
+if(NOT code EQUAL 0 OR NOT text MATCHES "clean \\(safetensors, 4 tensors, 232 bytes of data; valid, safetensors holds tensors and string metadata, no code\\)")
+    message(FATAL_ERROR "brine scan of the converted mlp: exit ${code}\n${text}")
+endif()
+
+# `brine verify`: no seal to check: exit 2 saying so after the structural check, never "intact".
+execute_process(COMMAND "${BRINE}" verify "${st}" RESULT_VARIABLE code OUTPUT_VARIABLE text ERROR_VARIABLE message)
+if(NOT code EQUAL 2 OR NOT message MATCHES "not a sealed archive" OR NOT message MATCHES "structure checked: valid, 4 tensors"
+   OR text MATCHES "intact")
+    message(FATAL_ERROR "brine verify of a safetensors file: exit ${code}\n${text}${message}")
+endif()
+
+# `brine disarm`: a rewrite through the writer (exit 0) that lists the same tensors.
+set(rewritten "${WORK}/mlp_rewritten.safetensors")
+file(REMOVE "${rewritten}")
+execute_process(COMMAND "${BRINE}" disarm "${st}" "${rewritten}" RESULT_VARIABLE code OUTPUT_VARIABLE text)
+if(NOT code EQUAL 0 OR NOT EXISTS "${rewritten}" OR NOT text MATCHES "clean \\(safetensors, 4 tensors")
+    message(FATAL_ERROR "brine disarm of the converted mlp: exit ${code}\n${text}")
+endif()
+execute_process(COMMAND "${BRINE}" info --json "${st}" OUTPUT_VARIABLE before)
+execute_process(COMMAND "${BRINE}" info --json "${rewritten}" RESULT_VARIABLE code OUTPUT_VARIABLE after)
+string(REGEX MATCH "\"tensors\":.*" before "${before}")
+string(REGEX MATCH "\"tensors\":.*" after "${after}")
+if(NOT code EQUAL 0 OR before STREQUAL "" OR NOT before STREQUAL after)
+    message(FATAL_ERROR "brine disarm changed the tensors:\n${before}\n${after}")
+endif()
+
+# Corrupted copies, patched in place with dd: the reader's sentence and the byte offset, exit 2,
+# from scan, info and verify alike; disarm writes nothing.
+execute_process(COMMAND "${BRINE}" info --json "${st}" OUTPUT_VARIABLE text)
+string(REGEX MATCH "\"header_bytes\":([0-9]+)" found "${text}")
+set(header_bytes "${CMAKE_MATCH_1}")
+function(patched_copy out at bytes)
+    configure_file("${st}" "${out}" COPYONLY)
+    file(WRITE "${out}.patch" "${bytes}")
+    execute_process(COMMAND dd "if=${out}.patch" "of=${out}" bs=1 "seek=${at}" conv=notrunc status=none
+                    RESULT_VARIABLE code)
+    if(NOT code EQUAL 0)
+        message(FATAL_ERROR "dd could not patch ${out}")
+    endif()
+endfunction()
+function(expect_refusal file offset pattern)
+    foreach(command scan info verify)
+        execute_process(COMMAND "${BRINE}" ${command} "${file}" RESULT_VARIABLE code OUTPUT_VARIABLE text ERROR_VARIABLE message)
+        if(NOT code EQUAL 2 OR NOT "${text}${message}" MATCHES "not a valid safetensors file: invalid_argument at offset ${offset}[ )]"
+           OR NOT "${text}${message}" MATCHES "${pattern}" OR "${text}${message}" MATCHES "not a sealed archive")
+            message(FATAL_ERROR "brine ${command} of ${file}: exit ${code}, expected offset ${offset} and '${pattern}'\n${text}${message}")
+        endif()
+    endforeach()
+    file(REMOVE "${WORK}/never.safetensors")
+    execute_process(COMMAND "${BRINE}" disarm "${file}" "${WORK}/never.safetensors" RESULT_VARIABLE code ERROR_VARIABLE message)
+    if(NOT code EQUAL 2 OR EXISTS "${WORK}/never.safetensors")
+        message(FATAL_ERROR "brine disarm of ${file}: exit ${code}\n${message}")
+    endif()
+endfunction()
+# The header length's second byte raised to 0x7f: N = 0x7f78, past the end of the 616-byte file.
+string(ASCII 127 del)
+patched_copy("${WORK}/past_end.safetensors" 1 "${del}")
+expect_refusal("${WORK}/past_end.safetensors" 0 "a header length within the file")
+# 0.bias moved from [128,160] to [120,152]: it overlaps 0.weight [0,128] from data byte 120 on.
+file(READ "${st}" hex HEX)
+string(FIND "${hex}" "5b3132382c3136305d" at)  # "[128,160]"
+math(EXPR even "${at} % 2")
+if(at EQUAL -1 OR NOT even EQUAL 0)
+    message(FATAL_ERROR "no data_offsets [128,160] in ${st}")
+endif()
+math(EXPR at "${at} / 2")
+patched_copy("${WORK}/overlap.safetensors" ${at} "[120,152]")
+math(EXPR overlap_at "${header_bytes} + 120")
+expect_refusal("${WORK}/overlap.safetensors" ${overlap_at} "in '0\\.bias' \\(expected tensors whose data do not overlap")

@@ -5,9 +5,11 @@
 
 #include "options.hpp"
 #include "convert_command.hpp"
+#include "fatal.hpp"
 #include "mtd_commands.hpp"
 #include "output.hpp"
 #include "progress.hpp"
+#include "safetensors_commands.hpp"
 #include "walk.hpp"
 
 #include <cstdio>
@@ -34,11 +36,14 @@ void print_usage(std::FILE* out) {
         "\n"
         "commands:\n"
         "  scan FILE|DIR...  report what a loader would run or refuse in each model file (a\n"
-        "                    directory is walked; files are recognised by content)\n"
+        "                    directory is walked; files are recognised by content; a\n"
+        "                    safetensors file is validated under the format's rules)\n"
         "  disarm IN OUT     write a clean reconstruction of IN to OUT (torch zip, legacy .pt\n"
-        "                    -> torch zip; raw pickle -> pickle; .npy/.npz -> .npy/.npz);\n"
+        "                    -> torch zip; raw pickle -> pickle; .npy/.npz -> .npy/.npz;\n"
+        "                    safetensors -> safetensors, rewritten from the parsed tensors);\n"
         "                    nothing is written on error\n"
-        "  info FILE         list the tensors: name, dtype, shape, strides, storage\n"
+        "  info FILE         list the tensors: name, dtype, shape, strides, storage (safetensors:\n"
+        "                    data_offsets, and the __metadata__ entries)\n"
         "  dis FILE          list the pickle's opcodes (a raw pickle, or data.pkl of a torch\n"
         "                    zip) with the policy's verdict on every global and call\n"
         "  convert IN OUT.safetensors [--strict]\n"
@@ -52,7 +57,8 @@ void print_usage(std::FILE* out) {
         "                    manifest of digests (a record of OUT, or PATH)\n"
         "  verify FILE --key KEYFILE [--manifest PATH]\n"
         "                    check FILE against its seal; name each tensor, chunk, record or\n"
-        "                    architecture change (exit 0 intact, 3 tampered)\n"
+        "                    architecture change (exit 0 intact, 3 tampered; a safetensors\n"
+        "                    file has no seal: its structure is checked, then exit 2)\n"
         "  restore IN OUT --key KEYFILE [--manifest PATH]\n"
         "                    undo a seal's permutation (IN must verify intact)\n"
         "  sha256 FILE...    print the SHA-256 of each file (like sha256sum)\n"
@@ -267,6 +273,11 @@ int command_scan(int argc, char** argv) {
         brine_cli::run_in_order<std::string>(
             files.size(), opts.jobs,
             [&](std::size_t i) {
+                if (brine_cli::is_safetensors_file(files[i])) {
+                    int status = exit_ok;
+                    std::string text = brine_cli::scan_safetensors(files[i], opts, status);
+                    return std::to_string(status) + text;
+                }
                 const outcome scanned = disarmer.scan_file(files[i].c_str());
                 const int status = status_of(scanned);
                 return std::to_string(status) + describe_outcome(files[i], scanned, opts, "");
@@ -289,6 +300,7 @@ int command_disarm(int argc, char** argv) {
     }
     const std::string& in = opts.paths[0];
     const std::string& out = opts.paths[1];
+    if (brine_cli::is_safetensors_file(in)) return brine_cli::disarm_safetensors(in, out, opts);
     return brine_cli::with_disarmer(opts, "disarm", [&](auto& disarmer) {
         progress_line progress{"disarming", brine_cli::escaped(in)};
         if (!opts.quiet && wants_progress(in)) disarmer.on_progress(&progress_line::update, &progress);
@@ -312,6 +324,7 @@ int command_info(int argc, char** argv) {
         return exit_error;
     }
     const std::string& path = opts.paths[0];
+    if (brine_cli::is_safetensors_file(path)) return brine_cli::info_safetensors(path, opts);
     return brine_cli::with_disarmer(opts, "info", [&](auto& disarmer) {
         const auto scanned = disarmer.scan_file(path.c_str());
         if (!scanned) {
@@ -350,6 +363,7 @@ int command_info(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    brine_cli::install_fatal_handlers();
     if (argc < 2) {
         print_usage(stderr);
         return exit_error;

@@ -9,6 +9,7 @@
 #include "options.hpp"
 #include "output.hpp"
 #include "progress.hpp"
+#include "safetensors_commands.hpp"
 
 #include <cstdio>
 #include <string>
@@ -186,9 +187,12 @@ inline int command_verify(int argc, char** argv) {
         std::fputs("brine verify: expected one FILE\n", stderr);
         return exit_error;
     }
+    const std::string& path = opts.paths[0];
+    // A safetensors file carries no seal: checked for structure, reported, never "intact" (the
+    // key is not needed for that).
+    if (is_safetensors_file(path)) return verify_safetensors(path, opts);
     brine::mtd::secret_key key;
     if (!load_key(opts, "verify", key)) return exit_error;
-    const std::string& path = opts.paths[0];
     return with_allowlist(opts, "verify", [&](auto allowlist) { return verify_one(opts, path, key, allowlist); });
 }
 

@@ -68,6 +68,7 @@
 #include <brine/writer/torch_zip.hpp>
 
 // safetensors: a strict reader, and conversion of checkpoints
+#include <brine/safetensors/detect.hpp>
 #include <brine/safetensors/format.hpp>
 #include <brine/safetensors/reader.hpp>
 #include <brine/writer/safetensors.hpp>

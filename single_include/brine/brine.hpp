@@ -67,6 +67,14 @@
 #define BRINE_HAS_THREADS 1
 #endif
 
+// BRINE_CALLER_ARENA: 1 makes every allocation of the library come from an arena the caller
+// installs (brine::arena, brine::arena_scope in core/allocator.hpp) instead of the heap: for
+// embedded targets with no heap, or one they must not fragment. Off by default. Like every
+// BRINE_ macro, it must have the same value in every translation unit of a program.
+#ifndef BRINE_CALLER_ARENA
+#define BRINE_CALLER_ARENA 0
+#endif
+
 // BRINE_TARGET(features): compile one function for extra instruction-set features (GCC/Clang
 // function multiversioning), so accelerated paths exist without raising the baseline of the whole
 // program; they are only called after the CPU has been checked at run time.
@@ -397,6 +405,7 @@ enum class errc : std::uint16_t {
     torch_bad_sparse,        // sparse tensor parts of the wrong shape or indices out of range
     torch_bad_tensor,        // a tensor rebuild call with arguments of the wrong kind
     torch_not_clean,         // content the policy refuses, where only a clean checkpoint will do (views)
+    torch_bad_version,       // a zip without the version record torch requires, or one torch cannot parse or read
     // NumPy .npy / .npz (THREATS.md F5)
     numpy_bad_magic,          // no "\x93NUMPY" at the start of an .npy file
     numpy_bad_version,        // a format version other than 1.0, 2.0 and 3.0
@@ -504,6 +513,7 @@ enum class errc : std::uint16_t {
         case errc::torch_bad_sparse: return "torch.bad_sparse";
         case errc::torch_bad_tensor: return "torch.bad_tensor";
         case errc::torch_not_clean: return "torch.not_clean";
+        case errc::torch_bad_version: return "torch.bad_version";
         case errc::numpy_bad_magic: return "numpy.bad_magic";
         case errc::numpy_bad_version: return "numpy.bad_version";
         case errc::numpy_truncated_header: return "numpy.truncated_header";
@@ -757,6 +767,7 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/core/result.hpp ----
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -918,15 +929,67 @@ private:
 // Until then nothing exists under the final name; if commit() is never reached (an error, an early
 // return), the destructor removes the temporary file, so a failure leaves nothing behind.
 // A SeekableSink: write_at patches bytes already written (used by the zip writer).
+namespace detail {
+
+// The temporary files of atomic_file_sinks not yet renamed or removed, in fixed slots so that a
+// fatal path that cannot unwind (out of memory, SIGINT) can remove them with async-signal-safe
+// calls only: brine::remove_unfinished_outputs().
+class unfinished_outputs {
+public:
+    static constexpr int slots = 8;
+    static constexpr std::size_t path_capacity = 4096;
+
+    static unfinished_outputs& instance() noexcept {
+        static unfinished_outputs all;
+        return all;
+    }
+    // The slot holding `path`, or -1 when every slot is taken or the path is too long (the file
+    // is then still removed by the sink, only not by a fatal path).
+    int add(const std::string& path) noexcept {
+        if (path.size() >= path_capacity) return -1;
+        for (int i = 0; i < slots; ++i) {
+            bool expected = false;
+            if (!used_[i].compare_exchange_strong(expected, true)) continue;
+            std::memcpy(paths_[i], path.c_str(), path.size() + 1);
+            ready_[i].store(true, std::memory_order_release);
+            return i;
+        }
+        return -1;
+    }
+    void remove(int slot) noexcept {
+        if (slot < 0) return;
+        ready_[slot].store(false, std::memory_order_release);
+        used_[slot].store(false, std::memory_order_release);
+    }
+    void unlink_all() noexcept {
+        for (int i = 0; i < slots; ++i)
+            if (ready_[i].load(std::memory_order_acquire)) ::unlink(paths_[i]);
+    }
+
+private:
+    char paths_[slots][path_capacity] = {};
+    std::atomic<bool> used_[slots] = {};
+    std::atomic<bool> ready_[slots] = {};
+};
+
+}  // namespace detail
+
+// Removes the temporary file of every output being written: for a fatal path that ends the
+// process without unwinding (a new_handler, a signal handler), so that no partial output stays
+// behind. Async-signal-safe.
+inline void remove_unfinished_outputs() noexcept { detail::unfinished_outputs::instance().unlink_all(); }
+
 class atomic_file_sink {
 public:
     atomic_file_sink(const atomic_file_sink&) = delete;
     atomic_file_sink& operator=(const atomic_file_sink&) = delete;
     atomic_file_sink(atomic_file_sink&& other) noexcept
         : fd_(other.fd_), sparse_(other.sparse_), position_(other.position_), size_(other.size_),
-          final_path_(std::move(other.final_path_)), temp_path_(std::move(other.temp_path_)) {
+          final_path_(std::move(other.final_path_)), temp_path_(std::move(other.temp_path_)),
+          registered_(other.registered_) {
         other.fd_ = -1;
         other.temp_path_.clear();
+        other.registered_ = -1;
     }
     atomic_file_sink& operator=(atomic_file_sink&&) = delete;
     ~atomic_file_sink() { abandon(); }
@@ -943,6 +1006,7 @@ public:
             sink.temp_path_.clear();
             return error{errc::io_open_failed, 0, "a writable directory for the output file"};
         }
+        sink.registered_ = detail::unfinished_outputs::instance().add(sink.temp_path_);
         return sink;
     }
 
@@ -993,6 +1057,7 @@ public:
             return error{errc::io_rename_failed, size_, "permission to replace the output file"};
         }
         temp_path_.clear();
+        detail::unfinished_outputs::instance().remove(std::exchange(registered_, -1));
         return {};
     }
 
@@ -1034,6 +1099,7 @@ private:
         fd_ = -1;
         if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
         temp_path_.clear();
+        detail::unfinished_outputs::instance().remove(std::exchange(registered_, -1));
     }
 
     int fd_ = -1;
@@ -1042,6 +1108,7 @@ private:
     std::uint64_t size_ = 0;
     std::string final_path_;
     std::string temp_path_;
+    int registered_ = -1;  // slot in detail::unfinished_outputs
 };
 
 // A file read both ways, each where it is cheap: small reads (zip headers) are copied from a
@@ -1081,6 +1148,224 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/core/file.hpp ----
 
+// ---- begin brine/core/allocator.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Where the library's memory comes from. By default it is the heap, through std::allocator. With
+// BRINE_CALLER_ARENA=1 it is an arena over a buffer the caller owns (a static array on a device
+// without a heap), installed for a scope with brine::arena_scope: the library then never calls
+// operator new or malloc. The containers of the reading and writing paths are named through the
+// aliases below (alloc::vector, alloc::string, ...), so both builds share one source and the
+// default build keeps plain std:: types in its interfaces.
+//
+// The arena is a bump allocator. Freeing the most recent block gives its bytes back; anything
+// else is reclaimed when the arena is reset. A growing array therefore leaves its old copies
+// behind: at most the sum of a geometric series, under twice its final size.
+//
+// Running out: an allocator must return memory or not return at all (the containers cannot be
+// told), so an exhausted arena calls the caller's handler, which must not return (abort, reset
+// the device); the default aborts. Size the arena so that the pickle limits refuse a file first:
+// limits::embedded bounds every structure the reader builds (see examples/embedded/).
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <new>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+
+// A bump allocator over caller-owned bytes. Not thread-safe: one arena per thread.
+class arena {
+public:
+    arena(void* buffer, std::size_t size) noexcept
+        : base_(static_cast<unsigned char*>(buffer)), capacity_(buffer ? size : 0) {}
+    arena(const arena&) = delete;
+    arena& operator=(const arena&) = delete;
+
+    // nullptr when the arena cannot hold `bytes` more at `alignment` (a power of two).
+    [[nodiscard]] void* allocate(std::size_t bytes, std::size_t alignment) noexcept {
+        const auto start = reinterpret_cast<std::uintptr_t>(base_);
+        const std::uintptr_t aligned = (start + used_ + alignment - 1) & ~std::uintptr_t(alignment - 1);
+        const std::size_t offset = static_cast<std::size_t>(aligned - start);
+        if (offset > capacity_ || bytes > capacity_ - offset) return nullptr;
+        last_ = offset;
+        used_ = offset + bytes;
+        if (used_ > peak_) peak_ = used_;
+        return base_ + offset;
+    }
+    // Gives the bytes back only for the most recent block (a stack discipline costs nothing).
+    void deallocate(void* block, std::size_t bytes) noexcept {
+        auto* p = static_cast<unsigned char*>(block);
+        if (p == base_ + last_ && last_ + bytes == used_) used_ = last_;
+    }
+    void reset() noexcept { used_ = last_ = 0; }
+
+    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    [[nodiscard]] std::size_t used() const noexcept { return used_; }
+    // The most ever in use at once since construction: what to size the buffer by.
+    [[nodiscard]] std::size_t peak() const noexcept { return peak_; }
+
+private:
+    unsigned char* base_;
+    std::size_t capacity_;
+    std::size_t used_ = 0;
+    std::size_t last_ = 0;
+    std::size_t peak_ = 0;
+};
+
+// Called with the size asked for when the installed arena is exhausted (or none is installed); it
+// must not return.
+using arena_exhausted_handler = void (*)(std::size_t bytes);
+
+namespace detail {
+
+struct arena_state {
+    arena* current = nullptr;
+    arena_exhausted_handler on_exhausted = nullptr;
+};
+
+#if BRINE_HAS_THREADS
+inline arena_state& current_arena_state() noexcept {
+    static thread_local arena_state state;
+    return state;
+}
+#else
+inline arena_state& current_arena_state() noexcept {
+    static arena_state state;
+    return state;
+}
+#endif
+
+}  // namespace detail
+
+inline void set_arena_exhausted_handler(arena_exhausted_handler handler) noexcept {
+    detail::current_arena_state().on_exhausted = handler;
+}
+
+// Installs `a` for the library's allocations on this thread until the scope ends (scopes nest).
+class arena_scope {
+public:
+    explicit arena_scope(arena& a) noexcept : previous_(detail::current_arena_state().current) {
+        detail::current_arena_state().current = &a;
+    }
+    arena_scope(const arena_scope&) = delete;
+    arena_scope& operator=(const arena_scope&) = delete;
+    ~arena_scope() { detail::current_arena_state().current = previous_; }
+
+private:
+    arena* previous_;
+};
+
+namespace detail {
+
+#if BRINE_CALLER_ARENA
+
+[[nodiscard]] inline void* arena_allocate(std::size_t bytes, std::size_t alignment) noexcept {
+    arena_state& state = current_arena_state();
+    void* block = state.current ? state.current->allocate(bytes, alignment) : nullptr;
+    if (!block) {
+        if (state.on_exhausted) state.on_exhausted(bytes);
+        std::abort();
+    }
+    return block;
+}
+inline void arena_deallocate(void* block, std::size_t bytes) noexcept {
+    if (arena* a = current_arena_state().current) a->deallocate(block, bytes);
+}
+
+template <class T>
+struct allocator {
+    using value_type = T;
+    allocator() noexcept = default;
+    template <class U>
+    allocator(const allocator<U>&) noexcept {}  // NOLINT: rebinding is implicit by design
+
+    [[nodiscard]] T* allocate(std::size_t n) noexcept {
+        // An overflowing count asks for more than any arena holds: the exhausted handler.
+        const std::size_t bytes = n > std::size_t(-1) / sizeof(T) ? std::size_t(-1) : n * sizeof(T);
+        return static_cast<T*>(arena_allocate(bytes, alignof(T)));
+    }
+    void deallocate(T* p, std::size_t n) noexcept { arena_deallocate(p, n * sizeof(T)); }
+
+    template <class U>
+    friend bool operator==(const allocator&, const allocator<U>&) noexcept {
+        return true;
+    }
+    template <class U>
+    friend bool operator!=(const allocator&, const allocator<U>&) noexcept {
+        return false;
+    }
+};
+
+// Untyped blocks (raw_block, text blocks).
+[[nodiscard]] inline void* allocate_bytes(std::size_t bytes) noexcept {
+    return arena_allocate(bytes, alignof(std::max_align_t));
+}
+inline void deallocate_bytes(void* block, std::size_t bytes) noexcept { arena_deallocate(block, bytes); }
+// nullptr instead of the handler: for the few callers that report running out as an error.
+[[nodiscard]] inline void* try_allocate_bytes(std::size_t bytes) noexcept {
+    arena* a = current_arena_state().current;
+    return a ? a->allocate(bytes, alignof(std::max_align_t)) : nullptr;
+}
+inline void try_deallocate_bytes(void* block, std::size_t bytes) noexcept { arena_deallocate(block, bytes); }
+
+#else
+
+template <class T>
+using allocator = std::allocator<T>;
+
+[[nodiscard]] inline void* allocate_bytes(std::size_t bytes) { return ::operator new(bytes); }
+inline void deallocate_bytes(void* block, std::size_t) noexcept { ::operator delete(block); }
+// malloc, not a nothrow operator new: that one still calls the program's new_handler, which may
+// end the program (the CLI's does), where the caller wants an error it can report.
+[[nodiscard]] inline void* try_allocate_bytes(std::size_t bytes) noexcept { return std::malloc(bytes); }
+inline void try_deallocate_bytes(void* block, std::size_t) noexcept { std::free(block); }
+
+#endif
+
+}  // namespace detail
+
+// The containers of the library's reading and writing paths: std:: containers over
+// detail::allocator, so std::vector and friends themselves in the default build.
+namespace alloc {
+template <class T>
+using vector = std::vector<T, detail::allocator<T>>;
+using string = std::basic_string<char, std::char_traits<char>, detail::allocator<char>>;
+template <class Key, class Value, class Hash = std::hash<Key>, class Equal = std::equal_to<Key>>
+using unordered_map = std::unordered_map<Key, Value, Hash, Equal, detail::allocator<std::pair<const Key, Value>>>;
+template <class Key, class Less = std::less<Key>>
+using set = std::set<Key, Less, detail::allocator<Key>>;
+
+// std::to_string into an alloc::string.
+template <class Integer, class = std::enable_if_t<std::is_integral_v<Integer>>>
+[[nodiscard]] string to_string(Integer value) {
+    char digits[24];
+    char* end = digits + sizeof digits;
+    char* p = end;
+    using wide = std::conditional_t<std::is_signed_v<Integer>, long long, unsigned long long>;
+    const wide v = value;
+    unsigned long long magnitude = v < 0 ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
+    do {
+        *--p = static_cast<char>('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude != 0);
+    if (v < 0) *--p = '-';
+    return string(p, static_cast<std::size_t>(end - p));
+}
+}  // namespace alloc
+
+BRINE_NAMESPACE_END
+
+// ---- end brine/core/allocator.hpp ----
+
 // ---- begin brine/core/memory.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -1089,7 +1374,8 @@ BRINE_NAMESPACE_END
 // dominant cost of scanning a large pickle: filling fresh memory ran at about 200 MB/s on the
 // 2-core CI machine, against 10 GB/s with 2 MiB pages. So blocks of 2 MiB and more are mapped
 // 2 MiB-aligned and offered to the kernel for transparent huge pages (Linux; a no-op where THP is
-// off). Smaller blocks, and other systems, use operator new.
+// off). Smaller blocks, other systems and a caller's arena (BRINE_CALLER_ARENA) use
+// detail::allocate_bytes.
 
 
 #include <cstddef>
@@ -1114,7 +1400,7 @@ public:
     raw_block() noexcept = default;
     explicit raw_block(std::size_t bytes) : bytes_(bytes) {
         if (bytes == 0) return;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !BRINE_CALLER_ARENA
         if (bytes >= huge_page_size) {
             // Over-map by one huge page, then unmap the unaligned head and the tail.
             const std::size_t mapped = bytes + huge_page_size;
@@ -1133,17 +1419,21 @@ public:
             }
         }
 #endif
-        data_ = ::operator new(bytes);
+        data_ = allocate_bytes(bytes);
     }
+    // Empty (data() == nullptr) when there is no memory, instead of ending the program.
+    raw_block(std::size_t bytes, std::nothrow_t) noexcept
+        : data_(try_allocate_bytes(bytes)), bytes_(data_ ? bytes : 0), nothrow_(true) {}
     raw_block(raw_block&& other) noexcept
         : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)),
-          mapped_(std::exchange(other.mapped_, false)) {}
+          mapped_(std::exchange(other.mapped_, false)), nothrow_(std::exchange(other.nothrow_, false)) {}
     raw_block& operator=(raw_block&& other) noexcept {
         if (this != &other) {
             release();
             data_ = std::exchange(other.data_, nullptr);
             bytes_ = std::exchange(other.bytes_, 0);
             mapped_ = std::exchange(other.mapped_, false);
+            nothrow_ = std::exchange(other.nothrow_, false);
         }
         return *this;
     }
@@ -1157,20 +1447,48 @@ public:
 private:
     void release() noexcept {
         if (!data_) return;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && !BRINE_CALLER_ARENA
         if (mapped_) {
             ::munmap(data_, bytes_);
             data_ = nullptr;
             return;
         }
 #endif
-        ::operator delete(data_);
+        if (nothrow_) try_deallocate_bytes(data_, bytes_);
+        else deallocate_bytes(data_, bytes_);
         data_ = nullptr;
     }
 
     void* data_ = nullptr;
     std::size_t bytes_ = 0;
     bool mapped_ = false;
+    bool nothrow_ = false;  // from try_allocate_bytes
+};
+
+// One T in a nothrow raw_block: for large objects kept off a caller's (possibly small) stack.
+template <class T>
+class boxed {
+public:
+    // Empty when there was no memory.
+    [[nodiscard]] static boxed make() noexcept {
+        boxed b;
+        b.block_ = raw_block(sizeof(T), std::nothrow);
+        if (b.block_.data()) b.object_ = ::new (b.block_.data()) T();
+        return b;
+    }
+    boxed(boxed&& other) noexcept : block_(std::move(other.block_)), object_(std::exchange(other.object_, nullptr)) {}
+    boxed& operator=(boxed&&) = delete;
+    ~boxed() {
+        if (object_) object_->~T();
+    }
+    explicit operator bool() const noexcept { return object_ != nullptr; }
+    T* operator->() const noexcept { return object_; }
+    T& operator*() const noexcept { return *object_; }
+
+private:
+    boxed() noexcept = default;
+    raw_block block_;
+    T* object_ = nullptr;
 };
 
 // A growable array of trivially copyable values in a raw_block: like std::vector, but growth
@@ -1423,12 +1741,13 @@ template <class RandomAccessSource, class Sink>
         }
         return {};
     } else {
-        std::unique_ptr<std::uint8_t[]> buffer(new (std::nothrow) std::uint8_t[chunk]);
+        const detail::raw_block block(chunk, std::nothrow);
+        auto* buffer = static_cast<std::uint8_t*>(block.data());
         if (!buffer) return error{errc::limit_exceeded, offset, "memory for a copy buffer"};
         while (size != 0) {
             const std::size_t n = size < chunk ? static_cast<std::size_t>(size) : chunk;
-            BRINE_TRY(source.read_at(offset, buffer.get(), n));
-            BRINE_TRY(sink.write(byte_view(buffer.get(), n)));
+            BRINE_TRY(source.read_at(offset, buffer, n));
+            BRINE_TRY(sink.write(byte_view(buffer, n)));
             offset += n;
             size -= n;
         }
@@ -1478,6 +1797,7 @@ private:
 };
 
 // Writes into a caller-owned buffer; writing past its end fails instead of growing.
+// Seekable: write_at patches bytes already written.
 class buffer_sink {
 public:
     constexpr explicit buffer_sink(mutable_byte_view buffer) noexcept : buffer_(buffer) {}
@@ -1487,6 +1807,12 @@ public:
             return error{errc::limit_exceeded, size_, "output that fits the caller's buffer"};
         if (!bytes.empty()) std::memcpy(buffer_.data() + size_, bytes.data(), bytes.size());
         size_ += bytes.size();
+        return {};
+    }
+    status write_at(std::uint64_t offset, byte_view bytes) noexcept {
+        if (offset > size_ || bytes.size() > size_ - offset)
+            return error{errc::invalid_argument, offset, "a patch inside the bytes already written"};
+        if (!bytes.empty()) std::memcpy(buffer_.data() + offset, bytes.data(), bytes.size());
         return {};
     }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
@@ -1501,7 +1827,7 @@ private:
 // Seekable: write_at patches bytes already written.
 class vector_sink {
 public:
-    explicit vector_sink(std::vector<std::uint8_t>& out) noexcept : out_(&out) {}
+    explicit vector_sink(alloc::vector<std::uint8_t>& out) noexcept : out_(&out) {}
 
     status write(byte_view bytes) noexcept {
         out_->insert(out_->end(), bytes.begin(), bytes.end());
@@ -1515,7 +1841,7 @@ public:
     }
 
 private:
-    std::vector<std::uint8_t>* out_;
+    alloc::vector<std::uint8_t>* out_;
 };
 
 // Discards everything and counts it (sizing, hashing-only passes).
@@ -4531,7 +4857,7 @@ template <class RandomAccessSource, class Entry, class Sink>
         }
     } else {
         // ~130 KiB of tables and window: on the heap, not on a caller's (possibly small) stack.
-        std::unique_ptr<stream_inflater> inflater(new (std::nothrow) stream_inflater);
+        auto inflater = ::brine::detail::boxed<stream_inflater>::make();
         if (!inflater) return error{errc::limit_exceeded, item.data_offset, "memory for the inflate window", item.name};
         inflate_options options;
         options.exact_size = item.uncompressed_size;
@@ -4763,7 +5089,7 @@ struct zip64_values {
 // `scratch` is reused memory for the file's tail (up to 64 KiB).
 template <class Source>
 [[nodiscard]] result<directory_location> locate_central_directory(const Source& source,
-                                                                   std::vector<std::uint8_t>& scratch) noexcept {
+                                                                   alloc::vector<std::uint8_t>& scratch) noexcept {
     const std::uint64_t file_size = source.size();
     if (file_size < end_record_size)
         return error{errc::zip_no_end_record, 0, "an end-of-central-directory record (the file is too short)"};
@@ -4898,7 +5224,7 @@ public:
     }
 
     // Entries in central-directory order (the order PyTorch's reader enumerates them).
-    [[nodiscard]] const std::vector<entry>& entries() const noexcept { return entries_; }
+    [[nodiscard]] const alloc::vector<entry>& entries() const noexcept { return entries_; }
     // The single top-level folder every entry is under ("archive" in "archive/data.pkl").
     [[nodiscard]] std::string_view root() const noexcept { return root_; }
     [[nodiscard]] std::uint64_t central_directory_offset() const noexcept { return directory_offset_; }
@@ -4938,7 +5264,7 @@ private:
     explicit reader(const Source& source) noexcept : source_(&source) {}
 
     status load(const reader_limits& limits) noexcept {
-        std::vector<std::uint8_t> scratch;
+        alloc::vector<std::uint8_t> scratch;
         auto where = detail::locate_central_directory(*source_, scratch);
         BRINE_TRY(where);
         BRINE_TRY(read_central_directory(*where, limits));
@@ -5102,7 +5428,7 @@ private:
 
     // Reads each entry's local header (and data descriptor), requiring it to agree with the
     // central header, and works out where the entry's bytes end.
-    status read_local_headers(std::vector<std::uint8_t>& scratch) noexcept {
+    status read_local_headers(alloc::vector<std::uint8_t>& scratch) noexcept {
         using namespace detail;
         for (entry& item : entries_) {
             const std::uint64_t at = item.local_header_offset;
@@ -5217,7 +5543,7 @@ private:
 
     // Every byte before the central directory belongs to exactly one entry, in order, from offset 0.
     status check_layout(const detail::directory_location& where) const noexcept {
-        std::vector<std::uint32_t> order(entries_.size());
+        alloc::vector<std::uint32_t> order(entries_.size());
         for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
         std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) {
             return entries_[a].local_header_offset < entries_[b].local_header_offset;
@@ -5241,9 +5567,9 @@ private:
     }
 
     const Source* source_;
-    std::vector<std::uint8_t> directory_;
-    std::vector<entry> entries_;
-    std::vector<std::uint32_t> by_folded_name_;
+    alloc::vector<std::uint8_t> directory_;
+    alloc::vector<entry> entries_;
+    alloc::vector<std::uint32_t> by_folded_name_;
     std::string_view root_;
     std::uint64_t directory_offset_ = 0;
 };
@@ -5417,7 +5743,7 @@ public:
 
 private:
     struct record {
-        std::string name;
+        alloc::string name;
         std::uint64_t local_header_offset = 0;
         std::uint64_t size = 0;
         std::uint32_t crc32 = 0;
@@ -5437,7 +5763,7 @@ private:
         if (name.size() > 0xFFFF) return error{errc::invalid_argument, 0, "an entry name under 64 KiB", name};
         if (const char* problem = name_problem(name, flags != 0))
             return error{errc::zip_bad_name, 0, problem, name};
-        if (!names_.insert(std::string(name)).second)
+        if (!names_.insert(alloc::string(name)).second)
             return error{errc::zip_duplicate_name, 0, "entry names that differ other than in ASCII case", name};
 
         const bool zip64 = size >= u32_max;
@@ -5548,14 +5874,14 @@ private:
     }
 
     struct folded_less {
-        bool operator()(const std::string& a, const std::string& b) const noexcept {
+        bool operator()(const alloc::string& a, const alloc::string& b) const noexcept {
             return detail::compare_folded(a, b) < 0;
         }
     };
 
     SeekableSink* sink_;
-    std::vector<record> records_;
-    std::set<std::string, folded_less> names_;  // PyTorch looks records up ignoring ASCII case
+    alloc::vector<record> records_;
+    alloc::set<alloc::string, folded_less> names_;  // PyTorch looks records up ignoring ASCII case
     std::uint64_t position_ = 0;
     crc32_stream crc_;                 // of the open entry
     std::uint32_t vouched_crc_ = 0;    // the caller's CRC-32 for it, when vouched_
@@ -6903,7 +7229,7 @@ private:
     bool stopped_ = false;
     bool failed_ = false;
     error failure_;
-    std::vector<std::uint8_t> scratch_;
+    alloc::vector<std::uint8_t> scratch_;
 };
 
 }  // namespace pickle
@@ -7859,7 +8185,7 @@ public:
         return n.kind == node_kind::global ? global_names_[n.aux_] : global_name{};
     }
 
-    [[nodiscard]] const std::vector<finding>& findings() const noexcept { return findings_; }
+    [[nodiscard]] const alloc::vector<finding>& findings() const noexcept { return findings_; }
     [[nodiscard]] const finding& finding_of(node_id id) const noexcept { return findings_[(*this)[id].aux_]; }
 
     // ---- building (the symbolic machine) -----------------------------------------------------------
@@ -7932,8 +8258,8 @@ public:
         if (bytes.empty()) return {};
         if (bytes.size() > text_room_) {
             const std::size_t size = bytes.size() > text_block_size ? bytes.size() : text_block_size;
-            text_blocks_.push_back(std::unique_ptr<char[]>(new char[size]));
-            text_next_ = text_blocks_.back().get();
+            text_blocks_.emplace_back(size);
+            text_next_ = static_cast<char*>(text_blocks_.back().data());
             text_room_ = size;
         }
         std::memcpy(text_next_, bytes.data(), bytes.size());
@@ -8096,16 +8422,16 @@ private:
 
     static constexpr std::size_t text_block_size = 64 * 1024;
 
-    std::vector<::brine::detail::raw_block> blocks_;
-    std::vector<node*> chunks_;        // blocks_[k].data(), for one load per lookup
+    alloc::vector<::brine::detail::raw_block> blocks_;
+    alloc::vector<node*> chunks_;        // blocks_[k].data(), for one load per lookup
     node* next_ = nullptr;             // where the next node goes, in the last chunk in use
     node* chunk_end_ = nullptr;
     std::size_t size_ = 0;
     ::brine::detail::pod_array<node_id> edges_;
-    std::vector<call_extras> extras_;
-    std::vector<global_name> global_names_;
-    std::vector<finding> findings_;
-    std::vector<std::unique_ptr<char[]>> text_blocks_;
+    alloc::vector<call_extras> extras_;
+    alloc::vector<global_name> global_names_;
+    alloc::vector<finding> findings_;
+    alloc::vector<::brine::detail::raw_block> text_blocks_;
     char* text_next_ = nullptr;
     std::size_t text_room_ = 0;
     node_id root_ = no_node;
@@ -8297,7 +8623,9 @@ template <std::size_t N>
 }
 
 // The text of a str node, or of a Python 2 str / bytes node holding only ASCII (as
-// torch.serialization._maybe_decode_ascii reads persistent ids); nothing otherwise.
+// torch.serialization._maybe_decode_ascii reads a persistent id's 'storage' tag and location);
+// nothing otherwise. Not for storage keys, which torch uses as they are (bytes b'0' names the
+// record data/b'0'): see torch::storage_key_text.
 [[nodiscard]] inline bool ascii_text(const pickle::graph& g, pickle::node_id id, std::string_view& out) noexcept {
     if (id == pickle::no_node || id >= g.size()) return false;
     const pickle::node& item = g[id];
@@ -8980,11 +9308,11 @@ private:
     const Policy* policy_;
     graph* graph_ = nullptr;
     byte_view input_;
-    std::vector<node_id> stack_;
-    std::vector<std::size_t> marks_;
-    std::vector<node_id> memo_dense_;
-    std::unordered_map<std::uint64_t, node_id> memo_sparse_;
-    std::vector<node_id> capture_work_;
+    alloc::vector<node_id> stack_;
+    alloc::vector<std::size_t> marks_;
+    alloc::vector<node_id> memo_dense_;
+    alloc::unordered_map<std::uint64_t, node_id> memo_sparse_;
+    alloc::vector<node_id> capture_work_;
     std::uint64_t memo_count_ = 0;
     int protocol_ = 0;
     bool saw_proto_ = false;
@@ -9034,7 +9362,7 @@ public:
     explicit writer(const graph& values) noexcept : graph_(&values) {}
 
     // Appends the pickle of the graph's root to `out`.
-    [[nodiscard]] result<write_stats> write(std::vector<std::uint8_t>& out) {
+    [[nodiscard]] result<write_stats> write(alloc::vector<std::uint8_t>& out) {
         const node_id root = graph_->root();
         if (root == no_node || root >= graph_->size())
             return error{errc::invalid_argument, 0, "a graph with a root (an evaluated pickle)"};
@@ -9069,7 +9397,7 @@ private:
     // would give different bytes.
     status count_references(node_id root) {
         references_.assign(graph_->size(), 0);
-        std::vector<node_id> pending{root};
+        alloc::vector<node_id> pending{root};
         const auto queue_entries = [&](node_ids entries) {
             for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
                 if (is_blocked(entries[i]) || is_blocked(entries[i + 1])) continue;
@@ -9279,7 +9607,7 @@ private:
     }
 
     status emit(node_id root) {
-        std::vector<frame> work;
+        alloc::vector<frame> work;
         work.push_back(frame{root});
         bool fresh = true;  // the top frame has not been opened yet
         while (!work.empty()) {
@@ -9542,10 +9870,10 @@ private:
     }
 
     const graph* graph_;
-    std::vector<std::uint8_t>* out_ = nullptr;
-    std::vector<std::uint32_t> references_;
-    std::vector<std::uint32_t> memo_index_;
-    std::vector<std::uint8_t> reentries_;
+    alloc::vector<std::uint8_t>* out_ = nullptr;
+    alloc::vector<std::uint32_t> references_;
+    alloc::vector<std::uint32_t> memo_index_;
+    alloc::vector<std::uint8_t> reentries_;
     std::uint32_t next_memo_ = 0;
     write_stats stats_;
     bool needs_bytes_ = false;
@@ -10095,7 +10423,7 @@ struct type_node {
 
 // A field of a structured type, in header order.
 struct field {
-    std::string name;               // UTF-8
+    alloc::string name;               // UTF-8
     std::uint32_t type = 0;         // index in dtype::nodes
     std::uint32_t first_dim = 0;    // sub-array shape: dtype::dims[first_dim, +dim_count); none when 0
     std::uint32_t dim_count = 0;
@@ -10107,9 +10435,9 @@ struct field {
 
 // A dtype as a tree in three flat arrays; nodes[0] is the array's own type.
 struct dtype {
-    std::vector<type_node> nodes;
-    std::vector<field> fields;
-    std::vector<std::uint64_t> dims;
+    alloc::vector<type_node> nodes;
+    alloc::vector<field> fields;
+    alloc::vector<std::uint64_t> dims;
 
     [[nodiscard]] const type_node& root() const noexcept { return nodes.front(); }
     [[nodiscard]] std::uint64_t itemsize() const noexcept { return nodes.empty() ? 0 : root().itemsize; }
@@ -10120,20 +10448,20 @@ struct dtype {
 
     // The descr as numpy's format.py writes it: repr(dtype.str), or repr(dtype.descr) with
     // adjacent padding merged into one ('', '|V<n>') gap. Latin-1 text, as in the header.
-    [[nodiscard]] std::string descr() const {
-        std::string out;
+    [[nodiscard]] alloc::string descr() const {
+        alloc::string out;
         append_descr(out, 0);
         return out;
     }
 
-    void append_descr(std::string& out, std::uint32_t index) const;
+    void append_descr(alloc::string& out, std::uint32_t index) const;
 };
 
 struct npy_header {
     std::uint8_t major = 1;
     std::uint8_t minor = 0;
     dtype type;
-    std::vector<std::uint64_t> shape;
+    alloc::vector<std::uint64_t> shape;
     bool fortran_order = false;     // as the file says
     std::uint64_t data_offset = 0;  // the preamble's size: magic, version, header length, header
     std::uint64_t count = 1;        // elements: the product of shape (1 for shape ())
@@ -10166,7 +10494,7 @@ inline constexpr std::uint64_t intp_max = 0x7FFFFFFFFFFFFFFF;
 // numpy pads the header for this many digits of the growing axis (GROWTH_AXIS_MAX_DIGITS).
 inline constexpr std::size_t growth_axis_digits = 21;
 
-inline void append_decimal(std::string& out, std::uint64_t value) {
+inline void append_decimal(alloc::string& out, std::uint64_t value) {
     char digits[20];
     std::size_t n = 0;
     do {
@@ -10183,7 +10511,7 @@ inline void append_decimal(std::string& out, std::uint64_t value) {
 }
 
 // repr() of a tuple of ints: (), (3,), (2, 3).
-inline void append_shape(std::string& out, const std::uint64_t* dims, std::size_t count) {
+inline void append_shape(alloc::string& out, const std::uint64_t* dims, std::size_t count) {
     out += '(';
     for (std::size_t i = 0; i < count; ++i) {
         if (i != 0) out += ", ";
@@ -10193,14 +10521,14 @@ inline void append_shape(std::string& out, const std::uint64_t* dims, std::size_
     out += ')';
 }
 
-inline void append_hex(std::string& out, std::uint32_t value, int digits) {
+inline void append_hex(alloc::string& out, std::uint32_t value, int digits) {
     constexpr char hex[] = "0123456789abcdef";
     for (int i = digits - 1; i >= 0; --i) out += hex[(value >> (4 * i)) & 0xF];
 }
 
 // Python's repr() of a str, encoded in Latin-1 as format.py encodes a 1.0 header; code points
 // beyond Latin-1 are escaped (see the top of this file).
-inline void append_python_string(std::string& out, std::string_view utf8) {
+inline void append_python_string(alloc::string& out, std::string_view utf8) {
     const bool single = utf8.find('\'') != std::string_view::npos;
     const bool dbl = utf8.find('"') != std::string_view::npos;
     const char quote = single && !dbl ? '"' : '\'';
@@ -10249,7 +10577,7 @@ inline void append_python_string(std::string& out, std::string_view utf8) {
     out += quote;
 }
 
-inline void append_type_string(std::string& out, const type_node& node) {
+inline void append_type_string(alloc::string& out, const type_node& node) {
     out += static_cast<char>(node.order);
     out += static_cast<char>(node.kind);
     if (node.kind == type_kind::object) return;  // dtype('O').str is '|O'
@@ -10268,7 +10596,7 @@ inline void append_type_string(std::string& out, const type_node& node) {
 
 }  // namespace detail
 
-inline void dtype::append_descr(std::string& out, std::uint32_t index) const {
+inline void dtype::append_descr(alloc::string& out, std::uint32_t index) const {
     const type_node& node = nodes[index];
     if (node.kind != type_kind::structured) {
         out += '\'';
@@ -10393,7 +10721,7 @@ private:
         item.offset = base_ + pos_;
         const std::uint8_t close = kind == literal_kind::dict ? '}' : ']';
         ++pos_;
-        std::vector<std::uint32_t> items;
+        alloc::vector<std::uint32_t> items;
         skip_spaces();
         while (peek() != close) {
             auto value = parse_value(depth);
@@ -10427,7 +10755,7 @@ private:
         item.kind = literal_kind::tuple;
         item.offset = base_ + pos_;
         ++pos_;
-        std::vector<std::uint32_t> items;
+        alloc::vector<std::uint32_t> items;
         skip_spaces();
         bool comma = false;
         while (peek() != ')') {
@@ -10448,7 +10776,7 @@ private:
         return finish_container(item, items);
     }
 
-    result<std::uint32_t> finish_container(literal item, const std::vector<std::uint32_t>& items) {
+    result<std::uint32_t> finish_container(literal item, const alloc::vector<std::uint32_t>& items) {
         item.first = static_cast<std::uint32_t>(children_.size());
         item.count = static_cast<std::uint32_t>(items.size());
         children_.insert(children_.end(), items.begin(), items.end());
@@ -10739,7 +11067,7 @@ private:
         type.nodes[index].has_object = has_object;
 
         // numpy refuses a name used twice ("name already used as a name or title").
-        std::vector<std::uint32_t> order;
+        alloc::vector<std::uint32_t> order;
         for (std::uint32_t i = 0; i < descr.count; ++i)
             if (!type.fields[node.first_field + i].padding) order.push_back(node.first_field + i);
         std::sort(order.begin(), order.end(),
@@ -10856,9 +11184,9 @@ private:
     bool long_suffix_;
     const npy_limits* limits_;
     std::size_t pos_ = 0;
-    std::vector<literal> values_;
-    std::vector<std::uint32_t> children_;
-    std::string text_pool_;
+    alloc::vector<literal> values_;
+    alloc::vector<std::uint32_t> children_;
+    alloc::string text_pool_;
 };
 
 }  // namespace detail
@@ -10929,10 +11257,10 @@ private:
 
 // Appends the preamble numpy's format.py writes for this header (written for `header`'s dtype,
 // shape and effective order; the version is 1.0, or 2.0 for a header over 65535 bytes).
-inline status append_npy_preamble(const npy_header& header, std::vector<std::uint8_t>& out) {
+inline status append_npy_preamble(const npy_header& header, alloc::vector<std::uint8_t>& out) {
     if (header.type.nodes.empty()) return error{errc::invalid_argument, 0, "a header with a dtype"};
     const bool fortran = header.effective_fortran_order();
-    std::string text = "{'descr': ";
+    alloc::string text = "{'descr': ";
     header.type.append_descr(text, 0);
     text += ", 'fortran_order': ";
     text += fortran ? "True" : "False";
@@ -10976,7 +11304,7 @@ template <class Sink>
         return error{errc::invalid_argument, header.data_offset, "a numeric array (object arrays: rebuild_npy)"};
     if (data.size() != header.data_size)
         return error{errc::invalid_argument, header.data_offset, "data of exactly shape x itemsize bytes"};
-    std::vector<std::uint8_t> preamble;
+    alloc::vector<std::uint8_t> preamble;
     BRINE_TRY(append_npy_preamble(header, preamble));
     BRINE_TRY(sink.write(byte_view(preamble.data(), preamble.size())));
     return sink.write(data);
@@ -10996,7 +11324,7 @@ struct npy_scan {
     pickle::evaluation objects;
 
     [[nodiscard]] bool has_objects() const noexcept { return array.header.has_objects(); }
-    [[nodiscard]] const std::vector<pickle::finding>& findings() const noexcept { return objects.values.findings(); }
+    [[nodiscard]] const alloc::vector<pickle::finding>& findings() const noexcept { return objects.values.findings(); }
     // Nothing refused, nothing ignored: what rebuild_npy writes means what the input meant.
     [[nodiscard]] bool clean() const noexcept { return findings().empty(); }
 };
@@ -11044,7 +11372,7 @@ template <class Sink>
     static_assert(is_sink_v<Sink>, "Sink must have: status write(byte_view) noexcept");
     const npy_header& header = scan.array.header;
     npy_rebuild_stats stats;
-    std::vector<std::uint8_t> preamble;
+    alloc::vector<std::uint8_t> preamble;
     BRINE_TRY(append_npy_preamble(header, preamble));
     if (!header.has_objects()) {
         if (scan.array.data.size() != header.data_size)
@@ -11059,7 +11387,7 @@ template <class Sink>
     if (!scan.clean())
         return error{errc::numpy_object_refused, header.data_offset + scan.findings().front().offset,
                      "an object array whose pickle the policy accepts in full (scan_npy lists the findings)"};
-    std::vector<std::uint8_t> pickled;
+    alloc::vector<std::uint8_t> pickled;
     auto written = pickle::writer(scan.objects.values).write(pickled);
     if (!written) return detail::shifted(written.err(), header.data_offset);
     stats.object_array = true;
@@ -11082,10 +11410,10 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 
 // The same, appending to a vector (left as it was on failure).
 template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
-[[nodiscard]] result<npy_rebuild_stats> rebuild_npy(byte_view file, std::vector<std::uint8_t>& out,
+[[nodiscard]] result<npy_rebuild_stats> rebuild_npy(byte_view file, alloc::vector<std::uint8_t>& out,
                                                     const Policy& rules = Policy{},
                                                     const npy_limits& limits = {}) noexcept {
-    std::vector<std::uint8_t> fresh;
+    alloc::vector<std::uint8_t> fresh;
     vector_sink sink(fresh);
     auto stats = rebuild_npy<Policy, Limits>(file, sink, rules, limits);
     BRINE_TRY(stats);
@@ -11160,18 +11488,18 @@ struct npz_limits {
 // One member of an archive: its name (np.load's key is the name without ".npy"), its header, and
 // for object arrays the pickle and its evaluation.
 struct npz_member {
-    std::string name;
+    alloc::string name;
     npy_header header;
-    std::vector<std::uint8_t> data;   // object arrays: the member's pickle (the graph points into it)
+    alloc::vector<std::uint8_t> data;   // object arrays: the member's pickle (the graph points into it)
     pickle::evaluation objects;       // offsets in it count from header.data_offset in the member
 
     [[nodiscard]] bool has_objects() const noexcept { return header.has_objects(); }
-    [[nodiscard]] const std::vector<pickle::finding>& findings() const noexcept { return objects.values.findings(); }
+    [[nodiscard]] const alloc::vector<pickle::finding>& findings() const noexcept { return objects.values.findings(); }
     [[nodiscard]] bool clean() const noexcept { return findings().empty(); }
 };
 
 struct npz_scan {
-    std::vector<npz_member> members;  // in central-directory order
+    alloc::vector<npz_member> members;  // in central-directory order
 
     [[nodiscard]] bool clean() const noexcept {
         return std::all_of(members.begin(), members.end(), [](const npz_member& m) { return m.clean(); });
@@ -11186,7 +11514,7 @@ struct npz_options {
 
 struct npz_rebuild_stats {
     std::size_t members_written = 0;
-    std::vector<npz_member> dropped;  // object members left out, with their findings
+    alloc::vector<npz_member> dropped;  // object members left out, with their findings
     std::uint64_t bytes_written = 0;
 };
 
@@ -11232,7 +11560,7 @@ public:
     }
 
     [[nodiscard]] npy_header& header() noexcept { return header_; }
-    [[nodiscard]] std::vector<std::uint8_t>& data() noexcept { return data_; }
+    [[nodiscard]] alloc::vector<std::uint8_t>& data() noexcept { return data_; }
 
 private:
     enum class phase { preamble, numeric, objects };
@@ -11289,7 +11617,7 @@ private:
             return error{errc::numpy_trailing_data, preamble_size_ + header_.data_size,
                          "the end of the member right after shape x itemsize data bytes"};
         if (out_ != nullptr) {
-            std::vector<std::uint8_t> preamble;
+            alloc::vector<std::uint8_t> preamble;
             BRINE_TRY(append_npy_preamble(header_, preamble));
             BRINE_TRY(out_->open_entry(item_->name, preamble.size() + header_.data_size));
             BRINE_TRY(out_->write(byte_view(preamble.data(), preamble.size())));
@@ -11304,8 +11632,8 @@ private:
     Writer* out_;
     phase phase_ = phase::preamble;
     std::uint64_t preamble_size_ = 0;
-    std::vector<std::uint8_t> buffer_;
-    std::vector<std::uint8_t> data_;
+    alloc::vector<std::uint8_t> buffer_;
+    alloc::vector<std::uint8_t> data_;
     npy_header header_;
     error failure_;
 };
@@ -11397,7 +11725,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         rebuilt.array.header = std::move(member.header);
         rebuilt.array.data = byte_view(member.data.data(), member.data.size());
         rebuilt.objects = std::move(member.objects);
-        std::vector<std::uint8_t> bytes;
+        alloc::vector<std::uint8_t> bytes;
         vector_sink memory(bytes);
         auto written = write_rebuilt(rebuilt, memory);
         if (!written) return detail::in_member(written.err(), member.name);
@@ -11411,11 +11739,11 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 
 // The same from bytes in memory, appending to a vector (left as it was on failure).
 template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
-[[nodiscard]] result<npz_rebuild_stats> rebuild_npz(byte_view file, std::vector<std::uint8_t>& out,
+[[nodiscard]] result<npz_rebuild_stats> rebuild_npz(byte_view file, alloc::vector<std::uint8_t>& out,
                                                     const Policy& rules = Policy{},
                                                     const npz_options& options = {}) noexcept {
     const memory_source source(file);
-    std::vector<std::uint8_t> fresh;
+    alloc::vector<std::uint8_t> fresh;
     vector_sink sink(fresh);
     auto stats = rebuild_npz<Policy, Limits>(source, sink, rules, options);
     BRINE_TRY(stats);
@@ -11510,6 +11838,7 @@ BRINE_NAMESPACE_END
 // Checks every reader of a torch.save archive makes, whatever it does next (disarm, view, verify).
 
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -11531,6 +11860,70 @@ template <class Archive>
     const std::string_view order(reinterpret_cast<const char*>(text), static_cast<std::size_t>(record.uncompressed_size));
     if (order != "little")
         return error{errc::torch_big_endian, record.local_header_offset, "a byteorder record of 'little'", record.name};
+    return {};
+}
+
+// The format versions torch 1.13 reads (caffe2/serialize/versions.h: kMinSupportedFileFormatVersion
+// and kMaxSupportedFileFormatVersion); torch.save writes 3, and so does brine.
+inline constexpr std::uint64_t min_file_format_version = 1;
+inline constexpr std::uint64_t max_file_format_version = 10;
+
+namespace detail {
+
+[[nodiscard]] constexpr bool c_space(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// The number in a version record, as std::stoull reads it (leading white space, an optional '+',
+// decimal digits) but whole: only white space may follow the digits (stoull would stop at the
+// first other byte and ignore the rest; brine refuses such a record instead of guessing). A '-'
+// (which stoull negates modulo 2^64) and values beyond 64 bits are refused.
+[[nodiscard]] constexpr bool parse_version(std::string_view text, std::uint64_t& out) noexcept {
+    std::size_t i = 0;
+    while (i < text.size() && c_space(text[i])) ++i;
+    if (i < text.size() && text[i] == '+') ++i;
+    const std::size_t digits = i;
+    std::uint64_t value = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        const auto digit = static_cast<std::uint64_t>(text[i] - '0');
+        if (value > (UINT64_MAX - digit) / 10) return false;
+        value = value * 10 + digit;
+    }
+    if (i == digits) return false;
+    for (; i < text.size(); ++i)
+        if (!c_space(text[i])) return false;
+    out = value;
+    return true;
+}
+
+}  // namespace detail
+
+// The archive's format version, read as torch's PyTorchStreamReader reads it before anything
+// else (caffe2/serialize/inline_container.cc): the record .data/version if there is one, else
+// version, which must exist (hasRecord("version")); its text parsed as an integer (stoull) and
+// within [min_file_format_version, max_file_format_version]. The record is extracted, so its CRC
+// and inflated size are checked like every other record torch reads.
+template <class Archive>
+[[nodiscard]] inline status check_version(const Archive& archive) noexcept {
+    auto found = archive.find_record(".data/version");
+    if (!found) found = archive.find_record("version");
+    if (!found) return error{errc::torch_bad_version, 0, "a <folder>/version record (torch requires one)"};
+    const zip::entry& record = **found;
+    constexpr std::size_t most = 32;  // "3\n" in practice; anything this long is not a version
+    if (record.uncompressed_size > most)
+        return error{errc::torch_bad_version, record.local_header_offset, "a version record of a decimal number",
+                     record.name};
+    std::uint8_t text[most];
+    buffer_sink sink(mutable_byte_view(text, sizeof text));
+    BRINE_TRY(archive.extract(record, sink));
+    const std::string_view version(reinterpret_cast<const char*>(text), static_cast<std::size_t>(record.uncompressed_size));
+    std::uint64_t value = 0;
+    if (!detail::parse_version(version, value))
+        return error{errc::torch_bad_version, record.local_header_offset,
+                     "a version record of a decimal number (digits, white space around them)", record.name};
+    if (value < min_file_format_version || value > max_file_format_version)
+        return error{errc::torch_bad_version, record.local_header_offset,
+                     "a format version torch 1.13 reads (1 to 10)", record.name};
     return {};
 }
 
@@ -11800,6 +12193,7 @@ BRINE_NAMESPACE_END
 // ---- end brine/torch/dtype.hpp ----
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -11824,13 +12218,13 @@ struct storage_ref {
 enum class layout : std::uint8_t { strided, quantized, sparse_coo, sparse_compressed, meta };
 
 struct tensor_ref {
-    std::string name;                  // dotted path from the root; "" for the root itself
+    alloc::string name;                  // dotted path from the root; "" for the root itself
     layout kind = layout::strided;
     std::uint32_t storage = 0;         // index into checkpoint::storages (strided, quantized)
     dtype type = dtype::float32;
     std::int64_t storage_offset = 0;   // in elements
-    std::vector<std::int64_t> sizes;
-    std::vector<std::int64_t> strides;
+    alloc::vector<std::int64_t> sizes;
+    alloc::vector<std::int64_t> strides;
     bool parameter = false;            // wrapped in torch.nn.Parameter
     bool requires_grad = false;
     pickle::node_id node = pickle::no_node;
@@ -11842,9 +12236,9 @@ struct tensor_ref {
 };
 
 struct checkpoint {
-    std::vector<storage_ref> storages;  // in order of first reference
-    std::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
-    std::unordered_map<std::string_view, std::uint32_t> by_key;  // storage key -> index in storages
+    alloc::vector<storage_ref> storages;  // in order of first reference
+    alloc::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
+    alloc::unordered_map<std::string_view, std::uint32_t> by_key;  // storage key -> index in storages
 
     // The index of the storage with `key`, or storages.size().
     [[nodiscard]] std::size_t find_storage(std::string_view key) const {
@@ -11852,6 +12246,66 @@ struct checkpoint {
         return it == by_key.end() ? storages.size() : it->second;
     }
 };
+
+// A storage key as torch.serialization._load uses it: the record is f"data/{key}", so only a str
+// names data/<key>. Python 2 strings (STRING, BINSTRING, SHORT_BINSTRING) are str too, as
+// torch.load passes encoding='utf-8' to the unpickler (their UTF-8 is checked by
+// check_python2_strings). A bytes key b'0' names the record data/b'0' (Python's str of bytes),
+// never data/0: brine refuses it (its plain-key rule admits no quote) instead of mapping it to
+// another record. The same holds in the legacy format, whose keys torch compares with ==
+// (b'0' != '0'). The 'storage' tag and the location may be bytes: torch reads those with
+// _maybe_decode_ascii (see policy::ascii_text).
+[[nodiscard]] inline bool storage_key_text(const pickle::graph& g, pickle::node_id id, std::string_view& out) noexcept {
+    if (id == pickle::no_node || id >= g.size()) return false;
+    const pickle::node& n = g[id];
+    if (n.kind != pickle::node_kind::string && n.kind != pickle::node_kind::legacy_string) return false;
+    out = n.text();
+    return true;
+}
+
+// The locations torch 1.13's default_restore_location restores (serialization.py's registered
+// packages), without a map_location:
+//   'cpu'                 _cpu_deserialize (exactly 'cpu': 'CPU', 'cpu:0' and '' fail)
+//   'cuda', 'cuda:N'      _cuda_deserialize, through torch.device(location): N is 0 or a number
+//                         without leading zeros, at most 127 (a c10 DeviceIndex; 'cuda:128'
+//                         parses as device -128). It needs CUDA, or a map_location, to load.
+//   'mps'                 _mps_deserialize (exactly 'mps'); needs an Apple GPU, or a map_location.
+// brine keeps the location in its output, so the disarmed file loads where, and only where, the
+// original loads (a 'cuda' checkpoint needs CUDA or map_location either way); the bytes are the
+// same wherever torch puts them. 'meta' (_meta_deserialize) is refused although torch restores it:
+// torch then discards the record's bytes (a meta storage holds none), while brine's view and
+// digests would use them; torch.save never writes a meta location (meta tensors are saved
+// without storage, by _rebuild_meta_tensor_no_storage). Everything else fails in torch.
+[[nodiscard]] constexpr bool restorable_location(std::string_view location) noexcept {
+    if (location == "cpu" || location == "cuda" || location == "mps") return true;
+    constexpr std::string_view cuda = "cuda:";
+    if (location.size() <= cuda.size() || location.substr(0, cuda.size()) != cuda) return false;
+    const std::string_view index = location.substr(cuda.size());
+    if (index.size() > 3 || (index.size() > 1 && index[0] == '0')) return false;
+    unsigned value = 0;
+    for (const char c : index) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return value <= 127;
+}
+
+// Python 2 strings (STRING, BINSTRING, SHORT_BINSTRING) in a pickle torch.load reads: torch.load
+// passes encoding='utf-8' to every unpickler of a checkpoint (zip and legacy), so each one becomes
+// a str, and one that is not UTF-8 makes the whole load fail (UnicodeDecodeError). Every such
+// node of the graph is checked, used or not (the unpickler decodes it when it reads the opcode).
+// Not for raw pickles: their loader's encoding is unknown.
+[[nodiscard]] inline status check_python2_strings(const pickle::graph& g) noexcept {
+    for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
+        const pickle::node& n = g[id];
+        if (n.kind != pickle::node_kind::legacy_string) continue;
+        const std::string_view text = n.text();
+        if (::brine::detail::first_invalid_utf8(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()) != text.size())
+            return error{errc::pickle_invalid_utf8, n.offset,
+                         "Python 2 strings that decode as UTF-8 (torch.load reads them with encoding='utf-8')"};
+    }
+    return {};
+}
 
 namespace detail {
 
@@ -11891,6 +12345,31 @@ inline constexpr policy::qualified_name rebuild_meta = {"torch._utils", "_rebuil
     return true;
 }
 
+// The positional arguments each rebuild function takes in torch 1.13 (torch/_utils.py,
+// torch/_tensor.py): a call with any other count raises TypeError in torch, and is refused.
+//   _rebuild_tensor(storage, storage_offset, size, stride)                                    4
+//   _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks)  6
+//       torch >= 2.0 appends a 7th, metadata, when it is not empty; 1.13 refuses 7 arguments,
+//       and the metadata (tensor flags) cannot be dropped without changing the tensor: refused.
+//   _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad,
+//                    backward_hooks)                                                           7
+//   _rebuild_parameter(data, requires_grad, backward_hooks)                                   3
+//   _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state) (torch >= 2.0)  4
+//   _rebuild_sparse_tensor(layout, data), _rebuild_sparse_csr_tensor(layout, data)            2
+//   _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)                       4
+//   torch._tensor._rebuild_from_type_v2(func, new_type, args, state)                          4
+[[nodiscard]] inline std::size_t rebuild_arity(const policy::qualified_name& callee) noexcept {
+    if (same(callee, rebuild_tensor)) return 4;
+    if (same(callee, rebuild_tensor_v2)) return 6;
+    if (same(callee, rebuild_qtensor)) return 7;
+    if (same(callee, rebuild_parameter)) return 3;
+    if (same(callee, rebuild_parameter_with_state)) return 4;
+    if (same(callee, rebuild_sparse) || same(callee, rebuild_sparse_csr)) return 2;
+    if (same(callee, rebuild_meta)) return 4;
+    if (same(callee, rebuild_from_type_v2)) return 4;
+    return 0;  // not a rebuild function
+}
+
 class analyzer {
 public:
     explicit analyzer(const pickle::graph& g) noexcept : g_(g) {}
@@ -11898,22 +12377,28 @@ public:
     result<checkpoint> run() {
         if (g_.root() == pickle::no_node) return error{errc::invalid_argument, 0, "an evaluated pickle"};
         visited_.assign(g_.size(), 0);
-        // Depth first, iteratively (a hostile pickle may nest deeply), names built on the way.
+        paths_.clear();
+        paths_.push_back({0, {}});
+        // Depth first, iteratively (a hostile pickle may nest deeply). A node's dotted name is a
+        // chain of steps in paths_, spelled out only for tensors: building every name on the way
+        // costs the square of the depth (200 000 nested lists: seconds).
         struct pending {
             pickle::node_id id;
-            std::string name;
+            std::uint32_t path;
         };
-        std::vector<pending> work;
-        work.push_back({g_.root(), {}});
+        alloc::vector<pending> work;
+        work.push_back({g_.root(), 0});
         while (!work.empty()) {
-            pending next = std::move(work.back());
+            const pending next = work.back();
             work.pop_back();
             if (pickle::graph::is_shared_constant(next.id) || visited_[next.id]) continue;
             visited_[next.id] = 1;
             const pickle::node& n = g_[next.id];
             if (pickle::left_out(g_, next.id)) continue;  // not in the reconstruction: needs nothing
-            if (n.kind == pickle::node_kind::call) {
-                auto made = tensor_call(next.id, next.name);
+            if (n.kind == pickle::node_kind::call && makes_tensor(policy::callable_name(g_, next.id))) {
+                auto name = name_of(next.path, g_[next.id].offset);
+                BRINE_TRY(name);
+                auto made = tensor_call(next.id, *name, 0);
                 BRINE_TRY(made);
                 if (*made) continue;
             }
@@ -11927,30 +12412,69 @@ public:
             const pickle::node_ids children = g_.children(next.id);
             const pickle::node_ids items = g_.items(next.id);
             for (std::size_t i = items.size(); i >= 2; i -= 2)
-                work.push_back({items[i - 1], join(next.name, key_text(items[i - 2]))});
+                work.push_back({items[i - 1], step(next.path, key_text(items[i - 2]))});
             for (std::size_t i = children.size(); i-- > 0;) {
                 if (keyed) {
-                    if (i % 2 == 1) work.push_back({children[i], join(next.name, key_text(children[i - 1]))});
+                    if (i % 2 == 1) work.push_back({children[i], step(next.path, key_text(children[i - 1]))});
                 } else if (n.kind == pickle::node_kind::call) {
-                    work.push_back({children[i], next.name});
+                    work.push_back({children[i], next.path});
                 } else {
-                    work.push_back({children[i], join(next.name, std::to_string(i))});
+                    work.push_back({children[i], step(next.path, alloc::to_string(i))});
                 }
             }
-            for (const pickle::node_id state : g_.states(next.id)) work.push_back({state, next.name});
+            for (const pickle::node_id state : g_.states(next.id)) work.push_back({state, next.path});
         }
         return std::move(out_);
     }
 
 private:
-    static std::string join(const std::string& prefix, const std::string& part) {
-        return prefix.empty() ? part : prefix + "." + part;
+    // Tensor names longer than this are refused: they only come from nesting no checkpoint has,
+    // and spelling them out for every tensor would cost depth x tensors.
+    static constexpr std::size_t max_name_length = 4096;
+    // Tensors inside a tensor's arguments (a Parameter of a Parameter...): real ones go 3 deep.
+    static constexpr int max_tensor_nesting = 16;
+
+    struct path_step {
+        std::uint32_t parent;  // index in paths_; paths_[0] is the root, the empty name
+        alloc::string part;
+    };
+
+    std::uint32_t step(std::uint32_t parent, alloc::string part) {
+        paths_.push_back({parent, std::move(part)});
+        return static_cast<std::uint32_t>(paths_.size() - 1);
     }
 
-    std::string key_text(pickle::node_id id) const {
+    // The dotted name of a path: its steps from the root, joined with '.'.
+    result<alloc::string> name_of(std::uint32_t path, std::uint64_t at) const {
+        std::size_t length = 0;
+        for (std::uint32_t p = path; p != 0; p = paths_[p].parent) {
+            length += paths_[p].part.size() + (paths_[p].parent != 0 ? 1 : 0);
+            if (length > max_name_length)
+                return error{errc::limit_exceeded, at, "a tensor name of at most 4096 bytes (nesting that deep)"};
+        }
+        alloc::string name(length, '.');
+        std::size_t end = length;
+        for (std::uint32_t p = path; p != 0; p = paths_[p].parent) {
+            const alloc::string& part = paths_[p].part;
+            end -= part.size();
+            std::copy(part.begin(), part.end(), name.begin() + static_cast<std::ptrdiff_t>(end));
+            if (paths_[p].parent != 0) --end;  // the '.' already there
+        }
+        return name;
+    }
+
+    [[nodiscard]] static bool makes_tensor(const policy::qualified_name& callee) noexcept {
+        for (const policy::qualified_name& maker : {rebuild_tensor_v2, rebuild_tensor, rebuild_qtensor, rebuild_parameter,
+                                                    rebuild_parameter_with_state, rebuild_from_type_v2, rebuild_sparse,
+                                                    rebuild_sparse_csr, rebuild_meta})
+            if (same(callee, maker)) return true;
+        return false;
+    }
+
+    alloc::string key_text(pickle::node_id id) const {
         const pickle::node& n = g_[id];
-        if (n.kind == pickle::node_kind::string) return std::string(n.text());
-        if (n.kind == pickle::node_kind::integer) return std::to_string(n.integer());
+        if (n.kind == pickle::node_kind::string) return alloc::string(n.text());
+        if (n.kind == pickle::node_kind::integer) return alloc::to_string(n.integer());
         return "?";
     }
 
@@ -11961,7 +12485,7 @@ private:
         return true;
     }
 
-    bool int_tuple(pickle::node_id id, std::vector<std::int64_t>& out) const {
+    bool int_tuple(pickle::node_id id, alloc::vector<std::int64_t>& out) const {
         const pickle::node& n = g_[id];
         // torch.Size(...) pickles as a call to torch.Size with a tuple; plain tuples elsewhere.
         if (n.kind == pickle::node_kind::call && policy::callable_name(g_, id).name == "Size") {
@@ -12009,10 +12533,16 @@ private:
         dtype type = dtype::float32;
         if (!dtype_of_storage(cls.module, cls.name, type))
             return error{errc::torch_unknown_dtype, at, "a storage class of a known dtype (torch.FloatStorage...)"};
-        if (!policy::ascii_text(g_, parts[2], key)) return error{errc::torch_bad_storage, at, "a storage key string"};
+        if (!storage_key_text(g_, parts[2], key)) {
+            if (g_[parts[2]].kind == pickle::node_kind::bytes || g_[parts[2]].kind == pickle::node_kind::bytearray)
+                return error{errc::torch_bad_key, at, "a str storage key (torch names a bytes key's record data/b'...')"};
+            return error{errc::torch_bad_storage, at, "a storage key string"};
+        }
         if (!plain_key(key)) return error{errc::torch_bad_key, at, "a storage key of letters, digits, '_' and '-'"};
         if (!policy::ascii_text(g_, parts[3], location))
             return error{errc::torch_bad_storage, at, "a storage location string"};
+        if (!restorable_location(location))
+            return error{errc::torch_bad_storage, at, "a storage location torch restores: 'cpu', 'cuda', 'cuda:N' or 'mps'"};
         std::int64_t numel = 0;
         if (!integer(parts[4], numel) || numel < 0)
             return error{errc::torch_bad_storage, at, "a non-negative storage numel"};
@@ -12084,12 +12614,31 @@ private:
     }
 
     // If `id` is a call that makes a tensor, records it (and the tensors inside it) and says so.
-    result<bool> tensor_call(pickle::node_id id, const std::string& name) {
+    result<bool> tensor_call(pickle::node_id id, const alloc::string& name, int depth) {
+        if (depth > max_tensor_nesting)
+            return bad_tensor(id, "tensors nested in tensor arguments at most 16 deep");
         const policy::qualified_name callee = policy::callable_name(g_, id);
         const pickle::node_ids parts = g_.children(id);
         if (parts.size() < 2) return false;
         const pickle::node_ids args = g_.children(parts[1]);
         const std::uint64_t at = g_[id].offset;
+        const std::size_t arity = rebuild_arity(callee);
+        if (arity == 0) return false;
+        // NEWOBJ would call function.__new__ (a TypeError); REDUCE, INST and OBJ call it.
+        const pickle::call_form form = g_[id].form;
+        if (form == pickle::call_form::newobj || form == pickle::call_form::newobj_ex)
+            return bad_tensor(id, "a call of the rebuild function (REDUCE), not NEWOBJ");
+        if (g_[parts[1]].kind != pickle::node_kind::tuple || args.size() != arity) {
+            static const char* const expected[] = {
+                "", "", "the 2 arguments of a sparse rebuild function (layout, data)",
+                "the 3 arguments of _rebuild_parameter (data, requires_grad, backward_hooks)",
+                "the 4 arguments of its torch signature (_rebuild_tensor, _rebuild_parameter_with_state, "
+                "_rebuild_meta_tensor_no_storage, _rebuild_from_type_v2)",
+                "", "the 6 arguments of _rebuild_tensor_v2 in torch 1.13 (storage, storage_offset, size, stride, "
+                "requires_grad, backward_hooks)",
+                "the 7 arguments of _rebuild_qtensor"};
+            return bad_tensor(id, expected[arity]);
+        }
         tensor_ref t;
         t.name = name;
         t.node = id;
@@ -12099,11 +12648,11 @@ private:
         } else if (same(callee, rebuild_qtensor)) {
             t.kind = layout::quantized;
             BRINE_TRY(strided(t, args, at));
-            if (args.size() >= 5) BRINE_TRY(nested(args[4], name + ".quantizer"));
+            if (args.size() >= 5) BRINE_TRY(nested(args[4], name + ".quantizer", depth + 1));
         } else if (same(callee, rebuild_parameter) || same(callee, rebuild_parameter_with_state)) {
             if (args.empty()) return bad_tensor(id, "a tensor to wrap in a Parameter");
             const std::size_t before = out_.tensors.size();
-            BRINE_TRY(nested(args[0], name));
+            BRINE_TRY(nested(args[0], name, depth + 1));
             if (out_.tensors.size() == before) return bad_tensor(id, "a tensor to wrap in a Parameter");
             out_.tensors[before].parameter = true;
             if (args.size() >= 2 && !boolean(args[1], out_.tensors[before].requires_grad))
@@ -12114,6 +12663,9 @@ private:
             if (args.size() < 3) return bad_tensor(id, "(func, type, args, state)");
             const policy::qualified_name func = policy::callable_name(g_, args[0]);
             if (!same(func, rebuild_tensor_v2)) return bad_tensor(id, "_rebuild_tensor_v2 as the function");
+            // func(*args): the argument count of _rebuild_tensor_v2 applies to args.
+            if (g_[args[2]].kind != pickle::node_kind::tuple || g_.children(args[2]).size() != rebuild_arity(func))
+                return bad_tensor(id, "the 6 arguments of _rebuild_tensor_v2 in torch 1.13 as args");
             BRINE_TRY(strided(t, g_.children(args[2]), at));
         } else if (same(callee, rebuild_sparse) || same(callee, rebuild_sparse_csr)) {
             // (layout, (indices, values, size)) or (layout, (crow, col, values, size)).
@@ -12136,7 +12688,7 @@ private:
             for (std::size_t i = 0; i < dense_parts; ++i) {
                 const char* part = out_.tensors[self].kind == layout::sparse_coo ? (i < 2 ? coo_names[i] : "part")
                                                                                  : (i < 3 ? csr_names[i] : "part");
-                BRINE_TRY(nested(sparse_parts[i], name + "." + part));
+                BRINE_TRY(nested(sparse_parts[i], name + "." + part, depth + 1));
             }
             BRINE_TRY(check_sparse(self, first_part, at));
             out_.tensors[self].type = out_.tensors.back().type;  // the values' dtype
@@ -12156,19 +12708,22 @@ private:
     }
 
     // Tensors inside a tensor's arguments (a Parameter's data, sparse parts, per-channel scales).
-    status nested(pickle::node_id id, const std::string& name) {
+    status nested(pickle::node_id id, const alloc::string& name, int depth) {
+        if (depth > max_tensor_nesting)
+            return error{errc::torch_bad_tensor, g_[id].offset, "tensors nested in tensor arguments at most 16 deep"};
         if (pickle::graph::is_shared_constant(id) || visited_[id]) return {};
         visited_[id] = 1;
         const pickle::node& n = g_[id];
         if (pickle::left_out(g_, id)) return {};
         if (n.kind == pickle::node_kind::call) {
-            auto made = tensor_call(id, name);
+            auto made = tensor_call(id, name, depth);
             BRINE_TRY(made);
             return {};
         }
         if (n.kind == pickle::node_kind::tuple) {
             const pickle::node_ids items = g_.children(id);
-            for (std::size_t i = 0; i < items.size(); ++i) BRINE_TRY(nested(items[i], name + "." + std::to_string(i)));
+            for (std::size_t i = 0; i < items.size(); ++i)
+                BRINE_TRY(nested(items[i], name + "." + alloc::to_string(i), depth + 1));
         }
         return {};
     }
@@ -12196,7 +12751,8 @@ private:
 
     const pickle::graph& g_;
     checkpoint out_;
-    std::vector<std::uint8_t> visited_;
+    alloc::vector<std::uint8_t> visited_;
+    alloc::vector<path_step> paths_;
 };
 
 }  // namespace detail
@@ -12204,10 +12760,10 @@ private:
 // The index values of sparse tensors, read from their storages' bytes (THREATS.md W4): COO
 // indices within the size in every sparse dimension; compressed (CSR) row pointers starting at 0,
 // never decreasing, ending at the number of values, and column indices within the size.
-// `read(storage index, std::vector<std::uint8_t>&)` loads a storage's bytes.
+// `read(storage index, alloc::vector<std::uint8_t>&)` loads a storage's bytes.
 template <class Read>
 [[nodiscard]] status check_sparse_indices(const checkpoint& found, Read&& read) {
-    std::vector<std::uint8_t> bytes;
+    alloc::vector<std::uint8_t> bytes;
     const auto element = [&](const tensor_ref& t, std::int64_t i, std::int64_t j) -> std::int64_t {
         const std::uint64_t at = static_cast<std::uint64_t>(t.storage_offset + i * t.strides[0] +
                                                             (t.sizes.size() > 1 ? j * t.strides[1] : 0));
@@ -12324,7 +12880,7 @@ private:
         return callee.module == "torch._utils" || (callee.module == "torch._tensor" && callee.name == "_rebuild_from_type_v2");
     }
 
-    status add(const std::string& name, pickle::node_id tensor) {
+    status add(const alloc::string& name, pickle::node_id tensor) {
         const std::string_view kept = g_.keep(as_bytes(std::string_view(name)));
         const pickle::node_id key = g_.add(pickle::node_kind::string, pickle::opcode::BINUNICODE, 0);
         g_.set_text(key, kept);
@@ -12333,14 +12889,14 @@ private:
         return {};
     }
 
-    static std::string join(const std::string& prefix, std::string_view name) {
-        std::string out = prefix;
+    static alloc::string join(const alloc::string& prefix, std::string_view name) {
+        alloc::string out = prefix;
         if (!out.empty()) out += '.';
         out += name;
         return out;
     }
 
-    status walk(pickle::node_id object, const std::string& prefix) {
+    status walk(pickle::node_id object, const alloc::string& prefix) {
         if (visiting_[object]) return error{errc::torch_bad_tensor, g_[object].offset, "a module tree without cycles"};
         visiting_[object] = 1;
         const pickle::node_ids attributes = g_.children(g_.states(object).back());
@@ -12381,7 +12937,7 @@ private:
     }
 
     // The tensor entries of `_parameters` or `_buffers`, skipping None and the non-persistent.
-    status tensors_in(pickle::node_id dict, const std::string& prefix, pickle::node_id skipped) {
+    status tensors_in(pickle::node_id dict, const alloc::string& prefix, pickle::node_id skipped) {
         const pickle::node_ids entries = entries_of(dict);
         for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
             std::string_view name;
@@ -12405,8 +12961,8 @@ private:
     }
 
     pickle::graph& g_;
-    std::vector<pickle::node_id> entries_;
-    std::vector<std::uint8_t> visiting_;
+    alloc::vector<pickle::node_id> entries_;
+    alloc::vector<std::uint8_t> visiting_;
 };
 
 }  // namespace detail
@@ -12422,6 +12978,39 @@ private:
 BRINE_NAMESPACE_END
 
 // ---- end brine/torch/extract.hpp ----
+
+// ---- begin brine/torch/formats.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Which inputs a disarmer reads besides torch zip checkpoints, legacy .pt streams and raw
+// pickles (always read): the disarmer's fifth, defaulted, policy. A reader left out is not
+// compiled, which is what a firmware image with a code budget needs (examples/embedded/: NumPy
+// alone is about a quarter of the disarmer's code at -Os); an input it would have read is
+// refused with a message saying what was compiled out.
+
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+namespace formats {
+
+// Everything: NumPy .npy/.npz, and weights extracted from TorchScript archives and pickled
+// modules when asked for (basic_disarmer::extract_weights).
+struct every {
+    static constexpr bool numpy = true;
+    static constexpr bool weight_extraction = true;
+};
+
+// What an inference engine loads: torch.save checkpoints (zip and legacy) and plain pickles.
+struct checkpoints_only {
+    static constexpr bool numpy = false;
+    static constexpr bool weight_extraction = false;
+};
+
+}  // namespace formats
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/formats.hpp ----
 
 // ---- begin brine/torch/legacy.hpp ----
 // SPDX-License-Identifier: MIT
@@ -12456,32 +13045,32 @@ BRINE_NAMESPACE_BEGIN
 namespace torch {
 
 struct finding_entry {
-    std::string part;        // the pickle it is in: "data.pkl", "pickle", "legacy main pickle"...
+    alloc::string part;        // the pickle it is in: "data.pkl", "pickle", "legacy main pickle"...
     bool in_pickle = true;   // false for findings about records or the module structure (no opcode)
     pickle::opcode op = pickle::opcode::STOP;
     std::uint64_t offset = 0;  // of the opcode, in the file (raw pickle, legacy) or in `part` (zip)
-    std::string module;      // the global involved, if any
-    std::string name;
-    std::string reason;
+    alloc::string module;      // the global involved, if any
+    alloc::string name;
+    alloc::string reason;
 };
 
 struct tensor_entry {
-    std::string name;
+    alloc::string name;
     dtype type = dtype::float32;
     layout kind = layout::strided;
-    std::vector<std::int64_t> sizes;
-    std::vector<std::int64_t> strides;
+    alloc::vector<std::int64_t> sizes;
+    alloc::vector<std::int64_t> strides;
     std::int64_t storage_offset = 0;
-    std::string storage_key;  // empty for tensors without storage (meta, sparse wrappers)
+    alloc::string storage_key;  // empty for tensors without storage (meta, sparse wrappers)
     bool parameter = false;
     bool requires_grad = false;
 };
 
 struct report {
-    std::string format;        // "torch zip", "torch legacy", "pickle", ...
+    alloc::string format;        // "torch zip", "torch legacy", "pickle", ...
     int protocol = 0;          // of the (main) pickle
-    std::vector<finding_entry> findings;
-    std::vector<tensor_entry> tensors;
+    alloc::vector<finding_entry> findings;
+    alloc::vector<tensor_entry> tensors;
     std::size_t storages = 0;
     std::uint64_t storage_bytes = 0;
     bool written = false;      // disarm: the output file exists
@@ -12497,11 +13086,11 @@ namespace detail {
 inline void add_findings(report& out, const pickle::graph& g, std::string_view part, std::uint64_t base = 0) {
     for (const pickle::finding& f : g.findings()) {
         finding_entry e;
-        e.part = std::string(part);
+        e.part = alloc::string(part);
         e.op = f.op;
         e.offset = base + f.offset;
-        e.module = std::string(f.module);
-        e.name = std::string(f.name);
+        e.module = alloc::string(f.module);
+        e.name = alloc::string(f.name);
         e.reason = f.reason;
         out.findings.push_back(std::move(e));
     }
@@ -12519,7 +13108,7 @@ inline void add_tensors(report& out, const checkpoint& found) {
         e.strides = t.strides;
         e.storage_offset = t.storage_offset;
         if (t.kind == layout::strided || t.kind == layout::quantized)
-            e.storage_key = std::string(found.storages[t.storage].key);
+            e.storage_key = alloc::string(found.storages[t.storage].key);
         e.parameter = t.parameter;
         e.requires_grad = t.requires_grad;
         out.tensors.push_back(std::move(e));
@@ -12563,7 +13152,7 @@ struct legacy_stream {
     pickle::evaluation main;
     std::uint64_t main_offset = 0;
     checkpoint found;
-    std::vector<legacy_storage_data> data;  // parallel to found.storages
+    alloc::vector<legacy_storage_data> data;  // parallel to found.storages
     std::uint64_t end = 0;                  // one past the last storage's bytes
 };
 
@@ -12612,7 +13201,7 @@ inline status normalize_legacy_persistent_ids(pickle::graph& g) {
         const pickle::node_ids parts = g.children(id);
         std::string_view tag, named;
         if (parts.size() < 5 || !policy::ascii_text(g, parts[0], tag) || tag != "storage" ||
-            !policy::ascii_text(g, parts[2], named) || named != key || g[parts[1]].kind != pickle::node_kind::global ||
+            !storage_key_text(g, parts[2], named) || named != key || g[parts[1]].kind != pickle::node_kind::global ||
             g[parts[4]].kind != pickle::node_kind::integer || g[parts[4]].integer() < 0)
             continue;
         const pickle::global_name cls = g.global(parts[1]);
@@ -12638,7 +13227,8 @@ template <class Machine, class MainMachine>
     // Evaluates the pickle at `pos` into `into`, reports its findings, moves past it.
     const auto next_pickle = [&](auto& with, pickle::evaluation& into, const char* name) -> status {
         if (pos >= file.size()) return detail::legacy_error(pos, "the next pickle of the legacy stream");
-        const status evaluated = with.run(file.subview(static_cast<std::size_t>(pos)), into, true);
+        status evaluated = with.run(file.subview(static_cast<std::size_t>(pos)), into, true);
+        if (evaluated) evaluated = check_python2_strings(into.values);  // _legacy_load: encoding='utf-8'
         if (!evaluated) {
             error e = evaluated.err();
             e.offset += pos;  // errors name file offsets, like the findings
@@ -12680,11 +13270,14 @@ template <class Machine, class MainMachine>
     // Every storage the object uses is listed exactly once (the storages left out of the
     // reconstruction may be listed too: their bytes are skipped). Data follows in list order.
     stream.data.assign(stream.found.storages.size(), legacy_storage_data{});
-    std::vector<std::uint8_t> seen(stream.found.storages.size(), 0);
-    std::vector<std::string_view> listed_skipped;
+    alloc::vector<std::uint8_t> seen(stream.found.storages.size(), 0);
+    alloc::vector<std::string_view> listed_skipped;
     for (const pickle::node_id item : listed) {
         std::string_view key;
-        if (!policy::ascii_text(keys, item, key)) return detail::legacy_error(keys_at, "storage keys that are strings");
+        // str keys only, as in the persistent ids: torch finds a key of this list with == in the
+        // keys the persistent ids defined, and b'0' is not '0' (see storage_key_text).
+        if (!storage_key_text(keys, item, key))
+            return detail::legacy_error(keys_at, "storage keys that are str (not bytes)");
         std::uint8_t count_bytes[8];
         if (pos + 8 > file.size()) return detail::legacy_error(pos, "an 8-byte storage element count");
         std::memcpy(count_bytes, file.data() + pos, 8);
@@ -12739,7 +13332,7 @@ template <class Machine>
 [[nodiscard]] inline status refind_tensors(legacy_stream& stream) {
     auto found = find_tensors(stream.main.values);
     BRINE_TRY(found);
-    std::vector<legacy_storage_data> data;
+    alloc::vector<legacy_storage_data> data;
     for (const storage_ref& storage : found->storages) {
         const std::size_t before = stream.found.find_storage(storage.key);
         data.push_back(before < stream.data.size() ? stream.data[before] : legacy_storage_data{});
@@ -12793,9 +13386,9 @@ struct torch_zip {
         BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
         for (std::size_t i = 0; i < parts.storage_count(); ++i) {
             const auto storage = parts.storage(i);
-            std::string key = "data/";
+            alloc::string key = "data/";
             key += storage.key;
-            const std::string record_name = record(key);
+            const alloc::string record_name = record(key);
             std::uint32_t crc = 0;
             if (parts.known_crc(i, crc)) {
                 BRINE_TRY(archive.open_entry(record_name, storage.byte_size(), crc));
@@ -12811,8 +13404,8 @@ struct torch_zip {
     }
 
 private:
-    [[nodiscard]] std::string record(std::string_view record_name) const {
-        std::string full(prefix);
+    [[nodiscard]] alloc::string record(std::string_view record_name) const {
+        alloc::string full(prefix);
         full += '/';
         full += record_name;
         return full;
@@ -12890,7 +13483,7 @@ template <class Copier, class Mtd>
 class output_parts {
 public:
     output_parts(byte_view pickle, const checkpoint& found, const Copier& copier, Mtd& mtd,
-                 const std::vector<const zip::entry*>* records = nullptr) noexcept
+                 const alloc::vector<const zip::entry*>* records = nullptr) noexcept
         : pickle_(pickle), found_(&found), copier_(&copier), mtd_(&mtd), records_(records) {}
     // A storage copied whole from a zip record: the record's CRC-32, which extraction verifies.
     [[nodiscard]] bool known_crc(std::size_t i, std::uint32_t& crc) const noexcept {
@@ -12928,12 +13521,12 @@ private:
     const checkpoint* found_;
     const Copier* copier_;
     Mtd* mtd_;
-    const std::vector<const zip::entry*>* records_;
+    const alloc::vector<const zip::entry*>* records_;
 };
 
 }  // namespace detail
 
-template <class OpcodeReader, class Allowlist, class Writer, class Mtd>
+template <class OpcodeReader, class Allowlist, class Writer, class Mtd, class Formats = formats::every>
 class basic_disarmer {
     static_assert(policy::check_policy<Allowlist>());
 
@@ -13004,6 +13597,11 @@ public:
 private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
+        if constexpr (!Formats::weight_extraction) {
+            if (extract_weights_)
+                return error{errc::invalid_argument, 0,
+                             "a disarmer compiled with weight extraction (its Formats policy leaves it out)"};
+        }
         auto kind = detect(source);
         BRINE_TRY(kind);
         switch (*kind) {
@@ -13011,7 +13609,10 @@ private:
             case format::pickle_stream: return run_pickle_stream(file, source, out, write);
             case format::tar:
                 return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
-            case format::numpy: return run_npy(file, out, write);
+            case format::numpy:
+                if constexpr (Formats::numpy) return run_npy(file, out, write);
+                return error{errc::torch_not_a_checkpoint, 0,
+                             "a torch checkpoint or pickle (this disarmer's Formats policy leaves NumPy out)"};
         }
         return error{errc::torch_not_a_checkpoint, 0, "a known format"};
     }
@@ -13021,14 +13622,16 @@ private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
         auto archive = zip::reader<RandomAccessSource>::open(source);
-        if (!archive && archive.err().code == errc::zip_multiple_roots) {
-            // No single folder: not torch.save's layout; an .npz (members at the top level) is.
-            auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
-            if (npz && is_npz(*npz)) return run_npz(source, out, write);
+        if constexpr (Formats::numpy) {
+            if (!archive && archive.err().code == errc::zip_multiple_roots) {
+                // No single folder: not torch.save's layout; an .npz (members at the top level) is.
+                auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
+                if (npz && is_npz(*npz)) return run_npz(source, out, write);
+            }
         }
         BRINE_TRY(archive);
         const bool script = static_cast<bool>(archive->find_record("constants.pkl"));
-        if (script && !extract_weights_)
+        if (script && !extracting())
             return error{errc::torch_torchscript, 0,
                          "a torch.save archive (TorchScript is refused by default; --extract-weights reads its weights)"};
         auto data_pkl = archive->find_record("data.pkl");
@@ -13037,28 +13640,36 @@ private:
         if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
             return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
                          pickle_entry.name};
-        std::vector<std::uint8_t> pickle_bytes;
-        pickle_bytes.reserve(static_cast<std::size_t>(pickle_entry.uncompressed_size));
-        vector_sink pickle_sink(pickle_bytes);
+        // Its size is the archive's word (up to the limit): memory it cannot have is an error,
+        // not the end of the program.
+        const auto pickle_size = static_cast<std::size_t>(pickle_entry.uncompressed_size);
+        const ::brine::detail::raw_block pickle_block(pickle_size, std::nothrow);
+        if (pickle_block.data() == nullptr && pickle_size != 0)
+            return error{errc::limit_exceeded, pickle_entry.local_header_offset,
+                         "a data.pkl that fits in the memory available", pickle_entry.name};
+        buffer_sink pickle_sink(mutable_byte_view(static_cast<std::uint8_t*>(pickle_block.data()), pickle_size));
         BRINE_TRY(archive->extract(pickle_entry, pickle_sink));
 
         BRINE_TRY(check_byteorder(*archive));
+        BRINE_TRY(check_version(*archive));
 
         report out_report;
         out_report.format = script ? "torchscript" : "torch zip";
         pickle::evaluation evaluated;
-        const byte_view pickle_view(pickle_bytes.data(), pickle_bytes.size());
+        const byte_view pickle_view = pickle_sink.written();
         const status ran = evaluate_main(pickle_view, evaluated, out_report, "data.pkl");
         if (!ran) return in_entry(ran.err(), pickle_entry.name);
+        const status text_ok = check_python2_strings(evaluated.values);  // torch.load: encoding='utf-8'
+        if (!text_ok) return in_entry(text_ok.err(), pickle_entry.name);
         auto found = find_tensors(evaluated.values);
         if (!found) return in_entry(found.err(), pickle_entry.name);
         detail::add_tensors(out_report, *found);
 
         // Every storage's record exists and holds exactly numel x item size bytes: fewer would
         // make torch read past it (W1), more would be bytes no tensor accounts for (W5).
-        std::vector<const zip::entry*> records;
+        alloc::vector<const zip::entry*> records;
         for (const storage_ref& storage : found->storages) {
-            std::string name = "data/";
+            alloc::string name = "data/";
             name += storage.key;
             auto record = archive->find_record(name);
             if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
@@ -13068,7 +13679,7 @@ private:
             records.push_back(*record);
         }
         report_unused_records(*archive, records, script, out_report);
-        const status sparse_ok = check_sparse_indices(*found, [&](std::uint32_t i, std::vector<std::uint8_t>& storage_bytes) {
+        const status sparse_ok = check_sparse_indices(*found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) {
             storage_bytes.clear();
             vector_sink sink(storage_bytes);
             return archive->extract(*records[i], sink);
@@ -13150,24 +13761,31 @@ private:
     // writes itself (and, for TorchScript, its code and constants, which --extract-weights drops
     // knowingly).
     template <class Archive>
-    static void report_unused_records(const Archive& archive, const std::vector<const zip::entry*>& used, bool script,
+    static void report_unused_records(const Archive& archive, const alloc::vector<const zip::entry*>& used, bool script,
                                       report& out_report) {
         static constexpr std::string_view bookkeeping[] = {"data.pkl", "byteorder", "version", ".data/version",
                                                            ".data/serialization_id", ".format_version",
                                                            ".storage_alignment"};
+        // The entries torch's lookup (case-insensitive) finds for those names: the same entries
+        // brine read, whatever the case of their names (DATA.PKL is data.pkl, not an extra record).
+        const zip::entry* kept[sizeof bookkeeping / sizeof bookkeeping[0]] = {};
+        for (std::size_t i = 0; i < sizeof bookkeeping / sizeof bookkeeping[0]; ++i) {
+            auto found = archive.find_record(bookkeeping[i]);
+            if (found) kept[i] = *found;
+        }
         const std::string_view root = archive.root();
         for (const zip::entry& item : archive.entries()) {
             if (item.is_directory()) continue;
             std::string_view record = item.name.substr(root.size() + 1);
             bool known = false;
-            for (const std::string_view name : bookkeeping) known = known || record == name;
+            for (const zip::entry* name : kept) known = known || name == &item;
             for (const zip::entry* storage : used) known = known || storage == &item;
             if (script && (record == "constants.pkl" || record.substr(0, 5) == "code/" ||
                            record.substr(0, 10) == "constants/" || record.substr(0, 6) == "extra/"))
                 known = true;
             if (known) continue;
             finding_entry unused;
-            unused.part = std::string(item.name);
+            unused.part = alloc::string(item.name);
             unused.in_pickle = false;
             unused.offset = item.local_header_offset;
             unused.reason = "a record no tensor of the reconstruction uses: not written";
@@ -13178,10 +13796,10 @@ private:
     // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
     // policy::module_structure and replaced by the state dict of their weights.
     status evaluate_main(byte_view pickle_bytes, pickle::evaluation& evaluated, report& out_report, const char* part) {
-        if (!extract_weights_) {
+        if (!extracting()) {
             machine_type machine(allowlist_);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        } else {
+        } else if constexpr (Formats::weight_extraction) {
             const policy::module_structure<Allowlist> structure(allowlist_);
             pickle::machine<policy::module_structure<Allowlist>, limits_type> machine(structure);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
@@ -13191,7 +13809,14 @@ private:
         return extract_if_module(evaluated, out_report);
     }
 
+    // extract_weights_, known false at compile time when the Formats policy leaves extraction out.
+    [[nodiscard]] bool extracting() const noexcept {
+        if constexpr (Formats::weight_extraction) return extract_weights_;
+        return false;
+    }
+
     status extract_if_module(pickle::evaluation& evaluated, report& out_report, std::uint64_t base = 0) {
+        if constexpr (!Formats::weight_extraction) return {};
         if (!extract_weights_) return {};
         const pickle::graph& g = evaluated.values;
         const pickle::node& root = g[g.root()];
@@ -13206,17 +13831,17 @@ private:
         dropped.in_pickle = false;
         dropped.op = pickle::opcode::NEWOBJ;
         dropped.offset = base + root.offset;
-        dropped.module = std::string(cls.module);
-        dropped.name = std::string(cls.name);
+        dropped.module = alloc::string(cls.module);
+        dropped.name = alloc::string(cls.name);
         dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
-                         std::to_string(*extracted) + " tensors";
+                         alloc::to_string(*extracted) + " tensors";
         out_report.findings.push_back(std::move(dropped));
         return {};
     }
 
     // Extracted weights were read with a wider policy: the output must pass the strict one.
     status check_extracted(byte_view rebuilt) {
-        if (!extract_weights_) return {};
+        if (!extracting()) return {};
         machine_type machine(allowlist_);
         pickle::evaluation again;
         BRINE_TRY(machine.run(rebuilt, again));
@@ -13242,17 +13867,14 @@ private:
         if (is_legacy_magic(first)) {
             out_report.format = "torch legacy";
             detail::add_findings(out_report, first.values, "legacy magic number pickle");
-            const policy::module_structure<Allowlist> structure(allowlist_);
-            pickle::machine<policy::module_structure<Allowlist>, limits_type> module_machine(structure);
-            auto stream = extract_weights_ ? read_legacy(file, first.end_offset, machine, module_machine, out_report)
-                                           : read_legacy(file, first.end_offset, machine, out_report);
+            auto stream = read_legacy_stream(file, first.end_offset, machine, out_report);
             BRINE_TRY(stream);
-            if (extract_weights_) {
+            if (extracting()) {
                 BRINE_TRY(extract_if_module(stream->main, out_report, stream->main_offset));
                 BRINE_TRY(refind_tensors(*stream));
             }
             const legacy_stream& parsed = *stream;
-            BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, std::vector<std::uint8_t>& storage_bytes) -> status {
+            BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) -> status {
                 const byte_view data = file.subview(static_cast<std::size_t>(parsed.data[i].offset),
                                                     static_cast<std::size_t>(parsed.found.storages[i].byte_size()));
                 storage_bytes.assign(data.begin(), data.end());
@@ -13289,7 +13911,7 @@ private:
         detail::add_tensors(out_report, *found);
         if (!write) return out_report;
         BRINE_TRY(mtd_.prepare(first.values, *found));
-        std::vector<std::uint8_t> rebuilt;
+        alloc::vector<std::uint8_t> rebuilt;
         auto stats = pickle::writer(first.values).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;
@@ -13299,12 +13921,24 @@ private:
         return out_report;
     }
 
+    result<legacy_stream> read_legacy_stream(byte_view file, std::uint64_t offset, machine_type& machine,
+                                             report& out_report) {
+        if constexpr (Formats::weight_extraction) {
+            if (extract_weights_) {
+                const policy::module_structure<Allowlist> structure(allowlist_);
+                pickle::machine<policy::module_structure<Allowlist>, limits_type> module_machine(structure);
+                return read_legacy(file, offset, machine, module_machine, out_report);
+            }
+        }
+        return read_legacy(file, offset, machine, out_report);
+    }
+
     // ---- output -----------------------------------------------------------------------------------
 
     template <class Copier, class SeekableSink>
     status write_zip(const pickle::graph& values, const checkpoint& found, const Copier& copier, SeekableSink& out,
-                     report& out_report, const std::vector<const zip::entry*>* records = nullptr) {
-        std::vector<std::uint8_t> rebuilt;
+                     report& out_report, const alloc::vector<const zip::entry*>* records = nullptr) {
+        alloc::vector<std::uint8_t> rebuilt;
         auto stats = pickle::writer(values).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;
@@ -13395,10 +14029,12 @@ public:
             auto data_pkl = archive->find_record("data.pkl");
             if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
             BRINE_TRY(check_byteorder(*archive));
+            BRINE_TRY(check_version(*archive));
             BRINE_TRY(stored_record(**data_pkl, file));
             const byte_view pickle = file.subview(static_cast<std::size_t>((*data_pkl)->data_offset),
                                                   static_cast<std::size_t>((*data_pkl)->uncompressed_size));
             BRINE_TRY(machine.run(pickle, *view.evaluation_));
+            BRINE_TRY(check_python2_strings(view.evaluation_->values));  // as disarm: encoding='utf-8'
             detail::add_findings(ignored, view.evaluation_->values, "data.pkl");
             auto tensors = find_tensors(view.evaluation_->values);
             BRINE_TRY(tensors);
@@ -13496,6 +14132,77 @@ BRINE_NAMESPACE_END
 // ---- end brine/torch/view.hpp ----
 
 // safetensors: a strict reader, and conversion of checkpoints
+
+// ---- begin brine/safetensors/detect.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Telling a safetensors file from the formats torch.load reads, by content (never by name), and
+// what a pickle loader would make of a safetensors file's bytes.
+//
+// The rule (safetensors::detect):
+//   1. torch::detect first, unchanged: "PK\3\4" at offset 0 is a zip, "\x93NUMPY" an .npy,
+//      "ustar" at 257 a tar. These are the magic numbers torch.load and numpy.load test before
+//      anything else, so a file that carries one is that format and never safetensors, whatever
+//      follows (a zip whose bytes 0-7 read as a plausible length is still the zip torch.load opens).
+//   2. Of the rest (what torch.load would read as a pickle stream), a file is safetensors when it
+//      has the format's shape: an 8-byte little-endian N with 2 <= N < 2^40 and '{' at byte 8
+//      (safetensors::has_header_shape; whether N fits in the file is the reader's check, so a
+//      truncated file is reported as a broken safetensors file). N < 2^40 needs bytes 5-7 to be
+//      0x00, which is no opcode, and the pickles torch.save and pickle.dump write never have it:
+//      torch.save's legacy stream starts with the magic number's LONG1 (bytes 3-7 non-zero),
+//      protocol 4-5 pickles with FRAME and a 64-bit length whose byte 8 is 0x00 for any frame
+//      below 2^40 bytes, protocol 1-3 pickles with PROTO, a container opcode and BINPUT 0 followed
+//      by another opcode at byte 5, protocol 0 pickles with printable text. A crafted pickle can
+//      have the shape (say, a BINUNICODE string starting "\0{"): brine then reads it as the
+//      safetensors file it also is, and what a pickle loader would do with it is reported apart
+//      (read_as_pickle, below).
+//   Checking the shape first, rather than "safetensors only when the file is not a valid pickle",
+//   keeps the decision about the first 9 bytes: it never depends on how far a pickle reader gets,
+//   which differs between readers (brine refuses forms that CPython's _pickle.c accepts).
+//
+// The rule decides what brine reads the file as. It cannot decide what another loader does: a
+// pickle loader given a safetensors file (torch.load without weights_only, pickle.load,
+// numpy.load with allow_pickle) reads its first bytes as opcodes. For most files it stops within
+// the first 9 bytes (0x00 and '{' are no opcodes), but a header length whose low byte is, say,
+// 'V' (UNICODE, a text line) makes it read on to the first '\n', which may lie in the tensor data,
+// and go on from there: a polyglot whose tensor bytes are a pickle payload. read_as_pickle walks
+// the bytes as a pickle loader would, taking every argument as accepted (the most lenient
+// reading: only the extents of the opcodes come from the bytes), and reports the first opcode
+// that can name code (GLOBAL, INST, STACK_GLOBAL, EXT1/2/4: without one of them no pickle can
+// import or call anything). `brine scan` reports such a file as a finding; brine's writer pads
+// every header so that byte 0 is no opcode (writer/safetensors.hpp), so its files are no pickle
+// at all.
+
+
+// ---- begin brine/safetensors/reader.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// A strict safetensors reader (format in safetensors/format.hpp). Everything a loader would
+// trust is checked before any of it is used, and every refusal has its own sentence and the file
+// offset of the byte that broke the rule (the tensor's name as the error entry when one is
+// concerned):
+//
+//   header length     at least 8 bytes in the file; N within limits::max_header_size and within
+//                     the file
+//   JSON              its own small parser, not a general one: the header is an object of
+//                     tensor entries (objects of a dtype string, an integer array and a pair of
+//                     integers) and one optional object of strings, so nothing nests deeper and
+//                     the parser never recurses on input. Strict UTF-8, JSON escapes only (with
+//                     surrogate pairs checked), no raw control characters, no NUL in any string
+//                     (a C consumer would cut a name there and see two tensors as one), integers
+//                     only where integers belong (no sign, fraction, exponent or leading zero),
+//                     each key once (JSON parsers disagree on which duplicate wins), only the
+//                     three keys of a tensor entry, nothing after the closing '}' but spaces
+//   tensors           a dtype the format defines; a non-empty name; rank within limits;
+//                     product(shape) x item size without overflow and equal to end - begin;
+//                     begin <= end <= the data area's size
+//   data area         the tensors, sorted by offset, cover it exactly: no overlap, no gap, no
+//                     byte after the last one
+//
+// Errors use errc::invalid_argument (the file breaks a rule) or errc::limit_exceeded (a size
+// over a limit or past 64 bits). Header alignment is not required: the format does not ask for it
+// (brine's writer aligns the data area to 8 bytes anyway).
+
 
 // ---- begin brine/safetensors/format.hpp ----
 // SPDX-License-Identifier: MIT
@@ -13665,36 +14372,6 @@ inline constexpr std::string_view metadata_key = "__metadata__";
 BRINE_NAMESPACE_END
 
 // ---- end brine/safetensors/format.hpp ----
-
-// ---- begin brine/safetensors/reader.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// A strict safetensors reader (format in safetensors/format.hpp). Everything a loader would
-// trust is checked before any of it is used, and every refusal has its own sentence and the file
-// offset of the byte that broke the rule (the tensor's name as the error entry when one is
-// concerned):
-//
-//   header length     at least 8 bytes in the file; N within limits::max_header_size and within
-//                     the file
-//   JSON              its own small parser, not a general one: the header is an object of
-//                     tensor entries (objects of a dtype string, an integer array and a pair of
-//                     integers) and one optional object of strings, so nothing nests deeper and
-//                     the parser never recurses on input. Strict UTF-8, JSON escapes only (with
-//                     surrogate pairs checked), no raw control characters, no NUL in any string
-//                     (a C consumer would cut a name there and see two tensors as one), integers
-//                     only where integers belong (no sign, fraction, exponent or leading zero),
-//                     each key once (JSON parsers disagree on which duplicate wins), only the
-//                     three keys of a tensor entry, nothing after the closing '}' but spaces
-//   tensors           a dtype the format defines; a non-empty name; rank within limits;
-//                     product(shape) x item size without overflow and equal to end - begin;
-//                     begin <= end <= the data area's size
-//   data area         the tensors, sorted by offset, cover it exactly: no overlap, no gap, no
-//                     byte after the last one
-//
-// Errors use errc::invalid_argument (the file breaks a rule) or errc::limit_exceeded (a size
-// over a limit or past 64 bits). Header alignment is not required: the format does not ask for it
-// (brine's writer aligns the data area to 8 bytes anyway).
-
 
 #include <algorithm>
 #include <cstddef>
@@ -14110,6 +14787,19 @@ private:
     return n;
 }
 
+// Whether a file of `file_size` bytes starting with `first` has the shape of a safetensors file:
+// an 8-byte little-endian N with 2 <= N < 2^40 (room for the shortest header, "{}"; bytes 5-7
+// zero, which no pickle writer produces, see safetensors/detect.hpp) and '{' at byte 8, where the
+// format puts the first byte of the header. `first` holds the file's first 9 bytes. Whether N
+// fits in the file is left to read() and read_header(), so that a truncated file is reported as
+// the broken safetensors file it is (with the reader's sentence and offset), not as a pickle.
+// This is the content test of safetensors::detect; it says nothing about validity.
+[[nodiscard]] inline bool has_header_shape(byte_view first, std::uint64_t file_size) noexcept {
+    if (file_size < 10 || first.size() < 9) return false;
+    const std::uint64_t n = load_le64(first.data());
+    return n >= 2 && n < (std::uint64_t{1} << 40) && first[8] == '{';
+}
+
 // Reads and validates a safetensors file held in memory. Each tensor's `data` views its bytes
 // in `file`, which must outlive the result. Allocation failure ends the program, as everywhere
 // in brine; everything the input decides is checked first.
@@ -14146,6 +14836,144 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/safetensors/reader.hpp ----
 
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+BRINE_NAMESPACE_BEGIN
+namespace safetensors {
+
+// Whether brine reads `source` as a safetensors file (the rule above). True says nothing about
+// validity: read() or read_header() decide that, every refusal with its offset.
+template <class RandomAccessSource>
+[[nodiscard]] result<bool> detect(const RandomAccessSource& source) noexcept {
+    static_assert(is_random_access_source_v<RandomAccessSource>, "detect() reads a RandomAccessSource");
+    auto kind = torch::detect(source);
+    BRINE_TRY(kind);
+    if (*kind != torch::format::pickle_stream) return false;
+    const std::uint64_t size = source.size();
+    if (size < 10) return false;
+    std::uint8_t first[9] = {};
+    BRINE_TRY(source.read_at(0, first, sizeof first));
+    return has_header_shape(byte_view(first, sizeof first), size);
+}
+
+// What a pickle loader reaches reading `bytes` from offset 0.
+struct pickle_reading {
+    // An opcode that can name code was reached: GLOBAL, INST, STACK_GLOBAL, EXT1, EXT2 or EXT4.
+    bool names_code = false;
+    pickle::opcode op = pickle::opcode::STOP;  // that opcode, when names_code
+    // The offset of that opcode; otherwise of the opcode at which every loader stops (a byte that
+    // is no opcode, an argument cut short by the end of the input, a negative length, PROTO
+    // above 5), or the input's size when the opcodes end exactly there.
+    std::uint64_t offset = 0;
+};
+
+// Walks `bytes` as a pickle loader reads them, accepting every argument as CPython's most
+// lenient unpickler might (only lengths and line ends are taken from the bytes), across STOP
+// (torch.load's legacy format reads several pickles in a row), until an opcode that can name
+// code or a point where every loader stops. Stack and memo are not simulated: a loader may stop
+// earlier, never later. Linear in the input.
+[[nodiscard]] inline pickle_reading read_as_pickle(byte_view bytes) noexcept {
+    using E = pickle::arg_encoding;
+    using O = pickle::opcode;
+    pickle_reading out;
+    const std::size_t size = bytes.size();
+    const std::uint8_t* data = bytes.data();
+    // The position after the '\n' ending the line that starts at `from`, or 0 when there is none.
+    const auto after_line = [&](std::size_t from) -> std::size_t {
+        if (from >= size) return 0;
+        const void* newline = std::memchr(data + from, '\n', size - from);
+        return newline ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(newline) - data) + 1 : 0;
+    };
+    std::size_t pos = 0;
+    while (pos < size) {
+        out.offset = pos;
+        const pickle::opcode_info* op = pickle::find_opcode(data[pos]);
+        if (!op) return out;
+        switch (op->op) {
+            case O::GLOBAL:
+            case O::INST:
+            case O::STACK_GLOBAL:
+            case O::EXT1:
+            case O::EXT2:
+            case O::EXT4:
+                out.names_code = true;
+                out.op = op->op;
+                return out;
+            default: break;
+        }
+        const std::size_t arg = pos + 1;
+        const std::size_t left = size - arg;
+        std::uint64_t field = 0;   // bytes of fixed-size argument or length field
+        std::uint64_t length = 0;  // bytes that follow a length field
+        switch (op->arg) {
+            case E::none: break;
+            case E::uint1:
+                if (left < 1) return out;
+                if (op->op == O::PROTO && data[arg] > 5) return out;  // "unsupported pickle protocol"
+                field = 1;
+                break;
+            case E::uint2: field = 2; break;
+            case E::uint4:
+            case E::int4: field = 4; break;
+            case E::uint8:  // FRAME: its length is not followed; the opcodes inside are walked
+            case E::float8: field = 8; break;
+            case E::long1:
+            case E::string1:
+            case E::bytes1:
+            case E::unicodestring1:
+                if (left < 1) return out;
+                field = 1;
+                length = data[arg];
+                break;
+            case E::long4:
+            case E::string4: {  // signed: CPython refuses a negative count
+                if (left < 4) return out;
+                const std::uint32_t raw = load_le32(data + arg);
+                if (raw & 0x80000000u) return out;
+                field = 4;
+                length = raw;
+                break;
+            }
+            case E::bytes4:
+            case E::unicodestring4:
+                if (left < 4) return out;
+                field = 4;
+                length = load_le32(data + arg);
+                break;
+            case E::bytes8:
+            case E::unicodestring8:
+            case E::bytearray8:
+                if (left < 8) return out;
+                field = 8;
+                length = load_le64(data + arg);
+                break;
+            case E::decimalnl_short:
+            case E::decimalnl_long:
+            case E::floatnl:
+            case E::stringnl:
+            case E::stringnl_noescape:
+            case E::unicodestringnl:
+            case E::stringnl_noescape_pair: {
+                const std::size_t next = after_line(arg);
+                if (next == 0) return out;  // no '\n' before the end: the loader runs out of input
+                pos = next;
+                continue;
+            }
+        }
+        if (field > left || length > left - field) return out;
+        pos = arg + static_cast<std::size_t>(field + length);
+    }
+    out.offset = size;
+    return out;
+}
+
+}  // namespace safetensors
+BRINE_NAMESPACE_END
+
+// ---- end brine/safetensors/detect.hpp ----
+
 // ---- begin brine/writer/safetensors.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -14172,7 +15000,8 @@ BRINE_NAMESPACE_END
 // storage at a time, never the model.
 //
 // Layout written: 8-byte N, the JSON header without whitespace, padded with spaces so the data
-// area starts at a multiple of 8, then the tensors back to back. "__metadata__" comes first when
+// area starts at a multiple of 8 and N's low byte is no pickle opcode (so no pickle loader reads
+// past byte 0), then the tensors back to back. "__metadata__" comes first when
 // there is any.
 
 
@@ -14300,8 +15129,13 @@ inline void append_json_string(std::string& out, std::string_view text) {
         out.sizes.push_back(bytes);
     }
     json += '}';
-    // Spaces up to a multiple of 8 for 8 + N: every tensor's data can then be aligned.
+    // Spaces up to a multiple of 8 for 8 + N: every tensor's data can then be aligned. Then 8
+    // more at a time while N's low byte, the file's first byte, is a pickle opcode: a pickle
+    // loader handed the file (torch.load, pickle.load) then stops at byte 0, before reading
+    // anything, however the tensor data reads as opcodes (safetensors/detect.hpp). A multiple of
+    // 8 that is no opcode is at most a few steps away (0x00, 0x08, ..., 0x20, 0x38, 0x40, ...).
     while (json.size() % 8 != 0) json += ' ';
+    while (pickle::is_opcode(static_cast<std::uint8_t>(json.size() & 0xff))) json.append(8, ' ');
     if (json.size() > lim.max_header_size)
         return error{errc::limit_exceeded, 0, "a header within limits::max_header_size (fewer or shorter names)"};
     out.bytes.resize(8 + json.size());
@@ -16438,10 +17272,10 @@ struct chain_layer {
             block = static_cast<std::uint64_t>(in / out);
         }
         hidden_axis axis;
-        axis.members.push_back({weight.name, 0, 1});
-        if (layer.bias != sequential_module::none) axis.members.push_back({tensors[layer.bias].name, 0, 1});
-        for (const std::uint32_t t : layer.followers) axis.members.push_back({tensors[t].name, 0, 1});
-        axis.members.push_back({next.name, 1, block});
+        axis.members.push_back({std::string(weight.name), 0, 1});
+        if (layer.bias != sequential_module::none) axis.members.push_back({std::string(tensors[layer.bias].name), 0, 1});
+        for (const std::uint32_t t : layer.followers) axis.members.push_back({std::string(tensors[t].name), 0, 1});
+        axis.members.push_back({std::string(next.name), 1, block});
         plan.axes.push_back(std::move(axis));
     }
     BRINE_TRY(check_plan(plan, found));
@@ -16455,7 +17289,7 @@ struct chain_layer {
 // bytes move, following the permutation's cycles in place. Refused: an axis beyond `sizes`, a
 // negative size, a size along the axis not a multiple of `block`, a `perm` that is not a
 // permutation of size / block units, and `data` of any length other than the tensor's.
-[[nodiscard]] inline status permute_axis(mutable_byte_view data, const std::vector<std::int64_t>& sizes,
+[[nodiscard]] inline status permute_axis(mutable_byte_view data, const alloc::vector<std::int64_t>& sizes,
                                          std::size_t item_size, unsigned axis, std::uint64_t block,
                                          const std::vector<std::uint32_t>& perm, bool inverse,
                                          std::vector<std::uint8_t>& scratch) {
@@ -16830,8 +17664,8 @@ namespace detail {
     out.name = t.name;
     out.type = std::string(torch::info(t.type).name);
     out.layout = std::string(layout_name(t.kind));
-    out.sizes = t.sizes;
-    out.strides = t.strides;
+    out.sizes.assign(t.sizes.begin(), t.sizes.end());
+    out.strides.assign(t.strides.begin(), t.strides.end());
     out.offset = t.storage_offset;
     out.record = has_storage(t) ? record : -1;
     out.parameter = t.parameter;

@@ -1,41 +1,9 @@
 // libFuzzer harness: the whole disarm pipeline (format detection, zip, legacy stream, raw pickle,
-// .npy/.npz, tensor validation, reconstruction) on arbitrary bytes, into memory. Property: when
-// disarming succeeds, the output is itself accepted, scans clean (nothing refused, nothing left
-// out), and has the same tensors; disarming it again gives the same bytes.
-#include <brine/brine.hpp>
-
-#include <cstdint>
-#include <cstdlib>
-#include <vector>
-
-namespace {
-void check(bool condition) {
-    if (!condition) std::abort();
-}
-}  // namespace
+// .npy/.npz, tensor validation, reconstruction) on arbitrary bytes, into memory, with the
+// round-trip property of disarm_property.hpp.
+#include "disarm_property.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    brine::torch::disarmer d;
-    const brine::byte_view input(data, size);
-    (void)d.scan(input);  // must not crash whatever it says
-    std::vector<std::uint8_t> out;
-    brine::vector_sink sink(out);
-    const auto done = d.disarm(input, brine::memory_source(input), sink);
-    if (!done) return 0;
-
-    const brine::byte_view rebuilt(out.data(), out.size());
-    const auto again = d.scan(rebuilt);
-    check(static_cast<bool>(again));
-    check(again->clean());
-    check(again->tensors.size() == done->tensors.size());
-    for (std::size_t i = 0; i < again->tensors.size(); ++i) {
-        check(again->tensors[i].name == done->tensors[i].name);
-        check(again->tensors[i].sizes == done->tensors[i].sizes);
-        check(again->tensors[i].strides == done->tensors[i].strides);
-    }
-    std::vector<std::uint8_t> twice;
-    brine::vector_sink twice_sink(twice);
-    check(static_cast<bool>(d.disarm(rebuilt, brine::memory_source(rebuilt), twice_sink)));
-    check(twice == out);
+    fuzz::disarm_round_trip(brine::byte_view(data, size));
     return 0;
 }

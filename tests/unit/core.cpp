@@ -230,4 +230,8 @@ TEST_CASE("boxed constructs one object off the stack and destroys it") {
     const detail::raw_block block(1024, std::nothrow);
     CHECK(block.data() != nullptr);
     CHECK(block.size() == 1024);
+    // More than any machine has: empty, not the end of the program (no new_handler, no throw).
+    const detail::raw_block impossible(std::size_t(-1) / 2, std::nothrow);
+    CHECK(impossible.data() == nullptr);
+    CHECK(impossible.size() == 0);
 }

@@ -132,6 +132,40 @@ TEST_CASE("atomic_file_sink: the file appears complete on commit, and not at all
     CHECK(nowhere.err().code == errc::io_open_failed);
 }
 
+TEST_CASE("remove_unfinished_outputs removes the temporaries of outputs being written, and only those") {
+    brine_test::scratch_dir dir("unfinished");
+    const std::string done_path = (dir / "done.pt").string();
+    {
+        auto done = atomic_file_sink::create(done_path.c_str());
+        REQUIRE(done);
+        REQUIRE(done->write(as_bytes("kept")));
+        REQUIRE(done->commit());
+    }
+    auto first = atomic_file_sink::create((dir / "a.pt").string().c_str());
+    auto second = atomic_file_sink::create((dir / "b.pt").string().c_str());
+    REQUIRE(first);
+    REQUIRE(second);
+    REQUIRE(first->write(as_bytes("partial")));
+    CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()) == 3);
+    // What a fatal path (out of memory, SIGINT) calls before _exit: both temporaries go, the
+    // committed file stays.
+    remove_unfinished_outputs();
+    std::vector<std::string> left;
+    for (const auto& item : std::filesystem::directory_iterator(dir.path())) left.push_back(item.path().filename().string());
+    CHECK(left == std::vector<std::string>{"done.pt"});
+
+    // Slots are given back: many more sinks than slots come and go, and a later one is still
+    // removed by the fatal path.
+    for (int i = 0; i < 40; ++i) {
+        auto sink = atomic_file_sink::create((dir / "loop.pt").string().c_str());
+        REQUIRE(sink);
+    }
+    auto third = atomic_file_sink::create((dir / "c.pt").string().c_str());
+    REQUIRE(third);
+    remove_unfinished_outputs();
+    CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()) == 1);
+}
+
 TEST_CASE("atomic_file_sink: sparse output reads back the same bytes") {
     brine_test::scratch_dir dir("sparse");
     const std::string target = (dir / "sparse.bin").string();

@@ -710,3 +710,110 @@ TEST_CASE("the reader refuses hostile files, each with its own sentence and the 
     }
 }
 
+
+// ---- detection by content, and what a pickle loader would make of a safetensors file ---------
+
+TEST_CASE("safetensors::detect: the 8-byte length and '{' decide, after the magic numbers torch.load tests first") {
+    const auto detected = [](const bytes& file) {
+        const auto found = safetensors::detect(memory_source(view_of(file)));
+        REQUIRE(found);
+        return *found;
+    };
+    CHECK(detected(st_file(entry_a, bytes(8, 0))));
+    CHECK(detected(st_file("{}")));
+    // A header length past the end still has the shape: the reader refuses it with its offset.
+    CHECK(detected(st_file(entry_a, {}, 1000)));
+    CHECK_FALSE(safetensors::read(view_of(st_file(entry_a, {}, 1000))));
+    CHECK_FALSE(detected(st_file(entry_a, bytes(8, 0), 1)));                       // N < 2
+    CHECK_FALSE(detected(st_file(" " + entry_a, bytes(8, 0))));                    // byte 8 is not '{'
+    CHECK_FALSE(detected(st_file(entry_a, bytes(8, 0), std::uint64_t{1} << 40)));  // bytes 5-7 not zero
+    CHECK_FALSE(detected(bytes{2, 0, 0, 0, 0, 0, 0, 0, '{'}));                     // 9 bytes: no room for "{}"
+    // Magic numbers win whatever bytes 0-8 say: a zip, an .npy and a tar are never safetensors.
+    bytes zip = st_file(entry_a, bytes(8, 0));
+    std::memcpy(zip.data(), "PK\x03\x04", 4);
+    zip[4] = zip[5] = zip[6] = zip[7] = 0;
+    CHECK(load_le64(zip.data()) < (std::uint64_t{1} << 40));
+    CHECK_FALSE(detected(zip));
+    bytes npy = st_file(entry_a, bytes(8, 0));
+    std::memcpy(npy.data(), "\x93NUMPY", 6);
+    CHECK_FALSE(detected(npy));
+    bytes tar = st_file(entry_a, bytes(600, 0));
+    std::memcpy(tar.data() + 257, "ustar", 5);
+    CHECK_FALSE(detected(tar));
+    // Real checkpoints and pickles: none has the shape.
+    for (const char* name : {"tests/fixtures/torch/mlp_state_dict.pt", "tests/fixtures/torch/protocol4.pt",
+                             "tests/fixtures/torch/legacy/mlp.pt", "tests/fixtures/pickle/hostile/p3_pop_mark_decoys.pkl"}) {
+        INFO(name);
+        CHECK_FALSE(detected(brine_test::read_file(brine_test::source_path(name))));
+    }
+    // Every file the converter writes has it.
+    const bytes input = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/mlp_state_dict.pt"));
+    bytes out;
+    writer::safetensors_summary summary;
+    REQUIRE(convert(input, out, summary));
+    CHECK(detected(out));
+}
+
+TEST_CASE("read_as_pickle: how far a pickle loader gets into a safetensors file, and whether it meets code") {
+    // A polyglot: N's low byte is 'V' (UNICODE, a text line), so a pickle loader reads through
+    // the header to the first '\n', in the tensor data, then GLOBAL os.system and a call.
+    const std::string payload = "\ncos\nsystem\n(S'true'\ntR.";
+    bytes data(payload.begin(), payload.end());
+    std::string header = "{\"t\":{\"dtype\":\"U8\",\"shape\":[" + std::to_string(data.size()) +
+                         "],\"data_offsets\":[0," + std::to_string(data.size()) + "]}}";
+    while (header.size() % 256 != 'V') header += ' ';
+    const bytes polyglot = st_file(header, data);
+    REQUIRE(safetensors::read(view_of(polyglot)));  // a valid safetensors file
+    const auto reading = safetensors::read_as_pickle(view_of(polyglot));
+    CHECK(reading.names_code);
+    CHECK(reading.op == pickle::opcode::GLOBAL);
+    CHECK(reading.offset == 8 + header.size() + 1);
+
+    // No '\n' after the text line: every loader runs out of input there.
+    bytes no_newline = polyglot;
+    no_newline[8 + header.size()] = ' ';
+    for (std::size_t i = 8 + header.size(); i < no_newline.size(); ++i)
+        if (no_newline[i] == '\n') no_newline[i] = ' ';
+    CHECK_FALSE(safetensors::read_as_pickle(view_of(no_newline)).names_code);
+    CHECK(safetensors::read_as_pickle(view_of(no_newline)).offset == 0);
+
+    // Most files stop in the first 9 bytes: 0x00 and '{' are no opcodes.
+    const bytes plain = st_file(entry_a, bytes(8, 0));  // N = 0x37: '7' is no opcode
+    CHECK(safetensors::read_as_pickle(view_of(plain)).offset == 0);
+    bytes none_stop = st_file("{}");
+    store_le64(none_stop.data(), 0x2e4e);  // "N." then zeros: a pickle of None, no code
+    const auto none_reading = safetensors::read_as_pickle(view_of(none_stop));
+    CHECK_FALSE(none_reading.names_code);
+    CHECK(none_reading.offset == 2);  // across STOP to the 0x00 after it
+    // Lengths are followed: LONG1 over bytes 2-11, then STACK_GLOBAL at 12.
+    bytes long1 = {0x8a, 10, 1, 1, 1, 1, 1, 1, '{', 1, 1, 1, 0x93, 0};
+    CHECK(safetensors::read_as_pickle(view_of(long1)).names_code);
+    CHECK(safetensors::read_as_pickle(view_of(long1)).offset == 12);
+    // A negative BINSTRING length and PROTO above 5 stop every loader.
+    const bytes negative = {'T', 0, 0, 0, 0x80, 'c'};
+    CHECK(safetensors::read_as_pickle(view_of(negative)).offset == 0);
+    CHECK_FALSE(safetensors::read_as_pickle(view_of(negative)).names_code);
+    const bytes proto6 = {0x80, 6, 'c'};
+    CHECK_FALSE(safetensors::read_as_pickle(view_of(proto6)).names_code);
+    const bytes proto2 = {0x80, 2, 0x82, 1};
+    CHECK(safetensors::read_as_pickle(view_of(proto2)).op == pickle::opcode::EXT1);
+}
+
+TEST_CASE("the writer pads every header so that the file's first byte is no pickle opcode") {
+    const bytes floats(4, 0);
+    for (std::size_t length = 1; length <= 300; ++length) {
+        const std::string name(length, 'n');
+        const std::vector<safetensors::tensor_to_write> tensors = {
+            {name, safetensors::dtype::f32, {1}, view_of(floats), 0}};
+        bytes file;
+        vector_sink sink(file);
+        REQUIRE(safetensors::write(tensors, {}, sink));
+        INFO("name length " << length);
+        CHECK_FALSE(pickle::is_opcode(file[0]));
+        CHECK((load_le64(file.data()) + 8) % 8 == 0);
+        const auto reading = safetensors::read_as_pickle(view_of(file));
+        CHECK(reading.offset == 0);
+        CHECK_FALSE(reading.names_code);
+        CHECK(safetensors::read(view_of(file)));
+    }
+}

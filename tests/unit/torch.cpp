@@ -7,6 +7,8 @@
 
 #include "test_files.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -43,15 +45,16 @@ result<torch::report> disarm_bytes(const bytes& data, bytes& out) {
 }
 
 // A torch.save-like archive from a pickle and records, written with brine's zip writer.
+// `version`: the version record's text, or none with nullptr.
 bytes make_archive(const std::string& pickle, const std::vector<std::pair<std::string, bytes>>& records,
-                   const char* byteorder = nullptr) {
+                   const char* byteorder = nullptr, const char* version = "3\n") {
     bytes out;
     vector_sink sink(out);
     zip::writer<vector_sink> w(sink);
     REQUIRE(w.add("archive/data.pkl", as_bytes(std::string_view(pickle))));
     if (byteorder) REQUIRE(w.add("archive/byteorder", as_bytes(std::string_view(byteorder))));
     for (const auto& [name, data] : records) REQUIRE(w.add("archive/" + name, byte_view(data.data(), data.size())));
-    REQUIRE(w.add("archive/version", as_bytes(std::string_view("3\n"))));
+    if (version) REQUIRE(w.add("archive/version", as_bytes(std::string_view(version))));
     REQUIRE(w.finish());
     return out;
 }
@@ -452,4 +455,288 @@ TEST_CASE("a disarmer whose Formats policy leaves NumPy and extraction out refus
     const auto no_extraction = run(only, module, out_only);
     REQUIRE_FALSE(no_extraction);
     CHECK(no_extraction.err().code == errc::invalid_argument);
+}
+
+// ---- decided as torch 1.13 decides, or refused (tests/interop/differential_findings) ----------
+
+namespace {
+
+// ('storage', torch.<cls>, <key_op>, <location_op>, numel) as a persistent id, the key and the
+// location given as pickle opcodes.
+std::string pid_op(const std::string& key_op, const std::string& location_op, std::int64_t numel,
+                   const std::string& storage_class = "FloatStorage") {
+    return "(" + str_op("storage") + "ctorch\n" + storage_class + "\n" + key_op + location_op + int_op(numel) + "tQ";
+}
+
+// torch._utils.<function>(*<args>) where args are pickle opcodes.
+std::string rebuild_op(const std::string& function, const std::string& args) {
+    return "ctorch._utils\n" + function + "\n(" + args + "tR";
+}
+
+// The 6 arguments of _rebuild_tensor_v2 for a 4-element 1-d tensor of storage key "0".
+std::string v2_args(const std::string& pid) {
+    return pid + int_op(0) + tuple_op({4}) + tuple_op({1}) + P("\x89") + "ccollections\nOrderedDict\n)R";
+}
+
+// {'t': tensor} with a PROTO of the caller's choice (bytes opcodes are protocol 3, BYTEARRAY8 5).
+std::string state_dict_proto(char protocol, const std::string& tensor) {
+    std::string out = state_dict({{"t", tensor}});
+    out[1] = protocol;
+    return out;
+}
+
+errc view_error(const bytes& archive) {
+    const auto view = torch::checkpoint_view::open(byte_view(archive.data(), archive.size()));
+    if (view) return errc::ok;
+    return view.err().code;
+}
+
+// Replaces the first `from` in `data` by `to` (which may differ in length).
+bytes replaced(const bytes& data, const std::string& from, const std::string& to) {
+    const auto at = std::search(data.begin(), data.end(), from.begin(), from.end());
+    REQUIRE(at != data.end());
+    bytes out(data.begin(), at);
+    out.insert(out.end(), to.begin(), to.end());
+    out.insert(out.end(), at + static_cast<std::ptrdiff_t>(from.size()), data.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a bytes storage key is refused: torch names its record data/b'0', never data/0") {
+    const bytes sixteen(16, 0);
+    const bytes other(16, 7);
+    // The archive holds both data/0 and the record torch would really read for b'0'.
+    const auto archive = [&](char protocol, const std::string& key_op) {
+        return make_archive(state_dict_proto(protocol, rebuild_op("_rebuild_tensor_v2", v2_args(pid_op(key_op, str_op("cpu"), 4))))
+                            , {{"data/0", sixteen}, {"data/b'0'", other}});
+    };
+    CHECK(scan_error(archive('\x03', P("C\x01" "0"))) == errc::torch_bad_key);                  // SHORT_BINBYTES
+    CHECK(scan_error(archive('\x03', P("B\x01\x00\x00\x00" "0"))) == errc::torch_bad_key);      // BINBYTES
+    CHECK(scan_error(archive('\x04', P("\x8e\x01\x00\x00\x00\x00\x00\x00\x00" "0"))) == errc::torch_bad_key);  // BINBYTES8
+    CHECK(scan_error(archive('\x05', P("\x96\x01\x00\x00\x00\x00\x00\x00\x00" "0"))) == errc::torch_bad_key);  // BYTEARRAY8
+    CHECK(view_error(archive('\x03', P("C\x01" "0"))) == errc::torch_bad_key);
+    bytes out;
+    CHECK_FALSE(disarm_bytes(archive('\x03', P("C\x01" "0")), out));
+    // str keys, and Python 2 strings (str under torch.load's encoding='utf-8'), name data/0.
+    for (const std::string& key_op : {str_op("0"), P("U\x01" "0"), P("T\x01\x00\x00\x00" "0"), P("S'0'\n")}) {
+        CAPTURE(key_op);
+        const bytes fine = make_archive(state_dict_proto('\x02', rebuild_op("_rebuild_tensor_v2", v2_args(pid_op(key_op, str_op("cpu"), 4)))),
+                                        {{"data/0", sixteen}});
+        CHECK(scan_error(fine) == errc::ok);
+        CHECK(view_error(fine) == errc::ok);
+    }
+    // The 'storage' tag and the location may be bytes: torch decodes them (_maybe_decode_ascii).
+    const bytes location_bytes = make_archive(
+        state_dict_proto('\x03', rebuild_op("_rebuild_tensor_v2", v2_args(pid_op(str_op("0"), P("C\x03" "cpu"), 4)))),
+        {{"data/0", sixteen}});
+    CHECK(scan_error(location_bytes) == errc::ok);
+
+    // Legacy streams: torch finds the listed keys with == among the persistent ids' keys, and
+    // b'100000000' is not '100000000'. Refused in the persistent id and in the list of keys.
+    const bytes legacy = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/legacy/mlp.pt"));
+    REQUIRE(scan_error(legacy) == errc::ok);
+    const std::string key = P("X\x09\x00\x00\x00" "100000000");
+    const bytes pid_bytes = replaced(legacy, key, P("C\x09" "100000000"));  // first: the main pickle's
+    CHECK(scan_error(pid_bytes) == errc::torch_bad_key);
+    CHECK(view_error(pid_bytes) == errc::torch_bad_key);
+    // The list of keys is the last pickle: its first key is the last occurrence.
+    bytes list_bytes = legacy;
+    const auto last = std::find_end(list_bytes.begin(), list_bytes.end(), key.begin(), key.end());
+    REQUIRE(last != list_bytes.end());
+    const bytes head(list_bytes.begin(), last);
+    list_bytes = replaced(bytes(last, list_bytes.end()), key, P("C\x09" "100000000"));
+    list_bytes.insert(list_bytes.begin(), head.begin(), head.end());
+    CHECK(scan_error(list_bytes) == errc::torch_bad_legacy);
+}
+
+TEST_CASE("the version record is read as torch reads it: required, a decimal number from 1 to 10") {
+    const std::string pickle = state_dict({{"t", tensor_op("FloatStorage", "0", 4, 0, {4}, {1})}});
+    const bytes sixteen(16, 0);
+    const auto with = [&](const char* version) { return make_archive(pickle, {{"data/0", sixteen}}, nullptr, version); };
+    // What torch's stoull reads whole, within kMinSupportedFileFormatVersion..kMaxSupportedFileFormatVersion.
+    for (const char* fine : {"3\n", "3", "1\n", "10\n", "03\n", " 3\n", "3\r\n", "+3\n"}) {
+        CAPTURE(fine);
+        CHECK(scan_error(with(fine)) == errc::ok);
+        CHECK(view_error(with(fine)) == errc::ok);
+    }
+    // Missing, unparseable, out of range, trailing text (stoull would ignore it: refused, not guessed).
+    CHECK(scan_error(with(nullptr)) == errc::torch_bad_version);
+    CHECK(view_error(with(nullptr)) == errc::torch_bad_version);
+    for (const char* bad : {"", "x\n", "\n", "-1\n", "0\n", "11\n", "99\n", "18446744073709551619\n", "3x\n", "3 3\n",
+                            "0x3\n", "3333333333333333333333333333333333\n"}) {
+        CAPTURE(bad);
+        CHECK(scan_error(with(bad)) == errc::torch_bad_version);
+        CHECK(view_error(with(bad)) == errc::torch_bad_version);
+    }
+    bytes out;
+    const auto refused = disarm_bytes(with("x\n"), out);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().entry.view() == "archive/version");
+    // The record is extracted, so its CRC (and inflated size) is checked: "3\n" stored as "4\n".
+    bytes lying = with("3\n");
+    {
+        memory_source lying_source(byte_view(lying.data(), lying.size()));
+        auto opened = zip::reader<memory_source>::open(lying_source);
+        REQUIRE(opened);
+        auto record = opened->find_record("version");
+        REQUIRE(record);
+        REQUIRE(lying[static_cast<std::size_t>((*record)->data_offset)] == '3');
+        lying[static_cast<std::size_t>((*record)->data_offset)] = '4';
+    }
+    CHECK(scan_error(lying) == errc::zip_crc_mismatch);
+    // .data/version, when present, is the one torch reads (version is then not even required).
+    const auto dotted = [&](const char* dot, const char* version) {
+        std::vector<std::pair<std::string, bytes>> records = {{"data/0", sixteen}};
+        records.push_back({".data/version", as_vector(dot)});
+        return make_archive(pickle, records, nullptr, version);
+    };
+    CHECK(scan_error(dotted("3\n", nullptr)) == errc::ok);
+    CHECK(scan_error(dotted("x\n", "3\n")) == errc::torch_bad_version);
+    CHECK(scan_error(dotted("3\n", "x\n")) == errc::ok);
+    // brine writes version "3\n", as torch.save does.
+    out.clear();
+    REQUIRE(disarm_bytes(with("10\n"), out));
+    memory_source source(byte_view(out.data(), out.size()));
+    auto rebuilt = zip::reader<memory_source>::open(source);
+    REQUIRE(rebuilt);
+    auto version = rebuilt->find_record("version");
+    REQUIRE(version);
+    bytes text;
+    vector_sink text_sink(text);
+    REQUIRE(rebuilt->extract(**version, text_sink));
+    CHECK(std::string(text.begin(), text.end()) == "3\n");
+}
+
+TEST_CASE("rebuild functions take exactly their torch 1.13 argument counts") {
+    const bytes sixteen(16, 0);
+    const auto one = [&](const std::string& tensor) {
+        return scan_error(make_archive(state_dict({{"t", tensor}}), {{"data/0", sixteen}}));
+    };
+    const std::string pid = pid_op(str_op("0"), str_op("cpu"), 4);
+    const std::string four = pid + int_op(0) + tuple_op({4}) + tuple_op({1});
+    const std::string hooks = "ccollections\nOrderedDict\n)R";
+    CHECK(one(rebuild_op("_rebuild_tensor_v2", v2_args(pid))) == errc::ok);
+    CHECK(one(rebuild_op("_rebuild_tensor_v2", four + P("\x89"))) == errc::torch_bad_tensor);          // 5: no hooks
+    CHECK(one(rebuild_op("_rebuild_tensor_v2", v2_args(pid) + "N")) == errc::torch_bad_tensor);         // 7 (torch >= 2.0)
+    CHECK(one(rebuild_op("_rebuild_tensor_v2", v2_args(pid) + "}")) == errc::torch_bad_tensor);         // 7, empty metadata
+    CHECK(one(rebuild_op("_rebuild_tensor", four)) == errc::ok);
+    CHECK(one(rebuild_op("_rebuild_tensor", v2_args(pid))) == errc::torch_bad_tensor);                 // 6 to the v1 name
+    CHECK(one(rebuild_op("_rebuild_tensor", pid + int_op(0) + tuple_op({4}))) == errc::torch_bad_tensor);  // 3
+    const std::string tensor = rebuild_op("_rebuild_tensor_v2", v2_args(pid));
+    CHECK(one(rebuild_op("_rebuild_parameter", tensor + P("\x89") + hooks)) == errc::ok);
+    CHECK(one(rebuild_op("_rebuild_parameter", tensor + P("\x89"))) == errc::torch_bad_tensor);
+    CHECK(one(rebuild_op("_rebuild_parameter", tensor + P("\x89") + hooks + "N")) == errc::torch_bad_tensor);
+    CHECK(one(rebuild_op("_rebuild_parameter_with_state", tensor + P("\x89") + hooks + "}")) == errc::ok);
+    CHECK(one(rebuild_op("_rebuild_parameter_with_state", tensor + P("\x89") + hooks)) == errc::torch_bad_tensor);
+    CHECK(one(rebuild_op("_rebuild_meta_tensor_no_storage", "ctorch\nfloat32\n" + tuple_op({4}) + tuple_op({1}) + P("\x89"))) ==
+          errc::ok);
+    CHECK(one(rebuild_op("_rebuild_meta_tensor_no_storage", "ctorch\nfloat32\n" + tuple_op({4}) + tuple_op({1}))) ==
+          errc::torch_bad_tensor);
+    // _rebuild_from_type_v2(func, type, args, state): func(*args) with args of _rebuild_tensor_v2.
+    const auto from_type = [&](const std::string& args, const std::string& tail) {
+        return "ctorch._tensor\n_rebuild_from_type_v2\n(ctorch._utils\n_rebuild_tensor_v2\nctorch\nTensor\n(" + args + "t" +
+               tail + "tR";
+    };
+    CHECK(one(from_type(v2_args(pid), "}")) == errc::ok);
+    CHECK(one(from_type(v2_args(pid), "")) == errc::torch_bad_tensor);
+    CHECK(one(from_type(four + P("\x89"), "}")) == errc::torch_bad_tensor);
+}
+
+TEST_CASE("storage locations: those torch 1.13 restores, kept as they are") {
+    const bytes sixteen(16, 0);
+    const auto at = [&](const std::string& location) {
+        return scan_error(make_archive(state_dict({{"t", rebuild_op("_rebuild_tensor_v2", v2_args(pid_op(str_op("0"), str_op(location), 4)))}}),
+                                       {{"data/0", sixteen}}));
+    };
+    for (const char* fine : {"cpu", "cuda", "cuda:0", "cuda:7", "cuda:127", "mps"}) {
+        CAPTURE(fine);
+        CHECK(at(fine) == errc::ok);
+    }
+    for (const char* bad : {"CPU", "cpu:0", "", "meta", "cuda:", "cuda:01", "cuda:-1", "cuda:128", "cuda:0 ", "cuda0",
+                            "cudax", "mps:0", "xla"}) {
+        CAPTURE(bad);
+        CHECK(at(bad) == errc::torch_bad_storage);
+    }
+    // A CUDA location stays in the output: it loads where the original loads.
+    bytes out;
+    REQUIRE(disarm_bytes(make_archive(state_dict({{"t", rebuild_op("_rebuild_tensor_v2", v2_args(pid_op(str_op("0"), str_op("cuda:1"), 4)))}}),
+                                      {{"data/0", sixteen}}),
+                         out));
+    const std::string text(out.begin(), out.end());
+    CHECK(text.find("cuda:1") != std::string::npos);
+}
+
+TEST_CASE("Python 2 strings that are not UTF-8 are refused in checkpoints (torch.load: encoding='utf-8')") {
+    const bytes sixteen(16, 0);
+    const std::string tensor = tensor_op("FloatStorage", "0", 4, 0, {4}, {1});
+    // A dict key as SHORT_BINSTRING / BINSTRING / STRING with a byte 0xff.
+    for (const std::string& key_op : {P("U\x02\xff" "a"), P("T\x02\x00\x00\x00\xff" "a"), P("S'\\xffa'\n")}) {
+        CAPTURE(key_op);
+        const std::string pickle = P("\x80\x02}(") + key_op + tensor + "u.";
+        const bytes archive = make_archive(pickle, {{"data/0", sixteen}});
+        CHECK(scan_error(archive) == errc::pickle_invalid_utf8);
+        CHECK(view_error(archive) == errc::pickle_invalid_utf8);
+        // Valid UTF-8 (here 'é') is a str: accepted.
+        const std::string fine = P("\x80\x02}(") + P("U\x02\xc3\xa9") + tensor + "u.";
+        CHECK(scan_error(make_archive(fine, {{"data/0", sixteen}})) == errc::ok);
+    }
+    // Even one the object does not keep: the unpickler decodes it when it reads the opcode.
+    const std::string popped = P("\x80\x02}(") + str_op("t") + tensor + P("U\x01\xff" "0") + "u.";
+    CHECK(scan_error(make_archive(popped, {{"data/0", sixteen}})) == errc::pickle_invalid_utf8);
+    // A raw pickle: its loader's encoding is unknown, left alone.
+    const std::string raw = P("\x80\x02}(") + str_op("k") + P("U\x01\xff") + "u.";
+    CHECK(scan_error(as_vector(raw)) == errc::ok);
+    // Legacy streams: every one of their pickles is read with encoding='utf-8' too.
+    const bytes legacy = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/legacy/mlp.pt"));
+    const bytes sys_info = replaced(legacy, P("X\x05\x00\x00\x00" "short"), P("U\x05" "sh\xffrt"));
+    CHECK(scan_error(sys_info) == errc::pickle_invalid_utf8);
+    CHECK(view_error(sys_info) == errc::pickle_invalid_utf8);
+    CHECK(scan_error(replaced(legacy, P("X\x05\x00\x00\x00" "short"), P("U\x05" "short"))) == errc::ok);
+}
+
+TEST_CASE("data.pkl and version found whatever the case of their names are not extra records") {
+    const std::string pickle = state_dict({{"t", tensor_op("FloatStorage", "0", 4, 0, {4}, {1})}});
+    bytes archive;
+    {
+        vector_sink sink(archive);
+        zip::writer<vector_sink> w(sink);
+        REQUIRE(w.add("archive/DATA.PKL", as_bytes(std::string_view(pickle))));
+        REQUIRE(w.add("archive/ByteOrder", as_bytes(std::string_view("little"))));
+        const bytes sixteen(16, 0);
+        REQUIRE(w.add("archive/data/0", byte_view(sixteen.data(), sixteen.size())));
+        REQUIRE(w.add("archive/VERSION", as_bytes(std::string_view("3\n"))));
+        REQUIRE(w.finish());
+    }
+    const auto scanned = scan_bytes(archive);
+    REQUIRE(scanned);
+    CHECK(scanned->findings.empty());
+    CHECK(scanned->clean());
+}
+
+TEST_CASE("deep nesting around tensors: names within 4096 bytes, Parameters within 16 levels") {
+    const bytes sixteen(16, 0);
+    const auto one = [&](const std::string& tensor) {
+        return scan_error(make_archive(state_dict({{"t", tensor}}), {{"data/0", sixteen}}));
+    };
+    const std::string pid = pid_op(str_op("0"), str_op("cpu"), 4);
+    const std::string tensor = rebuild_op("_rebuild_tensor_v2", v2_args(pid));
+    // In 1-tuples: the name is t.0.0...0, two bytes a level.
+    CHECK(one(tensor + std::string(1000, '\x85')) == errc::ok);
+    CHECK(one(tensor + std::string(3000, '\x85')) == errc::limit_exceeded);
+    // The name is right at depth (the scan reports it).
+    const auto scanned = scan_bytes(make_archive(state_dict({{"t", tensor + std::string(3, '\x85')}}), {{"data/0", sixteen}}));
+    REQUIRE(scanned);
+    REQUIRE(scanned->tensors.size() == 1);
+    CHECK(scanned->tensors[0].name == "t.0.0.0");
+
+    // A Parameter wrapping a Parameter...: recursion in the tensor checks, so bounded.
+    const std::string hooks = "ccollections\nOrderedDict\n)R";
+    const auto wrapped = [&](int levels) {
+        std::string t = tensor;
+        for (int i = 0; i < levels; ++i) t = rebuild_op("_rebuild_parameter", t + P("\x89") + hooks);
+        return t;
+    };
+    CHECK(one(wrapped(3)) == errc::ok);
+    CHECK(one(wrapped(40)) == errc::torch_bad_tensor);
 }

@@ -166,6 +166,7 @@ inline void deallocate_bytes(void* block, std::size_t bytes) noexcept { arena_de
     arena* a = current_arena_state().current;
     return a ? a->allocate(bytes, alignof(std::max_align_t)) : nullptr;
 }
+inline void try_deallocate_bytes(void* block, std::size_t bytes) noexcept { arena_deallocate(block, bytes); }
 
 #else
 
@@ -174,7 +175,10 @@ using allocator = std::allocator<T>;
 
 [[nodiscard]] inline void* allocate_bytes(std::size_t bytes) { return ::operator new(bytes); }
 inline void deallocate_bytes(void* block, std::size_t) noexcept { ::operator delete(block); }
-[[nodiscard]] inline void* try_allocate_bytes(std::size_t bytes) noexcept { return ::operator new(bytes, std::nothrow); }
+// malloc, not a nothrow operator new: that one still calls the program's new_handler, which may
+// end the program (the CLI's does), where the caller wants an error it can report.
+[[nodiscard]] inline void* try_allocate_bytes(std::size_t bytes) noexcept { return std::malloc(bytes); }
+inline void try_deallocate_bytes(void* block, std::size_t) noexcept { std::free(block); }
 
 #endif
 

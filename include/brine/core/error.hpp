@@ -105,6 +105,7 @@ enum class errc : std::uint16_t {
     torch_bad_sparse,        // sparse tensor parts of the wrong shape or indices out of range
     torch_bad_tensor,        // a tensor rebuild call with arguments of the wrong kind
     torch_not_clean,         // content the policy refuses, where only a clean checkpoint will do (views)
+    torch_bad_version,       // a zip without the version record torch requires, or one torch cannot parse or read
     // NumPy .npy / .npz (THREATS.md F5)
     numpy_bad_magic,          // no "\x93NUMPY" at the start of an .npy file
     numpy_bad_version,        // a format version other than 1.0, 2.0 and 3.0
@@ -212,6 +213,7 @@ enum class errc : std::uint16_t {
         case errc::torch_bad_sparse: return "torch.bad_sparse";
         case errc::torch_bad_tensor: return "torch.bad_tensor";
         case errc::torch_not_clean: return "torch.not_clean";
+        case errc::torch_bad_version: return "torch.bad_version";
         case errc::numpy_bad_magic: return "numpy.bad_magic";
         case errc::numpy_bad_version: return "numpy.bad_version";
         case errc::numpy_truncated_header: return "numpy.truncated_header";

@@ -11,6 +11,7 @@
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -172,15 +173,67 @@ private:
 // Until then nothing exists under the final name; if commit() is never reached (an error, an early
 // return), the destructor removes the temporary file, so a failure leaves nothing behind.
 // A SeekableSink: write_at patches bytes already written (used by the zip writer).
+namespace detail {
+
+// The temporary files of atomic_file_sinks not yet renamed or removed, in fixed slots so that a
+// fatal path that cannot unwind (out of memory, SIGINT) can remove them with async-signal-safe
+// calls only: brine::remove_unfinished_outputs().
+class unfinished_outputs {
+public:
+    static constexpr int slots = 8;
+    static constexpr std::size_t path_capacity = 4096;
+
+    static unfinished_outputs& instance() noexcept {
+        static unfinished_outputs all;
+        return all;
+    }
+    // The slot holding `path`, or -1 when every slot is taken or the path is too long (the file
+    // is then still removed by the sink, only not by a fatal path).
+    int add(const std::string& path) noexcept {
+        if (path.size() >= path_capacity) return -1;
+        for (int i = 0; i < slots; ++i) {
+            bool expected = false;
+            if (!used_[i].compare_exchange_strong(expected, true)) continue;
+            std::memcpy(paths_[i], path.c_str(), path.size() + 1);
+            ready_[i].store(true, std::memory_order_release);
+            return i;
+        }
+        return -1;
+    }
+    void remove(int slot) noexcept {
+        if (slot < 0) return;
+        ready_[slot].store(false, std::memory_order_release);
+        used_[slot].store(false, std::memory_order_release);
+    }
+    void unlink_all() noexcept {
+        for (int i = 0; i < slots; ++i)
+            if (ready_[i].load(std::memory_order_acquire)) ::unlink(paths_[i]);
+    }
+
+private:
+    char paths_[slots][path_capacity] = {};
+    std::atomic<bool> used_[slots] = {};
+    std::atomic<bool> ready_[slots] = {};
+};
+
+}  // namespace detail
+
+// Removes the temporary file of every output being written: for a fatal path that ends the
+// process without unwinding (a new_handler, a signal handler), so that no partial output stays
+// behind. Async-signal-safe.
+inline void remove_unfinished_outputs() noexcept { detail::unfinished_outputs::instance().unlink_all(); }
+
 class atomic_file_sink {
 public:
     atomic_file_sink(const atomic_file_sink&) = delete;
     atomic_file_sink& operator=(const atomic_file_sink&) = delete;
     atomic_file_sink(atomic_file_sink&& other) noexcept
         : fd_(other.fd_), sparse_(other.sparse_), position_(other.position_), size_(other.size_),
-          final_path_(std::move(other.final_path_)), temp_path_(std::move(other.temp_path_)) {
+          final_path_(std::move(other.final_path_)), temp_path_(std::move(other.temp_path_)),
+          registered_(other.registered_) {
         other.fd_ = -1;
         other.temp_path_.clear();
+        other.registered_ = -1;
     }
     atomic_file_sink& operator=(atomic_file_sink&&) = delete;
     ~atomic_file_sink() { abandon(); }
@@ -197,6 +250,7 @@ public:
             sink.temp_path_.clear();
             return error{errc::io_open_failed, 0, "a writable directory for the output file"};
         }
+        sink.registered_ = detail::unfinished_outputs::instance().add(sink.temp_path_);
         return sink;
     }
 
@@ -247,6 +301,7 @@ public:
             return error{errc::io_rename_failed, size_, "permission to replace the output file"};
         }
         temp_path_.clear();
+        detail::unfinished_outputs::instance().remove(std::exchange(registered_, -1));
         return {};
     }
 
@@ -288,6 +343,7 @@ private:
         fd_ = -1;
         if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
         temp_path_.clear();
+        detail::unfinished_outputs::instance().remove(std::exchange(registered_, -1));
     }
 
     int fd_ = -1;
@@ -296,6 +352,7 @@ private:
     std::uint64_t size_ = 0;
     std::string final_path_;
     std::string temp_path_;
+    int registered_ = -1;  // slot in detail::unfinished_outputs
 };
 
 // A file read both ways, each where it is cheap: small reads (zip headers) are copied from a

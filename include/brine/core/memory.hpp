@@ -56,16 +56,18 @@ public:
         data_ = allocate_bytes(bytes);
     }
     // Empty (data() == nullptr) when there is no memory, instead of ending the program.
-    raw_block(std::size_t bytes, std::nothrow_t) noexcept : data_(try_allocate_bytes(bytes)), bytes_(data_ ? bytes : 0) {}
+    raw_block(std::size_t bytes, std::nothrow_t) noexcept
+        : data_(try_allocate_bytes(bytes)), bytes_(data_ ? bytes : 0), nothrow_(true) {}
     raw_block(raw_block&& other) noexcept
         : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)),
-          mapped_(std::exchange(other.mapped_, false)) {}
+          mapped_(std::exchange(other.mapped_, false)), nothrow_(std::exchange(other.nothrow_, false)) {}
     raw_block& operator=(raw_block&& other) noexcept {
         if (this != &other) {
             release();
             data_ = std::exchange(other.data_, nullptr);
             bytes_ = std::exchange(other.bytes_, 0);
             mapped_ = std::exchange(other.mapped_, false);
+            nothrow_ = std::exchange(other.nothrow_, false);
         }
         return *this;
     }
@@ -86,13 +88,15 @@ private:
             return;
         }
 #endif
-        deallocate_bytes(data_, bytes_);
+        if (nothrow_) try_deallocate_bytes(data_, bytes_);
+        else deallocate_bytes(data_, bytes_);
         data_ = nullptr;
     }
 
     void* data_ = nullptr;
     std::size_t bytes_ = 0;
     bool mapped_ = false;
+    bool nothrow_ = false;  // from try_allocate_bytes
 };
 
 // One T in a nothrow raw_block: for large objects kept off a caller's (possibly small) stack.

@@ -31,7 +31,9 @@ template <std::size_t N>
 }
 
 // The text of a str node, or of a Python 2 str / bytes node holding only ASCII (as
-// torch.serialization._maybe_decode_ascii reads persistent ids); nothing otherwise.
+// torch.serialization._maybe_decode_ascii reads a persistent id's 'storage' tag and location);
+// nothing otherwise. Not for storage keys, which torch uses as they are (bytes b'0' names the
+// record data/b'0'): see torch::storage_key_text.
 [[nodiscard]] inline bool ascii_text(const pickle::graph& g, pickle::node_id id, std::string_view& out) noexcept {
     if (id == pickle::no_node || id >= g.size()) return false;
     const pickle::node& item = g[id];

@@ -449,6 +449,19 @@ private:
     return n;
 }
 
+// Whether a file of `file_size` bytes starting with `first` has the shape of a safetensors file:
+// an 8-byte little-endian N with 2 <= N < 2^40 (room for the shortest header, "{}"; bytes 5-7
+// zero, which no pickle writer produces, see safetensors/detect.hpp) and '{' at byte 8, where the
+// format puts the first byte of the header. `first` holds the file's first 9 bytes. Whether N
+// fits in the file is left to read() and read_header(), so that a truncated file is reported as
+// the broken safetensors file it is (with the reader's sentence and offset), not as a pickle.
+// This is the content test of safetensors::detect; it says nothing about validity.
+[[nodiscard]] inline bool has_header_shape(byte_view first, std::uint64_t file_size) noexcept {
+    if (file_size < 10 || first.size() < 9) return false;
+    const std::uint64_t n = load_le64(first.data());
+    return n >= 2 && n < (std::uint64_t{1} << 40) && first[8] == '{';
+}
+
 // Reads and validates a safetensors file held in memory. Each tensor's `data` views its bytes
 // in `file`, which must outlive the result. Allocation failure ends the program, as everywhere
 // in brine; everything the input decides is checked first.

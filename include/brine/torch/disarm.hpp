@@ -17,6 +17,7 @@
 #include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/file.hpp>
+#include <brine/core/memory.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
 #include <brine/mtd/none.hpp>
@@ -261,19 +262,27 @@ private:
         if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
             return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
                          pickle_entry.name};
-        alloc::vector<std::uint8_t> pickle_bytes;
-        pickle_bytes.reserve(static_cast<std::size_t>(pickle_entry.uncompressed_size));
-        vector_sink pickle_sink(pickle_bytes);
+        // Its size is the archive's word (up to the limit): memory it cannot have is an error,
+        // not the end of the program.
+        const auto pickle_size = static_cast<std::size_t>(pickle_entry.uncompressed_size);
+        const ::brine::detail::raw_block pickle_block(pickle_size, std::nothrow);
+        if (pickle_block.data() == nullptr && pickle_size != 0)
+            return error{errc::limit_exceeded, pickle_entry.local_header_offset,
+                         "a data.pkl that fits in the memory available", pickle_entry.name};
+        buffer_sink pickle_sink(mutable_byte_view(static_cast<std::uint8_t*>(pickle_block.data()), pickle_size));
         BRINE_TRY(archive->extract(pickle_entry, pickle_sink));
 
         BRINE_TRY(check_byteorder(*archive));
+        BRINE_TRY(check_version(*archive));
 
         report out_report;
         out_report.format = script ? "torchscript" : "torch zip";
         pickle::evaluation evaluated;
-        const byte_view pickle_view(pickle_bytes.data(), pickle_bytes.size());
+        const byte_view pickle_view = pickle_sink.written();
         const status ran = evaluate_main(pickle_view, evaluated, out_report, "data.pkl");
         if (!ran) return in_entry(ran.err(), pickle_entry.name);
+        const status text_ok = check_python2_strings(evaluated.values);  // torch.load: encoding='utf-8'
+        if (!text_ok) return in_entry(text_ok.err(), pickle_entry.name);
         auto found = find_tensors(evaluated.values);
         if (!found) return in_entry(found.err(), pickle_entry.name);
         detail::add_tensors(out_report, *found);
@@ -379,12 +388,19 @@ private:
         static constexpr std::string_view bookkeeping[] = {"data.pkl", "byteorder", "version", ".data/version",
                                                            ".data/serialization_id", ".format_version",
                                                            ".storage_alignment"};
+        // The entries torch's lookup (case-insensitive) finds for those names: the same entries
+        // brine read, whatever the case of their names (DATA.PKL is data.pkl, not an extra record).
+        const zip::entry* kept[sizeof bookkeeping / sizeof bookkeeping[0]] = {};
+        for (std::size_t i = 0; i < sizeof bookkeeping / sizeof bookkeeping[0]; ++i) {
+            auto found = archive.find_record(bookkeeping[i]);
+            if (found) kept[i] = *found;
+        }
         const std::string_view root = archive.root();
         for (const zip::entry& item : archive.entries()) {
             if (item.is_directory()) continue;
             std::string_view record = item.name.substr(root.size() + 1);
             bool known = false;
-            for (const std::string_view name : bookkeeping) known = known || record == name;
+            for (const zip::entry* name : kept) known = known || name == &item;
             for (const zip::entry* storage : used) known = known || storage == &item;
             if (script && (record == "constants.pkl" || record.substr(0, 5) == "code/" ||
                            record.substr(0, 10) == "constants/" || record.substr(0, 6) == "extra/"))

@@ -101,7 +101,7 @@ inline status normalize_legacy_persistent_ids(pickle::graph& g) {
         const pickle::node_ids parts = g.children(id);
         std::string_view tag, named;
         if (parts.size() < 5 || !policy::ascii_text(g, parts[0], tag) || tag != "storage" ||
-            !policy::ascii_text(g, parts[2], named) || named != key || g[parts[1]].kind != pickle::node_kind::global ||
+            !storage_key_text(g, parts[2], named) || named != key || g[parts[1]].kind != pickle::node_kind::global ||
             g[parts[4]].kind != pickle::node_kind::integer || g[parts[4]].integer() < 0)
             continue;
         const pickle::global_name cls = g.global(parts[1]);
@@ -127,7 +127,8 @@ template <class Machine, class MainMachine>
     // Evaluates the pickle at `pos` into `into`, reports its findings, moves past it.
     const auto next_pickle = [&](auto& with, pickle::evaluation& into, const char* name) -> status {
         if (pos >= file.size()) return detail::legacy_error(pos, "the next pickle of the legacy stream");
-        const status evaluated = with.run(file.subview(static_cast<std::size_t>(pos)), into, true);
+        status evaluated = with.run(file.subview(static_cast<std::size_t>(pos)), into, true);
+        if (evaluated) evaluated = check_python2_strings(into.values);  // _legacy_load: encoding='utf-8'
         if (!evaluated) {
             error e = evaluated.err();
             e.offset += pos;  // errors name file offsets, like the findings
@@ -173,7 +174,10 @@ template <class Machine, class MainMachine>
     alloc::vector<std::string_view> listed_skipped;
     for (const pickle::node_id item : listed) {
         std::string_view key;
-        if (!policy::ascii_text(keys, item, key)) return detail::legacy_error(keys_at, "storage keys that are strings");
+        // str keys only, as in the persistent ids: torch finds a key of this list with == in the
+        // keys the persistent ids defined, and b'0' is not '0' (see storage_key_text).
+        if (!storage_key_text(keys, item, key))
+            return detail::legacy_error(keys_at, "storage keys that are str (not bytes)");
         std::uint8_t count_bytes[8];
         if (pos + 8 > file.size()) return detail::legacy_error(pos, "an 8-byte storage element count");
         std::memcpy(count_bytes, file.data() + pos, 8);

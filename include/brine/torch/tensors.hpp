@@ -12,12 +12,14 @@
 #include <brine/core/allocator.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
+#include <brine/core/utf8.hpp>
 #include <brine/pickle/value.hpp>
 #include <brine/policy/graph_queries.hpp>
 #include <brine/policy/name_table.hpp>
 #include <brine/torch/dtype.hpp>
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -71,6 +73,66 @@ struct checkpoint {
     }
 };
 
+// A storage key as torch.serialization._load uses it: the record is f"data/{key}", so only a str
+// names data/<key>. Python 2 strings (STRING, BINSTRING, SHORT_BINSTRING) are str too, as
+// torch.load passes encoding='utf-8' to the unpickler (their UTF-8 is checked by
+// check_python2_strings). A bytes key b'0' names the record data/b'0' (Python's str of bytes),
+// never data/0: brine refuses it (its plain-key rule admits no quote) instead of mapping it to
+// another record. The same holds in the legacy format, whose keys torch compares with ==
+// (b'0' != '0'). The 'storage' tag and the location may be bytes: torch reads those with
+// _maybe_decode_ascii (see policy::ascii_text).
+[[nodiscard]] inline bool storage_key_text(const pickle::graph& g, pickle::node_id id, std::string_view& out) noexcept {
+    if (id == pickle::no_node || id >= g.size()) return false;
+    const pickle::node& n = g[id];
+    if (n.kind != pickle::node_kind::string && n.kind != pickle::node_kind::legacy_string) return false;
+    out = n.text();
+    return true;
+}
+
+// The locations torch 1.13's default_restore_location restores (serialization.py's registered
+// packages), without a map_location:
+//   'cpu'                 _cpu_deserialize (exactly 'cpu': 'CPU', 'cpu:0' and '' fail)
+//   'cuda', 'cuda:N'      _cuda_deserialize, through torch.device(location): N is 0 or a number
+//                         without leading zeros, at most 127 (a c10 DeviceIndex; 'cuda:128'
+//                         parses as device -128). It needs CUDA, or a map_location, to load.
+//   'mps'                 _mps_deserialize (exactly 'mps'); needs an Apple GPU, or a map_location.
+// brine keeps the location in its output, so the disarmed file loads where, and only where, the
+// original loads (a 'cuda' checkpoint needs CUDA or map_location either way); the bytes are the
+// same wherever torch puts them. 'meta' (_meta_deserialize) is refused although torch restores it:
+// torch then discards the record's bytes (a meta storage holds none), while brine's view and
+// digests would use them; torch.save never writes a meta location (meta tensors are saved
+// without storage, by _rebuild_meta_tensor_no_storage). Everything else fails in torch.
+[[nodiscard]] constexpr bool restorable_location(std::string_view location) noexcept {
+    if (location == "cpu" || location == "cuda" || location == "mps") return true;
+    constexpr std::string_view cuda = "cuda:";
+    if (location.size() <= cuda.size() || location.substr(0, cuda.size()) != cuda) return false;
+    const std::string_view index = location.substr(cuda.size());
+    if (index.size() > 3 || (index.size() > 1 && index[0] == '0')) return false;
+    unsigned value = 0;
+    for (const char c : index) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return value <= 127;
+}
+
+// Python 2 strings (STRING, BINSTRING, SHORT_BINSTRING) in a pickle torch.load reads: torch.load
+// passes encoding='utf-8' to every unpickler of a checkpoint (zip and legacy), so each one becomes
+// a str, and one that is not UTF-8 makes the whole load fail (UnicodeDecodeError). Every such
+// node of the graph is checked, used or not (the unpickler decodes it when it reads the opcode).
+// Not for raw pickles: their loader's encoding is unknown.
+[[nodiscard]] inline status check_python2_strings(const pickle::graph& g) noexcept {
+    for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
+        const pickle::node& n = g[id];
+        if (n.kind != pickle::node_kind::legacy_string) continue;
+        const std::string_view text = n.text();
+        if (::brine::detail::first_invalid_utf8(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()) != text.size())
+            return error{errc::pickle_invalid_utf8, n.offset,
+                         "Python 2 strings that decode as UTF-8 (torch.load reads them with encoding='utf-8')"};
+    }
+    return {};
+}
+
 namespace detail {
 
 inline constexpr policy::qualified_name rebuild_tensor_v2 = {"torch._utils", "_rebuild_tensor_v2"};
@@ -109,6 +171,31 @@ inline constexpr policy::qualified_name rebuild_meta = {"torch._utils", "_rebuil
     return true;
 }
 
+// The positional arguments each rebuild function takes in torch 1.13 (torch/_utils.py,
+// torch/_tensor.py): a call with any other count raises TypeError in torch, and is refused.
+//   _rebuild_tensor(storage, storage_offset, size, stride)                                    4
+//   _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks)  6
+//       torch >= 2.0 appends a 7th, metadata, when it is not empty; 1.13 refuses 7 arguments,
+//       and the metadata (tensor flags) cannot be dropped without changing the tensor: refused.
+//   _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad,
+//                    backward_hooks)                                                           7
+//   _rebuild_parameter(data, requires_grad, backward_hooks)                                   3
+//   _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state) (torch >= 2.0)  4
+//   _rebuild_sparse_tensor(layout, data), _rebuild_sparse_csr_tensor(layout, data)            2
+//   _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)                       4
+//   torch._tensor._rebuild_from_type_v2(func, new_type, args, state)                          4
+[[nodiscard]] inline std::size_t rebuild_arity(const policy::qualified_name& callee) noexcept {
+    if (same(callee, rebuild_tensor)) return 4;
+    if (same(callee, rebuild_tensor_v2)) return 6;
+    if (same(callee, rebuild_qtensor)) return 7;
+    if (same(callee, rebuild_parameter)) return 3;
+    if (same(callee, rebuild_parameter_with_state)) return 4;
+    if (same(callee, rebuild_sparse) || same(callee, rebuild_sparse_csr)) return 2;
+    if (same(callee, rebuild_meta)) return 4;
+    if (same(callee, rebuild_from_type_v2)) return 4;
+    return 0;  // not a rebuild function
+}
+
 class analyzer {
 public:
     explicit analyzer(const pickle::graph& g) noexcept : g_(g) {}
@@ -116,22 +203,28 @@ public:
     result<checkpoint> run() {
         if (g_.root() == pickle::no_node) return error{errc::invalid_argument, 0, "an evaluated pickle"};
         visited_.assign(g_.size(), 0);
-        // Depth first, iteratively (a hostile pickle may nest deeply), names built on the way.
+        paths_.clear();
+        paths_.push_back({0, {}});
+        // Depth first, iteratively (a hostile pickle may nest deeply). A node's dotted name is a
+        // chain of steps in paths_, spelled out only for tensors: building every name on the way
+        // costs the square of the depth (200 000 nested lists: seconds).
         struct pending {
             pickle::node_id id;
-            alloc::string name;
+            std::uint32_t path;
         };
         alloc::vector<pending> work;
-        work.push_back({g_.root(), {}});
+        work.push_back({g_.root(), 0});
         while (!work.empty()) {
-            pending next = std::move(work.back());
+            const pending next = work.back();
             work.pop_back();
             if (pickle::graph::is_shared_constant(next.id) || visited_[next.id]) continue;
             visited_[next.id] = 1;
             const pickle::node& n = g_[next.id];
             if (pickle::left_out(g_, next.id)) continue;  // not in the reconstruction: needs nothing
-            if (n.kind == pickle::node_kind::call) {
-                auto made = tensor_call(next.id, next.name);
+            if (n.kind == pickle::node_kind::call && makes_tensor(policy::callable_name(g_, next.id))) {
+                auto name = name_of(next.path, g_[next.id].offset);
+                BRINE_TRY(name);
+                auto made = tensor_call(next.id, *name, 0);
                 BRINE_TRY(made);
                 if (*made) continue;
             }
@@ -145,24 +238,63 @@ public:
             const pickle::node_ids children = g_.children(next.id);
             const pickle::node_ids items = g_.items(next.id);
             for (std::size_t i = items.size(); i >= 2; i -= 2)
-                work.push_back({items[i - 1], join(next.name, key_text(items[i - 2]))});
+                work.push_back({items[i - 1], step(next.path, key_text(items[i - 2]))});
             for (std::size_t i = children.size(); i-- > 0;) {
                 if (keyed) {
-                    if (i % 2 == 1) work.push_back({children[i], join(next.name, key_text(children[i - 1]))});
+                    if (i % 2 == 1) work.push_back({children[i], step(next.path, key_text(children[i - 1]))});
                 } else if (n.kind == pickle::node_kind::call) {
-                    work.push_back({children[i], next.name});
+                    work.push_back({children[i], next.path});
                 } else {
-                    work.push_back({children[i], join(next.name, alloc::to_string(i))});
+                    work.push_back({children[i], step(next.path, alloc::to_string(i))});
                 }
             }
-            for (const pickle::node_id state : g_.states(next.id)) work.push_back({state, next.name});
+            for (const pickle::node_id state : g_.states(next.id)) work.push_back({state, next.path});
         }
         return std::move(out_);
     }
 
 private:
-    static alloc::string join(const alloc::string& prefix, const alloc::string& part) {
-        return prefix.empty() ? part : prefix + "." + part;
+    // Tensor names longer than this are refused: they only come from nesting no checkpoint has,
+    // and spelling them out for every tensor would cost depth x tensors.
+    static constexpr std::size_t max_name_length = 4096;
+    // Tensors inside a tensor's arguments (a Parameter of a Parameter...): real ones go 3 deep.
+    static constexpr int max_tensor_nesting = 16;
+
+    struct path_step {
+        std::uint32_t parent;  // index in paths_; paths_[0] is the root, the empty name
+        alloc::string part;
+    };
+
+    std::uint32_t step(std::uint32_t parent, alloc::string part) {
+        paths_.push_back({parent, std::move(part)});
+        return static_cast<std::uint32_t>(paths_.size() - 1);
+    }
+
+    // The dotted name of a path: its steps from the root, joined with '.'.
+    result<alloc::string> name_of(std::uint32_t path, std::uint64_t at) const {
+        std::size_t length = 0;
+        for (std::uint32_t p = path; p != 0; p = paths_[p].parent) {
+            length += paths_[p].part.size() + (paths_[p].parent != 0 ? 1 : 0);
+            if (length > max_name_length)
+                return error{errc::limit_exceeded, at, "a tensor name of at most 4096 bytes (nesting that deep)"};
+        }
+        alloc::string name(length, '.');
+        std::size_t end = length;
+        for (std::uint32_t p = path; p != 0; p = paths_[p].parent) {
+            const alloc::string& part = paths_[p].part;
+            end -= part.size();
+            std::copy(part.begin(), part.end(), name.begin() + static_cast<std::ptrdiff_t>(end));
+            if (paths_[p].parent != 0) --end;  // the '.' already there
+        }
+        return name;
+    }
+
+    [[nodiscard]] static bool makes_tensor(const policy::qualified_name& callee) noexcept {
+        for (const policy::qualified_name& maker : {rebuild_tensor_v2, rebuild_tensor, rebuild_qtensor, rebuild_parameter,
+                                                    rebuild_parameter_with_state, rebuild_from_type_v2, rebuild_sparse,
+                                                    rebuild_sparse_csr, rebuild_meta})
+            if (same(callee, maker)) return true;
+        return false;
     }
 
     alloc::string key_text(pickle::node_id id) const {
@@ -227,10 +359,16 @@ private:
         dtype type = dtype::float32;
         if (!dtype_of_storage(cls.module, cls.name, type))
             return error{errc::torch_unknown_dtype, at, "a storage class of a known dtype (torch.FloatStorage...)"};
-        if (!policy::ascii_text(g_, parts[2], key)) return error{errc::torch_bad_storage, at, "a storage key string"};
+        if (!storage_key_text(g_, parts[2], key)) {
+            if (g_[parts[2]].kind == pickle::node_kind::bytes || g_[parts[2]].kind == pickle::node_kind::bytearray)
+                return error{errc::torch_bad_key, at, "a str storage key (torch names a bytes key's record data/b'...')"};
+            return error{errc::torch_bad_storage, at, "a storage key string"};
+        }
         if (!plain_key(key)) return error{errc::torch_bad_key, at, "a storage key of letters, digits, '_' and '-'"};
         if (!policy::ascii_text(g_, parts[3], location))
             return error{errc::torch_bad_storage, at, "a storage location string"};
+        if (!restorable_location(location))
+            return error{errc::torch_bad_storage, at, "a storage location torch restores: 'cpu', 'cuda', 'cuda:N' or 'mps'"};
         std::int64_t numel = 0;
         if (!integer(parts[4], numel) || numel < 0)
             return error{errc::torch_bad_storage, at, "a non-negative storage numel"};
@@ -302,12 +440,31 @@ private:
     }
 
     // If `id` is a call that makes a tensor, records it (and the tensors inside it) and says so.
-    result<bool> tensor_call(pickle::node_id id, const alloc::string& name) {
+    result<bool> tensor_call(pickle::node_id id, const alloc::string& name, int depth) {
+        if (depth > max_tensor_nesting)
+            return bad_tensor(id, "tensors nested in tensor arguments at most 16 deep");
         const policy::qualified_name callee = policy::callable_name(g_, id);
         const pickle::node_ids parts = g_.children(id);
         if (parts.size() < 2) return false;
         const pickle::node_ids args = g_.children(parts[1]);
         const std::uint64_t at = g_[id].offset;
+        const std::size_t arity = rebuild_arity(callee);
+        if (arity == 0) return false;
+        // NEWOBJ would call function.__new__ (a TypeError); REDUCE, INST and OBJ call it.
+        const pickle::call_form form = g_[id].form;
+        if (form == pickle::call_form::newobj || form == pickle::call_form::newobj_ex)
+            return bad_tensor(id, "a call of the rebuild function (REDUCE), not NEWOBJ");
+        if (g_[parts[1]].kind != pickle::node_kind::tuple || args.size() != arity) {
+            static const char* const expected[] = {
+                "", "", "the 2 arguments of a sparse rebuild function (layout, data)",
+                "the 3 arguments of _rebuild_parameter (data, requires_grad, backward_hooks)",
+                "the 4 arguments of its torch signature (_rebuild_tensor, _rebuild_parameter_with_state, "
+                "_rebuild_meta_tensor_no_storage, _rebuild_from_type_v2)",
+                "", "the 6 arguments of _rebuild_tensor_v2 in torch 1.13 (storage, storage_offset, size, stride, "
+                "requires_grad, backward_hooks)",
+                "the 7 arguments of _rebuild_qtensor"};
+            return bad_tensor(id, expected[arity]);
+        }
         tensor_ref t;
         t.name = name;
         t.node = id;
@@ -317,11 +474,11 @@ private:
         } else if (same(callee, rebuild_qtensor)) {
             t.kind = layout::quantized;
             BRINE_TRY(strided(t, args, at));
-            if (args.size() >= 5) BRINE_TRY(nested(args[4], name + ".quantizer"));
+            if (args.size() >= 5) BRINE_TRY(nested(args[4], name + ".quantizer", depth + 1));
         } else if (same(callee, rebuild_parameter) || same(callee, rebuild_parameter_with_state)) {
             if (args.empty()) return bad_tensor(id, "a tensor to wrap in a Parameter");
             const std::size_t before = out_.tensors.size();
-            BRINE_TRY(nested(args[0], name));
+            BRINE_TRY(nested(args[0], name, depth + 1));
             if (out_.tensors.size() == before) return bad_tensor(id, "a tensor to wrap in a Parameter");
             out_.tensors[before].parameter = true;
             if (args.size() >= 2 && !boolean(args[1], out_.tensors[before].requires_grad))
@@ -332,6 +489,9 @@ private:
             if (args.size() < 3) return bad_tensor(id, "(func, type, args, state)");
             const policy::qualified_name func = policy::callable_name(g_, args[0]);
             if (!same(func, rebuild_tensor_v2)) return bad_tensor(id, "_rebuild_tensor_v2 as the function");
+            // func(*args): the argument count of _rebuild_tensor_v2 applies to args.
+            if (g_[args[2]].kind != pickle::node_kind::tuple || g_.children(args[2]).size() != rebuild_arity(func))
+                return bad_tensor(id, "the 6 arguments of _rebuild_tensor_v2 in torch 1.13 as args");
             BRINE_TRY(strided(t, g_.children(args[2]), at));
         } else if (same(callee, rebuild_sparse) || same(callee, rebuild_sparse_csr)) {
             // (layout, (indices, values, size)) or (layout, (crow, col, values, size)).
@@ -354,7 +514,7 @@ private:
             for (std::size_t i = 0; i < dense_parts; ++i) {
                 const char* part = out_.tensors[self].kind == layout::sparse_coo ? (i < 2 ? coo_names[i] : "part")
                                                                                  : (i < 3 ? csr_names[i] : "part");
-                BRINE_TRY(nested(sparse_parts[i], name + "." + part));
+                BRINE_TRY(nested(sparse_parts[i], name + "." + part, depth + 1));
             }
             BRINE_TRY(check_sparse(self, first_part, at));
             out_.tensors[self].type = out_.tensors.back().type;  // the values' dtype
@@ -374,19 +534,22 @@ private:
     }
 
     // Tensors inside a tensor's arguments (a Parameter's data, sparse parts, per-channel scales).
-    status nested(pickle::node_id id, const alloc::string& name) {
+    status nested(pickle::node_id id, const alloc::string& name, int depth) {
+        if (depth > max_tensor_nesting)
+            return error{errc::torch_bad_tensor, g_[id].offset, "tensors nested in tensor arguments at most 16 deep"};
         if (pickle::graph::is_shared_constant(id) || visited_[id]) return {};
         visited_[id] = 1;
         const pickle::node& n = g_[id];
         if (pickle::left_out(g_, id)) return {};
         if (n.kind == pickle::node_kind::call) {
-            auto made = tensor_call(id, name);
+            auto made = tensor_call(id, name, depth);
             BRINE_TRY(made);
             return {};
         }
         if (n.kind == pickle::node_kind::tuple) {
             const pickle::node_ids items = g_.children(id);
-            for (std::size_t i = 0; i < items.size(); ++i) BRINE_TRY(nested(items[i], name + "." + alloc::to_string(i)));
+            for (std::size_t i = 0; i < items.size(); ++i)
+                BRINE_TRY(nested(items[i], name + "." + alloc::to_string(i), depth + 1));
         }
         return {};
     }
@@ -415,6 +578,7 @@ private:
     const pickle::graph& g_;
     checkpoint out_;
     alloc::vector<std::uint8_t> visited_;
+    alloc::vector<path_step> paths_;
 };
 
 }  // namespace detail

@@ -70,10 +70,12 @@ public:
             auto data_pkl = archive->find_record("data.pkl");
             if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
             BRINE_TRY(check_byteorder(*archive));
+            BRINE_TRY(check_version(*archive));
             BRINE_TRY(stored_record(**data_pkl, file));
             const byte_view pickle = file.subview(static_cast<std::size_t>((*data_pkl)->data_offset),
                                                   static_cast<std::size_t>((*data_pkl)->uncompressed_size));
             BRINE_TRY(machine.run(pickle, *view.evaluation_));
+            BRINE_TRY(check_python2_strings(view.evaluation_->values));  // as disarm: encoding='utf-8'
             detail::add_findings(ignored, view.evaluation_->values, "data.pkl");
             auto tensors = find_tensors(view.evaluation_->values);
             BRINE_TRY(tensors);

@@ -23,7 +23,8 @@
 // storage at a time, never the model.
 //
 // Layout written: 8-byte N, the JSON header without whitespace, padded with spaces so the data
-// area starts at a multiple of 8, then the tensors back to back. "__metadata__" comes first when
+// area starts at a multiple of 8 and N's low byte is no pickle opcode (so no pickle loader reads
+// past byte 0), then the tensors back to back. "__metadata__" comes first when
 // there is any.
 #pragma once
 
@@ -35,6 +36,7 @@
 #include <brine/core/utf8.hpp>
 #include <brine/pickle/limits.hpp>
 #include <brine/pickle/machine.hpp>
+#include <brine/pickle/opcodes.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/safetensors/format.hpp>
 #include <brine/torch/dtype.hpp>
@@ -164,8 +166,13 @@ inline void append_json_string(std::string& out, std::string_view text) {
         out.sizes.push_back(bytes);
     }
     json += '}';
-    // Spaces up to a multiple of 8 for 8 + N: every tensor's data can then be aligned.
+    // Spaces up to a multiple of 8 for 8 + N: every tensor's data can then be aligned. Then 8
+    // more at a time while N's low byte, the file's first byte, is a pickle opcode: a pickle
+    // loader handed the file (torch.load, pickle.load) then stops at byte 0, before reading
+    // anything, however the tensor data reads as opcodes (safetensors/detect.hpp). A multiple of
+    // 8 that is no opcode is at most a few steps away (0x00, 0x08, ..., 0x20, 0x38, 0x40, ...).
     while (json.size() % 8 != 0) json += ' ';
+    while (pickle::is_opcode(static_cast<std::uint8_t>(json.size() & 0xff))) json.append(8, ' ');
     if (json.size() > lim.max_header_size)
         return error{errc::limit_exceeded, 0, "a header within limits::max_header_size (fewer or shorter names)"};
     out.bytes.resize(8 + json.size());
