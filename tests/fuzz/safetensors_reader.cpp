@@ -3,8 +3,12 @@
 // and through a RandomAccessSource; an accepted file's tensors all lie in its data area; what was
 // read, written again by safetensors::write (names, dtypes, shapes, bytes, metadata), reads back
 // to the same tensors in the same order with the same bytes; writing that again gives the same
-// bytes (the writer's output is canonical).
+// bytes (the writer's output is canonical), and reads as no pickle at all (byte 0 is no opcode).
+// On any input, detect() and read_as_pickle() (what a pickle loader would make of the bytes) end
+// inside the input.
 #include <brine/core/stream.hpp>
+#include <brine/pickle/opcodes.hpp>
+#include <brine/safetensors/detect.hpp>
 #include <brine/safetensors/reader.hpp>
 #include <brine/writer/safetensors.hpp>
 
@@ -42,6 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     lim.max_header_size = std::uint64_t{1} << 20;
     lim.max_tensors = 4096;
     const brine::byte_view input(data, size);
+    (void)brine::safetensors::detect(brine::memory_source(input));
+    const brine::safetensors::pickle_reading as_pickle = brine::safetensors::read_as_pickle(input);
+    check(as_pickle.offset <= size);
     const auto read = brine::safetensors::read(input, lim);
     const auto header = brine::safetensors::read_header(brine::memory_source(input), lim);
     check(static_cast<bool>(read) == static_cast<bool>(header));
@@ -63,6 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(covered == read->data_size);  // the tensors cover the data area exactly
 
     const std::vector<std::uint8_t> out = rewrite(*read);
+    check(!brine::pickle::is_opcode(out[0]));
     const auto again = brine::safetensors::read(brine::byte_view(out.data(), out.size()));
     check(static_cast<bool>(again));
     check(again->data_offset % 8 == 0);
