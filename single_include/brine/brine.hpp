@@ -12411,11 +12411,15 @@ public:
             const bool keyed = n.kind == pickle::node_kind::dict;
             const pickle::node_ids children = g_.children(next.id);
             const pickle::node_ids items = g_.items(next.id);
+            // An entry whose key or value is left out is not written at all (pickle::writer's
+            // next_entry): its value is no tensor of the reconstruction either.
             for (std::size_t i = items.size(); i >= 2; i -= 2)
-                work.push_back({items[i - 1], step(next.path, key_text(items[i - 2]))});
+                if (!pickle::left_out(g_, items[i - 2]))
+                    work.push_back({items[i - 1], step(next.path, key_text(items[i - 2]))});
             for (std::size_t i = children.size(); i-- > 0;) {
                 if (keyed) {
-                    if (i % 2 == 1) work.push_back({children[i], step(next.path, key_text(children[i - 1]))});
+                    if (i % 2 == 1 && !pickle::left_out(g_, children[i - 1]))
+                        work.push_back({children[i], step(next.path, key_text(children[i - 1]))});
                 } else if (n.kind == pickle::node_kind::call) {
                     work.push_back({children[i], next.path});
                 } else {
