@@ -1168,6 +1168,7 @@ BRINE_NAMESPACE_END
 // limits::embedded bounds every structure the reader builds (see examples/embedded/).
 
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -1344,21 +1345,12 @@ using unordered_map = std::unordered_map<Key, Value, Hash, Equal, detail::alloca
 template <class Key, class Less = std::less<Key>>
 using set = std::set<Key, Less, detail::allocator<Key>>;
 
-// std::to_string into an alloc::string.
+// std::to_string into an alloc::string (std::to_chars: no locale, no heap).
 template <class Integer, class = std::enable_if_t<std::is_integral_v<Integer>>>
 [[nodiscard]] string to_string(Integer value) {
     char digits[24];
-    char* end = digits + sizeof digits;
-    char* p = end;
-    using wide = std::conditional_t<std::is_signed_v<Integer>, long long, unsigned long long>;
-    const wide v = value;
-    unsigned long long magnitude = v < 0 ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
-    do {
-        *--p = static_cast<char>('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude != 0);
-    if (v < 0) *--p = '-';
-    return string(p, static_cast<std::size_t>(end - p));
+    const auto converted = std::to_chars(digits, digits + sizeof digits, value);
+    return string(digits, static_cast<std::size_t>(converted.ptr - digits));
 }
 }  // namespace alloc
 
@@ -13820,8 +13812,7 @@ private:
     }
 
     status extract_if_module(pickle::evaluation& evaluated, report& out_report, std::uint64_t base = 0) {
-        if constexpr (!Formats::weight_extraction) return {};
-        if (!extract_weights_) return {};
+        if (!extracting()) return {};
         const pickle::graph& g = evaluated.values;
         const pickle::node& root = g[g.root()];
         if (root.kind != pickle::node_kind::call || root.form != pickle::call_form::newobj) return {};  // a state dict

@@ -438,8 +438,7 @@ private:
     }
 
     status extract_if_module(pickle::evaluation& evaluated, report& out_report, std::uint64_t base = 0) {
-        if constexpr (!Formats::weight_extraction) return {};
-        if (!extract_weights_) return {};
+        if (!extracting()) return {};
         const pickle::graph& g = evaluated.values;
         const pickle::node& root = g[g.root()];
         if (root.kind != pickle::node_kind::call || root.form != pickle::call_form::newobj) return {};  // a state dict
