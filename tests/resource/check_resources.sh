@@ -3,7 +3,8 @@
 # (1 GiB zip bombs, 200 000-level nesting) through `brine scan` and `brine disarm` under a 256 MiB
 # address space, a 1 MiB stack and a 60 s timeout. Each run must end by itself with an expected
 # exit code (never a signal, never the timeout), an exit 2 must say why, and a failed disarm must
-# leave no file behind (neither the output nor a temporary). Files are checked in parallel.
+# leave no file behind (neither the output nor a temporary). Files are checked in parallel. Last,
+# a disarm interrupted by SIGINT must end with exit 2 and remove its temporary output.
 #   check_resources.sh BRINE FIXTURES_DIR WORK_DIR
 set -u
 brine=$1
@@ -67,6 +68,33 @@ export brine fixtures work
     find "$fixtures" -path '*/hostile/*' -type f ! -name '*.tsv' -print0 | sort -z |
         xargs -0 -P "$(nproc 2>/dev/null || echo 2)" -I{} bash -c 'check_file "$1" "0|1|2"' _ {}
 } >"$work/results"
+
+# An interrupted disarm: SIGINT once its temporary output exists must end it with exit 2 and the
+# message, and remove the temporary file (the handler's registry of unfinished outputs).
+check_interrupt() {
+    local dir=$work/runs/interrupt
+    mkdir -p "$dir/out"
+    "$brine" disarm "$work/in/interrupt_1g.pt" "$dir/out/result" 2>"$dir/said" &
+    local pid=$! waited=0
+    while ! compgen -G "$dir/out/result.brine-*" >/dev/null && [ $waited -lt 3000 ]; do
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.01
+        waited=$((waited + 1))
+    done
+    if ! compgen -G "$dir/out/result.brine-*" >/dev/null; then
+        wait $pid
+        echo "FAIL: interrupt: no temporary output appeared (disarm ended with $?)"
+        return
+    fi
+    kill -INT $pid
+    wait $pid
+    local rc=$?
+    [ $rc -eq 2 ] || echo "FAIL: interrupt: exit $rc, expected 2 (did disarm finish before the signal?): $(head -c 300 "$dir/said")"
+    grep -q "interrupted; nothing was written" "$dir/said" || echo "FAIL: interrupt: no message: $(head -c 300 "$dir/said")"
+    [ -z "$(ls -A "$dir/out")" ] || echo "FAIL: interrupt: left $(ls "$dir/out")"
+    echo "runs 1"
+}
+check_interrupt >>"$work/results"
 
 grep '^FAIL' "$work/results"
 runs=$(awk '/^runs / {n += $2} END {print n + 0}' "$work/results")

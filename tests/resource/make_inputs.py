@@ -7,6 +7,8 @@ library only; nothing here is a model, so no torch is needed):
   bomb_pickle_lies.pt   the same data.pkl declaring 4 KiB: the inflater must stop at 4 KiB
   bomb_storage_lies.pt  a small valid data.pkl whose storage record declares 1 KiB and inflates
                         to 1 GiB
+  interrupt_1g.pt       a valid checkpoint whose one storage is 1 GiB of zeros (1 MiB on disk):
+                        its disarm runs long enough to be interrupted while writing
   nested_lists.pkl      200 000 nested lists (EMPTY_LIST x N, APPEND x N-1): deep, no MARK
   nested_dicts.pkl      200 000 nested dicts (EMPTY_DICT, key, ... SETITEM x N)
   nested_marks.pkl      200 000 open MARKs (THREATS.md R1)
@@ -83,10 +85,25 @@ def main(out_dir):
               b"(X\x07\x00\x00\x00storageq\x03ctorch\nFloatStorage\nq\x04X\x01\x00\x00\x000q\x05"
               b"X\x03\x00\x00\x00cpuq\x06M\x00\x01tq\x07QK\x00M\x00\x01\x85q\x08K\x01\x85q\t\x89"
               b"ccollections\nOrderedDict\nq\n)Rq\x0btq\x0cRq\r" b"s.")
+    zeros_1g = deflate_zeros(GIB)
     lying_zip(os.path.join(out_dir, "bomb_storage_lies.pt"),
               [("archive/data.pkl", zlib.compress(pickle)[2:-4], len(pickle), zlib.crc32(pickle)),
                ("archive/version", version, 2, zlib.crc32(b"3\n")),
-               ("archive/data/0", deflate_zeros(GIB), 1024, zlib.crc32(bytes(1024)))])
+               ("archive/data/0", zeros_1g, 1024, zlib.crc32(bytes(1024)))])
+
+    # The same state dict with 2^28 floats (BININT instead of BININT2 for the storage size and
+    # the shape), and a record that truthfully holds them.
+    floats = struct.pack("<i", GIB // 4)
+    big = pickle.replace(b"M\x00\x01t", b"J" + floats + b"t").replace(b"M\x00\x01\x85", b"J" + floats + b"\x85")
+    assert big.count(b"J" + floats) == 2
+    crc_1g = 0
+    zeros = bytes(1 << 20)
+    for _ in range(GIB >> 20):
+        crc_1g = zlib.crc32(zeros, crc_1g)
+    lying_zip(os.path.join(out_dir, "interrupt_1g.pt"),
+              [("archive/data.pkl", zlib.compress(big)[2:-4], len(big), zlib.crc32(big)),
+               ("archive/version", version, 2, zlib.crc32(b"3\n")),
+               ("archive/data/0", zeros_1g, GIB, crc_1g)])
 
     with open(os.path.join(out_dir, "nested_lists.pkl"), "wb") as f:
         f.write(b"\x80\x02" + b"]" * DEPTH + b"a" * (DEPTH - 1) + b".")

@@ -228,3 +228,36 @@ TEST_CASE("corruptions of a valid archive are each caught with their own code") 
         }
     }
 }
+
+TEST_CASE("a declared size DEFLATE cannot reach is refused at open, before any buffer is sized") {
+    const bytes original = brine_test::read_file(brine_test::source_path("tests/fixtures/zip/benign/torch_deflated.pt"));
+    memory_source source{byte_view()};
+    auto clean = open_bytes(original, source);
+    REQUIRE(clean);
+    const zip::entry first = clean->entries()[0];
+    REQUIRE_FALSE(first.is_stored());
+    REQUIRE(first.compressed_size > 0);
+    const std::uint64_t central_size_field = clean->central_directory_offset() + 24;
+    REQUIRE(first.compressed_size * 1032 < 0xFFFFFFFFu);
+
+    const auto with_declared_size = [&](std::uint64_t size) {
+        bytes mutated = original;
+        for (int i = 0; i < 4; ++i)
+            mutated[central_size_field + static_cast<std::uint64_t>(i)] = static_cast<std::uint8_t>(size >> (8 * i));
+        return mutated;
+    };
+    // One byte past the bound: refused from the central header alone.
+    const bytes impossible = with_declared_size(first.compressed_size * 1032 + 1);
+    memory_source impossible_source{byte_view()};
+    auto refused = open_bytes(impossible, impossible_source);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().code == errc::zip_size_mismatch);
+    CHECK(refused.err().offset == clean->central_directory_offset());
+    CHECK(refused.err().entry.view() == first.name);
+    // Exactly at the bound the central header is plausible; the local header then disagrees.
+    const bytes at_bound = with_declared_size(first.compressed_size * 1032);
+    memory_source at_bound_source{byte_view()};
+    auto plausible = open_bytes(at_bound, at_bound_source);
+    REQUIRE_FALSE(plausible);
+    CHECK(plausible.err().code != errc::zip_size_mismatch);
+}

@@ -42,6 +42,7 @@
 #include <brine/policy/torch_weights_only.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -181,12 +182,7 @@ inline constexpr std::size_t growth_axis_digits = 21;
 
 inline void append_decimal(alloc::string& out, std::uint64_t value) {
     char digits[20];
-    std::size_t n = 0;
-    do {
-        digits[n++] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    while (n != 0) out += digits[--n];
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
 }
 
 [[nodiscard]] inline std::size_t decimal_length(std::uint64_t value) noexcept {

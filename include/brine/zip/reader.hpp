@@ -60,6 +60,16 @@ namespace detail {
     return a <= limit && b <= limit - a;
 }
 
+// DEFLATE cannot expand beyond 1032:1. Its best case is a length-258 match coded in 2 bits
+// (a 1-bit literal/length code and a 1-bit distance code), 258 bytes per quarter byte; a
+// literal costs at least a bit per byte. A declared uncompressed size above this bound is a lie
+// that would otherwise size a buffer before the stream is read, so it is refused at open.
+inline constexpr std::uint64_t deflate_max_expansion = 1032;
+
+[[nodiscard]] constexpr bool deflate_can_reach(std::uint64_t compressed, std::uint64_t uncompressed) noexcept {
+    return compressed >= uncompressed / deflate_max_expansion + (uncompressed % deflate_max_expansion != 0);
+}
+
 // The end-of-central-directory record and, when present, its ZIP64 counterpart, reconciled.
 struct directory_location {
     std::uint64_t entries = 0;
@@ -399,6 +409,10 @@ private:
             total += item.uncompressed_size;
             if (item.is_stored() && item.compressed_size != item.uncompressed_size)
                 return error{errc::zip_size_mismatch, at, "equal sizes for a stored entry", item.name};
+            if (!item.is_stored() && !deflate_can_reach(item.compressed_size, item.uncompressed_size))
+                return error{errc::zip_size_mismatch, at,
+                             "an uncompressed size DEFLATE can reach (at most 1032 times the compressed size)",
+                             item.name};
 
             entries_.push_back(item);
             pos += header_length;
