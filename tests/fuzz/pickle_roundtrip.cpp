@@ -27,8 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static brine::pickle::evaluation second;
     if (!machine(rules).run(brine::byte_view(data, size), first)) return 0;
     std::vector<std::uint8_t> out;
-    auto written = brine::pickle::writer(first.values).write(out);
-    if (!written) return 0;  // blocked root, or a cycle through a tuple: refused, fine
+    const auto bounds = brine::pickle::writer_limits::of<small_limits>();
+    auto written = brine::pickle::writer(first.values, bounds).write(out);
+    // A blocked root, a cycle through a tuple, or an output nesting deeper than the limits: refused.
+    if (!written) return 0;
 
     if (!machine(rules).run(brine::byte_view(out.data(), out.size()), second))
         std::abort();                                           // the writer wrote something invalid
@@ -42,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fresh->values.findings().size() != first.values.findings().size())
         std::abort();
     std::vector<std::uint8_t> again;
-    if (!brine::pickle::writer(second.values).write(again)) std::abort();
+    if (!brine::pickle::writer(second.values, bounds).write(again)) std::abort();
     if (again != out) std::abort();                             // not canonical
     return 0;
 }

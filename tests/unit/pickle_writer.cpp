@@ -67,7 +67,8 @@ TEST_CASE("shared values are memoized once and stay shared; list cycles are kept
     CHECK(shared.find('q') != std::string::npos);
     CHECK(shared.find('h') != std::string::npos);
     const std::string cycle = round_trip(P("]q\x00h\x00" "a."));
-    CHECK(cycle == std::string(P("\x80\x02]q\x00(h\x00" "e.")));
+    // What CPython writes for L = []; L.append(L): a list of one item is item APPEND.
+    CHECK(cycle == std::string(P("\x80\x02]q\x00h\x00" "a.")));
 }
 
 TEST_CASE("the writer picks the lowest protocol that holds the values without calling a global") {
@@ -112,7 +113,7 @@ TEST_CASE("blocked values: dict entries dropped, sequence items become None, a b
 TEST_CASE("cycles through tuples and calls are written as CPython writes them") {
     // L = []; t = (L,); L.append(t); root t  -> the tuple is written nested, the outer copy popped
     const std::string tuple_cycle = round_trip(P("]q\x00h\x00\x85q\x01h\x00h\x01" "a0."));
-    CHECK(tuple_cycle == std::string(P("\x80\x02]q\x00(h\x00\x85q\x01" "e0h\x01.")));
+    CHECK(tuple_cycle == std::string(P("\x80\x02]q\x00h\x00\x85q\x01" "a0h\x01.")));  // pickle.dumps(t, 2)
     // od = OrderedDict(); od['self'] = od
     round_trip(P("\x80\x02" "ccollections\nOrderedDict\n)Rq\x00X\x04\x00\x00\x00selfh\x00s."));
     // (A call whose argument list later contains the call itself is refused by the machine: the
@@ -179,4 +180,100 @@ TEST_CASE("a value shared only through a dropped entry is not memoized (canonica
     auto again = rewrite(*second);
     REQUIRE(again);
     CHECK(again->bytes == output->bytes);
+}
+
+namespace {
+struct shallow_limits : pickle::limits::standard {
+    static constexpr std::uint64_t max_mark_depth = 64;
+    static constexpr std::uint64_t max_stack_size = 256;
+};
+struct deep_marks : shallow_limits {
+    static constexpr std::uint64_t max_mark_depth = 10000;
+};
+
+template <class Limits>
+result<pickle::evaluation> evaluate_within(std::string_view bytes) {
+    const policy::torch_weights_only rules;
+    return pickle::machine<policy::torch_weights_only, Limits>(rules).run(as_bytes(bytes));
+}
+
+// Writes under the limits `Limits` and reads the output back under them.
+template <class Limits>
+result<std::string> rewrite_within(const pickle::evaluation& e) {
+    std::vector<std::uint8_t> out;
+    auto written = pickle::writer(e.values, pickle::writer_limits::of<Limits>()).write(out);
+    if (!written) return written.err();
+    return std::string(out.begin(), out.end());
+}
+}  // namespace
+
+TEST_CASE("an output that would nest deeper than the input is refused, never written unreadable (found by fuzzing)") {
+    SUBCASE("MARKs: 100 nested two-entry dicts built with SETITEM need no MARK; written with SETITEMS they need 100") {
+        std::string input = "\x80\x02";
+        for (int i = 0; i < 100; ++i) input += P("}K\x00");
+        input += "}";
+        for (int i = 0; i < 100; ++i) input += P("sK\x01K\x01s");
+        input += ".";
+        auto first = evaluate_within<shallow_limits>(input);
+        REQUIRE_MESSAGE(first, to_string(first.err().code));
+        auto refused = rewrite_within<shallow_limits>(*first);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.err().code == errc::limit_exceeded);
+        // Under the standard limits the same graph is written and reads back the same.
+        auto written = rewrite_within<pickle::limits::standard>(*first);
+        REQUIRE(written);
+        auto second = evaluate_within<pickle::limits::standard>(*written);
+        REQUIRE(second);
+        CHECK(describe(*second) == describe(*first));
+    }
+    SUBCASE("stack: 300 nested lists built from the innermost out through the memo") {
+        // L0 = []; Li = [L(i-1)], each put in memo slot i and popped: the stack never holds 3.
+        std::string input = "\x80\x02]r" + std::string(4, '\0') + "0";
+        const auto le32 = [](std::uint32_t v) {
+            std::string b(4, '\0');
+            for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+            return b;
+        };
+        for (std::uint32_t i = 1; i <= 300; ++i) input += "]r" + le32(i) + "j" + le32(i - 1) + "a0";
+        input += "j" + le32(300) + ".";
+        auto first = evaluate_within<deep_marks>(input);
+        REQUIRE_MESSAGE(first, to_string(first.err().code));
+        auto refused = rewrite_within<deep_marks>(*first);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.err().code == errc::limit_exceeded);
+        auto written = rewrite_within<pickle::limits::standard>(*first);
+        REQUIRE(written);
+        auto second = evaluate_within<pickle::limits::standard>(*written);
+        REQUIRE(second);
+        CHECK(describe(*second) == describe(*first));
+    }
+}
+
+TEST_CASE("one-item lists and dicts are item APPEND and key value SETITEM, byte for byte as CPython writes them") {
+    // pickle.dumps([{1: 2}], 2) and pickle.dumps({1: 2}, 2) of CPython 3.11 (ints, as CPython
+    // memoizes strings that brine writes unmemoized when they are not shared)
+    const std::string list_of_dict(P("\x80\x02]q\x00}q\x01K\x01K\x02sa."));
+    CHECK(round_trip(list_of_dict) == list_of_dict);
+    const std::string dict(P("\x80\x02}q\x00K\x01K\x02s."));
+    CHECK(round_trip(dict) == dict);
+    // 100 nested one-entry dicts need no MARK at all: written within 64 MARKs.
+    std::string nested = "\x80\x02";
+    for (int i = 0; i < 100; ++i) nested += P("}K\x00");
+    nested += "}" + std::string(100, 's') + ".";
+    auto first = evaluate_within<shallow_limits>(nested);
+    REQUIRE(first);
+    auto written = rewrite_within<shallow_limits>(*first);
+    REQUIRE_MESSAGE(written, to_string(written.err().code));
+    // What CPython writes for d = {0: {0: ... {}}}, 100 deep: each dict memoized, no MARK.
+    std::string expected = "\x80\x02";
+    for (int i = 0; i <= 100; ++i) {
+        expected += "}q";
+        expected += static_cast<char>(i);
+        if (i < 100) expected += P("K\x00");
+    }
+    expected += std::string(100, 's') + ".";
+    CHECK(*written == expected);
+    auto second = evaluate_within<shallow_limits>(*written);
+    REQUIRE(second);
+    CHECK(describe(*second) == describe(*first));
 }

@@ -1047,9 +1047,11 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 
 // Writes a fresh file from a scan: numeric arrays as write_npy; object arrays only when the
 // scan is clean (errc::numpy_object_refused otherwise, at the first finding), with a pickle
-// written anew from the value graph. Nothing reaches the sink before that decision.
+// written anew from the value graph, within `bounds` (the limits the scan's machine had).
+// Nothing reaches the sink before that decision.
 template <class Sink>
-[[nodiscard]] result<npy_rebuild_stats> write_rebuilt(const npy_scan& scan, Sink& sink) noexcept {
+[[nodiscard]] result<npy_rebuild_stats> write_rebuilt(const npy_scan& scan, Sink& sink,
+                                                      pickle::writer_limits bounds = {}) noexcept {
     static_assert(is_sink_v<Sink>, "Sink must have: status write(byte_view) noexcept");
     const npy_header& header = scan.array.header;
     npy_rebuild_stats stats;
@@ -1069,7 +1071,7 @@ template <class Sink>
         return error{errc::numpy_object_refused, header.data_offset + scan.findings().front().offset,
                      "an object array whose pickle the policy accepts in full (scan_npy lists the findings)"};
     alloc::vector<std::uint8_t> pickled;
-    auto written = pickle::writer(scan.objects.values).write(pickled);
+    auto written = pickle::writer(scan.objects.values, bounds).write(pickled);
     if (!written) return detail::shifted(written.err(), header.data_offset);
     stats.object_array = true;
     stats.pickle_protocol = written->protocol;
@@ -1086,7 +1088,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
                                                     const npy_limits& limits = {}) noexcept {
     auto scan = scan_npy<Policy, Limits>(file, rules, limits);
     BRINE_TRY(scan);
-    return write_rebuilt(*scan, sink);
+    return write_rebuilt(*scan, sink, pickle::writer_limits::of<Limits>());
 }
 
 // The same, appending to a vector (left as it was on failure).

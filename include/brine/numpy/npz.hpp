@@ -311,7 +311,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         rebuilt.objects = std::move(member.objects);
         alloc::vector<std::uint8_t> bytes;
         vector_sink memory(bytes);
-        auto written = write_rebuilt(rebuilt, memory);
+        auto written = write_rebuilt(rebuilt, memory, pickle::writer_limits::of<Limits>());
         if (!written) return detail::in_member(written.err(), member.name);
         BRINE_TRY(out.add(member.name, byte_view(bytes.data(), bytes.size())));
         ++stats.members_written;

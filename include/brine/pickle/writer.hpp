@@ -15,12 +15,19 @@
 // list, tuple or set item becomes None, and a blocked root is an error. Cycles are written as
 // CPython writes them: containers are memoized before their items, and a tuple or call reached
 // again while its parts are written is written once nested, the outer copy popped.
+//
+// The output is written from the root down, so it can nest deeper than the input did: an input
+// may build a chain of containers from the innermost out, each referring to the last through
+// the memo, with one MARK open at a time. The writer counts the stack and the open MARKs its
+// output needs and refuses (limit_exceeded) an output that a machine under the same limits
+// would refuse, rather than write a pickle brine itself cannot read back.
 #pragma once
 
 #include <brine/config.hpp>
 #include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
+#include <brine/pickle/limits.hpp>
 #include <brine/pickle/names.hpp>
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/value.hpp>
@@ -39,9 +46,20 @@ struct write_stats {
     int protocol = 2;                  // the protocol the output declares
 };
 
+// The machine limits the output must stay within when it is read back.
+struct writer_limits {
+    std::uint64_t max_stack_size = limits::standard::max_stack_size;
+    std::uint64_t max_mark_depth = limits::standard::max_mark_depth;
+
+    template <class Limits>
+    [[nodiscard]] static constexpr writer_limits of() noexcept {
+        return {Limits::max_stack_size, Limits::max_mark_depth};
+    }
+};
+
 class writer {
 public:
-    explicit writer(const graph& values) noexcept : graph_(&values) {}
+    explicit writer(const graph& values, writer_limits bounds = {}) noexcept : graph_(&values), bounds_(bounds) {}
 
     // Appends the pickle of the graph's root to `out`.
     [[nodiscard]] result<write_stats> write(alloc::vector<std::uint8_t>& out) {
@@ -58,10 +76,14 @@ public:
         memo_index_.assign(graph_->size(), unassigned);
         reentries_.assign(graph_->size(), 0);
         next_memo_ = 0;
+        stack_depth_ = 0;
+        mark_positions_.clear();
+        too_deep_ = false;
 
         put(opcode::PROTO);
         put_byte(static_cast<std::uint8_t>(stats_.protocol));
         BRINE_TRY(emit(root));
+        if (too_deep_) return too_deep_error(root);
         put(opcode::STOP);
         return stats_;
     }
@@ -117,7 +139,49 @@ private:
 
     // ---- output primitives ----------------------------------------------------------------------
 
-    void put(opcode op) { out_->push_back(static_cast<std::uint8_t>(op)); }
+    void put(opcode op) {
+        out_->push_back(static_cast<std::uint8_t>(op));
+        account(op);
+    }
+
+    [[nodiscard]] error too_deep_error(node_id at) const {
+        return error{errc::limit_exceeded, (*graph_)[at].offset,
+                     "a reconstruction whose stack and MARK nesting stay within the pickle limits "
+                     "(written from the root down, it nests deeper than the input)"};
+    }
+
+    // The opcode's effect on the loader's stack and MARKs, as the machine counts them.
+    void account(opcode op) {
+        const auto drop = [this](std::uint64_t count) { stack_depth_ -= count < stack_depth_ ? count : stack_depth_; };
+        const auto to_mark = [this](std::uint64_t pushed) {
+            if (mark_positions_.empty()) return;
+            stack_depth_ = mark_positions_.back() + pushed;
+            mark_positions_.pop_back();
+        };
+        switch (op) {
+            case opcode::NONE: case opcode::NEWTRUE: case opcode::NEWFALSE: case opcode::BININT:
+            case opcode::BININT1: case opcode::BININT2: case opcode::LONG1: case opcode::LONG4:
+            case opcode::BINFLOAT: case opcode::BINUNICODE: case opcode::BINUNICODE8:
+            case opcode::SHORT_BINSTRING: case opcode::BINSTRING: case opcode::SHORT_BINBYTES:
+            case opcode::BINBYTES: case opcode::BINBYTES8: case opcode::BYTEARRAY8: case opcode::GLOBAL:
+            case opcode::EMPTY_LIST: case opcode::EMPTY_DICT: case opcode::EMPTY_SET: case opcode::EMPTY_TUPLE:
+            case opcode::BINGET: case opcode::LONG_BINGET:
+                if (stack_depth_ >= bounds_.max_stack_size) too_deep_ = true;
+                ++stack_depth_;
+                break;
+            case opcode::MARK:
+                if (mark_positions_.size() >= bounds_.max_mark_depth) too_deep_ = true;
+                mark_positions_.push_back(stack_depth_);
+                break;
+            case opcode::APPENDS: case opcode::SETITEMS: case opcode::ADDITEMS: case opcode::POP_MARK: to_mark(0); break;
+            case opcode::TUPLE: case opcode::FROZENSET: to_mark(1); break;
+            case opcode::TUPLE2: case opcode::REDUCE: case opcode::NEWOBJ: case opcode::BUILD: case opcode::POP:
+            case opcode::APPEND: drop(1); break;
+            case opcode::TUPLE3: case opcode::NEWOBJ_EX: case opcode::SETITEM: drop(2); break;
+            default: break;  // PROTO, STOP, TUPLE1, BINPERSID, BINPUT, LONG_BINPUT: no change
+        }
+    }
+
     void put_byte(std::uint8_t b) { out_->push_back(b); }
     void put_le32(std::uint32_t v) {
         std::uint8_t b[4];
@@ -241,6 +305,8 @@ private:
         std::size_t next = 0;
         std::size_t batch = 0;       // items in the open APPENDS/SETITEMS/ADDITEMS batch
         bool batch_open = false;
+        bool batch_single = false;   // a batch of one item: no MARK, closed by APPEND/SETITEM
+        bool batched = false;        // a batch was opened before
         bool called = false;         // a call's REDUCE/NEWOBJ is written
         bool pending_build = false;  // a BUILD state was just written: BUILD follows
         bool superseded = false;     // a nested copy of this node was written instead
@@ -293,6 +359,7 @@ private:
         work.push_back(frame{root});
         bool fresh = true;  // the top frame has not been opened yet
         while (!work.empty()) {
+            if (too_deep_) return too_deep_error(work.back().id);
             if (fresh) {
                 fresh = false;
                 const node_id id = work.back().id;
@@ -381,7 +448,7 @@ private:
         switch ((*graph_)[f.id].kind) {
             case node_kind::list: return next_item(f, children, opcode::APPENDS);
             case node_kind::set: return next_item(f, children, opcode::ADDITEMS);
-            case node_kind::dict: return next_entry(f, children);
+            case node_kind::dict: return next_entry(f, children, false);
             case node_kind::tuple:
             case node_kind::frozenset:
             case node_kind::persistent_id:
@@ -395,10 +462,11 @@ private:
         }
     }
 
-    // List and set items, in batches: MARK item... APPENDS (or ADDITEMS).
+    // List and set items, in batches: MARK item... APPENDS (or ADDITEMS). A list of one item is
+    // item APPEND, as CPython's pickler writes it (a set has no such form).
     node_id next_item(frame& f, node_ids items, opcode closing) {
         while (f.next < items.size()) {
-            open_batch(f, closing);
+            open_batch(f, closing, closing == opcode::APPENDS && items.size() == 1);
             ++f.batch;
             const node_id child = items[f.next++];
             if (!replace_blocked(child)) return child;
@@ -408,8 +476,11 @@ private:
     }
 
     // Dict entries (key, value pairs), in batches: MARK key value... SETITEMS. An entry with a
-    // blocked key or value is left out whole.
-    node_id next_entry(frame& f, node_ids entries) {
+    // blocked key or value is left out whole. A single entry is key value SETITEM, as CPython's
+    // pickler writes it: for a dict, when it is the only entry; for the entries a call's result
+    // receives (an OrderedDict's items, which CPython writes from an iterator), when it is the
+    // only one left for its batch.
+    node_id next_entry(frame& f, node_ids entries, bool single_per_batch) {
         while (f.next < entries.size()) {
             if (f.next % 2 == 1) return entries[f.next++];  // the value of the entry begun
             if (f.next + 1 >= entries.size()) break;         // an odd tail: the machine refuses those
@@ -418,7 +489,8 @@ private:
                 f.next += 2;
                 continue;
             }
-            open_batch(f, opcode::SETITEMS);
+            const bool alone = (single_per_batch || !f.batched) && !writable_entry_after(entries, f.next);
+            open_batch(f, opcode::SETITEMS, alone);
             ++f.batch;
             return entries[f.next++];
         }
@@ -452,10 +524,12 @@ private:
         if (f.next < items_end) {
             frame entries = f;
             entries.next = f.next - parts;
-            const node_id child = next_entry(entries, items);
+            const node_id child = next_entry(entries, items, true);
             f.next = entries.next + parts;
             f.batch = entries.batch;
             f.batch_open = entries.batch_open;
+            f.batch_single = entries.batch_single;
+            f.batched = entries.batched;
             if (child != no_node) return child;
         }
         close_batch(f, opcode::SETITEMS);
@@ -475,10 +549,14 @@ private:
         return no_node;
     }
 
-    void open_batch(frame& f, opcode closing) {
+    // Opens a batch unless one with room is open; `last_item` tells whether the item about to
+    // be written is the last one left, which makes a new batch a batch of one.
+    void open_batch(frame& f, opcode closing, bool last_item) {
         if (f.batch_open && f.batch == batch) close_batch(f, closing);
         if (!f.batch_open) {
-            put(opcode::MARK);
+            f.batched = true;
+            f.batch_single = last_item;
+            if (!last_item) put(opcode::MARK);
             f.batch_open = true;
             f.batch = 0;
         }
@@ -486,9 +564,18 @@ private:
 
     void close_batch(frame& f, opcode closing) {
         if (!f.batch_open) return;
-        put(closing);
+        if (!f.batch_single) put(closing);
+        else put(closing == opcode::SETITEMS ? opcode::SETITEM : opcode::APPEND);
         f.batch_open = false;
+        f.batch_single = false;
         f.batch = 0;
+    }
+
+    // Whether an entry after the one at `at` is written (neither its key nor value is blocked).
+    [[nodiscard]] bool writable_entry_after(node_ids entries, std::size_t at) const noexcept {
+        for (std::size_t i = at + 2; i + 1 < entries.size(); i += 2)
+            if (!is_blocked(entries[i]) && !is_blocked(entries[i + 1])) return true;
+        return false;
     }
 
     void put_call_opcode(const node& n) {
@@ -552,7 +639,11 @@ private:
     }
 
     const graph* graph_;
+    writer_limits bounds_;
     alloc::vector<std::uint8_t>* out_ = nullptr;
+    std::uint64_t stack_depth_ = 0;
+    alloc::vector<std::uint64_t> mark_positions_;  // the stack depth at each open MARK
+    bool too_deep_ = false;
     alloc::vector<std::uint32_t> references_;
     alloc::vector<std::uint32_t> memo_index_;
     alloc::vector<std::uint8_t> reentries_;

@@ -352,7 +352,7 @@ private:
         }
         if (!write) return out_report;
         detail::counted_sink<SeekableSink> counted(out);
-        BRINE_TRY(numpy::write_rebuilt(*scanned, counted));  // refuses an object array with findings
+        BRINE_TRY(numpy::write_rebuilt(*scanned, counted, pickle::writer_limits::of<limits_type>()));  // refuses an object array with findings
         out_report.output_size = counted.count();
         return out_report;
     }
@@ -533,7 +533,7 @@ private:
         if (!write) return out_report;
         BRINE_TRY(mtd_.prepare(first.values, *found));
         alloc::vector<std::uint8_t> rebuilt;
-        auto stats = pickle::writer(first.values).write(rebuilt);
+        auto stats = pickle::writer(first.values, pickle::writer_limits::of<limits_type>()).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;
         BRINE_TRY(out.write(byte_view(rebuilt.data(), rebuilt.size())));
@@ -560,7 +560,7 @@ private:
     status write_zip(const pickle::graph& values, const checkpoint& found, const Copier& copier, SeekableSink& out,
                      report& out_report, const alloc::vector<const zip::entry*>* records = nullptr) {
         alloc::vector<std::uint8_t> rebuilt;
-        auto stats = pickle::writer(values).write(rebuilt);
+        auto stats = pickle::writer(values, pickle::writer_limits::of<limits_type>()).write(rebuilt);
         BRINE_TRY(stats);
         out_report.write = *stats;
         BRINE_TRY(check_extracted(byte_view(rebuilt.data(), rebuilt.size())));
