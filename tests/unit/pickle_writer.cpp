@@ -205,6 +205,21 @@ result<std::string> rewrite_within(const pickle::evaluation& e) {
     if (!written) return written.err();
     return std::string(out.begin(), out.end());
 }
+// The input evaluates under `Limits`, its rewrite under them is refused (limit_exceeded), and
+// under the standard limits the same graph is written and reads back the same.
+template <class Limits>
+void check_refused_within(const std::string& input) {
+    auto first = evaluate_within<Limits>(input);
+    REQUIRE_MESSAGE(first, to_string(first.err().code));
+    auto refused = rewrite_within<Limits>(*first);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().code == errc::limit_exceeded);
+    auto written = rewrite_within<pickle::limits::standard>(*first);
+    REQUIRE(written);
+    auto second = evaluate_within<pickle::limits::standard>(*written);
+    REQUIRE(second);
+    CHECK(describe(*second) == describe(*first));
+}
 }  // namespace
 
 TEST_CASE("an output that would nest deeper than the input is refused, never written unreadable (found by fuzzing)") {
@@ -214,38 +229,19 @@ TEST_CASE("an output that would nest deeper than the input is refused, never wri
         input += "}";
         for (int i = 0; i < 100; ++i) input += P("sK\x01K\x01s");
         input += ".";
-        auto first = evaluate_within<shallow_limits>(input);
-        REQUIRE_MESSAGE(first, to_string(first.err().code));
-        auto refused = rewrite_within<shallow_limits>(*first);
-        REQUIRE_FALSE(refused);
-        CHECK(refused.err().code == errc::limit_exceeded);
-        // Under the standard limits the same graph is written and reads back the same.
-        auto written = rewrite_within<pickle::limits::standard>(*first);
-        REQUIRE(written);
-        auto second = evaluate_within<pickle::limits::standard>(*written);
-        REQUIRE(second);
-        CHECK(describe(*second) == describe(*first));
+        check_refused_within<shallow_limits>(input);
     }
     SUBCASE("stack: 300 nested lists built from the innermost out through the memo") {
         // L0 = []; Li = [L(i-1)], each put in memo slot i and popped: the stack never holds 3.
         std::string input = "\x80\x02]r" + std::string(4, '\0') + "0";
         const auto le32 = [](std::uint32_t v) {
-            std::string b(4, '\0');
-            for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
-            return b;
+            std::uint8_t b[4];
+            store_le32(b, v);
+            return std::string(b, b + 4);
         };
         for (std::uint32_t i = 1; i <= 300; ++i) input += "]r" + le32(i) + "j" + le32(i - 1) + "a0";
         input += "j" + le32(300) + ".";
-        auto first = evaluate_within<deep_marks>(input);
-        REQUIRE_MESSAGE(first, to_string(first.err().code));
-        auto refused = rewrite_within<deep_marks>(*first);
-        REQUIRE_FALSE(refused);
-        CHECK(refused.err().code == errc::limit_exceeded);
-        auto written = rewrite_within<pickle::limits::standard>(*first);
-        REQUIRE(written);
-        auto second = evaluate_within<pickle::limits::standard>(*written);
-        REQUIRE(second);
-        CHECK(describe(*second) == describe(*first));
+        check_refused_within<deep_marks>(input);
     }
 }
 

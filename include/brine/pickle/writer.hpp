@@ -549,14 +549,14 @@ private:
         return no_node;
     }
 
-    // Opens a batch unless one with room is open; `last_item` tells whether the item about to
-    // be written is the last one left, which makes a new batch a batch of one.
-    void open_batch(frame& f, opcode closing, bool last_item) {
+    // Opens a batch unless one with room is open. `alone`: a new batch would hold only the item
+    // about to be written, so it is written without MARK and closed by APPEND/SETITEM.
+    void open_batch(frame& f, opcode closing, bool alone) {
         if (f.batch_open && f.batch == batch) close_batch(f, closing);
         if (!f.batch_open) {
             f.batched = true;
-            f.batch_single = last_item;
-            if (!last_item) put(opcode::MARK);
+            f.batch_single = alone;
+            if (!alone) put(opcode::MARK);
             f.batch_open = true;
             f.batch = 0;
         }
