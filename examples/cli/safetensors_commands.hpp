@@ -220,6 +220,7 @@ inline int disarm_safetensors(const std::string& in, const std::string& out, con
     if (!sink) return fail(sink.err());
     auto written = brine::safetensors::write(tensors, f.header.meta, *sink);
     if (!written) return fail(written.err());
+    if (auto one_reading = brine::readings::check_single_reading(*sink); !one_reading) return fail(one_reading.err());
     if (auto committed = sink->commit(opts.sync); !committed) return fail(committed.err());
     const int status = safetensors_status(f);
     if (opts.json) {

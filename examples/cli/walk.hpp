@@ -19,23 +19,33 @@
 namespace brine_cli {
 
 // Whether a file could be loaded by torch.load, pickle.load, numpy.load or a safetensors loader,
-// judged by its first bytes as those loaders judge (never by its name): a zip, a NumPy array, a
-// tar, a stream whose first byte is a pickle opcode, or the safetensors shape (an 8-byte header
-// length that fits in the file, then '{'). Text files (JSON, YAML, Markdown) start otherwise.
+// judged by its first bytes as those loaders judge (never by its name): a zip (or a file opening
+// with an end record, an .npz to numpy.load), a NumPy array, a stream whose first byte is a
+// pickle opcode, the safetensors shape (an 8-byte header length that fits in the file, then '{'),
+// or a first block that Python's tarfile takes for a tar header (torch.load tries tarfile on any
+// non-zip file, whatever its first byte). Text files (JSON, YAML, Markdown) start otherwise.
 inline bool looks_loadable(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return true;  // unreadable: scanning it reports the error
-    std::uint8_t head[9] = {};
-    const ssize_t got = ::read(fd, head, sizeof head);
+    std::uint8_t head[brine::readings::tar_block_size] = {};
+    ssize_t got = 0;
+    while (got < static_cast<ssize_t>(sizeof head)) {
+        const ssize_t more = ::read(fd, head + got, sizeof head - static_cast<std::size_t>(got));
+        if (more <= 0) break;
+        got += more;
+    }
     struct stat info;
     const bool sized = ::fstat(fd, &info) == 0;
     ::close(fd);
     if (got <= 0) return false;  // empty files load as nothing
-    if (got == 9 && sized &&
-        brine::safetensors::has_header_shape(brine::byte_view(head, 9), static_cast<std::uint64_t>(info.st_size)))
+    const brine::byte_view first(head, static_cast<std::size_t>(got));
+    if (got >= 9 && sized &&
+        brine::safetensors::has_header_shape(first.first(9), static_cast<std::uint64_t>(info.st_size)))
         return true;
-    if (got >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return true;
+    if (got >= 4 && head[0] == 'P' && head[1] == 'K' && (head[2] == 3 || head[2] == 5) && head[3] == head[2] + 1)
+        return true;
     if (got >= 6 && head[0] == 0x93 && head[1] == 'N') return true;
+    if (brine::readings::read_tar_block0(first) == brine::readings::tar_block0::header) return true;
     return brine::pickle::is_opcode(head[0]);
 }
 

@@ -55,6 +55,10 @@
 #include <brine/numpy/npy.hpp>
 #include <brine/numpy/npz.hpp>
 
+// every reading of the bytes: what tarfile makes of block 0, the output check before a rename
+#include <brine/readings/output_check.hpp>
+#include <brine/readings/tar_block.hpp>
+
 // PyTorch checkpoints: formats, tensors, the disarm pipeline
 #include <brine/mtd/none.hpp>
 #include <brine/torch/archive.hpp>

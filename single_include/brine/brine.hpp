@@ -362,6 +362,10 @@ enum class errc : std::uint16_t {
     zip_crc_mismatch,              // entry data whose CRC-32 differs from the header's
     zip_size_mismatch,             // entry data whose (inflated) size differs from the header's
     zip_not_found,                 // no entry with that name
+    zip_directory_with_data,       // a directory (name ending in '/', MS-DOS bit 0x10, Unix S_IFDIR) holding data
+    zip_special_file,              // attributes of a link, device, FIFO or socket (Unix), or an MS-DOS volume label
+    zip_unsupported_version,       // a version needed to extract above 6.3 (Python's zipfile refuses the archive)
+    zip_unicode_path,              // an Info-ZIP Unicode Path extra field (0x7075): a second name zipfile would use
 
     // Pickle stream (THREATS.md P and R rows)
     pickle_end_of_input,    // the input ended at an opcode boundary (no STOP was read)
@@ -406,6 +410,9 @@ enum class errc : std::uint16_t {
     torch_bad_tensor,        // a tensor rebuild call with arguments of the wrong kind
     torch_not_clean,         // content the policy refuses, where only a clean checkpoint will do (views)
     torch_bad_version,       // a zip without the version record torch requires, or one torch cannot parse or read
+    torch_ambiguous,         // bytes that two loaders read as two different formats (tar and pickle, zip and pickle...)
+    torch_polyglot_output,   // an output that some loader would read other than as written: refused, never renamed into place
+    torch_tensor_state,      // state set on a tensor after its rebuild call (BUILD, a rebuild's state argument): W6
     // NumPy .npy / .npz (THREATS.md F5)
     numpy_bad_magic,          // no "\x93NUMPY" at the start of an .npy file
     numpy_bad_version,        // a format version other than 1.0, 2.0 and 3.0
@@ -474,6 +481,10 @@ enum class errc : std::uint16_t {
         case errc::zip_crc_mismatch: return "zip.crc_mismatch";
         case errc::zip_size_mismatch: return "zip.size_mismatch";
         case errc::zip_not_found: return "zip.not_found";
+        case errc::zip_directory_with_data: return "zip.directory_with_data";
+        case errc::zip_special_file: return "zip.special_file";
+        case errc::zip_unsupported_version: return "zip.unsupported_version";
+        case errc::zip_unicode_path: return "zip.unicode_path";
         case errc::pickle_end_of_input: return "pickle.end_of_input";
         case errc::pickle_truncated: return "pickle.truncated";
         case errc::pickle_unknown_opcode: return "pickle.unknown_opcode";
@@ -514,6 +525,9 @@ enum class errc : std::uint16_t {
         case errc::torch_bad_tensor: return "torch.bad_tensor";
         case errc::torch_not_clean: return "torch.not_clean";
         case errc::torch_bad_version: return "torch.bad_version";
+        case errc::torch_ambiguous: return "torch.ambiguous";
+        case errc::torch_polyglot_output: return "torch.polyglot_output";
+        case errc::torch_tensor_state: return "torch.tensor_state";
         case errc::numpy_bad_magic: return "numpy.bad_magic";
         case errc::numpy_bad_version: return "numpy.bad_version";
         case errc::numpy_truncated_header: return "numpy.truncated_header";
@@ -1062,6 +1076,28 @@ public:
     }
 
     [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+    // Reads back what was written (the output check reads an output before its rename). Blocks
+    // a sparse sink skipped at the end read as the zeros they stand for.
+    [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
+        if (fd_ < 0 || offset > size_ || count > size_ - offset)
+            return error{errc::io_read_failed, offset, "bytes within the output written so far"};
+        while (count != 0) {
+            const ssize_t got = ::pread(fd_, dst, count, static_cast<off_t>(offset));
+            if (got < 0) {
+                if (errno == EINTR) continue;
+                return error{errc::io_read_failed, offset, "an output file that can be read back"};
+            }
+            if (got == 0) {  // past the file's current end: a skipped zero block
+                std::memset(dst, 0, count);
+                return {};
+            }
+            dst += got;
+            offset += static_cast<std::uint64_t>(got);
+            count -= static_cast<std::size_t>(got);
+        }
+        return {};
+    }
 
 private:
     static constexpr std::size_t block = 4096;
@@ -1829,6 +1865,14 @@ public:
         if (offset > out_->size() || bytes.size() > out_->size() - offset)
             return error{errc::invalid_argument, offset, "a patch inside the bytes already written"};
         std::copy(bytes.begin(), bytes.end(), out_->begin() + static_cast<std::ptrdiff_t>(offset));
+        return {};
+    }
+    // Reads back what was written: a vector_sink is also a RandomAccessSource.
+    [[nodiscard]] std::uint64_t size() const noexcept { return out_->size(); }
+    [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
+        if (offset > out_->size() || count > out_->size() - offset)
+            return error{errc::io_read_failed, offset, "bytes within the output written so far"};
+        if (count != 0) std::memcpy(dst, out_->data() + offset, count);
         return {};
     }
 
@@ -3553,10 +3597,40 @@ inline constexpr std::uint16_t flag_masked_local_headers = 0x2000;  // central d
 inline constexpr std::uint16_t method_stored = 0;
 inline constexpr std::uint16_t method_deflate = 8;
 
+// Python's zipfile (MAX_EXTRACT_VERSION) refuses to open an archive with a central header that
+// needs a later version to extract; miniz never reads the field.
+inline constexpr std::uint16_t max_version_needed = 63;  // 6.3
+
 inline constexpr std::uint16_t zip64_extra_id = 0x0001;
+// Info-ZIP Unicode Path: a second name for the entry, which newer Python zipfiles use instead of
+// the header's name when the field's CRC-32 matches that name.
+inline constexpr std::uint16_t unicode_path_extra_id = 0x7075;
 // PyTorch pads local headers with an extra field 'FB' (0x4246) so record data starts 64-aligned.
 inline constexpr std::uint16_t torch_padding_extra_id = 0x4246;
 inline constexpr std::size_t torch_alignment = 64;
+
+// External attributes (central header only): MS-DOS attributes in the low byte, and a Unix
+// st_mode in the high 16 bits when the producer wrote one (Python's zipfile always does). brine
+// reads the mode whatever the host system in "version made by": some extractors do too (7-Zip
+// with its own flag), and no producer writes anything there but a mode or zeros.
+inline constexpr std::uint32_t dos_volume_label = 0x08;
+inline constexpr std::uint32_t dos_directory = 0x10;
+inline constexpr std::uint32_t unix_file_type_mask = 0170000u << 16;
+inline constexpr std::uint32_t unix_regular_file = 0100000u << 16;
+inline constexpr std::uint32_t unix_directory = 0040000u << 16;
+
+// miniz (mz_zip_reader_is_file_a_directory) takes the MS-DOS bit whatever the host system.
+[[nodiscard]] constexpr bool dos_marks_directory(std::uint32_t attributes) noexcept {
+    return (attributes & dos_directory) != 0;
+}
+[[nodiscard]] constexpr bool unix_marks_directory(std::uint32_t attributes) noexcept {
+    return (attributes & unix_file_type_mask) == unix_directory;
+}
+// A Unix type other than "none given", regular file or directory: link, device, FIFO, socket.
+[[nodiscard]] constexpr bool unix_marks_special_file(std::uint32_t attributes) noexcept {
+    const std::uint32_t type = attributes & unix_file_type_mask;
+    return type != 0 && type != unix_regular_file && type != unix_directory;
+}
 
 inline constexpr std::uint16_t u16_max = 0xFFFF;
 inline constexpr std::uint32_t u32_max = 0xFFFFFFFF;
@@ -4883,7 +4957,7 @@ BRINE_NAMESPACE_END
 // SPDX-License-Identifier: MIT
 //
 // A strict zip reader. It reads exactly what PyTorch's reader (miniz) would read, and refuses every
-// archive where two readers could disagree: see THREATS.md rows Z1–Z12. Opening validates the
+// archive where two readers could disagree: see THREATS.md rows Z1–Z13. Opening validates the
 // whole structure from headers alone (end records, ZIP64, central and local headers, names, and
 // that every byte of the file belongs to exactly one structure); entry data is verified (CRC-32,
 // sizes) while it streams out. Nothing is loaded into memory beyond the central directory.
@@ -4987,6 +5061,7 @@ struct reader_limits {
 
 struct entry {
     std::string_view name;                // as stored (valid per the name rules)
+    std::uint64_t central_header_offset = 0;
     std::uint64_t local_header_offset = 0;
     std::uint64_t data_offset = 0;        // first byte of the (compressed) data
     std::uint64_t compressed_size = 0;
@@ -4995,8 +5070,14 @@ struct entry {
     std::uint32_t crc32 = 0;
     std::uint16_t method = 0;             // detail::method_stored or detail::method_deflate
     std::uint16_t flags = 0;
+    std::uint32_t external_attributes = 0;  // MS-DOS attributes (low byte), Unix st_mode (high 16 bits)
 
-    [[nodiscard]] bool is_directory() const noexcept { return !name.empty() && name.back() == '/'; }
+    // Whether some reader takes the entry for a directory: miniz by its name or MS-DOS bit, Unix
+    // extractors by its mode. Opening refused every such entry that holds data, so it is empty.
+    [[nodiscard]] bool is_directory() const noexcept {
+        return (!name.empty() && name.back() == '/') || detail::dos_marks_directory(external_attributes) ||
+               detail::unix_marks_directory(external_attributes);
+    }
     [[nodiscard]] bool is_stored() const noexcept { return method == detail::method_stored; }
 };
 
@@ -5031,7 +5112,17 @@ struct zip64_field {
     std::uint64_t offset = 0;  // file offset of the field's header, for error reports
 };
 
-// Walks an extra-field block: each field must fit exactly and at most one may be ZIP64.
+// A field that gives the entry a second name: newer Python zipfiles (ZipInfo._decodeExtra) read
+// the entry under the Unicode Path's name when the field's CRC-32 matches the header's name, and
+// refuse the archive when the field is malformed; miniz only ever uses the header's name.
+[[nodiscard]] inline status check_extra_field_id(std::uint16_t id, std::uint64_t offset) noexcept {
+    if (id == unicode_path_extra_id)
+        return error{errc::zip_unicode_path, offset, "no Info-ZIP Unicode Path extra field (0x7075): one name only"};
+    return {};
+}
+
+// Walks an extra-field block: each field must fit exactly, none may rename the entry, and at most
+// one may be ZIP64.
 [[nodiscard]] inline result<zip64_field> find_zip64_field(byte_view extra, std::uint64_t offset) noexcept {
     zip64_field field;
     std::size_t pos = 0;
@@ -5042,6 +5133,7 @@ struct zip64_field {
         const std::uint16_t length = load_le16(extra.data() + pos + 2);
         if (extra.size() - pos - 4 < length)
             return error{errc::zip_bad_extra_field, offset + pos, "an extra field that fits in its header"};
+        BRINE_TRY(check_extra_field_id(id, offset + pos));
         if (id == zip64_extra_id) {
             if (field.present) return error{errc::zip_bad_extra_field, offset + pos, "at most one ZIP64 extra field"};
             field.present = true;
@@ -5053,15 +5145,14 @@ struct zip64_field {
     return field;
 }
 
-// Which 32-bit fields of a header are saturated (0xFFFFFFFF / 0xFFFF) and so live in ZIP64 extra.
+// Which 32-bit fields of a header are saturated (0xFFFFFFFF) and so live in its ZIP64 extra field.
 struct zip64_wanted {
     bool uncompressed_size = false;
     bool compressed_size = false;
     bool local_header_offset = false;
-    bool disk = false;
 
     [[nodiscard]] std::size_t length() const noexcept {
-        return 8 * (std::size_t{uncompressed_size} + compressed_size + local_header_offset) + (disk ? 4u : 0u);
+        return 8 * (std::size_t{uncompressed_size} + compressed_size + local_header_offset);
     }
 };
 
@@ -5082,10 +5173,49 @@ struct zip64_values {
     const std::uint8_t* p = field.data.data();
     if (wanted.uncompressed_size) values.uncompressed_size = load_le64(p), p += 8;
     if (wanted.compressed_size) values.compressed_size = load_le64(p), p += 8;
-    if (wanted.local_header_offset) values.local_header_offset = load_le64(p), p += 8;
-    if (wanted.disk && load_le32(p) != 0)
-        return error{errc::zip_multi_disk, field.offset, "disk number 0 in the ZIP64 extra field"};
+    if (wanted.local_header_offset) values.local_header_offset = load_le64(p);
     return values;
+}
+
+// Python's zipfile refuses the whole archive when a central header needs a version above 6.3
+// (numpy.load cannot read it), while miniz never looks. zipfile reads the low byte only; producers
+// (miniz, zipfile, brine) write 0 to 63 with a high byte of 0, so any other value is refused, in
+// local headers as well.
+[[nodiscard]] inline status check_version_needed(std::uint16_t version, std::uint64_t offset,
+                                                 std::string_view name) noexcept {
+    if (version > max_version_needed)
+        return error{errc::zip_unsupported_version, offset,
+                     "a version needed to extract of at most 6.3 (63), as Python's zipfile reads", name};
+    return {};
+}
+
+// What the external attributes and the name make of an entry, once its sizes are known. miniz
+// takes a name ending in '/' or the MS-DOS directory bit (whatever the host system) for a
+// directory and extracts nothing for it: torch.load keeps the uninitialised buffer it allocated
+// for the record's declared size, while zipfile (and brine) read the bytes. Extractors that honour
+// the Unix mode (libarchive, Info-ZIP's unzip) make S_IFDIR a directory and S_IFLNK a link whose
+// data is its target; devices, FIFOs and sockets hold no data at all, and an MS-DOS volume label
+// names a disk, not a file. So every entry must be a file or an empty directory. `at` is the
+// central header's offset.
+[[nodiscard]] inline status check_attributes(const entry& item, std::uint64_t at) noexcept {
+    const std::uint64_t attributes_at = at + central::external_attributes;
+    const std::uint32_t attributes = item.external_attributes;
+    if (unix_marks_special_file(attributes))
+        return error{errc::zip_special_file, attributes_at + 2,
+                     "a Unix mode of a regular file or a directory (no link, device, FIFO or socket)", item.name};
+    if (attributes & dos_volume_label)
+        return error{errc::zip_special_file, attributes_at, "no MS-DOS volume-label attribute (0x08)", item.name};
+    if (item.uncompressed_size == 0) return {};
+    if (!item.name.empty() && item.name.back() == '/')
+        return error{errc::zip_directory_with_data, at + central_header_size + item.name.size() - 1,
+                     "no data in a directory entry (its name ends in '/')", item.name};
+    if (dos_marks_directory(attributes))
+        return error{errc::zip_directory_with_data, attributes_at,
+                     "no MS-DOS directory attribute (0x10) on an entry with data", item.name};
+    if (unix_marks_directory(attributes))
+        return error{errc::zip_directory_with_data, attributes_at + 2,
+                     "no Unix directory mode (S_IFDIR) on an entry with data", item.name};
+    return {};
 }
 
 // `scratch` is reused memory for the file's tail (up to 64 KiB).
@@ -5320,21 +5450,27 @@ private:
 
             entry item;
             item.name = std::string_view(reinterpret_cast<const char*>(h + central_header_size), name_length);
+            item.central_header_offset = at;
             item.flags = load_le16(h + central::flags);
             item.method = load_le16(h + central::method);
             item.crc32 = load_le32(h + central::crc32);
             item.compressed_size = load_le32(h + central::compressed_size);
             item.uncompressed_size = load_le32(h + central::uncompressed_size);
             item.local_header_offset = load_le32(h + central::local_header_offset);
-            const std::uint16_t disk_start = load_le16(h + central::disk_start);
+            item.external_attributes = load_le32(h + central::external_attributes);
 
             BRINE_TRY(check_flags_and_method(item, at, item.name));
+            BRINE_TRY(check_version_needed(load_le16(h + central::version_needed), at + central::version_needed,
+                                           item.name));
+            // miniz refuses 0xFFFF here even when a ZIP64 extra field holds disk 0; zipfile ignores
+            // the field. Only 0 reads the same everywhere.
+            if (load_le16(h + central::disk_start) != 0)
+                return error{errc::zip_multi_disk, at + central::disk_start, "disk number 0", item.name};
 
             zip64_wanted wanted;
             wanted.uncompressed_size = item.uncompressed_size == u32_max;
             wanted.compressed_size = item.compressed_size == u32_max;
             wanted.local_header_offset = item.local_header_offset == u32_max;
-            wanted.disk = disk_start == u16_max;
             auto field = find_zip64_field(byte_view(h + central_header_size + name_length, extra_length),
                                           at + central_header_size + name_length);
             if (!field) return with_entry(field.err(), item.name);
@@ -5345,8 +5481,6 @@ private:
                 if (wanted.compressed_size) item.compressed_size = zip64->compressed_size;
                 if (wanted.local_header_offset) item.local_header_offset = zip64->local_header_offset;
             }
-            if (!wanted.disk && disk_start != 0)
-                return error{errc::zip_multi_disk, at + central::disk_start, "disk number 0", item.name};
 
             if (item.uncompressed_size > limits.max_entry_size)
                 return error{errc::limit_exceeded, at, "an entry within reader_limits::max_entry_size", item.name};
@@ -5359,6 +5493,7 @@ private:
                 return error{errc::zip_size_mismatch, at,
                              "an uncompressed size DEFLATE can reach (at most 1032 times the compressed size)",
                              item.name};
+            BRINE_TRY(check_attributes(item, at));
 
             entries_.push_back(item);
             pos += header_length;
@@ -5444,6 +5579,8 @@ private:
             BRINE_TRY(source_->read_at(at, h, sizeof h));
             if (load_le32(h) != local_header_signature)
                 return error{errc::zip_bad_signature, at, "a local header signature PK\\3\\4", item.name};
+            BRINE_TRY(check_version_needed(load_le16(h + local::version_needed), at + local::version_needed,
+                                           item.name));
             const std::size_t name_length = load_le16(h + local::name_length);
             const std::size_t extra_length = load_le16(h + local::extra_length);
             if (!add_fits(at + local_header_size, name_length + extra_length, directory_offset_))
@@ -6317,7 +6454,8 @@ BRINE_NAMESPACE_END
 //    the input (_pickle.c); every read that starts inside a frame (an opcode byte, a fixed-size
 //    field, a string, a text line) must end inside it (pickle.py: "pickle exhausted before end
 //    of frame"); a read that starts exactly at the frame's end leaves the frame; a FRAME inside a
-//    frame is allowed only when its own argument ends exactly at the outer frame's end.
+//    frame is allowed only when its own argument ends exactly at the outer frame's end. A STOP
+//    must be its frame's last byte (THREATS.md F7: past STOP, the frame is a hidden stream).
 //  - Empty GLOBAL/INST names are passed on (_pickle.c refuses them, pickle.py fails to import
 //    them): no allowlist lists an empty name.
 //  - After STOP the reader goes on with the next byte if asked; bytes after STOP are no part of
@@ -6776,6 +6914,13 @@ public:
             return failure_;
         }
         stopped_ = t.op == opcode::STOP;
+        if (BRINE_UNLIKELY(stopped_ && in_frame())) {
+            // _pickle.c reads a frame with one read(): on a file, the next pickle.load starts at
+            // the frame's end, not after STOP, so the frame's rest is a hidden second stream to
+            // torch's legacy loader (THREATS.md F7). Picklers always end a frame with its STOP.
+            fail(error{errc::pickle_bad_frame, t.offset, "a STOP that ends its frame (no frame bytes after STOP)"});
+            return failure_;
+        }
         return {};
     }
 
@@ -10009,12 +10154,16 @@ BRINE_NAMESPACE_END
 //     schemes, tensor and storage classes, the tensor rebuild functions, and the helpers torch
 //     pickles bytes, sets, bytearrays and complex numbers with;
 //   - calls (REDUCE) only to the callable ones of those; NEWOBJ only of Parameter;
-//   - BUILD only on tensors, parameters and OrderedDicts; SETITEM only on dicts and
-//     OrderedDict/Counter; APPEND only on lists, ADDITEMS only on sets;
+//   - BUILD only on OrderedDicts; SETITEM only on dicts and OrderedDict/Counter; APPEND only on
+//     lists, ADDITEMS only on sets;
 //   - persistent ids only BINPERSID of a tuple ('storage', ...).
 // Where torch is looser, brine is strict: torch joins module and name with a dot before looking
 // them up (so ("torch", "cuda.FloatTensor") passes there); brine compares the exact pair, and
-// torch 1.13 lets SETITEM reach any object, brine only dicts.
+// torch 1.13 lets SETITEM reach any object, brine only dicts. torch also allows BUILD on tensors
+// and Parameters, where it rebuilds the tensor (THREATS.md W6): set_(*state) or
+// Tensor.__setstate__ puts it on another storage, shape or data than its rebuild call says, or
+// sets requires_grad and backward hooks. torch.save never writes that (tensors pickle as rebuild
+// calls without state), so brine refuses it (tests/interop/check_tensor_state.py).
 
 
 #include <string_view>
@@ -10190,7 +10339,7 @@ inline constexpr qualified_name torch_other_callables[] = {
 };
 static_assert(strictly_sorted(torch_other_callables), "the table must be sorted by (module, name), no duplicates");
 
-// Calls whose result is a tensor or parameter: the only targets of BUILD besides OrderedDict.
+// Calls whose result is a tensor or parameter (BUILD on them is refused: see the top).
 inline constexpr qualified_name torch_tensor_makers[] = {
     {"torch._tensor", "_rebuild_from_type_v2"},
     {"torch._utils", "_rebuild_device_tensor_from_cpu_tensor"},
@@ -10249,9 +10398,11 @@ struct torch_style_policy {
     }
 
     [[nodiscard]] verdict allow_build(const pickle::graph& g, pickle::node_id target) const noexcept {
-        if (is_call_to(g, target, detail::torch_tensor_makers) || is_call_to(g, target, detail::ordered_dict))
-            return allowed;
-        return refused("BUILD is allowed only on tensors, parameters and OrderedDict");
+        if (is_call_to(g, target, detail::ordered_dict)) return allowed;
+        if (is_call_to(g, target, detail::torch_tensor_makers))
+            return refused("BUILD on a tensor or Parameter: torch's set_(*state) or __setstate__ would give it other "
+                           "storage, shape, data or requires_grad than its rebuild call (W6)");
+        return refused("BUILD is allowed only on OrderedDict");
     }
 
     [[nodiscard]] verdict allow_setitem(const pickle::graph& g, pickle::node_id target) const noexcept {
@@ -11850,6 +12001,258 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/numpy/npz.hpp ----
 
+// every reading of the bytes: what tarfile makes of block 0, the output check before a rename
+
+// ---- begin brine/readings/output_check.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The last stage before an output is renamed into place (THREATS.md F8): whatever brine writes
+// must have exactly one reading under every loader. A disarm that copies attacker-chosen strings
+// (tensor names, metadata, pickled text) into its output can place them where another reader
+// looks: block 0 for tarfile (torch.load tries it on every non-zip file), the last 64 KiB for a
+// zip end record (zipfile, numpy's .npz reading, miniz), byte 0 for a pickle loader. A fixed
+// point of disarm would pass such a polyglot on. So the written bytes are read back and checked;
+// a failure is an error (no output), never a repair.
+//
+// The intended reading is the one the output's first bytes announce:
+//   "PK\3\4"      a zip: its end record must be the file's last 22 bytes, with no comment, so
+//                 that every zip reader (which search backwards from the end) finds that one;
+//   "\x93NUMPY"   an .npy;
+//   PROTO 2-5     a pickle (brine's writer always opens with PROTO);
+//   anything else another format (safetensors), whose byte 0 must stop every pickle loader.
+// Every output: block 0 must not be a tar header to tarfile, nor carry the "ustar" magic; every
+// non-zip output: no end-of-central-directory signature within the last 64 KiB + 22 bytes.
+
+
+// ---- begin brine/readings/tar_block.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// How Python's tarfile reads the first 512 bytes of a file (THREATS.md F6). torch.load hands
+// every non-zip file it opened itself to `tarfile.open(mode="r:")` before reading it as a legacy
+// pickle stream, and tarfile needs no "ustar" magic: a block whose checksum field holds the sum
+// of the block's bytes (signed or unsigned) is a member header. So a raw pickle, an .npy, a
+// safetensors file or a legacy stream whose first 512 bytes happen to, or were made to, satisfy
+// that sum is also a tar archive to torch.load, which then unpickles its members instead.
+//
+// The model follows TarInfo.frombuf (CPython 3.8 to 3.13 read block 0 the same way):
+//   - fewer than 512 bytes: no header (torch goes on to the pickle reading);
+//   - 512 NUL bytes: the end-of-archive marker, an empty archive (torch then fails on a missing
+//     member, it does not fall back);
+//   - otherwise the checksum field (bytes 148-155) and the numeric fields mode, uid, gid, size,
+//     mtime, devmajor and devminor must each parse as `nti` parses them, and the checksum must
+//     equal 256 plus the sum of the other 504 bytes taken unsigned, or taken signed.
+// What tarfile does after block 0 (long names, PAX records, member data) can still make it give
+// up, and torch then falls back to the pickle reading: brine does not follow it there. Any
+// block 0 tarfile accepts makes the file ambiguous, which is refused; refusing a file tarfile
+// would reject a few steps later costs nothing, since no producer writes such a block by chance.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+BRINE_NAMESPACE_BEGIN
+namespace readings {
+
+inline constexpr std::size_t tar_block_size = 512;
+inline constexpr std::size_t tar_checksum_offset = 148;  // the 8-byte checksum field
+
+enum class tar_block0 : std::uint8_t {
+    not_a_header,   // tarfile.open raises ReadError at offset 0: loaders go on to other readings
+    end_of_archive, // 512 NUL bytes: tarfile opens an empty archive
+    header,         // a member header: tarfile.open succeeds and torch.load reads a tar
+};
+
+namespace detail {
+
+// The ASCII characters Python's str.strip() removes (str.isspace() is true for \x1c-\x1f too).
+[[nodiscard]] constexpr bool python_space(std::uint8_t c) noexcept {
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+// int(text, 8) on text that str.strip() already trimmed: an optional sign, an optional "0o"
+// prefix (followed by at most one underscore), octal digits with single underscores between
+// them. Nothing else: no inner spaces, no trailing underscore, at least one digit.
+[[nodiscard]] constexpr std::optional<std::int64_t> python_int_base8(const std::uint8_t* text, std::size_t size) noexcept {
+    std::size_t i = 0;
+    bool negative = false;
+    if (i < size && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+    if (i + 1 < size && text[i] == '0' && (text[i + 1] == 'o' || text[i + 1] == 'O')) {
+        i += 2;
+        if (i < size && text[i] == '_') ++i;
+    }
+    std::int64_t value = 0;
+    bool digits = false;
+    bool after_underscore = false;
+    for (; i < size; ++i) {
+        const std::uint8_t c = text[i];
+        if (c == '_') {
+            if (!digits || after_underscore) return std::nullopt;
+            after_underscore = true;
+            continue;
+        }
+        if (c < '0' || c > '7') return std::nullopt;
+        value = value * 8 + (c - '0');  // at most 12 digits: far below 2^63
+        digits = true;
+        after_underscore = false;
+    }
+    if (!digits || after_underscore) return std::nullopt;
+    return negative ? -value : value;
+}
+
+// tarfile's nti(): a field starting with 0x80 or 0xff is a big-endian base-256 number (0xff:
+// negative); anything else is text up to the first NUL, ASCII only, stripped, "" meaning 0, read
+// by int(text, 8). Base-256 values of the 12-byte fields can pass 64 bits; only the checksum's
+// value is compared, and its 7 payload bytes always fit.
+[[nodiscard]] constexpr std::optional<std::int64_t> tarfile_number(byte_view field) noexcept {
+    if (field.empty()) return std::nullopt;
+    if (field[0] == 0x80 || field[0] == 0xff) {
+        std::uint64_t magnitude = 0;
+        for (std::size_t i = 1; i < field.size(); ++i) magnitude = (magnitude << 8) | field[i];
+        if (field.size() > 8) return 0;  // parses; the value is never compared
+        if (field[0] == 0x80) return static_cast<std::int64_t>(magnitude);
+        // -(256^(n-1) - magnitude): n - 1 = 7 payload bytes at most here.
+        const std::uint64_t span = std::uint64_t{1} << (8 * (field.size() - 1));
+        return -static_cast<std::int64_t>(span - magnitude);
+    }
+    std::size_t end = 0;
+    while (end < field.size() && field[end] != 0) {
+        if (field[end] >= 0x80) return std::nullopt;  // bytes.decode("ascii", "strict") fails
+        ++end;
+    }
+    std::size_t begin = 0;
+    while (begin < end && python_space(field[begin])) ++begin;
+    while (end > begin && python_space(field[end - 1])) --end;
+    if (begin == end) return 0;
+    return python_int_base8(field.data() + begin, end - begin);
+}
+
+}  // namespace detail
+
+// What tarfile makes of `first` (the file's first bytes; only the first 512 are read).
+[[nodiscard]] constexpr tar_block0 read_tar_block0(byte_view first) noexcept {
+    if (first.size() < tar_block_size) return tar_block0::not_a_header;
+    const byte_view block = first.first(tar_block_size);
+    bool all_nul = true;
+    std::int64_t unsigned_sum = 256;  // the checksum field itself counts as eight spaces
+    std::int64_t signed_sum = 256;
+    for (std::size_t i = 0; i < tar_block_size; ++i) {
+        if (block[i] != 0) all_nul = false;
+        if (i >= tar_checksum_offset && i < tar_checksum_offset + 8) continue;
+        unsigned_sum += block[i];
+        signed_sum += static_cast<std::int8_t>(block[i]);
+    }
+    if (all_nul) return tar_block0::end_of_archive;
+    const auto checksum = detail::tarfile_number(block.subview(tar_checksum_offset, 8));
+    if (!checksum || (*checksum != unsigned_sum && *checksum != signed_sum)) return tar_block0::not_a_header;
+    // mode, uid, gid, size, mtime, devmajor, devminor: frombuf parses each, and fails on any.
+    constexpr std::size_t numeric_fields[][2] = {{100, 8}, {108, 8}, {116, 8}, {124, 12}, {136, 12}, {329, 8}, {337, 8}};
+    for (const auto& field : numeric_fields)
+        if (!detail::tarfile_number(block.subview(field[0], field[1]))) return tar_block0::not_a_header;
+    return tar_block0::header;
+}
+
+}  // namespace readings
+BRINE_NAMESPACE_END
+
+// ---- end brine/readings/tar_block.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+BRINE_NAMESPACE_BEGIN
+namespace readings {
+
+// How far from the end zip readers look for the end record: its 22 bytes plus the longest comment.
+inline constexpr std::size_t zip_end_search = 22 + 0xffff;
+
+enum class intended_reading : std::uint8_t { zip, npy, pickle, other };
+
+[[nodiscard]] inline intended_reading announced_reading(byte_view head) noexcept {
+    if (head.size() >= 4 && std::memcmp(head.data(), "PK\x03\x04", 4) == 0) return intended_reading::zip;
+    if (head.size() >= 6 && std::memcmp(head.data(), "\x93NUMPY", 6) == 0) return intended_reading::npy;
+    if (head.size() >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5) return intended_reading::pickle;
+    return intended_reading::other;
+}
+
+// Whether every pickle loader (pickle.load, numpy.load with allow_pickle, torch.load's legacy
+// reading) fails at byte 0 without running anything: no opcode there, or one that needs what a
+// fresh unpickler lacks (STACK_GLOBAL and BINPERSID pop an empty stack; PERSID and BINPERSID
+// need a persistent_load, which the first pickle.load of a file never has).
+[[nodiscard]] constexpr bool pickle_stops_at_byte0(std::uint8_t byte0) noexcept {
+    const pickle::opcode_info* op = pickle::find_opcode(byte0);
+    if (!op) return true;
+    return op->op == pickle::opcode::STACK_GLOBAL || op->op == pickle::opcode::PERSID ||
+           op->op == pickle::opcode::BINPERSID;
+}
+
+namespace detail {
+[[nodiscard]] inline error polyglot(std::uint64_t at, const char* expected) noexcept {
+    return error{errc::torch_polyglot_output, at, expected};
+}
+
+// The offset of the last "PK\5\6" in `tail`, or SIZE_MAX.
+[[nodiscard]] inline std::size_t last_end_signature(byte_view tail) noexcept {
+    for (std::size_t i = tail.size(); i >= 4; --i)
+        if (std::memcmp(tail.data() + i - 4, "PK\x05\x06", 4) == 0) return i - 4;
+    return SIZE_MAX;
+}
+}  // namespace detail
+
+// Checks the written bytes `out` (a RandomAccessSource over the finished output). Reads block 0
+// and the last 64 KiB: constant work whatever the output's size.
+template <class RandomAccessSource>
+[[nodiscard]] status check_single_reading(const RandomAccessSource& out) noexcept {
+    static_assert(is_random_access_source_v<RandomAccessSource>, "check_single_reading() reads a RandomAccessSource");
+    const std::uint64_t size = out.size();
+    std::uint8_t head[tar_block_size] = {};
+    const std::size_t head_size = size < sizeof head ? static_cast<std::size_t>(size) : sizeof head;
+    BRINE_TRY(out.read_at(0, head, head_size));
+    const byte_view block0(head, head_size);
+    if (read_tar_block0(block0) == tar_block0::header)
+        return detail::polyglot(tar_checksum_offset, "an output whose first 512 bytes are no tar header to tarfile");
+    if (head_size >= 262 && std::memcmp(head + 257, "ustar", 5) == 0)
+        return detail::polyglot(257, "an output without the tar magic \"ustar\" at offset 257");
+
+    const intended_reading intended = announced_reading(block0);
+    if (intended != intended_reading::pickle && head_size > 0 && !pickle_stops_at_byte0(head[0]))
+        return detail::polyglot(0, "an output whose first byte stops every pickle loader");
+
+    if (intended == intended_reading::zip) {
+        std::uint8_t end[22] = {};
+        if (size < sizeof end) return detail::polyglot(0, "a zip output that ends with its end record");
+        BRINE_TRY(out.read_at(size - sizeof end, end, sizeof end));
+        if (std::memcmp(end, "PK\x05\x06", 4) != 0 || end[20] != 0 || end[21] != 0)
+            return detail::polyglot(size - sizeof end, "a zip output whose last 22 bytes are its end record, without a comment");
+        return {};
+    }
+    // The last zip_end_search bytes, read in slices of 4 KiB from the end; a signature may
+    // straddle two slices, so each slice is searched with the first 3 bytes of the one after it.
+    const std::uint64_t tail_start = size > zip_end_search ? size - zip_end_search : 0;
+    std::uint8_t slice[4096 + 3];
+    std::uint64_t slice_end = size;
+    std::size_t carried = 0;  // bytes of the later slice kept at the end of `slice`
+    while (slice_end > tail_start) {
+        const std::uint64_t begin = slice_end - tail_start > 4096 ? slice_end - 4096 : tail_start;
+        const std::size_t count = static_cast<std::size_t>(slice_end - begin);
+        std::memmove(slice + count, slice, carried);
+        BRINE_TRY(out.read_at(begin, slice, count));
+        const std::size_t found = detail::last_end_signature(byte_view(slice, count + carried));
+        if (found != SIZE_MAX)
+            return detail::polyglot(begin + found,
+                                    "a non-zip output without an end-of-central-directory signature in its last 64 KiB");
+        carried = count < 3 ? count : 3;
+        slice_end = begin;
+    }
+    return {};
+}
+
+}  // namespace readings
+BRINE_NAMESPACE_END
+
+// ---- end brine/readings/output_check.hpp ----
+
 // PyTorch checkpoints: formats, tensors, the disarm pipeline
 
 // ---- begin brine/mtd/none.hpp ----
@@ -12029,11 +12432,19 @@ BRINE_NAMESPACE_END
 // ---- begin brine/torch/detect.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// Which loader a file would meet, decided from its content the way torch.load and pickle.load
-// decide (never from its name): "PK\3\4" at offset 0 is a zip (torch.load's _is_zipfile), and a
-// zip with constants.pkl is TorchScript; a tar header is the pre-1.0 tar format; "\x93NUMPY" is a
-// NumPy array; anything else is a pickle stream, which is a legacy torch.save stream when its
-// first pickle is torch's magic number (see legacy.hpp) and a plain pickle otherwise.
+// Which loader a file would meet, decided from its content the way the loaders decide (never
+// from its name), and refused when two of them would read it as two different things (THREATS.md
+// F6, F8):
+//   - torch.load: "PK\3\4" at offset 0 is a zip (_is_zipfile), and a zip with constants.pkl is
+//     TorchScript; any other file it opened itself goes to tarfile.open first (readings/
+//     tar_block.hpp), and only when tarfile gives up to the legacy pickle stream;
+//   - numpy.load: "PK\3\4" or "PK\5\6" (an empty zip) is an .npz, "\x93NUMPY" an .npy, anything
+//     else a pickle (with allow_pickle);
+//   - pickle.load: every file is a pickle stream.
+// So a file is a zip, an .npy or a pickle stream (legacy torch.save when its first pickle is
+// torch's magic number, see legacy.hpp; plain otherwise); a POSIX tar (the pre-1.0 format) is
+// recognised to be refused by name. A block 0 that tarfile accepts without being a POSIX tar, or a
+// file starting with an end-of-central-directory record, has two readings: ambiguous.
 
 
 #include <cstdint>
@@ -12061,27 +12472,36 @@ enum class format : std::uint8_t {
 }
 
 namespace detail {
-// A POSIX tar header: "ustar" at 257, and a checksum field of octal digits (old GNU tar writes
-// "ustar  \0"). Python's tarfile also reads pre-POSIX headers, but torch only ever wrote ustar.
-template <class Source>
-[[nodiscard]] bool looks_like_tar(const Source& source) noexcept {
-    if (source.size() < 512) return false;
-    std::uint8_t magic[5];
-    if (!source.read_at(257, magic, sizeof magic)) return false;
-    return std::memcmp(magic, "ustar", 5) == 0;
+// A POSIX tar header, as torch's pre-1.0 format wrote it: "ustar" at 257 (old GNU tar writes
+// "ustar  \0"). Refused by name even where tarfile would reject its checksum (GNU tar and other
+// readers may not check it): no loader needs such a pickle.
+[[nodiscard]] inline bool has_ustar_magic(byte_view block0) noexcept {
+    return block0.size() >= readings::tar_block_size && std::memcmp(block0.data() + 257, "ustar", 5) == 0;
 }
 }  // namespace detail
 
 template <class RandomAccessSource>
 [[nodiscard]] result<format> detect(const RandomAccessSource& source) noexcept {
     static_assert(is_random_access_source_v<RandomAccessSource>, "detect() reads a RandomAccessSource");
-    std::uint8_t head[6] = {};
-    const std::size_t have = source.size() < sizeof head ? static_cast<std::size_t>(source.size()) : sizeof head;
+    std::uint8_t head[readings::tar_block_size] = {};
+    const std::uint64_t size = source.size();
+    const std::size_t have = size < sizeof head ? static_cast<std::size_t>(size) : sizeof head;
     if (have == 0) return error{errc::torch_not_a_checkpoint, 0, "a non-empty file"};
     BRINE_TRY(source.read_at(0, head, have));
+    const byte_view block0(head, have);
+    if (readings::read_tar_block0(block0) == readings::tar_block0::header) {
+        if (detail::has_ustar_magic(block0)) return format::tar;
+        return error{errc::torch_ambiguous, readings::tar_checksum_offset,
+                     "a file with one reading (tarfile takes its first 512 bytes for a tar header, "
+                     "torch.load would unpickle its members)"};
+    }
+    if (have >= 4 && std::memcmp(head, "PK\x05\x06", 4) == 0)
+        return error{errc::torch_ambiguous, 0,
+                     "a file with one reading (an end-of-central-directory record at offset 0 is an "
+                     ".npz to numpy.load and a pickle to torch.load)"};
     if (have >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return format::zip;
     if (have >= 6 && std::memcmp(head, "\x93NUMPY", 6) == 0) return format::numpy;
-    if (detail::looks_like_tar(source)) return format::tar;
+    if (detail::has_ustar_magic(block0)) return format::tar;
     return format::pickle_stream;
 }
 
@@ -12199,7 +12619,8 @@ BRINE_NAMESPACE_END
 // sizes, strides), with a dotted name from the path that reaches it ("layer1.0.conv1.weight").
 // Everything torch would trust is validated here (THREATS.md W rows): a known dtype per storage,
 // one dtype and one size per storage key, non-negative sizes and strides, no overflow, every
-// element inside its storage. Record lengths are checked by the container (archive.hpp).
+// element inside its storage, no state set on a tensor after its rebuild call (W6). Record
+// lengths are checked by the container (archive.hpp).
 
 
 // ---- begin brine/torch/dtype.hpp ----
@@ -12412,6 +12833,8 @@ inline constexpr policy::qualified_name rebuild_sparse = {"torch._utils", "_rebu
 inline constexpr policy::qualified_name rebuild_sparse_csr = {"torch._utils", "_rebuild_sparse_csr_tensor"};
 inline constexpr policy::qualified_name rebuild_from_type_v2 = {"torch._tensor", "_rebuild_from_type_v2"};
 inline constexpr policy::qualified_name rebuild_meta = {"torch._utils", "_rebuild_meta_tensor_no_storage"};
+inline constexpr policy::qualified_name parameter_class = {"torch.nn.parameter", "Parameter"};
+inline constexpr policy::qualified_name ordered_dict = {"collections", "OrderedDict"};
 
 [[nodiscard]] inline bool same(const policy::qualified_name& a, const policy::qualified_name& b) noexcept {
     return a.module == b.module && a.name == b.name;
@@ -12608,6 +13031,57 @@ private:
         return true;
     }
 
+    // Where to point at a state: its own opcode, or the call's when it is a shared constant
+    // (offset 0 means nothing there).
+    std::uint64_t state_offset(pickle::node_id call, pickle::node_id state) const noexcept {
+        return pickle::graph::is_shared_constant(state) ? g_[call].offset : g_[state].offset;
+    }
+
+    // THREATS.md W6, (a): a BUILD on a tensor or Parameter. torch runs set_(*state) on a plain
+    // Tensor (weights_only), or Tensor.__setstate__: a 4-sequence is set_(storage, offset, size,
+    // stride), a 5-sequence sets .data, a 3-sequence requires_grad and backward hooks; even an
+    // empty dict empties the tensor (set_()). Nothing benign writes it (torch.save pickles tensors
+    // as rebuild calls without state), and the policies refuse it; one that lets it through (an
+    // extension that lists a rebuild function) gets this error rather than a wrong description.
+    status no_state_after_rebuild(pickle::node_id id) const noexcept {
+        const pickle::node_ids states = g_.states(id);
+        if (states.empty()) return {};
+        return error{errc::torch_tensor_state, state_offset(id, states[0]),
+                     "no BUILD on a tensor or Parameter (torch would set_() it onto other storage, or set its data, "
+                     "requires_grad or hooks)"};
+    }
+
+    // Whether a value is empty as an object's attributes: None, {}, OrderedDict() with nothing set.
+    bool empty_attributes(pickle::node_id id) const noexcept {
+        const pickle::node& n = g_[id];
+        if (n.kind == pickle::node_kind::none) return true;
+        if (n.kind == pickle::node_kind::dict) return g_.children(id).empty();
+        if (n.kind != pickle::node_kind::call || n.form != pickle::call_form::reduce ||
+            !same(policy::callable_name(g_, id), ordered_dict))
+            return false;
+        const pickle::node_ids parts = g_.children(id);
+        return parts.size() == 2 && g_.children(parts[1]).empty() && g_.items(id).empty() && g_.states(id).empty();
+    }
+
+    // THREATS.md W6, (b) and (c): the state argument of _rebuild_from_type_v2 and of
+    // _rebuild_parameter_with_state. torch >= 2.0 setattr's each entry of it (a dict, or a
+    // (dict, slots) pair) on the tensor (_set_obj_state): 'data' replaces the tensor's data,
+    // 'requires_grad' and '_backward_hooks' change what brine reports, and other names may be
+    // properties too (real, imag, names, grad, __class__...). torch 1.13 ignores it when the type
+    // is Tensor and setattr's it otherwise. What torch writes for a tensor without Python
+    // attributes is None (Python 3.11) or an empty dict: accepted, as a no-op in every version;
+    // anything else is refused rather than modelled.
+    status empty_object_state(pickle::node_id call, pickle::node_id state) const noexcept {
+        if (empty_attributes(state)) return {};
+        const pickle::node_ids pair = g_.children(state);
+        if (g_[state].kind == pickle::node_kind::tuple && pair.size() == 2 && empty_attributes(pair[0]) &&
+            empty_attributes(pair[1]))
+            return {};
+        return error{errc::torch_tensor_state, state_offset(call, state),
+                     "an empty state for the tensor (None, {}, OrderedDict() or a pair of them): torch sets every "
+                     "attribute of it on the tensor, 'data' replacing its data"};
+    }
+
     error bad_tensor(pickle::node_id id, const char* what) const noexcept {
         return error{errc::torch_bad_tensor, g_[id].offset, what};
     }
@@ -12737,6 +13211,7 @@ private:
                 "the 7 arguments of _rebuild_qtensor"};
             return bad_tensor(id, expected[arity]);
         }
+        BRINE_TRY(no_state_after_rebuild(id));
         tensor_ref t;
         t.name = name;
         t.node = id;
@@ -12749,6 +13224,7 @@ private:
             if (args.size() >= 5) BRINE_TRY(nested(args[4], name + ".quantizer", depth + 1));
         } else if (same(callee, rebuild_parameter) || same(callee, rebuild_parameter_with_state)) {
             if (args.empty()) return bad_tensor(id, "a tensor to wrap in a Parameter");
+            if (same(callee, rebuild_parameter_with_state)) BRINE_TRY(empty_object_state(id, args[3]));
             const std::size_t before = out_.tensors.size();
             BRINE_TRY(nested(args[0], name, depth + 1));
             if (out_.tensors.size() == before) return bad_tensor(id, "a tensor to wrap in a Parameter");
@@ -12757,13 +13233,19 @@ private:
                 return bad_tensor(id, "a bool requires_grad");
             return true;
         } else if (same(callee, rebuild_from_type_v2)) {
-            // (func, new_type, args, state): the tensor is func(*args).
-            if (args.size() < 3) return bad_tensor(id, "(func, type, args, state)");
+            // (func, new_type, args, state): the tensor is func(*args), as new_type
+            // (ret.as_subclass(new_type), which keeps requires_grad), with state's attributes.
+            if (args.size() < 4) return bad_tensor(id, "(func, type, args, state)");
             const policy::qualified_name func = policy::callable_name(g_, args[0]);
             if (!same(func, rebuild_tensor_v2)) return bad_tensor(id, "_rebuild_tensor_v2 as the function");
             // func(*args): the argument count of _rebuild_tensor_v2 applies to args.
             if (g_[args[2]].kind != pickle::node_kind::tuple || g_.children(args[2]).size() != rebuild_arity(func))
                 return bad_tensor(id, "the 6 arguments of _rebuild_tensor_v2 in torch 1.13 as args");
+            // A class, or torch fails (as_subclass); another class than Tensor and Parameter is one a
+            // policy was told to allow, and is described as the tensor it wraps.
+            if (g_[args[1]].kind != pickle::node_kind::global) return bad_tensor(id, "a tensor class as the type");
+            t.parameter = same(policy::callable_name(g_, args[1]), parameter_class);
+            BRINE_TRY(empty_object_state(id, args[3]));
             BRINE_TRY(strided(t, g_.children(args[2]), at));
         } else if (same(callee, rebuild_sparse) || same(callee, rebuild_sparse_csr)) {
             // (layout, (indices, values, size)) or (layout, (crow, col, values, size)).
@@ -13660,10 +14142,16 @@ public:
     [[nodiscard]] result<report> scan(byte_view file) { return scan(file, memory_source(file)); }
 
     // Reconstructs `file` into `out`. The output is written only once the input has been read
-    // and judged whole: on error, `out` has received nothing (zip) or must be discarded.
+    // and judged whole: on error, `out` has received nothing (zip) or must be discarded. When
+    // `out` can be read back (atomic_file_sink, vector_sink: a RandomAccessSource), the written
+    // bytes must have one reading under every loader (readings/output_check.hpp), or the result
+    // is errc::torch_polyglot_output; a caller with a write-only sink runs that check itself.
     template <class RandomAccessSource, class SeekableSink>
     [[nodiscard]] result<report> disarm(byte_view file, const RandomAccessSource& source, SeekableSink& out) {
-        return run(file, source, out, true);
+        auto done = run(file, source, out, true);
+        BRINE_TRY(done);
+        if constexpr (is_random_access_source_v<SeekableSink>) BRINE_TRY(readings::check_single_reading(out));
+        return done;
     }
 
 #if BRINE_HAS_POSIX_FILES

@@ -740,3 +740,199 @@ TEST_CASE("deep nesting around tensors: names within 4096 bytes, Parameters with
     CHECK(one(wrapped(3)) == errc::ok);
     CHECK(one(wrapped(40)) == errc::torch_bad_tensor);
 }
+
+// ---- W6: state set on a tensor after its rebuild call (tests/interop/check_tensor_state.py) ---
+
+namespace {
+
+const std::string ordered_dict_op = "ccollections\nOrderedDict\n)R";
+
+// The tensor the rebuild call describes: 4 floats of data/0.
+std::string w6_tensor() { return rebuild_op("_rebuild_tensor_v2", v2_args(pid_op(str_op("0"), str_op("cpu"), 4))); }
+
+// Another tensor a state can put in its place: 2 floats of data/1.
+std::string w6_other() {
+    return rebuild_op("_rebuild_tensor_v2", pid_op(str_op("1"), str_op("cpu"), 2) + int_op(0) + tuple_op({2}) +
+                                                tuple_op({1}) + P("\x89") + ordered_dict_op);
+}
+
+std::string w6_parameter(const std::string& tensor) {
+    return rebuild_op("_rebuild_parameter", tensor + P("\x89") + ordered_dict_op);
+}
+
+// {'data': other} (a state that replaces the tensor's data when torch setattr's it).
+std::string w6_data_state() { return "}" + str_op("data") + w6_other() + "s"; }
+
+// torch._tensor._rebuild_from_type_v2(_rebuild_tensor_v2, <type>, (<6 args>), <state>): the
+// pickle up to the state, and the whole call.
+std::string w6_from_type_head(const std::string& type) {
+    return "ctorch._tensor\n_rebuild_from_type_v2\n(ctorch._utils\n_rebuild_tensor_v2\n" + type + "(" +
+           v2_args(pid_op(str_op("0"), str_op("cpu"), 4)) + "t";
+}
+std::string w6_from_type(const std::string& state, const std::string& type = "ctorch\nTensor\n") {
+    return w6_from_type_head(type) + state + "tR";
+}
+
+std::string w6_with_state(const std::string& state) {
+    return rebuild_op("_rebuild_parameter_with_state", w6_tensor() + P("\x89") + ordered_dict_op + state);
+}
+
+// Where the value for key "t" starts in state_dict({{"t", ...}}): after "\x80\x02}(" and the key.
+const std::size_t w6_value_at = state_dict({{"t", ""}}).size() - 2;
+
+bytes w6_archive(const std::string& tensor) {
+    return make_archive(state_dict({{"t", tensor}}), {{"data/0", bytes(16, 1)}, {"data/1", bytes(8, 2)}});
+}
+
+// The one tensor of a checkpoint whose state brine accepts: the rebuild call's, as it says.
+void check_described(const std::string& tensor, bool parameter) {
+    const auto scanned = scan_bytes(make_archive(state_dict({{"t", tensor}}), {{"data/0", bytes(16, 1)}}));
+    REQUIRE_MESSAGE(scanned, to_string(scanned.err().code), " at ", scanned.err().offset, ": ", scanned.err().detail);
+    CHECK(scanned->clean());
+    REQUIRE(scanned->tensors.size() == 1);
+    CHECK(scanned->tensors[0].name == "t");
+    CHECK(join(scanned->tensors[0].sizes) == "4");
+    CHECK(scanned->tensors[0].storage_key == "0");
+    CHECK(scanned->tensors[0].parameter == parameter);
+    CHECK_FALSE(scanned->tensors[0].requires_grad);
+}
+
+// A refusal with the state's offset in data.pkl (`state_at`: in the tensor's pickle text).
+void check_refused_state(const std::string& tensor, std::size_t state_at) {
+    const auto scanned = scan_bytes(w6_archive(tensor));
+    REQUIRE_FALSE(scanned);
+    CHECK(scanned.err().code == errc::torch_tensor_state);
+    CHECK(scanned.err().offset == w6_value_at + state_at);
+    CHECK(scanned.err().entry.view() == "archive/data.pkl");
+    CHECK(std::string_view(scanned.err().detail).find("empty state") != std::string_view::npos);
+    bytes out;
+    CHECK_FALSE(disarm_bytes(w6_archive(tensor), out));
+}
+
+}  // namespace
+
+TEST_CASE("W6: a BUILD on a tensor or Parameter is a finding at the BUILD, and the tensor is left out") {
+    // torch: set_(*state) (weights_only, plain Tensor) or Tensor.__setstate__: each of these gives
+    // 't' another storage, shape, data or requires_grad than its rebuild call says, or empties it.
+    const std::string four = "(" + pid_op(str_op("1"), str_op("cpu"), 2) + int_op(0) + tuple_op({2}) + tuple_op({1}) + "t";
+    const std::string five = "(" + w6_other() + "N" + ordered_dict_op + P("\x89") + "Nt";
+    const std::string three = "(" + P("\x88") + "N" + ordered_dict_op + "t";
+    const struct {
+        std::string what;
+        std::string target;
+        std::string state;
+    } cases[] = {
+        {"4-tuple: set_(storage, offset, size, stride)", w6_tensor(), four},
+        {"5-tuple: .data = other (legacy Variable)", w6_tensor(), five},
+        {"5-tuple on a Parameter", w6_parameter(w6_tensor()), five},
+        {"3-tuple on a Parameter: requires_grad", w6_parameter(w6_tensor()), three},
+        {"(other,): set_(other)", w6_tensor(), "(" + w6_other() + "t"},
+        {"{}: set_() empties it", w6_tensor(), "}"},
+        {"{'data': other}", w6_tensor(), w6_data_state()},
+        {"None", w6_tensor(), "N"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.what);
+        const std::string tensor = c.target + c.state + "b";
+        const std::size_t build_at = w6_value_at + c.target.size() + c.state.size();
+        // Next to a tensor that stays: the rest of the checkpoint is kept.
+        const bytes archive = make_archive(state_dict({{"t", tensor}, {"kept", w6_tensor()}}),
+                                           {{"data/0", bytes(16, 1)}, {"data/1", bytes(8, 2)}});
+        const auto scanned = scan_bytes(archive);
+        REQUIRE_MESSAGE(scanned, to_string(scanned.err().code), " at ", scanned.err().offset);
+        CHECK_FALSE(scanned->clean());
+        const auto build = std::find_if(scanned->findings.begin(), scanned->findings.end(), [](const torch::finding_entry& f) {
+            return f.op == pickle::opcode::BUILD;
+        });
+        REQUIRE(build != scanned->findings.end());
+        CHECK(build->offset == build_at);
+        CHECK(build->name.find("_rebuild_") == 0);
+        REQUIRE(scanned->tensors.size() == 1);
+        CHECK(scanned->tensors[0].name == "kept");
+
+        bytes out;
+        const auto done = disarm_bytes(archive, out);
+        REQUIRE(done);
+        const auto again = scan_bytes(out);
+        REQUIRE(again);
+        CHECK(again->clean());
+        REQUIRE(again->tensors.size() == 1);
+        CHECK(again->tensors[0].name == "kept");
+    }
+    // The tensor inside a Parameter: the Parameter is left out with it.
+    const auto wrapped = scan_bytes(w6_archive(w6_parameter(w6_tensor() + four + "b")));
+    REQUIRE(wrapped);
+    CHECK_FALSE(wrapped->clean());
+    CHECK(wrapped->tensors.empty());
+}
+
+TEST_CASE("W6: a policy that lets BUILD on a tensor through gets an error, not the rebuild call's tensor") {
+    // An extension that lists a rebuild function allows BUILD on its result (policy::extension).
+    policy::runtime_allowlist<policy::torch_weights_only> allow;
+    REQUIRE(allow.add("torch._utils._rebuild_tensor_v2"));
+    torch::basic_disarmer<pickle::reader<>, policy::runtime_allowlist<policy::torch_weights_only>, writer::torch_zip,
+                          mtd::none>
+        d(allow);
+    const std::string four = "(" + pid_op(str_op("1"), str_op("cpu"), 2) + int_op(0) + tuple_op({2}) + tuple_op({1}) + "t";
+    const bytes archive = w6_archive(w6_tensor() + four + "b");
+    const auto scanned = d.scan(byte_view(archive.data(), archive.size()));
+    REQUIRE_FALSE(scanned);
+    CHECK(scanned.err().code == errc::torch_tensor_state);
+    CHECK(scanned.err().offset == w6_value_at + w6_tensor().size() + four.size() - 1);  // the state tuple's TUPLE
+    // Without the BUILD the same policy describes the tensor.
+    const bytes plain = make_archive(state_dict({{"t", w6_tensor()}}), {{"data/0", bytes(16, 1)}});
+    CHECK(d.scan(byte_view(plain.data(), plain.size())));
+}
+
+TEST_CASE("W6: _rebuild_from_type_v2 with a state torch would set on the tensor is refused") {
+    // torch >= 2.0 setattr's every entry of the state (a dict, or a (dict, slots) pair) on the
+    // tensor: 'data' replaces its data, 'requires_grad' and '_backward_hooks' change them.
+    const std::string head = w6_from_type_head("ctorch\nTensor\n");
+    const std::string pair = "(N" + w6_data_state() + "t";
+    const std::string ordered_data = ordered_dict_op + str_op("data") + w6_other() + "s";
+    const struct {
+        std::string what;
+        std::string state;
+        std::size_t made_at;  // the opcode that makes the state, in `state`
+    } cases[] = {
+        {"{'data': other}", w6_data_state(), 0},
+        {"(None, {'data': other})", pair, pair.size() - 1},
+        {"OrderedDict(data=other)", ordered_data, ordered_dict_op.size() - 1},
+        {"{'requires_grad': True}", "}" + str_op("requires_grad") + P("\x88") + "s", 0},
+        {"{'_backward_hooks': OrderedDict()}", "}" + str_op("_backward_hooks") + ordered_dict_op + "s", 0},
+        {"(): not a (dict, slots) pair", ")", 0},
+        {"(None, None, None)", "NNN\x87", 3},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.what);
+        check_refused_state(w6_from_type(c.state), head.size() + c.made_at);
+    }
+    // A state that is a shared constant (an int): the call's offset.
+    check_refused_state(w6_from_type("K\x05"), w6_from_type("K\x05").size() - 1);
+    // Parameter as the type: refused alike (torch 1.13 setattr's it too).
+    const std::string parameter = "ctorch.nn.parameter\nParameter\n";
+    check_refused_state(w6_from_type(w6_data_state(), parameter), w6_from_type_head(parameter).size());
+}
+
+TEST_CASE("W6: _rebuild_from_type_v2 with an empty state, as torch writes it, is the tensor of its arguments") {
+    for (const std::string& state : {std::string("N"), std::string("}"), ordered_dict_op, std::string("(N}t"),
+                                     std::string("(}Nt"), "(" + ordered_dict_op + "}t"}) {
+        CAPTURE(state);
+        check_described(w6_from_type(state), false);
+    }
+    // as_subclass(Parameter): a Parameter, requires_grad as the arguments say.
+    check_described(w6_from_type("}", "ctorch.nn.parameter\nParameter\n"), true);
+    // A type that is no class: torch's as_subclass fails.
+    CHECK(scan_error(make_archive(state_dict({{"t", w6_from_type("N", "N")}}), {{"data/0", bytes(16, 1)}})) ==
+          errc::torch_bad_tensor);
+}
+
+TEST_CASE("W6: _rebuild_parameter_with_state: only an empty state") {
+    const std::string prefix = "ctorch._utils\n_rebuild_parameter_with_state\n(" + w6_tensor() + P("\x89") + ordered_dict_op;
+    check_refused_state(w6_with_state(w6_data_state()), prefix.size());
+    check_refused_state(w6_with_state("}" + str_op("requires_grad") + P("\x88") + "s"), prefix.size());
+    for (const std::string& state : {std::string("}"), std::string("N"), ordered_dict_op}) {
+        CAPTURE(state);
+        check_described(w6_with_state(state), true);
+    }
+}

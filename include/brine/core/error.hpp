@@ -62,6 +62,10 @@ enum class errc : std::uint16_t {
     zip_crc_mismatch,              // entry data whose CRC-32 differs from the header's
     zip_size_mismatch,             // entry data whose (inflated) size differs from the header's
     zip_not_found,                 // no entry with that name
+    zip_directory_with_data,       // a directory (name ending in '/', MS-DOS bit 0x10, Unix S_IFDIR) holding data
+    zip_special_file,              // attributes of a link, device, FIFO or socket (Unix), or an MS-DOS volume label
+    zip_unsupported_version,       // a version needed to extract above 6.3 (Python's zipfile refuses the archive)
+    zip_unicode_path,              // an Info-ZIP Unicode Path extra field (0x7075): a second name zipfile would use
 
     // Pickle stream (THREATS.md P and R rows)
     pickle_end_of_input,    // the input ended at an opcode boundary (no STOP was read)
@@ -106,6 +110,9 @@ enum class errc : std::uint16_t {
     torch_bad_tensor,        // a tensor rebuild call with arguments of the wrong kind
     torch_not_clean,         // content the policy refuses, where only a clean checkpoint will do (views)
     torch_bad_version,       // a zip without the version record torch requires, or one torch cannot parse or read
+    torch_ambiguous,         // bytes that two loaders read as two different formats (tar and pickle, zip and pickle...)
+    torch_polyglot_output,   // an output that some loader would read other than as written: refused, never renamed into place
+    torch_tensor_state,      // state set on a tensor after its rebuild call (BUILD, a rebuild's state argument): W6
     // NumPy .npy / .npz (THREATS.md F5)
     numpy_bad_magic,          // no "\x93NUMPY" at the start of an .npy file
     numpy_bad_version,        // a format version other than 1.0, 2.0 and 3.0
@@ -174,6 +181,10 @@ enum class errc : std::uint16_t {
         case errc::zip_crc_mismatch: return "zip.crc_mismatch";
         case errc::zip_size_mismatch: return "zip.size_mismatch";
         case errc::zip_not_found: return "zip.not_found";
+        case errc::zip_directory_with_data: return "zip.directory_with_data";
+        case errc::zip_special_file: return "zip.special_file";
+        case errc::zip_unsupported_version: return "zip.unsupported_version";
+        case errc::zip_unicode_path: return "zip.unicode_path";
         case errc::pickle_end_of_input: return "pickle.end_of_input";
         case errc::pickle_truncated: return "pickle.truncated";
         case errc::pickle_unknown_opcode: return "pickle.unknown_opcode";
@@ -214,6 +225,9 @@ enum class errc : std::uint16_t {
         case errc::torch_bad_tensor: return "torch.bad_tensor";
         case errc::torch_not_clean: return "torch.not_clean";
         case errc::torch_bad_version: return "torch.bad_version";
+        case errc::torch_ambiguous: return "torch.ambiguous";
+        case errc::torch_polyglot_output: return "torch.polyglot_output";
+        case errc::torch_tensor_state: return "torch.tensor_state";
         case errc::numpy_bad_magic: return "numpy.bad_magic";
         case errc::numpy_bad_version: return "numpy.bad_version";
         case errc::numpy_truncated_header: return "numpy.truncated_header";

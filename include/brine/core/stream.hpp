@@ -192,6 +192,14 @@ public:
         std::copy(bytes.begin(), bytes.end(), out_->begin() + static_cast<std::ptrdiff_t>(offset));
         return {};
     }
+    // Reads back what was written: a vector_sink is also a RandomAccessSource.
+    [[nodiscard]] std::uint64_t size() const noexcept { return out_->size(); }
+    [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
+        if (offset > out_->size() || count > out_->size() - offset)
+            return error{errc::io_read_failed, offset, "bytes within the output written so far"};
+        if (count != 0) std::memcpy(dst, out_->data() + offset, count);
+        return {};
+    }
 
 private:
     alloc::vector<std::uint8_t>* out_;

@@ -28,7 +28,8 @@
 //    the input (_pickle.c); every read that starts inside a frame (an opcode byte, a fixed-size
 //    field, a string, a text line) must end inside it (pickle.py: "pickle exhausted before end
 //    of frame"); a read that starts exactly at the frame's end leaves the frame; a FRAME inside a
-//    frame is allowed only when its own argument ends exactly at the outer frame's end.
+//    frame is allowed only when its own argument ends exactly at the outer frame's end. A STOP
+//    must be its frame's last byte (THREATS.md F7: past STOP, the frame is a hidden stream).
 //  - Empty GLOBAL/INST names are passed on (_pickle.c refuses them, pickle.py fails to import
 //    them): no allowlist lists an empty name.
 //  - After STOP the reader goes on with the next byte if asked; bytes after STOP are no part of
@@ -118,6 +119,13 @@ public:
             return failure_;
         }
         stopped_ = t.op == opcode::STOP;
+        if (BRINE_UNLIKELY(stopped_ && in_frame())) {
+            // _pickle.c reads a frame with one read(): on a file, the next pickle.load starts at
+            // the frame's end, not after STOP, so the frame's rest is a hidden second stream to
+            // torch's legacy loader (THREATS.md F7). Picklers always end a frame with its STOP.
+            fail(error{errc::pickle_bad_frame, t.offset, "a STOP that ends its frame (no frame bytes after STOP)"});
+            return failure_;
+        }
         return {};
     }
 

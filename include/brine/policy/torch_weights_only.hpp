@@ -6,12 +6,16 @@
 //     schemes, tensor and storage classes, the tensor rebuild functions, and the helpers torch
 //     pickles bytes, sets, bytearrays and complex numbers with;
 //   - calls (REDUCE) only to the callable ones of those; NEWOBJ only of Parameter;
-//   - BUILD only on tensors, parameters and OrderedDicts; SETITEM only on dicts and
-//     OrderedDict/Counter; APPEND only on lists, ADDITEMS only on sets;
+//   - BUILD only on OrderedDicts; SETITEM only on dicts and OrderedDict/Counter; APPEND only on
+//     lists, ADDITEMS only on sets;
 //   - persistent ids only BINPERSID of a tuple ('storage', ...).
 // Where torch is looser, brine is strict: torch joins module and name with a dot before looking
 // them up (so ("torch", "cuda.FloatTensor") passes there); brine compares the exact pair, and
-// torch 1.13 lets SETITEM reach any object, brine only dicts.
+// torch 1.13 lets SETITEM reach any object, brine only dicts. torch also allows BUILD on tensors
+// and Parameters, where it rebuilds the tensor (THREATS.md W6): set_(*state) or
+// Tensor.__setstate__ puts it on another storage, shape or data than its rebuild call says, or
+// sets requires_grad and backward hooks. torch.save never writes that (tensors pickle as rebuild
+// calls without state), so brine refuses it (tests/interop/check_tensor_state.py).
 #pragma once
 
 #include <brine/config.hpp>
@@ -195,7 +199,7 @@ inline constexpr qualified_name torch_other_callables[] = {
 };
 static_assert(strictly_sorted(torch_other_callables), "the table must be sorted by (module, name), no duplicates");
 
-// Calls whose result is a tensor or parameter: the only targets of BUILD besides OrderedDict.
+// Calls whose result is a tensor or parameter (BUILD on them is refused: see the top).
 inline constexpr qualified_name torch_tensor_makers[] = {
     {"torch._tensor", "_rebuild_from_type_v2"},
     {"torch._utils", "_rebuild_device_tensor_from_cpu_tensor"},
@@ -254,9 +258,11 @@ struct torch_style_policy {
     }
 
     [[nodiscard]] verdict allow_build(const pickle::graph& g, pickle::node_id target) const noexcept {
-        if (is_call_to(g, target, detail::torch_tensor_makers) || is_call_to(g, target, detail::ordered_dict))
-            return allowed;
-        return refused("BUILD is allowed only on tensors, parameters and OrderedDict");
+        if (is_call_to(g, target, detail::ordered_dict)) return allowed;
+        if (is_call_to(g, target, detail::torch_tensor_makers))
+            return refused("BUILD on a tensor or Parameter: torch's set_(*state) or __setstate__ would give it other "
+                           "storage, shape, data or requires_grad than its rebuild call (W6)");
+        return refused("BUILD is allowed only on OrderedDict");
     }
 
     [[nodiscard]] verdict allow_setitem(const pickle::graph& g, pickle::node_id target) const noexcept {

@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: MIT
 //
-// Which loader a file would meet, decided from its content the way torch.load and pickle.load
-// decide (never from its name): "PK\3\4" at offset 0 is a zip (torch.load's _is_zipfile), and a
-// zip with constants.pkl is TorchScript; a tar header is the pre-1.0 tar format; "\x93NUMPY" is a
-// NumPy array; anything else is a pickle stream, which is a legacy torch.save stream when its
-// first pickle is torch's magic number (see legacy.hpp) and a plain pickle otherwise.
+// Which loader a file would meet, decided from its content the way the loaders decide (never
+// from its name), and refused when two of them would read it as two different things (THREATS.md
+// F6, F8):
+//   - torch.load: "PK\3\4" at offset 0 is a zip (_is_zipfile), and a zip with constants.pkl is
+//     TorchScript; any other file it opened itself goes to tarfile.open first (readings/
+//     tar_block.hpp), and only when tarfile gives up to the legacy pickle stream;
+//   - numpy.load: "PK\3\4" or "PK\5\6" (an empty zip) is an .npz, "\x93NUMPY" an .npy, anything
+//     else a pickle (with allow_pickle);
+//   - pickle.load: every file is a pickle stream.
+// So a file is a zip, an .npy or a pickle stream (legacy torch.save when its first pickle is
+// torch's magic number, see legacy.hpp; plain otherwise); a POSIX tar (the pre-1.0 format) is
+// recognised to be refused by name. A block 0 that tarfile accepts without being a POSIX tar, or a
+// file starting with an end-of-central-directory record, has two readings: ambiguous.
 #pragma once
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
+#include <brine/readings/tar_block.hpp>
 
 #include <cstdint>
 #include <cstring>
@@ -37,27 +46,36 @@ enum class format : std::uint8_t {
 }
 
 namespace detail {
-// A POSIX tar header: "ustar" at 257, and a checksum field of octal digits (old GNU tar writes
-// "ustar  \0"). Python's tarfile also reads pre-POSIX headers, but torch only ever wrote ustar.
-template <class Source>
-[[nodiscard]] bool looks_like_tar(const Source& source) noexcept {
-    if (source.size() < 512) return false;
-    std::uint8_t magic[5];
-    if (!source.read_at(257, magic, sizeof magic)) return false;
-    return std::memcmp(magic, "ustar", 5) == 0;
+// A POSIX tar header, as torch's pre-1.0 format wrote it: "ustar" at 257 (old GNU tar writes
+// "ustar  \0"). Refused by name even where tarfile would reject its checksum (GNU tar and other
+// readers may not check it): no loader needs such a pickle.
+[[nodiscard]] inline bool has_ustar_magic(byte_view block0) noexcept {
+    return block0.size() >= readings::tar_block_size && std::memcmp(block0.data() + 257, "ustar", 5) == 0;
 }
 }  // namespace detail
 
 template <class RandomAccessSource>
 [[nodiscard]] result<format> detect(const RandomAccessSource& source) noexcept {
     static_assert(is_random_access_source_v<RandomAccessSource>, "detect() reads a RandomAccessSource");
-    std::uint8_t head[6] = {};
-    const std::size_t have = source.size() < sizeof head ? static_cast<std::size_t>(source.size()) : sizeof head;
+    std::uint8_t head[readings::tar_block_size] = {};
+    const std::uint64_t size = source.size();
+    const std::size_t have = size < sizeof head ? static_cast<std::size_t>(size) : sizeof head;
     if (have == 0) return error{errc::torch_not_a_checkpoint, 0, "a non-empty file"};
     BRINE_TRY(source.read_at(0, head, have));
+    const byte_view block0(head, have);
+    if (readings::read_tar_block0(block0) == readings::tar_block0::header) {
+        if (detail::has_ustar_magic(block0)) return format::tar;
+        return error{errc::torch_ambiguous, readings::tar_checksum_offset,
+                     "a file with one reading (tarfile takes its first 512 bytes for a tar header, "
+                     "torch.load would unpickle its members)"};
+    }
+    if (have >= 4 && std::memcmp(head, "PK\x05\x06", 4) == 0)
+        return error{errc::torch_ambiguous, 0,
+                     "a file with one reading (an end-of-central-directory record at offset 0 is an "
+                     ".npz to numpy.load and a pickle to torch.load)"};
     if (have >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return format::zip;
     if (have >= 6 && std::memcmp(head, "\x93NUMPY", 6) == 0) return format::numpy;
-    if (detail::looks_like_tar(source)) return format::tar;
+    if (detail::has_ustar_magic(block0)) return format::tar;
     return format::pickle_stream;
 }
 

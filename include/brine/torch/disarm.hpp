@@ -29,6 +29,7 @@
 #include <brine/policy/concept.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/policy/module_structure.hpp>
+#include <brine/readings/output_check.hpp>
 #include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/extract.hpp>
@@ -184,10 +185,16 @@ public:
     [[nodiscard]] result<report> scan(byte_view file) { return scan(file, memory_source(file)); }
 
     // Reconstructs `file` into `out`. The output is written only once the input has been read
-    // and judged whole: on error, `out` has received nothing (zip) or must be discarded.
+    // and judged whole: on error, `out` has received nothing (zip) or must be discarded. When
+    // `out` can be read back (atomic_file_sink, vector_sink: a RandomAccessSource), the written
+    // bytes must have one reading under every loader (readings/output_check.hpp), or the result
+    // is errc::torch_polyglot_output; a caller with a write-only sink runs that check itself.
     template <class RandomAccessSource, class SeekableSink>
     [[nodiscard]] result<report> disarm(byte_view file, const RandomAccessSource& source, SeekableSink& out) {
-        return run(file, source, out, true);
+        auto done = run(file, source, out, true);
+        BRINE_TRY(done);
+        if constexpr (is_random_access_source_v<SeekableSink>) BRINE_TRY(readings::check_single_reading(out));
+        return done;
     }
 
 #if BRINE_HAS_POSIX_FILES

@@ -5,7 +5,8 @@
 // sizes, strides), with a dotted name from the path that reaches it ("layer1.0.conv1.weight").
 // Everything torch would trust is validated here (THREATS.md W rows): a known dtype per storage,
 // one dtype and one size per storage key, non-negative sizes and strides, no overflow, every
-// element inside its storage. Record lengths are checked by the container (archive.hpp).
+// element inside its storage, no state set on a tensor after its rebuild call (W6). Record
+// lengths are checked by the container (archive.hpp).
 #pragma once
 
 #include <brine/config.hpp>
@@ -144,6 +145,8 @@ inline constexpr policy::qualified_name rebuild_sparse = {"torch._utils", "_rebu
 inline constexpr policy::qualified_name rebuild_sparse_csr = {"torch._utils", "_rebuild_sparse_csr_tensor"};
 inline constexpr policy::qualified_name rebuild_from_type_v2 = {"torch._tensor", "_rebuild_from_type_v2"};
 inline constexpr policy::qualified_name rebuild_meta = {"torch._utils", "_rebuild_meta_tensor_no_storage"};
+inline constexpr policy::qualified_name parameter_class = {"torch.nn.parameter", "Parameter"};
+inline constexpr policy::qualified_name ordered_dict = {"collections", "OrderedDict"};
 
 [[nodiscard]] inline bool same(const policy::qualified_name& a, const policy::qualified_name& b) noexcept {
     return a.module == b.module && a.name == b.name;
@@ -340,6 +343,57 @@ private:
         return true;
     }
 
+    // Where to point at a state: its own opcode, or the call's when it is a shared constant
+    // (offset 0 means nothing there).
+    std::uint64_t state_offset(pickle::node_id call, pickle::node_id state) const noexcept {
+        return pickle::graph::is_shared_constant(state) ? g_[call].offset : g_[state].offset;
+    }
+
+    // THREATS.md W6, (a): a BUILD on a tensor or Parameter. torch runs set_(*state) on a plain
+    // Tensor (weights_only), or Tensor.__setstate__: a 4-sequence is set_(storage, offset, size,
+    // stride), a 5-sequence sets .data, a 3-sequence requires_grad and backward hooks; even an
+    // empty dict empties the tensor (set_()). Nothing benign writes it (torch.save pickles tensors
+    // as rebuild calls without state), and the policies refuse it; one that lets it through (an
+    // extension that lists a rebuild function) gets this error rather than a wrong description.
+    status no_state_after_rebuild(pickle::node_id id) const noexcept {
+        const pickle::node_ids states = g_.states(id);
+        if (states.empty()) return {};
+        return error{errc::torch_tensor_state, state_offset(id, states[0]),
+                     "no BUILD on a tensor or Parameter (torch would set_() it onto other storage, or set its data, "
+                     "requires_grad or hooks)"};
+    }
+
+    // Whether a value is empty as an object's attributes: None, {}, OrderedDict() with nothing set.
+    bool empty_attributes(pickle::node_id id) const noexcept {
+        const pickle::node& n = g_[id];
+        if (n.kind == pickle::node_kind::none) return true;
+        if (n.kind == pickle::node_kind::dict) return g_.children(id).empty();
+        if (n.kind != pickle::node_kind::call || n.form != pickle::call_form::reduce ||
+            !same(policy::callable_name(g_, id), ordered_dict))
+            return false;
+        const pickle::node_ids parts = g_.children(id);
+        return parts.size() == 2 && g_.children(parts[1]).empty() && g_.items(id).empty() && g_.states(id).empty();
+    }
+
+    // THREATS.md W6, (b) and (c): the state argument of _rebuild_from_type_v2 and of
+    // _rebuild_parameter_with_state. torch >= 2.0 setattr's each entry of it (a dict, or a
+    // (dict, slots) pair) on the tensor (_set_obj_state): 'data' replaces the tensor's data,
+    // 'requires_grad' and '_backward_hooks' change what brine reports, and other names may be
+    // properties too (real, imag, names, grad, __class__...). torch 1.13 ignores it when the type
+    // is Tensor and setattr's it otherwise. What torch writes for a tensor without Python
+    // attributes is None (Python 3.11) or an empty dict: accepted, as a no-op in every version;
+    // anything else is refused rather than modelled.
+    status empty_object_state(pickle::node_id call, pickle::node_id state) const noexcept {
+        if (empty_attributes(state)) return {};
+        const pickle::node_ids pair = g_.children(state);
+        if (g_[state].kind == pickle::node_kind::tuple && pair.size() == 2 && empty_attributes(pair[0]) &&
+            empty_attributes(pair[1]))
+            return {};
+        return error{errc::torch_tensor_state, state_offset(call, state),
+                     "an empty state for the tensor (None, {}, OrderedDict() or a pair of them): torch sets every "
+                     "attribute of it on the tensor, 'data' replacing its data"};
+    }
+
     error bad_tensor(pickle::node_id id, const char* what) const noexcept {
         return error{errc::torch_bad_tensor, g_[id].offset, what};
     }
@@ -469,6 +523,7 @@ private:
                 "the 7 arguments of _rebuild_qtensor"};
             return bad_tensor(id, expected[arity]);
         }
+        BRINE_TRY(no_state_after_rebuild(id));
         tensor_ref t;
         t.name = name;
         t.node = id;
@@ -481,6 +536,7 @@ private:
             if (args.size() >= 5) BRINE_TRY(nested(args[4], name + ".quantizer", depth + 1));
         } else if (same(callee, rebuild_parameter) || same(callee, rebuild_parameter_with_state)) {
             if (args.empty()) return bad_tensor(id, "a tensor to wrap in a Parameter");
+            if (same(callee, rebuild_parameter_with_state)) BRINE_TRY(empty_object_state(id, args[3]));
             const std::size_t before = out_.tensors.size();
             BRINE_TRY(nested(args[0], name, depth + 1));
             if (out_.tensors.size() == before) return bad_tensor(id, "a tensor to wrap in a Parameter");
@@ -489,13 +545,19 @@ private:
                 return bad_tensor(id, "a bool requires_grad");
             return true;
         } else if (same(callee, rebuild_from_type_v2)) {
-            // (func, new_type, args, state): the tensor is func(*args).
-            if (args.size() < 3) return bad_tensor(id, "(func, type, args, state)");
+            // (func, new_type, args, state): the tensor is func(*args), as new_type
+            // (ret.as_subclass(new_type), which keeps requires_grad), with state's attributes.
+            if (args.size() < 4) return bad_tensor(id, "(func, type, args, state)");
             const policy::qualified_name func = policy::callable_name(g_, args[0]);
             if (!same(func, rebuild_tensor_v2)) return bad_tensor(id, "_rebuild_tensor_v2 as the function");
             // func(*args): the argument count of _rebuild_tensor_v2 applies to args.
             if (g_[args[2]].kind != pickle::node_kind::tuple || g_.children(args[2]).size() != rebuild_arity(func))
                 return bad_tensor(id, "the 6 arguments of _rebuild_tensor_v2 in torch 1.13 as args");
+            // A class, or torch fails (as_subclass); another class than Tensor and Parameter is one a
+            // policy was told to allow, and is described as the tensor it wraps.
+            if (g_[args[1]].kind != pickle::node_kind::global) return bad_tensor(id, "a tensor class as the type");
+            t.parameter = same(policy::callable_name(g_, args[1]), parameter_class);
+            BRINE_TRY(empty_object_state(id, args[3]));
             BRINE_TRY(strided(t, g_.children(args[2]), at));
         } else if (same(callee, rebuild_sparse) || same(callee, rebuild_sparse_csr)) {
             // (layout, (indices, values, size)) or (layout, (crow, col, values, size)).

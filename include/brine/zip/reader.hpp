@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // A strict zip reader. It reads exactly what PyTorch's reader (miniz) would read, and refuses every
-// archive where two readers could disagree: see THREATS.md rows Z1–Z12. Opening validates the
+// archive where two readers could disagree: see THREATS.md rows Z1–Z13. Opening validates the
 // whole structure from headers alone (end records, ZIP64, central and local headers, names, and
 // that every byte of the file belongs to exactly one structure); entry data is verified (CRC-32,
 // sizes) while it streams out. Nothing is loaded into memory beyond the central directory.
@@ -41,6 +41,7 @@ struct reader_limits {
 
 struct entry {
     std::string_view name;                // as stored (valid per the name rules)
+    std::uint64_t central_header_offset = 0;
     std::uint64_t local_header_offset = 0;
     std::uint64_t data_offset = 0;        // first byte of the (compressed) data
     std::uint64_t compressed_size = 0;
@@ -49,8 +50,14 @@ struct entry {
     std::uint32_t crc32 = 0;
     std::uint16_t method = 0;             // detail::method_stored or detail::method_deflate
     std::uint16_t flags = 0;
+    std::uint32_t external_attributes = 0;  // MS-DOS attributes (low byte), Unix st_mode (high 16 bits)
 
-    [[nodiscard]] bool is_directory() const noexcept { return !name.empty() && name.back() == '/'; }
+    // Whether some reader takes the entry for a directory: miniz by its name or MS-DOS bit, Unix
+    // extractors by its mode. Opening refused every such entry that holds data, so it is empty.
+    [[nodiscard]] bool is_directory() const noexcept {
+        return (!name.empty() && name.back() == '/') || detail::dos_marks_directory(external_attributes) ||
+               detail::unix_marks_directory(external_attributes);
+    }
     [[nodiscard]] bool is_stored() const noexcept { return method == detail::method_stored; }
 };
 
@@ -85,7 +92,17 @@ struct zip64_field {
     std::uint64_t offset = 0;  // file offset of the field's header, for error reports
 };
 
-// Walks an extra-field block: each field must fit exactly and at most one may be ZIP64.
+// A field that gives the entry a second name: newer Python zipfiles (ZipInfo._decodeExtra) read
+// the entry under the Unicode Path's name when the field's CRC-32 matches the header's name, and
+// refuse the archive when the field is malformed; miniz only ever uses the header's name.
+[[nodiscard]] inline status check_extra_field_id(std::uint16_t id, std::uint64_t offset) noexcept {
+    if (id == unicode_path_extra_id)
+        return error{errc::zip_unicode_path, offset, "no Info-ZIP Unicode Path extra field (0x7075): one name only"};
+    return {};
+}
+
+// Walks an extra-field block: each field must fit exactly, none may rename the entry, and at most
+// one may be ZIP64.
 [[nodiscard]] inline result<zip64_field> find_zip64_field(byte_view extra, std::uint64_t offset) noexcept {
     zip64_field field;
     std::size_t pos = 0;
@@ -96,6 +113,7 @@ struct zip64_field {
         const std::uint16_t length = load_le16(extra.data() + pos + 2);
         if (extra.size() - pos - 4 < length)
             return error{errc::zip_bad_extra_field, offset + pos, "an extra field that fits in its header"};
+        BRINE_TRY(check_extra_field_id(id, offset + pos));
         if (id == zip64_extra_id) {
             if (field.present) return error{errc::zip_bad_extra_field, offset + pos, "at most one ZIP64 extra field"};
             field.present = true;
@@ -107,15 +125,14 @@ struct zip64_field {
     return field;
 }
 
-// Which 32-bit fields of a header are saturated (0xFFFFFFFF / 0xFFFF) and so live in ZIP64 extra.
+// Which 32-bit fields of a header are saturated (0xFFFFFFFF) and so live in its ZIP64 extra field.
 struct zip64_wanted {
     bool uncompressed_size = false;
     bool compressed_size = false;
     bool local_header_offset = false;
-    bool disk = false;
 
     [[nodiscard]] std::size_t length() const noexcept {
-        return 8 * (std::size_t{uncompressed_size} + compressed_size + local_header_offset) + (disk ? 4u : 0u);
+        return 8 * (std::size_t{uncompressed_size} + compressed_size + local_header_offset);
     }
 };
 
@@ -136,10 +153,49 @@ struct zip64_values {
     const std::uint8_t* p = field.data.data();
     if (wanted.uncompressed_size) values.uncompressed_size = load_le64(p), p += 8;
     if (wanted.compressed_size) values.compressed_size = load_le64(p), p += 8;
-    if (wanted.local_header_offset) values.local_header_offset = load_le64(p), p += 8;
-    if (wanted.disk && load_le32(p) != 0)
-        return error{errc::zip_multi_disk, field.offset, "disk number 0 in the ZIP64 extra field"};
+    if (wanted.local_header_offset) values.local_header_offset = load_le64(p);
     return values;
+}
+
+// Python's zipfile refuses the whole archive when a central header needs a version above 6.3
+// (numpy.load cannot read it), while miniz never looks. zipfile reads the low byte only; producers
+// (miniz, zipfile, brine) write 0 to 63 with a high byte of 0, so any other value is refused, in
+// local headers as well.
+[[nodiscard]] inline status check_version_needed(std::uint16_t version, std::uint64_t offset,
+                                                 std::string_view name) noexcept {
+    if (version > max_version_needed)
+        return error{errc::zip_unsupported_version, offset,
+                     "a version needed to extract of at most 6.3 (63), as Python's zipfile reads", name};
+    return {};
+}
+
+// What the external attributes and the name make of an entry, once its sizes are known. miniz
+// takes a name ending in '/' or the MS-DOS directory bit (whatever the host system) for a
+// directory and extracts nothing for it: torch.load keeps the uninitialised buffer it allocated
+// for the record's declared size, while zipfile (and brine) read the bytes. Extractors that honour
+// the Unix mode (libarchive, Info-ZIP's unzip) make S_IFDIR a directory and S_IFLNK a link whose
+// data is its target; devices, FIFOs and sockets hold no data at all, and an MS-DOS volume label
+// names a disk, not a file. So every entry must be a file or an empty directory. `at` is the
+// central header's offset.
+[[nodiscard]] inline status check_attributes(const entry& item, std::uint64_t at) noexcept {
+    const std::uint64_t attributes_at = at + central::external_attributes;
+    const std::uint32_t attributes = item.external_attributes;
+    if (unix_marks_special_file(attributes))
+        return error{errc::zip_special_file, attributes_at + 2,
+                     "a Unix mode of a regular file or a directory (no link, device, FIFO or socket)", item.name};
+    if (attributes & dos_volume_label)
+        return error{errc::zip_special_file, attributes_at, "no MS-DOS volume-label attribute (0x08)", item.name};
+    if (item.uncompressed_size == 0) return {};
+    if (!item.name.empty() && item.name.back() == '/')
+        return error{errc::zip_directory_with_data, at + central_header_size + item.name.size() - 1,
+                     "no data in a directory entry (its name ends in '/')", item.name};
+    if (dos_marks_directory(attributes))
+        return error{errc::zip_directory_with_data, attributes_at,
+                     "no MS-DOS directory attribute (0x10) on an entry with data", item.name};
+    if (unix_marks_directory(attributes))
+        return error{errc::zip_directory_with_data, attributes_at + 2,
+                     "no Unix directory mode (S_IFDIR) on an entry with data", item.name};
+    return {};
 }
 
 // `scratch` is reused memory for the file's tail (up to 64 KiB).
@@ -374,21 +430,27 @@ private:
 
             entry item;
             item.name = std::string_view(reinterpret_cast<const char*>(h + central_header_size), name_length);
+            item.central_header_offset = at;
             item.flags = load_le16(h + central::flags);
             item.method = load_le16(h + central::method);
             item.crc32 = load_le32(h + central::crc32);
             item.compressed_size = load_le32(h + central::compressed_size);
             item.uncompressed_size = load_le32(h + central::uncompressed_size);
             item.local_header_offset = load_le32(h + central::local_header_offset);
-            const std::uint16_t disk_start = load_le16(h + central::disk_start);
+            item.external_attributes = load_le32(h + central::external_attributes);
 
             BRINE_TRY(check_flags_and_method(item, at, item.name));
+            BRINE_TRY(check_version_needed(load_le16(h + central::version_needed), at + central::version_needed,
+                                           item.name));
+            // miniz refuses 0xFFFF here even when a ZIP64 extra field holds disk 0; zipfile ignores
+            // the field. Only 0 reads the same everywhere.
+            if (load_le16(h + central::disk_start) != 0)
+                return error{errc::zip_multi_disk, at + central::disk_start, "disk number 0", item.name};
 
             zip64_wanted wanted;
             wanted.uncompressed_size = item.uncompressed_size == u32_max;
             wanted.compressed_size = item.compressed_size == u32_max;
             wanted.local_header_offset = item.local_header_offset == u32_max;
-            wanted.disk = disk_start == u16_max;
             auto field = find_zip64_field(byte_view(h + central_header_size + name_length, extra_length),
                                           at + central_header_size + name_length);
             if (!field) return with_entry(field.err(), item.name);
@@ -399,8 +461,6 @@ private:
                 if (wanted.compressed_size) item.compressed_size = zip64->compressed_size;
                 if (wanted.local_header_offset) item.local_header_offset = zip64->local_header_offset;
             }
-            if (!wanted.disk && disk_start != 0)
-                return error{errc::zip_multi_disk, at + central::disk_start, "disk number 0", item.name};
 
             if (item.uncompressed_size > limits.max_entry_size)
                 return error{errc::limit_exceeded, at, "an entry within reader_limits::max_entry_size", item.name};
@@ -413,6 +473,7 @@ private:
                 return error{errc::zip_size_mismatch, at,
                              "an uncompressed size DEFLATE can reach (at most 1032 times the compressed size)",
                              item.name};
+            BRINE_TRY(check_attributes(item, at));
 
             entries_.push_back(item);
             pos += header_length;
@@ -498,6 +559,8 @@ private:
             BRINE_TRY(source_->read_at(at, h, sizeof h));
             if (load_le32(h) != local_header_signature)
                 return error{errc::zip_bad_signature, at, "a local header signature PK\\3\\4", item.name};
+            BRINE_TRY(check_version_needed(load_le16(h + local::version_needed), at + local::version_needed,
+                                           item.name));
             const std::size_t name_length = load_le16(h + local::name_length);
             const std::size_t extra_length = load_le16(h + local::extra_length);
             if (!add_fits(at + local_header_size, name_length + extra_length, directory_offset_))

@@ -37,10 +37,40 @@ inline constexpr std::uint16_t flag_masked_local_headers = 0x2000;  // central d
 inline constexpr std::uint16_t method_stored = 0;
 inline constexpr std::uint16_t method_deflate = 8;
 
+// Python's zipfile (MAX_EXTRACT_VERSION) refuses to open an archive with a central header that
+// needs a later version to extract; miniz never reads the field.
+inline constexpr std::uint16_t max_version_needed = 63;  // 6.3
+
 inline constexpr std::uint16_t zip64_extra_id = 0x0001;
+// Info-ZIP Unicode Path: a second name for the entry, which newer Python zipfiles use instead of
+// the header's name when the field's CRC-32 matches that name.
+inline constexpr std::uint16_t unicode_path_extra_id = 0x7075;
 // PyTorch pads local headers with an extra field 'FB' (0x4246) so record data starts 64-aligned.
 inline constexpr std::uint16_t torch_padding_extra_id = 0x4246;
 inline constexpr std::size_t torch_alignment = 64;
+
+// External attributes (central header only): MS-DOS attributes in the low byte, and a Unix
+// st_mode in the high 16 bits when the producer wrote one (Python's zipfile always does). brine
+// reads the mode whatever the host system in "version made by": some extractors do too (7-Zip
+// with its own flag), and no producer writes anything there but a mode or zeros.
+inline constexpr std::uint32_t dos_volume_label = 0x08;
+inline constexpr std::uint32_t dos_directory = 0x10;
+inline constexpr std::uint32_t unix_file_type_mask = 0170000u << 16;
+inline constexpr std::uint32_t unix_regular_file = 0100000u << 16;
+inline constexpr std::uint32_t unix_directory = 0040000u << 16;
+
+// miniz (mz_zip_reader_is_file_a_directory) takes the MS-DOS bit whatever the host system.
+[[nodiscard]] constexpr bool dos_marks_directory(std::uint32_t attributes) noexcept {
+    return (attributes & dos_directory) != 0;
+}
+[[nodiscard]] constexpr bool unix_marks_directory(std::uint32_t attributes) noexcept {
+    return (attributes & unix_file_type_mask) == unix_directory;
+}
+// A Unix type other than "none given", regular file or directory: link, device, FIFO, socket.
+[[nodiscard]] constexpr bool unix_marks_special_file(std::uint32_t attributes) noexcept {
+    const std::uint32_t type = attributes & unix_file_type_mask;
+    return type != 0 && type != unix_regular_file && type != unix_directory;
+}
 
 inline constexpr std::uint16_t u16_max = 0xFFFF;
 inline constexpr std::uint32_t u32_max = 0xFFFFFFFF;
