@@ -6,6 +6,8 @@
 #include <brine/brine.hpp>
 #include <doctest/doctest.h>
 
+#include "disarm_testing.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -54,17 +56,8 @@ bytes named_block(std::string_view checksum_field) {
     return block;
 }
 
-result<torch::report> scan_bytes(const bytes& data) {
-    torch::disarmer d;
-    return d.scan(byte_view(data.data(), data.size()));
-}
-
-result<torch::report> disarm_bytes(const bytes& data, bytes& out) {
-    torch::disarmer d;
-    const byte_view view(data.data(), data.size());
-    vector_sink sink(out);
-    return d.disarm(view, memory_source(view), sink);
-}
+using brine_test::disarm_bytes;
+using brine_test::scan_bytes;
 
 status check_output(bytes& out) {
     vector_sink sink(out);

@@ -5,6 +5,7 @@
 #include <brine/brine.hpp>
 #include <doctest/doctest.h>
 
+#include "disarm_testing.hpp"
 #include "test_files.hpp"
 
 #include <algorithm>
@@ -32,17 +33,8 @@ std::string join(const std::vector<std::int64_t>& values) {
     return out;
 }
 
-result<torch::report> scan_bytes(const bytes& data) {
-    torch::disarmer d;
-    return d.scan(byte_view(data.data(), data.size()));
-}
-
-result<torch::report> disarm_bytes(const bytes& data, bytes& out) {
-    torch::disarmer d;
-    const byte_view view(data.data(), data.size());
-    vector_sink sink(out);
-    return d.disarm(view, memory_source(view), sink);
-}
+using brine_test::disarm_bytes;
+using brine_test::scan_bytes;
 
 // A torch.save-like archive from a pickle and records, written with brine's zip writer.
 // `version`: the version record's text, or none with nullptr.
