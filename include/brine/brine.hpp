@@ -43,6 +43,7 @@
 #include <brine/pickle/writer.hpp>
 
 // allowlist policies
+#include <brine/policy/amplification.hpp>
 #include <brine/policy/concept.hpp>
 #include <brine/policy/extend.hpp>
 #include <brine/policy/graph_queries.hpp>

@@ -8610,6 +8610,152 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/pickle/value.hpp ----
 
+// ---- begin brine/policy/amplification.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Resource amplification by allowed content (THREATS.md R5): a call the allowlist accepts can
+// still make the victim's loader allocate in proportion to a number in the pickle, not to the
+// pickle's size. bytearray(2**31) is a 15-byte call that torch's weights_only unpickler runs and
+// that allocates 2 GiB of zeros; numpy's _reconstruct(ndarray, (2**30,), b'b') allocates the
+// shape it is given. Calls that copy their argument do the same through the memo: set(L) of a
+// memoized list L, repeated with BINGET, allocates |L| entries per 4-byte call.
+//
+// loader_bytes() estimates, for the callables the shipped policies (or a user's extension of
+// them) may allow, what one call allocates in CPython; the machine charges every allowed call
+// against a budget per pickle (loader_budget) and refuses the calls past it. Unknown callables
+// cost 0: brine has no semantics for them (extend.hpp).
+
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace policy {
+
+// The budget of a pickle of `input_size` bytes. CPython's unpickler already turns one byte into
+// up to about 64 bytes of objects without any call (EMPTY_DICT: 1 byte, a 64-byte dict), so
+// copies within that ratio add nothing a plain pickle could not do; 64 MiB more covers values made
+// from nothing (bytearray(n), an array shape) in any real file, which never writes such calls
+// (bytearray pickles as bytearray(b'...'), np.save's _reconstruct has shape (0,)).
+inline constexpr std::uint64_t loader_fixed_budget = std::uint64_t(64) << 20;
+inline constexpr std::uint64_t loader_bytes_per_input_byte = 64;
+
+namespace detail {
+
+inline constexpr std::uint64_t saturated = std::numeric_limits<std::uint64_t>::max();
+
+[[nodiscard]] constexpr std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
+    return a > saturated - b ? saturated : a + b;
+}
+[[nodiscard]] constexpr std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) noexcept {
+    return a != 0 && b > saturated / a ? saturated : a * b;
+}
+
+// A size argument as the loader reads it: negative sizes raise before allocating (0); an int
+// beyond 64 bits saturates.
+[[nodiscard]] inline std::uint64_t size_value(const pickle::graph& g, pickle::node_id id) noexcept {
+    const pickle::node& n = g[id];
+    switch (n.kind) {
+        case pickle::node_kind::boolean: return n.boolean() ? 1 : 0;
+        case pickle::node_kind::integer: return n.integer() < 0 ? 0 : static_cast<std::uint64_t>(n.integer());
+        case pickle::node_kind::big_integer: {
+            const std::string_view bytes = n.text();  // little-endian two's complement
+            if (bytes.empty() || (static_cast<unsigned char>(bytes.back()) & 0x80) != 0) return 0;
+            return saturated;
+        }
+        default: return 0;
+    }
+}
+
+// The number of elements of an array shape: an int, or a tuple or list of ints (numpy's forms).
+[[nodiscard]] inline std::uint64_t shape_elements(const pickle::graph& g, pickle::node_id id) noexcept {
+    const pickle::node_kind kind = g[id].kind;
+    if (kind != pickle::node_kind::tuple && kind != pickle::node_kind::list) return size_value(g, id);
+    std::uint64_t product = 1;
+    for (const pickle::node_id dim : g.children(id)) product = saturating_mul(product, size_value(g, dim));
+    return product;
+}
+
+[[nodiscard]] inline bool is_text(pickle::node_kind kind) noexcept {
+    return kind == pickle::node_kind::string || kind == pickle::node_kind::legacy_string ||
+           kind == pickle::node_kind::bytes || kind == pickle::node_kind::bytearray;
+}
+
+// bytearray(x[, encoding]) and _codecs.encode(x, encoding): an int allocates that many zero bytes;
+// text is encoded, at most 4 bytes per input byte (UTF-32) plus a BOM.
+[[nodiscard]] inline std::uint64_t buffer_bytes(const pickle::graph& g, pickle::node_id first) noexcept {
+    if (is_text(g[first].kind)) return saturating_add(saturating_mul(g[first].text().size(), 4), 4);
+    return size_value(g, first);
+}
+
+// A container copied into a set, dict or tuple: about 64 bytes per entry at most (a set's hash
+// table slot with its load factor, a dict's entry and index), the ratio the budget allows.
+[[nodiscard]] inline std::uint64_t copy_bytes(const pickle::graph& g, pickle::node_id first) noexcept {
+    const pickle::node& n = g[first];
+    if (is_text(n.kind)) return saturating_mul(n.text().size(), 64);  // Counter('...'), set('...')
+    if (n.kind == pickle::node_kind::global || n.kind == pickle::node_kind::call) return 0;
+    return saturating_mul(g.children(first).size() + g.items(first).size(), 64);
+}
+
+inline constexpr qualified_name buffer_makers[] = {
+    {"_codecs", "encode"},
+    {"builtins", "bytearray"},
+    {"builtins", "bytes"},
+};
+static_assert(strictly_sorted(buffer_makers), "the table must be sorted by (module, name), no duplicates");
+inline constexpr qualified_name container_copiers[] = {
+    {"builtins", "frozenset"}, {"builtins", "list"},        {"builtins", "set"},  {"builtins", "tuple"},
+    {"collections", "Counter"}, {"collections", "OrderedDict"}, {"torch", "Size"},
+};
+static_assert(strictly_sorted(container_copiers), "the table must be sorted by (module, name), no duplicates");
+// (callable, index of the shape argument): what np.save's object arrays call, and numpy's array
+// makers should a user allow them. 8 bytes per element: an object array's pointers, the widest
+// scalar; a structured dtype can be wider, so this is a lower bound.
+struct shaped_maker {
+    qualified_name name;
+    std::size_t shape_argument;
+};
+inline constexpr shaped_maker array_makers[] = {
+    {{"numpy", "empty"}, 0},
+    {{"numpy", "ndarray"}, 0},
+    {{"numpy", "ones"}, 0},
+    {{"numpy", "zeros"}, 0},
+    {{"numpy._core.multiarray", "_reconstruct"}, 1},
+    {{"numpy.core.multiarray", "_reconstruct"}, 1},
+};
+
+}  // namespace detail
+
+// What calling `callee` with the argument tuple `args` allocates in the loader, at least; 0 for
+// callables brine knows nothing about. Saturates instead of overflowing.
+[[nodiscard]] inline std::uint64_t loader_bytes(const pickle::graph& g, const qualified_name& callee,
+                                                pickle::node_id args) noexcept {
+    if (args == pickle::no_node || g[args].kind != pickle::node_kind::tuple) return 0;
+    const auto arguments = g.children(args);
+    if (arguments.empty()) return 0;
+    if (contains(detail::buffer_makers, callee)) return detail::buffer_bytes(g, arguments[0]);
+    if (contains(detail::container_copiers, callee)) return detail::copy_bytes(g, arguments[0]);
+    for (const detail::shaped_maker& maker : detail::array_makers) {
+        if (maker.name.module != callee.module || maker.name.name != callee.name) continue;
+        if (maker.shape_argument >= arguments.size()) return 0;
+        return detail::saturating_mul(detail::shape_elements(g, arguments[maker.shape_argument]), 8);
+    }
+    return 0;
+}
+
+// The most an accepted pickle of `input_size` bytes may make the loader allocate through calls.
+[[nodiscard]] constexpr std::uint64_t loader_budget(std::uint64_t input_size) noexcept {
+    return detail::saturating_add(loader_fixed_budget,
+                                  detail::saturating_mul(input_size, loader_bytes_per_input_byte));
+}
+
+}  // namespace policy
+BRINE_NAMESPACE_END
+
+// ---- end brine/policy/amplification.hpp ----
+
 // ---- begin brine/policy/concept.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -8798,8 +8944,11 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/policy/graph_queries.hpp ----
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -8841,6 +8990,8 @@ public:
         memo_dense_.clear();
         memo_sparse_.clear();
         memo_count_ = 0;
+        memo_index_noted_ = false;
+        loader_charged_ = 0;
         protocol_ = 0;
         saw_proto_ = false;
 
@@ -8931,6 +9082,23 @@ private:
         if (inserted) BRINE_TRY(count_memo_entry(t));
         else it->second = value;
         return {};
+    }
+
+    // CPython's _Unpickler_MemoPut grows its memo array of pointers to twice an index past its end
+    // (_Unpickler_ResizeMemoList(self, idx * 2), zero-filled): LONG_BINPUT 0xFFFFFFF0 is 5 bytes
+    // that make the loader allocate 64 GiB (THREATS.md R5). Picklers number the memo densely from
+    // 0, one PUT or MEMOIZE (at least a byte) per entry, so no real pickle has an index as large as
+    // its own length; below 2^20 (16 MiB of memo in the loader) nothing is reported, for streams
+    // written by a reused Pickler. A finding, not an error: the writer renumbers the memo from 0,
+    // so the reconstruction never carries the index. Noted once per pickle: one finding is enough
+    // to see it, and a finding per PUT would let the report outgrow the input.
+    void note_memo_index(std::uint64_t index, const token& t) {
+        const std::uint64_t bound = input_.size() > memo_index_floor ? input_.size() : memo_index_floor;
+        if (index < bound || memo_index_noted_) return;
+        memo_index_noted_ = true;
+        graph_->note(finding{t.op, t.offset, {}, {},
+                             "memo index far beyond what a pickler numbers: CPython's loader grows its memo to "
+                             "twice the index (8 bytes each), gigabytes; renumbered when written (R5)"});
     }
 
     status count_memo_entry(const token& t) noexcept {
@@ -9071,9 +9239,41 @@ private:
             graph_->block(*id, finding{t.op, t.offset, name.module, name.name, verdict.refusal});
             return *id;
         }
+        const std::uint64_t cost = policy::loader_bytes(*graph_, policy::qualified_name{name.module, name.name}, args);
+        if (!charge_loader(cost)) {
+            graph_->block(*id, finding{t.op, t.offset, name.module, name.name, amplification_reason(cost)});
+            return *id;
+        }
         capture(args);
         if (kwargs != no_node) capture(kwargs);
         return *id;
+    }
+
+    // An allowed call still runs in the loader: what it allocates there (bytearray(n), an array
+    // shape, a copy of a memoized container) is charged against the pickle's budget
+    // (policy/amplification.hpp, THREATS.md R5); past it, the call is refused and not charged.
+    bool charge_loader(std::uint64_t cost) noexcept {
+        const std::uint64_t budget = policy::loader_budget(input_.size());
+        if (cost > budget || loader_charged_ > budget - cost) return false;
+        loader_charged_ += cost;
+        return true;
+    }
+
+    // "allocates N bytes in the loader ...", kept in the graph (NUL-terminated) so the finding's
+    // reason lives as long as its module and name do.
+    const char* amplification_reason(std::uint64_t cost) {
+        static constexpr std::string_view head = "allocates ";
+        static constexpr std::string_view tail =
+            " bytes in the loader, past what this pickle may make it allocate (64 MiB + 64 bytes per "
+            "input byte; R5)";
+        char text[head.size() + 20 + tail.size() + 1];
+        std::memcpy(text, head.data(), head.size());
+        char* end = std::to_chars(text + head.size(), text + head.size() + 20, cost).ptr;
+        std::memcpy(end, tail.data(), tail.size());
+        end += tail.size();
+        *end++ = '\0';
+        const auto length = static_cast<std::size_t>(end - text);
+        return graph_->keep(byte_view{reinterpret_cast<const std::uint8_t*>(text), length}).data();
     }
 
     // A call sees its arguments as they are now, but the graph holds containers in their final
@@ -9302,6 +9502,7 @@ private:
             case opcode::BINPUT:
             case opcode::LONG_BINPUT:
                 if (t.integer < 0) return error{errc::pickle_bad_argument, t.offset, "a non-negative memo index"};
+                note_memo_index(static_cast<std::uint64_t>(t.integer), t);
                 return memo_put(static_cast<std::uint64_t>(t.integer), t);
             case opcode::MEMOIZE: return memo_put(memo_count_, t);
             case opcode::GET:
@@ -9455,6 +9656,8 @@ private:
     // Below this, memo indices live in a vector; a PUT far past the current end goes to the map.
     static constexpr std::uint64_t memo_dense_limit = std::uint64_t{1} << 24;
     static constexpr std::uint64_t memo_dense_slack = 1024;
+    // Memo indices below this are never reported (note_memo_index).
+    static constexpr std::uint64_t memo_index_floor = std::uint64_t{1} << 20;
 
     const Policy* policy_;
     graph* graph_ = nullptr;
@@ -9465,6 +9668,8 @@ private:
     alloc::unordered_map<std::uint64_t, node_id> memo_sparse_;
     alloc::vector<node_id> capture_work_;
     std::uint64_t memo_count_ = 0;
+    std::uint64_t loader_charged_ = 0;  // bytes the allowed calls so far allocate in the loader
+    bool memo_index_noted_ = false;
     int protocol_ = 0;
     bool saw_proto_ = false;
 };

@@ -17,11 +17,15 @@
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/reader.hpp>
 #include <brine/pickle/value.hpp>
+#include <brine/policy/amplification.hpp>
 #include <brine/policy/concept.hpp>
 #include <brine/policy/graph_queries.hpp>
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -63,6 +67,8 @@ public:
         memo_dense_.clear();
         memo_sparse_.clear();
         memo_count_ = 0;
+        memo_index_noted_ = false;
+        loader_charged_ = 0;
         protocol_ = 0;
         saw_proto_ = false;
 
@@ -153,6 +159,23 @@ private:
         if (inserted) BRINE_TRY(count_memo_entry(t));
         else it->second = value;
         return {};
+    }
+
+    // CPython's _Unpickler_MemoPut grows its memo array of pointers to twice an index past its end
+    // (_Unpickler_ResizeMemoList(self, idx * 2), zero-filled): LONG_BINPUT 0xFFFFFFF0 is 5 bytes
+    // that make the loader allocate 64 GiB (THREATS.md R5). Picklers number the memo densely from
+    // 0, one PUT or MEMOIZE (at least a byte) per entry, so no real pickle has an index as large as
+    // its own length; below 2^20 (16 MiB of memo in the loader) nothing is reported, for streams
+    // written by a reused Pickler. A finding, not an error: the writer renumbers the memo from 0,
+    // so the reconstruction never carries the index. Noted once per pickle: one finding is enough
+    // to see it, and a finding per PUT would let the report outgrow the input.
+    void note_memo_index(std::uint64_t index, const token& t) {
+        const std::uint64_t bound = input_.size() > memo_index_floor ? input_.size() : memo_index_floor;
+        if (index < bound || memo_index_noted_) return;
+        memo_index_noted_ = true;
+        graph_->note(finding{t.op, t.offset, {}, {},
+                             "memo index far beyond what a pickler numbers: CPython's loader grows its memo to "
+                             "twice the index (8 bytes each), gigabytes; renumbered when written (R5)"});
     }
 
     status count_memo_entry(const token& t) noexcept {
@@ -293,9 +316,41 @@ private:
             graph_->block(*id, finding{t.op, t.offset, name.module, name.name, verdict.refusal});
             return *id;
         }
+        const std::uint64_t cost = policy::loader_bytes(*graph_, policy::qualified_name{name.module, name.name}, args);
+        if (!charge_loader(cost)) {
+            graph_->block(*id, finding{t.op, t.offset, name.module, name.name, amplification_reason(cost)});
+            return *id;
+        }
         capture(args);
         if (kwargs != no_node) capture(kwargs);
         return *id;
+    }
+
+    // An allowed call still runs in the loader: what it allocates there (bytearray(n), an array
+    // shape, a copy of a memoized container) is charged against the pickle's budget
+    // (policy/amplification.hpp, THREATS.md R5); past it, the call is refused and not charged.
+    bool charge_loader(std::uint64_t cost) noexcept {
+        const std::uint64_t budget = policy::loader_budget(input_.size());
+        if (cost > budget || loader_charged_ > budget - cost) return false;
+        loader_charged_ += cost;
+        return true;
+    }
+
+    // "allocates N bytes in the loader ...", kept in the graph (NUL-terminated) so the finding's
+    // reason lives as long as its module and name do.
+    const char* amplification_reason(std::uint64_t cost) {
+        static constexpr std::string_view head = "allocates ";
+        static constexpr std::string_view tail =
+            " bytes in the loader, past what this pickle may make it allocate (64 MiB + 64 bytes per "
+            "input byte; R5)";
+        char text[head.size() + 20 + tail.size() + 1];
+        std::memcpy(text, head.data(), head.size());
+        char* end = std::to_chars(text + head.size(), text + head.size() + 20, cost).ptr;
+        std::memcpy(end, tail.data(), tail.size());
+        end += tail.size();
+        *end++ = '\0';
+        const auto length = static_cast<std::size_t>(end - text);
+        return graph_->keep(byte_view{reinterpret_cast<const std::uint8_t*>(text), length}).data();
     }
 
     // A call sees its arguments as they are now, but the graph holds containers in their final
@@ -524,6 +579,7 @@ private:
             case opcode::BINPUT:
             case opcode::LONG_BINPUT:
                 if (t.integer < 0) return error{errc::pickle_bad_argument, t.offset, "a non-negative memo index"};
+                note_memo_index(static_cast<std::uint64_t>(t.integer), t);
                 return memo_put(static_cast<std::uint64_t>(t.integer), t);
             case opcode::MEMOIZE: return memo_put(memo_count_, t);
             case opcode::GET:
@@ -677,6 +733,8 @@ private:
     // Below this, memo indices live in a vector; a PUT far past the current end goes to the map.
     static constexpr std::uint64_t memo_dense_limit = std::uint64_t{1} << 24;
     static constexpr std::uint64_t memo_dense_slack = 1024;
+    // Memo indices below this are never reported (note_memo_index).
+    static constexpr std::uint64_t memo_index_floor = std::uint64_t{1} << 20;
 
     const Policy* policy_;
     graph* graph_ = nullptr;
@@ -687,6 +745,8 @@ private:
     alloc::unordered_map<std::uint64_t, node_id> memo_sparse_;
     alloc::vector<node_id> capture_work_;
     std::uint64_t memo_count_ = 0;
+    std::uint64_t loader_charged_ = 0;  // bytes the allowed calls so far allocate in the loader
+    bool memo_index_noted_ = false;
     int protocol_ = 0;
     bool saw_proto_ = false;
 };
