@@ -1,7 +1,9 @@
 // brine CLI: keygen, seal, verify, restore (DESIGN.md §4 and §5).
 //
 // Exit codes: 0 done / intact, 1 the seal's reconstruction removed something (as disarm),
-// 2 error (no output exists), 3 tampering detected (verify; restore of a tampered file).
+// 2 error (no output exists; also a wrong key, said as "wrong key"), 3 tampering detected
+// (verify; restore of a tampered file), which includes an authentic seal whose label or root is
+// not the one --expect-label / --expect-root pins: not the expected model.
 #pragma once
 
 #include <brine/brine.hpp>
@@ -82,6 +84,7 @@ inline int command_seal(int argc, char** argv) {
         return exit_error;
     }
     seal.scrub_lsb = opts.scrub_lsb;
+    seal.label = opts.label;  // checked by parse_options
     seal.jobs = hashing_jobs(opts);
     if (!opts.plan.empty() && !read_text_file(opts.plan, seal.plan)) {
         std::fprintf(stderr, "brine seal: cannot read the plan file %s (at most 1 MiB)\n", escaped(opts.plan).c_str());
@@ -110,16 +113,18 @@ inline int command_seal(int argc, char** argv) {
                                ",\"permute\":" + json_string(opts.permute) + ",\"hash\":" + json_string(opts.hash) +
                                ",\"records\":" + std::to_string(s.records) + ",\"tensors\":" + std::to_string(s.tensors) +
                                ",\"root\":" + json_string(root) + ",\"findings\":" + findings_json(r);
+            if (!seal.label.empty()) line += ",\"label\":" + json_string(seal.label);
             if (!s.plan.empty()) line += ",\"plan\":" + json_string(s.plan);
             if (scrubbed)
                 line += ",\"scrub\":{\"bits\":" + std::to_string(seal.scrub_lsb) +
-                        ",\"max_abs_change\":" + std::to_string(s.scrubbed.max_abs) +
-                        ",\"max_rel_change\":" + std::to_string(s.scrubbed.max_rel) + "}";
+                        ",\"max_abs_change\":" + json_number(s.scrubbed.max_abs) +
+                        ",\"max_rel_change\":" + json_number(s.scrubbed.max_rel) + "}";
             print_line(stdout, line + "}\n");
         } else {
             std::string text = escaped(in) + ": sealed into " + escaped(out) + " (" + r.format + "; permute " +
                                opts.permute + ", " + opts.hash + "; " + std::to_string(s.records) + " records, " +
                                std::to_string(s.tensors) + " tensors)\n  root " + root + "\n";
+            if (!seal.label.empty()) text += "  label " + escaped(seal.label) + "\n";
             if (!opts.manifest.empty()) text += "  manifest " + escaped(opts.manifest) + "\n";
             if (!opts.quiet && !s.plan.empty()) text += "  neuron plan:\n" + s.plan;
             if (scrubbed) {
@@ -136,10 +141,17 @@ inline int command_seal(int argc, char** argv) {
     });
 }
 
+// What to add to a failure's line: a wrong key is said in words (exit 2, not tampering).
+inline const char* failure_hint(const brine::error& e) {
+    return e.code == brine::errc::mtd_wrong_key ? " -- wrong key: the file was sealed under another key" : "";
+}
+
 inline brine::mtd::verify_options verify_options_of(const options& opts, progress_line* progress) {
     brine::mtd::verify_options v;
     v.jobs = hashing_jobs(opts);
     v.manifest_path = opts.manifest.empty() ? nullptr : opts.manifest.c_str();
+    if (opts.expect_label_given) v.expect_label = opts.expect_label;
+    if (opts.expect_root_given) v.expect_root = opts.expect_root;
     if (progress) {
         v.progress = &progress_line::update;
         v.progress_context = progress;
@@ -154,13 +166,14 @@ int verify_one(const options& opts, const std::string& path, const brine::mtd::s
     const auto checked = brine::mtd::verify_file(path.c_str(), key, verify_options_of(opts, show ? &progress : nullptr), rules);
     progress.finish();
     if (!checked) {
-        print_failure(opts, "verify", path, checked.err());
+        print_failure(opts, "verify", path, checked.err(), "error", failure_hint(checked.err()));
         return exit_error;
     }
     const brine::mtd::verify_report& r = *checked;
     if (opts.json) {
         std::string line = "{\"file\":" + json_string(path) + ",\"status\":" + (r.intact() ? "\"intact\"" : "\"tampered\"");
         if (r.manifest_authentic) line += ",\"root\":" + json_string(brine::mtd::to_hex(r.sealed.root));
+        if (r.manifest_authentic && !r.sealed.label.empty()) line += ",\"label\":" + json_string(r.sealed.label);
         line += ",\"problems\":[";
         for (std::size_t i = 0; i < r.problems.size(); ++i)
             line += std::string(i ? "," : "") + "{\"where\":" + json_string(r.problems[i].where) +
@@ -171,7 +184,8 @@ int verify_one(const options& opts, const std::string& path, const brine::mtd::s
             print_line(stdout, escaped(path) + ": intact (" + std::to_string(r.sealed.records.size()) + " records, " +
                                    std::to_string(r.sealed.tensors.size()) + " tensors, " +
                                    std::to_string(r.bytes_hashed) + " bytes hashed)\n  root " +
-                                   brine::mtd::to_hex(r.sealed.root) + "\n");
+                                   brine::mtd::to_hex(r.sealed.root) + "\n" +
+                                   (r.sealed.label.empty() ? std::string() : "  label " + escaped(r.sealed.label) + "\n"));
     } else {
         std::string text = escaped(path) + ": TAMPERED (" + std::to_string(r.problems.size()) + " problem(s))\n";
         for (const auto& p : r.problems) text += "  " + escaped(p.where) + ": " + escaped(p.what) + "\n";
@@ -213,7 +227,7 @@ inline int command_restore(int argc, char** argv) {
         if (!restored) {
             const bool tampered = restored.err().code == brine::errc::mtd_tampered;
             print_failure(opts, "restore", in, restored.err(), tampered ? "tampered" : "error",
-                          tampered ? " (brine verify names what changed)" : "");
+                          tampered ? " (brine verify names what changed)" : failure_hint(restored.err()));
             return tampered ? exit_tampered : exit_error;
         }
         const brine::torch::report& r = *restored;

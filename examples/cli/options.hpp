@@ -31,7 +31,20 @@ struct options {
     std::string plan;                  // the PLAN file of --permute neurons=PLAN
     std::string hash = "hmac_sha256";  // --hash sha256|hmac_sha256
     unsigned scrub_lsb = 0;            // --scrub-lsb N
+    std::string label;                 // seal --label NAME
+    bool expect_label_given = false;   // verify/restore --expect-label NAME
+    std::string expect_label;
+    bool expect_root_given = false;    // verify/restore --expect-root HEX (64 digits, either case)
+    brine::mtd::digest expect_root{};
 };
+
+// The root digest of --expect-root: 64 hexadecimal digits, either case (as copied from anywhere).
+inline bool parse_root(std::string_view text, brine::mtd::digest& out) {
+    std::string lower(text);
+    for (char& c : lower)
+        if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    return brine::mtd::from_hex(lower, out);
+}
 
 // A whole number in [low, high] from an option's value, or false.
 inline bool parse_number(const char* text, unsigned long low, unsigned long high, unsigned long& out) {
@@ -102,6 +115,31 @@ inline bool parse_options(int argc, char** argv, const char* command, options& o
                 std::fprintf(stderr, "brine %s: only --permute neurons takes a plan file\n", command);
                 return false;
             }
+        } else if (arg == "--label" || arg == "--expect-label") {
+            const char* v = value(argv[i]);
+            if (!v) return false;
+            // Checked here as the manifest checks it, so a label that could never match is an
+            // error now rather than a seal that cannot be made or a verify that always fails.
+            const brine::mtd::label_fault fault = brine::mtd::check_label(v);
+            if (fault.expected) {
+                std::fprintf(stderr, "brine %s: %s: byte %zu: expected %s\n", command, arg == "--label" ? "--label" : "--expect-label",
+                             fault.offset, fault.expected);
+                return false;
+            }
+            if (arg == "--label") {
+                out.label = v;
+            } else {
+                out.expect_label = v;
+                out.expect_label_given = true;
+            }
+        } else if (arg == "--expect-root") {
+            const char* v = value("--expect-root");
+            if (!v) return false;
+            if (!parse_root(v, out.expect_root)) {
+                std::fprintf(stderr, "brine %s: --expect-root takes the 64 hexadecimal digits of a seal's root\n", command);
+                return false;
+            }
+            out.expect_root_given = true;
         } else if (arg == "--scrub-lsb") {
             const char* v = value("--scrub-lsb");
             if (!v) return false;

@@ -5,6 +5,8 @@
 
 #include <brine/brine.hpp>
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -73,6 +75,16 @@ inline std::string json_string(std::string_view text) {
     }
     out += '"';
     return out;
+}
+
+// A JSON number in the shortest form that reads back as the same double (std::to_chars), so a
+// figure such as 1.19e-07 keeps its digits instead of printing as 0.000000. JSON has no NaN or
+// infinity: those print as null.
+inline std::string json_number(double value) {
+    if (!std::isfinite(value)) return "null";
+    char text[32];  // the shortest round trip of a double takes at most 24 characters
+    const std::to_chars_result done = std::to_chars(text, text + sizeof text, value);
+    return std::string(text, done.ptr);
 }
 
 inline std::string error_text(const brine::error& e) {

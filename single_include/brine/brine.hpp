@@ -437,6 +437,7 @@ enum class errc : std::uint16_t {
     mtd_unsupported,          // a format or tensor the chosen strategy cannot seal (said in the detail)
     mtd_bad_plan,             // a neuron plan that does not fit the checkpoint, or none can be inferred
     mtd_tampered,             // the file differs from what its seal says (restore refuses to undo it)
+    mtd_wrong_key,            // a key other than the one the file was sealed with (the manifest's key check differs)
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -550,6 +551,7 @@ enum class errc : std::uint16_t {
         case errc::mtd_unsupported: return "mtd.unsupported";
         case errc::mtd_bad_plan: return "mtd.bad_plan";
         case errc::mtd_tampered: return "mtd.tampered";
+        case errc::mtd_wrong_key: return "mtd.wrong_key";
     }
     return "unknown";
 }
@@ -16685,7 +16687,9 @@ BRINE_NAMESPACE_END
 //   then optionally one line ending, "\n" or "\r\n", then the end of the file. Nothing else:
 //   no spaces, no "0x", no comments, no second line.
 //
-// brine writes 64 lowercase digits and "\n", into a new file of mode 0600.
+// brine writes 64 lowercase digits and "\n", into a new file of mode 0600, and reads only key
+// files that group and others can neither read nor write (as ssh treats private keys): a key
+// others could read is no longer secret, and one they could write may have been replaced.
 
 
 #include <array>
@@ -16762,11 +16766,28 @@ inline constexpr std::size_t key_file_limit = 1024;
 
 #if BRINE_HAS_POSIX_FILES
 
-// Reads and parses a key file. Anything larger than key_file_limit is refused before it is read
+// Refuses a key file whose permission bits let group or others read, write or execute it. The
+// mode comes from fstat on the descriptor already open, not from stat on the path: the file
+// checked is the file read, whatever happens to the path meanwhile. The error (mtd_bad_key at
+// offset 0) names the mode as its entry, e.g. "mode 0644", and says to chmod 600.
+[[nodiscard]] inline status check_key_file_mode(int fd) noexcept {
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) return error{errc::io_open_failed, 0, "a key file whose mode can be read"};
+    const auto mode = static_cast<unsigned>(info.st_mode & 07777);
+    if ((mode & 077) == 0) return {};
+    char text[] = "mode 0000";
+    for (int digit = 0; digit < 4; ++digit) text[5 + digit] = static_cast<char>('0' + ((mode >> (3 * (3 - digit))) & 7));
+    return error{errc::mtd_bad_key, 0,
+                 "a key file only its owner can read or write (group or others have access: chmod 600 KEYFILE)",
+                 std::string_view(text, sizeof text - 1)};
+}
+
+// Reads and parses a key file, refusing one others can access (check_key_file_mode). Anything larger than key_file_limit is refused before it is read
 // (mtd_bad_key at that offset): a key path pointing at a model or a log by mistake fails fast.
 [[nodiscard]] inline result<secret_key> read_key_file(const char* path) noexcept {
     auto file = file_source::open(path);
     BRINE_TRY(file);
+    BRINE_TRY(check_key_file_mode(file->descriptor()));
     if (file->size() > key_file_limit)
         return error{errc::mtd_bad_key, key_file_limit, "a key file (64 hexadecimal digits, at most 1 KiB)"};
     std::array<std::uint8_t, key_file_limit> text{};
@@ -17096,15 +17117,17 @@ BRINE_NAMESPACE_END
 // digests at every granularity, authenticated as a whole. It never holds the key or a
 // permutation: those are derived again from key + salt when needed.
 //
-// Format, version 1: UTF-8 text, one item per line ending in "\n", in exactly this order:
+// Format, version 2: UTF-8 text, one item per line ending in "\n", in exactly this order:
 //
-//     brine-manifest 1
+//     brine-manifest 2
 //     format torch_zip|pickle
 //     hash sha256|hmac_sha256
 //     permute none|records|elements|neurons
 //     scrub-lsb N                          0: no scrubbing
 //     chunk-size N                         bytes per chunk digest (power of two, 4 KiB..1 GiB)
 //     salt HEX64
+//     key-check HEX16                      tells a wrong key from tampering (seal.hpp, key_check_of)
+//     label =TEXT                          optional: the model and release the seal is bound to
 //     plan =TEXT                           zero or more: the neuron plan, one line per hidden axis
 //     record =NAME SIZE SEALED ORIGINAL    per record of the file in file order (not the manifest)
 //     chunk HEX64                          after each record: its chunk digests, in order
@@ -17133,8 +17156,17 @@ BRINE_NAMESPACE_END
 //   root         label, every byte of the manifest before the root line
 //   tag          HMAC-SHA-256 under the manifest key (always keyed) of everything before the tag
 //                line: the manifest is authentic only with the key that sealed it.
+// The key check and the label are lines of the prefix: covered by the root and the tag like every
+// other field, so a label cannot be changed or removed without the key.
+//
+// Version 1 (brine before labels and key checks) is the same without the key-check and label
+// lines. It is still read, so files sealed then keep verifying: such a manifest has no key check
+// (a wrong key is reported as tampering, as it was) and no label (--expect-label refuses it).
+// brine writes version 2 only; a reader older than version 2 refuses it at offset 0 with
+// "brine-manifest 1" expected, rather than misreading it.
 
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17192,14 +17224,22 @@ struct manifest_global {
     std::string name;
 };
 
+// The key check: 8 bytes derived from the key and the salt (seal.hpp, key_check_of).
+using key_check = std::array<std::uint8_t, 8>;
+
 struct manifest {
-    static constexpr unsigned version = 1;
+    static constexpr unsigned version = 2;         // the version brine writes
+    static constexpr unsigned oldest_version = 1;  // the oldest it reads
+    static constexpr std::size_t max_label = 256;  // bytes of UTF-8
+    unsigned format_version = version;             // of the text read (written: always `version`)
     std::string format = "torch_zip";
     hash_kind hash = hash_kind::hmac_sha256;
     permutation permute = permutation::none;
     unsigned scrub_lsb = 0;
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
     digest salt{};
+    key_check check{};              // version 2: the key check (version 1 has none)
+    std::string label;              // version 2: the seal's label; empty: none
     std::vector<std::string> plan;  // lines of the neuron plan
     std::vector<manifest_record> records;
     std::vector<manifest_tensor> tensors;
@@ -17213,6 +17253,36 @@ struct manifest_limits {
     static constexpr std::uint64_t max_size = std::uint64_t{256} << 20;
     static constexpr std::size_t max_dims = 64;
 };
+
+// Where a label goes wrong: the byte offset in the label and what was expected there.
+struct label_fault {
+    std::size_t offset = 0;
+    const char* expected = nullptr;  // null: the label is fine
+};
+
+// A label is printable UTF-8 of 1..max_label bytes: shortest-form UTF-8 without control
+// characters (C0, DEL, C1), so that what verify prints is what the sealer saw, and a label can
+// never forge a line of a report or move the terminal's cursor.
+[[nodiscard]] inline label_fault check_label(std::string_view label) noexcept {
+    if (label.empty()) return {0, "a label of at least one byte"};
+    if (label.size() > manifest::max_label) return {manifest::max_label, "a label of at most 256 bytes"};
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(label.data());
+    std::size_t i = 0;
+    while (i < label.size()) {
+        const std::uint8_t c = bytes[i];
+        if (c < 0x20 || c == 0x7F) return {i, "printable characters in the label (no control characters)"};
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t valid = brine::detail::first_invalid_utf8(bytes + i, label.size() - i);
+        if (valid == 0) return {i, "a label in valid UTF-8"};
+        // C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F.
+        if (c == 0xC2 && bytes[i + 1] < 0xA0) return {i, "printable characters in the label (no control characters)"};
+        i += c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;  // a well-formed sequence's length, from its lead byte
+    }
+    return {};
+}
 
 namespace detail {
 
@@ -17264,15 +17334,23 @@ inline std::string manifest_tensor::describe() const {
     return out;
 }
 
-// Everything before the "root" line.
+// Everything before the "root" line, in the manifest's format version.
 [[nodiscard]] inline std::string manifest_prefix(const manifest& m) {
-    std::string out = "brine-manifest " + std::to_string(manifest::version) + "\n";
+    std::string out = "brine-manifest " + std::to_string(m.format_version) + "\n";
     out += "format " + m.format + "\n";
     out += "hash " + std::string(to_string(m.hash)) + "\n";
     out += "permute " + std::string(to_string(m.permute)) + "\n";
     out += "scrub-lsb " + std::to_string(m.scrub_lsb) + "\n";
     out += "chunk-size " + std::to_string(m.chunk_size) + "\n";
     out += "salt " + to_hex(m.salt) + "\n";
+    if (m.format_version >= 2) {
+        out += "key-check " + to_hex(byte_view(m.check.data(), m.check.size())) + "\n";
+        if (!m.label.empty()) {
+            out += "label ";
+            detail::put_text(out, m.label);
+            out += '\n';
+        }
+    }
     for (const std::string& line : m.plan) {
         out += "plan ";
         detail::put_text(out, line);
@@ -17333,6 +17411,7 @@ struct parsed_manifest {
     manifest content;
     std::string signed_text;  // every byte before the tag line
     digest tag{};
+    std::uint64_t key_check_offset = 0;  // of the key-check line (version 2), for a wrong key's error
 
     // Whether the tag is the MAC of the text under `manifest_key` (constant-time compare).
     [[nodiscard]] bool authentic(const digest& manifest_key) const {
@@ -17445,6 +17524,32 @@ inline bool get_ints(std::string_view field, std::vector<std::int64_t>& out) {
     }
 }
 
+inline bool get_key_check(std::string_view field, key_check& out) noexcept {
+    if (field.size() != 2 * out.size()) return false;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const int high = hex_digit_value(static_cast<std::uint8_t>(field[2 * i]));
+        const int low = hex_digit_value(static_cast<std::uint8_t>(field[2 * i + 1]));
+        if (high < 0 || low < 0) return false;  // uppercase is refused by the canonical re-write
+        out[i] = static_cast<std::uint8_t>(high << 4 | low);
+    }
+    return true;
+}
+
+// Version 2's lines after the salt: the key check, and the label if there is one (validated here,
+// so that a verifier never prints or compares a label the sealer would have refused).
+inline status parse_binding(manifest_lines& lines, std::vector<std::string_view>& f, parsed_manifest& out) {
+    manifest& m = out.content;
+    if (!lines.next(f) || f.size() != 2 || f[0] != "key-check" || !get_key_check(f[1], m.check))
+        return error{errc::mtd_bad_manifest, lines.offset(), "\"key-check\" and 16 lowercase hex digits"};
+    out.key_check_offset = lines.offset();
+    if (lines.peek_keyword() != "label") return {};
+    if (!lines.next(f) || f.size() != 2 || !get_text(f[1], m.label))
+        return error{errc::mtd_bad_manifest, lines.offset(), "\"label =TEXT\""};
+    const label_fault fault = check_label(m.label);
+    if (fault.expected) return error{errc::mtd_bad_manifest, lines.offset(), fault.expected};
+    return {};
+}
+
 }  // namespace detail
 
 // Parses a manifest. Errors carry the offset of the offending line and what was expected there.
@@ -17461,7 +17566,9 @@ inline bool get_ints(std::string_view field, std::vector<std::int64_t>& out) {
         return lines.next(f) && f.size() == fields && f[0] == keyword;
     };
 
-    if (!line("brine-manifest", 2) || f[1] != "1") return bad("\"brine-manifest 1\" (a manifest of version 1)");
+    if (!line("brine-manifest", 2) || (f[1] != "1" && f[1] != "2"))
+        return bad("\"brine-manifest 2\" or \"brine-manifest 1\" (a manifest of version 1 or 2)");
+    m.format_version = f[1] == "1" ? 1 : 2;
     if (!line("format", 2) || (f[1] != "torch_zip" && f[1] != "pickle")) return bad("\"format torch_zip|pickle\"");
     m.format = std::string(f[1]);
     if (!line("hash", 2) || !parse_hash_kind(f[1], m.hash)) return bad("\"hash sha256|hmac_sha256\"");
@@ -17474,6 +17581,7 @@ inline bool get_ints(std::string_view field, std::vector<std::int64_t>& out) {
         m.chunk_size > (std::uint64_t{1} << 30) || (m.chunk_size & (m.chunk_size - 1)) != 0)
         return bad("\"chunk-size N\", a power of two from 4096 to 2^30");
     if (!line("salt", 2) || !from_hex(f[1], m.salt)) return bad("\"salt\" and 64 lowercase hex digits");
+    if (m.format_version >= 2) BRINE_TRY(detail::parse_binding(lines, f, out));
 
     while (lines.peek_keyword() == "plan") {
         std::string plan_line;
@@ -18398,6 +18506,7 @@ struct seal_options {
     unsigned jobs = 1;                                // hashing threads
     std::string plan;                                 // neurons: plan text; empty: inferred
     bool detached = false;                            // the manifest is not added to the archive
+    std::string label;                                // bound into the manifest (check_label); empty: none
 };
 
 // What a seal did, for the report.
@@ -18420,6 +18529,19 @@ namespace detail {
     // 32 bytes of output are always within HKDF's 255 x 32 limit.
     (void)crypto::hkdf_sha256(byte_view(salt.data(), salt.size()), byte_view(key.bytes.data(), key.bytes.size()),
                         as_bytes(std::string_view(info)), mutable_byte_view(out.data(), out.size()));
+    return out;
+}
+
+// The key check stored in the manifest, so that a wrong key is told apart from tampering: the
+// first 8 bytes of an HKDF output under the key and the seal's salt. It lets anyone holding a
+// sealed file test a guessed key, but no faster than computing the tag would: with a 256-bit
+// random key, guessing is out of reach either way, so 64 bits (a false match once in 2^64 wrong
+// keys) is enough. Salted, so that files sealed under one key do not show it by a shared value.
+[[nodiscard]] inline key_check key_check_of(const secret_key& key, const digest& salt) {
+    digest full = derive(key, salt, "key-check");
+    key_check out{};
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = full[i];
+    crypto::detail::secure_wipe(full);
     return out;
 }
 
@@ -18676,6 +18798,61 @@ inline status write_in_pieces(byte_view bytes, Sink& next) {
     return {};
 }
 
+// Recomputes one sealed record's chunk digests from its bytes as they stream past, and compares
+// each with the manifest's as soon as the chunk is complete. Bytes that changed after verify (a
+// writer with the file open) are caught while they are copied; the last chunk closes when the
+// record's last byte arrives, so the change is named here rather than by the archive's CRC check.
+class chunk_check {
+public:
+    chunk_check(const digest& mac_key, const manifest& sealed, std::size_t position) noexcept
+        : d_(sealed.hash, mac_key), record_(&sealed.records[position]), chunk_size_(sealed.chunk_size),
+          position_(position) {
+        begin_chunk(d_, position_, 0);
+    }
+
+    status write(byte_view bytes) {
+        while (!bytes.empty()) {
+            if (seen_ == record_->size)
+                return error{errc::mtd_tampered, seen_, "no more bytes than the record held when verified", record_->name};
+            std::uint64_t room = chunk_size_ - filled_;
+            if (room > record_->size - seen_) room = record_->size - seen_;
+            const std::size_t take = bytes.size() < room ? bytes.size() : static_cast<std::size_t>(room);
+            d_.update(bytes.subview(0, take));
+            filled_ += take;
+            seen_ += take;
+            bytes = bytes.subview(take);
+            if (filled_ == chunk_size_ || seen_ == record_->size) BRINE_TRY(close_chunk());
+        }
+        return {};
+    }
+
+    status finish() {
+        if (seen_ != record_->size)
+            return error{errc::mtd_tampered, seen_, "as many bytes as the record held when verified", record_->name};
+        if (record_->size == 0 && chunk_ == 0) BRINE_TRY(close_chunk());  // an empty record's one empty chunk
+        return {};
+    }
+
+private:
+    status close_chunk() {
+        const std::uint64_t start = seen_ - filled_;
+        const bool same = chunk_ < record_->chunks.size() && d_.finish() == record_->chunks[static_cast<std::size_t>(chunk_)];
+        if (!same)
+            return error{errc::mtd_tampered, start, "bytes with the chunk digest verified (they changed while read)",
+                         record_->name};
+        ++chunk_;
+        filled_ = 0;
+        begin_chunk(d_, position_, chunk_);
+        return {};
+    }
+
+    digester d_;
+    const manifest_record* record_;
+    std::uint64_t chunk_size_;
+    std::uint64_t position_;
+    std::uint64_t chunk_ = 0, filled_ = 0, seen_ = 0;
+};
+
 // A plan that does not fit is the plan's fault: one code for all of it, detail and entry kept.
 [[nodiscard]] inline error plan_error(error e) noexcept {
     if (e.code != errc::mtd_unsupported) e.code = errc::mtd_bad_plan;
@@ -18711,6 +18888,7 @@ public:
         manifest_.scrub_lsb = options_.scrub_lsb;
         manifest_.chunk_size = options_.chunk_size;
         manifest_.salt = salt_;
+        BRINE_TRY(bind(manifest_));
         storage_record_.assign(found.storages.size(), -1);
         kept_ = detail::index_storages(found);
         order_.clear();
@@ -18835,6 +19013,16 @@ private:
         manifest_.records.push_back(std::move(r));
     }
 
+    // The key check, and the label after checking it (invalid_argument at its offset in the label).
+    status bind(manifest& m) const {
+        m.check = detail::key_check_of(key_, salt_);
+        if (options_.label.empty()) return {};
+        const label_fault fault = check_label(options_.label);
+        if (fault.expected) return error{errc::invalid_argument, fault.offset, fault.expected};
+        m.label = options_.label;
+        return {};
+    }
+
     // Scrubbing applies to float storages; N must fit each one's mantissa.
     status check_scrub(const torch::checkpoint& found) const {
         for (const torch::storage_ref& s : found.storages) {
@@ -18931,6 +19119,7 @@ public:
 
     status prepare(pickle::graph& values, const torch::checkpoint& found) {
         found_ = &found;
+        digest_key_ = detail::derive(key_, manifest_.salt, "digest");
         kept_ = detail::index_storages(found);
         position_.assign(found.storages.size(), 0);
         keys_.clear();
@@ -18967,19 +19156,29 @@ public:
         return archive.add(name, bytes);
     }
 
+    // Storage j on its way out. Bytes a permutation moves are collected and checked once moved
+    // back (against the digest before sealing: it covers every byte); bytes copied as they are
+    // are checked against the sealed chunk digests as they pass. Either way every byte written
+    // is one the seal vouches for, however the file changed after verify.
     template <class Sink>
     class storage_sink {
     public:
-        storage_sink(restorer& owner, std::size_t j, Sink& next) : owner_(&owner), j_(j), next_(&next) {
+        storage_sink(restorer& owner, std::size_t j, Sink& next)
+            : owner_(&owner), j_(j), next_(&next), check_(owner.digest_key_, owner.manifest_, owner.position_[j]) {
             if (owner.changes_bytes()) buffer_.expected = owner.found_->storages[j].byte_size();
         }
-        status write(byte_view bytes) { return owner_->changes_bytes() ? buffer_.write(bytes) : next_->write(bytes); }
-        status finish() { return owner_->changes_bytes() ? owner_->restore_storage(j_, buffer_.bytes, *next_) : status{}; }
+        status write(byte_view bytes) {
+            if (owner_->changes_bytes()) return buffer_.write(bytes);
+            BRINE_TRY(check_.write(bytes));
+            return next_->write(bytes);
+        }
+        status finish() { return owner_->changes_bytes() ? owner_->restore_storage(j_, buffer_.bytes, *next_) : check_.finish(); }
 
     private:
         restorer* owner_;
         std::size_t j_;
         Sink* next_;
+        detail::chunk_check check_;
         detail::storage_buffer buffer_;
     };
 
@@ -19003,7 +19202,7 @@ private:
         BRINE_TRY(detail::transform_storage(manifest_.permute, true, j, storage, *found_, kept_, neurons_, key_,
                                             manifest_.salt, data, scratch_));
         const std::size_t position = position_[j];
-        digester d(manifest_.hash, detail::derive(key_, manifest_.salt, "digest"));
+        digester d(manifest_.hash, digest_key_);
         const digest restored = detail::original_digest(d, position, byte_view(data.data(), data.size()));
         if (restored != manifest_.records[position].original)
             return error{errc::mtd_tampered, 0, "restored bytes equal to the bytes before sealing",
@@ -19013,6 +19212,7 @@ private:
 
     secret_key key_;
     manifest manifest_;
+    digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;
     std::vector<std::size_t> position_;
     std::vector<std::string> keys_;
@@ -19046,6 +19246,7 @@ BRINE_NAMESPACE_END
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19074,6 +19275,11 @@ struct verify_options {
     const char* manifest_path = nullptr;  // a detached manifest; else the archive's record
     void (*progress)(void* context, std::uint64_t done, std::uint64_t total) = nullptr;
     void* progress_context = nullptr;
+    // Pins: a seal that is authentic but not the one expected (another model or release sealed
+    // under the same key, replayed in its place) is reported as tampering, a problem named
+    // "label" or "root". A version-1 manifest has no label: it never matches an expected one.
+    std::optional<std::string> expect_label;  // the label given at seal time
+    std::optional<digest> expect_root;        // the root digest published for the seal
 };
 
 namespace detail {
@@ -19200,15 +19406,56 @@ inline void compare_architecture(byte_view pickle_bytes, const std::string& pref
         out.problems.push_back({"architecture", "the tensors are listed in another order or structure than sealed"});
 }
 
+// A manifest that does not verify under `key`: a wrong key when the key check (version 2) says
+// so, else tampering. Only the tag makes a manifest authentic, so an attacker who rewrites the
+// key check can turn "tampered" into "wrong key" and nothing more: neither verifies.
+[[nodiscard]] inline bool wrong_key(const manifest& m, const secret_key& key) {
+    return m.format_version >= 2 && key_check_of(key, m.salt) != m.check;
+}
+
+// The pins of `options` against an authentic manifest.
+inline void check_binding(const manifest& m, const verify_options& options, verify_report& out) {
+    if (options.expect_label && m.label != *options.expect_label)
+        out.problems.push_back({"label", m.label.empty() ? std::string("none (expected one: not the expected model)")
+                                                         : "\"" + m.label + "\" (expected \"" + *options.expect_label +
+                                                               "\": not the expected model)"});
+    if (options.expect_root && m.root != *options.expect_root)
+        out.problems.push_back({"root", to_hex(m.root) + " (expected " + to_hex(*options.expect_root) +
+                                            ": not the expected seal)"});
+}
+
 }  // namespace detail
 
-// Verifies `path` against its seal under `key`. `rules`: the policy the seal was made with (a
-// sealed pickle holds only what it allowed).
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
-[[nodiscard]] result<verify_report> verify_file(const char* path, const secret_key& key, const verify_options& options = {},
-                                                const Policy& rules = Policy{}) {
-    auto file = hybrid_file_source::open(path);
-    BRINE_TRY(file);
+namespace detail {
+
+template <class T, class = void>
+struct has_mapping : std::false_type {};
+template <class T>
+struct has_mapping<T, std::enable_if_t<std::is_same_v<decltype(std::declval<const T&>().mapping()), byte_view>>>
+    : std::true_type {};
+
+// A raw pickle's bytes, whole: in place when the source maps them, else copied into `copy`.
+template <class RandomAccessSource>
+[[nodiscard]] status whole_pickle(const RandomAccessSource& file, std::vector<std::uint8_t>& copy, byte_view& out) {
+    if constexpr (has_mapping<RandomAccessSource>::value) {
+        out = file.mapping();
+        if (out.size() == file.size()) return {};
+    }
+    vector_sink sink(copy);
+    BRINE_TRY(copy_range(file, 0, file.size(), sink));
+    out = byte_view(copy.data(), copy.size());
+    return {};
+}
+
+}  // namespace detail
+
+// Verifies the open file `file` (a RandomAccessSource: every byte is read through it, so a caller
+// that goes on to read the same source reads what was verified) against its seal under `key`.
+// `rules`: the policy the seal was made with (a sealed pickle holds only what it allowed).
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class RandomAccessSource,
+          std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int> = 0>
+[[nodiscard]] result<verify_report> verify_file(const RandomAccessSource& file, const secret_key& key,
+                                                const verify_options& options = {}, const Policy& rules = Policy{}) {
     verify_report out;
     const auto tampered = [&](std::string where, std::string what) -> result<verify_report> {
         out.problems.push_back({std::move(where), std::move(what)});
@@ -19216,12 +19463,12 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     };
 
     // The archive, when the file is one (a sealed raw pickle is not).
-    const auto kind = torch::detect(*file);
-    std::unique_ptr<zip::reader<hybrid_file_source>> archive;
+    const auto kind = torch::detect(file);
+    std::unique_ptr<zip::reader<RandomAccessSource>> archive;
     error archive_error;
     if (kind && *kind == torch::format::zip) {
-        auto opened = zip::reader<hybrid_file_source>::open(*file);
-        if (opened) archive.reset(new zip::reader<hybrid_file_source>(std::move(*opened)));
+        auto opened = zip::reader<RandomAccessSource>::open(file);
+        if (opened) archive.reset(new zip::reader<RandomAccessSource>(std::move(*opened)));
         else archive_error = opened.err();
     }
 
@@ -19249,9 +19496,15 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     if (!parsed) return tampered("manifest", "malformed: " + detail::describe_error(parsed.err()));
     out.sealed = parsed->content;
     const manifest& m = out.sealed;
-    if (!parsed->authentic(detail::derive(key, m.salt, "manifest")))
+    if (!parsed->authentic(detail::derive(key, m.salt, "manifest"))) {
+        if (detail::wrong_key(m, key))
+            return error{errc::mtd_wrong_key, parsed->key_check_offset,
+                         "the key the file was sealed with (the manifest's key check differs: a wrong key)",
+                         options.manifest_path ? std::string_view("manifest") : manifest_record_name};
         return tampered("manifest", "not authentic: a wrong key, or the manifest was altered or replaced");
+    }
     out.manifest_authentic = true;
+    detail::check_binding(m, options, out);
     if (m.format == "torch_zip" && !archive)
         return tampered("file", kind && *kind == torch::format::zip
                                     ? "not a readable archive any more: " + detail::describe_error(archive_error)
@@ -19273,7 +19526,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
                   [](const zip::entry* a, const zip::entry* b) { return a->local_header_offset < b->local_header_offset; });
         for (const zip::entry* e : entries) records.push_back({std::string(e->name), present{e, e->uncompressed_size}});
     } else {
-        records.push_back({"pickle", present{nullptr, file->size()}});
+        records.push_back({"pickle", present{nullptr, file.size()}});
     }
     // Maps, not scans: a manifest may list 100k records and a checkpoint as many tensors.
     std::unordered_map<std::string_view, std::size_t> file_index, sealed_index;
@@ -19314,7 +19567,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         const present* p = find(m.records[i].name);
         if (!p) continue;
         hasher.begin_record(p->size, i);
-        const status read = p->entry ? archive->extract(*p->entry, sink) : copy_range(*file, 0, p->size, sink);
+        const status read = p->entry ? archive->extract(*p->entry, sink) : copy_range(file, 0, p->size, sink);
         hasher.end_record();
         hashed[i] = next++;
         if (!read) out.problems.push_back({"record " + m.records[i].name, "unreadable: " + detail::describe_error(read.err())});
@@ -19372,7 +19625,10 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
             else out.problems.push_back({"architecture", "data.pkl unreadable: " + detail::describe_error(read.err())});
         }
     } else {
-        detail::compare_architecture<Policy, Limits>(file->mapping(), prefix, m, rules, out);
+        byte_view whole;
+        const status read = detail::whole_pickle(file, pickle_bytes, whole);
+        if (read) detail::compare_architecture<Policy, Limits>(whole, prefix, m, rules, out);
+        else out.problems.push_back({"architecture", "the pickle unreadable: " + detail::describe_error(read.err())});
     }
     // The root stands for the whole manifest: a seal whose root is published elsewhere is
     // checked against it by comparing this value.
@@ -19382,17 +19638,178 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     return out;
 }
 
+// Verifies `path` against its seal under `key`: the file opened once, then as above.
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+[[nodiscard]] result<verify_report> verify_file(const char* path, const secret_key& key, const verify_options& options = {},
+                                                const Policy& rules = Policy{}) {
+    auto file = hybrid_file_source::open(path);
+    BRINE_TRY(file);
+    return verify_file<Policy, Limits>(*file, key, options, rules);
+}
+
 }  // namespace mtd
 BRINE_NAMESPACE_END
 
 // ---- end brine/mtd/verify.hpp ----
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
+
+// A file read as it was when pinned. Everything but the data of its storage records (the archive's
+// structure, data.pkl, the manifest, the small records; all of a raw pickle) is copied into memory
+// once, so that verify and the rebuild after it parse and evaluate the very same bytes, whatever a
+// writer with the file open does meanwhile. Storage data, the bulk, stays in the file: the rebuild
+// reads it again and checks it against the seal's digests as it streams (restorer).
+template <class RandomAccessSource>
+class pinned_source {
+public:
+    // `limit`: the most bytes to copy (the pickle, the manifest and headers, not the weights).
+    [[nodiscard]] static result<pinned_source> pin(const RandomAccessSource& file, std::uint64_t limit) {
+        pinned_source out(file);
+        std::vector<range> storages;
+        auto archive = zip::reader<RandomAccessSource>::open(file);
+        if (archive) BRINE_TRY(storage_data(*archive, storages));
+        // The end record is searched for in the last 64 KiB + 22 bytes: pinned whole, so that
+        // storage bytes there cannot make another end record appear.
+        const std::uint64_t tail = out.size_ > end_search ? out.size_ - end_search : 0;
+        std::vector<range> live;
+        for (range r : storages) {
+            if (r.to > tail) r.to = tail;
+            if (r.from < r.to) live.push_back(r);
+        }
+        std::uint64_t at = 0, copied = 0;
+        for (std::size_t i = 0; i <= live.size(); ++i) {
+            const std::uint64_t to = i < live.size() ? live[i].from : out.size_;
+            if (to > at) {
+                copied += to - at;
+                if (copied > limit)
+                    return error{errc::limit_exceeded, at, "a sealed file whose parts besides its weights fit in memory"};
+                segment kept{{at, to}, {}};
+                vector_sink sink(kept.bytes);
+                BRINE_TRY(copy_range(file, at, to - at, sink));
+                out.segments_.push_back(std::move(kept));
+            }
+            if (i < live.size()) out.segments_.push_back(segment{live[i], {}});
+            if (i < live.size()) at = live[i].to;
+        }
+        if (!live.empty()) BRINE_TRY(out.check_structure(storages, live));
+        return out;
+    }
+
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+    // The whole file when all of it is pinned (a raw pickle), else empty.
+    [[nodiscard]] byte_view mapping() const noexcept {
+        if (segments_.size() == 1 && segments_[0].pinned())
+            return byte_view(segments_[0].bytes.data(), segments_[0].bytes.size());
+        return {};
+    }
+
+    [[nodiscard]] status read_at(std::uint64_t offset, std::uint8_t* dst, std::size_t count) const noexcept {
+        if (offset > size_ || count > size_ - offset)
+            return error{errc::io_read_failed, offset, "a byte range inside the input"};
+        // The first segment that ends after `offset`, then on through the ones the range spans.
+        std::size_t lo = 0, hi = segments_.size();
+        while (lo < hi) {
+            const std::size_t mid = lo + (hi - lo) / 2;
+            if (segments_[mid].where.to <= offset) lo = mid + 1;
+            else hi = mid;
+        }
+        for (std::size_t i = lo; count != 0 && i < segments_.size(); ++i) {
+            const segment& s = segments_[i];
+            const std::uint64_t in_segment = s.where.to - offset;
+            const std::size_t n = count < in_segment ? count : static_cast<std::size_t>(in_segment);
+            if (s.pinned()) {
+                std::memcpy(dst, s.bytes.data() + (offset - s.where.from), n);
+            } else {
+                ++live_reads_;
+                BRINE_TRY(file_->read_at(offset, dst, n));
+            }
+            dst += n;
+            offset += n;
+            count -= n;
+        }
+        return {};
+    }
+
+private:
+    struct range {
+        std::uint64_t from = 0, to = 0;
+        bool operator==(const range& o) const noexcept { return from == o.from && to == o.to; }
+    };
+    struct segment {
+        range where;
+        std::vector<std::uint8_t> bytes;  // empty for a live range (read from the file)
+        [[nodiscard]] bool pinned() const noexcept { return where.to - where.from == bytes.size(); }
+    };
+
+    explicit pinned_source(const RandomAccessSource& file) noexcept : file_(&file), size_(file.size()) {}
+
+    static constexpr std::uint64_t end_search = 65535 + 22;  // zip: the longest comment and the end record
+
+    // The data of the archive's storage records (<root>/data/...), in file order.
+    template <class Archive>
+    static status storage_data(const Archive& archive, std::vector<range>& out) {
+        out.clear();
+        const std::string data = std::string(archive.root()) + "/data/";
+        for (const zip::entry& e : archive.entries())
+            if (!e.is_directory() && e.name.substr(0, data.size()) == data && e.compressed_size != 0)
+                out.push_back(range{e.data_offset, e.data_offset + e.compressed_size});
+        std::sort(out.begin(), out.end(), [](const range& a, const range& b) { return a.from < b.from; });
+        for (std::size_t i = 1; i < out.size(); ++i)
+            if (out[i].from < out[i - 1].to)
+                return error{errc::zip_overlap, out[i].from, "storage records that do not overlap"};
+        return {};
+    }
+
+    // The archive read from the pinned bytes alone (no live byte read to parse it) must be the one
+    // whose storage data was left live, with every other record's bytes pinned: then verify and
+    // the rebuild parse the same archive and read the same pickle. It differs only when the file
+    // changed while it was pinned.
+    status check_structure(const std::vector<range>& storages, const std::vector<range>& live) const {
+        live_reads_ = 0;
+        auto archive = zip::reader<pinned_source>::open(*this);
+        std::vector<range> again;
+        if (archive) BRINE_TRY(storage_data(*archive, again));
+        if (!archive || again != storages || live_reads_ != 0)
+            return error{errc::mtd_tampered, live.front().from, "a file whose archive does not change while it is read"};
+        const std::string data = std::string(archive->root()) + "/data/";
+        for (const zip::entry& e : archive->entries()) {
+            const bool storage = !e.is_directory() && e.name.substr(0, data.size()) == data;
+            const range read{e.local_header_offset, storage ? e.data_offset : e.end_offset};
+            for (const range& r : live)
+                if (read.from < r.to && r.from < read.to)
+                    return error{errc::zip_overlap, read.from, "records apart from the storage data", e.name};
+        }
+        return {};
+    }
+
+    const RandomAccessSource* file_;
+    std::uint64_t size_;
+    std::vector<segment> segments_;  // in file order, covering it
+    mutable std::uint64_t live_reads_ = 0;  // counted while the structure is checked
+};
+
+// What the rebuild reads at most besides the weights: the pickle, the manifest, headers.
+inline constexpr std::uint64_t pin_limit =
+    pickle::limits::standard::max_pickle_size + manifest_limits::max_size + (std::uint64_t{64} << 20);
+
+namespace detail {
+
+// A rebuild that fails on storage bytes whose CRC-32 no longer matches, after verify read the
+// same records intact: the file changed under us (a permuted storage is checked only once whole).
+[[nodiscard]] inline error changed_while_read(error e) noexcept {
+    if (e.code == errc::zip_crc_mismatch) e.code = errc::mtd_tampered;
+    return e;
+}
+
+}  // namespace detail
 
 #if BRINE_HAS_POSIX_FILES
 
@@ -19448,20 +19865,25 @@ template <class Allowlist = policy::torch_weights_only>
     return seal_result{std::move(*done), summary};
 }
 
-// Restores a sealed file: verified first (an error mtd_tampered if it is not intact), then
-// rebuilt with the permutation undone and checked against the digests taken before sealing.
-template <class Allowlist = policy::torch_weights_only>
-[[nodiscard]] result<torch::report> restore_file(const char* in_path, const char* out_path, const secret_key& key,
-                                                 const verify_options& options = {}, Allowlist allowlist = {},
-                                                 bool durable = false) {
-    auto checked = verify_file(in_path, key, options, allowlist);
+// Restores a sealed file: verified, then rebuilt with the permutation undone, from one open file
+// (a RandomAccessSource). The two passes read the same bytes: the file is pinned first (see
+// pinned_source), and the storage bytes the rebuild reads again are checked against the seal's
+// digests as they stream into `out`. Any difference is errc::mtd_tampered; `out` must then be
+// discarded (an atomic_file_sink that is not committed leaves no file).
+template <class Allowlist = policy::torch_weights_only, class RandomAccessSource, class SeekableSink>
+[[nodiscard]] result<torch::report> restore(const RandomAccessSource& file, SeekableSink& out, const secret_key& key,
+                                            const verify_options& options = {}, Allowlist allowlist = {}) {
+    auto pinned = pinned_source<RandomAccessSource>::pin(file, pin_limit);
+    BRINE_TRY(pinned);
+    auto checked = verify_file(*pinned, key, options, allowlist);
     BRINE_TRY(checked);
     if (!checked->intact())
         return error{errc::mtd_tampered, 0, "an intact sealed file (brine verify names what changed)",
                      checked->problems.front().where};
-    restoring_disarmer<Allowlist> restoring(std::move(allowlist), writer::torch_zip{}, restorer(key, checked->sealed));
-    auto done = restoring.disarm_file(in_path, out_path, durable);
-    BRINE_TRY(done);
+    restoring_disarmer<Allowlist> restoring(std::move(allowlist), writer::torch_zip{},
+                                            restorer(key, std::move(checked->sealed)));
+    auto done = restoring.disarm(pinned->mapping(), *pinned, out);
+    if (!done) return detail::changed_while_read(done.err());
     // The manifest is the one record a restore leaves out on purpose.
     auto& findings = done->findings;
     for (std::size_t i = 0; i < findings.size();) {
@@ -19472,6 +19894,23 @@ template <class Allowlist = policy::torch_weights_only>
         if (manifest_finding) findings.erase(findings.begin() + static_cast<std::ptrdiff_t>(i));
         else ++i;
     }
+    return done;
+}
+
+// restore() on `in_path`, opened once, into `out_path` (a temporary file renamed into place only
+// on success: on any error, tampering included, no file exists at `out_path`).
+template <class Allowlist = policy::torch_weights_only>
+[[nodiscard]] result<torch::report> restore_file(const char* in_path, const char* out_path, const secret_key& key,
+                                                 const verify_options& options = {}, Allowlist allowlist = {},
+                                                 bool durable = false) {
+    auto input = hybrid_file_source::open(in_path);
+    BRINE_TRY(input);
+    auto output = atomic_file_sink::create(out_path);
+    BRINE_TRY(output);
+    auto done = restore(*input, *output, key, options, std::move(allowlist));
+    BRINE_TRY(done);
+    BRINE_TRY(output->commit(durable));
+    done->written = true;
     return done;
 }
 

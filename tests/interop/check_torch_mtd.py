@@ -12,12 +12,16 @@ resnet18 state dict written by torchvision at test time) and each strategy:
     weights differ;
   - `brine restore` gives a file whose tensors torch loads bit-identical to the original;
   - two seals of one input differ, and both verify.
-Tampering through the CLI: a flipped bit (names the tensor), a wrong key, a truncated file and a
-swapped manifest all exit 3; restore of a tampered file exits 3 and writes nothing. Scrubbing:
+Tampering through the CLI: a flipped bit (names the tensor), a truncated file and a swapped
+manifest all exit 3; restore of a tampered file exits 3 and writes nothing; a wrong key exits 2
+and says "wrong key". Binding (issue 20): seal --label, verify --expect-label / --expect-root
+pass and fail (exit 3), a group-readable key file is refused, and seal --json is valid JSON
+with the scrub figures in shortest round-trip form. Scrubbing:
 a message planted in the low mantissa bits is gone after `--scrub-lsb 2`, within the bound.
 A raw pickle seals with a detached manifest and loads to an equal object.
 """
 
+import json
 import os
 import pickle
 import struct
@@ -104,6 +108,7 @@ check(brine("keygen", key).returncode == 0, "keygen")
 other_key = path("other.key")
 with open(other_key, "w") as f:
     f.write(os.urandom(32).hex() + "\n")
+os.chmod(other_key, 0o600)  # brine refuses key files group or others can access
 
 # Models.
 subprocess.run([sys.executable, os.path.join(HERE, "make_mtd_models.py"), SCRATCH], check=True)
@@ -221,7 +226,11 @@ check(result.returncode == 3 and f"tensor {victim_tensor}" in result.stdout and 
 restored = path("tampered.restored.pt")
 result = brine("restore", tampered, restored, "--key", key)
 check(result.returncode == 3 and not os.path.exists(restored), f"restore of a tampered file: exit {result.returncode}")
-check(brine("verify", sealed, "--key", other_key).returncode == 3, "wrong key: exit 3")
+wrong = brine("verify", sealed, "--key", other_key)
+check(wrong.returncode == 2 and "wrong key" in wrong.stderr, f"wrong key: exit {wrong.returncode}: {wrong.stderr.strip()}")
+wrong = brine("restore", sealed, path("wrong.restored.pt"), "--key", other_key)
+check(wrong.returncode == 2 and "wrong key" in wrong.stderr and not os.path.exists(path("wrong.restored.pt")),
+      f"restore with a wrong key: exit {wrong.returncode}: {wrong.stderr.strip()}")
 data = open(sealed, "rb").read()
 open(tampered, "wb").write(data[: len(data) - 1000])
 check(brine("verify", tampered, "--key", key).returncode == 3, "truncated: exit 3")
@@ -254,6 +263,53 @@ if done.returncode == 0:
     rel = ((after.double() - before).abs() / before.abs().clamp_min(1e-30)).max().item()
     check(rel <= 2.0 ** (2 - 23), f"scrub: relative change {rel} within 2^-21")
     check(brine("verify", scrubbed, "--key", key).returncode == 0, "scrub: sealed file verifies")
+    # The JSON report: valid JSON, figures in shortest round-trip form (not six fixed decimals).
+    try:
+        figures = json.loads(done.stdout)["scrub"]
+    except (ValueError, KeyError) as e:
+        figures = None
+        check(False, f"scrub: seal --json parses: {e}: {done.stdout.strip()[:300]}")
+    if figures is not None:
+        check(isinstance(figures["max_rel_change"], float) and 0 < figures["max_rel_change"] <= 2.0 ** (2 - 23),
+              f"scrub: max_rel_change {figures['max_rel_change']} kept (about 1e-7, not 0.0)")
+        check(0 < figures["max_abs_change"], f"scrub: max_abs_change {figures['max_abs_change']} kept")
+
+# Binding a seal to a model and a release: --label, --expect-label, --expect-root.
+first, second = path("mlp.release1.pt"), path("mlp.release2.pt")
+done = brine("seal", path("mlp.pt"), first, "--key", key, "--label", "mlp release 1", "--json")
+check(done.returncode == 0, f"label: seal exit {done.returncode}: {done.stderr.strip()}")
+root = json.loads(done.stdout)["root"] if done.returncode == 0 else "0" * 64
+check(done.returncode == 0 and json.loads(done.stdout).get("label") == "mlp release 1", "label: in seal --json")
+check(brine("seal", path("mlp.pt"), second, "--key", key, "--label", "mlp release 2", "--quiet").returncode == 0,
+      "label: second release sealed")
+with zipfile.ZipFile(first) as z:
+    check("label =mlp%20release%201\n" in z.read("archive/.brine/manifest").decode(), "label: in the manifest")
+result = brine("verify", first, "--key", key, "--expect-label", "mlp release 1", "--expect-root", root.upper())
+check(result.returncode == 0 and "label mlp release 1" in result.stdout,
+      f"label: expected label and root pass: exit {result.returncode}: {result.stdout.strip()}")
+result = brine("verify", second, "--key", key, "--expect-label", "mlp release 1")
+check(result.returncode == 3 and "not the expected model" in result.stdout,
+      f"label: another release replayed: exit {result.returncode}: {result.stdout.strip()}")
+result = brine("verify", second, "--key", key, "--expect-root", root)
+check(result.returncode == 3 and "root" in result.stdout, f"root: another seal: exit {result.returncode}")
+check(brine("verify", second, "--key", key).returncode == 0, "label: unpinned, the other release verifies")
+result = brine("restore", second, path("release.restored.pt"), "--key", key, "--expect-label", "mlp release 1")
+check(result.returncode == 3 and not os.path.exists(path("release.restored.pt")),
+      f"label: restore of the wrong release: exit {result.returncode}")
+check(brine("seal", path("mlp.pt"), path("mlp.badlabel.pt"), "--key", key, "--label", "bad\nlabel").returncode == 2,
+      "label: a control character refused")
+check(brine("verify", first, "--key", key, "--expect-root", "abc").returncode == 2, "root: malformed --expect-root")
+
+# Key files others can read are refused (as ssh refuses private keys), and accepted once private.
+exposed = path("exposed.key")
+with open(exposed, "w") as f:
+    f.write(open(key).read())
+os.chmod(exposed, 0o640)
+result = brine("verify", first, "--key", exposed)
+check(result.returncode == 2 and "chmod 600" in result.stderr and "0640" in result.stderr,
+      f"group-readable key refused: exit {result.returncode}: {result.stderr.strip()}")
+os.chmod(exposed, 0o600)
+check(brine("verify", first, "--key", exposed).returncode == 0, "key accepted once chmod 600")
 
 # A raw pickle: detached manifest.
 plain = os.path.join(FIXTURES, "benign", "plain_data.pkl")

@@ -917,6 +917,8 @@ TEST_CASE("key file: refusals when reading") {
     auto write = [&](const std::string& name, const std::string& text) {
         const std::string path = (dir / name).string();
         std::ofstream(path, std::ios::binary) << text;
+        // Private, as read_key_file requires (tests/unit/mtd_binding.cpp checks the refusal).
+        std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
         return path;
     };
 

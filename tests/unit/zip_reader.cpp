@@ -376,14 +376,17 @@ void check_refusal(const bytes& data, errc code, std::uint64_t offset, std::stri
 
 bytes tiny_mlp() { return brine_test::read_file(brine_test::source_path("examples/samples/tiny_mlp.pt")); }
 
-// The entry of tiny_mlp.pt named `name`, as a clean open reads it.
+// The entry of tiny_mlp.pt named `name`, as a clean open reads it. Its name is the caller's
+// `name` (a literal): the reader's own copy dies with the reader at the end of this function.
 zip::entry tiny_mlp_entry(const bytes& data, std::string_view name) {
     memory_source source{byte_view()};
     auto archive = open_bytes(data, source);
     REQUIRE(archive);
     auto found = archive->find(name);
     REQUIRE(found);
-    return **found;
+    zip::entry copy = **found;
+    copy.name = name;
+    return copy;
 }
 
 bool opens(const bytes& data) {

@@ -137,6 +137,7 @@ enum class errc : std::uint16_t {
     mtd_unsupported,          // a format or tensor the chosen strategy cannot seal (said in the detail)
     mtd_bad_plan,             // a neuron plan that does not fit the checkpoint, or none can be inferred
     mtd_tampered,             // the file differs from what its seal says (restore refuses to undo it)
+    mtd_wrong_key,            // a key other than the one the file was sealed with (the manifest's key check differs)
 };
 
 [[nodiscard]] constexpr std::string_view to_string(errc code) noexcept {
@@ -250,6 +251,7 @@ enum class errc : std::uint16_t {
         case errc::mtd_unsupported: return "mtd.unsupported";
         case errc::mtd_bad_plan: return "mtd.bad_plan";
         case errc::mtd_tampered: return "mtd.tampered";
+        case errc::mtd_wrong_key: return "mtd.wrong_key";
     }
     return "unknown";
 }

@@ -9,7 +9,9 @@
 //   then optionally one line ending, "\n" or "\r\n", then the end of the file. Nothing else:
 //   no spaces, no "0x", no comments, no second line.
 //
-// brine writes 64 lowercase digits and "\n", into a new file of mode 0600.
+// brine writes 64 lowercase digits and "\n", into a new file of mode 0600, and reads only key
+// files that group and others can neither read nor write (as ssh treats private keys): a key
+// others could read is no longer secret, and one they could write may have been replaced.
 #pragma once
 
 #include <brine/config.hpp>
@@ -93,11 +95,28 @@ inline constexpr std::size_t key_file_limit = 1024;
 
 #if BRINE_HAS_POSIX_FILES
 
-// Reads and parses a key file. Anything larger than key_file_limit is refused before it is read
+// Refuses a key file whose permission bits let group or others read, write or execute it. The
+// mode comes from fstat on the descriptor already open, not from stat on the path: the file
+// checked is the file read, whatever happens to the path meanwhile. The error (mtd_bad_key at
+// offset 0) names the mode as its entry, e.g. "mode 0644", and says to chmod 600.
+[[nodiscard]] inline status check_key_file_mode(int fd) noexcept {
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) return error{errc::io_open_failed, 0, "a key file whose mode can be read"};
+    const auto mode = static_cast<unsigned>(info.st_mode & 07777);
+    if ((mode & 077) == 0) return {};
+    char text[] = "mode 0000";
+    for (int digit = 0; digit < 4; ++digit) text[5 + digit] = static_cast<char>('0' + ((mode >> (3 * (3 - digit))) & 7));
+    return error{errc::mtd_bad_key, 0,
+                 "a key file only its owner can read or write (group or others have access: chmod 600 KEYFILE)",
+                 std::string_view(text, sizeof text - 1)};
+}
+
+// Reads and parses a key file, refusing one others can access (check_key_file_mode). Anything larger than key_file_limit is refused before it is read
 // (mtd_bad_key at that offset): a key path pointing at a model or a log by mistake fails fast.
 [[nodiscard]] inline result<secret_key> read_key_file(const char* path) noexcept {
     auto file = file_source::open(path);
     BRINE_TRY(file);
+    BRINE_TRY(check_key_file_mode(file->descriptor()));
     if (file->size() > key_file_limit)
         return error{errc::mtd_bad_key, key_file_limit, "a key file (64 hexadecimal digits, at most 1 KiB)"};
     std::array<std::uint8_t, key_file_limit> text{};

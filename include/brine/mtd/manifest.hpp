@@ -4,15 +4,17 @@
 // digests at every granularity, authenticated as a whole. It never holds the key or a
 // permutation: those are derived again from key + salt when needed.
 //
-// Format, version 1: UTF-8 text, one item per line ending in "\n", in exactly this order:
+// Format, version 2: UTF-8 text, one item per line ending in "\n", in exactly this order:
 //
-//     brine-manifest 1
+//     brine-manifest 2
 //     format torch_zip|pickle
 //     hash sha256|hmac_sha256
 //     permute none|records|elements|neurons
 //     scrub-lsb N                          0: no scrubbing
 //     chunk-size N                         bytes per chunk digest (power of two, 4 KiB..1 GiB)
 //     salt HEX64
+//     key-check HEX16                      tells a wrong key from tampering (seal.hpp, key_check_of)
+//     label =TEXT                          optional: the model and release the seal is bound to
 //     plan =TEXT                           zero or more: the neuron plan, one line per hidden axis
 //     record =NAME SIZE SEALED ORIGINAL    per record of the file in file order (not the manifest)
 //     chunk HEX64                          after each record: its chunk digests, in order
@@ -41,15 +43,25 @@
 //   root         label, every byte of the manifest before the root line
 //   tag          HMAC-SHA-256 under the manifest key (always keyed) of everything before the tag
 //                line: the manifest is authentic only with the key that sealed it.
+// The key check and the label are lines of the prefix: covered by the root and the tag like every
+// other field, so a label cannot be changed or removed without the key.
+//
+// Version 1 (brine before labels and key checks) is the same without the key-check and label
+// lines. It is still read, so files sealed then keep verifying: such a manifest has no key check
+// (a wrong key is reported as tampering, as it was) and no label (--expect-label refuses it).
+// brine writes version 2 only; a reader older than version 2 refuses it at offset 0 with
+// "brine-manifest 1" expected, rather than misreading it.
 #pragma once
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
+#include <brine/core/utf8.hpp>
 #include <brine/crypto/hmac.hpp>
 #include <brine/mtd/digest.hpp>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -107,14 +119,22 @@ struct manifest_global {
     std::string name;
 };
 
+// The key check: 8 bytes derived from the key and the salt (seal.hpp, key_check_of).
+using key_check = std::array<std::uint8_t, 8>;
+
 struct manifest {
-    static constexpr unsigned version = 1;
+    static constexpr unsigned version = 2;         // the version brine writes
+    static constexpr unsigned oldest_version = 1;  // the oldest it reads
+    static constexpr std::size_t max_label = 256;  // bytes of UTF-8
+    unsigned format_version = version;             // of the text read (written: always `version`)
     std::string format = "torch_zip";
     hash_kind hash = hash_kind::hmac_sha256;
     permutation permute = permutation::none;
     unsigned scrub_lsb = 0;
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
     digest salt{};
+    key_check check{};              // version 2: the key check (version 1 has none)
+    std::string label;              // version 2: the seal's label; empty: none
     std::vector<std::string> plan;  // lines of the neuron plan
     std::vector<manifest_record> records;
     std::vector<manifest_tensor> tensors;
@@ -128,6 +148,36 @@ struct manifest_limits {
     static constexpr std::uint64_t max_size = std::uint64_t{256} << 20;
     static constexpr std::size_t max_dims = 64;
 };
+
+// Where a label goes wrong: the byte offset in the label and what was expected there.
+struct label_fault {
+    std::size_t offset = 0;
+    const char* expected = nullptr;  // null: the label is fine
+};
+
+// A label is printable UTF-8 of 1..max_label bytes: shortest-form UTF-8 without control
+// characters (C0, DEL, C1), so that what verify prints is what the sealer saw, and a label can
+// never forge a line of a report or move the terminal's cursor.
+[[nodiscard]] inline label_fault check_label(std::string_view label) noexcept {
+    if (label.empty()) return {0, "a label of at least one byte"};
+    if (label.size() > manifest::max_label) return {manifest::max_label, "a label of at most 256 bytes"};
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(label.data());
+    std::size_t i = 0;
+    while (i < label.size()) {
+        const std::uint8_t c = bytes[i];
+        if (c < 0x20 || c == 0x7F) return {i, "printable characters in the label (no control characters)"};
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t valid = brine::detail::first_invalid_utf8(bytes + i, label.size() - i);
+        if (valid == 0) return {i, "a label in valid UTF-8"};
+        // C1 controls (U+0080..U+009F) are 0xC2 0x80..0x9F.
+        if (c == 0xC2 && bytes[i + 1] < 0xA0) return {i, "printable characters in the label (no control characters)"};
+        i += c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;  // a well-formed sequence's length, from its lead byte
+    }
+    return {};
+}
 
 namespace detail {
 
@@ -179,15 +229,23 @@ inline std::string manifest_tensor::describe() const {
     return out;
 }
 
-// Everything before the "root" line.
+// Everything before the "root" line, in the manifest's format version.
 [[nodiscard]] inline std::string manifest_prefix(const manifest& m) {
-    std::string out = "brine-manifest " + std::to_string(manifest::version) + "\n";
+    std::string out = "brine-manifest " + std::to_string(m.format_version) + "\n";
     out += "format " + m.format + "\n";
     out += "hash " + std::string(to_string(m.hash)) + "\n";
     out += "permute " + std::string(to_string(m.permute)) + "\n";
     out += "scrub-lsb " + std::to_string(m.scrub_lsb) + "\n";
     out += "chunk-size " + std::to_string(m.chunk_size) + "\n";
     out += "salt " + to_hex(m.salt) + "\n";
+    if (m.format_version >= 2) {
+        out += "key-check " + to_hex(byte_view(m.check.data(), m.check.size())) + "\n";
+        if (!m.label.empty()) {
+            out += "label ";
+            detail::put_text(out, m.label);
+            out += '\n';
+        }
+    }
     for (const std::string& line : m.plan) {
         out += "plan ";
         detail::put_text(out, line);
@@ -248,6 +306,7 @@ struct parsed_manifest {
     manifest content;
     std::string signed_text;  // every byte before the tag line
     digest tag{};
+    std::uint64_t key_check_offset = 0;  // of the key-check line (version 2), for a wrong key's error
 
     // Whether the tag is the MAC of the text under `manifest_key` (constant-time compare).
     [[nodiscard]] bool authentic(const digest& manifest_key) const {
@@ -360,6 +419,32 @@ inline bool get_ints(std::string_view field, std::vector<std::int64_t>& out) {
     }
 }
 
+inline bool get_key_check(std::string_view field, key_check& out) noexcept {
+    if (field.size() != 2 * out.size()) return false;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const int high = hex_digit_value(static_cast<std::uint8_t>(field[2 * i]));
+        const int low = hex_digit_value(static_cast<std::uint8_t>(field[2 * i + 1]));
+        if (high < 0 || low < 0) return false;  // uppercase is refused by the canonical re-write
+        out[i] = static_cast<std::uint8_t>(high << 4 | low);
+    }
+    return true;
+}
+
+// Version 2's lines after the salt: the key check, and the label if there is one (validated here,
+// so that a verifier never prints or compares a label the sealer would have refused).
+inline status parse_binding(manifest_lines& lines, std::vector<std::string_view>& f, parsed_manifest& out) {
+    manifest& m = out.content;
+    if (!lines.next(f) || f.size() != 2 || f[0] != "key-check" || !get_key_check(f[1], m.check))
+        return error{errc::mtd_bad_manifest, lines.offset(), "\"key-check\" and 16 lowercase hex digits"};
+    out.key_check_offset = lines.offset();
+    if (lines.peek_keyword() != "label") return {};
+    if (!lines.next(f) || f.size() != 2 || !get_text(f[1], m.label))
+        return error{errc::mtd_bad_manifest, lines.offset(), "\"label =TEXT\""};
+    const label_fault fault = check_label(m.label);
+    if (fault.expected) return error{errc::mtd_bad_manifest, lines.offset(), fault.expected};
+    return {};
+}
+
 }  // namespace detail
 
 // Parses a manifest. Errors carry the offset of the offending line and what was expected there.
@@ -376,7 +461,9 @@ inline bool get_ints(std::string_view field, std::vector<std::int64_t>& out) {
         return lines.next(f) && f.size() == fields && f[0] == keyword;
     };
 
-    if (!line("brine-manifest", 2) || f[1] != "1") return bad("\"brine-manifest 1\" (a manifest of version 1)");
+    if (!line("brine-manifest", 2) || (f[1] != "1" && f[1] != "2"))
+        return bad("\"brine-manifest 2\" or \"brine-manifest 1\" (a manifest of version 1 or 2)");
+    m.format_version = f[1] == "1" ? 1 : 2;
     if (!line("format", 2) || (f[1] != "torch_zip" && f[1] != "pickle")) return bad("\"format torch_zip|pickle\"");
     m.format = std::string(f[1]);
     if (!line("hash", 2) || !parse_hash_kind(f[1], m.hash)) return bad("\"hash sha256|hmac_sha256\"");
@@ -389,6 +476,7 @@ inline bool get_ints(std::string_view field, std::vector<std::int64_t>& out) {
         m.chunk_size > (std::uint64_t{1} << 30) || (m.chunk_size & (m.chunk_size - 1)) != 0)
         return bad("\"chunk-size N\", a power of two from 4096 to 2^30");
     if (!line("salt", 2) || !from_hex(f[1], m.salt)) return bad("\"salt\" and 64 lowercase hex digits");
+    if (m.format_version >= 2) BRINE_TRY(detail::parse_binding(lines, f, out));
 
     while (lines.peek_keyword() == "plan") {
         std::string plan_line;

@@ -64,6 +64,7 @@ struct seal_options {
     unsigned jobs = 1;                                // hashing threads
     std::string plan;                                 // neurons: plan text; empty: inferred
     bool detached = false;                            // the manifest is not added to the archive
+    std::string label;                                // bound into the manifest (check_label); empty: none
 };
 
 // What a seal did, for the report.
@@ -86,6 +87,19 @@ namespace detail {
     // 32 bytes of output are always within HKDF's 255 x 32 limit.
     (void)crypto::hkdf_sha256(byte_view(salt.data(), salt.size()), byte_view(key.bytes.data(), key.bytes.size()),
                         as_bytes(std::string_view(info)), mutable_byte_view(out.data(), out.size()));
+    return out;
+}
+
+// The key check stored in the manifest, so that a wrong key is told apart from tampering: the
+// first 8 bytes of an HKDF output under the key and the seal's salt. It lets anyone holding a
+// sealed file test a guessed key, but no faster than computing the tag would: with a 256-bit
+// random key, guessing is out of reach either way, so 64 bits (a false match once in 2^64 wrong
+// keys) is enough. Salted, so that files sealed under one key do not show it by a shared value.
+[[nodiscard]] inline key_check key_check_of(const secret_key& key, const digest& salt) {
+    digest full = derive(key, salt, "key-check");
+    key_check out{};
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = full[i];
+    crypto::detail::secure_wipe(full);
     return out;
 }
 
@@ -342,6 +356,61 @@ inline status write_in_pieces(byte_view bytes, Sink& next) {
     return {};
 }
 
+// Recomputes one sealed record's chunk digests from its bytes as they stream past, and compares
+// each with the manifest's as soon as the chunk is complete. Bytes that changed after verify (a
+// writer with the file open) are caught while they are copied; the last chunk closes when the
+// record's last byte arrives, so the change is named here rather than by the archive's CRC check.
+class chunk_check {
+public:
+    chunk_check(const digest& mac_key, const manifest& sealed, std::size_t position) noexcept
+        : d_(sealed.hash, mac_key), record_(&sealed.records[position]), chunk_size_(sealed.chunk_size),
+          position_(position) {
+        begin_chunk(d_, position_, 0);
+    }
+
+    status write(byte_view bytes) {
+        while (!bytes.empty()) {
+            if (seen_ == record_->size)
+                return error{errc::mtd_tampered, seen_, "no more bytes than the record held when verified", record_->name};
+            std::uint64_t room = chunk_size_ - filled_;
+            if (room > record_->size - seen_) room = record_->size - seen_;
+            const std::size_t take = bytes.size() < room ? bytes.size() : static_cast<std::size_t>(room);
+            d_.update(bytes.subview(0, take));
+            filled_ += take;
+            seen_ += take;
+            bytes = bytes.subview(take);
+            if (filled_ == chunk_size_ || seen_ == record_->size) BRINE_TRY(close_chunk());
+        }
+        return {};
+    }
+
+    status finish() {
+        if (seen_ != record_->size)
+            return error{errc::mtd_tampered, seen_, "as many bytes as the record held when verified", record_->name};
+        if (record_->size == 0 && chunk_ == 0) BRINE_TRY(close_chunk());  // an empty record's one empty chunk
+        return {};
+    }
+
+private:
+    status close_chunk() {
+        const std::uint64_t start = seen_ - filled_;
+        const bool same = chunk_ < record_->chunks.size() && d_.finish() == record_->chunks[static_cast<std::size_t>(chunk_)];
+        if (!same)
+            return error{errc::mtd_tampered, start, "bytes with the chunk digest verified (they changed while read)",
+                         record_->name};
+        ++chunk_;
+        filled_ = 0;
+        begin_chunk(d_, position_, chunk_);
+        return {};
+    }
+
+    digester d_;
+    const manifest_record* record_;
+    std::uint64_t chunk_size_;
+    std::uint64_t position_;
+    std::uint64_t chunk_ = 0, filled_ = 0, seen_ = 0;
+};
+
 // A plan that does not fit is the plan's fault: one code for all of it, detail and entry kept.
 [[nodiscard]] inline error plan_error(error e) noexcept {
     if (e.code != errc::mtd_unsupported) e.code = errc::mtd_bad_plan;
@@ -377,6 +446,7 @@ public:
         manifest_.scrub_lsb = options_.scrub_lsb;
         manifest_.chunk_size = options_.chunk_size;
         manifest_.salt = salt_;
+        BRINE_TRY(bind(manifest_));
         storage_record_.assign(found.storages.size(), -1);
         kept_ = detail::index_storages(found);
         order_.clear();
@@ -501,6 +571,16 @@ private:
         manifest_.records.push_back(std::move(r));
     }
 
+    // The key check, and the label after checking it (invalid_argument at its offset in the label).
+    status bind(manifest& m) const {
+        m.check = detail::key_check_of(key_, salt_);
+        if (options_.label.empty()) return {};
+        const label_fault fault = check_label(options_.label);
+        if (fault.expected) return error{errc::invalid_argument, fault.offset, fault.expected};
+        m.label = options_.label;
+        return {};
+    }
+
     // Scrubbing applies to float storages; N must fit each one's mantissa.
     status check_scrub(const torch::checkpoint& found) const {
         for (const torch::storage_ref& s : found.storages) {
@@ -597,6 +677,7 @@ public:
 
     status prepare(pickle::graph& values, const torch::checkpoint& found) {
         found_ = &found;
+        digest_key_ = detail::derive(key_, manifest_.salt, "digest");
         kept_ = detail::index_storages(found);
         position_.assign(found.storages.size(), 0);
         keys_.clear();
@@ -633,19 +714,29 @@ public:
         return archive.add(name, bytes);
     }
 
+    // Storage j on its way out. Bytes a permutation moves are collected and checked once moved
+    // back (against the digest before sealing: it covers every byte); bytes copied as they are
+    // are checked against the sealed chunk digests as they pass. Either way every byte written
+    // is one the seal vouches for, however the file changed after verify.
     template <class Sink>
     class storage_sink {
     public:
-        storage_sink(restorer& owner, std::size_t j, Sink& next) : owner_(&owner), j_(j), next_(&next) {
+        storage_sink(restorer& owner, std::size_t j, Sink& next)
+            : owner_(&owner), j_(j), next_(&next), check_(owner.digest_key_, owner.manifest_, owner.position_[j]) {
             if (owner.changes_bytes()) buffer_.expected = owner.found_->storages[j].byte_size();
         }
-        status write(byte_view bytes) { return owner_->changes_bytes() ? buffer_.write(bytes) : next_->write(bytes); }
-        status finish() { return owner_->changes_bytes() ? owner_->restore_storage(j_, buffer_.bytes, *next_) : status{}; }
+        status write(byte_view bytes) {
+            if (owner_->changes_bytes()) return buffer_.write(bytes);
+            BRINE_TRY(check_.write(bytes));
+            return next_->write(bytes);
+        }
+        status finish() { return owner_->changes_bytes() ? owner_->restore_storage(j_, buffer_.bytes, *next_) : check_.finish(); }
 
     private:
         restorer* owner_;
         std::size_t j_;
         Sink* next_;
+        detail::chunk_check check_;
         detail::storage_buffer buffer_;
     };
 
@@ -669,7 +760,7 @@ private:
         BRINE_TRY(detail::transform_storage(manifest_.permute, true, j, storage, *found_, kept_, neurons_, key_,
                                             manifest_.salt, data, scratch_));
         const std::size_t position = position_[j];
-        digester d(manifest_.hash, detail::derive(key_, manifest_.salt, "digest"));
+        digester d(manifest_.hash, digest_key_);
         const digest restored = detail::original_digest(d, position, byte_view(data.data(), data.size()));
         if (restored != manifest_.records[position].original)
             return error{errc::mtd_tampered, 0, "restored bytes equal to the bytes before sealing",
@@ -679,6 +770,7 @@ private:
 
     secret_key key_;
     manifest manifest_;
+    digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;
     std::vector<std::size_t> position_;
     std::vector<std::string> keys_;

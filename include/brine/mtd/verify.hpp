@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,6 +61,11 @@ struct verify_options {
     const char* manifest_path = nullptr;  // a detached manifest; else the archive's record
     void (*progress)(void* context, std::uint64_t done, std::uint64_t total) = nullptr;
     void* progress_context = nullptr;
+    // Pins: a seal that is authentic but not the one expected (another model or release sealed
+    // under the same key, replayed in its place) is reported as tampering, a problem named
+    // "label" or "root". A version-1 manifest has no label: it never matches an expected one.
+    std::optional<std::string> expect_label;  // the label given at seal time
+    std::optional<digest> expect_root;        // the root digest published for the seal
 };
 
 namespace detail {
@@ -186,15 +192,56 @@ inline void compare_architecture(byte_view pickle_bytes, const std::string& pref
         out.problems.push_back({"architecture", "the tensors are listed in another order or structure than sealed"});
 }
 
+// A manifest that does not verify under `key`: a wrong key when the key check (version 2) says
+// so, else tampering. Only the tag makes a manifest authentic, so an attacker who rewrites the
+// key check can turn "tampered" into "wrong key" and nothing more: neither verifies.
+[[nodiscard]] inline bool wrong_key(const manifest& m, const secret_key& key) {
+    return m.format_version >= 2 && key_check_of(key, m.salt) != m.check;
+}
+
+// The pins of `options` against an authentic manifest.
+inline void check_binding(const manifest& m, const verify_options& options, verify_report& out) {
+    if (options.expect_label && m.label != *options.expect_label)
+        out.problems.push_back({"label", m.label.empty() ? std::string("none (expected one: not the expected model)")
+                                                         : "\"" + m.label + "\" (expected \"" + *options.expect_label +
+                                                               "\": not the expected model)"});
+    if (options.expect_root && m.root != *options.expect_root)
+        out.problems.push_back({"root", to_hex(m.root) + " (expected " + to_hex(*options.expect_root) +
+                                            ": not the expected seal)"});
+}
+
 }  // namespace detail
 
-// Verifies `path` against its seal under `key`. `rules`: the policy the seal was made with (a
-// sealed pickle holds only what it allowed).
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
-[[nodiscard]] result<verify_report> verify_file(const char* path, const secret_key& key, const verify_options& options = {},
-                                                const Policy& rules = Policy{}) {
-    auto file = hybrid_file_source::open(path);
-    BRINE_TRY(file);
+namespace detail {
+
+template <class T, class = void>
+struct has_mapping : std::false_type {};
+template <class T>
+struct has_mapping<T, std::enable_if_t<std::is_same_v<decltype(std::declval<const T&>().mapping()), byte_view>>>
+    : std::true_type {};
+
+// A raw pickle's bytes, whole: in place when the source maps them, else copied into `copy`.
+template <class RandomAccessSource>
+[[nodiscard]] status whole_pickle(const RandomAccessSource& file, std::vector<std::uint8_t>& copy, byte_view& out) {
+    if constexpr (has_mapping<RandomAccessSource>::value) {
+        out = file.mapping();
+        if (out.size() == file.size()) return {};
+    }
+    vector_sink sink(copy);
+    BRINE_TRY(copy_range(file, 0, file.size(), sink));
+    out = byte_view(copy.data(), copy.size());
+    return {};
+}
+
+}  // namespace detail
+
+// Verifies the open file `file` (a RandomAccessSource: every byte is read through it, so a caller
+// that goes on to read the same source reads what was verified) against its seal under `key`.
+// `rules`: the policy the seal was made with (a sealed pickle holds only what it allowed).
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class RandomAccessSource,
+          std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int> = 0>
+[[nodiscard]] result<verify_report> verify_file(const RandomAccessSource& file, const secret_key& key,
+                                                const verify_options& options = {}, const Policy& rules = Policy{}) {
     verify_report out;
     const auto tampered = [&](std::string where, std::string what) -> result<verify_report> {
         out.problems.push_back({std::move(where), std::move(what)});
@@ -202,12 +249,12 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     };
 
     // The archive, when the file is one (a sealed raw pickle is not).
-    const auto kind = torch::detect(*file);
-    std::unique_ptr<zip::reader<hybrid_file_source>> archive;
+    const auto kind = torch::detect(file);
+    std::unique_ptr<zip::reader<RandomAccessSource>> archive;
     error archive_error;
     if (kind && *kind == torch::format::zip) {
-        auto opened = zip::reader<hybrid_file_source>::open(*file);
-        if (opened) archive.reset(new zip::reader<hybrid_file_source>(std::move(*opened)));
+        auto opened = zip::reader<RandomAccessSource>::open(file);
+        if (opened) archive.reset(new zip::reader<RandomAccessSource>(std::move(*opened)));
         else archive_error = opened.err();
     }
 
@@ -235,9 +282,15 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     if (!parsed) return tampered("manifest", "malformed: " + detail::describe_error(parsed.err()));
     out.sealed = parsed->content;
     const manifest& m = out.sealed;
-    if (!parsed->authentic(detail::derive(key, m.salt, "manifest")))
+    if (!parsed->authentic(detail::derive(key, m.salt, "manifest"))) {
+        if (detail::wrong_key(m, key))
+            return error{errc::mtd_wrong_key, parsed->key_check_offset,
+                         "the key the file was sealed with (the manifest's key check differs: a wrong key)",
+                         options.manifest_path ? std::string_view("manifest") : manifest_record_name};
         return tampered("manifest", "not authentic: a wrong key, or the manifest was altered or replaced");
+    }
     out.manifest_authentic = true;
+    detail::check_binding(m, options, out);
     if (m.format == "torch_zip" && !archive)
         return tampered("file", kind && *kind == torch::format::zip
                                     ? "not a readable archive any more: " + detail::describe_error(archive_error)
@@ -259,7 +312,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
                   [](const zip::entry* a, const zip::entry* b) { return a->local_header_offset < b->local_header_offset; });
         for (const zip::entry* e : entries) records.push_back({std::string(e->name), present{e, e->uncompressed_size}});
     } else {
-        records.push_back({"pickle", present{nullptr, file->size()}});
+        records.push_back({"pickle", present{nullptr, file.size()}});
     }
     // Maps, not scans: a manifest may list 100k records and a checkpoint as many tensors.
     std::unordered_map<std::string_view, std::size_t> file_index, sealed_index;
@@ -300,7 +353,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         const present* p = find(m.records[i].name);
         if (!p) continue;
         hasher.begin_record(p->size, i);
-        const status read = p->entry ? archive->extract(*p->entry, sink) : copy_range(*file, 0, p->size, sink);
+        const status read = p->entry ? archive->extract(*p->entry, sink) : copy_range(file, 0, p->size, sink);
         hasher.end_record();
         hashed[i] = next++;
         if (!read) out.problems.push_back({"record " + m.records[i].name, "unreadable: " + detail::describe_error(read.err())});
@@ -358,7 +411,10 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
             else out.problems.push_back({"architecture", "data.pkl unreadable: " + detail::describe_error(read.err())});
         }
     } else {
-        detail::compare_architecture<Policy, Limits>(file->mapping(), prefix, m, rules, out);
+        byte_view whole;
+        const status read = detail::whole_pickle(file, pickle_bytes, whole);
+        if (read) detail::compare_architecture<Policy, Limits>(whole, prefix, m, rules, out);
+        else out.problems.push_back({"architecture", "the pickle unreadable: " + detail::describe_error(read.err())});
     }
     // The root stands for the whole manifest: a seal whose root is published elsewhere is
     // checked against it by comparing this value.
@@ -366,6 +422,15 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     if (root_digest(root, manifest_prefix(m)) != m.root)
         out.problems.push_back({"manifest", "its root does not match its content"});
     return out;
+}
+
+// Verifies `path` against its seal under `key`: the file opened once, then as above.
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+[[nodiscard]] result<verify_report> verify_file(const char* path, const secret_key& key, const verify_options& options = {},
+                                                const Policy& rules = Policy{}) {
+    auto file = hybrid_file_source::open(path);
+    BRINE_TRY(file);
+    return verify_file<Policy, Limits>(*file, key, options, rules);
 }
 
 }  // namespace mtd
