@@ -83,6 +83,7 @@
 #include <brine/mtd/files.hpp>
 #include <brine/mtd/key.hpp>
 #include <brine/mtd/keyed_stream.hpp>
+#include <brine/mtd/layout.hpp>
 #include <brine/mtd/manifest.hpp>
 #include <brine/mtd/neuron_plan.hpp>
 #include <brine/mtd/scrub.hpp>

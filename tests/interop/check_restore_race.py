@@ -29,7 +29,9 @@ import torch
 
 BRINE, PROJECT, SCRATCH = sys.argv[1], sys.argv[2], sys.argv[3]
 RUNS = int(os.environ.get("BRINE_RACE_RUNS", "40"))
-os.makedirs(SCRATCH, exist_ok=True)
+# A fresh scratch directory each run: keygen never overwrites a key file.
+shutil.rmtree(SCRATCH, ignore_errors=True)
+os.makedirs(SCRATCH)
 passed = 0
 failures = []
 

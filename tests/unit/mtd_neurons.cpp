@@ -515,21 +515,26 @@ TEST_CASE("infer_plan reads the chain of real nn.Sequential state dicts") {
 }
 
 TEST_CASE("infer_plan on hand-built chains") {
-    SUBCASE("an MLP under a prefix, with a LayerNorm") {
+    SUBCASE("an MLP under a prefix, with a BatchNorm1d") {
         builder b;
         b.add("model.0.weight", {32, 16});
         b.add("model.0.bias", {32});
-        b.add("model.2.weight", {32, 32});
-        b.add("model.3.weight", {32});  // LayerNorm(32)
-        b.add("model.3.bias", {32});
-        b.add("model.5.weight", {4, 32});
+        b.add("model.2.weight", {24, 32});  // no bias, not square: a Linear
+        b.add("model.3.weight", {24});      // BatchNorm1d(24)
+        b.add("model.3.bias", {24});
+        b.add("model.3.running_mean", {24});
+        b.add("model.3.running_var", {24});
+        b.add("model.3.num_batches_tracked", {}, torch::dtype::int64);
+        b.add("model.5.weight", {4, 24});
         b.add("model.5.bias", {4});
-        b.add("model.6.weight", {4});  // a normalization after the last layer: not permuted
+        b.add("model.6.weight", {4});  // a LayerNorm after the last layer: not permuted, whatever it is
+        b.add("model.6.bias", {4});
         auto plan = mtd::infer_plan(b.found);
         REQUIRE_MESSAGE(plan, plan.err().detail);
         CHECK(mtd::format_plan(*plan) ==
               "model.0.weight:0 model.0.bias:0 model.2.weight:1\n"
-              "model.2.weight:0 model.3.weight:0 model.3.bias:0 model.5.weight:1\n");
+              "model.2.weight:0 model.3.weight:0 model.3.bias:0 model.3.running_mean:0 model.3.running_var:0 "
+              "model.5.weight:1\n");
     }
     SUBCASE("conv + batchnorm chains, conv -> flatten -> linear in blocks") {
         builder b;
@@ -556,10 +561,11 @@ TEST_CASE("infer_plan on hand-built chains") {
     SUBCASE("Conv1d -> flatten -> linear") {
         builder b;
         b.add("0.weight", {4, 2, 3});
+        b.add("0.bias", {4});  // without it, a ConvTranspose1d(4, 2) would fit too
         b.add("2.weight", {3, 4 * 5});
         auto plan = mtd::infer_plan(b.found);
-        REQUIRE(plan);
-        CHECK(mtd::format_plan(*plan) == "0.weight:0 2.weight:1:5\n");
+        REQUIRE_MESSAGE(plan, plan.err().detail);
+        CHECK(mtd::format_plan(*plan) == "0.weight:0 0.bias:0 2.weight:1:5\n");
     }
     SUBCASE("refusals name the tensor") {
         const auto refusal = [](const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& tensors) {
@@ -592,7 +598,8 @@ TEST_CASE("infer_plan on hand-built chains") {
         CHECK(refusal({{"0.weight", {8, 4}}, {"1.num_batches_tracked", {1}}, {"2.weight", {3, 8}}}).entry ==
               "1.num_batches_tracked");
         // GroupNorm looks like an affine-only normalization: refused after a convolution.
-        CHECK(refusal({{"0.weight", {8, 4, 3, 3}}, {"1.weight", {8}}, {"1.bias", {8}}, {"2.weight", {3, 8, 3, 3}}})
+        CHECK(refusal({{"0.weight", {8, 4, 3, 3}}, {"0.bias", {8}}, {"1.weight", {8}}, {"1.bias", {8}},
+                       {"2.weight", {3, 8, 3, 3}}})
                   .entry == "1.weight");
         // Nothing to permute.
         CHECK(refusal({{"0.weight", {8, 4}}, {"0.bias", {8}}, {"1.weight", {8}}}).entry == "0.weight");
@@ -605,6 +612,81 @@ TEST_CASE("infer_plan on hand-built chains") {
         b.view("2.weight", s, 0, {2, 8}, {8, 1});
         b.view("4.weight", s, 0, {8, 2}, {2, 1});
         CHECK(infer_error(b.found).entry == "2.weight");
+    }
+}
+
+TEST_CASE("infer_plan refuses chains whose layers the state dict cannot tell apart (issue 20, part 4)") {
+    using shapes = std::vector<std::pair<std::string, std::vector<std::int64_t>>>;
+    const auto infer = [](const shapes& tensors) {
+        builder b;
+        for (const auto& [name, sizes] : tensors) {
+            if (name.size() > 20 && name.compare(name.size() - 20, 20, "num_batches_tracked") == 0)
+                b.add(name, sizes, torch::dtype::int64);
+            else
+                b.add(name, sizes);
+        }
+        return infer_error(b.found);
+    };
+    const auto unsupported = [&](const shapes& tensors, const std::string& entry) {
+        builder b;
+        for (const auto& [name, sizes] : tensors) b.add(name, sizes);
+        const auto inferred = mtd::infer_plan(b.found);
+        REQUIRE_FALSE(inferred);
+        CHECK(inferred.err().code == errc::mtd_unsupported);
+        CHECK(std::string(inferred.err().entry.view()) == entry);
+        CHECK(std::string(inferred.err().detail).find("--permute neurons=PLAN") != std::string::npos);
+    };
+
+    SUBCASE("the three Sequentials that sealed with exit 0 and computed something else") {
+        // Linear(16, 32), GroupNorm(4, 32), ReLU, Linear(32, 4): GroupNorm's weight and bias are a
+        // LayerNorm's, and it normalizes groups of units together.
+        unsupported({{"0.weight", {32, 16}}, {"0.bias", {32}}, {"1.weight", {32}}, {"1.bias", {32}},
+                     {"3.weight", {4, 32}}, {"3.bias", {4}}},
+                    "1.weight");
+        // Conv2d(3, 8, 3), ReLU, ConvTranspose2d(8, 8, 3), ReLU, Conv2d(8, 4, 3): [8, 8, 3, 3] reads
+        // as a Conv2d(8, 8) too.
+        unsupported({{"0.weight", {8, 3, 3, 3}}, {"0.bias", {8}}, {"2.weight", {8, 8, 3, 3}}, {"2.bias", {8}},
+                     {"4.weight", {4, 8, 3, 3}}, {"4.bias", {4}}},
+                    "2.weight");
+        // ConvTranspose2d(4, 4, 3), ReLU, Conv2d(4, 6, 3) as the first layer.
+        unsupported({{"0.weight", {4, 4, 3, 3}}, {"0.bias", {4}}, {"2.weight", {6, 4, 3, 3}}, {"2.bias", {6}}},
+                    "0.weight");
+        // Embedding(10, 10), Linear(10, 3): the embedding's outputs are its dim 1.
+        unsupported({{"0.weight", {10, 10}}, {"1.weight", {3, 10}}, {"1.bias", {3}}}, "0.weight");
+    }
+    SUBCASE("other readings the shapes allow") {
+        // LayerNorm(32) between Linears: refused like the GroupNorm it looks like.
+        unsupported({{"0.weight", {32, 16}}, {"0.bias", {32}}, {"1.weight", {32}}, {"1.bias", {32}},
+                     {"2.weight", {4, 32}}},
+                    "1.weight");
+        // A square bias-free Linear in the middle (or a LayerNorm((8, 8), bias=False)).
+        unsupported({{"0.weight", {8, 4}}, {"0.bias", {8}}, {"2.weight", {8, 8}}, {"4.weight", {3, 8}}}, "2.weight");
+        // ConvTranspose2d(4, 8) without bias, Flatten, Linear(8 * 25, 5): the Linear's inputs are a
+        // multiple of both 4 and 8.
+        unsupported({{"0.weight", {4, 8, 3, 3}}, {"2.weight", {5, 8 * 25}}}, "0.weight");
+        // ConvTranspose1d(8, 4), ConvTranspose1d(4, 8), bias-free: each fits the other's reading.
+        unsupported({{"0.weight", {8, 4, 3}}, {"1.weight", {4, 8, 3}}}, "0.weight");
+        // A convolution after a Linear, and convolutions of different ranks.
+        unsupported({{"0.weight", {8, 4}}, {"0.bias", {8}}, {"2.weight", {3, 8, 3}}, {"2.bias", {3}}}, "2.weight");
+        unsupported({{"0.weight", {8, 4, 3, 3}}, {"0.bias", {8}}, {"2.weight", {3, 8, 3}}, {"2.bias", {3}}},
+                    "2.weight");
+        // Conv1d(2, 4) then a bias-free [4, 20]: a Linear(20, ...) after Flatten, or a
+        // LayerNorm((4, 20), bias=False) over (channels, length).
+        unsupported({{"0.weight", {4, 2, 3}}, {"0.bias", {4}}, {"2.weight", {4, 20}}}, "2.weight");
+    }
+    SUBCASE("MLPs and Conv-BN-ReLU chains still infer") {
+        CHECK(infer({{"0.weight", {32, 16}}, {"0.bias", {32}}, {"2.weight", {32, 32}}, {"2.bias", {32}},
+                     {"4.weight", {4, 32}}, {"4.bias", {4}}})
+                  .code == errc::ok);
+        CHECK(infer({{"0.weight", {32, 16}}, {"2.weight", {8, 32}}, {"4.weight", {4, 8}}}).code == errc::ok);
+        CHECK(infer({{"0.weight", {8, 3, 3, 3}}, {"1.weight", {8}}, {"1.bias", {8}}, {"1.running_mean", {8}},
+                     {"1.running_var", {8}}, {"1.num_batches_tracked", {}}, {"3.weight", {16, 8, 3, 3}},
+                     {"4.weight", {16}}, {"4.bias", {16}}, {"4.running_mean", {16}}, {"4.running_var", {16}},
+                     {"4.num_batches_tracked", {}}, {"8.weight", {10, 16 * 4 * 4}}, {"8.bias", {10}}})
+                  .code == errc::ok);
+        CHECK(infer({{"0.weight", {16, 4, 3, 3, 3}}, {"0.bias", {16}}, {"2.weight", {8, 16, 3, 3, 3}},
+                     {"2.bias", {8}}, {"5.weight", {2, 8}}, {"5.bias", {2}}})
+                  .code == errc::ok);
     }
 }
 

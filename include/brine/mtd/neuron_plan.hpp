@@ -35,17 +35,54 @@
 // whose every tensor is named [PREFIX.]INDEX.PARAM with one PREFIX (possibly empty), INDEX a
 // decimal module index increasing in order of appearance, PARAM one of weight, bias,
 // running_mean, running_var, num_batches_tracked: the state dict of an nn.Sequential of leaf
-// modules, which run one after the other. It assumes that
-//   - a module with a weight of 2 or more dimensions is a Linear ([out, in]) or a convolution
-//     ([out, in, k...]); an Embedding, a ConvTranspose, a Bilinear or a multi-dimensional
-//     LayerNorm would be misread or refused;
-//   - a module with 1-D vectors only (plus num_batches_tracked) acts channel by channel
-//     (BatchNorm, LayerNorm over the features, InstanceNorm, PReLU): its vectors move with the
-//     units. GroupNorm mixes channels and looks the same: after a convolution a normalization
-//     must therefore have running statistics (BatchNorm); after a Linear, weight and bias alone
-//     are taken for a LayerNorm;
-//   - modules without parameters (activations, pooling, dropout, Flatten) act element-wise or
-//     channel by channel; ChannelShuffle and the like would be misread.
+// modules, which run one after the other. A module with a weight of 2+ dimensions is a "layer";
+// a module of 1-D vectors (and a 0-D num_batches_tracked) after a layer, of its first size, is a
+// "normalization" of that layer. Between two consecutive layers L and N the plan has one hidden
+// axis {L.weight:0, L.bias:0, the vectors of L's normalizations:0, N.weight:1[:block]}.
+//
+// Why the function is unchanged. Permuting the units of that axis with P gives L the outputs
+// y' = P y (rows of weight and bias move together); a module acting unit by unit commutes with
+// P; N, whose input columns moved with the same P, computes W P^T P y = W y. That holds exactly
+// when (1) dim 0 of L.weight and L.bias index L's outputs, (2) what runs between L and N acts
+// unit by unit, and (3) dim 1 of N.weight indexes N's inputs, in blocks of `block` consecutive
+// inputs per unit. The state dict alone shows names and shapes, not module types; what it cannot
+// show (modules without parameters) is assumed, the rest must be proven by shapes:
+//
+//   Assumed (invisible in a state dict): modules without parameters between layers act element by
+//   element or channel by channel (activations, dropout, pooling) or are one nn.Flatten
+//   (start_dim 1) from a convolution to a Linear; ChannelShuffle, PixelShuffle, reshapes or a
+//   Linear applied to a convolution's last dimension would be misread. A Linear's outputs that a
+//   BatchNorm1d reads are [batch, features] (on [batch, L, features] with L == features it would
+//   normalize L). No ConvTranspose with groups > 1 is the first layer (a depthwise
+//   ConvTranspose(C, C, groups=C) has the weight [C, 1, k...] and bias [C] of a Conv(1, C)).
+//
+//   Proven (refused with errc::mtd_unsupported, asking for --permute neurons=PLAN, otherwise):
+//   A. Layers with a bias and 2-D weights are Linear [out, in]: no other module of a Sequential
+//      has a 2-D weight with a bias of weight.size(0) (a two-dimensional LayerNorm's bias is 2-D).
+//      Conditions (1) and (3) hold for a Linear.
+//   B. A 2-D weight without a bias is a Linear [out, in] unless square. It could be an Embedding
+//      [num, dim] (the first module: its outputs are dim 1) or a bias-free LayerNorm/RMSNorm over
+//      two dimensions [d1, d2] (d2 = the units before it). Read as a Linear, the chain checks
+//      need dim 0 to be the next layer's inputs, whose true count is dim 1 for both: only a
+//      square weight passes them, and is refused. After a convolution of C channels, the
+//      LayerNorm over (C, length) has weight [C, length]: refused when dim 0 is C.
+//   C. A weight of 3+ dimensions is a convolution [out, in, k...] or a ConvTranspose [in, out,
+//      k...] (groups 1). Refused: a square one (out == in: both readings fit); one after a
+//      layer of another rank (after a Linear, the channels are not the Linear's outputs; convs
+//      of different ranks need a reshape); a first one with neither a bias nor a normalization.
+//      Proof by induction along the chain: the first layer has a bias or a normalization of
+//      size dim 0 while a ConvTranspose's would have size dim 1 != dim 0, so it is a convolution;
+//      a later one takes dim 1 inputs from the (proven) layer before, while a ConvTranspose
+//      would take dim 0 != dim 1. Its successor reads its channels at dim 1 (a convolution of
+//      the same rank, by induction) or, flattened channel-major, in blocks of H*W at dim 1 (a
+//      Linear whose inputs are a whole multiple of the channels).
+//   D. A normalization between two layers must have running_mean and running_var: a BatchNorm
+//      (or InstanceNorm with running statistics), which normalizes dim 1 channel by channel.
+//      Weight and bias alone could be a GroupNorm, which mixes the channels of a group, or,
+//      after a convolution, a LayerNorm over its last dimension. After the last layer anything
+//      goes: its outputs are the model's and never move.
+//   E. Grouped convolutions ([out, in / groups, k...]) never pass the chain checks (dim 1 must
+//      equal the outputs before); shapes that fit no chain are refused (errc::invalid_argument).
 // Any other architecture needs a plan file written by its user.
 #pragma once
 
@@ -404,6 +441,9 @@ struct chain_layer {
     std::uint32_t weight = 0;
     std::uint32_t bias = sequential_module::none;
     std::vector<std::uint32_t> followers;  // normalization vectors after it (moving with its outputs)
+    // The first tensor of a 1-D module after it that is not proven channel-wise (no running
+    // statistics): refused unless the layer is the last one (its outputs never move).
+    std::uint32_t unproven = sequential_module::none;
 };
 
 }  // namespace detail
@@ -412,7 +452,9 @@ struct chain_layer {
 // of consecutive layers gives one hidden axis {layer.weight:0, layer.bias:0, the vectors of the
 // normalizations between them:0, next.weight:1}, or next.weight:1:s after a convolution whose
 // C channels a Linear reads flattened as C * s features. The last layer's outputs are the
-// model's: never permuted. Anything not certain to be such a chain is refused, naming a tensor.
+// model's: never permuted. Anything not certain to be such a chain is refused, naming a tensor:
+// errc::invalid_argument when it is no chain at all (names, shapes), errc::mtd_unsupported when
+// it may be one whose layers the state dict cannot tell apart (rules A to E above).
 [[nodiscard]] inline result<neuron_plan> infer_plan(const torch::checkpoint& found) {
     using detail::sequential_module;
     using detail::sequential_param;
@@ -498,10 +540,7 @@ struct chain_layer {
         }
         const bool stats = m[sequential_param::running_mean] != sequential_module::none &&
                            m[sequential_param::running_var] != sequential_module::none;
-        if (previous.sizes.size() >= 3 && !stats)
-            return refuse(first,
-                          "running statistics in a normalization after a convolution (GroupNorm, which mixes "
-                          "channels, looks the same: write a plan file)");
+        if (!stats && layers.back().unproven == sequential_module::none) layers.back().unproven = first;
     }
     if (layers.size() < 2) {
         if (layers.empty()) return error{errc::invalid_argument, 0, "at least two layers (nothing to permute)"};
@@ -531,6 +570,52 @@ struct chain_layer {
         for (const std::uint32_t t : layer.followers) axis.members.push_back({std::string(tensors[t].name), 0, 1});
         axis.members.push_back({std::string(next.name), 1, block});
         plan.axes.push_back(std::move(axis));
+    }
+
+    // Only layers whose reading the state dict proves (rules A to E at the top of this file).
+    const auto unsupported = [&](std::uint32_t i, const char* what) -> error {
+        return error{errc::mtd_unsupported, tensors[i].offset, what, tensors[i].name};
+    };
+    for (std::size_t k = 0; k < layers.size(); ++k) {
+        const detail::chain_layer& layer = layers[k];
+        const torch::tensor_ref& weight = tensors[layer.weight];
+        const std::int64_t a = weight.sizes[0], b = weight.sizes[1];
+        const bool last = k + 1 == layers.size();
+        const torch::tensor_ref* before = k == 0 ? nullptr : &tensors[layers[k - 1].weight];
+        if (!last && layer.unproven != sequential_module::none)
+            return unsupported(layer.unproven,
+                               "running statistics in a normalization between layers (a GroupNorm mixes channels and "
+                               "has the same weight and bias as a LayerNorm or an affine BatchNorm; a LayerNorm after "
+                               "a convolution normalizes its last dimension): write a plan file, --permute "
+                               "neurons=PLAN");
+        if (weight.sizes.size() >= 3) {
+            if (before != nullptr && before->sizes.size() != weight.sizes.size())
+                return unsupported(layer.weight,
+                                   "a convolution after a convolution of the same rank (after a Linear, which acts "
+                                   "on the last dimension, the channels are not its outputs): write a plan file, "
+                                   "--permute neurons=PLAN");
+            if (a == b)
+                return unsupported(layer.weight,
+                                   "a convolution weight [out, in, k...] with out != in (a ConvTranspose's weight is "
+                                   "[in, out, k...]: a square one reads both ways): write a plan file, --permute "
+                                   "neurons=PLAN");
+            if (before == nullptr && layer.bias == sequential_module::none && layer.followers.empty())
+                return unsupported(layer.weight,
+                                   "a bias or a BatchNorm after the first convolution (its size tells a Conv's "
+                                   "[out, in, k...] from a ConvTranspose's [in, out, k...]): write a plan file, "
+                                   "--permute neurons=PLAN");
+        } else if (layer.bias == sequential_module::none) {
+            if (a == b)
+                return unsupported(layer.weight,
+                                   "a bias on a square 2-D weight (without one it may be an Embedding [num, dim] or "
+                                   "a two-dimensional LayerNorm weight, not a Linear [out, in]): write a plan file, "
+                                   "--permute neurons=PLAN");
+            if (before != nullptr && before->sizes.size() >= 3 && a == before->sizes[0])
+                return unsupported(layer.weight,
+                                   "a bias on a 2-D weight after a convolution with as many rows as it has channels "
+                                   "(it may be a LayerNorm over (channels, length)): write a plan file, --permute "
+                                   "neurons=PLAN");
+        }
     }
     BRINE_TRY(check_plan(plan, found));
     return plan;

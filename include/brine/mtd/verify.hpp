@@ -8,7 +8,9 @@
 //   3. every record hashed again in chunks (on `jobs` threads): a changed chunk is named with the
 //      tensors whose bytes it holds (their tensor digests no longer match);
 //   4. the architecture: the pickle evaluated again (never executed) and its tensors (names,
-//      dtypes, shapes, strides, offsets, storage sharing) and globals compared with the manifest.
+//      dtypes, shapes, strides, offsets, storage sharing) and globals compared with the manifest;
+//   5. the whole file: every byte outside the record data exactly as brine's writer writes it for
+//      this seal (layout.hpp), so no header, comment or gap can carry what the digests miss.
 //
 // Every difference is a problem in the report; the report is intact when there is none. Errors
 // (the result's error) are reserved for what prevents an answer: an unreadable file, a file that
@@ -22,6 +24,7 @@
 #include <brine/core/stream.hpp>
 #include <brine/mtd/digest.hpp>
 #include <brine/mtd/key.hpp>
+#include <brine/mtd/layout.hpp>
 #include <brine/mtd/manifest.hpp>
 #include <brine/mtd/seal.hpp>
 #include <brine/pickle/machine.hpp>
@@ -416,6 +419,10 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         if (read) detail::compare_architecture<Policy, Limits>(whole, prefix, m, rules, out);
         else out.problems.push_back({"architecture", "the pickle unreadable: " + detail::describe_error(read.err())});
     }
+    // 5. The bytes no digest covers.
+    if (archive && m.format == "torch_zip")
+        for (layout_problem& p : check_layout(*archive, file, m, options.manifest_path != nullptr))
+            out.problems.push_back({std::move(p.where), std::move(p.what)});
     // The root stands for the whole manifest: a seal whose root is published elsewhere is
     // checked against it by comparing this value.
     digester root(m.hash, detail::derive(key, m.salt, "digest"));
