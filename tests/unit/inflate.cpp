@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include "zlib_testing.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -22,19 +24,7 @@ namespace {
 
 // ---- zlib, the independent implementation --------------------------------------------------------
 
-bytes zlib_deflate(const bytes& data, int level, int strategy = Z_DEFAULT_STRATEGY, int mem_level = 8) {
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, level, Z_DEFLATED, -15, mem_level, strategy) == Z_OK);
-    bytes out(deflateBound(&z, static_cast<uLong>(data.size())) + 64);
-    z.next_in = const_cast<Bytef*>(data.data());
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = out.data();
-    z.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
+using brine_test::zlib_deflate;
 
 // zlib's verdict on a raw stream: its output and how many input bytes the stream took, or nothing
 // if zlib refuses it (or it would inflate past `limit`).

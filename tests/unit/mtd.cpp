@@ -4,6 +4,8 @@
 #include <brine/brine.hpp>
 #include <doctest/doctest.h>
 
+#include "mtd_testing.hpp"
+
 #include "test_files.hpp"
 
 #include <algorithm>
@@ -18,11 +20,7 @@ using bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-mtd::secret_key test_key(std::uint8_t seed) {
-    mtd::secret_key key;
-    for (std::size_t i = 0; i < key.bytes.size(); ++i) key.bytes[i] = static_cast<std::uint8_t>(seed * 31 + i);
-    return key;
-}
+using brine_test::test_key;
 
 std::string fixture(const std::string& name) { return brine_test::source_path("tests/fixtures/torch/" + name).string(); }
 

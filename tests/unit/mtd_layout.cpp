@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "test_files.hpp"
+#include "zlib_testing.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -54,19 +55,7 @@ void put32(bytes& out, std::uint32_t v) {
 void put(bytes& out, const std::string& s) { out.insert(out.end(), s.begin(), s.end()); }
 void put(bytes& out, const bytes& b) { out.insert(out.end(), b.begin(), b.end()); }
 
-bytes deflated(const bytes& data) {
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    bytes out(deflateBound(&z, static_cast<uLong>(data.size())) + 16);
-    z.next_in = const_cast<Bytef*>(data.data());
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = out.data();
-    z.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
+bytes deflated(const bytes& data) { return brine_test::zlib_deflate(data, 9); }
 
 std::uint32_t crc_of(const bytes& data) {
     return static_cast<std::uint32_t>(crc32(0, data.data(), static_cast<uInt>(data.size())));

@@ -5,6 +5,8 @@
 #include <brine/brine.hpp>
 #include <doctest/doctest.h>
 
+#include "mtd_testing.hpp"
+
 #include "test_files.hpp"
 
 #include <cstdint>
@@ -18,11 +20,7 @@ using bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-mtd::secret_key test_key(std::uint8_t seed) {
-    mtd::secret_key key;
-    for (std::size_t i = 0; i < key.bytes.size(); ++i) key.bytes[i] = static_cast<std::uint8_t>(seed * 31 + i);
-    return key;
-}
+using brine_test::test_key;
 
 // Five bytes whose XOR leaves a CRC-32 unchanged wherever they are applied (the polynomial
 // x^32 + ... + 1 in the bit order of zlib's reflected CRC): a change the archive cannot see.
