@@ -110,6 +110,16 @@ result<torch::report> restore_to(const changing_source& source, const std::strin
     return done;
 }
 
+// A restore from `changing` must fail as tampered and leave no file at `out_path`.
+void check_tampered(const changing_source& changing, const std::string& out_path, const mtd::secret_key& key) {
+    std::remove(out_path.c_str());
+    auto done = restore_to(changing, out_path, key);
+    CHECK(changing.flipped());
+    REQUIRE_FALSE(done);
+    CHECK_MESSAGE(done.err().code == errc::mtd_tampered, to_string(done.err().code) << " " << done.err().detail);
+    CHECK_FALSE(brine_test::exists(out_path));
+}
+
 }  // namespace
 
 TEST_CASE("restore: bytes that change between verify and rebuild never reach the output") {
@@ -140,24 +150,12 @@ TEST_CASE("restore: bytes that change between verify and rebuild never reach the
         // A storage byte read intact by verify, then changed before the rebuild reads it.
         for (const std::uint64_t storage_byte : {at.storage_first, at.storage_last}) {
             CAPTURE(storage_byte);
-            const changing_source changing(file, storage_byte, 1);
-            std::remove(out.c_str());
-            auto done = restore_to(changing, out, key);
-            CHECK(changing.flipped());
-            REQUIRE_FALSE(done);
-            CHECK_MESSAGE(done.err().code == errc::mtd_tampered, to_string(done.err().code) << " " << done.err().detail);
-            CHECK_FALSE(brine_test::exists(out));
+            check_tampered(changing_source(file, storage_byte, 1), out, key);
         }
 
         // The same with a change the CRC-32 cannot see: only the seal's digests catch it.
         {
-            const changing_source changing(file, at.storage_first + 8, 1, crc_neutral);
-            std::remove(out.c_str());
-            auto done = restore_to(changing, out, key);
-            CHECK(changing.flipped());
-            REQUIRE_FALSE(done);
-            CHECK_MESSAGE(done.err().code == errc::mtd_tampered, to_string(done.err().code) << " " << done.err().detail);
-            CHECK_FALSE(brine_test::exists(out));
+            check_tampered(changing_source(file, at.storage_first + 8, 1, crc_neutral), out, key);
         }
 
         SUBCASE("data.pkl changed after it was read once: the rebuild evaluates the bytes verified") {
@@ -169,13 +167,7 @@ TEST_CASE("restore: bytes that change between verify and rebuild never reach the
         }
 
         SUBCASE("data.pkl changed while the file is first read: tampered, nothing written") {
-            const changing_source changing(file, at.pickle, 0);
-            std::remove(out.c_str());
-            auto done = restore_to(changing, out, key);
-            CHECK(changing.flipped());
-            REQUIRE_FALSE(done);
-            CHECK_MESSAGE(done.err().code == errc::mtd_tampered, to_string(done.err().code) << " " << done.err().detail);
-            CHECK_FALSE(brine_test::exists(out));
+            check_tampered(changing_source(file, at.pickle, 0), out, key);
         }
     }
 }
