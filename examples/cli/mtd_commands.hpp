@@ -78,7 +78,9 @@ inline int command_seal(int argc, char** argv) {
     brine::mtd::secret_key key;
     if (!load_key(opts, "seal", key)) return exit_error;
     brine::mtd::seal_options seal;
-    (void)brine::mtd::parse_permutation(opts.permute, seal.permute);  // checked by parse_options
+    brine::mtd::permutation chosen = brine::mtd::permutation::records;
+    (void)brine::mtd::parse_permutation(opts.permute, chosen);  // checked by parse_options
+    seal.permute = chosen;
     if (!brine::mtd::parse_hash_kind(opts.hash, seal.hash)) {
         std::fputs("brine seal: --hash takes hmac_sha256 or sha256\n", stderr);
         return exit_error;
@@ -126,7 +128,7 @@ inline int command_seal(int argc, char** argv) {
                                std::to_string(s.tensors) + " tensors)\n  root " + root + "\n";
             if (!seal.label.empty()) text += "  label " + escaped(seal.label) + "\n";
             if (!opts.manifest.empty()) text += "  manifest " + escaped(opts.manifest) + "\n";
-            if (!opts.quiet && !s.plan.empty()) text += "  neuron plan:\n" + s.plan;
+            if (!opts.quiet && !s.plan.empty()) text += "  " + opts.permute + " plan:\n" + s.plan;
             if (scrubbed) {
                 char line[160];
                 std::snprintf(line, sizeof line, "  scrubbed %u low mantissa bits: largest change %.3g absolute, %.3g relative\n",

@@ -107,8 +107,10 @@ inline bool parse_options(int argc, char** argv, const char* command, options& o
             const std::size_t equals = text.find('=');
             out.permute = std::string(text.substr(0, equals));
             out.plan = equals == std::string_view::npos ? std::string() : std::string(text.substr(equals + 1));
-            if (out.permute != "records" && out.permute != "elements" && out.permute != "neurons" && out.permute != "none") {
-                std::fprintf(stderr, "brine %s: --permute takes records, elements, neurons[=PLAN] or none\n", command);
+            brine::mtd::permutation known{};
+            if (!brine::mtd::parse_permutation(out.permute, known)) {
+                std::fprintf(stderr, "brine %s: --permute takes records, elements, neurons[=PLAN], blocks, chacha20 or none\n",
+                             command);
                 return false;
             }
             if (!out.plan.empty() && out.permute != "neurons") {

@@ -79,6 +79,8 @@
 #include <brine/writer/safetensors.hpp>
 
 // Moving Target Defense and integrity seals (DESIGN.md §4)
+#include <brine/mtd/derive.hpp>
+#include <brine/mtd/describe.hpp>
 #include <brine/mtd/digest.hpp>
 #include <brine/mtd/files.hpp>
 #include <brine/mtd/key.hpp>
@@ -86,6 +88,17 @@
 #include <brine/mtd/layout.hpp>
 #include <brine/mtd/manifest.hpp>
 #include <brine/mtd/neuron_plan.hpp>
+#include <brine/mtd/restore.hpp>
 #include <brine/mtd/scrub.hpp>
 #include <brine/mtd/seal.hpp>
+#include <brine/mtd/storage_keys.hpp>
+#include <brine/mtd/strategies/blocks.hpp>
+#include <brine/mtd/strategies/bundled.hpp>
+#include <brine/mtd/strategies/chacha20.hpp>
+#include <brine/mtd/strategies/elements.hpp>
+#include <brine/mtd/strategies/neurons.hpp>
+#include <brine/mtd/strategies/none.hpp>
+#include <brine/mtd/strategies/one_of.hpp>
+#include <brine/mtd/strategies/records.hpp>
+#include <brine/mtd/strategy.hpp>
 #include <brine/mtd/verify.hpp>

@@ -16298,6 +16298,14 @@ BRINE_NAMESPACE_END
 
 // Moving Target Defense and integrity seals (DESIGN.md §4)
 
+// ---- begin brine/mtd/derive.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Every key a seal uses, derived from the secret key and the seal's salt: HKDF-SHA-256 with the
+// info "brine/v1/<label>", one label per purpose ("digest", "manifest", "elements/3"...). Nothing
+// derived is ever stored; sealing, verifying and restoring derive the same keys again.
+
+
 // ---- begin brine/mtd/digest.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -16640,40 +16648,6 @@ private:
 BRINE_NAMESPACE_END
 
 // ---- end brine/mtd/digest.hpp ----
-
-// ---- begin brine/mtd/files.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// Seal, verify and restore on files, as the CLI runs them. Outputs are written through temporary
-// files renamed into place only on success; a restore runs only on a file that verifies intact.
-
-
-// ---- begin brine/mtd/seal.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// Sealing, verifying and restoring checkpoints (DESIGN.md §4, THREATS.md S2-S4).
-//
-// A seal is a reconstruction (the disarm pipeline with the `sealer` as its Mtd policy) that also
-//   - draws a fresh salt, and derives every key it needs from the secret key, the salt and a
-//     label (HKDF-SHA-256, info "brine/v1/<label>"): nothing derived is ever stored;
-//   - applies the permutation strategy:
-//       records   storages get keyed opaque record names and a keyed order (the file still loads
-//                 in torch.load(weights_only=True), bit-identical, without the key);
-//       elements  each storage's elements are shuffled (Fisher-Yates over a ChaCha20 stream keyed
-//                 by "elements/<storage>"): the weights are useless until restored;
-//       neurons   hidden units are permuted along a layer plan (mtd/neuron_plan.hpp): the model
-//                 computes the same function, yet every sealed copy holds different weights;
-//       none;
-//   - optionally scrubs the N low mantissa bits of float storages (mtd/scrub.hpp);
-//   - hashes every record in 1 MiB chunks as it is written, on `jobs` threads, and writes the
-//     manifest (mtd/manifest.hpp) as the record <prefix>/.brine/manifest or beside the file.
-//
-// Storages are identified by their index in order of first reference in the pickle, which the
-// reconstruction keeps: a sealed file's pickle numbers its storages as the original did.
-//
-// Memory: `records` and `none` stream (the chunk buffers of the hasher only); `elements`,
-// `neurons` and scrubbing hold one storage (twice for elements, plus 4 bytes per element).
-
 
 // ---- begin brine/mtd/key.hpp ----
 // SPDX-License-Identifier: MIT
@@ -17122,13 +17096,14 @@ BRINE_NAMESPACE_END
 //     brine-manifest 2
 //     format torch_zip|pickle
 //     hash sha256|hmac_sha256
-//     permute none|records|elements|neurons
+//     permute none|records|elements|neurons|blocks|chacha20
 //     scrub-lsb N                          0: no scrubbing
 //     chunk-size N                         bytes per chunk digest (power of two, 4 KiB..1 GiB)
 //     salt HEX64
 //     key-check HEX16                      tells a wrong key from tampering (seal.hpp, key_check_of)
 //     label =TEXT                          optional: the model and release the seal is bound to
-//     plan =TEXT                           zero or more: the neuron plan, one line per hidden axis
+//     plan =TEXT                           zero or more: the strategy's plan (neurons: one line per
+//                                          hidden axis; blocks: one per class of identical blocks)
 //     record =NAME SIZE SEALED ORIGINAL    per record of the file in file order (not the manifest)
 //     chunk HEX64                          after each record: its chunk digests, in order
 //     tensor =NAME DTYPE LAYOUT [SIZES] [STRIDES] OFFSET RECORD FLAGS HEX64
@@ -17175,7 +17150,8 @@ BRINE_NAMESPACE_END
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
-enum class permutation : std::uint8_t { none, records, elements, neurons };
+// The permutation strategies a manifest can name (mtd/strategies/).
+enum class permutation : std::uint8_t { none, records, elements, neurons, blocks, chacha20 };
 
 [[nodiscard]] constexpr std::string_view to_string(permutation p) noexcept {
     switch (p) {
@@ -17183,11 +17159,14 @@ enum class permutation : std::uint8_t { none, records, elements, neurons };
         case permutation::records: return "records";
         case permutation::elements: return "elements";
         case permutation::neurons: return "neurons";
+        case permutation::blocks: return "blocks";
+        case permutation::chacha20: return "chacha20";
     }
     return "none";
 }
 [[nodiscard]] constexpr bool parse_permutation(std::string_view text, permutation& out) noexcept {
-    for (const permutation p : {permutation::none, permutation::records, permutation::elements, permutation::neurons})
+    for (const permutation p : {permutation::none, permutation::records, permutation::elements, permutation::neurons,
+                                 permutation::blocks, permutation::chacha20})
         if (to_string(p) == text) {
             out = p;
             return true;
@@ -17240,7 +17219,7 @@ struct manifest {
     digest salt{};
     key_check check{};              // version 2: the key check (version 1 has none)
     std::string label;              // version 2: the seal's label; empty: none
-    std::vector<std::string> plan;  // lines of the neuron plan
+    std::vector<std::string> plan;  // lines of the strategy's plan (neurons, blocks)
     std::vector<manifest_record> records;
     std::vector<manifest_tensor> tensors;
     std::vector<manifest_global> globals;
@@ -17648,6 +17627,945 @@ inline status parse_binding(manifest_lines& lines, std::vector<std::string_view>
 BRINE_NAMESPACE_END
 
 // ---- end brine/mtd/manifest.hpp ----
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace detail {
+
+// The key for one purpose: HKDF-SHA-256 of the secret key, salted with the seal's salt.
+[[nodiscard]] inline digest derive(const secret_key& key, const digest& salt, std::string_view label) {
+    std::string info = "brine/v1/";
+    info += label;
+    digest out{};
+    // 32 bytes of output are always within HKDF's 255 x 32 limit.
+    (void)crypto::hkdf_sha256(byte_view(salt.data(), salt.size()), byte_view(key.bytes.data(), key.bytes.size()),
+                              as_bytes(std::string_view(info)), mutable_byte_view(out.data(), out.size()));
+    return out;
+}
+
+// The key check stored in the manifest, so that a wrong key is told apart from tampering: the
+// first 8 bytes of an HKDF output under the key and the seal's salt. It lets anyone holding a
+// sealed file test a guessed key, but no faster than computing the tag would: with a 256-bit
+// random key, guessing is out of reach either way, so 64 bits (a false match once in 2^64 wrong
+// keys) is enough. Salted, so that files sealed under one key do not show it by a shared value.
+[[nodiscard]] inline key_check key_check_of(const secret_key& key, const digest& salt) {
+    digest full = derive(key, salt, "key-check");
+    key_check out{};
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = full[i];
+    crypto::detail::secure_wipe(full);
+    return out;
+}
+
+[[nodiscard]] inline keyed_stream stream_for(const secret_key& key, const digest& salt, std::string_view label) {
+    digest k = derive(key, salt, label);
+    keyed_stream stream(k);
+    crypto::detail::secure_wipe(k);
+    return stream;
+}
+
+[[nodiscard]] inline std::string indexed(std::string_view label, std::size_t i) {
+    return std::string(label) + "/" + std::to_string(i);
+}
+
+}  // namespace detail
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/derive.hpp ----
+
+// ---- begin brine/mtd/describe.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// What a seal records and how each digest is computed, shared by sealing, verifying and
+// restoring: a tensor's manifest line, the globals, which chunks hold a tensor's bytes, and the
+// tensor, record and "original" digests (the manifest's header comment gives their inputs).
+
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+// The manifest's record inside a sealed archive, under the archive's folder.
+inline constexpr std::string_view manifest_record_name = ".brine/manifest";
+
+namespace detail {
+
+[[nodiscard]] constexpr std::string_view layout_name(torch::layout kind) noexcept {
+    switch (kind) {
+        case torch::layout::strided: return "strided";
+        case torch::layout::quantized: return "quantized";
+        case torch::layout::sparse_coo: return "sparse_coo";
+        case torch::layout::sparse_compressed: return "sparse_compressed";
+        case torch::layout::meta: return "meta";
+    }
+    return "strided";
+}
+
+[[nodiscard]] inline bool has_storage(const torch::tensor_ref& t) noexcept {
+    return t.kind == torch::layout::strided || t.kind == torch::layout::quantized;
+}
+
+[[nodiscard]] inline manifest_tensor describe(const torch::tensor_ref& t, std::int64_t record) {
+    manifest_tensor out;
+    out.name = t.name;
+    out.type = std::string(torch::info(t.type).name);
+    out.layout = std::string(layout_name(t.kind));
+    out.sizes.assign(t.sizes.begin(), t.sizes.end());
+    out.strides.assign(t.strides.begin(), t.strides.end());
+    out.offset = t.storage_offset;
+    out.record = has_storage(t) ? record : -1;
+    out.parameter = t.parameter;
+    out.requires_grad = t.requires_grad;
+    return out;
+}
+
+// The globals a reconstruction writes, in order of first appearance in the graph.
+[[nodiscard]] inline std::vector<manifest_global> globals_of(const pickle::graph& g) {
+    std::vector<manifest_global> out;
+    std::unordered_set<std::string> seen;  // "module\nname": a set, not a scan of `out` per global
+    for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
+        if (g[id].kind != pickle::node_kind::global || pickle::left_out(g, id)) continue;
+        const pickle::global_name name = g.global(id);
+        std::string key(name.module);
+        key += '\n';
+        key += name.name;
+        if (seen.insert(std::move(key)).second) out.push_back({std::string(name.module), std::string(name.name)});
+    }
+    return out;
+}
+
+[[nodiscard]] inline bool dtype_named(std::string_view name, torch::dtype& out) noexcept {
+    for (const torch::dtype_info& d : torch::detail::dtype_table)
+        if (d.name == name) {
+            out = d.type;
+            return true;
+        }
+    return false;
+}
+
+// The chunks [first, end) of its record that hold a tensor's bytes. Permuted elements may be
+// anywhere in the record: then all of them.
+inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint64_t& first, std::uint64_t& end) {
+    first = end = 0;
+    if (t.record < 0 || static_cast<std::size_t>(t.record) >= m.records.size()) return;
+    const manifest_record& r = m.records[static_cast<std::size_t>(t.record)];
+    const std::uint64_t all = chunk_count(r.size, m.chunk_size);
+    torch::dtype type = torch::dtype::uint8;
+    if (m.permute == permutation::elements || !dtype_named(t.type, type) || t.sizes.size() != t.strides.size()) {
+        end = all;
+        return;
+    }
+    std::uint64_t last = 0;  // element index of the last element, relative to the offset
+    for (std::size_t i = 0; i < t.sizes.size(); ++i) {
+        if (t.sizes[i] <= 0) return;  // empty: no bytes
+        if (t.strides[i] < 0) {
+            end = all;
+            return;
+        }
+        last += static_cast<std::uint64_t>(t.sizes[i] - 1) * static_cast<std::uint64_t>(t.strides[i]);
+    }
+    const torch::dtype_info& d = torch::info(type);
+    const std::uint64_t from = static_cast<std::uint64_t>(t.offset) / d.per_byte * d.item_size;
+    const std::uint64_t to = (static_cast<std::uint64_t>(t.offset) + last) / d.per_byte * d.item_size + d.item_size;
+    first = from / m.chunk_size;
+    end = (to - 1) / m.chunk_size + 1;
+    if (end > all) end = all;  // a tensor past its record: validated elsewhere; cover what exists
+    if (first > end) first = end;
+}
+
+[[nodiscard]] inline digest tensor_digest(digester& d, const manifest_tensor& t, const manifest& m,
+                                          const std::vector<digest>& record_chunks) {
+    std::uint64_t first = 0, end = 0;
+    tensor_chunks(t, m, first, end);
+    d.update(std::string_view("brine/tensor"));
+    d.update_field(t.describe());
+    d.update_u64(first);
+    d.update_u64(end);
+    for (std::uint64_t c = first; c < end; ++c)
+        if (c < record_chunks.size()) d.update(record_chunks[static_cast<std::size_t>(c)]);
+    return d.finish();
+}
+
+[[nodiscard]] inline digest record_digest(digester& d, std::size_t index, const manifest_record& r) {
+    d.update(std::string_view("brine/record"));
+    d.update_u64(index);
+    d.update_field(r.name);
+    d.update_u64(r.size);
+    d.update_u64(r.chunks.size());
+    for (const digest& c : r.chunks) d.update(c);
+    return d.finish();
+}
+
+// The ORIGINAL digest of record `index` (the storage's bytes before the strategy transformed
+// them), started for `size` bytes that the caller then feeds, in pieces or at once.
+inline void begin_original(digester& d, std::size_t index, std::uint64_t size) {
+    d.update(std::string_view("brine/original"));
+    d.update_u64(index);
+    d.update_u64(size);
+}
+
+[[nodiscard]] inline digest original_digest(digester& d, std::size_t index, byte_view bytes) {
+    begin_original(d, index, bytes.size());
+    d.update(bytes);
+    return d.finish();
+}
+
+// Collects one storage's bytes for a transformation that needs all of them.
+struct storage_buffer {
+    std::vector<std::uint8_t> bytes;
+    std::uint64_t expected = 0;
+    status write(byte_view more) {
+        if (more.size() > expected - bytes.size())
+            return error{errc::invalid_argument, bytes.size(), "no more storage bytes than numel x item size"};
+        bytes.insert(bytes.end(), more.begin(), more.end());
+        return {};
+    }
+};
+
+template <class Sink>
+inline status write_in_pieces(byte_view bytes, Sink& next) {
+    constexpr std::size_t piece = std::size_t{256} << 10;
+    for (std::size_t at = 0; at < bytes.size(); at += piece)
+        BRINE_TRY(next.write(bytes.subview(at, bytes.size() - at < piece ? bytes.size() - at : piece)));
+    return {};
+}
+
+[[nodiscard]] inline std::string folder_of(std::string_view record_name) {
+    const std::size_t slash = record_name.find('/');
+    return std::string(record_name.substr(0, slash == std::string_view::npos ? 0 : slash));
+}
+
+}  // namespace detail
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/describe.hpp ----
+
+// ---- begin brine/mtd/files.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Seal, verify and restore on files, as the CLI runs them. Outputs are written through temporary
+// files renamed into place only on success; a restore runs only on a file that verifies intact.
+
+
+// ---- begin brine/mtd/restore.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Restoring a sealed file whose manifest verified: the strategy undone, every byte written
+// checked against the seal's digests as it passes, no manifest in the output. Scrubbed bits are
+// not restored (they are gone).
+
+
+// ---- begin brine/mtd/strategies/bundled.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The strategies brine ships, and `bundled`: any one of them, chosen at run time (the sealer and
+// restorer the command line and seal_file use). The first member is the default.
+
+
+// ---- begin brine/mtd/strategies/blocks.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The strategy "blocks": architecture as a moving target. Blocks of a container that are
+// structurally identical (layer1.0 and layer1.1 of a ResNet, the layers of a transformer) trade
+// places under a keyed permutation: the tensors named layer1.0.* load the bytes of some other
+// block of layer1, so the sealed model runs its blocks in a wrong, keyed order until restored.
+//
+// What is a block. A tensor named A.I.S, where I is the first dotted component that is a decimal
+// number (no sign, no leading zero) and A (possibly empty) what precedes it, belongs to block I
+// of container A; S is its suffix. Two blocks of one container are structurally identical when
+// they hold the same suffixes with the same dtype, shape, strides, storage offset, parameter and
+// requires_grad flags, and storages of the same dtype and size. A block takes part only if each
+// of its tensors is strided and alone on its storage, which no other persistent id names, and
+// no suffix holds a newline: then
+// redirecting the storage references moves exactly that block. Nested containers move with the
+// block that holds them.
+//
+// How. No byte moves: each persistent id is renamed to "<i>" for the i-th storage in order of
+// first reference (as torch.save names them), and each record is written under the name of the
+// reference that now loads it, in that order. The sealed file therefore looks like torch.save's
+// output for a model whose blocks were in that order. The manifest's plan lists each class of
+// identical blocks ("COUNT I1 ... IN CONTAINER"), never the permutation (derived from the key,
+// "blocks/<class index>").
+//
+// Hides: the order of identical blocks, at most log2(prod(class size!)) bits: 1 bit for a
+// ResNet-18 (only layer1's two blocks are identical), 28.8 bits for 12 transformer layers. A
+// class of two is swapped or not; an attacker with a validation set tries every arrangement of a
+// small model. Does not hide: the weights, the blocks themselves, anything outside the classes.
+// Refused (errc::mtd_unsupported) when the checkpoint has no two identical blocks.
+
+
+// ---- begin brine/mtd/storage_keys.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Renaming the storage keys a pickle's persistent ids name. Strategies that hide where a
+// storage's bytes live (records, blocks) give every persistent id a new key and write the
+// storage records under keys of their choosing.
+
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace detail {
+
+// Points every persistent id of storage j at the key keys[j]: one new string node per storage,
+// put in the tuple's key slot (a string the input shared with other values is left alone, and a
+// key used by several persistent ids is still written once and memoized, as torch.save writes it).
+inline status rename_storages(pickle::graph& g, const torch::checkpoint& found, const std::vector<std::string>& keys) {
+    std::vector<bool> done(g.size(), false);
+    std::vector<pickle::node_id> renamed(found.storages.size(), pickle::no_node);
+    const std::size_t before = g.size();
+    for (pickle::node_id id = pickle::graph::shared_constants; id < before; ++id) {
+        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
+        const pickle::node_ids pid = g.children(id);
+        if (pid.size() != 1 || done[pid[0]]) continue;
+        const pickle::node_id tuple = pid[0];
+        done[tuple] = true;
+        const pickle::node_ids parts = g.children(tuple);
+        std::string_view key;
+        if (parts.size() != 5 || !policy::ascii_text(g, parts[2], key)) continue;
+        const std::size_t j = found.find_storage(key);
+        if (j == found.storages.size()) continue;
+        const std::uint64_t offset = g[parts[2]].offset;
+        if (renamed[j] == pickle::no_node)
+            renamed[j] = g.add_text(pickle::node_kind::string, pickle::opcode::BINUNICODE, offset, g.keep(as_bytes(keys[j])));
+        const pickle::node_id tail[3] = {renamed[j], parts[3], parts[4]};
+        g.truncate_children(tuple, 2);
+        if (!g.append_children(tuple, tail, 3))
+            return error{errc::limit_exceeded, offset, "room in the value graph to rename storages"};
+    }
+    return {};
+}
+
+// How many distinct persistent ids name each storage (a memoized id counts once).
+[[nodiscard]] inline std::vector<std::uint32_t> storage_references(const pickle::graph& g, const torch::checkpoint& found) {
+    std::vector<std::uint32_t> out(found.storages.size(), 0);
+    std::vector<bool> seen(g.size(), false);
+    for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
+        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
+        const pickle::node_ids pid = g.children(id);
+        if (pid.size() != 1 || seen[pid[0]]) continue;
+        seen[pid[0]] = true;
+        const pickle::node_ids parts = g.children(pid[0]);
+        std::string_view key;
+        if (parts.size() != 5 || !policy::ascii_text(g, parts[2], key)) continue;
+        const std::size_t j = found.find_storage(key);
+        if (j < out.size() && out[j] < UINT32_MAX) ++out[j];
+    }
+    return out;
+}
+
+}  // namespace detail
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/storage_keys.hpp ----
+
+// ---- begin brine/mtd/strategy.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The permutation strategy of a seal: a policy type that decides where each storage's bytes go
+// and what they look like in the sealed file, and undoes it on restore. basic_sealer and
+// basic_restorer (seal.hpp, restore.hpp) take one as their template parameter; the bundled ones
+// are in mtd/strategies/, and one_of<...> (strategies/one_of.hpp) picks one of several at run
+// time by the name in the options or the manifest.
+//
+// A Strategy S is default-constructible and has:
+//
+//   bool select(permutation p)          true when S is (or, for one_of, holds) the strategy p,
+//                                       which then applies; called once before prepare
+//   permutation kind() const            the strategy that applies (written in the manifest)
+//   status prepare(const strategy_context&, pickle::graph& values)
+//                                       before anything is written, once per file: may rename
+//                                       storage keys in the graph (never anything else), may read
+//                                       (restore) or write (seal) the plan lines of the manifest
+//   std::size_t order(std::size_t i) const
+//                                       the storage written i-th
+//   std::string_view record_key(const torch::checkpoint&, std::size_t j) const
+//                                       the key of storage j's record in the output
+//   std::size_t reads_as(std::size_t j) const
+//                                       the storage whose bytes a reference to storage j loads
+//                                       in the output (j unless references were redirected)
+//   bool changes_bytes() const          whether storage bytes are transformed
+//   bool whole_storage() const          whether the transformation needs a storage's bytes at
+//                                       once (transform); else it goes piece by piece
+//                                       (transform_piece), streaming
+//   status transform(std::size_t j, std::vector<std::uint8_t>& data, std::vector<std::uint8_t>& scratch)
+//                                       storage j's bytes, transformed in place (seal) or back
+//                                       (restore), as prepare's context said
+//   void transform_piece(std::size_t j, std::uint64_t at, mutable_byte_view bytes)
+//                                       the bytes of storage j from offset `at`, transformed in
+//                                       place; pieces come in order
+//
+// strategy_base supplies the identity for every member but kind/select, so a strategy states only
+// what it changes. check_strategy<S>() names the first missing member in one static_assert.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+enum class direction : std::uint8_t { seal, restore };
+
+// What a strategy's prepare() sees. Every reference is valid until the file is written.
+struct strategy_context {
+    const secret_key& key;
+    const digest& salt;
+    const torch::checkpoint& found;        // seal: the input's storages and tensors; restore: the sealed file's
+    direction way;
+    std::string_view plan_text;            // seal: the plan the user gave (neurons); may be empty
+    std::vector<std::string>& plan_lines;  // seal: written to the manifest; restore: as the manifest has them
+};
+
+// The identity in every respect: a strategy derives from it and hides what it changes.
+struct strategy_base {
+    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
+    [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const noexcept {
+        return found.storages[j].key;
+    }
+    [[nodiscard]] std::size_t reads_as(std::size_t j) const noexcept { return j; }
+    [[nodiscard]] bool changes_bytes() const noexcept { return false; }
+    [[nodiscard]] bool whole_storage() const noexcept { return false; }
+    status transform(std::size_t, std::vector<std::uint8_t>&, std::vector<std::uint8_t>&) { return {}; }
+    void transform_piece(std::size_t, std::uint64_t, mutable_byte_view) noexcept {}
+};
+
+// A strategy that is always the one strategy K.
+template <permutation K>
+struct fixed_strategy : strategy_base {
+    static constexpr permutation id = K;
+    [[nodiscard]] bool select(permutation p) const noexcept { return p == K; }
+    [[nodiscard]] permutation kind() const noexcept { return K; }
+};
+
+namespace detail {
+
+template <class S, class = void>
+struct has_select : std::false_type {};
+template <class S>
+struct has_select<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().select(permutation{})), bool>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_kind : std::false_type {};
+template <class S>
+struct has_kind<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().kind()), permutation>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_prepare : std::false_type {};
+template <class S>
+struct has_prepare<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().prepare(
+                                                          std::declval<const strategy_context&>(),
+                                                          std::declval<pickle::graph&>())),
+                                                      status>>> : std::true_type {};
+template <class S, class = void>
+struct has_order : std::false_type {};
+template <class S>
+struct has_order<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().order(std::size_t{})), std::size_t>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_record_key : std::false_type {};
+template <class S>
+struct has_record_key<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().record_key(
+                                                             std::declval<const torch::checkpoint&>(), std::size_t{})),
+                                                         std::string_view>>> : std::true_type {};
+template <class S, class = void>
+struct has_reads_as : std::false_type {};
+template <class S>
+struct has_reads_as<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().reads_as(std::size_t{})), std::size_t>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_byte_flags : std::false_type {};
+template <class S>
+struct has_byte_flags<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().changes_bytes()), bool> &&
+                                          std::is_same_v<decltype(std::declval<const S&>().whole_storage()), bool>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_transform : std::false_type {};
+template <class S>
+struct has_transform<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().transform(
+                                                            std::size_t{}, std::declval<std::vector<std::uint8_t>&>(),
+                                                            std::declval<std::vector<std::uint8_t>&>())),
+                                                        status>>> : std::true_type {};
+template <class S, class = void>
+struct has_transform_piece : std::false_type {};
+template <class S>
+struct has_transform_piece<S, std::void_t<decltype(std::declval<S&>().transform_piece(
+                                  std::size_t{}, std::uint64_t{}, std::declval<mutable_byte_view>()))>> : std::true_type {};
+
+}  // namespace detail
+
+// Whether S has every member of a Strategy.
+template <class S>
+inline constexpr bool is_strategy_v =
+    std::is_default_constructible_v<S> && detail::has_select<S>::value && detail::has_kind<S>::value &&
+    detail::has_prepare<S>::value && detail::has_order<S>::value && detail::has_record_key<S>::value &&
+    detail::has_reads_as<S>::value && detail::has_byte_flags<S>::value && detail::has_transform<S>::value &&
+    detail::has_transform_piece<S>::value;
+
+// One static_assert per requirement: the first one that fails is the one the compiler reports.
+template <class S>
+constexpr bool check_strategy() {
+    static_assert(std::is_default_constructible_v<S>, "brine Strategy: must be default-constructible");
+    static_assert(detail::has_select<S>::value, "brine Strategy: needs bool select(mtd::permutation)");
+    static_assert(detail::has_kind<S>::value, "brine Strategy: needs mtd::permutation kind() const");
+    static_assert(detail::has_prepare<S>::value,
+                  "brine Strategy: needs status prepare(const mtd::strategy_context&, pickle::graph&)");
+    static_assert(detail::has_order<S>::value, "brine Strategy: needs std::size_t order(std::size_t) const");
+    static_assert(detail::has_record_key<S>::value,
+                  "brine Strategy: needs std::string_view record_key(const torch::checkpoint&, std::size_t) const");
+    static_assert(detail::has_reads_as<S>::value, "brine Strategy: needs std::size_t reads_as(std::size_t) const");
+    static_assert(detail::has_byte_flags<S>::value,
+                  "brine Strategy: needs bool changes_bytes() const and bool whole_storage() const");
+    static_assert(detail::has_transform<S>::value,
+                  "brine Strategy: needs status transform(std::size_t, std::vector<std::uint8_t>&, "
+                  "std::vector<std::uint8_t>&)");
+    static_assert(detail::has_transform_piece<S>::value,
+                  "brine Strategy: needs void transform_piece(std::size_t, std::uint64_t, mutable_byte_view)");
+    return is_strategy_v<S>;
+}
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategy.hpp ----
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace detail {
+
+struct block_name {
+    std::string_view container, suffix;
+    std::uint64_t index = 0;
+};
+
+// A tensor name split at its first decimal component, or false when it has none.
+[[nodiscard]] inline bool split_block_name(std::string_view name, block_name& out) noexcept {
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        std::size_t end = name.find('.', start);
+        if (end == std::string_view::npos) end = name.size();
+        const std::string_view part = name.substr(start, end - start);
+        const bool decimal = !part.empty() && part.size() <= 9 && (part.size() == 1 || part[0] != '0') &&
+                             std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (decimal) {
+            out.container = name.substr(0, start == 0 ? 0 : start - 1);
+            out.suffix = end == name.size() ? std::string_view() : name.substr(end + 1);
+            out.index = 0;
+            for (const char c : part) out.index = out.index * 10 + static_cast<std::uint64_t>(c - '0');
+            return true;
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
+// The blocks of a checkpoint: container -> index -> the tensors in it (in checkpoint order),
+// with whether the block can move, and its structure as text to compare blocks by.
+struct block_map {
+    struct block {
+        std::vector<std::size_t> tensors;
+        std::vector<std::string_view> suffixes;
+        bool movable = true;
+        std::string structure;  // sorted "suffix dtype sizes strides offset flags storage" lines
+    };
+    std::map<std::string, std::map<std::uint64_t, block>, std::less<>> containers;
+};
+
+[[nodiscard]] inline block_map map_blocks(const torch::checkpoint& found, const std::vector<std::uint32_t>& references) {
+    std::vector<std::uint32_t> users(found.storages.size(), 0);
+    for (const torch::tensor_ref& t : found.tensors)
+        if ((t.kind == torch::layout::strided || t.kind == torch::layout::quantized) && t.storage < users.size())
+            ++users[t.storage];
+    block_map out;
+    for (std::size_t i = 0; i < found.tensors.size(); ++i) {
+        const torch::tensor_ref& t = found.tensors[i];
+        block_name name;
+        if (!split_block_name(std::string_view(t.name.data(), t.name.size()), name)) continue;
+        block_map::block& b = out.containers[std::string(name.container)][name.index];
+        b.tensors.push_back(i);
+        b.suffixes.push_back(name.suffix);
+        if (t.kind != torch::layout::strided || t.storage >= users.size() || users[t.storage] != 1 ||
+            references[t.storage] != 1 || name.suffix.find('\n') != std::string_view::npos)
+            b.movable = false;
+    }
+    for (auto& container : out.containers)
+        for (auto& entry : container.second) {
+            block_map::block& b = entry.second;
+            if (!b.movable) continue;
+            std::vector<std::string> lines;
+            for (std::size_t k = 0; k < b.tensors.size(); ++k) {
+                const torch::tensor_ref& t = found.tensors[b.tensors[k]];
+                const torch::storage_ref& s = found.storages[t.storage];
+                std::string line(b.suffixes[k]);
+                line += '\n';  // movable suffixes hold no newline: the fields after it cannot be forged...
+                line += std::to_string(static_cast<int>(t.type)) + ' ';
+                for (const std::int64_t v : t.sizes) line += std::to_string(v) + ',';
+                line += ' ';
+                for (const std::int64_t v : t.strides) line += std::to_string(v) + ',';
+                line += ' ' + std::to_string(t.storage_offset) + (t.parameter ? " p" : " -") + (t.requires_grad ? "g " : "- ");
+                line += std::to_string(static_cast<int>(s.type)) + ' ' + std::to_string(s.numel);
+                lines.push_back(std::move(line));
+            }
+            std::sort(lines.begin(), lines.end());
+            // ...and two equal suffixes in one block cannot pair up: such a block stays.
+            for (std::size_t k = 1; k < lines.size(); ++k)
+                if (lines[k].compare(0, lines[k].find('\n'), lines[k - 1], 0, lines[k - 1].find('\n')) == 0) b.movable = false;
+            for (const std::string& line : lines) b.structure += std::to_string(line.size()) + ':' + line;
+        }
+    return out;
+}
+
+// One class of identical blocks, as the manifest lists it.
+struct block_class {
+    std::string container;
+    std::vector<std::uint64_t> indices;  // ascending
+};
+
+[[nodiscard]] inline std::string format_block_class(const block_class& c) {
+    std::string line = std::to_string(c.indices.size());
+    for (const std::uint64_t i : c.indices) line += ' ' + std::to_string(i);
+    return line + ' ' + c.container;
+}
+
+[[nodiscard]] inline bool canonical_decimal(std::string_view text, std::uint64_t max, std::uint64_t& out) noexcept {
+    if (text.empty() || text.size() > 19 || (text.size() > 1 && text[0] == '0')) return false;
+    out = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return false;
+        out = out * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return out <= max;
+}
+
+[[nodiscard]] inline bool parse_block_class(std::string_view line, block_class& out) {
+    std::size_t space = line.find(' ');
+    std::uint64_t count = 0;
+    if (space == std::string_view::npos || !canonical_decimal(line.substr(0, space), 1000000, count) || count < 2) return false;
+    out.indices.clear();
+    std::size_t at = space + 1;
+    for (std::uint64_t k = 0; k < count; ++k) {
+        space = line.find(' ', at);
+        std::uint64_t index = 0;
+        if (space == std::string_view::npos || !canonical_decimal(line.substr(at, space - at), 999999999, index)) return false;
+        if (!out.indices.empty() && index <= out.indices.back()) return false;
+        out.indices.push_back(index);
+        at = space + 1;
+    }
+    out.container = std::string(line.substr(at));
+    return true;
+}
+
+}  // namespace detail
+
+namespace strategies {
+
+class blocks : public fixed_strategy<permutation::blocks> {
+public:
+    status prepare(const strategy_context& context, pickle::graph& values) {
+        const torch::checkpoint& found = context.found;
+        const std::size_t n = found.storages.size();
+        const detail::block_map map = detail::map_blocks(found, detail::storage_references(values, found));
+        std::vector<detail::block_class> classes;
+        if (context.way == direction::seal) {
+            for (const auto& container : map.containers) {
+                std::vector<bool> taken(container.second.size(), false);
+                std::size_t k = 0;
+                for (auto a = container.second.begin(); a != container.second.end(); ++a, ++k) {
+                    if (taken[k] || !a->second.movable) continue;
+                    detail::block_class c{container.first, {a->first}};
+                    std::size_t l = k + 1;
+                    for (auto b = std::next(a); b != container.second.end(); ++b, ++l)
+                        if (!taken[l] && b->second.movable && b->second.structure == a->second.structure) {
+                            taken[l] = true;
+                            c.indices.push_back(b->first);
+                        }
+                    if (c.indices.size() >= 2) classes.push_back(std::move(c));
+                }
+            }
+            if (classes.empty())
+                return error{errc::mtd_unsupported, 0,
+                             "two structurally identical blocks (CONTAINER.N.* tensors, each alone on its storage) to "
+                             "permute: this checkpoint has none"};
+            context.plan_lines.clear();
+            for (const detail::block_class& c : classes) context.plan_lines.push_back(detail::format_block_class(c));
+        } else {
+            for (std::size_t l = 0; l < context.plan_lines.size(); ++l) {
+                detail::block_class c;
+                if (!detail::parse_block_class(context.plan_lines[l], c))
+                    return error{errc::mtd_bad_plan, l, "a blocks plan line \"COUNT I1 ... IN CONTAINER\""};
+                classes.push_back(std::move(c));
+            }
+        }
+
+        // reads_[a]: the storage whose bytes the reference to storage a loads after this step.
+        reads_.resize(n);
+        for (std::size_t j = 0; j < n; ++j) reads_[j] = j;
+        for (std::size_t c = 0; c < classes.size(); ++c) {
+            const detail::block_class& cls = classes[c];
+            std::vector<const detail::block_map::block*> members;
+            const auto container = map.containers.find(cls.container);
+            for (const std::uint64_t index : cls.indices) {
+                const detail::block_map::block* b = nullptr;
+                if (container != map.containers.end()) {
+                    const auto it = container->second.find(index);
+                    if (it != container->second.end()) b = &it->second;
+                }
+                if (!b || !b->movable || (!members.empty() && b->structure != members[0]->structure))
+                    return error{errc::mtd_bad_plan, c, "the blocks of the plan, structurally identical and movable",
+                                 cls.container};
+                members.push_back(b);
+            }
+            keyed_stream stream = detail::stream_for(context.key, context.salt, detail::indexed("blocks", c));
+            const std::vector<std::uint32_t> perm = keyed_permutation(static_cast<std::uint32_t>(members.size()), stream);
+            // Sealing: block p reads block perm[p]. Restoring undoes it: block perm[p] reads block p.
+            for (std::size_t p = 0; p < members.size(); ++p) {
+                const detail::block_map::block& to = *members[context.way == direction::seal ? p : perm[p]];
+                const detail::block_map::block& from = *members[context.way == direction::seal ? perm[p] : p];
+                for (std::size_t k = 0; k < to.tensors.size(); ++k) {
+                    const std::size_t m = static_cast<std::size_t>(
+                        std::find(from.suffixes.begin(), from.suffixes.end(), to.suffixes[k]) - from.suffixes.begin());
+                    if (m == from.suffixes.size())  // equal structures hold equal suffixes: never, but never read past
+                        return error{errc::mtd_bad_plan, c, "blocks with the same tensor names", cls.container};
+                    reads_[found.tensors[to.tensors[k]].storage] = found.tensors[from.tensors[m]].storage;
+                }
+            }
+        }
+        keys_.clear();
+        name_of_.assign(n, 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            keys_.push_back(std::to_string(i));
+            name_of_[reads_[i]] = i;
+        }
+        return detail::rename_storages(values, found, keys_);
+    }
+
+    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return reads_[i]; }
+    [[nodiscard]] std::string_view record_key(const torch::checkpoint&, std::size_t j) const noexcept {
+        return keys_[name_of_[j]];
+    }
+    [[nodiscard]] std::size_t reads_as(std::size_t j) const noexcept { return reads_[j]; }
+
+private:
+    std::vector<std::size_t> reads_;    // a bijection on storage indices
+    std::vector<std::size_t> name_of_;  // its inverse: storage j's record is named keys_[name_of_[j]]
+    std::vector<std::string> keys_;     // "0", "1"...
+};
+
+}  // namespace strategies
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategies/blocks.hpp ----
+
+// ---- begin brine/mtd/strategies/chacha20.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The strategy "chacha20": confidentiality at rest. Every storage's bytes are XORed with a
+// ChaCha20 keystream (RFC 8439) under a key derived for "chacha20/<storage index>" and the nonce
+// 0, so no two storages or seals share a keystream (each seal has its own salt). The seal's
+// chunk digests cover the ciphertext; the record's ORIGINAL digest covers the plaintext, and
+// restore checks both.
+//
+// Hides: the weights and their value sets (a stolen file holds uniformly random bytes where the
+// weights were: rank-matching against a close model finds nothing to match). Does not hide: the
+// architecture (names, shapes, dtypes, the pickle), the storages' sizes, and sparse index
+// structures (COO indices, CSR row pointers and column indices), which stay in clear because
+// torch validates them on load. Not an AEAD by itself: the seal's MAC is what authenticates.
+//
+// The file still loads in torch.load(weights_only=True), with noise for weights. Streams: no
+// storage is held in memory. At most 2^32 ChaCha20 blocks (256 GiB) per storage.
+
+
+// ---- begin brine/mtd/strategies/elements.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The strategy "elements": each storage's elements are shuffled by a Fisher-Yates permutation
+// drawn from a ChaCha20 stream keyed for "elements/<storage index>". The file loads, but every
+// tensor holds its values in an order only the key undoes.
+//
+// Hides: which value sits where. Does not hide: the multiset of each storage's values, so an
+// attacker holding a close model (the base of a fine-tune) recovers a working model by matching
+// ranks, storage by storage; use chacha20 when that matters. Sparse index structures (COO
+// indices, CSR row pointers and column indices) stay in place: torch validates them on load.
+//
+// Memory: one storage, twice, plus 4 bytes per element for the permutation.
+
+
+#include <cstdint>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace detail {
+
+// Storages holding a sparse tensor's index structure. Strategies leave their bytes as they are:
+// every loader validates them (torch refuses row pointers out of order), and a sealed file must
+// still load.
+[[nodiscard]] inline std::vector<bool> index_storages(const torch::checkpoint& found) {
+    std::vector<bool> out(found.storages.size(), false);
+    for (const torch::tensor_ref& t : found.tensors) {
+        const std::size_t parts = t.kind == torch::layout::sparse_coo ? 1 : t.kind == torch::layout::sparse_compressed ? 2 : 0;
+        for (std::size_t p = 0; p < parts && t.first_part + p < found.tensors.size(); ++p) {
+            const torch::tensor_ref& part = found.tensors[t.first_part + p];
+            const bool stored = part.kind == torch::layout::strided || part.kind == torch::layout::quantized;
+            if (stored && part.storage < out.size()) out[part.storage] = true;
+        }
+    }
+    return out;
+}
+
+}  // namespace detail
+
+namespace strategies {
+
+class elements : public fixed_strategy<permutation::elements> {
+public:
+    status prepare(const strategy_context& context, pickle::graph&) {
+        key_ = &context.key;
+        salt_ = context.salt;
+        found_ = &context.found;
+        inverse_ = context.way == direction::restore;
+        kept_ = detail::index_storages(context.found);
+        return {};
+    }
+
+    [[nodiscard]] bool changes_bytes() const noexcept { return true; }
+    [[nodiscard]] bool whole_storage() const noexcept { return true; }
+
+    status transform(std::size_t j, std::vector<std::uint8_t>& data, std::vector<std::uint8_t>& scratch) {
+        if (kept_[j]) return {};
+        const torch::storage_ref& storage = found_->storages[j];
+        const std::size_t item = torch::info(storage.type).item_size;
+        const std::uint64_t count = data.size() / item;
+        if (count > UINT32_MAX)
+            return error{errc::mtd_unsupported, 0, "storages of at most 2^32 - 1 elements to permute", storage.key};
+        keyed_stream stream = detail::stream_for(*key_, salt_, detail::indexed("elements", j));
+        const std::vector<std::uint32_t> p = keyed_permutation(static_cast<std::uint32_t>(count), stream);
+        scratch.resize(data.size());
+        const byte_view in(data.data(), data.size());
+        const mutable_byte_view out(scratch.data(), scratch.size());
+        if (inverse_) unpermute_items(in, out, item, p);
+        else permute_items(in, out, item, p);
+        data.swap(scratch);
+        return {};
+    }
+
+private:
+    const secret_key* key_ = nullptr;
+    digest salt_{};
+    const torch::checkpoint* found_ = nullptr;
+    bool inverse_ = false;
+    std::vector<bool> kept_;
+};
+
+}  // namespace strategies
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategies/elements.hpp ----
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace strategies {
+
+class chacha20 : public fixed_strategy<permutation::chacha20> {
+public:
+    static constexpr std::uint64_t max_storage_bytes = (std::uint64_t{1} << 32) * crypto::chacha20::block_size;
+
+    status prepare(const strategy_context& context, pickle::graph&) {
+        key_ = &context.key;
+        salt_ = context.salt;
+        kept_ = detail::index_storages(context.found);
+        cipher_.reset();
+        for (const torch::storage_ref& s : context.found.storages)
+            if (s.byte_size() > max_storage_bytes)
+                return error{errc::mtd_unsupported, 0, "storages of at most 256 GiB to encrypt", s.key};
+        return {};
+    }
+
+    [[nodiscard]] bool changes_bytes() const noexcept { return true; }
+
+    // The same XOR seals and restores. Pieces come in order: one cipher per storage, moved on.
+    void transform_piece(std::size_t j, std::uint64_t at, mutable_byte_view bytes) {
+        if (j < kept_.size() && kept_[j]) return;
+        if (!cipher_ || j != storage_ || at != next_) start(j, at);
+        cipher_->apply(bytes);
+        next_ = at + bytes.size();
+    }
+
+private:
+    void start(std::size_t j, std::uint64_t at) {
+        digest key = detail::derive(*key_, salt_, detail::indexed("chacha20", j));
+        crypto::chacha20::key_type k{};
+        for (std::size_t i = 0; i < k.size(); ++i) k[i] = key[i];
+        cipher_.emplace(k, crypto::chacha20::nonce_type{}, static_cast<std::uint32_t>(at / crypto::chacha20::block_size));
+        crypto::detail::secure_wipe(key);
+        crypto::detail::secure_wipe(k);
+        std::uint8_t skip[crypto::chacha20::block_size];
+        cipher_->keystream(mutable_byte_view(skip, static_cast<std::size_t>(at % crypto::chacha20::block_size)));
+        crypto::detail::secure_wipe(skip);
+        storage_ = j;
+    }
+
+    const secret_key* key_ = nullptr;
+    digest salt_{};
+    std::vector<bool> kept_;
+    std::optional<crypto::chacha20> cipher_;
+    std::size_t storage_ = 0;
+    std::uint64_t next_ = 0;
+};
+
+}  // namespace strategies
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategies/chacha20.hpp ----
+
+// ---- begin brine/mtd/strategies/neurons.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The strategy "neurons": hidden units are permuted along a layer plan (mtd/neuron_plan.hpp),
+// one keyed permutation per hidden axis ("neurons/<axis index>"). The model computes the same
+// function, yet every sealed copy holds different weights; the plan goes into the manifest.
+//
+// Hides: the unit order of each hidden layer, so two sealed copies differ and a leaked copy
+// names the seal it came from. Does not hide: the weights up to that order (anyone can run the
+// model, and a close model aligns its units by matching), shapes, names.
+//
+// Memory: one storage, twice.
+
 
 // ---- begin brine/mtd/neuron_plan.hpp ----
 // SPDX-License-Identifier: MIT
@@ -18362,6 +19280,533 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/mtd/neuron_plan.hpp ----
 
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace detail {
+
+// A plan that does not fit is the plan's fault: one code for all of it, detail and entry kept.
+[[nodiscard]] inline error plan_error(error e) noexcept {
+    if (e.code != errc::mtd_unsupported) e.code = errc::mtd_bad_plan;
+    return e;
+}
+
+// A neuron plan resolved against a checkpoint: for each storage, the axes it is permuted along
+// (in plan order) and the permutation of each hidden axis.
+struct neuron_moves {
+    struct move {
+        std::size_t tensor;
+        unsigned axis;
+        std::uint64_t block;
+        std::size_t hidden;  // index into perms
+    };
+    std::vector<std::vector<move>> by_storage;
+    std::vector<std::vector<std::uint32_t>> perms;
+};
+
+[[nodiscard]] inline result<neuron_moves> resolve_plan(neuron_plan& plan, const torch::checkpoint& found,
+                                                      const secret_key& key, const digest& salt) {
+    BRINE_TRY(check_plan(plan, found));
+    neuron_moves out;
+    out.by_storage.resize(found.storages.size());
+    std::unordered_map<std::string_view, std::size_t> by_name;
+    for (std::size_t t = 0; t < found.tensors.size(); ++t) by_name.emplace(found.tensors[t].name, t);
+    for (std::size_t h = 0; h < plan.axes.size(); ++h) {
+        const hidden_axis& axis = plan.axes[h];
+        if (axis.units > UINT32_MAX) return error{errc::mtd_unsupported, 0, "at most 2^32 - 1 hidden units per axis"};
+        keyed_stream stream = stream_for(key, salt, indexed("neurons", h));
+        out.perms.push_back(keyed_permutation(static_cast<std::uint32_t>(axis.units), stream));
+        for (const axis_member& member : axis.members) {
+            const auto it = by_name.find(member.tensor);
+            if (it == by_name.end()) continue;  // check_plan found every member
+            out.by_storage[found.tensors[it->second].storage].push_back({it->second, member.axis, member.block, h});
+        }
+    }
+    return out;
+}
+
+// Plan text as lines (the manifest's "plan" lines) and back.
+[[nodiscard]] inline std::vector<std::string> plan_lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const std::size_t end = text.find('\n', start);
+        const std::size_t stop = end == std::string::npos ? text.size() : end;
+        if (stop > start) out.push_back(text.substr(start, stop - start));
+        start = stop + 1;
+    }
+    return out;
+}
+[[nodiscard]] inline std::string plan_text_of(const std::vector<std::string>& lines) {
+    std::string text;
+    for (const std::string& line : lines) text += line + "\n";
+    return text;
+}
+
+}  // namespace detail
+
+namespace strategies {
+
+class neurons : public fixed_strategy<permutation::neurons> {
+public:
+    status prepare(const strategy_context& context, pickle::graph&) {
+        found_ = &context.found;
+        inverse_ = context.way == direction::restore;
+        auto plan = inverse_ ? parse_plan(detail::plan_text_of(context.plan_lines))
+                             : context.plan_text.empty() ? infer_plan(context.found) : parse_plan(context.plan_text);
+        if (!plan) return detail::plan_error(plan.err());
+        auto moves = detail::resolve_plan(*plan, context.found, context.key, context.salt);
+        if (!moves) return detail::plan_error(moves.err());
+        moves_ = std::move(*moves);
+        if (!inverse_) context.plan_lines = detail::plan_lines_of(format_plan(*plan));
+        return {};
+    }
+
+    [[nodiscard]] bool changes_bytes() const noexcept { return true; }
+    [[nodiscard]] bool whole_storage() const noexcept { return true; }
+
+    status transform(std::size_t j, std::vector<std::uint8_t>& data, std::vector<std::uint8_t>& scratch) {
+        if (j >= moves_.by_storage.size()) return {};
+        const std::size_t item = torch::info(found_->storages[j].type).item_size;
+        const std::vector<detail::neuron_moves::move>& moves = moves_.by_storage[j];
+        for (std::size_t k = 0; k < moves.size(); ++k) {
+            const detail::neuron_moves::move& m = moves[inverse_ ? moves.size() - 1 - k : k];
+            BRINE_TRY(permute_axis(mutable_byte_view(data.data(), data.size()), found_->tensors[m.tensor].sizes, item,
+                                   m.axis, m.block, moves_.perms[m.hidden], inverse_, scratch));
+        }
+        return {};
+    }
+
+private:
+    const torch::checkpoint* found_ = nullptr;
+    bool inverse_ = false;
+    detail::neuron_moves moves_;
+};
+
+}  // namespace strategies
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategies/neurons.hpp ----
+
+// ---- begin brine/mtd/strategies/none.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The strategy "none": storages keep their keys, their order and their bytes; the seal only
+// hashes. It hides nothing: verify still tells any change from the sealed state.
+
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace strategies {
+
+struct none : fixed_strategy<permutation::none> {
+    status prepare(const strategy_context&, pickle::graph&) noexcept { return {}; }
+};
+
+}  // namespace strategies
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategies/none.hpp ----
+
+// ---- begin brine/mtd/strategies/one_of.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// one_of<S...>: a strategy that is one of S... chosen at run time, by the strategy named in the
+// seal's options or in the manifest of the file to restore. It is how a command line maps its
+// --permute option onto types without erasing them: one instantiation of the sealer, every
+// member compiled in, no virtual call. A restorer built on one_of<S...> restores only files
+// sealed with one of S... (the others are refused before anything is written).
+
+
+#include <cstddef>
+#include <tuple>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace strategies {
+
+template <class... Strategies>
+class one_of {
+    static_assert(sizeof...(Strategies) > 0, "brine one_of: name at least one strategy");
+    static_assert((check_strategy<Strategies>() && ...), "brine one_of: every member must be a Strategy");
+
+public:
+    // The first member that is `p`.
+    [[nodiscard]] bool select(permutation p) {
+        bool found = false;
+        std::size_t i = 0;
+        const auto try_member = [&](auto& member) {
+            if (!found && member.select(p)) {
+                found = true;
+                chosen_ = i;
+            }
+            ++i;
+        };
+        std::apply([&](auto&... member) { (try_member(member), ...); }, members_);
+        return found;
+    }
+    [[nodiscard]] permutation kind() const {
+        return call([](const auto& s) { return s.kind(); });
+    }
+    status prepare(const strategy_context& context, pickle::graph& values) {
+        return call([&](auto& s) { return s.prepare(context, values); });
+    }
+    [[nodiscard]] std::size_t order(std::size_t i) const {
+        return call([&](const auto& s) { return s.order(i); });
+    }
+    [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const {
+        return call([&](const auto& s) { return s.record_key(found, j); });
+    }
+    [[nodiscard]] std::size_t reads_as(std::size_t j) const {
+        return call([&](const auto& s) { return s.reads_as(j); });
+    }
+    [[nodiscard]] bool changes_bytes() const {
+        return call([](const auto& s) { return s.changes_bytes(); });
+    }
+    [[nodiscard]] bool whole_storage() const {
+        return call([](const auto& s) { return s.whole_storage(); });
+    }
+    status transform(std::size_t j, std::vector<std::uint8_t>& data, std::vector<std::uint8_t>& scratch) {
+        return call([&](auto& s) { return s.transform(j, data, scratch); });
+    }
+    void transform_piece(std::size_t j, std::uint64_t at, mutable_byte_view bytes) {
+        (void)call([&](auto& s) {
+            s.transform_piece(j, at, bytes);
+            return true;
+        });
+    }
+
+private:
+    // f applied to the chosen member (all members return the same type).
+    template <class F>
+    auto call(F&& f) const {
+        return call_at(f, members_, std::index_sequence_for<Strategies...>{});
+    }
+    template <class F>
+    auto call(F&& f) {
+        return call_at(f, members_, std::index_sequence_for<Strategies...>{});
+    }
+    template <class F, class Tuple, std::size_t... I>
+    auto call_at(F& f, Tuple& members, std::index_sequence<I...>) const {
+        decltype(f(std::get<0>(members))) out{};
+        ((chosen_ == I ? (void)(out = f(std::get<I>(members))) : (void)0), ...);
+        return out;
+    }
+
+    std::tuple<Strategies...> members_;
+    std::size_t chosen_ = 0;  // before select: the first member
+};
+
+}  // namespace strategies
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategies/one_of.hpp ----
+
+// ---- begin brine/mtd/strategies/records.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The strategy "records": every storage's record gets an opaque name (the first 8 bytes, in hex,
+// of HMAC-SHA-256 under a key derived for "record-names", of the storage's index) and the records
+// are written in a keyed order ("record-order"). The file still loads with
+// torch.load(weights_only=True), bit-identical, without the key.
+//
+// Hides: which record holds which tensor's bytes, to a reader of the zip directory alone.
+// Does not hide: anything the pickle says (it names each tensor's record), the weights.
+// Restore names the records "0", "1"... in order of first reference, as torch.save does.
+
+
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace strategies {
+
+class records : public fixed_strategy<permutation::records> {
+public:
+    status prepare(const strategy_context& context, pickle::graph& values) {
+        const torch::checkpoint& found = context.found;
+        if (found.storages.size() > UINT32_MAX) return error{errc::mtd_unsupported, 0, "fewer storages"};
+        keys_.clear();
+        order_.clear();
+        if (context.way == direction::restore) {
+            for (std::size_t j = 0; j < found.storages.size(); ++j) keys_.push_back(std::to_string(j));
+            return detail::rename_storages(values, found, keys_);
+        }
+        const digest names_key = detail::derive(context.key, context.salt, "record-names");
+        for (std::size_t j = 0; j < found.storages.size(); ++j) {
+            std::uint8_t index[8];
+            for (int b = 0; b < 8; ++b) index[b] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(j) >> (8 * b));
+            const digest name = crypto::hmac_sha256::mac(byte_view(names_key.data(), names_key.size()), byte_view(index, 8));
+            keys_.push_back(to_hex(byte_view(name.data(), 8)));
+        }
+        std::unordered_set<std::string_view> distinct(keys_.begin(), keys_.end());
+        if (distinct.size() != keys_.size())
+            return error{errc::mtd_unsupported, 0, "distinct record names (a 64-bit collision: seal again)"};
+        keyed_stream order_stream = detail::stream_for(context.key, context.salt, "record-order");
+        order_ = keyed_permutation(static_cast<std::uint32_t>(found.storages.size()), order_stream);
+        return detail::rename_storages(values, found, keys_);
+    }
+
+    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return order_.empty() ? i : order_[i]; }
+    [[nodiscard]] std::string_view record_key(const torch::checkpoint&, std::size_t j) const noexcept { return keys_[j]; }
+
+private:
+    std::vector<std::string> keys_;
+    std::vector<std::uint32_t> order_;  // seal only: restore writes in order of first reference
+};
+
+}  // namespace strategies
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategies/records.hpp ----
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace strategies {
+
+using bundled = one_of<records, elements, neurons, blocks, chacha20, none>;
+
+}  // namespace strategies
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategies/bundled.hpp ----
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace detail {
+
+// Recomputes one sealed record's chunk digests from its bytes as they stream past, and compares
+// each with the manifest's as soon as the chunk is complete. Bytes that changed after verify (a
+// writer with the file open) are caught while they are copied; the last chunk closes when the
+// record's last byte arrives, so the change is named here rather than by the archive's CRC check.
+class chunk_check {
+public:
+    chunk_check(const digest& mac_key, const manifest& sealed, std::size_t position) noexcept
+        : d_(sealed.hash, mac_key), record_(&sealed.records[position]), chunk_size_(sealed.chunk_size),
+          position_(position) {
+        begin_chunk(d_, position_, 0);
+    }
+
+    status write(byte_view bytes) {
+        while (!bytes.empty()) {
+            if (seen_ == record_->size)
+                return error{errc::mtd_tampered, seen_, "no more bytes than the record held when verified", record_->name};
+            std::uint64_t room = chunk_size_ - filled_;
+            if (room > record_->size - seen_) room = record_->size - seen_;
+            const std::size_t take = bytes.size() < room ? bytes.size() : static_cast<std::size_t>(room);
+            d_.update(bytes.subview(0, take));
+            filled_ += take;
+            seen_ += take;
+            bytes = bytes.subview(take);
+            if (filled_ == chunk_size_ || seen_ == record_->size) BRINE_TRY(close_chunk());
+        }
+        return {};
+    }
+
+    status finish() {
+        if (seen_ != record_->size)
+            return error{errc::mtd_tampered, seen_, "as many bytes as the record held when verified", record_->name};
+        if (record_->size == 0 && chunk_ == 0) BRINE_TRY(close_chunk());  // an empty record's one empty chunk
+        return {};
+    }
+
+private:
+    status close_chunk() {
+        const std::uint64_t start = seen_ - filled_;
+        const bool same = chunk_ < record_->chunks.size() && d_.finish() == record_->chunks[static_cast<std::size_t>(chunk_)];
+        if (!same)
+            return error{errc::mtd_tampered, start, "bytes with the chunk digest verified (they changed while read)",
+                         record_->name};
+        ++chunk_;
+        filled_ = 0;
+        begin_chunk(d_, position_, chunk_);
+        return {};
+    }
+
+    digester d_;
+    const manifest_record* record_;
+    std::uint64_t chunk_size_;
+    std::uint64_t position_;
+    std::uint64_t chunk_ = 0, filled_ = 0, seen_ = 0;
+};
+}  // namespace detail
+
+// The Mtd policy that restores, with the permutation strategy Strategy: a file sealed with a
+// strategy Strategy does not select is refused before anything is written.
+template <class Strategy>
+class basic_restorer {
+    static_assert(check_strategy<Strategy>(), "brine basic_restorer: Strategy must be a Strategy (mtd/strategy.hpp)");
+
+public:
+    static constexpr bool seals = true;
+    using strategy_type = Strategy;
+
+    basic_restorer(const secret_key& key, manifest sealed, Strategy strategy = {})
+        : key_(key), manifest_(std::move(sealed)), strategy_(std::move(strategy)) {}
+
+    [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes(); }
+
+    status prepare(pickle::graph& values, const torch::checkpoint& found) {
+        if (!strategy_.select(manifest_.permute))
+            return error{errc::mtd_unsupported, 0, "a file sealed with a strategy this restorer was built with",
+                         to_string(manifest_.permute)};
+        found_ = &found;
+        digest_key_ = detail::derive(key_, manifest_.salt, "digest");
+        position_.assign(found.storages.size(), 0);
+        const std::string prefix = manifest_.records.empty() ? std::string() : detail::folder_of(manifest_.records[0].name);
+        std::unordered_map<std::string_view, std::size_t> sealed;
+        for (std::size_t i = 0; i < manifest_.records.size(); ++i) sealed.emplace(manifest_.records[i].name, i);
+        for (std::size_t j = 0; j < found.storages.size(); ++j) {
+            const std::string name = prefix + "/data/" + std::string(found.storages[j].key);
+            const auto it = sealed.find(name);
+            if (it == sealed.end()) return error{errc::mtd_tampered, 0, "every storage's record listed in the manifest", name};
+            position_[j] = it->second;
+        }
+        const strategy_context context{key_, manifest_.salt, found, direction::restore, std::string_view(), manifest_.plan};
+        return strategy_.prepare(context, values);
+    }
+
+    [[nodiscard]] std::size_t order(std::size_t i) const { return strategy_.order(i); }
+    [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const {
+        return strategy_.record_key(found, j);
+    }
+    template <class Archive>
+    status add_record(Archive& archive, std::string_view name, byte_view bytes) {
+        return archive.add(name, bytes);
+    }
+
+    // Storage j on its way out. Sealed bytes are checked against the sealed chunk digests as they
+    // pass; bytes transformed back are checked against the digest taken before sealing (it covers
+    // every byte) once the storage is complete. Either way every byte written is one the seal
+    // vouches for, however the file changed after verify.
+    template <class Sink>
+    class storage_sink {
+    public:
+        storage_sink(basic_restorer& owner, std::size_t j, Sink& next)
+            : owner_(&owner), j_(j), next_(&next), check_(owner.digest_key_, owner.manifest_, owner.position_[j]),
+              original_(owner.manifest_.hash, owner.digest_key_) {
+            const std::uint64_t size = owner.found_->storages[j].byte_size();
+            if (owner.strategy_.whole_storage()) buffer_.expected = size;
+            else if (owner.strategy_.changes_bytes()) detail::begin_original(original_, owner.position_[j], size);
+        }
+        status write(byte_view bytes) {
+            if (owner_->strategy_.whole_storage()) return buffer_.write(bytes);
+            BRINE_TRY(check_.write(bytes));
+            if (!owner_->strategy_.changes_bytes()) return next_->write(bytes);
+            piece_.assign(bytes.begin(), bytes.end());
+            owner_->strategy_.transform_piece(j_, at_, mutable_byte_view(piece_.data(), piece_.size()));
+            at_ += bytes.size();
+            original_.update(byte_view(piece_.data(), piece_.size()));
+            return next_->write(byte_view(piece_.data(), piece_.size()));
+        }
+        status finish() {
+            if (owner_->strategy_.whole_storage()) return owner_->restore_storage(j_, buffer_.bytes, *next_);
+            BRINE_TRY(check_.finish());
+            if (owner_->strategy_.changes_bytes()) return owner_->check_original(j_, original_.finish());
+            return {};
+        }
+
+    private:
+        basic_restorer* owner_;
+        std::size_t j_;
+        Sink* next_;
+        detail::chunk_check check_;
+        digester original_;
+        std::uint64_t at_ = 0;
+        std::vector<std::uint8_t> piece_;
+        detail::storage_buffer buffer_;
+    };
+
+    template <class Storage, class Sink>
+    storage_sink<Sink> wrap(std::size_t j, std::string_view, const Storage&, Sink& next) {
+        return storage_sink<Sink>(*this, j, next);
+    }
+    template <class Archive>
+    status finish_records(Archive&) {
+        return {};
+    }
+    status raw_pickle(byte_view) { return {}; }
+    [[nodiscard]] const Strategy& strategy() const noexcept { return strategy_; }
+
+private:
+    status check_original(std::size_t j, const digest& restored) const {
+        const manifest_record& record = manifest_.records[position_[j]];
+        if (restored != record.original)
+            return error{errc::mtd_tampered, 0, "restored bytes equal to the bytes before sealing", record.name};
+        return {};
+    }
+
+    // Undoes the transformation and checks the result against the digest taken before sealing.
+    template <class Sink>
+    status restore_storage(std::size_t j, std::vector<std::uint8_t>& data, Sink& next) {
+        const torch::storage_ref& storage = found_->storages[j];
+        if (data.size() != storage.byte_size())
+            return error{errc::torch_record_size, data.size(), "numel x item size storage bytes", storage.key};
+        BRINE_TRY(strategy_.transform(j, data, scratch_));
+        digester d(manifest_.hash, digest_key_);
+        BRINE_TRY(check_original(j, detail::original_digest(d, position_[j], byte_view(data.data(), data.size()))));
+        return detail::write_in_pieces(byte_view(data.data(), data.size()), next);
+    }
+
+    secret_key key_;
+    manifest manifest_;
+    Strategy strategy_;
+    digest digest_key_{};  // the key of every digest in the manifest
+    const torch::checkpoint* found_ = nullptr;
+    std::vector<std::size_t> position_;
+    std::vector<std::uint8_t> scratch_;
+};
+
+// The restorer of the command line and restore_file: every bundled strategy.
+using restorer = basic_restorer<strategies::bundled>;
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/restore.hpp ----
+
+// ---- begin brine/mtd/seal.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Sealing a checkpoint. A seal is a reconstruction (the disarm pipeline with a basic_sealer as
+// its Mtd policy) that also
+//   - draws a fresh salt, and derives every key it needs from the secret key, the salt and a
+//     label (mtd/derive.hpp): nothing derived is ever stored;
+//   - applies its permutation strategy (mtd/strategy.hpp; the bundled ones in mtd/strategies/:
+//     records, elements, neurons, blocks, chacha20, none, each stating what it hides);
+//   - optionally scrubs the N low mantissa bits of float storages (mtd/scrub.hpp);
+//   - hashes every record in chunks as it is written, on `jobs` threads, and writes the manifest
+//     (mtd/manifest.hpp) as the record <prefix>/.brine/manifest or beside the file.
+//
+// Storages are identified by their index in order of first reference in the pickle, which the
+// reconstruction keeps: a sealed file's pickle numbers its storages as the original did.
+//
+// Memory: strategies that leave bytes alone or transform them piece by piece stream (the chunk
+// buffers of the hasher only); those that need a whole storage, and scrubbing, hold one storage
+// (twice, with the strategy's scratch).
+
+
 // ---- begin brine/mtd/scrub.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -18570,21 +20015,17 @@ BRINE_NAMESPACE_END
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
-// The manifest's record inside a sealed archive, under the archive's folder.
-inline constexpr std::string_view manifest_record_name = ".brine/manifest";
-
 struct seal_options {
-    permutation permute = permutation::records;
+    std::optional<permutation> permute;               // unset: the strategy's own (one_of: its first)
     hash_kind hash = hash_kind::hmac_sha256;
     unsigned scrub_lsb = 0;                           // 0: no scrubbing
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
@@ -18598,430 +20039,54 @@ struct seal_options {
 struct seal_summary {
     std::string manifest_text;
     digest root{};
-    std::string plan;          // neurons: the plan applied
+    std::string plan;          // neurons, blocks: the plan applied, one line each
     scrub_change scrubbed;     // scrub: the largest change made
     std::size_t records = 0;   // in the manifest
     std::size_t tensors = 0;
 };
 
-namespace detail {
+// The Mtd policy that seals (mtd/none.hpp lists the hooks a disarmer calls), with the
+// permutation strategy Strategy.
+template <class Strategy>
+class basic_sealer {
+    static_assert(check_strategy<Strategy>(), "brine basic_sealer: Strategy must be a Strategy (mtd/strategy.hpp)");
 
-// The key for one purpose: HKDF-SHA-256 of the secret key, salted with the seal's salt.
-[[nodiscard]] inline digest derive(const secret_key& key, const digest& salt, std::string_view label) {
-    std::string info = "brine/v1/";
-    info += label;
-    digest out{};
-    // 32 bytes of output are always within HKDF's 255 x 32 limit.
-    (void)crypto::hkdf_sha256(byte_view(salt.data(), salt.size()), byte_view(key.bytes.data(), key.bytes.size()),
-                        as_bytes(std::string_view(info)), mutable_byte_view(out.data(), out.size()));
-    return out;
-}
-
-// The key check stored in the manifest, so that a wrong key is told apart from tampering: the
-// first 8 bytes of an HKDF output under the key and the seal's salt. It lets anyone holding a
-// sealed file test a guessed key, but no faster than computing the tag would: with a 256-bit
-// random key, guessing is out of reach either way, so 64 bits (a false match once in 2^64 wrong
-// keys) is enough. Salted, so that files sealed under one key do not show it by a shared value.
-[[nodiscard]] inline key_check key_check_of(const secret_key& key, const digest& salt) {
-    digest full = derive(key, salt, "key-check");
-    key_check out{};
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = full[i];
-    crypto::detail::secure_wipe(full);
-    return out;
-}
-
-[[nodiscard]] inline keyed_stream stream_for(const secret_key& key, const digest& salt, std::string_view label) {
-    digest k = derive(key, salt, label);
-    keyed_stream stream(k);
-    crypto::detail::secure_wipe(k);
-    return stream;
-}
-
-[[nodiscard]] inline std::string indexed(std::string_view label, std::size_t i) {
-    return std::string(label) + "/" + std::to_string(i);
-}
-
-[[nodiscard]] constexpr std::string_view layout_name(torch::layout kind) noexcept {
-    switch (kind) {
-        case torch::layout::strided: return "strided";
-        case torch::layout::quantized: return "quantized";
-        case torch::layout::sparse_coo: return "sparse_coo";
-        case torch::layout::sparse_compressed: return "sparse_compressed";
-        case torch::layout::meta: return "meta";
-    }
-    return "strided";
-}
-
-[[nodiscard]] inline bool has_storage(const torch::tensor_ref& t) noexcept {
-    return t.kind == torch::layout::strided || t.kind == torch::layout::quantized;
-}
-
-[[nodiscard]] inline manifest_tensor describe(const torch::tensor_ref& t, std::int64_t record) {
-    manifest_tensor out;
-    out.name = t.name;
-    out.type = std::string(torch::info(t.type).name);
-    out.layout = std::string(layout_name(t.kind));
-    out.sizes.assign(t.sizes.begin(), t.sizes.end());
-    out.strides.assign(t.strides.begin(), t.strides.end());
-    out.offset = t.storage_offset;
-    out.record = has_storage(t) ? record : -1;
-    out.parameter = t.parameter;
-    out.requires_grad = t.requires_grad;
-    return out;
-}
-
-// The globals a reconstruction writes, in order of first appearance in the graph.
-[[nodiscard]] inline std::vector<manifest_global> globals_of(const pickle::graph& g) {
-    std::vector<manifest_global> out;
-    std::unordered_set<std::string> seen;  // "module\nname": a set, not a scan of `out` per global
-    for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
-        if (g[id].kind != pickle::node_kind::global || pickle::left_out(g, id)) continue;
-        const pickle::global_name name = g.global(id);
-        std::string key(name.module);
-        key += '\n';
-        key += name.name;
-        if (seen.insert(std::move(key)).second) out.push_back({std::string(name.module), std::string(name.name)});
-    }
-    return out;
-}
-
-[[nodiscard]] inline bool dtype_named(std::string_view name, torch::dtype& out) noexcept {
-    for (const torch::dtype_info& d : torch::detail::dtype_table)
-        if (d.name == name) {
-            out = d.type;
-            return true;
-        }
-    return false;
-}
-
-// The chunks [first, end) of its record that hold a tensor's bytes. Permuted elements may be
-// anywhere in the record: then all of them.
-inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint64_t& first, std::uint64_t& end) {
-    first = end = 0;
-    if (t.record < 0 || static_cast<std::size_t>(t.record) >= m.records.size()) return;
-    const manifest_record& r = m.records[static_cast<std::size_t>(t.record)];
-    const std::uint64_t all = chunk_count(r.size, m.chunk_size);
-    torch::dtype type = torch::dtype::uint8;
-    if (m.permute == permutation::elements || !dtype_named(t.type, type) || t.sizes.size() != t.strides.size()) {
-        end = all;
-        return;
-    }
-    std::uint64_t last = 0;  // element index of the last element, relative to the offset
-    for (std::size_t i = 0; i < t.sizes.size(); ++i) {
-        if (t.sizes[i] <= 0) return;  // empty: no bytes
-        if (t.strides[i] < 0) {
-            end = all;
-            return;
-        }
-        last += static_cast<std::uint64_t>(t.sizes[i] - 1) * static_cast<std::uint64_t>(t.strides[i]);
-    }
-    const torch::dtype_info& d = torch::info(type);
-    const std::uint64_t from = static_cast<std::uint64_t>(t.offset) / d.per_byte * d.item_size;
-    const std::uint64_t to = (static_cast<std::uint64_t>(t.offset) + last) / d.per_byte * d.item_size + d.item_size;
-    first = from / m.chunk_size;
-    end = (to - 1) / m.chunk_size + 1;
-    if (end > all) end = all;  // a tensor past its record: validated elsewhere; cover what exists
-    if (first > end) first = end;
-}
-
-[[nodiscard]] inline digest tensor_digest(digester& d, const manifest_tensor& t, const manifest& m,
-                                          const std::vector<digest>& record_chunks) {
-    std::uint64_t first = 0, end = 0;
-    tensor_chunks(t, m, first, end);
-    d.update(std::string_view("brine/tensor"));
-    d.update_field(t.describe());
-    d.update_u64(first);
-    d.update_u64(end);
-    for (std::uint64_t c = first; c < end; ++c)
-        if (c < record_chunks.size()) d.update(record_chunks[static_cast<std::size_t>(c)]);
-    return d.finish();
-}
-
-[[nodiscard]] inline digest record_digest(digester& d, std::size_t index, const manifest_record& r) {
-    d.update(std::string_view("brine/record"));
-    d.update_u64(index);
-    d.update_field(r.name);
-    d.update_u64(r.size);
-    d.update_u64(r.chunks.size());
-    for (const digest& c : r.chunks) d.update(c);
-    return d.finish();
-}
-
-[[nodiscard]] inline digest original_digest(digester& d, std::size_t index, byte_view bytes) {
-    d.update(std::string_view("brine/original"));
-    d.update_u64(index);
-    d.update_u64(bytes.size());
-    d.update(bytes);
-    return d.finish();
-}
-
-// Points every persistent id of storage j at a new key: one new string node per storage, put in
-// the tuple's key slot (a string the input shared with other values is left alone, and a key
-// used by several persistent ids is still written once and memoized, as torch.save writes it).
-inline status rename_storages(pickle::graph& g, const torch::checkpoint& found, const std::vector<std::string>& keys) {
-    std::vector<bool> done(g.size(), false);
-    std::vector<pickle::node_id> renamed(found.storages.size(), pickle::no_node);
-    const std::size_t before = g.size();
-    for (pickle::node_id id = pickle::graph::shared_constants; id < before; ++id) {
-        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
-        const pickle::node_ids pid = g.children(id);
-        if (pid.size() != 1 || done[pid[0]]) continue;
-        const pickle::node_id tuple = pid[0];
-        done[tuple] = true;
-        const pickle::node_ids parts = g.children(tuple);
-        std::string_view key;
-        if (parts.size() != 5 || !policy::ascii_text(g, parts[2], key)) continue;
-        const std::size_t j = found.find_storage(key);
-        if (j == found.storages.size()) continue;
-        const std::uint64_t offset = g[parts[2]].offset;
-        if (renamed[j] == pickle::no_node)
-            renamed[j] = g.add_text(pickle::node_kind::string, pickle::opcode::BINUNICODE, offset, g.keep(as_bytes(keys[j])));
-        const pickle::node_id tail[3] = {renamed[j], parts[3], parts[4]};
-        g.truncate_children(tuple, 2);
-        if (!g.append_children(tuple, tail, 3))
-            return error{errc::limit_exceeded, offset, "room in the value graph to rename storages"};
-    }
-    return {};
-}
-
-// A neuron plan resolved against a checkpoint: for each storage, the axes it is permuted along
-// (in plan order) and the permutation of each hidden axis.
-struct neuron_moves {
-    struct move {
-        std::size_t tensor;
-        unsigned axis;
-        std::uint64_t block;
-        std::size_t hidden;  // index into perms
-    };
-    std::vector<std::vector<move>> by_storage;
-    std::vector<std::vector<std::uint32_t>> perms;
-};
-
-[[nodiscard]] inline result<neuron_moves> resolve_plan(neuron_plan& plan, const torch::checkpoint& found,
-                                                      const secret_key& key, const digest& salt) {
-    BRINE_TRY(check_plan(plan, found));
-    neuron_moves out;
-    out.by_storage.resize(found.storages.size());
-    std::unordered_map<std::string_view, std::size_t> by_name;
-    for (std::size_t t = 0; t < found.tensors.size(); ++t) by_name.emplace(found.tensors[t].name, t);
-    for (std::size_t h = 0; h < plan.axes.size(); ++h) {
-        const hidden_axis& axis = plan.axes[h];
-        if (axis.units > UINT32_MAX) return error{errc::mtd_unsupported, 0, "at most 2^32 - 1 hidden units per axis"};
-        keyed_stream stream = stream_for(key, salt, indexed("neurons", h));
-        out.perms.push_back(keyed_permutation(static_cast<std::uint32_t>(axis.units), stream));
-        for (const axis_member& member : axis.members) {
-            const auto it = by_name.find(member.tensor);
-            if (it == by_name.end()) continue;  // check_plan found every member
-            out.by_storage[found.tensors[it->second].storage].push_back({it->second, member.axis, member.block, h});
-        }
-    }
-    return out;
-}
-
-// Storages holding a sparse tensor's index structure (COO indices, CSR row pointers and column
-// indices). Elements there are not shuffled: every loader validates them (torch refuses row
-// pointers out of order), and a sealed file must still load.
-[[nodiscard]] inline std::vector<bool> index_storages(const torch::checkpoint& found) {
-    std::vector<bool> out(found.storages.size(), false);
-    for (const torch::tensor_ref& t : found.tensors) {
-        const std::size_t parts = t.kind == torch::layout::sparse_coo ? 1 : t.kind == torch::layout::sparse_compressed ? 2 : 0;
-        for (std::size_t p = 0; p < parts && t.first_part + p < found.tensors.size(); ++p) {
-            const torch::tensor_ref& part = found.tensors[t.first_part + p];
-            if (has_storage(part) && part.storage < out.size()) out[part.storage] = true;
-        }
-    }
-    return out;
-}
-
-// Moves `data` (storage j) as the strategy says, or back (`inverse`).
-// `kept`: index_storages() of the checkpoint.
-inline status transform_storage(permutation permute, bool inverse, std::size_t j, const torch::storage_ref& storage,
-                                const torch::checkpoint& found, const std::vector<bool>& kept, const neuron_moves& neurons,
-                                const secret_key& key, const digest& salt, std::vector<std::uint8_t>& data,
-                                std::vector<std::uint8_t>& scratch) {
-    const std::size_t item = torch::info(storage.type).item_size;
-    if (permute == permutation::elements && !kept[j]) {
-        const std::uint64_t count = data.size() / item;
-        if (count > UINT32_MAX)
-            return error{errc::mtd_unsupported, 0, "storages of at most 2^32 - 1 elements to permute", storage.key};
-        keyed_stream stream = stream_for(key, salt, indexed("elements", j));
-        const std::vector<std::uint32_t> p = keyed_permutation(static_cast<std::uint32_t>(count), stream);
-        scratch.resize(data.size());
-        const byte_view in(data.data(), data.size());
-        const mutable_byte_view out(scratch.data(), scratch.size());
-        if (inverse) unpermute_items(in, out, item, p);
-        else permute_items(in, out, item, p);
-        data.swap(scratch);
-    } else if (permute == permutation::neurons && j < neurons.by_storage.size()) {
-        const std::vector<neuron_moves::move>& moves = neurons.by_storage[j];
-        for (std::size_t k = 0; k < moves.size(); ++k) {
-            const neuron_moves::move& m = moves[inverse ? moves.size() - 1 - k : k];
-            BRINE_TRY(permute_axis(mutable_byte_view(data.data(), data.size()), found.tensors[m.tensor].sizes, item, m.axis,
-                                   m.block, neurons.perms[m.hidden], inverse, scratch));
-        }
-    }
-    return {};
-}
-
-// Collects one storage's bytes for a transformation that needs all of them.
-struct storage_buffer {
-    std::vector<std::uint8_t> bytes;
-    std::uint64_t expected = 0;
-    status write(byte_view more) {
-        if (more.size() > expected - bytes.size())
-            return error{errc::invalid_argument, bytes.size(), "no more storage bytes than numel x item size"};
-        bytes.insert(bytes.end(), more.begin(), more.end());
-        return {};
-    }
-};
-
-template <class Sink>
-inline status write_in_pieces(byte_view bytes, Sink& next) {
-    constexpr std::size_t piece = std::size_t{256} << 10;
-    for (std::size_t at = 0; at < bytes.size(); at += piece)
-        BRINE_TRY(next.write(bytes.subview(at, bytes.size() - at < piece ? bytes.size() - at : piece)));
-    return {};
-}
-
-// Recomputes one sealed record's chunk digests from its bytes as they stream past, and compares
-// each with the manifest's as soon as the chunk is complete. Bytes that changed after verify (a
-// writer with the file open) are caught while they are copied; the last chunk closes when the
-// record's last byte arrives, so the change is named here rather than by the archive's CRC check.
-class chunk_check {
-public:
-    chunk_check(const digest& mac_key, const manifest& sealed, std::size_t position) noexcept
-        : d_(sealed.hash, mac_key), record_(&sealed.records[position]), chunk_size_(sealed.chunk_size),
-          position_(position) {
-        begin_chunk(d_, position_, 0);
-    }
-
-    status write(byte_view bytes) {
-        while (!bytes.empty()) {
-            if (seen_ == record_->size)
-                return error{errc::mtd_tampered, seen_, "no more bytes than the record held when verified", record_->name};
-            std::uint64_t room = chunk_size_ - filled_;
-            if (room > record_->size - seen_) room = record_->size - seen_;
-            const std::size_t take = bytes.size() < room ? bytes.size() : static_cast<std::size_t>(room);
-            d_.update(bytes.subview(0, take));
-            filled_ += take;
-            seen_ += take;
-            bytes = bytes.subview(take);
-            if (filled_ == chunk_size_ || seen_ == record_->size) BRINE_TRY(close_chunk());
-        }
-        return {};
-    }
-
-    status finish() {
-        if (seen_ != record_->size)
-            return error{errc::mtd_tampered, seen_, "as many bytes as the record held when verified", record_->name};
-        if (record_->size == 0 && chunk_ == 0) BRINE_TRY(close_chunk());  // an empty record's one empty chunk
-        return {};
-    }
-
-private:
-    status close_chunk() {
-        const std::uint64_t start = seen_ - filled_;
-        const bool same = chunk_ < record_->chunks.size() && d_.finish() == record_->chunks[static_cast<std::size_t>(chunk_)];
-        if (!same)
-            return error{errc::mtd_tampered, start, "bytes with the chunk digest verified (they changed while read)",
-                         record_->name};
-        ++chunk_;
-        filled_ = 0;
-        begin_chunk(d_, position_, chunk_);
-        return {};
-    }
-
-    digester d_;
-    const manifest_record* record_;
-    std::uint64_t chunk_size_;
-    std::uint64_t position_;
-    std::uint64_t chunk_ = 0, filled_ = 0, seen_ = 0;
-};
-
-// A plan that does not fit is the plan's fault: one code for all of it, detail and entry kept.
-[[nodiscard]] inline error plan_error(error e) noexcept {
-    if (e.code != errc::mtd_unsupported) e.code = errc::mtd_bad_plan;
-    return e;
-}
-
-[[nodiscard]] inline std::string folder_of(std::string_view record_name) {
-    const std::size_t slash = record_name.find('/');
-    return std::string(record_name.substr(0, slash == std::string_view::npos ? 0 : slash));
-}
-
-}  // namespace detail
-
-// The Mtd policy that seals (see the top of this file and mtd/none.hpp for the hooks).
-class sealer {
 public:
     static constexpr bool seals = true;
+    using strategy_type = Strategy;
 
-    sealer(const secret_key& key, seal_options options) : key_(key), options_(std::move(options)) {}
+    basic_sealer(const secret_key& key, seal_options options, Strategy strategy = {})
+        : key_(key), options_(std::move(options)), strategy_(std::move(strategy)) {}
 
-    [[nodiscard]] bool changes_bytes() const noexcept {
-        return options_.permute == permutation::elements || options_.permute == permutation::neurons ||
-               options_.scrub_lsb != 0;
-    }
+    [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes() || options_.scrub_lsb != 0; }
 
     status prepare(pickle::graph& values, const torch::checkpoint& found) {
+        if (options_.permute && !strategy_.select(*options_.permute))
+            return error{errc::mtd_unsupported, 0, "a strategy this sealer was built with", to_string(*options_.permute)};
         BRINE_TRY(os_random(mutable_byte_view(salt_.data(), salt_.size())));
         found_ = &found;
         summary_ = {};
         manifest_ = {};
         manifest_.hash = options_.hash;
-        manifest_.permute = options_.permute;
+        manifest_.permute = strategy_.kind();
         manifest_.scrub_lsb = options_.scrub_lsb;
         manifest_.chunk_size = options_.chunk_size;
         manifest_.salt = salt_;
         BRINE_TRY(bind(manifest_));
         storage_record_.assign(found.storages.size(), -1);
-        kept_ = detail::index_storages(found);
-        order_.clear();
-        keys_.clear();
-        for (std::size_t j = 0; j < found.storages.size(); ++j) order_.push_back(static_cast<std::uint32_t>(j));
-        hasher_.reset(new chunk_hasher(options_.hash, detail::derive(key_, salt_, "digest"), options_.chunk_size,
-                                       options_.jobs));
+        digest_key_ = detail::derive(key_, salt_, "digest");
+        hasher_.reset(new chunk_hasher(options_.hash, digest_key_, options_.chunk_size, options_.jobs));
         if (options_.scrub_lsb != 0) BRINE_TRY(check_scrub(found));
-
-        if (options_.permute == permutation::records) {
-            // Opaque names (a keyed function of the storage's index) in a keyed order.
-            const digest names_key = detail::derive(key_, salt_, "record-names");
-            for (std::size_t j = 0; j < found.storages.size(); ++j) {
-                std::uint8_t index[8];
-                for (int b = 0; b < 8; ++b) index[b] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(j) >> (8 * b));
-                const digest name = crypto::hmac_sha256::mac(byte_view(names_key.data(), names_key.size()), byte_view(index, 8));
-                keys_.push_back(to_hex(byte_view(name.data(), 8)));
-            }
-            std::unordered_set<std::string_view> distinct(keys_.begin(), keys_.end());
-            if (distinct.size() != keys_.size())
-                return error{errc::mtd_unsupported, 0, "distinct record names (a 64-bit collision: seal again)"};
-            if (found.storages.size() > UINT32_MAX) return error{errc::mtd_unsupported, 0, "fewer storages"};
-            keyed_stream order_stream = detail::stream_for(key_, salt_, "record-order");
-            order_ = keyed_permutation(static_cast<std::uint32_t>(found.storages.size()), order_stream);
-            BRINE_TRY(detail::rename_storages(values, found, keys_));
-        } else if (options_.permute == permutation::neurons) {
-            auto plan = options_.plan.empty() ? infer_plan(found) : parse_plan(options_.plan);
-            if (!plan) return detail::plan_error(plan.err());
-            auto moves = detail::resolve_plan(*plan, found, key_, salt_);
-            if (!moves) return detail::plan_error(moves.err());
-            neurons_ = std::move(*moves);
-            summary_.plan = format_plan(*plan);
-            std::size_t start = 0;
-            const std::string& text = summary_.plan;
-            while (start < text.size()) {
-                const std::size_t end = text.find('\n', start);
-                const std::size_t stop = end == std::string::npos ? text.size() : end;
-                if (stop > start) manifest_.plan.push_back(text.substr(start, stop - start));
-                start = stop + 1;
-            }
-        }
+        const strategy_context context{key_, salt_, found, direction::seal, options_.plan, manifest_.plan};
+        BRINE_TRY(strategy_.prepare(context, values));
+        summary_.plan = detail::plan_text_of(manifest_.plan);
         manifest_.globals = detail::globals_of(values);
         return {};
     }
 
-    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return order_[i]; }
-    [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const noexcept {
-        return keys_.empty() ? found.storages[j].key : std::string_view(keys_[j]);
+    [[nodiscard]] std::size_t order(std::size_t i) const { return strategy_.order(i); }
+    [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const {
+        return strategy_.record_key(found, j);
     }
 
     template <class Archive>
@@ -19033,29 +20098,45 @@ public:
         return archive.add(name, bytes);
     }
 
-    // Streams storage j to `next`, hashing what is written; a transformation collects it first.
+    // Streams storage j to `next`, hashing what is written: as it is, transformed piece by piece,
+    // or collected first for a transformation (or scrubbing) that needs the whole storage.
     template <class Sink>
     class storage_sink {
     public:
-        storage_sink(sealer& owner, std::size_t j, std::size_t position, Sink& next)
-            : owner_(&owner), j_(j), position_(position), next_(&next) {
-            if (owner.changes_bytes()) buffer_.expected = owner.found_->storages[j].byte_size();
+        storage_sink(basic_sealer& owner, std::size_t j, std::size_t position, Sink& next)
+            : owner_(&owner), j_(j), position_(position), next_(&next),
+              original_(owner.options_.hash, owner.digest_key_) {
+            if (owner.collects()) buffer_.expected = owner.found_->storages[j].byte_size();
+            else if (owner.strategy_.changes_bytes())
+                detail::begin_original(original_, position, owner.found_->storages[j].byte_size());
         }
         status write(byte_view bytes) {
-            if (owner_->changes_bytes()) return buffer_.write(bytes);
-            owner_->hasher_->update(bytes);
-            return next_->write(bytes);
+            if (owner_->collects()) return buffer_.write(bytes);
+            if (!owner_->strategy_.changes_bytes()) {
+                owner_->hasher_->update(bytes);
+                return next_->write(bytes);
+            }
+            original_.update(bytes);
+            piece_.assign(bytes.begin(), bytes.end());
+            owner_->strategy_.transform_piece(j_, at_, mutable_byte_view(piece_.data(), piece_.size()));
+            at_ += bytes.size();
+            owner_->hasher_->update(byte_view(piece_.data(), piece_.size()));
+            return next_->write(byte_view(piece_.data(), piece_.size()));
         }
         status finish() {
-            if (owner_->changes_bytes()) BRINE_TRY(owner_->seal_storage(j_, position_, buffer_.bytes, *next_));
+            if (owner_->collects()) BRINE_TRY(owner_->seal_storage(j_, position_, buffer_.bytes, *next_));
+            else if (owner_->strategy_.changes_bytes()) owner_->manifest_.records[position_].original = original_.finish();
             owner_->hasher_->end_record();
             return {};
         }
 
     private:
-        sealer* owner_;
+        basic_sealer* owner_;
         std::size_t j_, position_;
         Sink* next_;
+        digester original_;
+        std::uint64_t at_ = 0;
+        std::vector<std::uint8_t> piece_;
         detail::storage_buffer buffer_;
     };
 
@@ -19088,8 +20169,12 @@ public:
 
     [[nodiscard]] const seal_summary& summary() const noexcept { return summary_; }
     [[nodiscard]] const seal_options& options() const noexcept { return options_; }
+    [[nodiscard]] const Strategy& strategy() const noexcept { return strategy_; }
 
 private:
+    // Whether a storage's bytes are collected before they are written.
+    [[nodiscard]] bool collects() const { return options_.scrub_lsb != 0 || strategy_.whole_storage(); }
+
     void begin(std::string_view name, std::uint64_t size) {
         manifest_record r;
         r.name = std::string(name);
@@ -19130,10 +20215,10 @@ private:
             BRINE_TRY(scrub_lsb(storage.type, mutable_byte_view(data.data(), data.size()), options_.scrub_lsb, stream,
                                 summary_.scrubbed));
         }
-        digester d(options_.hash, detail::derive(key_, salt_, "digest"));
+        digester d(options_.hash, digest_key_);
         manifest_.records[position].original = detail::original_digest(d, position, byte_view(data.data(), data.size()));
-        BRINE_TRY(detail::transform_storage(options_.permute, false, j, storage, *found_, kept_, neurons_, key_, salt_, data,
-                                            scratch_));
+        if (strategy_.whole_storage()) BRINE_TRY(strategy_.transform(j, data, scratch_));
+        else if (strategy_.changes_bytes()) strategy_.transform_piece(j, 0, mutable_byte_view(data.data(), data.size()));
         const byte_view sealed(data.data(), data.size());
         for (std::size_t at = 0; at < sealed.size(); at += std::size_t{256} << 10) {
             const byte_view piece = sealed.subview(at, std::min<std::size_t>(sealed.size() - at, std::size_t{256} << 10));
@@ -19146,7 +20231,7 @@ private:
     // Chunk digests in, then every digest above them, the manifest text and its tag.
     status complete() {
         const std::vector<std::vector<digest>>& chunks = hasher_->finish();
-        digester d(options_.hash, detail::derive(key_, salt_, "digest"));
+        digester d(options_.hash, digest_key_);
         std::vector<bool> storage_position(manifest_.records.size(), false);
         for (const std::int64_t r : storage_record_)
             if (r >= 0) storage_position[static_cast<std::size_t>(r)] = true;
@@ -19156,8 +20241,9 @@ private:
             r.sealed = detail::record_digest(d, i, r);
             if (!changes_bytes() || !storage_position[i]) r.original = r.sealed;
         }
+        // Each tensor as the sealed file reads it: its references may load another storage's record.
         for (const torch::tensor_ref& t : found_->tensors) {
-            const std::int64_t record = detail::has_storage(t) ? storage_record_[t.storage] : -1;
+            const std::int64_t record = detail::has_storage(t) ? storage_record_[strategy_.reads_as(t.storage)] : -1;
             manifest_tensor described = detail::describe(t, record);
             const std::vector<digest> none;
             described.value = detail::tensor_digest(
@@ -19175,136 +20261,20 @@ private:
 
     secret_key key_;
     seal_options options_;
+    Strategy strategy_;
     digest salt_{};
+    digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;
     manifest manifest_;
     seal_summary summary_;
     std::unique_ptr<chunk_hasher> hasher_;
-    std::vector<std::uint32_t> order_;
-    std::vector<std::string> keys_;
     std::vector<std::int64_t> storage_record_;
     std::string prefix_;
-    std::vector<bool> kept_;  // storages whose elements stay in place (sparse index structure)
-    detail::neuron_moves neurons_;
     std::vector<std::uint8_t> scratch_;
 };
 
-// The Mtd policy that restores a sealed file whose manifest verified: permutations undone, records
-// named "0", "1"... in order of first reference (as torch.save names them), no manifest.
-// Scrubbed bits are not restored (they are gone).
-class restorer {
-public:
-    static constexpr bool seals = true;
-
-    restorer(const secret_key& key, manifest sealed) : key_(key), manifest_(std::move(sealed)) {}
-
-    [[nodiscard]] bool changes_bytes() const noexcept {
-        return manifest_.permute == permutation::elements || manifest_.permute == permutation::neurons;
-    }
-
-    status prepare(pickle::graph& values, const torch::checkpoint& found) {
-        found_ = &found;
-        digest_key_ = detail::derive(key_, manifest_.salt, "digest");
-        kept_ = detail::index_storages(found);
-        position_.assign(found.storages.size(), 0);
-        keys_.clear();
-        const std::string prefix = manifest_.records.empty() ? std::string() : detail::folder_of(manifest_.records[0].name);
-        std::unordered_map<std::string_view, std::size_t> sealed;
-        for (std::size_t i = 0; i < manifest_.records.size(); ++i) sealed.emplace(manifest_.records[i].name, i);
-        for (std::size_t j = 0; j < found.storages.size(); ++j) {
-            const std::string name = prefix + "/data/" + std::string(found.storages[j].key);
-            const auto it = sealed.find(name);
-            if (it == sealed.end()) return error{errc::mtd_tampered, 0, "every storage's record listed in the manifest", name};
-            position_[j] = it->second;
-        }
-        if (manifest_.permute == permutation::records) {
-            for (std::size_t j = 0; j < found.storages.size(); ++j) keys_.push_back(std::to_string(j));
-            BRINE_TRY(detail::rename_storages(values, found, keys_));
-        } else if (manifest_.permute == permutation::neurons) {
-            std::string text;
-            for (const std::string& line : manifest_.plan) text += line + "\n";
-            auto plan = parse_plan(text);
-            if (!plan) return detail::plan_error(plan.err());
-            auto moves = detail::resolve_plan(*plan, found, key_, manifest_.salt);
-            if (!moves) return detail::plan_error(moves.err());
-            neurons_ = std::move(*moves);
-        }
-        return {};
-    }
-
-    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
-    [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const noexcept {
-        return keys_.empty() ? found.storages[j].key : std::string_view(keys_[j]);
-    }
-    template <class Archive>
-    status add_record(Archive& archive, std::string_view name, byte_view bytes) {
-        return archive.add(name, bytes);
-    }
-
-    // Storage j on its way out. Bytes a permutation moves are collected and checked once moved
-    // back (against the digest before sealing: it covers every byte); bytes copied as they are
-    // are checked against the sealed chunk digests as they pass. Either way every byte written
-    // is one the seal vouches for, however the file changed after verify.
-    template <class Sink>
-    class storage_sink {
-    public:
-        storage_sink(restorer& owner, std::size_t j, Sink& next)
-            : owner_(&owner), j_(j), next_(&next), check_(owner.digest_key_, owner.manifest_, owner.position_[j]) {
-            if (owner.changes_bytes()) buffer_.expected = owner.found_->storages[j].byte_size();
-        }
-        status write(byte_view bytes) {
-            if (owner_->changes_bytes()) return buffer_.write(bytes);
-            BRINE_TRY(check_.write(bytes));
-            return next_->write(bytes);
-        }
-        status finish() { return owner_->changes_bytes() ? owner_->restore_storage(j_, buffer_.bytes, *next_) : check_.finish(); }
-
-    private:
-        restorer* owner_;
-        std::size_t j_;
-        Sink* next_;
-        detail::chunk_check check_;
-        detail::storage_buffer buffer_;
-    };
-
-    template <class Storage, class Sink>
-    storage_sink<Sink> wrap(std::size_t j, std::string_view, const Storage&, Sink& next) {
-        return storage_sink<Sink>(*this, j, next);
-    }
-    template <class Archive>
-    status finish_records(Archive&) {
-        return {};
-    }
-    status raw_pickle(byte_view) { return {}; }
-
-private:
-    // Undoes the permutation and checks the result against the digest taken before sealing.
-    template <class Sink>
-    status restore_storage(std::size_t j, std::vector<std::uint8_t>& data, Sink& next) {
-        const torch::storage_ref& storage = found_->storages[j];
-        if (data.size() != storage.byte_size())
-            return error{errc::torch_record_size, data.size(), "numel x item size storage bytes", storage.key};
-        BRINE_TRY(detail::transform_storage(manifest_.permute, true, j, storage, *found_, kept_, neurons_, key_,
-                                            manifest_.salt, data, scratch_));
-        const std::size_t position = position_[j];
-        digester d(manifest_.hash, digest_key_);
-        const digest restored = detail::original_digest(d, position, byte_view(data.data(), data.size()));
-        if (restored != manifest_.records[position].original)
-            return error{errc::mtd_tampered, 0, "restored bytes equal to the bytes before sealing",
-                         manifest_.records[position].name};
-        return detail::write_in_pieces(byte_view(data.data(), data.size()), next);
-    }
-
-    secret_key key_;
-    manifest manifest_;
-    digest digest_key_{};  // the key of every digest in the manifest
-    const torch::checkpoint* found_ = nullptr;
-    std::vector<std::size_t> position_;
-    std::vector<std::string> keys_;
-    std::vector<bool> kept_;
-    detail::neuron_moves neurons_;
-    std::vector<std::uint8_t> scratch_;
-};
+// The sealer of the command line and seal_file: any bundled strategy, chosen by the options.
+using sealer = basic_sealer<strategies::bundled>;
 
 }  // namespace mtd
 BRINE_NAMESPACE_END

@@ -7,6 +7,7 @@
 #include <brine/config.hpp>
 #include <brine/core/file.hpp>
 #include <brine/core/result.hpp>
+#include <brine/mtd/restore.hpp>
 #include <brine/mtd/seal.hpp>
 #include <brine/mtd/verify.hpp>
 #include <brine/pickle/reader.hpp>

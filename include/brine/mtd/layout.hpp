@@ -23,7 +23,7 @@
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/mtd/manifest.hpp>
-#include <brine/mtd/seal.hpp>
+#include <brine/mtd/describe.hpp>
 #include <brine/zip/detail/format.hpp>
 #include <brine/zip/reader.hpp>
 #include <brine/zip/writer.hpp>

@@ -9,13 +9,14 @@
 //     brine-manifest 2
 //     format torch_zip|pickle
 //     hash sha256|hmac_sha256
-//     permute none|records|elements|neurons
+//     permute none|records|elements|neurons|blocks|chacha20
 //     scrub-lsb N                          0: no scrubbing
 //     chunk-size N                         bytes per chunk digest (power of two, 4 KiB..1 GiB)
 //     salt HEX64
 //     key-check HEX16                      tells a wrong key from tampering (seal.hpp, key_check_of)
 //     label =TEXT                          optional: the model and release the seal is bound to
-//     plan =TEXT                           zero or more: the neuron plan, one line per hidden axis
+//     plan =TEXT                           zero or more: the strategy's plan (neurons: one line per
+//                                          hidden axis; blocks: one per class of identical blocks)
 //     record =NAME SIZE SEALED ORIGINAL    per record of the file in file order (not the manifest)
 //     chunk HEX64                          after each record: its chunk digests, in order
 //     tensor =NAME DTYPE LAYOUT [SIZES] [STRIDES] OFFSET RECORD FLAGS HEX64
@@ -70,7 +71,8 @@
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
-enum class permutation : std::uint8_t { none, records, elements, neurons };
+// The permutation strategies a manifest can name (mtd/strategies/).
+enum class permutation : std::uint8_t { none, records, elements, neurons, blocks, chacha20 };
 
 [[nodiscard]] constexpr std::string_view to_string(permutation p) noexcept {
     switch (p) {
@@ -78,11 +80,14 @@ enum class permutation : std::uint8_t { none, records, elements, neurons };
         case permutation::records: return "records";
         case permutation::elements: return "elements";
         case permutation::neurons: return "neurons";
+        case permutation::blocks: return "blocks";
+        case permutation::chacha20: return "chacha20";
     }
     return "none";
 }
 [[nodiscard]] constexpr bool parse_permutation(std::string_view text, permutation& out) noexcept {
-    for (const permutation p : {permutation::none, permutation::records, permutation::elements, permutation::neurons})
+    for (const permutation p : {permutation::none, permutation::records, permutation::elements, permutation::neurons,
+                                 permutation::blocks, permutation::chacha20})
         if (to_string(p) == text) {
             out = p;
             return true;
@@ -135,7 +140,7 @@ struct manifest {
     digest salt{};
     key_check check{};              // version 2: the key check (version 1 has none)
     std::string label;              // version 2: the seal's label; empty: none
-    std::vector<std::string> plan;  // lines of the neuron plan
+    std::vector<std::string> plan;  // lines of the strategy's plan (neurons, blocks)
     std::vector<manifest_record> records;
     std::vector<manifest_tensor> tensors;
     std::vector<manifest_global> globals;

@@ -26,7 +26,8 @@
 #include <brine/mtd/key.hpp>
 #include <brine/mtd/layout.hpp>
 #include <brine/mtd/manifest.hpp>
-#include <brine/mtd/seal.hpp>
+#include <brine/mtd/derive.hpp>
+#include <brine/mtd/describe.hpp>
 #include <brine/pickle/machine.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/torch/detect.hpp>

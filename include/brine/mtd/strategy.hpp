@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+//
+// The permutation strategy of a seal: a policy type that decides where each storage's bytes go
+// and what they look like in the sealed file, and undoes it on restore. basic_sealer and
+// basic_restorer (seal.hpp, restore.hpp) take one as their template parameter; the bundled ones
+// are in mtd/strategies/, and one_of<...> (strategies/one_of.hpp) picks one of several at run
+// time by the name in the options or the manifest.
+//
+// A Strategy S is default-constructible and has:
+//
+//   bool select(permutation p)          true when S is (or, for one_of, holds) the strategy p,
+//                                       which then applies; called once before prepare
+//   permutation kind() const            the strategy that applies (written in the manifest)
+//   status prepare(const strategy_context&, pickle::graph& values)
+//                                       before anything is written, once per file: may rename
+//                                       storage keys in the graph (never anything else), may read
+//                                       (restore) or write (seal) the plan lines of the manifest
+//   std::size_t order(std::size_t i) const
+//                                       the storage written i-th
+//   std::string_view record_key(const torch::checkpoint&, std::size_t j) const
+//                                       the key of storage j's record in the output
+//   std::size_t reads_as(std::size_t j) const
+//                                       the storage whose bytes a reference to storage j loads
+//                                       in the output (j unless references were redirected)
+//   bool changes_bytes() const          whether storage bytes are transformed
+//   bool whole_storage() const          whether the transformation needs a storage's bytes at
+//                                       once (transform); else it goes piece by piece
+//                                       (transform_piece), streaming
+//   status transform(std::size_t j, std::vector<std::uint8_t>& data, std::vector<std::uint8_t>& scratch)
+//                                       storage j's bytes, transformed in place (seal) or back
+//                                       (restore), as prepare's context said
+//   void transform_piece(std::size_t j, std::uint64_t at, mutable_byte_view bytes)
+//                                       the bytes of storage j from offset `at`, transformed in
+//                                       place; pieces come in order
+//
+// strategy_base supplies the identity for every member but kind/select, so a strategy states only
+// what it changes. check_strategy<S>() names the first missing member in one static_assert.
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
+#include <brine/core/result.hpp>
+#include <brine/mtd/digest.hpp>
+#include <brine/mtd/key.hpp>
+#include <brine/mtd/manifest.hpp>
+#include <brine/pickle/value.hpp>
+#include <brine/torch/tensors.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+enum class direction : std::uint8_t { seal, restore };
+
+// What a strategy's prepare() sees. Every reference is valid until the file is written.
+struct strategy_context {
+    const secret_key& key;
+    const digest& salt;
+    const torch::checkpoint& found;        // seal: the input's storages and tensors; restore: the sealed file's
+    direction way;
+    std::string_view plan_text;            // seal: the plan the user gave (neurons); may be empty
+    std::vector<std::string>& plan_lines;  // seal: written to the manifest; restore: as the manifest has them
+};
+
+// The identity in every respect: a strategy derives from it and hides what it changes.
+struct strategy_base {
+    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
+    [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const noexcept {
+        return found.storages[j].key;
+    }
+    [[nodiscard]] std::size_t reads_as(std::size_t j) const noexcept { return j; }
+    [[nodiscard]] bool changes_bytes() const noexcept { return false; }
+    [[nodiscard]] bool whole_storage() const noexcept { return false; }
+    status transform(std::size_t, std::vector<std::uint8_t>&, std::vector<std::uint8_t>&) { return {}; }
+    void transform_piece(std::size_t, std::uint64_t, mutable_byte_view) noexcept {}
+};
+
+// A strategy that is always the one strategy K.
+template <permutation K>
+struct fixed_strategy : strategy_base {
+    static constexpr permutation id = K;
+    [[nodiscard]] bool select(permutation p) const noexcept { return p == K; }
+    [[nodiscard]] permutation kind() const noexcept { return K; }
+};
+
+namespace detail {
+
+template <class S, class = void>
+struct has_select : std::false_type {};
+template <class S>
+struct has_select<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().select(permutation{})), bool>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_kind : std::false_type {};
+template <class S>
+struct has_kind<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().kind()), permutation>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_prepare : std::false_type {};
+template <class S>
+struct has_prepare<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().prepare(
+                                                          std::declval<const strategy_context&>(),
+                                                          std::declval<pickle::graph&>())),
+                                                      status>>> : std::true_type {};
+template <class S, class = void>
+struct has_order : std::false_type {};
+template <class S>
+struct has_order<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().order(std::size_t{})), std::size_t>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_record_key : std::false_type {};
+template <class S>
+struct has_record_key<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().record_key(
+                                                             std::declval<const torch::checkpoint&>(), std::size_t{})),
+                                                         std::string_view>>> : std::true_type {};
+template <class S, class = void>
+struct has_reads_as : std::false_type {};
+template <class S>
+struct has_reads_as<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().reads_as(std::size_t{})), std::size_t>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_byte_flags : std::false_type {};
+template <class S>
+struct has_byte_flags<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().changes_bytes()), bool> &&
+                                          std::is_same_v<decltype(std::declval<const S&>().whole_storage()), bool>>>
+    : std::true_type {};
+template <class S, class = void>
+struct has_transform : std::false_type {};
+template <class S>
+struct has_transform<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().transform(
+                                                            std::size_t{}, std::declval<std::vector<std::uint8_t>&>(),
+                                                            std::declval<std::vector<std::uint8_t>&>())),
+                                                        status>>> : std::true_type {};
+template <class S, class = void>
+struct has_transform_piece : std::false_type {};
+template <class S>
+struct has_transform_piece<S, std::void_t<decltype(std::declval<S&>().transform_piece(
+                                  std::size_t{}, std::uint64_t{}, std::declval<mutable_byte_view>()))>> : std::true_type {};
+
+}  // namespace detail
+
+// Whether S has every member of a Strategy.
+template <class S>
+inline constexpr bool is_strategy_v =
+    std::is_default_constructible_v<S> && detail::has_select<S>::value && detail::has_kind<S>::value &&
+    detail::has_prepare<S>::value && detail::has_order<S>::value && detail::has_record_key<S>::value &&
+    detail::has_reads_as<S>::value && detail::has_byte_flags<S>::value && detail::has_transform<S>::value &&
+    detail::has_transform_piece<S>::value;
+
+// One static_assert per requirement: the first one that fails is the one the compiler reports.
+template <class S>
+constexpr bool check_strategy() {
+    static_assert(std::is_default_constructible_v<S>, "brine Strategy: must be default-constructible");
+    static_assert(detail::has_select<S>::value, "brine Strategy: needs bool select(mtd::permutation)");
+    static_assert(detail::has_kind<S>::value, "brine Strategy: needs mtd::permutation kind() const");
+    static_assert(detail::has_prepare<S>::value,
+                  "brine Strategy: needs status prepare(const mtd::strategy_context&, pickle::graph&)");
+    static_assert(detail::has_order<S>::value, "brine Strategy: needs std::size_t order(std::size_t) const");
+    static_assert(detail::has_record_key<S>::value,
+                  "brine Strategy: needs std::string_view record_key(const torch::checkpoint&, std::size_t) const");
+    static_assert(detail::has_reads_as<S>::value, "brine Strategy: needs std::size_t reads_as(std::size_t) const");
+    static_assert(detail::has_byte_flags<S>::value,
+                  "brine Strategy: needs bool changes_bytes() const and bool whole_storage() const");
+    static_assert(detail::has_transform<S>::value,
+                  "brine Strategy: needs status transform(std::size_t, std::vector<std::uint8_t>&, "
+                  "std::vector<std::uint8_t>&)");
+    static_assert(detail::has_transform_piece<S>::value,
+                  "brine Strategy: needs void transform_piece(std::size_t, std::uint64_t, mutable_byte_view)");
+    return is_strategy_v<S>;
+}
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
