@@ -909,14 +909,19 @@ public:
     [[nodiscard]] static result<mapped_file> open(const char* path) noexcept {
         auto file = file_source::open(path);
         BRINE_TRY(file);
+        return map(*file);
+    }
+
+    // The file already open as `file` (its size as opened), so that a caller reading it both
+    // ways reads one file, whatever happens to the path.
+    [[nodiscard]] static result<mapped_file> map(const file_source& file) noexcept {
         mapped_file mapped;
-        if (file->size() == 0) return mapped;  // nothing to map; an empty view
-        if (file->size() > SIZE_MAX) return error{errc::limit_exceeded, 0, "a file that fits the address space"};
-        void* address = ::mmap(nullptr, static_cast<std::size_t>(file->size()), PROT_READ, MAP_PRIVATE,
-                               file->descriptor(), 0);
+        if (file.size() == 0) return mapped;  // nothing to map; an empty view
+        if (file.size() > SIZE_MAX) return error{errc::limit_exceeded, 0, "a file that fits the address space"};
+        void* address = ::mmap(nullptr, static_cast<std::size_t>(file.size()), PROT_READ, MAP_PRIVATE, file.descriptor(), 0);
         if (address == MAP_FAILED) return error{errc::io_open_failed, 0, "a file that can be memory-mapped"};
         mapped.data_ = static_cast<const std::uint8_t*>(address);
-        mapped.size_ = static_cast<std::size_t>(file->size());
+        mapped.size_ = static_cast<std::size_t>(file.size());
         return mapped;
     }
 
@@ -1157,11 +1162,12 @@ private:
 // (copy_range) takes the pread path.
 class hybrid_file_source {
 public:
+    // One open: the mapping and the reads are of the same file even if the path is renamed over.
     [[nodiscard]] static result<hybrid_file_source> open(const char* path) noexcept {
-        auto mapped = mapped_file::open(path);
-        BRINE_TRY(mapped);
         auto file = file_source::open(path);
         BRINE_TRY(file);
+        auto mapped = mapped_file::map(*file);
+        BRINE_TRY(mapped);
         return hybrid_file_source(std::move(*mapped), std::move(*file));
     }
 
@@ -21193,12 +21199,12 @@ namespace detail {
 
 #if BRINE_HAS_POSIX_FILES
 
-template <class Allowlist = policy::torch_weights_only>
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
 using sealing_disarmer =
-    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, sealer>;
-template <class Allowlist = policy::torch_weights_only>
+    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, basic_sealer<Strategy>>;
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
 using restoring_disarmer =
-    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, restorer>;
+    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, basic_restorer<Strategy>>;
 
 struct seal_result {
     torch::report reconstruction;  // what the reconstruction found and removed, as for disarm
@@ -21206,15 +21212,17 @@ struct seal_result {
 };
 
 // Seals `in_path` into `out_path` (and the manifest into `manifest_path` when given: required
-// for raw pickles, whose format has no room for it). `progress` as for the disarmer.
-template <class Allowlist = policy::torch_weights_only>
+// for raw pickles, whose format has no room for it). `progress` as for the disarmer. Strategy:
+// the permutation strategy (mtd/strategy.hpp); options.permute chooses within a one_of.
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
 [[nodiscard]] result<seal_result> seal_file(const char* in_path, const char* out_path, const secret_key& key,
                                             seal_options options, const char* manifest_path = nullptr,
                                             Allowlist allowlist = {}, bool durable = false,
                                             void (*progress)(void*, std::uint64_t, std::uint64_t) = nullptr,
                                             void* progress_context = nullptr) {
     options.detached = manifest_path != nullptr;
-    sealing_disarmer<Allowlist> sealing(std::move(allowlist), writer::torch_zip{}, sealer(key, std::move(options)));
+    sealing_disarmer<Allowlist, Strategy> sealing(std::move(allowlist), writer::torch_zip{},
+                                                  basic_sealer<Strategy>(key, std::move(options)));
     sealing.on_progress(progress, progress_context);
     auto input = hybrid_file_source::open(in_path);
     BRINE_TRY(input);
@@ -21249,8 +21257,10 @@ template <class Allowlist = policy::torch_weights_only>
 // (a RandomAccessSource). The two passes read the same bytes: the file is pinned first (see
 // pinned_source), and the storage bytes the rebuild reads again are checked against the seal's
 // digests as they stream into `out`. Any difference is errc::mtd_tampered; `out` must then be
-// discarded (an atomic_file_sink that is not committed leaves no file).
-template <class Allowlist = policy::torch_weights_only, class RandomAccessSource, class SeekableSink>
+// discarded (an atomic_file_sink that is not committed leaves no file). A file sealed with a
+// strategy Strategy does not hold is refused (errc::mtd_unsupported) before anything is written.
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class RandomAccessSource,
+          class SeekableSink>
 [[nodiscard]] result<torch::report> restore(const RandomAccessSource& file, SeekableSink& out, const secret_key& key,
                                             const verify_options& options = {}, Allowlist allowlist = {}) {
     auto pinned = pinned_source<RandomAccessSource>::pin(file, pin_limit);
@@ -21260,8 +21270,8 @@ template <class Allowlist = policy::torch_weights_only, class RandomAccessSource
     if (!checked->intact())
         return error{errc::mtd_tampered, 0, "an intact sealed file (brine verify names what changed)",
                      checked->problems.front().where};
-    restoring_disarmer<Allowlist> restoring(std::move(allowlist), writer::torch_zip{},
-                                            restorer(key, std::move(checked->sealed)));
+    restoring_disarmer<Allowlist, Strategy> restoring(std::move(allowlist), writer::torch_zip{},
+                                                      basic_restorer<Strategy>(key, std::move(checked->sealed)));
     auto done = restoring.disarm(pinned->mapping(), *pinned, out);
     if (!done) return detail::changed_while_read(done.err());
     // The manifest is the one record a restore leaves out on purpose.
@@ -21279,7 +21289,7 @@ template <class Allowlist = policy::torch_weights_only, class RandomAccessSource
 
 // restore() on `in_path`, opened once, into `out_path` (a temporary file renamed into place only
 // on success: on any error, tampering included, no file exists at `out_path`).
-template <class Allowlist = policy::torch_weights_only>
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
 [[nodiscard]] result<torch::report> restore_file(const char* in_path, const char* out_path, const secret_key& key,
                                                  const verify_options& options = {}, Allowlist allowlist = {},
                                                  bool durable = false) {
@@ -21287,7 +21297,7 @@ template <class Allowlist = policy::torch_weights_only>
     BRINE_TRY(input);
     auto output = atomic_file_sink::create(out_path);
     BRINE_TRY(output);
-    auto done = restore(*input, *output, key, options, std::move(allowlist));
+    auto done = restore<Allowlist, Strategy>(*input, *output, key, options, std::move(allowlist));
     BRINE_TRY(done);
     BRINE_TRY(output->commit(durable));
     done->written = true;

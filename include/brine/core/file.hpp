@@ -137,14 +137,19 @@ public:
     [[nodiscard]] static result<mapped_file> open(const char* path) noexcept {
         auto file = file_source::open(path);
         BRINE_TRY(file);
+        return map(*file);
+    }
+
+    // The file already open as `file` (its size as opened), so that a caller reading it both
+    // ways reads one file, whatever happens to the path.
+    [[nodiscard]] static result<mapped_file> map(const file_source& file) noexcept {
         mapped_file mapped;
-        if (file->size() == 0) return mapped;  // nothing to map; an empty view
-        if (file->size() > SIZE_MAX) return error{errc::limit_exceeded, 0, "a file that fits the address space"};
-        void* address = ::mmap(nullptr, static_cast<std::size_t>(file->size()), PROT_READ, MAP_PRIVATE,
-                               file->descriptor(), 0);
+        if (file.size() == 0) return mapped;  // nothing to map; an empty view
+        if (file.size() > SIZE_MAX) return error{errc::limit_exceeded, 0, "a file that fits the address space"};
+        void* address = ::mmap(nullptr, static_cast<std::size_t>(file.size()), PROT_READ, MAP_PRIVATE, file.descriptor(), 0);
         if (address == MAP_FAILED) return error{errc::io_open_failed, 0, "a file that can be memory-mapped"};
         mapped.data_ = static_cast<const std::uint8_t*>(address);
-        mapped.size_ = static_cast<std::size_t>(file->size());
+        mapped.size_ = static_cast<std::size_t>(file.size());
         return mapped;
     }
 
@@ -385,11 +390,12 @@ private:
 // (copy_range) takes the pread path.
 class hybrid_file_source {
 public:
+    // One open: the mapping and the reads are of the same file even if the path is renamed over.
     [[nodiscard]] static result<hybrid_file_source> open(const char* path) noexcept {
-        auto mapped = mapped_file::open(path);
-        BRINE_TRY(mapped);
         auto file = file_source::open(path);
         BRINE_TRY(file);
+        auto mapped = mapped_file::map(*file);
+        BRINE_TRY(mapped);
         return hybrid_file_source(std::move(*mapped), std::move(*file));
     }
 
