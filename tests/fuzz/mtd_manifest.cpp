@@ -1,7 +1,10 @@
 // libFuzzer harness: the seal manifest parser (mtd/manifest.hpp). Properties: a manifest that
 // parses has exactly one spelling (written again, it is the same bytes up to its tag); written
 // with a key, it parses to the same content and its tag verifies under that key and no other.
+// Each plan line that reads as a class of identical blocks (mtd/strategies/blocks.hpp) has one
+// spelling too.
 #include <brine/mtd/manifest.hpp>
+#include <brine/mtd/strategies/blocks.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +21,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (signed_text.size() > size || signed_text.compare(0, signed_text.size(),
                                                          reinterpret_cast<const char*>(data), signed_text.size()) != 0)
         std::abort();
+
+    for (const std::string& line : parsed->content.plan) {
+        brine::mtd::detail::block_class blocks;
+        if (brine::mtd::detail::parse_block_class(line, blocks) && brine::mtd::detail::format_block_class(blocks) != line)
+            std::abort();
+    }
 
     brine::mtd::digest key{};
     key[0] = 1;
