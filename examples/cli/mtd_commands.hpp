@@ -78,9 +78,7 @@ inline int command_seal(int argc, char** argv) {
     brine::mtd::secret_key key;
     if (!load_key(opts, "seal", key)) return exit_error;
     brine::mtd::seal_options seal;
-    brine::mtd::permutation chosen = brine::mtd::permutation::records;
-    (void)brine::mtd::parse_permutation(opts.permute, chosen);  // checked by parse_options
-    seal.permute = chosen;
+    seal.permute = opts.permute;  // a bundled strategy's name, checked by parse_options
     if (!brine::mtd::parse_hash_kind(opts.hash, seal.hash)) {
         std::fputs("brine seal: --hash takes hmac_sha256 or sha256\n", stderr);
         return exit_error;

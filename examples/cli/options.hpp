@@ -27,7 +27,7 @@ struct options {
     // seal, verify, restore (DESIGN.md §4)
     std::string key;                   // --key KEYFILE
     std::string manifest;              // --manifest PATH: a detached manifest
-    std::string permute = "records";   // --permute records|elements|neurons[=PLAN]|none
+    std::string permute = "records";   // --permute records|elements|neurons[=PLAN]|blocks|chacha20|none
     std::string plan;                  // the PLAN file of --permute neurons=PLAN
     std::string hash = "hmac_sha256";  // --hash sha256|hmac_sha256
     unsigned scrub_lsb = 0;            // --scrub-lsb N

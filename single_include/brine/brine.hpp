@@ -8109,6 +8109,64 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/pickle/names.hpp ----
 
+// ---- begin brine/pickle/reader_concept.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The opcode Reader slot of the symbolic machine (and so of every disarmer): the type that turns
+// a pickle's bytes into tokens. pickle::reader<Limits> is the bundled one; a user's reader, for
+// instance one that wraps it to count opcodes or refuse some, replaces it as the machine's
+// third template parameter or the disarmer's first. A Reader R has
+//
+//   typename R::limits_type          the limits the machine applies too (pickle/limits.hpp)
+//   R(byte_view bytes)               a reader of the pickle starting at bytes[0]; the machine
+//                                    constructs one per pickle it evaluates
+//   status next(token& t)            the next token (opcode, argument, offset), or an error that
+//                                    ends the evaluation (a refused opcode is such an error)
+//
+// check_reader<R>() states each requirement in its own static_assert; reader_or_default<R> is R
+// when it qualifies and pickle::reader<> otherwise, so that a class gated on it reports the
+// failed requirement and nothing after it.
+
+
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+namespace detail {
+
+template <class R, class = void>
+struct has_limits_type : std::false_type {};
+template <class R>
+struct has_limits_type<R, std::void_t<typename R::limits_type>> : std::true_type {};
+template <class R, class = void>
+struct has_next : std::false_type {};
+template <class R>
+struct has_next<R, std::enable_if_t<std::is_same_v<decltype(std::declval<R&>().next(std::declval<token&>())), status>>>
+    : std::true_type {};
+
+}  // namespace detail
+
+template <class R>
+inline constexpr bool is_reader_v = detail::has_limits_type<R>::value && std::is_constructible_v<R, byte_view> &&
+                                    detail::has_next<R>::value;
+
+template <class R>
+constexpr bool check_reader() noexcept {
+    static_assert(detail::has_limits_type<R>::value, "brine Reader: needs a member type limits_type (pickle/limits.hpp)");
+    static_assert(std::is_constructible_v<R, byte_view>, "brine Reader: needs a constructor R(byte_view)");
+    static_assert(detail::has_next<R>::value, "brine Reader: needs status next(pickle::token&)");
+    return is_reader_v<R>;
+}
+
+template <class R>
+using reader_or_default = std::conditional_t<is_reader_v<R>, R, reader<>>;
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/reader_concept.hpp ----
+
 // ---- begin brine/pickle/value.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -8888,6 +8946,30 @@ constexpr bool check_policy() noexcept {
     return true;
 }
 
+// Refuses everything: what a class gated on its policy runs with when the policy it was given
+// fails check_policy, so that the failed requirement is the one error reported.
+struct refuse_all {
+    [[nodiscard]] verdict allow_global(const qualified_name&) const noexcept { return refused("nothing is allowed"); }
+    [[nodiscard]] verdict allow_call(const pickle::graph&, pickle::node_id, pickle::call_form) const noexcept {
+        return refused("nothing is allowed");
+    }
+    [[nodiscard]] verdict allow_build(const pickle::graph&, pickle::node_id) const noexcept {
+        return refused("nothing is allowed");
+    }
+    [[nodiscard]] verdict allow_setitem(const pickle::graph&, pickle::node_id) const noexcept {
+        return refused("nothing is allowed");
+    }
+    [[nodiscard]] verdict allow_append(const pickle::graph&, pickle::node_id, pickle::opcode) const noexcept {
+        return refused("nothing is allowed");
+    }
+    [[nodiscard]] verdict allow_persistent_id(const pickle::graph&, pickle::node_id, pickle::opcode) const noexcept {
+        return refused("nothing is allowed");
+    }
+};
+
+template <class P>
+using policy_or_default = std::conditional_t<is_policy_v<P>, P, refuse_all>;
+
 #if defined(__cpp_concepts) && __cpp_concepts >= 201907L
 template <class P>
 concept allowlist_policy = is_policy_v<P>;
@@ -8957,6 +9039,7 @@ BRINE_NAMESPACE_END
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -8970,12 +9053,20 @@ struct evaluation {
     int protocol = 0;                // the protocol in force at STOP (last PROTO; 0 without one)
 };
 
-template <class Policy, class Limits = limits::standard>
+// Reader: the opcode reader (pickle/reader_concept.hpp), constructed once per pickle evaluated;
+// its limits_type must be Limits.
+template <class Policy, class Limits = limits::standard, class Reader = reader<Limits>>
 class machine {
-    static_assert(policy::check_policy<Policy>());
+    // Each failed requirement is one error; the class then goes on with stand-ins (a policy that
+    // refuses everything, the bundled reader), so nothing else is reported.
+    static_assert((policy::check_policy<Policy>(), true));
+    static_assert((check_reader<Reader>(), true));
+    static_assert(!is_reader_v<Reader> || std::is_same_v<typename reader_or_default<Reader>::limits_type, Limits>,
+                  "brine machine: the Reader's limits_type must be the machine's Limits");
+    using policy_type = policy::policy_or_default<Policy>;
 
 public:
-    explicit machine(const Policy& rules) noexcept : policy_(&rules) {}
+    explicit machine(const Policy& rules) noexcept : policy_(gate(rules)) {}
 
     // Evaluates the first pickle in `bytes`. The graph may point into `bytes`: keep it alive.
     [[nodiscard]] result<evaluation> run(byte_view bytes) noexcept {
@@ -9003,7 +9094,7 @@ public:
         protocol_ = 0;
         saw_proto_ = false;
 
-        reader<Limits> tokens(bytes);
+        reader_or_default<Reader> tokens(bytes);
         token t;
         for (;;) {
             BRINE_TRY(tokens.next(t));
@@ -9637,7 +9728,7 @@ private:
                                                     : policy_->allow_persistent_id(*graph_, pid, t.op);
                 if (!verdict.allowed()) {
                     graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
-                } else if constexpr (policy::detail::has_resolve_persistent_id<Policy>::value) {
+                } else if constexpr (policy::detail::has_resolve_persistent_id<policy_type>::value) {
                     // A policy may say what an id stands for (module_structure: the class of a
                     // legacy ('module', class, ...) id), as the loader's persistent_load would.
                     const node_id resolved = policy_->resolve_persistent_id(*graph_, pid);
@@ -9667,7 +9758,16 @@ private:
     // Memo indices below this are never reported (note_memo_index).
     static constexpr std::uint64_t memo_index_floor = std::uint64_t{1} << 20;
 
-    const Policy* policy_;
+    [[nodiscard]] static const policy_type* gate(const Policy& rules) noexcept {
+        if constexpr (std::is_same_v<policy_type, Policy>) {
+            return &rules;
+        } else {
+            static const policy_type stand_in{};
+            return &stand_in;
+        }
+    }
+
+    const policy_type* policy_;
     graph* graph_ = nullptr;
     byte_view input_;
     alloc::vector<node_id> stack_;
@@ -11799,24 +11899,26 @@ inline error shifted(error e, std::uint64_t by) noexcept {
 }  // namespace detail
 
 // Evaluates an object array's pickle, after parsing. A malformed pickle is an error (never clean),
-// with offsets in the file.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+// with offsets in the file. Reader: the machine's opcode reader (pickle/reader_concept.hpp).
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+          class Reader = pickle::reader<Limits>>
 [[nodiscard]] status evaluate_objects(npy_scan& scan, const Policy& rules = Policy{}) noexcept {
     if (!scan.has_objects()) return {};
-    pickle::machine<Policy, Limits> machine(rules);
+    pickle::machine<Policy, Limits, Reader> machine(rules);
     const status run = machine.run(scan.array.data, scan.objects);
     if (!run) return detail::shifted(run.err(), scan.array.header.data_offset);
     return {};
 }
 
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+          class Reader = pickle::reader<Limits>>
 [[nodiscard]] result<npy_scan> scan_npy(byte_view file, const Policy& rules = Policy{},
                                         const npy_limits& limits = {}) noexcept {
     auto view = parse_npy(file, limits);
     BRINE_TRY(view);
     npy_scan scan;
     scan.array = std::move(*view);
-    BRINE_TRY((evaluate_objects<Policy, Limits>(scan, rules)));
+    BRINE_TRY((evaluate_objects<Policy, Limits, Reader>(scan, rules)));
     return scan;
 }
 
@@ -12104,7 +12206,7 @@ private:
 }
 
 // Reads one member into `member`; with a writer, a numeric member's entry is left open.
-template <class Policy, class Limits, class Writer, class Archive>
+template <class Policy, class Limits, class Reader, class Writer, class Archive>
 [[nodiscard]] status read_member(const Archive& archive, const zip::entry& item, const Policy& rules,
                                  const npy_limits& limits, npz_member& member, Writer* out) noexcept {
     BRINE_TRY(check_member_name(item));
@@ -12116,7 +12218,7 @@ template <class Policy, class Limits, class Writer, class Archive>
     member.header = std::move(sink.header());
     if (!member.has_objects()) return {};
     member.data = std::move(sink.data());
-    pickle::machine<Policy, Limits> machine(rules);
+    pickle::machine<Policy, Limits, Reader> machine(rules);
     const status run = machine.run(byte_view(member.data.data(), member.data.size()), member.objects);
     if (!run) return in_member(shifted(run.err(), member.header.data_offset), item.name);
     return {};
@@ -12126,8 +12228,8 @@ template <class Policy, class Limits, class Writer, class Archive>
 
 // Reads and checks every member of an .npz from a RandomAccessSource (memory_source,
 // file_source, ...), evaluating object members' pickles under the policy.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class Source,
-          class = std::enable_if_t<is_random_access_source_v<Source>>>
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+          class Reader = pickle::reader<Limits>, class Source, class = std::enable_if_t<is_random_access_source_v<Source>>>
 [[nodiscard]] result<npz_scan> scan_npz(const Source& source, const Policy& rules = Policy{},
                                         const npz_limits& limits = {}) noexcept {
     auto archive = zip::reader<Source>::open(source, limits.zip);
@@ -12136,8 +12238,8 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     scan.members.reserve(archive->entries().size());
     for (const zip::entry& item : archive->entries()) {
         npz_member member;
-        BRINE_TRY((detail::read_member<Policy, Limits>(*archive, item, rules, limits.npy, member,
-                                                       static_cast<detail::no_writer*>(nullptr))));
+        BRINE_TRY((detail::read_member<Policy, Limits, Reader>(*archive, item, rules, limits.npy, member,
+                                                               static_cast<detail::no_writer*>(nullptr))));
         scan.members.push_back(std::move(member));
     }
     return scan;
@@ -12153,8 +12255,8 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 // Writes a fresh .npz into a SeekableSink (vector_sink, atomic_file_sink, ...): members in the
 // input's order, each rebuilt as write_rebuilt would. On failure the sink holds a partial archive:
 // atomic_file_sink discards it unless committed.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class Source,
-          class SeekableSink,
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+          class Reader = pickle::reader<Limits>, class Source, class SeekableSink,
           class = std::enable_if_t<is_random_access_source_v<Source> && zip::is_seekable_sink_v<SeekableSink>>>
 [[nodiscard]] result<npz_rebuild_stats> rebuild_npz(const Source& source, SeekableSink& sink,
                                                     const Policy& rules = Policy{},
@@ -12165,7 +12267,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     npz_rebuild_stats stats;
     for (const zip::entry& item : archive->entries()) {
         npz_member member;
-        BRINE_TRY((detail::read_member<Policy, Limits>(*archive, item, rules, options.limits.npy, member, &out)));
+        BRINE_TRY((detail::read_member<Policy, Limits, Reader>(*archive, item, rules, options.limits.npy, member, &out)));
         if (!member.has_objects()) {
             BRINE_TRY(out.close_entry());
             ++stats.members_written;
@@ -14214,6 +14316,7 @@ BRINE_NAMESPACE_END
 #include <memory>
 #include <new>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -14321,14 +14424,20 @@ private:
 
 template <class OpcodeReader, class Allowlist, class Writer, class Mtd, class Formats = formats::every>
 class basic_disarmer {
-    static_assert(policy::check_policy<Allowlist>());
+    static_assert((pickle::check_reader<OpcodeReader>(), true));  // one error per failed requirement, no more
+    static_assert((policy::check_policy<Allowlist>(), true));
 
 public:
-    using limits_type = typename OpcodeReader::limits_type;
-    using machine_type = pickle::machine<Allowlist, limits_type>;
+    // Every pickle of every format is read by OpcodeReader (the bundled reader when it does not
+    // qualify: the static_assert above is then the one error reported).
+    using reader_type = pickle::reader_or_default<OpcodeReader>;
+    using limits_type = typename reader_type::limits_type;
+    // The same for the allowlist: a stand-in that refuses everything.
+    using allowlist_type = policy::policy_or_default<Allowlist>;
+    using machine_type = pickle::machine<allowlist_type, limits_type, reader_type>;
 
     explicit basic_disarmer(Allowlist allowlist = {}, Writer writer = {}, Mtd mtd = {}) noexcept
-        : allowlist_(std::move(allowlist)), writer_(std::move(writer)), mtd_(std::move(mtd)) {}
+        : allowlist_(gate(std::move(allowlist))), writer_(std::move(writer)), mtd_(std::move(mtd)) {}
 
     // Called as storage bytes are written (every 8 MiB and at the end): done and total bytes.
     using progress_callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
@@ -14517,7 +14626,7 @@ private:
     template <class SeekableSink>
     result<report> run_npy(byte_view file, SeekableSink& out, bool write) {
         BRINE_TRY(refuse_seal(write, "npy"));
-        auto scanned = numpy::scan_npy<Allowlist, limits_type>(file, allowlist_);
+        auto scanned = numpy::scan_npy<allowlist_type, limits_type, reader_type>(file, allowlist_);
         BRINE_TRY(scanned);
         report out_report;
         out_report.format = scanned->has_objects() ? "npy (object array)" : "npy";
@@ -14537,7 +14646,7 @@ private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run_npz(const RandomAccessSource& source, SeekableSink& out, bool write) {
         BRINE_TRY(refuse_seal(write, "npz"));
-        auto scanned = numpy::scan_npz<Allowlist, limits_type>(source, allowlist_);
+        auto scanned = numpy::scan_npz<allowlist_type, limits_type, reader_type>(source, allowlist_);
         BRINE_TRY(scanned);
         report out_report;
         out_report.format = "npz";
@@ -14549,7 +14658,7 @@ private:
         }
         if (!write) return out_report;
         detail::counted_sink<SeekableSink> counted(out);
-        auto rebuilt = numpy::rebuild_npz<Allowlist, limits_type>(source, counted, allowlist_);
+        auto rebuilt = numpy::rebuild_npz<allowlist_type, limits_type, reader_type>(source, counted, allowlist_);
         BRINE_TRY(rebuilt);
         out_report.output_size = counted.count();
         return out_report;
@@ -14599,8 +14708,8 @@ private:
             machine_type machine(allowlist_);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
         } else if constexpr (Formats::weight_extraction) {
-            const policy::module_structure<Allowlist> structure(allowlist_);
-            pickle::machine<policy::module_structure<Allowlist>, limits_type> machine(structure);
+            const policy::module_structure<allowlist_type> structure(allowlist_);
+            pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> machine(structure);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
         }
         out_report.protocol = evaluated.protocol;
@@ -14723,8 +14832,8 @@ private:
                                              report& out_report) {
         if constexpr (Formats::weight_extraction) {
             if (extract_weights_) {
-                const policy::module_structure<Allowlist> structure(allowlist_);
-                pickle::machine<policy::module_structure<Allowlist>, limits_type> module_machine(structure);
+                const policy::module_structure<allowlist_type> structure(allowlist_);
+                pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> module_machine(structure);
                 return read_legacy(file, offset, machine, module_machine, out_report);
             }
         }
@@ -14749,7 +14858,12 @@ private:
         return {};
     }
 
-    Allowlist allowlist_;
+    [[nodiscard]] static allowlist_type gate(Allowlist allowlist) noexcept {
+        if constexpr (std::is_same_v<allowlist_type, Allowlist>) return allowlist;
+        else return allowlist_type{};
+    }
+
+    allowlist_type allowlist_;
     Writer writer_;
     Mtd mtd_;
     bool extract_weights_ = false;
@@ -17102,7 +17216,8 @@ BRINE_NAMESPACE_END
 //     brine-manifest 2
 //     format torch_zip|pickle
 //     hash sha256|hmac_sha256
-//     permute none|records|elements|neurons|blocks|chacha20
+//     permute NAME                         the strategy: none|records|elements|neurons|blocks|chacha20,
+//                                          or a user strategy's name ([a-z0-9_]{1,32})
 //     scrub-lsb N                          0: no scrubbing
 //     chunk-size N                         bytes per chunk digest (power of two, 4 KiB..1 GiB)
 //     salt HEX64
@@ -17156,7 +17271,8 @@ BRINE_NAMESPACE_END
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
-// The permutation strategies a manifest can name (mtd/strategies/).
+// The permutation strategies brine ships (mtd/strategies/). A manifest names its strategy by a
+// name (strategy_name_ok): these, or a user's strategy's own.
 enum class permutation : std::uint8_t { none, records, elements, neurons, blocks, chacha20 };
 
 [[nodiscard]] constexpr std::string_view to_string(permutation p) noexcept {
@@ -17178,6 +17294,21 @@ enum class permutation : std::uint8_t { none, records, elements, neurons, blocks
             return true;
         }
     return false;
+}
+
+// A strategy name as a manifest spells it: 1 to 32 bytes of a-z, 0-9 and '_'.
+[[nodiscard]] constexpr bool strategy_name_ok(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 32) return false;
+    for (const char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    return true;
+}
+
+// Whether a strategy leaves every byte of a storage where it was (it may change its value): then
+// a tensor's digest covers the chunks its bytes are in; otherwise (elements, and any strategy
+// brine does not know) all chunks of its record.
+[[nodiscard]] constexpr bool keeps_byte_positions(std::string_view name) noexcept {
+    return name == "none" || name == "records" || name == "neurons" || name == "blocks" || name == "chacha20";
 }
 
 struct manifest_record {
@@ -17219,7 +17350,7 @@ struct manifest {
     unsigned format_version = version;             // of the text read (written: always `version`)
     std::string format = "torch_zip";
     hash_kind hash = hash_kind::hmac_sha256;
-    permutation permute = permutation::none;
+    std::string permute = "none";                  // the strategy's name
     unsigned scrub_lsb = 0;
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
     digest salt{};
@@ -17324,7 +17455,7 @@ inline std::string manifest_tensor::describe() const {
     std::string out = "brine-manifest " + std::to_string(m.format_version) + "\n";
     out += "format " + m.format + "\n";
     out += "hash " + std::string(to_string(m.hash)) + "\n";
-    out += "permute " + std::string(to_string(m.permute)) + "\n";
+    out += "permute " + m.permute + "\n";
     out += "scrub-lsb " + std::to_string(m.scrub_lsb) + "\n";
     out += "chunk-size " + std::to_string(m.chunk_size) + "\n";
     out += "salt " + to_hex(m.salt) + "\n";
@@ -17557,8 +17688,9 @@ inline status parse_binding(manifest_lines& lines, std::vector<std::string_view>
     if (!line("format", 2) || (f[1] != "torch_zip" && f[1] != "pickle")) return bad("\"format torch_zip|pickle\"");
     m.format = std::string(f[1]);
     if (!line("hash", 2) || !parse_hash_kind(f[1], m.hash)) return bad("\"hash sha256|hmac_sha256\"");
-    if (!line("permute", 2) || !parse_permutation(f[1], m.permute))
-        return bad("\"permute none|records|elements|neurons\"");
+    if (!line("permute", 2) || !strategy_name_ok(f[1]))
+        return bad("\"permute NAME\", a strategy name of 1 to 32 bytes of a-z, 0-9 and '_'");
+    m.permute = std::string(f[1]);
     std::uint64_t number = 0;
     if (!line("scrub-lsb", 2) || !detail::get_u64(f[1], number) || number > 52) return bad("\"scrub-lsb N\", N <= 52");
     m.scrub_lsb = static_cast<unsigned>(number);
@@ -17766,7 +17898,7 @@ inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint
     const manifest_record& r = m.records[static_cast<std::size_t>(t.record)];
     const std::uint64_t all = chunk_count(r.size, m.chunk_size);
     torch::dtype type = torch::dtype::uint8;
-    if (m.permute == permutation::elements || !dtype_named(t.type, type) || t.sizes.size() != t.strides.size()) {
+    if (!keeps_byte_positions(m.permute) || !dtype_named(t.type, type) || t.sizes.size() != t.strides.size()) {
         end = all;
         return;
     }
@@ -17991,9 +18123,12 @@ BRINE_NAMESPACE_END
 //
 // A Strategy S is default-constructible and has:
 //
-//   bool select(permutation p)          true when S is (or, for one_of, holds) the strategy p,
-//                                       which then applies; called once before prepare
-//   permutation kind() const            the strategy that applies (written in the manifest)
+//   bool select(std::string_view name)  true when S is (or, for one_of, holds) the strategy of that
+//                                       name, which then applies; called before prepare when the
+//                                       options or the manifest name a strategy
+//   std::string_view name() const       the name of the strategy that applies, written in the
+//                                       manifest: 1 to 32 bytes of a-z, 0-9, '_' (the bundled
+//                                       strategies' names are to_string(permutation))
 //   status prepare(const strategy_context&, pickle::graph& values)
 //                                       before anything is written, once per file: may rename
 //                                       storage keys in the graph (never anything else), may read
@@ -18016,8 +18151,10 @@ BRINE_NAMESPACE_END
 //                                       the bytes of storage j from offset `at`, transformed in
 //                                       place; pieces come in order
 //
-// strategy_base supplies the identity for every member but kind/select, so a strategy states only
-// what it changes. check_strategy<S>() names the first missing member in one static_assert.
+// strategy_base supplies the identity for every member but name/select, so a strategy states only
+// what it changes. check_strategy<S>() states each requirement in its own static_assert; classes
+// built on a strategy go on with strategies::none in place of one that fails, so that the failed
+// requirement is the one error reported.
 
 
 #include <cstddef>
@@ -18043,6 +18180,12 @@ struct strategy_context {
     std::vector<std::string>& plan_lines;  // seal: written to the manifest; restore: as the manifest has them
 };
 
+// The key for one purpose of the strategy, derived from the secret key and the seal's salt
+// (HKDF-SHA-256, mtd/derive.hpp): give each purpose its own label, e.g. "xor/" + storage index.
+[[nodiscard]] inline digest derive_key(const strategy_context& context, std::string_view label) {
+    return detail::derive(context.key, context.salt, label);
+}
+
 // The identity in every respect: a strategy derives from it and hides what it changes.
 struct strategy_base {
     [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
@@ -18056,12 +18199,11 @@ struct strategy_base {
     void transform_piece(std::size_t, std::uint64_t, mutable_byte_view) noexcept {}
 };
 
-// A strategy that is always the one strategy K.
+// A strategy that is always the bundled strategy K.
 template <permutation K>
 struct fixed_strategy : strategy_base {
-    static constexpr permutation id = K;
-    [[nodiscard]] bool select(permutation p) const noexcept { return p == K; }
-    [[nodiscard]] permutation kind() const noexcept { return K; }
+    [[nodiscard]] bool select(std::string_view name) const noexcept { return name == to_string(K); }
+    [[nodiscard]] std::string_view name() const noexcept { return to_string(K); }
 };
 
 namespace detail {
@@ -18069,12 +18211,12 @@ namespace detail {
 template <class S, class = void>
 struct has_select : std::false_type {};
 template <class S>
-struct has_select<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().select(permutation{})), bool>>>
+struct has_select<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().select(std::string_view())), bool>>>
     : std::true_type {};
 template <class S, class = void>
 struct has_kind : std::false_type {};
 template <class S>
-struct has_kind<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().kind()), permutation>>>
+struct has_kind<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().name()), std::string_view>>>
     : std::true_type {};
 template <class S, class = void>
 struct has_prepare : std::false_type {};
@@ -18132,8 +18274,8 @@ inline constexpr bool is_strategy_v =
 template <class S>
 constexpr bool check_strategy() {
     static_assert(std::is_default_constructible_v<S>, "brine Strategy: must be default-constructible");
-    static_assert(detail::has_select<S>::value, "brine Strategy: needs bool select(mtd::permutation)");
-    static_assert(detail::has_kind<S>::value, "brine Strategy: needs mtd::permutation kind() const");
+    static_assert(detail::has_select<S>::value, "brine Strategy: needs bool select(std::string_view name)");
+    static_assert(detail::has_kind<S>::value, "brine Strategy: needs std::string_view name() const");
     static_assert(detail::has_prepare<S>::value,
                   "brine Strategy: needs status prepare(const mtd::strategy_context&, pickle::graph&)");
     static_assert(detail::has_order<S>::value, "brine Strategy: needs std::size_t order(std::size_t) const");
@@ -19442,15 +19584,15 @@ namespace strategies {
 template <class... Strategies>
 class one_of {
     static_assert(sizeof...(Strategies) > 0, "brine one_of: name at least one strategy");
-    static_assert((check_strategy<Strategies>() && ...), "brine one_of: every member must be a Strategy");
+    static_assert((check_strategy<Strategies>() && ...));
 
 public:
-    // The first member that is `p`.
-    [[nodiscard]] bool select(permutation p) {
+    // The first member of that name.
+    [[nodiscard]] bool select(std::string_view name) {
         bool found = false;
         std::size_t i = 0;
         const auto try_member = [&](auto& member) {
-            if (!found && member.select(p)) {
+            if (!found && member.select(name)) {
                 found = true;
                 chosen_ = i;
             }
@@ -19459,8 +19601,8 @@ public:
         std::apply([&](auto&... member) { (try_member(member), ...); }, members_);
         return found;
     }
-    [[nodiscard]] permutation kind() const {
-        return call([](const auto& s) { return s.kind(); });
+    [[nodiscard]] std::string_view name() const {
+        return call([](const auto& s) { return s.name(); });
     }
     status prepare(const strategy_context& context, pickle::graph& values) {
         return call([&](auto& s) { return s.prepare(context, values); });
@@ -19594,6 +19736,7 @@ BRINE_NAMESPACE_END
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -19662,21 +19805,21 @@ private:
 // strategy Strategy does not select is refused before anything is written.
 template <class Strategy>
 class basic_restorer {
-    static_assert(check_strategy<Strategy>(), "brine basic_restorer: Strategy must be a Strategy (mtd/strategy.hpp)");
+    static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
 
 public:
     static constexpr bool seals = true;
-    using strategy_type = Strategy;
+    using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
 
     basic_restorer(const secret_key& key, manifest sealed, Strategy strategy = {})
-        : key_(key), manifest_(std::move(sealed)), strategy_(std::move(strategy)) {}
+        : key_(key), manifest_(std::move(sealed)), strategy_(gate(std::move(strategy))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes(); }
 
     status prepare(pickle::graph& values, const torch::checkpoint& found) {
         if (!strategy_.select(manifest_.permute))
             return error{errc::mtd_unsupported, 0, "a file sealed with a strategy this restorer was built with",
-                         to_string(manifest_.permute)};
+                         manifest_.permute};
         found_ = &found;
         digest_key_ = detail::derive(key_, manifest_.salt, "digest");
         position_.assign(found.storages.size(), 0);
@@ -19753,9 +19896,14 @@ public:
         return {};
     }
     status raw_pickle(byte_view) { return {}; }
-    [[nodiscard]] const Strategy& strategy() const noexcept { return strategy_; }
+    [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
 
 private:
+    [[nodiscard]] static strategy_type gate(Strategy strategy) {
+        if constexpr (std::is_same_v<strategy_type, Strategy>) return strategy;
+        else return strategy_type{};
+    }
+
     status check_original(std::size_t j, const digest& restored) const {
         const manifest_record& record = manifest_.records[position_[j]];
         if (restored != record.original)
@@ -19777,7 +19925,7 @@ private:
 
     secret_key key_;
     manifest manifest_;
-    Strategy strategy_;
+    strategy_type strategy_;
     digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;
     std::vector<std::size_t> position_;
@@ -20024,6 +20172,7 @@ BRINE_NAMESPACE_END
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -20031,7 +20180,8 @@ BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
 struct seal_options {
-    std::optional<permutation> permute;               // unset: the strategy's own (one_of: its first)
+    std::string permute;                              // the strategy's name; empty: the strategy's own
+                                                      // (one_of: its first)
     hash_kind hash = hash_kind::hmac_sha256;
     unsigned scrub_lsb = 0;                           // 0: no scrubbing
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
@@ -20055,26 +20205,28 @@ struct seal_summary {
 // permutation strategy Strategy.
 template <class Strategy>
 class basic_sealer {
-    static_assert(check_strategy<Strategy>(), "brine basic_sealer: Strategy must be a Strategy (mtd/strategy.hpp)");
+    static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
 
 public:
     static constexpr bool seals = true;
-    using strategy_type = Strategy;
+    using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
 
     basic_sealer(const secret_key& key, seal_options options, Strategy strategy = {})
-        : key_(key), options_(std::move(options)), strategy_(std::move(strategy)) {}
+        : key_(key), options_(std::move(options)), strategy_(gate(std::move(strategy))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes() || options_.scrub_lsb != 0; }
 
     status prepare(pickle::graph& values, const torch::checkpoint& found) {
-        if (options_.permute && !strategy_.select(*options_.permute))
-            return error{errc::mtd_unsupported, 0, "a strategy this sealer was built with", to_string(*options_.permute)};
+        if (!options_.permute.empty() && !strategy_.select(options_.permute))
+            return error{errc::mtd_unsupported, 0, "a strategy this sealer was built with", options_.permute};
+        if (!strategy_name_ok(strategy_.name()))
+            return error{errc::mtd_unsupported, 0, "a strategy named by 1 to 32 bytes of a-z, 0-9 and '_'", strategy_.name()};
         BRINE_TRY(os_random(mutable_byte_view(salt_.data(), salt_.size())));
         found_ = &found;
         summary_ = {};
         manifest_ = {};
         manifest_.hash = options_.hash;
-        manifest_.permute = strategy_.kind();
+        manifest_.permute = std::string(strategy_.name());
         manifest_.scrub_lsb = options_.scrub_lsb;
         manifest_.chunk_size = options_.chunk_size;
         manifest_.salt = salt_;
@@ -20175,9 +20327,14 @@ public:
 
     [[nodiscard]] const seal_summary& summary() const noexcept { return summary_; }
     [[nodiscard]] const seal_options& options() const noexcept { return options_; }
-    [[nodiscard]] const Strategy& strategy() const noexcept { return strategy_; }
+    [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
 
 private:
+    [[nodiscard]] static strategy_type gate(Strategy strategy) {
+        if constexpr (std::is_same_v<strategy_type, Strategy>) return strategy;
+        else return strategy_type{};
+    }
+
     // Whether a storage's bytes are collected before they are written.
     [[nodiscard]] bool collects() const { return options_.scrub_lsb != 0 || strategy_.whole_storage(); }
 
@@ -20267,7 +20424,7 @@ private:
 
     secret_key key_;
     seal_options options_;
-    Strategy strategy_;
+    strategy_type strategy_;
     digest salt_{};
     digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;

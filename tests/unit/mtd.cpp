@@ -105,7 +105,7 @@ std::vector<std::pair<std::string, tensor_data>> tensors_of(const std::string& p
 
 mtd::seal_options with(mtd::permutation p, std::uint64_t chunk_size = std::uint64_t{1} << 20) {
     mtd::seal_options o;
-    o.permute = p;
+    o.permute = mtd::to_string(p);
     o.chunk_size = chunk_size;
     return o;
 }
@@ -114,7 +114,7 @@ mtd::seal_options with(mtd::permutation p, std::uint64_t chunk_size = std::uint6
 
 TEST_CASE("manifest: written, parsed back to the same text, authentic only under its key") {
     mtd::manifest m;
-    m.permute = mtd::permutation::neurons;
+    m.permute = "neurons";
     m.scrub_lsb = 3;
     m.salt[5] = 0xab;
     m.plan = {"0.weight:0 0.bias:0 2.weight:1", "conv:0 fc.weight:1:16"};
@@ -178,7 +178,10 @@ TEST_CASE("manifest: written, parsed back to the same text, authentic only under
         refused("[3,4]", "[3, 4]");
         refused("chunk-size 1048576", "chunk-size 1000000");  // not a power of two
         refused("brine-manifest 2", "brine-manifest 3");
-        refused("permute neurons", "permute everything");
+        // A strategy name is 1 to 32 bytes of a-z, 0-9, '_'.
+        refused("permute neurons", "permute Neurons");
+        refused("permute neurons", "permute neur-ons");
+        refused("permute neurons", "permute abcdefghijklmnopqrstuvwxyz0123456");
     }
     SUBCASE("truncated anywhere: refused") {
         for (std::size_t cut = 0; cut < text.size(); cut += 13)

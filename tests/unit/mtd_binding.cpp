@@ -28,7 +28,7 @@ std::string binding_fixture() { return brine_test::source_path("tests/fixtures/t
 
 mtd::seal_options labelled(const std::string& label) {
     mtd::seal_options o;
-    o.permute = mtd::permutation::records;
+    o.permute = "records";
     o.label = label;
     return o;
 }

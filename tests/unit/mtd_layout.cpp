@@ -147,7 +147,7 @@ struct sealed_fixture {
     explicit sealed_fixture(bool detached) {
         const std::string in = brine_test::source_path("tests/fixtures/torch/mlp_state_dict.pt").string();
         mtd::seal_options options;
-        options.permute = mtd::permutation::records;
+        options.permute = "records";
         REQUIRE(mtd::seal_file(in.c_str(), sealed.c_str(), layout_key(), options, detached ? manifest.c_str() : nullptr));
         original = brine_test::read_file(sealed);
     }

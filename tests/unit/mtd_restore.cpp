@@ -96,7 +96,7 @@ offsets offsets_of(const bytes& file) {
 
 mtd::seal_options with(mtd::permutation p) {
     mtd::seal_options o;
-    o.permute = p;
+    o.permute = mtd::to_string(p);
     o.chunk_size = 4096;
     return o;
 }

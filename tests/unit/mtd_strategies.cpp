@@ -23,8 +23,8 @@ using brine_test::test_key;
 
 // Everything a strategy needs but the byte transformation.
 struct no_transform_piece : mtd::strategy_base {
-    [[nodiscard]] bool select(mtd::permutation) const noexcept { return true; }
-    [[nodiscard]] mtd::permutation kind() const noexcept { return mtd::permutation::none; }
+    [[nodiscard]] bool select(std::string_view) const noexcept { return true; }
+    [[nodiscard]] std::string_view name() const noexcept { return "none"; }
     status prepare(const mtd::strategy_context&, pickle::graph&) { return {}; }
     void transform_piece(std::size_t, std::uint64_t, int) {}  // the wrong signature hides the base's
 };
@@ -39,6 +39,31 @@ static_assert(mtd::is_strategy_v<mtd::strategies::bundled>);
 static_assert(!mtd::is_strategy_v<int>);
 static_assert(!mtd::is_strategy_v<mtd::strategy_base>);  // no kind, select or prepare
 static_assert(!mtd::is_strategy_v<no_transform_piece>);
+
+// A user's strategy, written against mtd/strategy.hpp alone: every storage byte XORed with a key
+// of its own (derived for "xor_mask"), streaming. It counts what brine asked of it.
+class xor_mask : public mtd::strategy_base {
+public:
+    static inline int prepared = 0;
+    static inline std::uint64_t bytes_masked = 0;
+
+    [[nodiscard]] bool select(std::string_view name) const noexcept { return name == "xor_mask"; }
+    [[nodiscard]] std::string_view name() const noexcept { return "xor_mask"; }
+    status prepare(const mtd::strategy_context& context, pickle::graph&) {
+        ++prepared;
+        mask_ = mtd::derive_key(context, "xor_mask");
+        return {};
+    }
+    [[nodiscard]] bool changes_bytes() const noexcept { return true; }
+    void transform_piece(std::size_t j, std::uint64_t at, mutable_byte_view bytes) noexcept {
+        for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] ^= static_cast<std::uint8_t>(mask_[(at + i) % 32] + j);
+        bytes_masked += bytes.size();
+    }
+
+private:
+    mtd::digest mask_{};
+};
+static_assert(mtd::is_strategy_v<xor_mask>);
 
 std::string fixture(const std::string& name) { return brine_test::source_path("tests/fixtures/torch/" + name).string(); }
 
@@ -85,17 +110,18 @@ TEST_CASE("blocks: a plan line is COUNT, ascending indices, then the container, 
 
 TEST_CASE("one_of: select picks the first member of that kind, and only a member") {
     mtd::strategies::one_of<mtd::strategies::records, mtd::strategies::none> two;
-    CHECK(two.kind() == mtd::permutation::records);  // before select: the first
-    CHECK(two.select(mtd::permutation::none));
-    CHECK(two.kind() == mtd::permutation::none);
-    CHECK_FALSE(two.select(mtd::permutation::chacha20));
-    CHECK(two.kind() == mtd::permutation::none);  // a failed select changes nothing
+    CHECK(two.name() == "records");  // before select: the first
+    CHECK(two.select("none"));
+    CHECK(two.name() == "none");
+    CHECK_FALSE(two.select("chacha20"));
+    CHECK(two.name() == "none");  // a failed select changes nothing
     mtd::strategies::bundled all;
     for (const mtd::permutation p : {mtd::permutation::none, mtd::permutation::records, mtd::permutation::elements,
                                      mtd::permutation::neurons, mtd::permutation::blocks, mtd::permutation::chacha20}) {
-        CHECK(all.select(p));
-        CHECK(all.kind() == p);
+        CHECK(all.select(mtd::to_string(p)));
+        CHECK(all.name() == mtd::to_string(p));
     }
+    CHECK_FALSE(all.select("xor"));
 }
 
 TEST_CASE("chacha20: the same bytes however the stream is cut, its own stream per storage, and undone by itself") {
@@ -162,7 +188,7 @@ TEST_CASE("a sealer and a restorer built on one strategy") {
     auto report = mtd::verify_file(sealed.c_str(), key);
     REQUIRE(report);
     CHECK(report->intact());
-    CHECK(report->sealed.permute == mtd::permutation::chacha20);
+    CHECK(report->sealed.permute == "chacha20");
 
     // A restorer that does not hold chacha20 refuses before writing anything.
     auto refused = mtd::restore_file<policy::torch_weights_only, mtd::strategies::records>(sealed.c_str(), restored.c_str(), key);
@@ -177,7 +203,7 @@ TEST_CASE("a sealer and a restorer built on one strategy") {
 
     // Asking a one-strategy sealer for another strategy is an error, not a silent substitute.
     mtd::seal_options other;
-    other.permute = mtd::permutation::elements;
+    other.permute = "elements";
     const std::string never = (dir / "never.pt").string();
     auto wrong = mtd::seal_file<policy::torch_weights_only, mtd::strategies::chacha20>(in.c_str(), never.c_str(), key, other);
     REQUIRE_FALSE(wrong);
@@ -194,4 +220,57 @@ TEST_CASE("blocks: a checkpoint without two identical blocks is refused with wha
     CHECK(done.err().code == errc::mtd_unsupported);
     CHECK(std::string(done.err().detail).find("structurally identical blocks") != std::string::npos);
     CHECK_FALSE(brine_test::exists(sealed));
+}
+
+TEST_CASE("a user's strategy: sealed, verified and restored by name, by a restorer that lists it") {
+    brine_test::scratch_dir dir("mtd-user-strategy");
+    const mtd::secret_key key = test_key(10);
+    const std::string in = fixture("cnn_state_dict.pt");
+    const std::string clean = (dir / "clean.pt").string(), sealed = (dir / "sealed.pt").string();
+    const std::string restored = (dir / "restored.pt").string();
+    torch::disarmer disarm;
+    auto disarmed = disarm.disarm_file(in.c_str(), clean.c_str());
+    REQUIRE(disarmed);
+
+    xor_mask::prepared = 0;
+    xor_mask::bytes_masked = 0;
+    auto done = mtd::seal_file<policy::torch_weights_only, xor_mask>(in.c_str(), sealed.c_str(), key, {});
+    REQUIRE_MESSAGE(done, to_string(done.err().code) << " " << done.err().detail);
+    CHECK(xor_mask::prepared == 1);
+    CHECK(xor_mask::bytes_masked == disarmed->storage_bytes);  // every storage byte went through it
+    CHECK(brine_test::read_file(sealed) != brine_test::read_file(clean));
+
+    // verify needs no strategy: the manifest names it, the digests cover what was written.
+    auto report = mtd::verify_file(sealed.c_str(), key);
+    REQUIRE(report);
+    CHECK(report->intact());
+    CHECK(report->sealed.permute == "xor_mask");
+
+    // The bundled restorer does not know it: refused, nothing written.
+    auto unknown = mtd::restore_file(sealed.c_str(), restored.c_str(), key);
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.err().code == errc::mtd_unsupported);
+    CHECK(std::string(unknown.err().entry.view()) == "xor_mask");
+    CHECK_FALSE(brine_test::exists(restored));
+
+    // A restorer that lists it among the strategies it trusts gives back the clean bytes.
+    using trusted = mtd::strategies::one_of<mtd::strategies::records, xor_mask>;
+    auto back = mtd::restore_file<policy::torch_weights_only, trusted>(sealed.c_str(), restored.c_str(), key);
+    REQUIRE_MESSAGE(back, to_string(back.err().code) << " " << back.err().detail);
+    CHECK(xor_mask::prepared == 2);
+    CHECK(brine_test::read_file(restored) == brine_test::read_file(clean));
+
+    // A flipped byte in a storage: verify names the tensor, restore refuses.
+    bytes tampered = brine_test::read_file(sealed);
+    const std::size_t at = tampered.size() / 2;
+    tampered[at] ^= 0x10;
+    const std::string changed = (dir / "changed.pt").string();
+    brine_test::write_file(changed, tampered);
+    auto tampered_report = mtd::verify_file(changed.c_str(), key);
+    REQUIRE(tampered_report);
+    CHECK_FALSE(tampered_report->intact());
+    std::remove(restored.c_str());
+    auto refused = mtd::restore_file<policy::torch_weights_only, trusted>(changed.c_str(), restored.c_str(), key);
+    CHECK_FALSE(refused);
+    CHECK_FALSE(brine_test::exists(restored));
 }

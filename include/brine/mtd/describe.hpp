@@ -89,7 +89,7 @@ inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint
     const manifest_record& r = m.records[static_cast<std::size_t>(t.record)];
     const std::uint64_t all = chunk_count(r.size, m.chunk_size);
     torch::dtype type = torch::dtype::uint8;
-    if (m.permute == permutation::elements || !dtype_named(t.type, type) || t.sizes.size() != t.strides.size()) {
+    if (!keeps_byte_positions(m.permute) || !dtype_named(t.type, type) || t.sizes.size() != t.strides.size()) {
         end = all;
         return;
     }

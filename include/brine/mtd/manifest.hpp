@@ -9,7 +9,8 @@
 //     brine-manifest 2
 //     format torch_zip|pickle
 //     hash sha256|hmac_sha256
-//     permute none|records|elements|neurons|blocks|chacha20
+//     permute NAME                         the strategy: none|records|elements|neurons|blocks|chacha20,
+//                                          or a user strategy's name ([a-z0-9_]{1,32})
 //     scrub-lsb N                          0: no scrubbing
 //     chunk-size N                         bytes per chunk digest (power of two, 4 KiB..1 GiB)
 //     salt HEX64
@@ -71,7 +72,8 @@
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
-// The permutation strategies a manifest can name (mtd/strategies/).
+// The permutation strategies brine ships (mtd/strategies/). A manifest names its strategy by a
+// name (strategy_name_ok): these, or a user's strategy's own.
 enum class permutation : std::uint8_t { none, records, elements, neurons, blocks, chacha20 };
 
 [[nodiscard]] constexpr std::string_view to_string(permutation p) noexcept {
@@ -93,6 +95,21 @@ enum class permutation : std::uint8_t { none, records, elements, neurons, blocks
             return true;
         }
     return false;
+}
+
+// A strategy name as a manifest spells it: 1 to 32 bytes of a-z, 0-9 and '_'.
+[[nodiscard]] constexpr bool strategy_name_ok(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 32) return false;
+    for (const char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    return true;
+}
+
+// Whether a strategy leaves every byte of a storage where it was (it may change its value): then
+// a tensor's digest covers the chunks its bytes are in; otherwise (elements, and any strategy
+// brine does not know) all chunks of its record.
+[[nodiscard]] constexpr bool keeps_byte_positions(std::string_view name) noexcept {
+    return name == "none" || name == "records" || name == "neurons" || name == "blocks" || name == "chacha20";
 }
 
 struct manifest_record {
@@ -134,7 +151,7 @@ struct manifest {
     unsigned format_version = version;             // of the text read (written: always `version`)
     std::string format = "torch_zip";
     hash_kind hash = hash_kind::hmac_sha256;
-    permutation permute = permutation::none;
+    std::string permute = "none";                  // the strategy's name
     unsigned scrub_lsb = 0;
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
     digest salt{};
@@ -239,7 +256,7 @@ inline std::string manifest_tensor::describe() const {
     std::string out = "brine-manifest " + std::to_string(m.format_version) + "\n";
     out += "format " + m.format + "\n";
     out += "hash " + std::string(to_string(m.hash)) + "\n";
-    out += "permute " + std::string(to_string(m.permute)) + "\n";
+    out += "permute " + m.permute + "\n";
     out += "scrub-lsb " + std::to_string(m.scrub_lsb) + "\n";
     out += "chunk-size " + std::to_string(m.chunk_size) + "\n";
     out += "salt " + to_hex(m.salt) + "\n";
@@ -472,8 +489,9 @@ inline status parse_binding(manifest_lines& lines, std::vector<std::string_view>
     if (!line("format", 2) || (f[1] != "torch_zip" && f[1] != "pickle")) return bad("\"format torch_zip|pickle\"");
     m.format = std::string(f[1]);
     if (!line("hash", 2) || !parse_hash_kind(f[1], m.hash)) return bad("\"hash sha256|hmac_sha256\"");
-    if (!line("permute", 2) || !parse_permutation(f[1], m.permute))
-        return bad("\"permute none|records|elements|neurons\"");
+    if (!line("permute", 2) || !strategy_name_ok(f[1]))
+        return bad("\"permute NAME\", a strategy name of 1 to 32 bytes of a-z, 0-9 and '_'");
+    m.permute = std::string(f[1]);
     std::uint64_t number = 0;
     if (!line("scrub-lsb", 2) || !detail::get_u64(f[1], number) || number > 52) return bad("\"scrub-lsb N\", N <= 52");
     m.scrub_lsb = static_cast<unsigned>(number);

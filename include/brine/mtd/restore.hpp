@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -89,21 +90,21 @@ private:
 // strategy Strategy does not select is refused before anything is written.
 template <class Strategy>
 class basic_restorer {
-    static_assert(check_strategy<Strategy>(), "brine basic_restorer: Strategy must be a Strategy (mtd/strategy.hpp)");
+    static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
 
 public:
     static constexpr bool seals = true;
-    using strategy_type = Strategy;
+    using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
 
     basic_restorer(const secret_key& key, manifest sealed, Strategy strategy = {})
-        : key_(key), manifest_(std::move(sealed)), strategy_(std::move(strategy)) {}
+        : key_(key), manifest_(std::move(sealed)), strategy_(gate(std::move(strategy))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes(); }
 
     status prepare(pickle::graph& values, const torch::checkpoint& found) {
         if (!strategy_.select(manifest_.permute))
             return error{errc::mtd_unsupported, 0, "a file sealed with a strategy this restorer was built with",
-                         to_string(manifest_.permute)};
+                         manifest_.permute};
         found_ = &found;
         digest_key_ = detail::derive(key_, manifest_.salt, "digest");
         position_.assign(found.storages.size(), 0);
@@ -180,9 +181,14 @@ public:
         return {};
     }
     status raw_pickle(byte_view) { return {}; }
-    [[nodiscard]] const Strategy& strategy() const noexcept { return strategy_; }
+    [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
 
 private:
+    [[nodiscard]] static strategy_type gate(Strategy strategy) {
+        if constexpr (std::is_same_v<strategy_type, Strategy>) return strategy;
+        else return strategy_type{};
+    }
+
     status check_original(std::size_t j, const digest& restored) const {
         const manifest_record& record = manifest_.records[position_[j]];
         if (restored != record.original)
@@ -204,7 +210,7 @@ private:
 
     secret_key key_;
     manifest manifest_;
-    Strategy strategy_;
+    strategy_type strategy_;
     digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;
     std::vector<std::size_t> position_;

@@ -39,6 +39,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -46,7 +47,8 @@ BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
 struct seal_options {
-    std::optional<permutation> permute;               // unset: the strategy's own (one_of: its first)
+    std::string permute;                              // the strategy's name; empty: the strategy's own
+                                                      // (one_of: its first)
     hash_kind hash = hash_kind::hmac_sha256;
     unsigned scrub_lsb = 0;                           // 0: no scrubbing
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
@@ -70,26 +72,28 @@ struct seal_summary {
 // permutation strategy Strategy.
 template <class Strategy>
 class basic_sealer {
-    static_assert(check_strategy<Strategy>(), "brine basic_sealer: Strategy must be a Strategy (mtd/strategy.hpp)");
+    static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
 
 public:
     static constexpr bool seals = true;
-    using strategy_type = Strategy;
+    using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
 
     basic_sealer(const secret_key& key, seal_options options, Strategy strategy = {})
-        : key_(key), options_(std::move(options)), strategy_(std::move(strategy)) {}
+        : key_(key), options_(std::move(options)), strategy_(gate(std::move(strategy))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes() || options_.scrub_lsb != 0; }
 
     status prepare(pickle::graph& values, const torch::checkpoint& found) {
-        if (options_.permute && !strategy_.select(*options_.permute))
-            return error{errc::mtd_unsupported, 0, "a strategy this sealer was built with", to_string(*options_.permute)};
+        if (!options_.permute.empty() && !strategy_.select(options_.permute))
+            return error{errc::mtd_unsupported, 0, "a strategy this sealer was built with", options_.permute};
+        if (!strategy_name_ok(strategy_.name()))
+            return error{errc::mtd_unsupported, 0, "a strategy named by 1 to 32 bytes of a-z, 0-9 and '_'", strategy_.name()};
         BRINE_TRY(os_random(mutable_byte_view(salt_.data(), salt_.size())));
         found_ = &found;
         summary_ = {};
         manifest_ = {};
         manifest_.hash = options_.hash;
-        manifest_.permute = strategy_.kind();
+        manifest_.permute = std::string(strategy_.name());
         manifest_.scrub_lsb = options_.scrub_lsb;
         manifest_.chunk_size = options_.chunk_size;
         manifest_.salt = salt_;
@@ -190,9 +194,14 @@ public:
 
     [[nodiscard]] const seal_summary& summary() const noexcept { return summary_; }
     [[nodiscard]] const seal_options& options() const noexcept { return options_; }
-    [[nodiscard]] const Strategy& strategy() const noexcept { return strategy_; }
+    [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
 
 private:
+    [[nodiscard]] static strategy_type gate(Strategy strategy) {
+        if constexpr (std::is_same_v<strategy_type, Strategy>) return strategy;
+        else return strategy_type{};
+    }
+
     // Whether a storage's bytes are collected before they are written.
     [[nodiscard]] bool collects() const { return options_.scrub_lsb != 0 || strategy_.whole_storage(); }
 
@@ -282,7 +291,7 @@ private:
 
     secret_key key_;
     seal_options options_;
-    Strategy strategy_;
+    strategy_type strategy_;
     digest salt_{};
     digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;

@@ -8,9 +8,12 @@
 //
 // A Strategy S is default-constructible and has:
 //
-//   bool select(permutation p)          true when S is (or, for one_of, holds) the strategy p,
-//                                       which then applies; called once before prepare
-//   permutation kind() const            the strategy that applies (written in the manifest)
+//   bool select(std::string_view name)  true when S is (or, for one_of, holds) the strategy of that
+//                                       name, which then applies; called before prepare when the
+//                                       options or the manifest name a strategy
+//   std::string_view name() const       the name of the strategy that applies, written in the
+//                                       manifest: 1 to 32 bytes of a-z, 0-9, '_' (the bundled
+//                                       strategies' names are to_string(permutation))
 //   status prepare(const strategy_context&, pickle::graph& values)
 //                                       before anything is written, once per file: may rename
 //                                       storage keys in the graph (never anything else), may read
@@ -33,13 +36,16 @@
 //                                       the bytes of storage j from offset `at`, transformed in
 //                                       place; pieces come in order
 //
-// strategy_base supplies the identity for every member but kind/select, so a strategy states only
-// what it changes. check_strategy<S>() names the first missing member in one static_assert.
+// strategy_base supplies the identity for every member but name/select, so a strategy states only
+// what it changes. check_strategy<S>() states each requirement in its own static_assert; classes
+// built on a strategy go on with strategies::none in place of one that fails, so that the failed
+// requirement is the one error reported.
 #pragma once
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
+#include <brine/mtd/derive.hpp>
 #include <brine/mtd/digest.hpp>
 #include <brine/mtd/key.hpp>
 #include <brine/mtd/manifest.hpp>
@@ -69,6 +75,12 @@ struct strategy_context {
     std::vector<std::string>& plan_lines;  // seal: written to the manifest; restore: as the manifest has them
 };
 
+// The key for one purpose of the strategy, derived from the secret key and the seal's salt
+// (HKDF-SHA-256, mtd/derive.hpp): give each purpose its own label, e.g. "xor/" + storage index.
+[[nodiscard]] inline digest derive_key(const strategy_context& context, std::string_view label) {
+    return detail::derive(context.key, context.salt, label);
+}
+
 // The identity in every respect: a strategy derives from it and hides what it changes.
 struct strategy_base {
     [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
@@ -82,12 +94,11 @@ struct strategy_base {
     void transform_piece(std::size_t, std::uint64_t, mutable_byte_view) noexcept {}
 };
 
-// A strategy that is always the one strategy K.
+// A strategy that is always the bundled strategy K.
 template <permutation K>
 struct fixed_strategy : strategy_base {
-    static constexpr permutation id = K;
-    [[nodiscard]] bool select(permutation p) const noexcept { return p == K; }
-    [[nodiscard]] permutation kind() const noexcept { return K; }
+    [[nodiscard]] bool select(std::string_view name) const noexcept { return name == to_string(K); }
+    [[nodiscard]] std::string_view name() const noexcept { return to_string(K); }
 };
 
 namespace detail {
@@ -95,12 +106,12 @@ namespace detail {
 template <class S, class = void>
 struct has_select : std::false_type {};
 template <class S>
-struct has_select<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().select(permutation{})), bool>>>
+struct has_select<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().select(std::string_view())), bool>>>
     : std::true_type {};
 template <class S, class = void>
 struct has_kind : std::false_type {};
 template <class S>
-struct has_kind<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().kind()), permutation>>>
+struct has_kind<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().name()), std::string_view>>>
     : std::true_type {};
 template <class S, class = void>
 struct has_prepare : std::false_type {};
@@ -158,8 +169,8 @@ inline constexpr bool is_strategy_v =
 template <class S>
 constexpr bool check_strategy() {
     static_assert(std::is_default_constructible_v<S>, "brine Strategy: must be default-constructible");
-    static_assert(detail::has_select<S>::value, "brine Strategy: needs bool select(mtd::permutation)");
-    static_assert(detail::has_kind<S>::value, "brine Strategy: needs mtd::permutation kind() const");
+    static_assert(detail::has_select<S>::value, "brine Strategy: needs bool select(std::string_view name)");
+    static_assert(detail::has_kind<S>::value, "brine Strategy: needs std::string_view name() const");
     static_assert(detail::has_prepare<S>::value,
                   "brine Strategy: needs status prepare(const mtd::strategy_context&, pickle::graph&)");
     static_assert(detail::has_order<S>::value, "brine Strategy: needs std::size_t order(std::size_t) const");

@@ -1024,24 +1024,26 @@ inline error shifted(error e, std::uint64_t by) noexcept {
 }  // namespace detail
 
 // Evaluates an object array's pickle, after parsing. A malformed pickle is an error (never clean),
-// with offsets in the file.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+// with offsets in the file. Reader: the machine's opcode reader (pickle/reader_concept.hpp).
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+          class Reader = pickle::reader<Limits>>
 [[nodiscard]] status evaluate_objects(npy_scan& scan, const Policy& rules = Policy{}) noexcept {
     if (!scan.has_objects()) return {};
-    pickle::machine<Policy, Limits> machine(rules);
+    pickle::machine<Policy, Limits, Reader> machine(rules);
     const status run = machine.run(scan.array.data, scan.objects);
     if (!run) return detail::shifted(run.err(), scan.array.header.data_offset);
     return {};
 }
 
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+          class Reader = pickle::reader<Limits>>
 [[nodiscard]] result<npy_scan> scan_npy(byte_view file, const Policy& rules = Policy{},
                                         const npy_limits& limits = {}) noexcept {
     auto view = parse_npy(file, limits);
     BRINE_TRY(view);
     npy_scan scan;
     scan.array = std::move(*view);
-    BRINE_TRY((evaluate_objects<Policy, Limits>(scan, rules)));
+    BRINE_TRY((evaluate_objects<Policy, Limits, Reader>(scan, rules)));
     return scan;
 }
 

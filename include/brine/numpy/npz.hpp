@@ -230,7 +230,7 @@ private:
 }
 
 // Reads one member into `member`; with a writer, a numeric member's entry is left open.
-template <class Policy, class Limits, class Writer, class Archive>
+template <class Policy, class Limits, class Reader, class Writer, class Archive>
 [[nodiscard]] status read_member(const Archive& archive, const zip::entry& item, const Policy& rules,
                                  const npy_limits& limits, npz_member& member, Writer* out) noexcept {
     BRINE_TRY(check_member_name(item));
@@ -242,7 +242,7 @@ template <class Policy, class Limits, class Writer, class Archive>
     member.header = std::move(sink.header());
     if (!member.has_objects()) return {};
     member.data = std::move(sink.data());
-    pickle::machine<Policy, Limits> machine(rules);
+    pickle::machine<Policy, Limits, Reader> machine(rules);
     const status run = machine.run(byte_view(member.data.data(), member.data.size()), member.objects);
     if (!run) return in_member(shifted(run.err(), member.header.data_offset), item.name);
     return {};
@@ -252,8 +252,8 @@ template <class Policy, class Limits, class Writer, class Archive>
 
 // Reads and checks every member of an .npz from a RandomAccessSource (memory_source,
 // file_source, ...), evaluating object members' pickles under the policy.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class Source,
-          class = std::enable_if_t<is_random_access_source_v<Source>>>
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+          class Reader = pickle::reader<Limits>, class Source, class = std::enable_if_t<is_random_access_source_v<Source>>>
 [[nodiscard]] result<npz_scan> scan_npz(const Source& source, const Policy& rules = Policy{},
                                         const npz_limits& limits = {}) noexcept {
     auto archive = zip::reader<Source>::open(source, limits.zip);
@@ -262,8 +262,8 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     scan.members.reserve(archive->entries().size());
     for (const zip::entry& item : archive->entries()) {
         npz_member member;
-        BRINE_TRY((detail::read_member<Policy, Limits>(*archive, item, rules, limits.npy, member,
-                                                       static_cast<detail::no_writer*>(nullptr))));
+        BRINE_TRY((detail::read_member<Policy, Limits, Reader>(*archive, item, rules, limits.npy, member,
+                                                               static_cast<detail::no_writer*>(nullptr))));
         scan.members.push_back(std::move(member));
     }
     return scan;
@@ -279,8 +279,8 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 // Writes a fresh .npz into a SeekableSink (vector_sink, atomic_file_sink, ...): members in the
 // input's order, each rebuilt as write_rebuilt would. On failure the sink holds a partial archive:
 // atomic_file_sink discards it unless committed.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class Source,
-          class SeekableSink,
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+          class Reader = pickle::reader<Limits>, class Source, class SeekableSink,
           class = std::enable_if_t<is_random_access_source_v<Source> && zip::is_seekable_sink_v<SeekableSink>>>
 [[nodiscard]] result<npz_rebuild_stats> rebuild_npz(const Source& source, SeekableSink& sink,
                                                     const Policy& rules = Policy{},
@@ -291,7 +291,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     npz_rebuild_stats stats;
     for (const zip::entry& item : archive->entries()) {
         npz_member member;
-        BRINE_TRY((detail::read_member<Policy, Limits>(*archive, item, rules, options.limits.npy, member, &out)));
+        BRINE_TRY((detail::read_member<Policy, Limits, Reader>(*archive, item, rules, options.limits.npy, member, &out)));
         if (!member.has_objects()) {
             BRINE_TRY(out.close_entry());
             ++stats.members_written;

@@ -16,6 +16,7 @@
 #include <brine/pickle/names.hpp>
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/reader.hpp>
+#include <brine/pickle/reader_concept.hpp>
 #include <brine/pickle/value.hpp>
 #include <brine/policy/amplification.hpp>
 #include <brine/policy/concept.hpp>
@@ -26,6 +27,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -39,12 +41,20 @@ struct evaluation {
     int protocol = 0;                // the protocol in force at STOP (last PROTO; 0 without one)
 };
 
-template <class Policy, class Limits = limits::standard>
+// Reader: the opcode reader (pickle/reader_concept.hpp), constructed once per pickle evaluated;
+// its limits_type must be Limits.
+template <class Policy, class Limits = limits::standard, class Reader = reader<Limits>>
 class machine {
-    static_assert(policy::check_policy<Policy>());
+    // Each failed requirement is one error; the class then goes on with stand-ins (a policy that
+    // refuses everything, the bundled reader), so nothing else is reported.
+    static_assert((policy::check_policy<Policy>(), true));
+    static_assert((check_reader<Reader>(), true));
+    static_assert(!is_reader_v<Reader> || std::is_same_v<typename reader_or_default<Reader>::limits_type, Limits>,
+                  "brine machine: the Reader's limits_type must be the machine's Limits");
+    using policy_type = policy::policy_or_default<Policy>;
 
 public:
-    explicit machine(const Policy& rules) noexcept : policy_(&rules) {}
+    explicit machine(const Policy& rules) noexcept : policy_(gate(rules)) {}
 
     // Evaluates the first pickle in `bytes`. The graph may point into `bytes`: keep it alive.
     [[nodiscard]] result<evaluation> run(byte_view bytes) noexcept {
@@ -72,7 +82,7 @@ public:
         protocol_ = 0;
         saw_proto_ = false;
 
-        reader<Limits> tokens(bytes);
+        reader_or_default<Reader> tokens(bytes);
         token t;
         for (;;) {
             BRINE_TRY(tokens.next(t));
@@ -706,7 +716,7 @@ private:
                                                     : policy_->allow_persistent_id(*graph_, pid, t.op);
                 if (!verdict.allowed()) {
                     graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
-                } else if constexpr (policy::detail::has_resolve_persistent_id<Policy>::value) {
+                } else if constexpr (policy::detail::has_resolve_persistent_id<policy_type>::value) {
                     // A policy may say what an id stands for (module_structure: the class of a
                     // legacy ('module', class, ...) id), as the loader's persistent_load would.
                     const node_id resolved = policy_->resolve_persistent_id(*graph_, pid);
@@ -736,7 +746,16 @@ private:
     // Memo indices below this are never reported (note_memo_index).
     static constexpr std::uint64_t memo_index_floor = std::uint64_t{1} << 20;
 
-    const Policy* policy_;
+    [[nodiscard]] static const policy_type* gate(const Policy& rules) noexcept {
+        if constexpr (std::is_same_v<policy_type, Policy>) {
+            return &rules;
+        } else {
+            static const policy_type stand_in{};
+            return &stand_in;
+        }
+    }
+
+    const policy_type* policy_;
     graph* graph_ = nullptr;
     byte_view input_;
     alloc::vector<node_id> stack_;

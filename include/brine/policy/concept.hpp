@@ -105,6 +105,30 @@ constexpr bool check_policy() noexcept {
     return true;
 }
 
+// Refuses everything: what a class gated on its policy runs with when the policy it was given
+// fails check_policy, so that the failed requirement is the one error reported.
+struct refuse_all {
+    [[nodiscard]] verdict allow_global(const qualified_name&) const noexcept { return refused("nothing is allowed"); }
+    [[nodiscard]] verdict allow_call(const pickle::graph&, pickle::node_id, pickle::call_form) const noexcept {
+        return refused("nothing is allowed");
+    }
+    [[nodiscard]] verdict allow_build(const pickle::graph&, pickle::node_id) const noexcept {
+        return refused("nothing is allowed");
+    }
+    [[nodiscard]] verdict allow_setitem(const pickle::graph&, pickle::node_id) const noexcept {
+        return refused("nothing is allowed");
+    }
+    [[nodiscard]] verdict allow_append(const pickle::graph&, pickle::node_id, pickle::opcode) const noexcept {
+        return refused("nothing is allowed");
+    }
+    [[nodiscard]] verdict allow_persistent_id(const pickle::graph&, pickle::node_id, pickle::opcode) const noexcept {
+        return refused("nothing is allowed");
+    }
+};
+
+template <class P>
+using policy_or_default = std::conditional_t<is_policy_v<P>, P, refuse_all>;
+
 #if defined(__cpp_concepts) && __cpp_concepts >= 201907L
 template <class P>
 concept allowlist_policy = is_policy_v<P>;

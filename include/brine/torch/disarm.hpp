@@ -25,6 +25,7 @@
 #include <brine/numpy/npz.hpp>
 #include <brine/pickle/machine.hpp>
 #include <brine/pickle/reader.hpp>
+#include <brine/pickle/reader_concept.hpp>
 #include <brine/pickle/writer.hpp>
 #include <brine/policy/concept.hpp>
 #include <brine/policy/torch_weights_only.hpp>
@@ -44,6 +45,7 @@
 #include <memory>
 #include <new>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -151,14 +153,20 @@ private:
 
 template <class OpcodeReader, class Allowlist, class Writer, class Mtd, class Formats = formats::every>
 class basic_disarmer {
-    static_assert(policy::check_policy<Allowlist>());
+    static_assert((pickle::check_reader<OpcodeReader>(), true));  // one error per failed requirement, no more
+    static_assert((policy::check_policy<Allowlist>(), true));
 
 public:
-    using limits_type = typename OpcodeReader::limits_type;
-    using machine_type = pickle::machine<Allowlist, limits_type>;
+    // Every pickle of every format is read by OpcodeReader (the bundled reader when it does not
+    // qualify: the static_assert above is then the one error reported).
+    using reader_type = pickle::reader_or_default<OpcodeReader>;
+    using limits_type = typename reader_type::limits_type;
+    // The same for the allowlist: a stand-in that refuses everything.
+    using allowlist_type = policy::policy_or_default<Allowlist>;
+    using machine_type = pickle::machine<allowlist_type, limits_type, reader_type>;
 
     explicit basic_disarmer(Allowlist allowlist = {}, Writer writer = {}, Mtd mtd = {}) noexcept
-        : allowlist_(std::move(allowlist)), writer_(std::move(writer)), mtd_(std::move(mtd)) {}
+        : allowlist_(gate(std::move(allowlist))), writer_(std::move(writer)), mtd_(std::move(mtd)) {}
 
     // Called as storage bytes are written (every 8 MiB and at the end): done and total bytes.
     using progress_callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
@@ -347,7 +355,7 @@ private:
     template <class SeekableSink>
     result<report> run_npy(byte_view file, SeekableSink& out, bool write) {
         BRINE_TRY(refuse_seal(write, "npy"));
-        auto scanned = numpy::scan_npy<Allowlist, limits_type>(file, allowlist_);
+        auto scanned = numpy::scan_npy<allowlist_type, limits_type, reader_type>(file, allowlist_);
         BRINE_TRY(scanned);
         report out_report;
         out_report.format = scanned->has_objects() ? "npy (object array)" : "npy";
@@ -367,7 +375,7 @@ private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run_npz(const RandomAccessSource& source, SeekableSink& out, bool write) {
         BRINE_TRY(refuse_seal(write, "npz"));
-        auto scanned = numpy::scan_npz<Allowlist, limits_type>(source, allowlist_);
+        auto scanned = numpy::scan_npz<allowlist_type, limits_type, reader_type>(source, allowlist_);
         BRINE_TRY(scanned);
         report out_report;
         out_report.format = "npz";
@@ -379,7 +387,7 @@ private:
         }
         if (!write) return out_report;
         detail::counted_sink<SeekableSink> counted(out);
-        auto rebuilt = numpy::rebuild_npz<Allowlist, limits_type>(source, counted, allowlist_);
+        auto rebuilt = numpy::rebuild_npz<allowlist_type, limits_type, reader_type>(source, counted, allowlist_);
         BRINE_TRY(rebuilt);
         out_report.output_size = counted.count();
         return out_report;
@@ -429,8 +437,8 @@ private:
             machine_type machine(allowlist_);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
         } else if constexpr (Formats::weight_extraction) {
-            const policy::module_structure<Allowlist> structure(allowlist_);
-            pickle::machine<policy::module_structure<Allowlist>, limits_type> machine(structure);
+            const policy::module_structure<allowlist_type> structure(allowlist_);
+            pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> machine(structure);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
         }
         out_report.protocol = evaluated.protocol;
@@ -553,8 +561,8 @@ private:
                                              report& out_report) {
         if constexpr (Formats::weight_extraction) {
             if (extract_weights_) {
-                const policy::module_structure<Allowlist> structure(allowlist_);
-                pickle::machine<policy::module_structure<Allowlist>, limits_type> module_machine(structure);
+                const policy::module_structure<allowlist_type> structure(allowlist_);
+                pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> module_machine(structure);
                 return read_legacy(file, offset, machine, module_machine, out_report);
             }
         }
@@ -579,7 +587,12 @@ private:
         return {};
     }
 
-    Allowlist allowlist_;
+    [[nodiscard]] static allowlist_type gate(Allowlist allowlist) noexcept {
+        if constexpr (std::is_same_v<allowlist_type, Allowlist>) return allowlist;
+        else return allowlist_type{};
+    }
+
+    allowlist_type allowlist_;
     Writer writer_;
     Mtd mtd_;
     bool extract_weights_ = false;

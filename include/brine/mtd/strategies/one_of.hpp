@@ -22,15 +22,15 @@ namespace strategies {
 template <class... Strategies>
 class one_of {
     static_assert(sizeof...(Strategies) > 0, "brine one_of: name at least one strategy");
-    static_assert((check_strategy<Strategies>() && ...), "brine one_of: every member must be a Strategy");
+    static_assert((check_strategy<Strategies>() && ...));
 
 public:
-    // The first member that is `p`.
-    [[nodiscard]] bool select(permutation p) {
+    // The first member of that name.
+    [[nodiscard]] bool select(std::string_view name) {
         bool found = false;
         std::size_t i = 0;
         const auto try_member = [&](auto& member) {
-            if (!found && member.select(p)) {
+            if (!found && member.select(name)) {
                 found = true;
                 chosen_ = i;
             }
@@ -39,8 +39,8 @@ public:
         std::apply([&](auto&... member) { (try_member(member), ...); }, members_);
         return found;
     }
-    [[nodiscard]] permutation kind() const {
-        return call([](const auto& s) { return s.kind(); });
+    [[nodiscard]] std::string_view name() const {
+        return call([](const auto& s) { return s.name(); });
     }
     status prepare(const strategy_context& context, pickle::graph& values) {
         return call([&](auto& s) { return s.prepare(context, values); });
