@@ -11,15 +11,6 @@
 #define BRINE_VERSION_PATCH 0
 #define BRINE_VERSION_STRING "0.1.0"
 
-// BRINE_NAMESPACE_BEGIN / _END: one versioned inline namespace, so that two brine versions linked
-// into one program never violate the one-definition rule.
-#define BRINE_NAMESPACE_BEGIN \
-    namespace brine {         \
-    inline namespace v0 {
-#define BRINE_NAMESPACE_END \
-    }                       \
-    }
-
 // BRINE_HAS_EXCEPTIONS: 1 when the translation unit is compiled with exceptions. The library never
 // throws; only the optional throwing conveniences (result::value_or_throw) depend on it.
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
@@ -61,6 +52,31 @@
 #ifndef BRINE_CALLER_ARENA
 #define BRINE_CALLER_ARENA 0
 #endif
+
+// BRINE_NAMESPACE_BEGIN / _END: one inline namespace named after the version and every setting
+// that changes a type (as nlohmann/json does): v0, v0_arena with BRINE_CALLER_ARENA (the
+// allocator type of every container differs), v0_nothreads without BRINE_HAS_THREADS (the
+// hasher's members differ). Two brine versions, or two translation units built with different
+// settings, then never violate the one-definition rule: their symbols differ, and a mix fails to
+// link instead of running with mismatched layouts.
+#if BRINE_CALLER_ARENA
+#define BRINE_ABI_TAG_ARENA _arena
+#else
+#define BRINE_ABI_TAG_ARENA
+#endif
+#if BRINE_HAS_THREADS
+#define BRINE_ABI_TAG_THREADS
+#else
+#define BRINE_ABI_TAG_THREADS _nothreads
+#endif
+#define BRINE_ABI_JOIN(version, arena, threads) version##arena##threads
+#define BRINE_ABI_NAME(version, arena, threads) BRINE_ABI_JOIN(version, arena, threads)
+#define BRINE_NAMESPACE_BEGIN \
+    namespace brine {         \
+    inline namespace BRINE_ABI_NAME(v0, BRINE_ABI_TAG_ARENA, BRINE_ABI_TAG_THREADS) {
+#define BRINE_NAMESPACE_END \
+    }                       \
+    }
 
 // BRINE_TARGET(features): compile one function for extra instruction-set features (GCC/Clang
 // function multiversioning), so accelerated paths exist without raising the baseline of the whole
