@@ -4,6 +4,7 @@
 #include <brine/brine.hpp>
 #include <doctest/doctest.h>
 
+#include "disarm_testing.hpp"
 #include "test_files.hpp"
 
 #include <cstdint>
@@ -56,15 +57,8 @@ std::uint64_t first_persistent_id(byte_view pickle_bytes) {
 }
 
 bytes data_pkl_of(const std::string& path) {
-    const bytes file = brine_test::read_file(path);
-    const memory_source source(byte_view(file.data(), file.size()));
-    auto archive = zip::reader<memory_source>::open(source);
-    REQUIRE(archive);
-    auto record = archive->find_record("data.pkl");
-    REQUIRE(record);
     bytes out;
-    vector_sink sink(out);
-    REQUIRE(archive->extract(**record, sink));
+    REQUIRE(brine_test::record_of(brine_test::read_file(path), "data.pkl", out));
     return out;
 }
 

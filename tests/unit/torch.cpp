@@ -589,14 +589,8 @@ TEST_CASE("the version record is read as torch reads it: required, a decimal num
     // brine writes version "3\n", as torch.save does.
     out.clear();
     REQUIRE(disarm_bytes(with("10\n"), out));
-    memory_source source(byte_view(out.data(), out.size()));
-    auto rebuilt = zip::reader<memory_source>::open(source);
-    REQUIRE(rebuilt);
-    auto version = rebuilt->find_record("version");
-    REQUIRE(version);
     bytes text;
-    vector_sink text_sink(text);
-    REQUIRE(rebuilt->extract(**version, text_sink));
+    REQUIRE(brine_test::record_of(out, "version", text));
     CHECK(std::string(text.begin(), text.end()) == "3\n");
 }
 
