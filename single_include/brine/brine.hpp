@@ -13900,6 +13900,8 @@ BRINE_NAMESPACE_END
 // refused with a message saying what was compiled out.
 
 
+#include <type_traits>
+
 BRINE_NAMESPACE_BEGIN
 namespace torch {
 namespace formats {
@@ -13916,6 +13918,29 @@ struct checkpoints_only {
     static constexpr bool numpy = false;
     static constexpr bool weight_extraction = false;
 };
+
+namespace detail {
+template <class F, class = void>
+struct has_numpy : std::false_type {};
+template <class F>
+struct has_numpy<F, std::enable_if_t<std::is_same_v<std::remove_cv_t<decltype(F::numpy)>, bool>>> : std::true_type {};
+template <class F, class = void>
+struct has_weight_extraction : std::false_type {};
+template <class F>
+struct has_weight_extraction<F, std::enable_if_t<std::is_same_v<std::remove_cv_t<decltype(F::weight_extraction)>, bool>>>
+    : std::true_type {};
+}  // namespace detail
+
+// A Formats policy: two static constexpr bools, each a reader compiled in or left out.
+template <class F>
+inline constexpr bool is_formats_v = detail::has_numpy<F>::value && detail::has_weight_extraction<F>::value;
+
+template <class F>
+constexpr bool check_formats() noexcept {
+    static_assert(detail::has_numpy<F>::value, "brine Formats: needs static constexpr bool numpy");
+    static_assert(detail::has_weight_extraction<F>::value, "brine Formats: needs static constexpr bool weight_extraction");
+    return is_formats_v<F>;
+}
 
 }  // namespace formats
 }  // namespace torch
@@ -14258,6 +14283,103 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/torch/legacy.hpp ----
 
+// ---- begin brine/writer/concept.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The Writer slot of a disarmer: what writes the reconstruction of a torch checkpoint (zip or
+// legacy input) once everything was read and judged. writer::torch_zip writes a torch.save
+// archive, writer::basic_safetensors a .safetensors file. A Writer W has
+//
+//   static constexpr std::string_view name    what it writes, for reports ("torch zip")
+//   template <class Parts, class SeekableSink>
+//   status write(const Parts& parts, SeekableSink& out) const
+//                                              writes the whole output to `out`
+//
+// and receives Parts with (parts_archetype below spells out the types):
+//
+//   byte_view pickle() const                  the reconstructed pickle (data.pkl)
+//   std::size_t storage_count() const         the storages to write, in order
+//   torch::storage_ref storage(std::size_t i) const
+//                                              the i-th one, under the record key to write it as
+//   bool known_crc(std::size_t i, std::uint32_t& crc) const
+//                                              its CRC-32 when known in advance (else computed)
+//   status copy_storage(std::size_t i, std::string_view record_name, Sink& sink) const
+//                                              streams its bytes (through the Mtd policy) to sink
+//   status add_record(Archive& archive, std::string_view name, byte_view bytes) const
+//                                              adds a small record through the Mtd policy
+//   status finish_records(Archive& archive) const
+//                                              lets the Mtd policy add its records (a manifest)
+//
+// A Writer that writes nothing is an error the disarmer reports (errc::invalid_argument), never
+// an empty output. check_writer<W>() states each requirement in its own static_assert.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace writer {
+
+// The least a Parts provides and the least a SeekableSink is: a Writer's write() must accept them.
+struct seekable_sink_archetype {
+    status write(byte_view) noexcept { return {}; }
+    status write_at(std::uint64_t, byte_view) noexcept { return {}; }
+};
+struct parts_archetype {
+    [[nodiscard]] byte_view pickle() const noexcept { return {}; }
+    [[nodiscard]] std::size_t storage_count() const noexcept { return 0; }
+    [[nodiscard]] torch::storage_ref storage(std::size_t) const noexcept { return {}; }
+    [[nodiscard]] bool known_crc(std::size_t, std::uint32_t&) const noexcept { return false; }
+    template <class Sink>
+    [[nodiscard]] status copy_storage(std::size_t, std::string_view, Sink&) const noexcept {
+        return {};
+    }
+    template <class Archive>
+    [[nodiscard]] status add_record(Archive&, std::string_view, byte_view) const noexcept {
+        return {};
+    }
+    template <class Archive>
+    [[nodiscard]] status finish_records(Archive&) const noexcept {
+        return {};
+    }
+};
+
+namespace detail {
+
+template <class W, class = void>
+struct has_name : std::false_type {};
+template <class W>
+struct has_name<W, std::enable_if_t<std::is_convertible_v<decltype(W::name), std::string_view>>> : std::true_type {};
+template <class W, class = void>
+struct has_write : std::false_type {};
+template <class W>
+struct has_write<W, std::enable_if_t<std::is_same_v<decltype(std::declval<const W&>().write(
+                                                        std::declval<const parts_archetype&>(),
+                                                        std::declval<seekable_sink_archetype&>())),
+                                                    status>>> : std::true_type {};
+
+}  // namespace detail
+
+template <class W>
+inline constexpr bool is_writer_v = detail::has_name<W>::value && detail::has_write<W>::value;
+
+template <class W>
+constexpr bool check_writer() noexcept {
+    static_assert(detail::has_name<W>::value, "brine Writer: needs static constexpr std::string_view name");
+    static_assert(detail::has_write<W>::value,
+                  "brine Writer: needs template <class Parts, class SeekableSink> status write(const Parts&, "
+                  "SeekableSink&) const (writer/concept.hpp)");
+    return is_writer_v<W>;
+}
+
+}  // namespace writer
+BRINE_NAMESPACE_END
+
+// ---- end brine/writer/concept.hpp ----
+
 // ---- begin brine/writer/torch_zip.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -14442,18 +14564,22 @@ template <class OpcodeReader, class Allowlist, class Writer, class Mtd, class Fo
 class basic_disarmer {
     static_assert((pickle::check_reader<OpcodeReader>(), true));  // one error per failed requirement, no more
     static_assert((policy::check_policy<Allowlist>(), true));
+    static_assert((writer::check_writer<Writer>(), true));
+    static_assert((formats::check_formats<Formats>(), true));
 
 public:
     // Every pickle of every format is read by OpcodeReader (the bundled reader when it does not
     // qualify: the static_assert above is then the one error reported).
     using reader_type = pickle::reader_or_default<OpcodeReader>;
     using limits_type = typename reader_type::limits_type;
-    // The same for the allowlist: a stand-in that refuses everything.
+    // The same for the allowlist (a stand-in that refuses everything), the writer and the formats.
     using allowlist_type = policy::policy_or_default<Allowlist>;
+    using writer_type = std::conditional_t<writer::is_writer_v<Writer>, Writer, writer::torch_zip>;
+    using formats_type = std::conditional_t<formats::is_formats_v<Formats>, Formats, formats::checkpoints_only>;
     using machine_type = pickle::machine<allowlist_type, limits_type, reader_type>;
 
     explicit basic_disarmer(Allowlist allowlist = {}, Writer writer = {}, Mtd mtd = {}) noexcept
-        : allowlist_(gate(std::move(allowlist))), writer_(std::move(writer)), mtd_(std::move(mtd)) {}
+        : allowlist_(gate(std::move(allowlist))), writer_(gate(std::move(writer))), mtd_(std::move(mtd)) {}
 
     // Called as storage bytes are written (every 8 MiB and at the end): done and total bytes.
     using progress_callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
@@ -14521,7 +14647,7 @@ public:
 private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
-        if constexpr (!Formats::weight_extraction) {
+        if constexpr (!formats_type::weight_extraction) {
             if (extract_weights_)
                 return error{errc::invalid_argument, 0,
                              "a disarmer compiled with weight extraction (its Formats policy leaves it out)"};
@@ -14534,7 +14660,7 @@ private:
             case format::tar:
                 return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
             case format::numpy:
-                if constexpr (Formats::numpy) return run_npy(file, out, write);
+                if constexpr (formats_type::numpy) return run_npy(file, out, write);
                 return error{errc::torch_not_a_checkpoint, 0,
                              "a torch checkpoint or pickle (this disarmer's Formats policy leaves NumPy out)"};
         }
@@ -14546,7 +14672,7 @@ private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
         auto archive = zip::reader<RandomAccessSource>::open(source);
-        if constexpr (Formats::numpy) {
+        if constexpr (formats_type::numpy) {
             if (!archive && archive.err().code == errc::zip_multiple_roots) {
                 // No single folder: not torch.save's layout; an .npz (members at the top level) is.
                 auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
@@ -14723,7 +14849,7 @@ private:
         if (!extracting()) {
             machine_type machine(allowlist_);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        } else if constexpr (Formats::weight_extraction) {
+        } else if constexpr (formats_type::weight_extraction) {
             const policy::module_structure<allowlist_type> structure(allowlist_);
             pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> machine(structure);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
@@ -14735,7 +14861,7 @@ private:
 
     // extract_weights_, known false at compile time when the Formats policy leaves extraction out.
     [[nodiscard]] bool extracting() const noexcept {
-        if constexpr (Formats::weight_extraction) return extract_weights_;
+        if constexpr (formats_type::weight_extraction) return extract_weights_;
         return false;
     }
 
@@ -14846,7 +14972,7 @@ private:
 
     result<legacy_stream> read_legacy_stream(byte_view file, std::uint64_t offset, machine_type& machine,
                                              report& out_report) {
-        if constexpr (Formats::weight_extraction) {
+        if constexpr (formats_type::weight_extraction) {
             if (extract_weights_) {
                 const policy::module_structure<allowlist_type> structure(allowlist_);
                 pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> module_machine(structure);
@@ -14870,6 +14996,9 @@ private:
         const detail::output_parts<Copier, Mtd> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, mtd_,
                                                       records);
         BRINE_TRY(writer_.write(parts, counted));
+        if (counted.count() == 0)
+            return error{errc::invalid_argument, 0, "a Writer that writes the output (it wrote nothing)",
+                         writer_type::name};
         out_report.output_size = counted.count();
         return {};
     }
@@ -14878,9 +15007,13 @@ private:
         if constexpr (std::is_same_v<allowlist_type, Allowlist>) return allowlist;
         else return allowlist_type{};
     }
+    [[nodiscard]] static writer_type gate(Writer writer) noexcept {
+        if constexpr (std::is_same_v<writer_type, Writer>) return writer;
+        else return writer_type{};
+    }
 
     allowlist_type allowlist_;
-    Writer writer_;
+    writer_type writer_;
     Mtd mtd_;
     bool extract_weights_ = false;
     progress_callback progress_ = nullptr;

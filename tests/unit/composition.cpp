@@ -111,3 +111,51 @@ TEST_CASE("what a user's Reader refuses ends the disarm with its error, and noth
     CHECK(plain);
     counting_reader::refuse_persistent_ids = false;
 }
+
+namespace {
+
+// A user's Writer: torch.save's archive, counted.
+struct counting_writer : writer::torch_zip {
+    static inline int calls = 0;
+    template <class Parts, class SeekableSink>
+    [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
+        ++calls;
+        return torch_zip::write(parts, out);
+    }
+};
+// One that accepts the call and writes nothing.
+struct silent_writer {
+    static constexpr std::string_view name = "silent";
+    template <class Parts, class SeekableSink>
+    [[nodiscard]] status write(const Parts&, SeekableSink&) const noexcept {
+        return {};
+    }
+};
+static_assert(writer::is_writer_v<counting_writer> && writer::is_writer_v<silent_writer>);
+static_assert(writer::is_writer_v<writer::torch_zip> && writer::is_writer_v<writer::safetensors>);
+
+}  // namespace
+
+TEST_CASE("a user's Writer writes the reconstruction; one that writes nothing is an error, not an empty file") {
+    brine_test::scratch_dir dir("composition-writer");
+    const std::string in = fixture("torch/mlp_state_dict.pt");
+    const std::string out = (dir / "out.pt").string();
+    const std::string reference = (dir / "reference.pt").string();
+    torch::disarmer plain;
+    REQUIRE(plain.disarm_file(in.c_str(), reference.c_str()));
+
+    counting_writer::calls = 0;
+    torch::basic_disarmer<pickle::reader<>, policy::torch_weights_only, counting_writer, mtd::none> counted;
+    auto done = counted.disarm_file(in.c_str(), out.c_str());
+    REQUIRE(done);
+    CHECK(counting_writer::calls == 1);
+    CHECK(brine_test::read_file(out) == brine_test::read_file(reference));
+
+    std::remove(out.c_str());
+    torch::basic_disarmer<pickle::reader<>, policy::torch_weights_only, silent_writer, mtd::none> silent;
+    auto refused = silent.disarm_file(in.c_str(), out.c_str());
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().code == errc::invalid_argument);
+    CHECK(std::string(refused.err().entry.view()) == "silent");
+    CHECK_FALSE(brine_test::exists(out));
+}

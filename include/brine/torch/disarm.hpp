@@ -38,6 +38,7 @@
 #include <brine/torch/legacy.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/torch/tensors.hpp>
+#include <brine/writer/concept.hpp>
 #include <brine/writer/torch_zip.hpp>
 #include <brine/zip/reader.hpp>
 
@@ -155,18 +156,22 @@ template <class OpcodeReader, class Allowlist, class Writer, class Mtd, class Fo
 class basic_disarmer {
     static_assert((pickle::check_reader<OpcodeReader>(), true));  // one error per failed requirement, no more
     static_assert((policy::check_policy<Allowlist>(), true));
+    static_assert((writer::check_writer<Writer>(), true));
+    static_assert((formats::check_formats<Formats>(), true));
 
 public:
     // Every pickle of every format is read by OpcodeReader (the bundled reader when it does not
     // qualify: the static_assert above is then the one error reported).
     using reader_type = pickle::reader_or_default<OpcodeReader>;
     using limits_type = typename reader_type::limits_type;
-    // The same for the allowlist: a stand-in that refuses everything.
+    // The same for the allowlist (a stand-in that refuses everything), the writer and the formats.
     using allowlist_type = policy::policy_or_default<Allowlist>;
+    using writer_type = std::conditional_t<writer::is_writer_v<Writer>, Writer, writer::torch_zip>;
+    using formats_type = std::conditional_t<formats::is_formats_v<Formats>, Formats, formats::checkpoints_only>;
     using machine_type = pickle::machine<allowlist_type, limits_type, reader_type>;
 
     explicit basic_disarmer(Allowlist allowlist = {}, Writer writer = {}, Mtd mtd = {}) noexcept
-        : allowlist_(gate(std::move(allowlist))), writer_(std::move(writer)), mtd_(std::move(mtd)) {}
+        : allowlist_(gate(std::move(allowlist))), writer_(gate(std::move(writer))), mtd_(std::move(mtd)) {}
 
     // Called as storage bytes are written (every 8 MiB and at the end): done and total bytes.
     using progress_callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
@@ -234,7 +239,7 @@ public:
 private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
-        if constexpr (!Formats::weight_extraction) {
+        if constexpr (!formats_type::weight_extraction) {
             if (extract_weights_)
                 return error{errc::invalid_argument, 0,
                              "a disarmer compiled with weight extraction (its Formats policy leaves it out)"};
@@ -247,7 +252,7 @@ private:
             case format::tar:
                 return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
             case format::numpy:
-                if constexpr (Formats::numpy) return run_npy(file, out, write);
+                if constexpr (formats_type::numpy) return run_npy(file, out, write);
                 return error{errc::torch_not_a_checkpoint, 0,
                              "a torch checkpoint or pickle (this disarmer's Formats policy leaves NumPy out)"};
         }
@@ -259,7 +264,7 @@ private:
     template <class RandomAccessSource, class SeekableSink>
     result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
         auto archive = zip::reader<RandomAccessSource>::open(source);
-        if constexpr (Formats::numpy) {
+        if constexpr (formats_type::numpy) {
             if (!archive && archive.err().code == errc::zip_multiple_roots) {
                 // No single folder: not torch.save's layout; an .npz (members at the top level) is.
                 auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
@@ -436,7 +441,7 @@ private:
         if (!extracting()) {
             machine_type machine(allowlist_);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        } else if constexpr (Formats::weight_extraction) {
+        } else if constexpr (formats_type::weight_extraction) {
             const policy::module_structure<allowlist_type> structure(allowlist_);
             pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> machine(structure);
             BRINE_TRY(machine.run(pickle_bytes, evaluated));
@@ -448,7 +453,7 @@ private:
 
     // extract_weights_, known false at compile time when the Formats policy leaves extraction out.
     [[nodiscard]] bool extracting() const noexcept {
-        if constexpr (Formats::weight_extraction) return extract_weights_;
+        if constexpr (formats_type::weight_extraction) return extract_weights_;
         return false;
     }
 
@@ -559,7 +564,7 @@ private:
 
     result<legacy_stream> read_legacy_stream(byte_view file, std::uint64_t offset, machine_type& machine,
                                              report& out_report) {
-        if constexpr (Formats::weight_extraction) {
+        if constexpr (formats_type::weight_extraction) {
             if (extract_weights_) {
                 const policy::module_structure<allowlist_type> structure(allowlist_);
                 pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> module_machine(structure);
@@ -583,6 +588,9 @@ private:
         const detail::output_parts<Copier, Mtd> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, mtd_,
                                                       records);
         BRINE_TRY(writer_.write(parts, counted));
+        if (counted.count() == 0)
+            return error{errc::invalid_argument, 0, "a Writer that writes the output (it wrote nothing)",
+                         writer_type::name};
         out_report.output_size = counted.count();
         return {};
     }
@@ -591,9 +599,13 @@ private:
         if constexpr (std::is_same_v<allowlist_type, Allowlist>) return allowlist;
         else return allowlist_type{};
     }
+    [[nodiscard]] static writer_type gate(Writer writer) noexcept {
+        if constexpr (std::is_same_v<writer_type, Writer>) return writer;
+        else return writer_type{};
+    }
 
     allowlist_type allowlist_;
-    Writer writer_;
+    writer_type writer_;
     Mtd mtd_;
     bool extract_weights_ = false;
     progress_callback progress_ = nullptr;

@@ -9,6 +9,8 @@
 
 #include <brine/config.hpp>
 
+#include <type_traits>
+
 BRINE_NAMESPACE_BEGIN
 namespace torch {
 namespace formats {
@@ -25,6 +27,29 @@ struct checkpoints_only {
     static constexpr bool numpy = false;
     static constexpr bool weight_extraction = false;
 };
+
+namespace detail {
+template <class F, class = void>
+struct has_numpy : std::false_type {};
+template <class F>
+struct has_numpy<F, std::enable_if_t<std::is_same_v<std::remove_cv_t<decltype(F::numpy)>, bool>>> : std::true_type {};
+template <class F, class = void>
+struct has_weight_extraction : std::false_type {};
+template <class F>
+struct has_weight_extraction<F, std::enable_if_t<std::is_same_v<std::remove_cv_t<decltype(F::weight_extraction)>, bool>>>
+    : std::true_type {};
+}  // namespace detail
+
+// A Formats policy: two static constexpr bools, each a reader compiled in or left out.
+template <class F>
+inline constexpr bool is_formats_v = detail::has_numpy<F>::value && detail::has_weight_extraction<F>::value;
+
+template <class F>
+constexpr bool check_formats() noexcept {
+    static_assert(detail::has_numpy<F>::value, "brine Formats: needs static constexpr bool numpy");
+    static_assert(detail::has_weight_extraction<F>::value, "brine Formats: needs static constexpr bool weight_extraction");
+    return is_formats_v<F>;
+}
 
 }  // namespace formats
 }  // namespace torch

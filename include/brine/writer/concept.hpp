@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+//
+// The Writer slot of a disarmer: what writes the reconstruction of a torch checkpoint (zip or
+// legacy input) once everything was read and judged. writer::torch_zip writes a torch.save
+// archive, writer::basic_safetensors a .safetensors file. A Writer W has
+//
+//   static constexpr std::string_view name    what it writes, for reports ("torch zip")
+//   template <class Parts, class SeekableSink>
+//   status write(const Parts& parts, SeekableSink& out) const
+//                                              writes the whole output to `out`
+//
+// and receives Parts with (parts_archetype below spells out the types):
+//
+//   byte_view pickle() const                  the reconstructed pickle (data.pkl)
+//   std::size_t storage_count() const         the storages to write, in order
+//   torch::storage_ref storage(std::size_t i) const
+//                                              the i-th one, under the record key to write it as
+//   bool known_crc(std::size_t i, std::uint32_t& crc) const
+//                                              its CRC-32 when known in advance (else computed)
+//   status copy_storage(std::size_t i, std::string_view record_name, Sink& sink) const
+//                                              streams its bytes (through the Mtd policy) to sink
+//   status add_record(Archive& archive, std::string_view name, byte_view bytes) const
+//                                              adds a small record through the Mtd policy
+//   status finish_records(Archive& archive) const
+//                                              lets the Mtd policy add its records (a manifest)
+//
+// A Writer that writes nothing is an error the disarmer reports (errc::invalid_argument), never
+// an empty output. check_writer<W>() states each requirement in its own static_assert.
+#pragma once
+
+#include <brine/config.hpp>
+#include <brine/core/bytes.hpp>
+#include <brine/core/result.hpp>
+#include <brine/torch/tensors.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace writer {
+
+// The least a Parts provides and the least a SeekableSink is: a Writer's write() must accept them.
+struct seekable_sink_archetype {
+    status write(byte_view) noexcept { return {}; }
+    status write_at(std::uint64_t, byte_view) noexcept { return {}; }
+};
+struct parts_archetype {
+    [[nodiscard]] byte_view pickle() const noexcept { return {}; }
+    [[nodiscard]] std::size_t storage_count() const noexcept { return 0; }
+    [[nodiscard]] torch::storage_ref storage(std::size_t) const noexcept { return {}; }
+    [[nodiscard]] bool known_crc(std::size_t, std::uint32_t&) const noexcept { return false; }
+    template <class Sink>
+    [[nodiscard]] status copy_storage(std::size_t, std::string_view, Sink&) const noexcept {
+        return {};
+    }
+    template <class Archive>
+    [[nodiscard]] status add_record(Archive&, std::string_view, byte_view) const noexcept {
+        return {};
+    }
+    template <class Archive>
+    [[nodiscard]] status finish_records(Archive&) const noexcept {
+        return {};
+    }
+};
+
+namespace detail {
+
+template <class W, class = void>
+struct has_name : std::false_type {};
+template <class W>
+struct has_name<W, std::enable_if_t<std::is_convertible_v<decltype(W::name), std::string_view>>> : std::true_type {};
+template <class W, class = void>
+struct has_write : std::false_type {};
+template <class W>
+struct has_write<W, std::enable_if_t<std::is_same_v<decltype(std::declval<const W&>().write(
+                                                        std::declval<const parts_archetype&>(),
+                                                        std::declval<seekable_sink_archetype&>())),
+                                                    status>>> : std::true_type {};
+
+}  // namespace detail
+
+template <class W>
+inline constexpr bool is_writer_v = detail::has_name<W>::value && detail::has_write<W>::value;
+
+template <class W>
+constexpr bool check_writer() noexcept {
+    static_assert(detail::has_name<W>::value, "brine Writer: needs static constexpr std::string_view name");
+    static_assert(detail::has_write<W>::value,
+                  "brine Writer: needs template <class Parts, class SeekableSink> status write(const Parts&, "
+                  "SeekableSink&) const (writer/concept.hpp)");
+    return is_writer_v<W>;
+}
+
+}  // namespace writer
+BRINE_NAMESPACE_END
