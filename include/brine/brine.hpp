@@ -8,6 +8,7 @@
 #include <brine/config.hpp>
 
 #include <brine/core/bytes.hpp>
+#include <brine/core/detect.hpp>
 #include <brine/core/cpu.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/file.hpp>

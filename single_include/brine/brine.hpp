@@ -236,6 +236,53 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/core/bytes.hpp ----
 
+// ---- begin brine/core/detect.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Member detection for the policy checks (the detection idiom of the Library Fundamentals TS):
+// an operation is an alias template, e.g.
+//     template <class R> using next_op = decltype(std::declval<R&>().next(std::declval<token&>()));
+// and is_detected_exact_v<status, next_op, R> says whether it is well-formed and yields status.
+// One definition here instead of a false_type/true_type pair per member.
+
+
+#include <type_traits>
+
+BRINE_NAMESPACE_BEGIN
+namespace detail {
+
+struct nonesuch {
+    nonesuch() = delete;
+    ~nonesuch() = delete;
+    nonesuch(const nonesuch&) = delete;
+    void operator=(const nonesuch&) = delete;
+};
+
+template <class AlwaysVoid, template <class...> class Op, class... Args>
+struct detector {
+    using value_t = std::false_type;
+    using type = nonesuch;
+};
+template <template <class...> class Op, class... Args>
+struct detector<std::void_t<Op<Args...>>, Op, Args...> {
+    using value_t = std::true_type;
+    using type = Op<Args...>;
+};
+
+}  // namespace detail
+
+// Whether Op<Args...> is well-formed.
+template <template <class...> class Op, class... Args>
+inline constexpr bool is_detected_v = detail::detector<void, Op, Args...>::value_t::value;
+
+// Whether Op<Args...> is well-formed and is exactly Expected.
+template <class Expected, template <class...> class Op, class... Args>
+inline constexpr bool is_detected_exact_v = std::is_same_v<Expected, typename detail::detector<void, Op, Args...>::type>;
+
+BRINE_NAMESPACE_END
+
+// ---- end brine/core/detect.hpp ----
+
 // ---- begin brine/core/cpu.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -8151,27 +8198,26 @@ BRINE_NAMESPACE_BEGIN
 namespace pickle {
 namespace detail {
 
-template <class R, class = void>
-struct has_limits_type : std::false_type {};
 template <class R>
-struct has_limits_type<R, std::void_t<typename R::limits_type>> : std::true_type {};
-template <class R, class = void>
-struct has_next : std::false_type {};
+using limits_type_op = typename R::limits_type;
 template <class R>
-struct has_next<R, std::enable_if_t<std::is_same_v<decltype(std::declval<R&>().next(std::declval<token&>())), status>>>
-    : std::true_type {};
+using next_op = decltype(std::declval<R&>().next(std::declval<token&>()));
+template <class R>
+inline constexpr bool has_limits_type = is_detected_v<limits_type_op, R>;
+template <class R>
+inline constexpr bool has_next = is_detected_exact_v<status, next_op, R>;
 
 }  // namespace detail
 
 template <class R>
-inline constexpr bool is_reader_v = detail::has_limits_type<R>::value && std::is_constructible_v<R, byte_view> &&
-                                    detail::has_next<R>::value;
+inline constexpr bool is_reader_v = detail::has_limits_type<R> && std::is_constructible_v<R, byte_view> &&
+                                    detail::has_next<R>;
 
 template <class R>
 constexpr bool check_reader() noexcept {
-    static_assert(detail::has_limits_type<R>::value, "brine Reader: needs a member type limits_type (pickle/limits.hpp)");
+    static_assert(detail::has_limits_type<R>, "brine Reader: needs a member type limits_type (pickle/limits.hpp)");
     static_assert(std::is_constructible_v<R, byte_view>, "brine Reader: needs a constructor R(byte_view)");
-    static_assert(detail::has_next<R>::value, "brine Reader: needs status next(pickle::token&)");
+    static_assert(detail::has_next<R>, "brine Reader: needs status next(pickle::token&)");
     return is_reader_v<R>;
 }
 
@@ -8890,74 +8936,62 @@ namespace policy {
 namespace detail {
 // Optional: node_id resolve_persistent_id(const pickle::graph&, node_id id) const — the value an
 // allowed persistent id stands for, or pickle::no_node to keep the persistent id itself.
-template <class P, class = void>
-struct has_resolve_persistent_id : std::false_type {};
 template <class P>
-struct has_resolve_persistent_id<
-    P, std::enable_if_t<std::is_same_v<decltype(std::declval<const P&>().resolve_persistent_id(
-                                           std::declval<const pickle::graph&>(), pickle::node_id{})),
-                                       pickle::node_id>>> : std::true_type {};
-
-template <class P, class = void>
-struct has_allow_global : std::false_type {};
+using resolve_persistent_id_op =
+    decltype(std::declval<const P&>().resolve_persistent_id(std::declval<const pickle::graph&>(), pickle::node_id{}));
 template <class P>
-struct has_allow_global<P, std::enable_if_t<std::is_same_v<
-                               decltype(std::declval<const P&>().allow_global(std::declval<const qualified_name&>())),
-                               verdict>>> : std::true_type {};
-
-template <class P, class = void>
-struct has_allow_call : std::false_type {};
+using allow_global_op = decltype(std::declval<const P&>().allow_global(std::declval<const qualified_name&>()));
 template <class P>
-struct has_allow_call<P, std::enable_if_t<std::is_same_v<
-                             decltype(std::declval<const P&>().allow_call(std::declval<const pickle::graph&>(),
-                                                                          pickle::node_id{}, pickle::call_form{})),
-                             verdict>>> : std::true_type {};
+using allow_call_op = decltype(std::declval<const P&>().allow_call(std::declval<const pickle::graph&>(), pickle::node_id{},
+                                                                   pickle::call_form{}));
+template <class P>
+using allow_build_op = decltype(std::declval<const P&>().allow_build(std::declval<const pickle::graph&>(), pickle::node_id{}));
+template <class P>
+using allow_setitem_op =
+    decltype(std::declval<const P&>().allow_setitem(std::declval<const pickle::graph&>(), pickle::node_id{}));
+template <class P>
+using allow_append_op = decltype(std::declval<const P&>().allow_append(std::declval<const pickle::graph&>(),
+                                                                       pickle::node_id{}, pickle::opcode{}));
+template <class P>
+using allow_persistent_id_op = decltype(std::declval<const P&>().allow_persistent_id(
+    std::declval<const pickle::graph&>(), pickle::node_id{}, pickle::opcode{}));
 
-#define BRINE_DETAIL_POLICY_TARGET_TRAIT(member)                                                              \
-    template <class P, class = void>                                                                         \
-    struct has_##member : std::false_type {};                                                                \
-    template <class P>                                                                                       \
-    struct has_##member<P, std::enable_if_t<std::is_same_v<                                                  \
-                               decltype(std::declval<const P&>().member(std::declval<const pickle::graph&>(), \
-                                                                        pickle::node_id{})),                  \
-                               verdict>>> : std::true_type {};
-BRINE_DETAIL_POLICY_TARGET_TRAIT(allow_build)
-BRINE_DETAIL_POLICY_TARGET_TRAIT(allow_setitem)
-#undef BRINE_DETAIL_POLICY_TARGET_TRAIT
-
-#define BRINE_DETAIL_POLICY_OPCODE_TRAIT(member)                                                              \
-    template <class P, class = void>                                                                         \
-    struct has_##member : std::false_type {};                                                                \
-    template <class P>                                                                                       \
-    struct has_##member<P, std::enable_if_t<std::is_same_v<                                                  \
-                               decltype(std::declval<const P&>().member(std::declval<const pickle::graph&>(), \
-                                                                        pickle::node_id{}, pickle::opcode{})), \
-                               verdict>>> : std::true_type {};
-BRINE_DETAIL_POLICY_OPCODE_TRAIT(allow_append)
-BRINE_DETAIL_POLICY_OPCODE_TRAIT(allow_persistent_id)
-#undef BRINE_DETAIL_POLICY_OPCODE_TRAIT
+template <class P>
+inline constexpr bool has_resolve_persistent_id = is_detected_exact_v<pickle::node_id, resolve_persistent_id_op, P>;
+template <class P>
+inline constexpr bool has_allow_global = is_detected_exact_v<verdict, allow_global_op, P>;
+template <class P>
+inline constexpr bool has_allow_call = is_detected_exact_v<verdict, allow_call_op, P>;
+template <class P>
+inline constexpr bool has_allow_build = is_detected_exact_v<verdict, allow_build_op, P>;
+template <class P>
+inline constexpr bool has_allow_setitem = is_detected_exact_v<verdict, allow_setitem_op, P>;
+template <class P>
+inline constexpr bool has_allow_append = is_detected_exact_v<verdict, allow_append_op, P>;
+template <class P>
+inline constexpr bool has_allow_persistent_id = is_detected_exact_v<verdict, allow_persistent_id_op, P>;
 }  // namespace detail
 
 template <class P>
-inline constexpr bool is_policy_v = detail::has_allow_global<P>::value && detail::has_allow_call<P>::value &&
-                                    detail::has_allow_build<P>::value && detail::has_allow_setitem<P>::value &&
-                                    detail::has_allow_append<P>::value &&
-                                    detail::has_allow_persistent_id<P>::value;
+inline constexpr bool is_policy_v = detail::has_allow_global<P> && detail::has_allow_call<P> &&
+                                    detail::has_allow_build<P> && detail::has_allow_setitem<P> &&
+                                    detail::has_allow_append<P> &&
+                                    detail::has_allow_persistent_id<P>;
 
 // One readable message per missing member.
 template <class P>
 constexpr bool check_policy() noexcept {
-    static_assert(detail::has_allow_global<P>::value,
+    static_assert(detail::has_allow_global<P>,
                   "Policy needs: verdict allow_global(const qualified_name&) const noexcept");
-    static_assert(detail::has_allow_call<P>::value,
+    static_assert(detail::has_allow_call<P>,
                   "Policy needs: verdict allow_call(const pickle::graph&, pickle::node_id, pickle::call_form) const");
-    static_assert(detail::has_allow_build<P>::value,
+    static_assert(detail::has_allow_build<P>,
                   "Policy needs: verdict allow_build(const pickle::graph&, pickle::node_id) const noexcept");
-    static_assert(detail::has_allow_setitem<P>::value,
+    static_assert(detail::has_allow_setitem<P>,
                   "Policy needs: verdict allow_setitem(const pickle::graph&, pickle::node_id) const noexcept");
-    static_assert(detail::has_allow_append<P>::value,
+    static_assert(detail::has_allow_append<P>,
                   "Policy needs: verdict allow_append(const pickle::graph&, pickle::node_id, pickle::opcode) const");
-    static_assert(detail::has_allow_persistent_id<P>::value,
+    static_assert(detail::has_allow_persistent_id<P>,
                   "Policy needs: verdict allow_persistent_id(const pickle::graph&, pickle::node_id, pickle::opcode) const");
     return true;
 }
@@ -9744,7 +9778,7 @@ private:
                                                     : policy_->allow_persistent_id(*graph_, pid, t.op);
                 if (!verdict.allowed()) {
                     graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
-                } else if constexpr (policy::detail::has_resolve_persistent_id<policy_type>::value) {
+                } else if constexpr (policy::detail::has_resolve_persistent_id<policy_type>) {
                     // A policy may say what an id stands for (module_structure: the class of a
                     // legacy ('module', class, ...) id), as the loader's persistent_load would.
                     const node_id resolved = policy_->resolve_persistent_id(*graph_, pid);
@@ -13920,25 +13954,24 @@ struct checkpoints_only {
 };
 
 namespace detail {
-template <class F, class = void>
-struct has_numpy : std::false_type {};
 template <class F>
-struct has_numpy<F, std::enable_if_t<std::is_same_v<std::remove_cv_t<decltype(F::numpy)>, bool>>> : std::true_type {};
-template <class F, class = void>
-struct has_weight_extraction : std::false_type {};
+using numpy_op = std::remove_cv_t<decltype(F::numpy)>;
 template <class F>
-struct has_weight_extraction<F, std::enable_if_t<std::is_same_v<std::remove_cv_t<decltype(F::weight_extraction)>, bool>>>
-    : std::true_type {};
+using weight_extraction_op = std::remove_cv_t<decltype(F::weight_extraction)>;
+template <class F>
+inline constexpr bool has_numpy = is_detected_exact_v<bool, numpy_op, F>;
+template <class F>
+inline constexpr bool has_weight_extraction = is_detected_exact_v<bool, weight_extraction_op, F>;
 }  // namespace detail
 
 // A Formats policy: two static constexpr bools, each a reader compiled in or left out.
 template <class F>
-inline constexpr bool is_formats_v = detail::has_numpy<F>::value && detail::has_weight_extraction<F>::value;
+inline constexpr bool is_formats_v = detail::has_numpy<F> && detail::has_weight_extraction<F>;
 
 template <class F>
 constexpr bool check_formats() noexcept {
-    static_assert(detail::has_numpy<F>::value, "brine Formats: needs static constexpr bool numpy");
-    static_assert(detail::has_weight_extraction<F>::value, "brine Formats: needs static constexpr bool weight_extraction");
+    static_assert(detail::has_numpy<F>, "brine Formats: needs static constexpr bool numpy");
+    static_assert(detail::has_weight_extraction<F>, "brine Formats: needs static constexpr bool weight_extraction");
     return is_formats_v<F>;
 }
 
@@ -14349,27 +14382,25 @@ struct parts_archetype {
 
 namespace detail {
 
-template <class W, class = void>
-struct has_name : std::false_type {};
 template <class W>
-struct has_name<W, std::enable_if_t<std::is_convertible_v<decltype(W::name), std::string_view>>> : std::true_type {};
-template <class W, class = void>
-struct has_write : std::false_type {};
+using name_op = decltype(std::string_view(W::name));
 template <class W>
-struct has_write<W, std::enable_if_t<std::is_same_v<decltype(std::declval<const W&>().write(
-                                                        std::declval<const parts_archetype&>(),
-                                                        std::declval<seekable_sink_archetype&>())),
-                                                    status>>> : std::true_type {};
+using write_op = decltype(std::declval<const W&>().write(std::declval<const parts_archetype&>(),
+                                                         std::declval<seekable_sink_archetype&>()));
+template <class W>
+inline constexpr bool has_name = is_detected_v<name_op, W>;
+template <class W>
+inline constexpr bool has_write = is_detected_exact_v<status, write_op, W>;
 
 }  // namespace detail
 
 template <class W>
-inline constexpr bool is_writer_v = detail::has_name<W>::value && detail::has_write<W>::value;
+inline constexpr bool is_writer_v = detail::has_name<W> && detail::has_write<W>;
 
 template <class W>
 constexpr bool check_writer() noexcept {
-    static_assert(detail::has_name<W>::value, "brine Writer: needs static constexpr std::string_view name");
-    static_assert(detail::has_write<W>::value,
+    static_assert(detail::has_name<W>, "brine Writer: needs static constexpr std::string_view name");
+    static_assert(detail::has_write<W>,
                   "brine Writer: needs template <class Parts, class SeekableSink> status write(const Parts&, "
                   "SeekableSink&) const (writer/concept.hpp)");
     return is_writer_v<W>;
@@ -18357,86 +18388,77 @@ struct fixed_strategy : strategy_base {
 
 namespace detail {
 
-template <class S, class = void>
-struct has_select : std::false_type {};
 template <class S>
-struct has_select<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().select(std::string_view())), bool>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_kind : std::false_type {};
+using select_op = decltype(std::declval<S&>().select(std::string_view()));
 template <class S>
-struct has_kind<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().name()), std::string_view>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_prepare : std::false_type {};
+using name_op = decltype(std::declval<const S&>().name());
 template <class S>
-struct has_prepare<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().prepare(
-                                                          std::declval<const strategy_context&>(),
-                                                          std::declval<pickle::graph&>())),
-                                                      status>>> : std::true_type {};
-template <class S, class = void>
-struct has_order : std::false_type {};
+using prepare_op = decltype(std::declval<S&>().prepare(std::declval<const strategy_context&>(), std::declval<pickle::graph&>()));
 template <class S>
-struct has_order<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().order(std::size_t{})), std::size_t>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_record_key : std::false_type {};
+using order_op = decltype(std::declval<const S&>().order(std::size_t{}));
 template <class S>
-struct has_record_key<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().record_key(
-                                                             std::declval<const torch::checkpoint&>(), std::size_t{})),
-                                                         std::string_view>>> : std::true_type {};
-template <class S, class = void>
-struct has_reads_as : std::false_type {};
+using record_key_op = decltype(std::declval<const S&>().record_key(std::declval<const torch::checkpoint&>(), std::size_t{}));
 template <class S>
-struct has_reads_as<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().reads_as(std::size_t{})), std::size_t>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_byte_flags : std::false_type {};
+using reads_as_op = decltype(std::declval<const S&>().reads_as(std::size_t{}));
 template <class S>
-struct has_byte_flags<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().changes_bytes()), bool> &&
-                                          std::is_same_v<decltype(std::declval<const S&>().whole_storage()), bool>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_transform : std::false_type {};
+using changes_bytes_op = decltype(std::declval<const S&>().changes_bytes());
 template <class S>
-struct has_transform<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().transform(
-                                                            std::size_t{}, std::declval<std::vector<std::uint8_t>&>(),
-                                                            std::declval<std::vector<std::uint8_t>&>())),
-                                                        status>>> : std::true_type {};
-template <class S, class = void>
-struct has_transform_piece : std::false_type {};
+using whole_storage_op = decltype(std::declval<const S&>().whole_storage());
 template <class S>
-struct has_transform_piece<S, std::void_t<decltype(std::declval<S&>().transform_piece(
-                                  std::size_t{}, std::uint64_t{}, std::declval<mutable_byte_view>()))>> : std::true_type {};
+using transform_op = decltype(std::declval<S&>().transform(std::size_t{}, std::declval<std::vector<std::uint8_t>&>(),
+                                                           std::declval<std::vector<std::uint8_t>&>()));
+template <class S>
+using transform_piece_op =
+    decltype(std::declval<S&>().transform_piece(std::size_t{}, std::uint64_t{}, std::declval<mutable_byte_view>()));
+
+template <class S>
+inline constexpr bool has_select = is_detected_exact_v<bool, select_op, S>;
+template <class S>
+inline constexpr bool has_name = is_detected_exact_v<std::string_view, name_op, S>;
+template <class S>
+inline constexpr bool has_prepare = is_detected_exact_v<status, prepare_op, S>;
+template <class S>
+inline constexpr bool has_order = is_detected_exact_v<std::size_t, order_op, S>;
+template <class S>
+inline constexpr bool has_record_key = is_detected_exact_v<std::string_view, record_key_op, S>;
+template <class S>
+inline constexpr bool has_reads_as = is_detected_exact_v<std::size_t, reads_as_op, S>;
+template <class S>
+inline constexpr bool has_byte_flags =
+    is_detected_exact_v<bool, changes_bytes_op, S> && is_detected_exact_v<bool, whole_storage_op, S>;
+template <class S>
+inline constexpr bool has_transform = is_detected_exact_v<status, transform_op, S>;
+template <class S>
+inline constexpr bool has_transform_piece = is_detected_v<transform_piece_op, S>;
 
 }  // namespace detail
 
 // Whether S has every member of a Strategy.
 template <class S>
 inline constexpr bool is_strategy_v =
-    std::is_default_constructible_v<S> && detail::has_select<S>::value && detail::has_kind<S>::value &&
-    detail::has_prepare<S>::value && detail::has_order<S>::value && detail::has_record_key<S>::value &&
-    detail::has_reads_as<S>::value && detail::has_byte_flags<S>::value && detail::has_transform<S>::value &&
-    detail::has_transform_piece<S>::value;
+    std::is_default_constructible_v<S> && detail::has_select<S> && detail::has_name<S> &&
+    detail::has_prepare<S> && detail::has_order<S> && detail::has_record_key<S> &&
+    detail::has_reads_as<S> && detail::has_byte_flags<S> && detail::has_transform<S> &&
+    detail::has_transform_piece<S>;
 
 // One static_assert per requirement: the first one that fails is the one the compiler reports.
 template <class S>
 constexpr bool check_strategy() {
     static_assert(std::is_default_constructible_v<S>, "brine Strategy: must be default-constructible");
-    static_assert(detail::has_select<S>::value, "brine Strategy: needs bool select(std::string_view name)");
-    static_assert(detail::has_kind<S>::value, "brine Strategy: needs std::string_view name() const");
-    static_assert(detail::has_prepare<S>::value,
+    static_assert(detail::has_select<S>, "brine Strategy: needs bool select(std::string_view name)");
+    static_assert(detail::has_name<S>, "brine Strategy: needs std::string_view name() const");
+    static_assert(detail::has_prepare<S>,
                   "brine Strategy: needs status prepare(const mtd::strategy_context&, pickle::graph&)");
-    static_assert(detail::has_order<S>::value, "brine Strategy: needs std::size_t order(std::size_t) const");
-    static_assert(detail::has_record_key<S>::value,
+    static_assert(detail::has_order<S>, "brine Strategy: needs std::size_t order(std::size_t) const");
+    static_assert(detail::has_record_key<S>,
                   "brine Strategy: needs std::string_view record_key(const torch::checkpoint&, std::size_t) const");
-    static_assert(detail::has_reads_as<S>::value, "brine Strategy: needs std::size_t reads_as(std::size_t) const");
-    static_assert(detail::has_byte_flags<S>::value,
+    static_assert(detail::has_reads_as<S>, "brine Strategy: needs std::size_t reads_as(std::size_t) const");
+    static_assert(detail::has_byte_flags<S>,
                   "brine Strategy: needs bool changes_bytes() const and bool whole_storage() const");
-    static_assert(detail::has_transform<S>::value,
+    static_assert(detail::has_transform<S>,
                   "brine Strategy: needs status transform(std::size_t, std::vector<std::uint8_t>&, "
                   "std::vector<std::uint8_t>&)");
-    static_assert(detail::has_transform_piece<S>::value,
+    static_assert(detail::has_transform_piece<S>,
                   "brine Strategy: needs void transform_piece(std::size_t, std::uint64_t, mutable_byte_view)");
     return is_strategy_v<S>;
 }

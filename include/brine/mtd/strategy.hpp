@@ -44,6 +44,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/detect.hpp>
 #include <brine/core/result.hpp>
 #include <brine/mtd/derive.hpp>
 #include <brine/mtd/digest.hpp>
@@ -103,86 +104,77 @@ struct fixed_strategy : strategy_base {
 
 namespace detail {
 
-template <class S, class = void>
-struct has_select : std::false_type {};
 template <class S>
-struct has_select<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().select(std::string_view())), bool>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_kind : std::false_type {};
+using select_op = decltype(std::declval<S&>().select(std::string_view()));
 template <class S>
-struct has_kind<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().name()), std::string_view>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_prepare : std::false_type {};
+using name_op = decltype(std::declval<const S&>().name());
 template <class S>
-struct has_prepare<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().prepare(
-                                                          std::declval<const strategy_context&>(),
-                                                          std::declval<pickle::graph&>())),
-                                                      status>>> : std::true_type {};
-template <class S, class = void>
-struct has_order : std::false_type {};
+using prepare_op = decltype(std::declval<S&>().prepare(std::declval<const strategy_context&>(), std::declval<pickle::graph&>()));
 template <class S>
-struct has_order<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().order(std::size_t{})), std::size_t>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_record_key : std::false_type {};
+using order_op = decltype(std::declval<const S&>().order(std::size_t{}));
 template <class S>
-struct has_record_key<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().record_key(
-                                                             std::declval<const torch::checkpoint&>(), std::size_t{})),
-                                                         std::string_view>>> : std::true_type {};
-template <class S, class = void>
-struct has_reads_as : std::false_type {};
+using record_key_op = decltype(std::declval<const S&>().record_key(std::declval<const torch::checkpoint&>(), std::size_t{}));
 template <class S>
-struct has_reads_as<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().reads_as(std::size_t{})), std::size_t>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_byte_flags : std::false_type {};
+using reads_as_op = decltype(std::declval<const S&>().reads_as(std::size_t{}));
 template <class S>
-struct has_byte_flags<S, std::enable_if_t<std::is_same_v<decltype(std::declval<const S&>().changes_bytes()), bool> &&
-                                          std::is_same_v<decltype(std::declval<const S&>().whole_storage()), bool>>>
-    : std::true_type {};
-template <class S, class = void>
-struct has_transform : std::false_type {};
+using changes_bytes_op = decltype(std::declval<const S&>().changes_bytes());
 template <class S>
-struct has_transform<S, std::enable_if_t<std::is_same_v<decltype(std::declval<S&>().transform(
-                                                            std::size_t{}, std::declval<std::vector<std::uint8_t>&>(),
-                                                            std::declval<std::vector<std::uint8_t>&>())),
-                                                        status>>> : std::true_type {};
-template <class S, class = void>
-struct has_transform_piece : std::false_type {};
+using whole_storage_op = decltype(std::declval<const S&>().whole_storage());
 template <class S>
-struct has_transform_piece<S, std::void_t<decltype(std::declval<S&>().transform_piece(
-                                  std::size_t{}, std::uint64_t{}, std::declval<mutable_byte_view>()))>> : std::true_type {};
+using transform_op = decltype(std::declval<S&>().transform(std::size_t{}, std::declval<std::vector<std::uint8_t>&>(),
+                                                           std::declval<std::vector<std::uint8_t>&>()));
+template <class S>
+using transform_piece_op =
+    decltype(std::declval<S&>().transform_piece(std::size_t{}, std::uint64_t{}, std::declval<mutable_byte_view>()));
+
+template <class S>
+inline constexpr bool has_select = is_detected_exact_v<bool, select_op, S>;
+template <class S>
+inline constexpr bool has_name = is_detected_exact_v<std::string_view, name_op, S>;
+template <class S>
+inline constexpr bool has_prepare = is_detected_exact_v<status, prepare_op, S>;
+template <class S>
+inline constexpr bool has_order = is_detected_exact_v<std::size_t, order_op, S>;
+template <class S>
+inline constexpr bool has_record_key = is_detected_exact_v<std::string_view, record_key_op, S>;
+template <class S>
+inline constexpr bool has_reads_as = is_detected_exact_v<std::size_t, reads_as_op, S>;
+template <class S>
+inline constexpr bool has_byte_flags =
+    is_detected_exact_v<bool, changes_bytes_op, S> && is_detected_exact_v<bool, whole_storage_op, S>;
+template <class S>
+inline constexpr bool has_transform = is_detected_exact_v<status, transform_op, S>;
+template <class S>
+inline constexpr bool has_transform_piece = is_detected_v<transform_piece_op, S>;
 
 }  // namespace detail
 
 // Whether S has every member of a Strategy.
 template <class S>
 inline constexpr bool is_strategy_v =
-    std::is_default_constructible_v<S> && detail::has_select<S>::value && detail::has_kind<S>::value &&
-    detail::has_prepare<S>::value && detail::has_order<S>::value && detail::has_record_key<S>::value &&
-    detail::has_reads_as<S>::value && detail::has_byte_flags<S>::value && detail::has_transform<S>::value &&
-    detail::has_transform_piece<S>::value;
+    std::is_default_constructible_v<S> && detail::has_select<S> && detail::has_name<S> &&
+    detail::has_prepare<S> && detail::has_order<S> && detail::has_record_key<S> &&
+    detail::has_reads_as<S> && detail::has_byte_flags<S> && detail::has_transform<S> &&
+    detail::has_transform_piece<S>;
 
 // One static_assert per requirement: the first one that fails is the one the compiler reports.
 template <class S>
 constexpr bool check_strategy() {
     static_assert(std::is_default_constructible_v<S>, "brine Strategy: must be default-constructible");
-    static_assert(detail::has_select<S>::value, "brine Strategy: needs bool select(std::string_view name)");
-    static_assert(detail::has_kind<S>::value, "brine Strategy: needs std::string_view name() const");
-    static_assert(detail::has_prepare<S>::value,
+    static_assert(detail::has_select<S>, "brine Strategy: needs bool select(std::string_view name)");
+    static_assert(detail::has_name<S>, "brine Strategy: needs std::string_view name() const");
+    static_assert(detail::has_prepare<S>,
                   "brine Strategy: needs status prepare(const mtd::strategy_context&, pickle::graph&)");
-    static_assert(detail::has_order<S>::value, "brine Strategy: needs std::size_t order(std::size_t) const");
-    static_assert(detail::has_record_key<S>::value,
+    static_assert(detail::has_order<S>, "brine Strategy: needs std::size_t order(std::size_t) const");
+    static_assert(detail::has_record_key<S>,
                   "brine Strategy: needs std::string_view record_key(const torch::checkpoint&, std::size_t) const");
-    static_assert(detail::has_reads_as<S>::value, "brine Strategy: needs std::size_t reads_as(std::size_t) const");
-    static_assert(detail::has_byte_flags<S>::value,
+    static_assert(detail::has_reads_as<S>, "brine Strategy: needs std::size_t reads_as(std::size_t) const");
+    static_assert(detail::has_byte_flags<S>,
                   "brine Strategy: needs bool changes_bytes() const and bool whole_storage() const");
-    static_assert(detail::has_transform<S>::value,
+    static_assert(detail::has_transform<S>,
                   "brine Strategy: needs status transform(std::size_t, std::vector<std::uint8_t>&, "
                   "std::vector<std::uint8_t>&)");
-    static_assert(detail::has_transform_piece<S>::value,
+    static_assert(detail::has_transform_piece<S>,
                   "brine Strategy: needs void transform_piece(std::size_t, std::uint64_t, mutable_byte_view)");
     return is_strategy_v<S>;
 }

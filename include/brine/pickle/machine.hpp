@@ -716,7 +716,7 @@ private:
                                                     : policy_->allow_persistent_id(*graph_, pid, t.op);
                 if (!verdict.allowed()) {
                     graph_->block(*id, finding{t.op, t.offset, {}, {}, verdict.refusal});
-                } else if constexpr (policy::detail::has_resolve_persistent_id<policy_type>::value) {
+                } else if constexpr (policy::detail::has_resolve_persistent_id<policy_type>) {
                     // A policy may say what an id stands for (module_structure: the class of a
                     // legacy ('module', class, ...) id), as the loader's persistent_load would.
                     const node_id resolved = policy_->resolve_persistent_id(*graph_, pid);

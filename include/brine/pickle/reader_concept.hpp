@@ -18,6 +18,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/detect.hpp>
 #include <brine/core/result.hpp>
 #include <brine/pickle/reader.hpp>
 #include <brine/pickle/token.hpp>
@@ -29,27 +30,26 @@ BRINE_NAMESPACE_BEGIN
 namespace pickle {
 namespace detail {
 
-template <class R, class = void>
-struct has_limits_type : std::false_type {};
 template <class R>
-struct has_limits_type<R, std::void_t<typename R::limits_type>> : std::true_type {};
-template <class R, class = void>
-struct has_next : std::false_type {};
+using limits_type_op = typename R::limits_type;
 template <class R>
-struct has_next<R, std::enable_if_t<std::is_same_v<decltype(std::declval<R&>().next(std::declval<token&>())), status>>>
-    : std::true_type {};
+using next_op = decltype(std::declval<R&>().next(std::declval<token&>()));
+template <class R>
+inline constexpr bool has_limits_type = is_detected_v<limits_type_op, R>;
+template <class R>
+inline constexpr bool has_next = is_detected_exact_v<status, next_op, R>;
 
 }  // namespace detail
 
 template <class R>
-inline constexpr bool is_reader_v = detail::has_limits_type<R>::value && std::is_constructible_v<R, byte_view> &&
-                                    detail::has_next<R>::value;
+inline constexpr bool is_reader_v = detail::has_limits_type<R> && std::is_constructible_v<R, byte_view> &&
+                                    detail::has_next<R>;
 
 template <class R>
 constexpr bool check_reader() noexcept {
-    static_assert(detail::has_limits_type<R>::value, "brine Reader: needs a member type limits_type (pickle/limits.hpp)");
+    static_assert(detail::has_limits_type<R>, "brine Reader: needs a member type limits_type (pickle/limits.hpp)");
     static_assert(std::is_constructible_v<R, byte_view>, "brine Reader: needs a constructor R(byte_view)");
-    static_assert(detail::has_next<R>::value, "brine Reader: needs status next(pickle::token&)");
+    static_assert(detail::has_next<R>, "brine Reader: needs status next(pickle::token&)");
     return is_reader_v<R>;
 }
 

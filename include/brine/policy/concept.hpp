@@ -19,6 +19,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/detect.hpp>
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/value.hpp>
 #include <brine/policy/name_table.hpp>
@@ -33,74 +34,62 @@ namespace policy {
 namespace detail {
 // Optional: node_id resolve_persistent_id(const pickle::graph&, node_id id) const — the value an
 // allowed persistent id stands for, or pickle::no_node to keep the persistent id itself.
-template <class P, class = void>
-struct has_resolve_persistent_id : std::false_type {};
 template <class P>
-struct has_resolve_persistent_id<
-    P, std::enable_if_t<std::is_same_v<decltype(std::declval<const P&>().resolve_persistent_id(
-                                           std::declval<const pickle::graph&>(), pickle::node_id{})),
-                                       pickle::node_id>>> : std::true_type {};
-
-template <class P, class = void>
-struct has_allow_global : std::false_type {};
+using resolve_persistent_id_op =
+    decltype(std::declval<const P&>().resolve_persistent_id(std::declval<const pickle::graph&>(), pickle::node_id{}));
 template <class P>
-struct has_allow_global<P, std::enable_if_t<std::is_same_v<
-                               decltype(std::declval<const P&>().allow_global(std::declval<const qualified_name&>())),
-                               verdict>>> : std::true_type {};
-
-template <class P, class = void>
-struct has_allow_call : std::false_type {};
+using allow_global_op = decltype(std::declval<const P&>().allow_global(std::declval<const qualified_name&>()));
 template <class P>
-struct has_allow_call<P, std::enable_if_t<std::is_same_v<
-                             decltype(std::declval<const P&>().allow_call(std::declval<const pickle::graph&>(),
-                                                                          pickle::node_id{}, pickle::call_form{})),
-                             verdict>>> : std::true_type {};
+using allow_call_op = decltype(std::declval<const P&>().allow_call(std::declval<const pickle::graph&>(), pickle::node_id{},
+                                                                   pickle::call_form{}));
+template <class P>
+using allow_build_op = decltype(std::declval<const P&>().allow_build(std::declval<const pickle::graph&>(), pickle::node_id{}));
+template <class P>
+using allow_setitem_op =
+    decltype(std::declval<const P&>().allow_setitem(std::declval<const pickle::graph&>(), pickle::node_id{}));
+template <class P>
+using allow_append_op = decltype(std::declval<const P&>().allow_append(std::declval<const pickle::graph&>(),
+                                                                       pickle::node_id{}, pickle::opcode{}));
+template <class P>
+using allow_persistent_id_op = decltype(std::declval<const P&>().allow_persistent_id(
+    std::declval<const pickle::graph&>(), pickle::node_id{}, pickle::opcode{}));
 
-#define BRINE_DETAIL_POLICY_TARGET_TRAIT(member)                                                              \
-    template <class P, class = void>                                                                         \
-    struct has_##member : std::false_type {};                                                                \
-    template <class P>                                                                                       \
-    struct has_##member<P, std::enable_if_t<std::is_same_v<                                                  \
-                               decltype(std::declval<const P&>().member(std::declval<const pickle::graph&>(), \
-                                                                        pickle::node_id{})),                  \
-                               verdict>>> : std::true_type {};
-BRINE_DETAIL_POLICY_TARGET_TRAIT(allow_build)
-BRINE_DETAIL_POLICY_TARGET_TRAIT(allow_setitem)
-#undef BRINE_DETAIL_POLICY_TARGET_TRAIT
-
-#define BRINE_DETAIL_POLICY_OPCODE_TRAIT(member)                                                              \
-    template <class P, class = void>                                                                         \
-    struct has_##member : std::false_type {};                                                                \
-    template <class P>                                                                                       \
-    struct has_##member<P, std::enable_if_t<std::is_same_v<                                                  \
-                               decltype(std::declval<const P&>().member(std::declval<const pickle::graph&>(), \
-                                                                        pickle::node_id{}, pickle::opcode{})), \
-                               verdict>>> : std::true_type {};
-BRINE_DETAIL_POLICY_OPCODE_TRAIT(allow_append)
-BRINE_DETAIL_POLICY_OPCODE_TRAIT(allow_persistent_id)
-#undef BRINE_DETAIL_POLICY_OPCODE_TRAIT
+template <class P>
+inline constexpr bool has_resolve_persistent_id = is_detected_exact_v<pickle::node_id, resolve_persistent_id_op, P>;
+template <class P>
+inline constexpr bool has_allow_global = is_detected_exact_v<verdict, allow_global_op, P>;
+template <class P>
+inline constexpr bool has_allow_call = is_detected_exact_v<verdict, allow_call_op, P>;
+template <class P>
+inline constexpr bool has_allow_build = is_detected_exact_v<verdict, allow_build_op, P>;
+template <class P>
+inline constexpr bool has_allow_setitem = is_detected_exact_v<verdict, allow_setitem_op, P>;
+template <class P>
+inline constexpr bool has_allow_append = is_detected_exact_v<verdict, allow_append_op, P>;
+template <class P>
+inline constexpr bool has_allow_persistent_id = is_detected_exact_v<verdict, allow_persistent_id_op, P>;
 }  // namespace detail
 
 template <class P>
-inline constexpr bool is_policy_v = detail::has_allow_global<P>::value && detail::has_allow_call<P>::value &&
-                                    detail::has_allow_build<P>::value && detail::has_allow_setitem<P>::value &&
-                                    detail::has_allow_append<P>::value &&
-                                    detail::has_allow_persistent_id<P>::value;
+inline constexpr bool is_policy_v = detail::has_allow_global<P> && detail::has_allow_call<P> &&
+                                    detail::has_allow_build<P> && detail::has_allow_setitem<P> &&
+                                    detail::has_allow_append<P> &&
+                                    detail::has_allow_persistent_id<P>;
 
 // One readable message per missing member.
 template <class P>
 constexpr bool check_policy() noexcept {
-    static_assert(detail::has_allow_global<P>::value,
+    static_assert(detail::has_allow_global<P>,
                   "Policy needs: verdict allow_global(const qualified_name&) const noexcept");
-    static_assert(detail::has_allow_call<P>::value,
+    static_assert(detail::has_allow_call<P>,
                   "Policy needs: verdict allow_call(const pickle::graph&, pickle::node_id, pickle::call_form) const");
-    static_assert(detail::has_allow_build<P>::value,
+    static_assert(detail::has_allow_build<P>,
                   "Policy needs: verdict allow_build(const pickle::graph&, pickle::node_id) const noexcept");
-    static_assert(detail::has_allow_setitem<P>::value,
+    static_assert(detail::has_allow_setitem<P>,
                   "Policy needs: verdict allow_setitem(const pickle::graph&, pickle::node_id) const noexcept");
-    static_assert(detail::has_allow_append<P>::value,
+    static_assert(detail::has_allow_append<P>,
                   "Policy needs: verdict allow_append(const pickle::graph&, pickle::node_id, pickle::opcode) const");
-    static_assert(detail::has_allow_persistent_id<P>::value,
+    static_assert(detail::has_allow_persistent_id<P>,
                   "Policy needs: verdict allow_persistent_id(const pickle::graph&, pickle::node_id, pickle::opcode) const");
     return true;
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/detect.hpp>
 
 #include <type_traits>
 
@@ -29,25 +30,24 @@ struct checkpoints_only {
 };
 
 namespace detail {
-template <class F, class = void>
-struct has_numpy : std::false_type {};
 template <class F>
-struct has_numpy<F, std::enable_if_t<std::is_same_v<std::remove_cv_t<decltype(F::numpy)>, bool>>> : std::true_type {};
-template <class F, class = void>
-struct has_weight_extraction : std::false_type {};
+using numpy_op = std::remove_cv_t<decltype(F::numpy)>;
 template <class F>
-struct has_weight_extraction<F, std::enable_if_t<std::is_same_v<std::remove_cv_t<decltype(F::weight_extraction)>, bool>>>
-    : std::true_type {};
+using weight_extraction_op = std::remove_cv_t<decltype(F::weight_extraction)>;
+template <class F>
+inline constexpr bool has_numpy = is_detected_exact_v<bool, numpy_op, F>;
+template <class F>
+inline constexpr bool has_weight_extraction = is_detected_exact_v<bool, weight_extraction_op, F>;
 }  // namespace detail
 
 // A Formats policy: two static constexpr bools, each a reader compiled in or left out.
 template <class F>
-inline constexpr bool is_formats_v = detail::has_numpy<F>::value && detail::has_weight_extraction<F>::value;
+inline constexpr bool is_formats_v = detail::has_numpy<F> && detail::has_weight_extraction<F>;
 
 template <class F>
 constexpr bool check_formats() noexcept {
-    static_assert(detail::has_numpy<F>::value, "brine Formats: needs static constexpr bool numpy");
-    static_assert(detail::has_weight_extraction<F>::value, "brine Formats: needs static constexpr bool weight_extraction");
+    static_assert(detail::has_numpy<F>, "brine Formats: needs static constexpr bool numpy");
+    static_assert(detail::has_weight_extraction<F>, "brine Formats: needs static constexpr bool weight_extraction");
     return is_formats_v<F>;
 }
 

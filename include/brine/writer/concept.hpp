@@ -30,6 +30,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/detect.hpp>
 #include <brine/core/result.hpp>
 #include <brine/torch/tensors.hpp>
 
@@ -68,27 +69,25 @@ struct parts_archetype {
 
 namespace detail {
 
-template <class W, class = void>
-struct has_name : std::false_type {};
 template <class W>
-struct has_name<W, std::enable_if_t<std::is_convertible_v<decltype(W::name), std::string_view>>> : std::true_type {};
-template <class W, class = void>
-struct has_write : std::false_type {};
+using name_op = decltype(std::string_view(W::name));
 template <class W>
-struct has_write<W, std::enable_if_t<std::is_same_v<decltype(std::declval<const W&>().write(
-                                                        std::declval<const parts_archetype&>(),
-                                                        std::declval<seekable_sink_archetype&>())),
-                                                    status>>> : std::true_type {};
+using write_op = decltype(std::declval<const W&>().write(std::declval<const parts_archetype&>(),
+                                                         std::declval<seekable_sink_archetype&>()));
+template <class W>
+inline constexpr bool has_name = is_detected_v<name_op, W>;
+template <class W>
+inline constexpr bool has_write = is_detected_exact_v<status, write_op, W>;
 
 }  // namespace detail
 
 template <class W>
-inline constexpr bool is_writer_v = detail::has_name<W>::value && detail::has_write<W>::value;
+inline constexpr bool is_writer_v = detail::has_name<W> && detail::has_write<W>;
 
 template <class W>
 constexpr bool check_writer() noexcept {
-    static_assert(detail::has_name<W>::value, "brine Writer: needs static constexpr std::string_view name");
-    static_assert(detail::has_write<W>::value,
+    static_assert(detail::has_name<W>, "brine Writer: needs static constexpr std::string_view name");
+    static_assert(detail::has_write<W>,
                   "brine Writer: needs template <class Parts, class SeekableSink> status write(const Parts&, "
                   "SeekableSink&) const (writer/concept.hpp)");
     return is_writer_v<W>;
