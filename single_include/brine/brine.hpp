@@ -243,10 +243,12 @@ BRINE_NAMESPACE_END
 // an operation is an alias template, e.g.
 //     template <class R> using next_op = decltype(std::declval<R&>().next(std::declval<token&>()));
 // and is_detected_exact_v<status, next_op, R> says whether it is well-formed and yields status.
-// One definition here instead of a false_type/true_type pair per member.
+// One definition here instead of a false_type/true_type pair per member; and gated(), the other
+// half of every such check.
 
 
 #include <type_traits>
+#include <utility>
 
 BRINE_NAMESPACE_BEGIN
 namespace detail {
@@ -278,6 +280,15 @@ inline constexpr bool is_detected_v = detail::detector<void, Op, Args...>::value
 // Whether Op<Args...> is well-formed and is exactly Expected.
 template <class Expected, template <class...> class Op, class... Args>
 inline constexpr bool is_detected_exact_v = std::is_same_v<Expected, typename detail::detector<void, Op, Args...>::type>;
+
+// What a class gated on a policy check holds: the policy it was given when that passed the check
+// (Target is then its type), else a default-constructed stand-in, so that the failed static_assert
+// is the one error reported.
+template <class Target, class Given>
+[[nodiscard]] Target gated(Given&& given) {
+    if constexpr (std::is_same_v<Target, std::decay_t<Given>>) return std::forward<Given>(given);
+    else return Target{};
+}
 
 BRINE_NAMESPACE_END
 
@@ -14610,7 +14621,8 @@ public:
     using machine_type = pickle::machine<allowlist_type, limits_type, reader_type>;
 
     explicit basic_disarmer(Allowlist allowlist = {}, Writer writer = {}, Mtd mtd = {}) noexcept
-        : allowlist_(gate(std::move(allowlist))), writer_(gate(std::move(writer))), mtd_(std::move(mtd)) {}
+        : allowlist_(gated<allowlist_type>(std::move(allowlist))), writer_(gated<writer_type>(std::move(writer))),
+          mtd_(std::move(mtd)) {}
 
     // Called as storage bytes are written (every 8 MiB and at the end): done and total bytes.
     using progress_callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
@@ -15032,15 +15044,6 @@ private:
                          writer_type::name};
         out_report.output_size = counted.count();
         return {};
-    }
-
-    [[nodiscard]] static allowlist_type gate(Allowlist allowlist) noexcept {
-        if constexpr (std::is_same_v<allowlist_type, Allowlist>) return allowlist;
-        else return allowlist_type{};
-    }
-    [[nodiscard]] static writer_type gate(Writer writer) noexcept {
-        if constexpr (std::is_same_v<writer_type, Writer>) return writer;
-        else return writer_type{};
     }
 
     allowlist_type allowlist_;
@@ -18032,6 +18035,21 @@ namespace detail {
     return t.kind == torch::layout::strided || t.kind == torch::layout::quantized;
 }
 
+// Storages holding a sparse tensor's index structure (COO indices, CSR row pointers and column
+// indices). Strategies leave their bytes as they are: every loader validates them (torch refuses
+// row pointers out of order), and a sealed file must still load.
+[[nodiscard]] inline std::vector<bool> index_storages(const torch::checkpoint& found) {
+    std::vector<bool> out(found.storages.size(), false);
+    for (const torch::tensor_ref& t : found.tensors) {
+        const std::size_t parts = t.kind == torch::layout::sparse_coo ? 1 : t.kind == torch::layout::sparse_compressed ? 2 : 0;
+        for (std::size_t p = 0; p < parts && t.first_part + p < found.tensors.size(); ++p) {
+            const torch::tensor_ref& part = found.tensors[t.first_part + p];
+            if (has_storage(part) && part.storage < out.size()) out[part.storage] = true;
+        }
+    }
+    return out;
+}
+
 [[nodiscard]] inline manifest_tensor describe(const torch::tensor_ref& t, std::int64_t record) {
     manifest_tensor out;
     out.name = t.name;
@@ -18521,8 +18539,7 @@ struct block_map {
 [[nodiscard]] inline block_map map_blocks(const torch::checkpoint& found, const std::vector<std::uint32_t>& references) {
     std::vector<std::uint32_t> users(found.storages.size(), 0);
     for (const torch::tensor_ref& t : found.tensors)
-        if ((t.kind == torch::layout::strided || t.kind == torch::layout::quantized) && t.storage < users.size())
-            ++users[t.storage];
+        if (has_storage(t) && t.storage < users.size()) ++users[t.storage];
     block_map out;
     for (std::size_t i = 0; i < found.tensors.size(); ++i) {
         const torch::tensor_ref& t = found.tensors[i];
@@ -18567,6 +18584,29 @@ struct block_class {
     std::string container;
     std::vector<std::uint64_t> indices;  // ascending
 };
+
+// The classes of two or more identical movable blocks, container by container, each class in the
+// order of its first block.
+[[nodiscard]] inline std::vector<block_class> identical_classes(const block_map& map) {
+    std::vector<block_class> out;
+    for (const auto& container : map.containers) {
+        std::vector<block_class> classes;
+        std::vector<const std::string*> structures;  // of classes[c]
+        for (const auto& entry : container.second) {
+            if (!entry.second.movable) continue;
+            std::size_t c = 0;
+            while (c < classes.size() && *structures[c] != entry.second.structure) ++c;
+            if (c == classes.size()) {
+                classes.push_back({container.first, {}});
+                structures.push_back(&entry.second.structure);
+            }
+            classes[c].indices.push_back(entry.first);
+        }
+        for (block_class& c : classes)
+            if (c.indices.size() >= 2) out.push_back(std::move(c));
+    }
+    return out;
+}
 
 [[nodiscard]] inline std::string format_block_class(const block_class& c) {
     std::string line = std::to_string(c.indices.size());
@@ -18614,21 +18654,7 @@ public:
         const detail::block_map map = detail::map_blocks(found, detail::storage_references(values, found));
         std::vector<detail::block_class> classes;
         if (context.way == direction::seal) {
-            for (const auto& container : map.containers) {
-                std::vector<bool> taken(container.second.size(), false);
-                std::size_t k = 0;
-                for (auto a = container.second.begin(); a != container.second.end(); ++a, ++k) {
-                    if (taken[k] || !a->second.movable) continue;
-                    detail::block_class c{container.first, {a->first}};
-                    std::size_t l = k + 1;
-                    for (auto b = std::next(a); b != container.second.end(); ++b, ++l)
-                        if (!taken[l] && b->second.movable && b->second.structure == a->second.structure) {
-                            taken[l] = true;
-                            c.indices.push_back(b->first);
-                        }
-                    if (c.indices.size() >= 2) classes.push_back(std::move(c));
-                }
-            }
+            classes = detail::identical_classes(map);
             if (classes.empty())
                 return error{errc::mtd_unsupported, 0,
                              "two structurally identical blocks (CONTAINER.N.* tensors, each alone on its storage) to "
@@ -18723,94 +18749,6 @@ BRINE_NAMESPACE_END
 // storage is held in memory. At most 2^32 ChaCha20 blocks (256 GiB) per storage.
 
 
-// ---- begin brine/mtd/strategies/elements.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// The strategy "elements": each storage's elements are shuffled by a Fisher-Yates permutation
-// drawn from a ChaCha20 stream keyed for "elements/<storage index>". The file loads, but every
-// tensor holds its values in an order only the key undoes.
-//
-// Hides: which value sits where. Does not hide: the multiset of each storage's values, so an
-// attacker holding a close model (the base of a fine-tune) recovers a working model by matching
-// ranks, storage by storage; use chacha20 when that matters. Sparse index structures (COO
-// indices, CSR row pointers and column indices) stay in place: torch validates them on load.
-//
-// Memory: one storage, twice, plus 4 bytes per element for the permutation.
-
-
-#include <cstdint>
-#include <vector>
-
-BRINE_NAMESPACE_BEGIN
-namespace mtd {
-namespace detail {
-
-// Storages holding a sparse tensor's index structure. Strategies leave their bytes as they are:
-// every loader validates them (torch refuses row pointers out of order), and a sealed file must
-// still load.
-[[nodiscard]] inline std::vector<bool> index_storages(const torch::checkpoint& found) {
-    std::vector<bool> out(found.storages.size(), false);
-    for (const torch::tensor_ref& t : found.tensors) {
-        const std::size_t parts = t.kind == torch::layout::sparse_coo ? 1 : t.kind == torch::layout::sparse_compressed ? 2 : 0;
-        for (std::size_t p = 0; p < parts && t.first_part + p < found.tensors.size(); ++p) {
-            const torch::tensor_ref& part = found.tensors[t.first_part + p];
-            const bool stored = part.kind == torch::layout::strided || part.kind == torch::layout::quantized;
-            if (stored && part.storage < out.size()) out[part.storage] = true;
-        }
-    }
-    return out;
-}
-
-}  // namespace detail
-
-namespace strategies {
-
-class elements : public fixed_strategy<permutation::elements> {
-public:
-    status prepare(const strategy_context& context, pickle::graph&) {
-        key_ = &context.key;
-        salt_ = context.salt;
-        found_ = &context.found;
-        inverse_ = context.way == direction::restore;
-        kept_ = detail::index_storages(context.found);
-        return {};
-    }
-
-    [[nodiscard]] bool changes_bytes() const noexcept { return true; }
-    [[nodiscard]] bool whole_storage() const noexcept { return true; }
-
-    status transform(std::size_t j, std::vector<std::uint8_t>& data, std::vector<std::uint8_t>& scratch) {
-        if (kept_[j]) return {};
-        const torch::storage_ref& storage = found_->storages[j];
-        const std::size_t item = torch::info(storage.type).item_size;
-        const std::uint64_t count = data.size() / item;
-        if (count > UINT32_MAX)
-            return error{errc::mtd_unsupported, 0, "storages of at most 2^32 - 1 elements to permute", storage.key};
-        keyed_stream stream = detail::stream_for(*key_, salt_, detail::indexed("elements", j));
-        const std::vector<std::uint32_t> p = keyed_permutation(static_cast<std::uint32_t>(count), stream);
-        scratch.resize(data.size());
-        const byte_view in(data.data(), data.size());
-        const mutable_byte_view out(scratch.data(), scratch.size());
-        if (inverse_) unpermute_items(in, out, item, p);
-        else permute_items(in, out, item, p);
-        data.swap(scratch);
-        return {};
-    }
-
-private:
-    const secret_key* key_ = nullptr;
-    digest salt_{};
-    const torch::checkpoint* found_ = nullptr;
-    bool inverse_ = false;
-    std::vector<bool> kept_;
-};
-
-}  // namespace strategies
-}  // namespace mtd
-BRINE_NAMESPACE_END
-
-// ---- end brine/mtd/strategies/elements.hpp ----
-
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -18871,6 +18809,74 @@ private:
 BRINE_NAMESPACE_END
 
 // ---- end brine/mtd/strategies/chacha20.hpp ----
+
+// ---- begin brine/mtd/strategies/elements.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The strategy "elements": each storage's elements are shuffled by a Fisher-Yates permutation
+// drawn from a ChaCha20 stream keyed for "elements/<storage index>". The file loads, but every
+// tensor holds its values in an order only the key undoes.
+//
+// Hides: which value sits where. Does not hide: the multiset of each storage's values, so an
+// attacker holding a close model (the base of a fine-tune) recovers a working model by matching
+// ranks, storage by storage; use chacha20 when that matters. Sparse index structures (COO
+// indices, CSR row pointers and column indices) stay in place: torch validates them on load.
+//
+// Memory: one storage, twice, plus 4 bytes per element for the permutation.
+
+
+#include <cstdint>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace strategies {
+
+class elements : public fixed_strategy<permutation::elements> {
+public:
+    status prepare(const strategy_context& context, pickle::graph&) {
+        key_ = &context.key;
+        salt_ = context.salt;
+        found_ = &context.found;
+        inverse_ = context.way == direction::restore;
+        kept_ = detail::index_storages(context.found);
+        return {};
+    }
+
+    [[nodiscard]] bool changes_bytes() const noexcept { return true; }
+    [[nodiscard]] bool whole_storage() const noexcept { return true; }
+
+    status transform(std::size_t j, std::vector<std::uint8_t>& data, std::vector<std::uint8_t>& scratch) {
+        if (kept_[j]) return {};
+        const torch::storage_ref& storage = found_->storages[j];
+        const std::size_t item = torch::info(storage.type).item_size;
+        const std::uint64_t count = data.size() / item;
+        if (count > UINT32_MAX)
+            return error{errc::mtd_unsupported, 0, "storages of at most 2^32 - 1 elements to permute", storage.key};
+        keyed_stream stream = detail::stream_for(*key_, salt_, detail::indexed("elements", j));
+        const std::vector<std::uint32_t> p = keyed_permutation(static_cast<std::uint32_t>(count), stream);
+        scratch.resize(data.size());
+        const byte_view in(data.data(), data.size());
+        const mutable_byte_view out(scratch.data(), scratch.size());
+        if (inverse_) unpermute_items(in, out, item, p);
+        else permute_items(in, out, item, p);
+        data.swap(scratch);
+        return {};
+    }
+
+private:
+    const secret_key* key_ = nullptr;
+    digest salt_{};
+    const torch::checkpoint* found_ = nullptr;
+    bool inverse_ = false;
+    std::vector<bool> kept_;
+};
+
+}  // namespace strategies
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/strategies/elements.hpp ----
 
 // ---- begin brine/mtd/strategies/neurons.hpp ----
 // SPDX-License-Identifier: MIT
@@ -19983,7 +19989,7 @@ public:
     using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
 
     basic_restorer(const secret_key& key, manifest sealed, Strategy strategy = {})
-        : key_(key), manifest_(std::move(sealed)), strategy_(gate(std::move(strategy))) {}
+        : key_(key), manifest_(std::move(sealed)), strategy_(gated<strategy_type>(std::move(strategy))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes(); }
 
@@ -20070,11 +20076,6 @@ public:
     [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
 
 private:
-    [[nodiscard]] static strategy_type gate(Strategy strategy) {
-        if constexpr (std::is_same_v<strategy_type, Strategy>) return strategy;
-        else return strategy_type{};
-    }
-
     status check_original(std::size_t j, const digest& restored) const {
         const manifest_record& record = manifest_.records[position_[j]];
         if (restored != record.original)
@@ -20383,7 +20384,7 @@ public:
     using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
 
     basic_sealer(const secret_key& key, seal_options options, Strategy strategy = {})
-        : key_(key), options_(std::move(options)), strategy_(gate(std::move(strategy))) {}
+        : key_(key), options_(std::move(options)), strategy_(gated<strategy_type>(std::move(strategy))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes() || options_.scrub_lsb != 0; }
 
@@ -20441,16 +20442,12 @@ public:
         }
         status write(byte_view bytes) {
             if (owner_->collects()) return buffer_.write(bytes);
-            if (!owner_->strategy_.changes_bytes()) {
-                owner_->hasher_->update(bytes);
-                return next_->write(bytes);
-            }
+            if (!owner_->strategy_.changes_bytes()) return owner_->emit(bytes, *next_);
             original_.update(bytes);
             piece_.assign(bytes.begin(), bytes.end());
             owner_->strategy_.transform_piece(j_, at_, mutable_byte_view(piece_.data(), piece_.size()));
             at_ += bytes.size();
-            owner_->hasher_->update(byte_view(piece_.data(), piece_.size()));
-            return next_->write(byte_view(piece_.data(), piece_.size()));
+            return owner_->emit(byte_view(piece_.data(), piece_.size()), *next_);
         }
         status finish() {
             if (owner_->collects()) BRINE_TRY(owner_->seal_storage(j_, position_, buffer_.bytes, *next_));
@@ -20501,11 +20498,6 @@ public:
     [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
 
 private:
-    [[nodiscard]] static strategy_type gate(Strategy strategy) {
-        if constexpr (std::is_same_v<strategy_type, Strategy>) return strategy;
-        else return strategy_type{};
-    }
-
     // Whether a storage's bytes are collected before they are written.
     [[nodiscard]] bool collects() const { return options_.scrub_lsb != 0 || strategy_.whole_storage(); }
 
@@ -20553,14 +20545,22 @@ private:
         manifest_.records[position].original = detail::original_digest(d, position, byte_view(data.data(), data.size()));
         if (strategy_.whole_storage()) BRINE_TRY(strategy_.transform(j, data, scratch_));
         else if (strategy_.changes_bytes()) strategy_.transform_piece(j, 0, mutable_byte_view(data.data(), data.size()));
-        const byte_view sealed(data.data(), data.size());
-        for (std::size_t at = 0; at < sealed.size(); at += std::size_t{256} << 10) {
-            const byte_view piece = sealed.subview(at, std::min<std::size_t>(sealed.size() - at, std::size_t{256} << 10));
-            hasher_->update(piece);
-            BRINE_TRY(next.write(piece));
-        }
-        return {};
+        hashed_sink<Sink> out{this, &next};
+        return detail::write_in_pieces(byte_view(data.data(), data.size()), out);
     }
+
+    // Every storage byte written is hashed as written.
+    template <class Sink>
+    status emit(byte_view bytes, Sink& next) {
+        hasher_->update(bytes);
+        return next.write(bytes);
+    }
+    template <class Sink>
+    struct hashed_sink {
+        basic_sealer* owner;
+        Sink* next;
+        status write(byte_view bytes) { return owner->emit(bytes, *next); }
+    };
 
     // Chunk digests in, then every digest above them, the manifest text and its tag.
     status complete() {
@@ -21138,16 +21138,13 @@ inline void check_binding(const manifest& m, const verify_options& options, veri
 
 namespace detail {
 
-template <class T, class = void>
-struct has_mapping : std::false_type {};
 template <class T>
-struct has_mapping<T, std::enable_if_t<std::is_same_v<decltype(std::declval<const T&>().mapping()), byte_view>>>
-    : std::true_type {};
+using mapping_op = decltype(std::declval<const T&>().mapping());
 
 // A raw pickle's bytes, whole: in place when the source maps them, else copied into `copy`.
 template <class RandomAccessSource>
 [[nodiscard]] status whole_pickle(const RandomAccessSource& file, std::vector<std::uint8_t>& copy, byte_view& out) {
-    if constexpr (has_mapping<RandomAccessSource>::value) {
+    if constexpr (is_detected_exact_v<byte_view, mapping_op, RandomAccessSource>) {
         out = file.mapping();
         if (out.size() == file.size()) return {};
     }

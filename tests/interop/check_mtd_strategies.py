@@ -35,6 +35,9 @@ import zipfile
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_tensors import load, raw, same_tensors, tensors  # noqa: E402
+
 BRINE, PROJECT, SCRATCH = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(SCRATCH, exist_ok=True)
 BENIGN = os.path.join(PROJECT, "tests", "fixtures", "torch", "benign")
@@ -56,45 +59,6 @@ def brine(*args):
 
 def path(name):
     return os.path.join(SCRATCH, name)
-
-
-def tensors(obj, prefix=""):
-    out = {}
-    if isinstance(obj, torch.Tensor):
-        out[prefix] = obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(tensors(v, f"{prefix}.{k}" if prefix else str(k)))
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            out.update(tensors(v, f"{prefix}.{i}" if prefix else str(i)))
-    return out
-
-
-def raw(t):
-    t = t.detach()
-    if t.is_quantized:  # the integers only: the quantization parameters live in the pickle
-        return raw(t.int_repr())
-    if t.is_sparse:
-        return raw(t.coalesce().indices()) + raw(t.coalesce().values())
-    if t.layout == torch.sparse_csr:
-        return raw(t.crow_indices()) + raw(t.col_indices()) + raw(t.values())
-    c = t.contiguous().reshape(-1)
-    if c.is_complex():
-        c = torch.view_as_real(c).reshape(-1)
-    if c.dtype == torch.bool:
-        c = c.to(torch.uint8)
-    return bytes(c.view(torch.uint8).numpy()) if c.numel() else b""
-
-
-def same_tensors(a, b):
-    ta, tb = tensors(a), tensors(b)
-    return ta.keys() == tb.keys() and all(
-        x.dtype == y.dtype and x.shape == y.shape and raw(x) == raw(y) for x, y in ((ta[k], tb[k]) for k in ta))
-
-
-def load(p, full=False):
-    return torch.load(p, weights_only=not full)
 
 
 class Residual(nn.Module):

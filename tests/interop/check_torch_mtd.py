@@ -31,6 +31,9 @@ import zipfile
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_tensors import load, same_tensors  # noqa: E402
+
 BRINE, PROJECT, SCRATCH = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(SCRATCH, exist_ok=True)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -55,50 +58,9 @@ def path(name):
     return os.path.join(SCRATCH, name)
 
 
-def tensors(obj, prefix=""):
-    """Every tensor in a loaded object, by dotted path."""
-    out = {}
-    if isinstance(obj, torch.Tensor):
-        out[prefix] = obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(tensors(v, f"{prefix}.{k}" if prefix else str(k)))
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            out.update(tensors(v, f"{prefix}.{i}" if prefix else str(i)))
-    return out
-
-
-def raw(t):
-    """The tensor's bytes in logical order, whatever its dtype."""
-    t = t.detach()
-    if t.is_quantized:
-        return raw(t.int_repr()) + repr((t.q_scale(), t.q_zero_point())).encode()
-    if t.is_sparse:
-        return raw(t.coalesce().indices()) + raw(t.coalesce().values())
-    c = t.contiguous().reshape(-1)
-    if c.is_complex():
-        c = torch.view_as_real(c).reshape(-1)
-    if c.dtype == torch.bool:
-        c = c.to(torch.uint8)
-    return bytes(c.view(torch.uint8).numpy()) if c.numel() else b""
-
-
-def same_tensors(a, b):
-    ta, tb = tensors(a), tensors(b)
-    if ta.keys() != tb.keys():
-        return False
-    return all(x.dtype == y.dtype and x.shape == y.shape and raw(x) == raw(y) for x, y in
-               ((ta[k], tb[k]) for k in ta))
-
-
 # Fixtures holding Python floats need the full loader: torch 1.13's weights-only unpickler lacks
 # BINFLOAT. Everything else must load with weights_only=True.
 FULL_LOADER = {"optimizer_adam", "dtypes_all"}
-
-
-def load(p, full=False):
-    return torch.load(p) if full else torch.load(p, weights_only=True)
 
 
 key = path("seal.key")

@@ -43,6 +43,21 @@ namespace detail {
     return t.kind == torch::layout::strided || t.kind == torch::layout::quantized;
 }
 
+// Storages holding a sparse tensor's index structure (COO indices, CSR row pointers and column
+// indices). Strategies leave their bytes as they are: every loader validates them (torch refuses
+// row pointers out of order), and a sealed file must still load.
+[[nodiscard]] inline std::vector<bool> index_storages(const torch::checkpoint& found) {
+    std::vector<bool> out(found.storages.size(), false);
+    for (const torch::tensor_ref& t : found.tensors) {
+        const std::size_t parts = t.kind == torch::layout::sparse_coo ? 1 : t.kind == torch::layout::sparse_compressed ? 2 : 0;
+        for (std::size_t p = 0; p < parts && t.first_part + p < found.tensors.size(); ++p) {
+            const torch::tensor_ref& part = found.tensors[t.first_part + p];
+            if (has_storage(part) && part.storage < out.size()) out[part.storage] = true;
+        }
+    }
+    return out;
+}
+
 [[nodiscard]] inline manifest_tensor describe(const torch::tensor_ref& t, std::int64_t record) {
     manifest_tensor out;
     out.name = t.name;

@@ -7,6 +7,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/detect.hpp>
 #include <brine/core/result.hpp>
 #include <brine/mtd/derive.hpp>
 #include <brine/mtd/describe.hpp>
@@ -97,7 +98,7 @@ public:
     using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
 
     basic_restorer(const secret_key& key, manifest sealed, Strategy strategy = {})
-        : key_(key), manifest_(std::move(sealed)), strategy_(gate(std::move(strategy))) {}
+        : key_(key), manifest_(std::move(sealed)), strategy_(gated<strategy_type>(std::move(strategy))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes(); }
 
@@ -184,11 +185,6 @@ public:
     [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
 
 private:
-    [[nodiscard]] static strategy_type gate(Strategy strategy) {
-        if constexpr (std::is_same_v<strategy_type, Strategy>) return strategy;
-        else return strategy_type{};
-    }
-
     status check_original(std::size_t j, const digest& restored) const {
         const manifest_record& record = manifest_.records[position_[j]];
         if (restored != record.original)

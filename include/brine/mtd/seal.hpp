@@ -20,6 +20,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/detect.hpp>
 #include <brine/core/os_random.hpp>
 #include <brine/core/result.hpp>
 #include <brine/mtd/derive.hpp>
@@ -79,7 +80,7 @@ public:
     using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
 
     basic_sealer(const secret_key& key, seal_options options, Strategy strategy = {})
-        : key_(key), options_(std::move(options)), strategy_(gate(std::move(strategy))) {}
+        : key_(key), options_(std::move(options)), strategy_(gated<strategy_type>(std::move(strategy))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes() || options_.scrub_lsb != 0; }
 
@@ -137,16 +138,12 @@ public:
         }
         status write(byte_view bytes) {
             if (owner_->collects()) return buffer_.write(bytes);
-            if (!owner_->strategy_.changes_bytes()) {
-                owner_->hasher_->update(bytes);
-                return next_->write(bytes);
-            }
+            if (!owner_->strategy_.changes_bytes()) return owner_->emit(bytes, *next_);
             original_.update(bytes);
             piece_.assign(bytes.begin(), bytes.end());
             owner_->strategy_.transform_piece(j_, at_, mutable_byte_view(piece_.data(), piece_.size()));
             at_ += bytes.size();
-            owner_->hasher_->update(byte_view(piece_.data(), piece_.size()));
-            return next_->write(byte_view(piece_.data(), piece_.size()));
+            return owner_->emit(byte_view(piece_.data(), piece_.size()), *next_);
         }
         status finish() {
             if (owner_->collects()) BRINE_TRY(owner_->seal_storage(j_, position_, buffer_.bytes, *next_));
@@ -197,11 +194,6 @@ public:
     [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
 
 private:
-    [[nodiscard]] static strategy_type gate(Strategy strategy) {
-        if constexpr (std::is_same_v<strategy_type, Strategy>) return strategy;
-        else return strategy_type{};
-    }
-
     // Whether a storage's bytes are collected before they are written.
     [[nodiscard]] bool collects() const { return options_.scrub_lsb != 0 || strategy_.whole_storage(); }
 
@@ -249,14 +241,22 @@ private:
         manifest_.records[position].original = detail::original_digest(d, position, byte_view(data.data(), data.size()));
         if (strategy_.whole_storage()) BRINE_TRY(strategy_.transform(j, data, scratch_));
         else if (strategy_.changes_bytes()) strategy_.transform_piece(j, 0, mutable_byte_view(data.data(), data.size()));
-        const byte_view sealed(data.data(), data.size());
-        for (std::size_t at = 0; at < sealed.size(); at += std::size_t{256} << 10) {
-            const byte_view piece = sealed.subview(at, std::min<std::size_t>(sealed.size() - at, std::size_t{256} << 10));
-            hasher_->update(piece);
-            BRINE_TRY(next.write(piece));
-        }
-        return {};
+        hashed_sink<Sink> out{this, &next};
+        return detail::write_in_pieces(byte_view(data.data(), data.size()), out);
     }
+
+    // Every storage byte written is hashed as written.
+    template <class Sink>
+    status emit(byte_view bytes, Sink& next) {
+        hasher_->update(bytes);
+        return next.write(bytes);
+    }
+    template <class Sink>
+    struct hashed_sink {
+        basic_sealer* owner;
+        Sink* next;
+        status write(byte_view bytes) { return owner->emit(bytes, *next); }
+    };
 
     // Chunk digests in, then every digest above them, the manifest text and its tag.
     status complete() {

@@ -19,6 +19,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/detect.hpp>
 #include <brine/core/file.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
@@ -218,16 +219,13 @@ inline void check_binding(const manifest& m, const verify_options& options, veri
 
 namespace detail {
 
-template <class T, class = void>
-struct has_mapping : std::false_type {};
 template <class T>
-struct has_mapping<T, std::enable_if_t<std::is_same_v<decltype(std::declval<const T&>().mapping()), byte_view>>>
-    : std::true_type {};
+using mapping_op = decltype(std::declval<const T&>().mapping());
 
 // A raw pickle's bytes, whole: in place when the source maps them, else copied into `copy`.
 template <class RandomAccessSource>
 [[nodiscard]] status whole_pickle(const RandomAccessSource& file, std::vector<std::uint8_t>& copy, byte_view& out) {
-    if constexpr (has_mapping<RandomAccessSource>::value) {
+    if constexpr (is_detected_exact_v<byte_view, mapping_op, RandomAccessSource>) {
         out = file.mapping();
         if (out.size() == file.size()) return {};
     }

@@ -16,6 +16,7 @@
 #include <brine/config.hpp>
 #include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/detect.hpp>
 #include <brine/core/file.hpp>
 #include <brine/core/memory.hpp>
 #include <brine/core/result.hpp>
@@ -171,7 +172,8 @@ public:
     using machine_type = pickle::machine<allowlist_type, limits_type, reader_type>;
 
     explicit basic_disarmer(Allowlist allowlist = {}, Writer writer = {}, Mtd mtd = {}) noexcept
-        : allowlist_(gate(std::move(allowlist))), writer_(gate(std::move(writer))), mtd_(std::move(mtd)) {}
+        : allowlist_(gated<allowlist_type>(std::move(allowlist))), writer_(gated<writer_type>(std::move(writer))),
+          mtd_(std::move(mtd)) {}
 
     // Called as storage bytes are written (every 8 MiB and at the end): done and total bytes.
     using progress_callback = void (*)(void* context, std::uint64_t done, std::uint64_t total);
@@ -593,15 +595,6 @@ private:
                          writer_type::name};
         out_report.output_size = counted.count();
         return {};
-    }
-
-    [[nodiscard]] static allowlist_type gate(Allowlist allowlist) noexcept {
-        if constexpr (std::is_same_v<allowlist_type, Allowlist>) return allowlist;
-        else return allowlist_type{};
-    }
-    [[nodiscard]] static writer_type gate(Writer writer) noexcept {
-        if constexpr (std::is_same_v<writer_type, Writer>) return writer;
-        else return writer_type{};
     }
 
     allowlist_type allowlist_;

@@ -32,6 +32,7 @@
 #include <brine/config.hpp>
 #include <brine/core/result.hpp>
 #include <brine/mtd/derive.hpp>
+#include <brine/mtd/describe.hpp>
 #include <brine/mtd/keyed_stream.hpp>
 #include <brine/mtd/storage_keys.hpp>
 #include <brine/mtd/strategy.hpp>
@@ -89,8 +90,7 @@ struct block_map {
 [[nodiscard]] inline block_map map_blocks(const torch::checkpoint& found, const std::vector<std::uint32_t>& references) {
     std::vector<std::uint32_t> users(found.storages.size(), 0);
     for (const torch::tensor_ref& t : found.tensors)
-        if ((t.kind == torch::layout::strided || t.kind == torch::layout::quantized) && t.storage < users.size())
-            ++users[t.storage];
+        if (has_storage(t) && t.storage < users.size()) ++users[t.storage];
     block_map out;
     for (std::size_t i = 0; i < found.tensors.size(); ++i) {
         const torch::tensor_ref& t = found.tensors[i];
@@ -135,6 +135,29 @@ struct block_class {
     std::string container;
     std::vector<std::uint64_t> indices;  // ascending
 };
+
+// The classes of two or more identical movable blocks, container by container, each class in the
+// order of its first block.
+[[nodiscard]] inline std::vector<block_class> identical_classes(const block_map& map) {
+    std::vector<block_class> out;
+    for (const auto& container : map.containers) {
+        std::vector<block_class> classes;
+        std::vector<const std::string*> structures;  // of classes[c]
+        for (const auto& entry : container.second) {
+            if (!entry.second.movable) continue;
+            std::size_t c = 0;
+            while (c < classes.size() && *structures[c] != entry.second.structure) ++c;
+            if (c == classes.size()) {
+                classes.push_back({container.first, {}});
+                structures.push_back(&entry.second.structure);
+            }
+            classes[c].indices.push_back(entry.first);
+        }
+        for (block_class& c : classes)
+            if (c.indices.size() >= 2) out.push_back(std::move(c));
+    }
+    return out;
+}
 
 [[nodiscard]] inline std::string format_block_class(const block_class& c) {
     std::string line = std::to_string(c.indices.size());
@@ -182,21 +205,7 @@ public:
         const detail::block_map map = detail::map_blocks(found, detail::storage_references(values, found));
         std::vector<detail::block_class> classes;
         if (context.way == direction::seal) {
-            for (const auto& container : map.containers) {
-                std::vector<bool> taken(container.second.size(), false);
-                std::size_t k = 0;
-                for (auto a = container.second.begin(); a != container.second.end(); ++a, ++k) {
-                    if (taken[k] || !a->second.movable) continue;
-                    detail::block_class c{container.first, {a->first}};
-                    std::size_t l = k + 1;
-                    for (auto b = std::next(a); b != container.second.end(); ++b, ++l)
-                        if (!taken[l] && b->second.movable && b->second.structure == a->second.structure) {
-                            taken[l] = true;
-                            c.indices.push_back(b->first);
-                        }
-                    if (c.indices.size() >= 2) classes.push_back(std::move(c));
-                }
-            }
+            classes = detail::identical_classes(map);
             if (classes.empty())
                 return error{errc::mtd_unsupported, 0,
                              "two structurally identical blocks (CONTAINER.N.* tensors, each alone on its storage) to "

@@ -22,7 +22,7 @@
 #include <brine/crypto/chacha20.hpp>
 #include <brine/crypto/detail/secure_wipe.hpp>
 #include <brine/mtd/derive.hpp>
-#include <brine/mtd/strategies/elements.hpp>
+#include <brine/mtd/describe.hpp>
 #include <brine/mtd/strategy.hpp>
 
 #include <cstdint>

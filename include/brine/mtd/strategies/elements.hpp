@@ -16,6 +16,7 @@
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/mtd/derive.hpp>
+#include <brine/mtd/describe.hpp>
 #include <brine/mtd/keyed_stream.hpp>
 #include <brine/mtd/strategy.hpp>
 #include <brine/torch/dtype.hpp>
@@ -25,26 +26,6 @@
 
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
-namespace detail {
-
-// Storages holding a sparse tensor's index structure. Strategies leave their bytes as they are:
-// every loader validates them (torch refuses row pointers out of order), and a sealed file must
-// still load.
-[[nodiscard]] inline std::vector<bool> index_storages(const torch::checkpoint& found) {
-    std::vector<bool> out(found.storages.size(), false);
-    for (const torch::tensor_ref& t : found.tensors) {
-        const std::size_t parts = t.kind == torch::layout::sparse_coo ? 1 : t.kind == torch::layout::sparse_compressed ? 2 : 0;
-        for (std::size_t p = 0; p < parts && t.first_part + p < found.tensors.size(); ++p) {
-            const torch::tensor_ref& part = found.tensors[t.first_part + p];
-            const bool stored = part.kind == torch::layout::strided || part.kind == torch::layout::quantized;
-            if (stored && part.storage < out.size()) out[part.storage] = true;
-        }
-    }
-    return out;
-}
-
-}  // namespace detail
-
 namespace strategies {
 
 class elements : public fixed_strategy<permutation::elements> {
