@@ -183,14 +183,8 @@ file(WRITE "${source}" "${tu}")
 # Reports a block that does not compile: the compiler's whole output as it printed it, then (last,
 # where a reader looks first) the block's README line and the first error alone.
 function(fail_block output)
-    set(first "")
-    string(REPLACE "\n" ";" output_lines "${output}")
-    foreach(line IN LISTS output_lines)
-        if(line MATCHES "error: ")
-            set(first "${line}")
-            break()
-        endif()
-    endforeach()
+    # A regex, not a list of lines: compiler messages contain ';'.
+    string(REGEX MATCH "[^\n]*error: [^\n]*" first "${output}")
     message(NOTICE "${output}")
     message(FATAL_ERROR "README.md:${LINE}: the ```cpp block (${kind}) does not compile; the first "
         "error:\n  ${first}\n(translation unit: ${source})")
