@@ -79,7 +79,8 @@ inline int command_seal(int argc, char** argv) {
     if (!load_key(opts, "seal", key)) return exit_error;
     brine::mtd::seal_options seal;
     seal.permute = opts.permute;  // a bundled strategy's name, checked by parse_options
-    if (!brine::mtd::parse_hash_kind(opts.hash, seal.hash)) {
+    seal.hash = opts.hash;
+    if (brine::mtd::hashes::bundled known; !known.select(seal.hash)) {
         std::fputs("brine seal: --hash takes hmac_sha256 or sha256\n", stderr);
         return exit_error;
     }

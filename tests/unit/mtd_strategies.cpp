@@ -240,8 +240,16 @@ TEST_CASE("a user's strategy: sealed, verified and restored by name, by a restor
     CHECK(xor_mask::bytes_masked == disarmed->storage_bytes);  // every storage byte went through it
     CHECK(brine_test::read_file(sealed) != brine_test::read_file(clean));
 
-    // verify needs no strategy: the manifest names it, the digests cover what was written.
-    auto report = mtd::verify_file(sealed.c_str(), key);
+    // The bundled verifier does not trust it: refused once the manifest is authentic.
+    auto untrusted = mtd::verify_file(sealed.c_str(), key);
+    REQUIRE_FALSE(untrusted);
+    CHECK(untrusted.err().code == errc::mtd_unsupported);
+    CHECK(std::string(untrusted.err().entry.view()) == "xor_mask");
+
+    // A verifier that lists it: the manifest names it, the digests cover what was written.
+    using trusted = mtd::strategies::one_of<mtd::strategies::records, xor_mask>;
+    const mtd::basic_verifier<trusted> verifier(key);
+    auto report = verifier.verify(sealed.c_str());
     REQUIRE(report);
     CHECK(report->intact());
     CHECK(report->sealed.permute == "xor_mask");
@@ -254,7 +262,6 @@ TEST_CASE("a user's strategy: sealed, verified and restored by name, by a restor
     CHECK_FALSE(brine_test::exists(restored));
 
     // A restorer that lists it among the strategies it trusts gives back the clean bytes.
-    using trusted = mtd::strategies::one_of<mtd::strategies::records, xor_mask>;
     auto back = mtd::restore_file<policy::torch_weights_only, trusted>(sealed.c_str(), restored.c_str(), key);
     REQUIRE_MESSAGE(back, to_string(back.err().code) << " " << back.err().detail);
     CHECK(xor_mask::prepared == 2);
@@ -266,7 +273,7 @@ TEST_CASE("a user's strategy: sealed, verified and restored by name, by a restor
     tampered[at] ^= 0x10;
     const std::string changed = (dir / "changed.pt").string();
     brine_test::write_file(changed, tampered);
-    auto tampered_report = mtd::verify_file(changed.c_str(), key);
+    auto tampered_report = verifier.verify(changed.c_str());
     REQUIRE(tampered_report);
     CHECK_FALSE(tampered_report->intact());
     std::remove(restored.c_str());

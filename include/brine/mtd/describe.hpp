@@ -126,7 +126,8 @@ inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint
     if (first > end) first = end;
 }
 
-[[nodiscard]] inline digest tensor_digest(digester& d, const manifest_tensor& t, const manifest& m,
+template <class Digester>
+[[nodiscard]] digest tensor_digest(Digester& d, const manifest_tensor& t, const manifest& m,
                                           const std::vector<digest>& record_chunks) {
     std::uint64_t first = 0, end = 0;
     tensor_chunks(t, m, first, end);
@@ -139,7 +140,8 @@ inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint
     return d.finish();
 }
 
-[[nodiscard]] inline digest record_digest(digester& d, std::size_t index, const manifest_record& r) {
+template <class Digester>
+[[nodiscard]] digest record_digest(Digester& d, std::size_t index, const manifest_record& r) {
     d.update(std::string_view("brine/record"));
     d.update_u64(index);
     d.update_field(r.name);
@@ -151,13 +153,15 @@ inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint
 
 // The ORIGINAL digest of record `index` (the storage's bytes before the strategy transformed
 // them), started for `size` bytes that the caller then feeds, in pieces or at once.
-inline void begin_original(digester& d, std::size_t index, std::uint64_t size) {
+template <class Digester>
+void begin_original(Digester& d, std::size_t index, std::uint64_t size) {
     d.update(std::string_view("brine/original"));
     d.update_u64(index);
     d.update_u64(size);
 }
 
-[[nodiscard]] inline digest original_digest(digester& d, std::size_t index, byte_view bytes) {
+template <class Digester>
+[[nodiscard]] digest original_digest(Digester& d, std::size_t index, byte_view bytes) {
     begin_original(d, index, bytes.size());
     d.update(bytes);
     return d.finish();

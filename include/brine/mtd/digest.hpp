@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// The hash strategies of a seal (DESIGN.md §4) and the chunk digests that let `verify` say where
-// a record changed.
-//
-//   sha256       plain SHA-256: anyone can recompute the digests (a hub can publish them), and
-//                they confirm a guess of the weights; the manifest itself is still MACed.
-//   hmac_sha256  HMAC-SHA-256 under a key derived from the secret key and the seal's salt: the
-//                digests reveal nothing and cannot be recomputed without the key (default).
-//
-// The strategy is a run-time choice because `verify` reads it from the manifest: every sealed
-// file must be checkable by one build.
+// The chunk digests that let `verify` say where a record changed, made under the seal's Hash
+// (mtd/hash.hpp), and the hexadecimal form of a digest in the manifest.
 //
 // Every digest is taken over a domain label and the position of what it covers, so a digest of
 // one thing cannot stand in for another: a chunk digest covers (record index, chunk index,
@@ -20,8 +12,8 @@
 #include <brine/core/bytes.hpp>
 #include <brine/core/memory.hpp>
 #include <brine/core/result.hpp>
-#include <brine/crypto/hmac.hpp>
 #include <brine/crypto/sha256.hpp>
+#include <brine/mtd/hash.hpp>
 
 #include <array>
 #include <cstdint>
@@ -39,59 +31,6 @@
 
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
-
-using digest = crypto::sha256_digest;
-
-enum class hash_kind : std::uint8_t { sha256, hmac_sha256 };
-
-// The strategies as types, for code that fixes its choice at compile time.
-struct sha256 {
-    static constexpr hash_kind kind = hash_kind::sha256;
-};
-struct hmac_sha256 {
-    static constexpr hash_kind kind = hash_kind::hmac_sha256;
-};
-
-[[nodiscard]] constexpr std::string_view to_string(hash_kind kind) noexcept {
-    return kind == hash_kind::sha256 ? "sha256" : "hmac_sha256";
-}
-[[nodiscard]] constexpr bool parse_hash_kind(std::string_view text, hash_kind& out) noexcept {
-    if (text == "sha256") out = hash_kind::sha256;
-    else if (text == "hmac_sha256") out = hash_kind::hmac_sha256;
-    else return false;
-    return true;
-}
-
-// One digest in progress under the chosen strategy; finish() resets it for the next message.
-class digester {
-public:
-    digester(hash_kind kind, const digest& mac_key) noexcept
-        : kind_(kind), mac_(byte_view(mac_key.data(), mac_key.size())) {}
-
-    void update(byte_view bytes) noexcept {
-        if (kind_ == hash_kind::sha256) plain_.update(bytes);
-        else mac_.update(bytes);
-    }
-    void update(std::string_view text) noexcept { update(as_bytes(text)); }
-    void update_u64(std::uint64_t value) noexcept {
-        std::uint8_t le[8];
-        for (int i = 0; i < 8; ++i) le[i] = static_cast<std::uint8_t>(value >> (8 * i));
-        update(byte_view(le, 8));
-    }
-    // A length-prefixed string: "ab"+"c" and "a"+"bc" must not hash alike.
-    void update_field(std::string_view text) noexcept {
-        update_u64(text.size());
-        update(text);
-    }
-    void update(const digest& d) noexcept { update(byte_view(d.data(), d.size())); }
-
-    [[nodiscard]] digest finish() noexcept { return kind_ == hash_kind::sha256 ? plain_.finish() : mac_.finish(); }
-
-private:
-    hash_kind kind_;
-    crypto::sha256 plain_;
-    crypto::hmac_sha256 mac_;
-};
 
 // Lowercase hexadecimal of a digest, and back (exactly 64 lowercase digits).
 [[nodiscard]] inline std::string to_hex(byte_view bytes) {
@@ -123,7 +62,8 @@ private:
 }
 
 // The digest of chunk `index` of record `record`: label, positions, then the bytes.
-inline void begin_chunk(digester& d, std::uint64_t record, std::uint64_t index) noexcept {
+template <class Digester>
+inline void begin_chunk(Digester& d, std::uint64_t record, std::uint64_t index) noexcept {
     d.update(std::string_view("brine/chunk"));
     d.update_u64(record);
     d.update_u64(index);
@@ -133,7 +73,7 @@ inline void begin_chunk(digester& d, std::uint64_t record, std::uint64_t index) 
     return size == 0 ? 1 : (size + chunk_size - 1) / chunk_size;  // an empty record has one empty chunk
 }
 
-// Digests of fixed-size chunks of a sequence of records, fed in order through update().
+// Digests of fixed-size chunks under Hash of a sequence of records, fed in order through update().
 //
 // `jobs` is the number of threads that hash, the caller's included. With jobs > 1, full chunks
 // are copied into a small pool of buffers and hashed by jobs - 1 worker threads while the caller
@@ -142,10 +82,12 @@ inline void begin_chunk(digester& d, std::uint64_t record, std::uint64_t index) 
 // Memory: 2 x jobs chunks, in one block offered to huge pages (first touch of 4 KiB pages is
 // slow on virtual machines). With jobs <= 1 (or without threads) bytes are hashed as they pass,
 // with no copy.
+template <class Hash>
 class chunk_hasher {
 public:
-    chunk_hasher(hash_kind kind, const digest& mac_key, std::uint64_t chunk_size, unsigned jobs)
-        : kind_(kind), key_(mac_key), chunk_size_(chunk_size), inline_(kind, mac_key) {
+    // `chosen`: the hash, selected; `digest_key`: the seal's digest key.
+    chunk_hasher(const Hash& chosen, const digest& digest_key, std::uint64_t chunk_size, unsigned jobs)
+        : hash_(chosen), key_(digest_key), chunk_size_(chunk_size), inline_(chosen, digest_key) {
 #if BRINE_HAS_THREADS
         if (jobs > 1) start_workers(jobs - 1);
 #else
@@ -266,7 +208,7 @@ private:
 #if BRINE_HAS_THREADS
     void start_workers(unsigned workers) {
         const std::size_t buffers = 2 * (std::size_t{workers} + 1);
-        block_ = detail::raw_block(buffers * static_cast<std::size_t>(chunk_size_));
+        block_ = brine::detail::raw_block(buffers * static_cast<std::size_t>(chunk_size_));
         pool_.resize(buffers);
         for (std::size_t i = 0; i < buffers; ++i) {
             pool_[i].bytes = static_cast<std::uint8_t*>(block_.data()) + i * static_cast<std::size_t>(chunk_size_);
@@ -284,7 +226,7 @@ private:
     }
 
     void work() {
-        digester d(kind_, key_);
+        basic_digester<Hash> d(hash_, key_);
         std::unique_lock<std::mutex> lock(mutex_);
         for (;;) {
             work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -320,15 +262,15 @@ private:
     void stop_workers() {}
 #endif
 
-    hash_kind kind_;
+    Hash hash_;
     digest key_;
     std::uint64_t chunk_size_;
-    digester inline_;
+    basic_digester<Hash> inline_;
     std::vector<std::vector<digest>> digests_;
     std::uint64_t record_ = 0, label_ = 0, chunk_ = 0, filled_ = 0;
     buffer* buffer_ = nullptr;
 #if BRINE_HAS_THREADS
-    detail::raw_block block_;
+    brine::detail::raw_block block_;
     std::vector<buffer> pool_;
     std::vector<buffer*> free_;
     std::vector<buffer*> queue_;

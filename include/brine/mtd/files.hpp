@@ -177,12 +177,12 @@ namespace detail {
 
 #if BRINE_HAS_POSIX_FILES
 
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
-using sealing_disarmer =
-    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, basic_sealer<Strategy>>;
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
-using restoring_disarmer =
-    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, basic_restorer<Strategy>>;
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled>
+using sealing_disarmer = torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip,
+                                               basic_sealer<Strategy, Hash>>;
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled>
+using restoring_disarmer = torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip,
+                                                 basic_restorer<Strategy, Hash>>;
 
 struct seal_result {
     torch::report reconstruction;  // what the reconstruction found and removed, as for disarm
@@ -191,16 +191,17 @@ struct seal_result {
 
 // Seals `in_path` into `out_path` (and the manifest into `manifest_path` when given: required
 // for raw pickles, whose format has no room for it). `progress` as for the disarmer. Strategy:
-// the permutation strategy (mtd/strategy.hpp); options.permute chooses within a one_of.
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
+// the permutation strategy (mtd/strategy.hpp), Hash the hash (mtd/hash.hpp); options.permute and
+// options.hash choose within a one_of.
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled>
 [[nodiscard]] result<seal_result> seal_file(const char* in_path, const char* out_path, const secret_key& key,
                                             seal_options options, const char* manifest_path = nullptr,
                                             Allowlist allowlist = {}, bool durable = false,
                                             void (*progress)(void*, std::uint64_t, std::uint64_t) = nullptr,
                                             void* progress_context = nullptr) {
     options.detached = manifest_path != nullptr;
-    sealing_disarmer<Allowlist, Strategy> sealing(std::move(allowlist), writer::torch_zip{},
-                                                  basic_sealer<Strategy>(key, std::move(options)));
+    sealing_disarmer<Allowlist, Strategy, Hash> sealing(std::move(allowlist), writer::torch_zip{},
+                                                        basic_sealer<Strategy, Hash>(key, std::move(options)));
     sealing.on_progress(progress, progress_context);
     auto input = hybrid_file_source::open(in_path);
     BRINE_TRY(input);
@@ -236,20 +237,21 @@ template <class Allowlist = policy::torch_weights_only, class Strategy = strateg
 // pinned_source), and the storage bytes the rebuild reads again are checked against the seal's
 // digests as they stream into `out`. Any difference is errc::mtd_tampered; `out` must then be
 // discarded (an atomic_file_sink that is not committed leaves no file). A file sealed with a
-// strategy Strategy does not hold is refused (errc::mtd_unsupported) before anything is written.
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class RandomAccessSource,
-          class SeekableSink>
+// strategy Strategy or a hash Hash does not hold is refused (errc::mtd_unsupported) before anything
+// is written.
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled,
+          class RandomAccessSource, class SeekableSink>
 [[nodiscard]] result<torch::report> restore(const RandomAccessSource& file, SeekableSink& out, const secret_key& key,
                                             const verify_options& options = {}, Allowlist allowlist = {}) {
     auto pinned = pinned_source<RandomAccessSource>::pin(file, pin_limit);
     BRINE_TRY(pinned);
-    auto checked = verify_file(*pinned, key, options, allowlist);
+    auto checked = basic_verifier<Strategy, Hash, Allowlist>(key, options, allowlist).verify(*pinned);
     BRINE_TRY(checked);
     if (!checked->intact())
         return error{errc::mtd_tampered, 0, "an intact sealed file (brine verify names what changed)",
                      checked->problems.front().where};
-    restoring_disarmer<Allowlist, Strategy> restoring(std::move(allowlist), writer::torch_zip{},
-                                                      basic_restorer<Strategy>(key, std::move(checked->sealed)));
+    restoring_disarmer<Allowlist, Strategy, Hash> restoring(std::move(allowlist), writer::torch_zip{},
+                                                            basic_restorer<Strategy, Hash>(key, std::move(checked->sealed)));
     auto done = restoring.disarm(pinned->mapping(), *pinned, out);
     if (!done) return detail::changed_while_read(done.err());
     // The manifest is the one record a restore leaves out on purpose.
@@ -267,7 +269,7 @@ template <class Allowlist = policy::torch_weights_only, class Strategy = strateg
 
 // restore() on `in_path`, opened once, into `out_path` (a temporary file renamed into place only
 // on success: on any error, tampering included, no file exists at `out_path`).
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled>
 [[nodiscard]] result<torch::report> restore_file(const char* in_path, const char* out_path, const secret_key& key,
                                                  const verify_options& options = {}, Allowlist allowlist = {},
                                                  bool durable = false) {
@@ -275,7 +277,7 @@ template <class Allowlist = policy::torch_weights_only, class Strategy = strateg
     BRINE_TRY(input);
     auto output = atomic_file_sink::create(out_path);
     BRINE_TRY(output);
-    auto done = restore<Allowlist, Strategy>(*input, *output, key, options, std::move(allowlist));
+    auto done = restore<Allowlist, Strategy, Hash>(*input, *output, key, options, std::move(allowlist));
     BRINE_TRY(done);
     BRINE_TRY(output->commit(durable));
     done->written = true;

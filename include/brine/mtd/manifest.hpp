@@ -8,7 +8,8 @@
 //
 //     brine-manifest 2
 //     format torch_zip|pickle
-//     hash sha256|hmac_sha256
+//     hash NAME                            the hash: hmac_sha256|sha256, or a user hash's name
+//                                          ([a-z0-9_]{1,32})
 //     permute NAME                         the strategy: none|records|elements|neurons|blocks|chacha20,
 //                                          or a user strategy's name ([a-z0-9_]{1,32})
 //     scrub-lsb N                          0: no scrubbing
@@ -34,7 +35,7 @@
 // the parser re-formats what it read and requires the same bytes, so one manifest has exactly
 // one encoding.
 //
-// Digests (mtd/digest.hpp, under the seal's hash strategy):
+// Digests (mtd/digest.hpp, under the seal's Hash, mtd/hash.hpp):
 //   chunk        label, record index, chunk index, bytes
 //   record       SEALED: label, index, name, size, its chunk digests; ORIGINAL: the same over the
 //                bytes before the permutation (restore checks its output against it; equal to
@@ -97,7 +98,7 @@ enum class permutation : std::uint8_t { none, records, elements, neurons, blocks
     return false;
 }
 
-// A strategy name as a manifest spells it: 1 to 32 bytes of a-z, 0-9 and '_'.
+// A strategy's or a hash's name as a manifest spells it: 1 to 32 bytes of a-z, 0-9 and '_'.
 [[nodiscard]] constexpr bool strategy_name_ok(std::string_view name) noexcept {
     if (name.empty() || name.size() > 32) return false;
     for (const char c : name)
@@ -150,7 +151,7 @@ struct manifest {
     static constexpr std::size_t max_label = 256;  // bytes of UTF-8
     unsigned format_version = version;             // of the text read (written: always `version`)
     std::string format = "torch_zip";
-    hash_kind hash = hash_kind::hmac_sha256;
+    std::string hash = "hmac_sha256";              // the Hash's name
     std::string permute = "none";                  // the strategy's name
     unsigned scrub_lsb = 0;
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
@@ -255,7 +256,7 @@ inline std::string manifest_tensor::describe() const {
 [[nodiscard]] inline std::string manifest_prefix(const manifest& m) {
     std::string out = "brine-manifest " + std::to_string(m.format_version) + "\n";
     out += "format " + m.format + "\n";
-    out += "hash " + std::string(to_string(m.hash)) + "\n";
+    out += "hash " + m.hash + "\n";
     out += "permute " + m.permute + "\n";
     out += "scrub-lsb " + std::to_string(m.scrub_lsb) + "\n";
     out += "chunk-size " + std::to_string(m.chunk_size) + "\n";
@@ -292,7 +293,8 @@ inline std::string manifest_tensor::describe() const {
 }
 
 // The architecture digest: every tensor line (without digest) and every global line.
-[[nodiscard]] inline digest architecture_digest(digester& d, const std::vector<manifest_tensor>& tensors,
+template <class Digester>
+[[nodiscard]] digest architecture_digest(Digester& d, const std::vector<manifest_tensor>& tensors,
                                                 const std::vector<manifest_global>& globals) {
     d.update(std::string_view("brine/architecture"));
     d.update_u64(tensors.size());
@@ -305,7 +307,8 @@ inline std::string manifest_tensor::describe() const {
     return d.finish();
 }
 
-[[nodiscard]] inline digest root_digest(digester& d, std::string_view prefix) {
+template <class Digester>
+[[nodiscard]] digest root_digest(Digester& d, std::string_view prefix) {
     d.update(std::string_view("brine/root"));
     d.update_field(prefix);
     return d.finish();
@@ -488,7 +491,9 @@ inline status parse_binding(manifest_lines& lines, std::vector<std::string_view>
     m.format_version = f[1] == "1" ? 1 : 2;
     if (!line("format", 2) || (f[1] != "torch_zip" && f[1] != "pickle")) return bad("\"format torch_zip|pickle\"");
     m.format = std::string(f[1]);
-    if (!line("hash", 2) || !parse_hash_kind(f[1], m.hash)) return bad("\"hash sha256|hmac_sha256\"");
+    if (!line("hash", 2) || !strategy_name_ok(f[1]))
+        return bad("\"hash NAME\", a hash name of 1 to 32 bytes of a-z, 0-9 and '_'");
+    m.hash = std::string(f[1]);
     if (!line("permute", 2) || !strategy_name_ok(f[1]))
         return bad("\"permute NAME\", a strategy name of 1 to 32 bytes of a-z, 0-9 and '_'");
     m.permute = std::string(f[1]);

@@ -12,6 +12,8 @@
 #include <brine/mtd/derive.hpp>
 #include <brine/mtd/describe.hpp>
 #include <brine/mtd/digest.hpp>
+#include <brine/mtd/hash.hpp>
+#include <brine/mtd/hashes/bundled.hpp>
 #include <brine/mtd/key.hpp>
 #include <brine/mtd/manifest.hpp>
 #include <brine/mtd/strategies/bundled.hpp>
@@ -35,10 +37,11 @@ namespace detail {
 // each with the manifest's as soon as the chunk is complete. Bytes that changed after verify (a
 // writer with the file open) are caught while they are copied; the last chunk closes when the
 // record's last byte arrives, so the change is named here rather than by the archive's CRC check.
+template <class Hash>
 class chunk_check {
 public:
-    chunk_check(const digest& mac_key, const manifest& sealed, std::size_t position) noexcept
-        : d_(sealed.hash, mac_key), record_(&sealed.records[position]), chunk_size_(sealed.chunk_size),
+    chunk_check(const Hash& chosen, const digest& digest_key, const manifest& sealed, std::size_t position)
+        : d_(chosen, digest_key), record_(&sealed.records[position]), chunk_size_(sealed.chunk_size),
           position_(position) {
         begin_chunk(d_, position_, 0);
     }
@@ -79,7 +82,7 @@ private:
         return {};
     }
 
-    digester d_;
+    basic_digester<Hash> d_;
     const manifest_record* record_;
     std::uint64_t chunk_size_;
     std::uint64_t position_;
@@ -87,18 +90,22 @@ private:
 };
 }  // namespace detail
 
-// The Mtd policy that restores, with the permutation strategy Strategy: a file sealed with a
-// strategy Strategy does not select is refused before anything is written.
-template <class Strategy>
+// The Mtd policy that restores, with the permutation strategy Strategy and the hash Hash: a file
+// sealed with a strategy or a hash they do not select is refused before anything is written.
+template <class Strategy, class Hash = hashes::bundled>
 class basic_restorer {
     static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
+    static_assert((check_hash<Hash>(), true));
 
 public:
     static constexpr bool seals = true;
     using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
+    using hash_type = std::conditional_t<is_hash_v<Hash>, Hash, hashes::sha256>;
+    using digester = basic_digester<hash_type>;
 
-    basic_restorer(const secret_key& key, manifest sealed, Strategy strategy = {})
-        : key_(key), manifest_(std::move(sealed)), strategy_(gated<strategy_type>(std::move(strategy))) {}
+    basic_restorer(const secret_key& key, manifest sealed, Strategy strategy = {}, Hash hash = {})
+        : key_(key), manifest_(std::move(sealed)), strategy_(gated<strategy_type>(std::move(strategy))),
+          hash_(gated<hash_type>(std::move(hash))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes(); }
 
@@ -106,6 +113,8 @@ public:
         if (!strategy_.select(manifest_.permute))
             return error{errc::mtd_unsupported, 0, "a file sealed with a strategy this restorer was built with",
                          manifest_.permute};
+        if (!hash_.select(manifest_.hash))
+            return error{errc::mtd_unsupported, 0, "a file sealed with a hash this restorer was built with", manifest_.hash};
         found_ = &found;
         digest_key_ = detail::derive(key_, manifest_.salt, "digest");
         position_.assign(found.storages.size(), 0);
@@ -139,8 +148,8 @@ public:
     class storage_sink {
     public:
         storage_sink(basic_restorer& owner, std::size_t j, Sink& next)
-            : owner_(&owner), j_(j), next_(&next), check_(owner.digest_key_, owner.manifest_, owner.position_[j]),
-              original_(owner.manifest_.hash, owner.digest_key_) {
+            : owner_(&owner), j_(j), next_(&next), check_(owner.hash_, owner.digest_key_, owner.manifest_, owner.position_[j]),
+              original_(owner.hash_, owner.digest_key_) {
             const std::uint64_t size = owner.found_->storages[j].byte_size();
             if (owner.strategy_.whole_storage()) buffer_.expected = size;
             else if (owner.strategy_.changes_bytes()) detail::begin_original(original_, owner.position_[j], size);
@@ -166,7 +175,7 @@ public:
         basic_restorer* owner_;
         std::size_t j_;
         Sink* next_;
-        detail::chunk_check check_;
+        detail::chunk_check<hash_type> check_;
         digester original_;
         std::uint64_t at_ = 0;
         std::vector<std::uint8_t> piece_;
@@ -183,6 +192,7 @@ public:
     }
     status raw_pickle(byte_view) { return {}; }
     [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
+    [[nodiscard]] const hash_type& hash() const noexcept { return hash_; }
 
 private:
     status check_original(std::size_t j, const digest& restored) const {
@@ -199,7 +209,7 @@ private:
         if (data.size() != storage.byte_size())
             return error{errc::torch_record_size, data.size(), "numel x item size storage bytes", storage.key};
         BRINE_TRY(strategy_.transform(j, data, scratch_));
-        digester d(manifest_.hash, digest_key_);
+        digester d(hash_, digest_key_);
         BRINE_TRY(check_original(j, detail::original_digest(d, position_[j], byte_view(data.data(), data.size()))));
         return detail::write_in_pieces(byte_view(data.data(), data.size()), next);
     }
@@ -207,14 +217,15 @@ private:
     secret_key key_;
     manifest manifest_;
     strategy_type strategy_;
+    hash_type hash_;
     digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;
     std::vector<std::size_t> position_;
     std::vector<std::uint8_t> scratch_;
 };
 
-// The restorer of the command line and restore_file: every bundled strategy.
-using restorer = basic_restorer<strategies::bundled>;
+// The restorer of the command line and restore_file: every bundled strategy and hash.
+using restorer = basic_restorer<strategies::bundled, hashes::bundled>;
 
 }  // namespace mtd
 BRINE_NAMESPACE_END

@@ -4,6 +4,8 @@
 // its Mtd policy) that also
 //   - draws a fresh salt, and derives every key it needs from the secret key, the salt and a
 //     label (mtd/derive.hpp): nothing derived is ever stored;
+//   - makes every digest with its Hash (mtd/hash.hpp; the bundled ones in mtd/hashes/: sha256,
+//     hmac_sha256);
 //   - applies its permutation strategy (mtd/strategy.hpp; the bundled ones in mtd/strategies/:
 //     records, elements, neurons, blocks, chacha20, none, each stating what it hides);
 //   - optionally scrubs the N low mantissa bits of float storages (mtd/scrub.hpp);
@@ -26,6 +28,8 @@
 #include <brine/mtd/derive.hpp>
 #include <brine/mtd/describe.hpp>
 #include <brine/mtd/digest.hpp>
+#include <brine/mtd/hash.hpp>
+#include <brine/mtd/hashes/bundled.hpp>
 #include <brine/mtd/key.hpp>
 #include <brine/mtd/manifest.hpp>
 #include <brine/mtd/scrub.hpp>
@@ -50,7 +54,8 @@ namespace mtd {
 struct seal_options {
     std::string permute;                              // the strategy's name; empty: the strategy's own
                                                       // (one_of: its first)
-    hash_kind hash = hash_kind::hmac_sha256;
+    std::string hash;                                 // the hash's name; empty: the Hash's own
+                                                      // (one_of: its first)
     unsigned scrub_lsb = 0;                           // 0: no scrubbing
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
     unsigned jobs = 1;                                // hashing threads
@@ -70,17 +75,21 @@ struct seal_summary {
 };
 
 // The Mtd policy that seals (mtd/none.hpp lists the hooks a disarmer calls), with the
-// permutation strategy Strategy.
-template <class Strategy>
+// permutation strategy Strategy and the hash Hash.
+template <class Strategy, class Hash = hashes::bundled>
 class basic_sealer {
     static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
+    static_assert((check_hash<Hash>(), true));
 
 public:
     static constexpr bool seals = true;
     using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
+    using hash_type = std::conditional_t<is_hash_v<Hash>, Hash, hashes::sha256>;
+    using digester = basic_digester<hash_type>;
 
-    basic_sealer(const secret_key& key, seal_options options, Strategy strategy = {})
-        : key_(key), options_(std::move(options)), strategy_(gated<strategy_type>(std::move(strategy))) {}
+    basic_sealer(const secret_key& key, seal_options options, Strategy strategy = {}, Hash hash = {})
+        : key_(key), options_(std::move(options)), strategy_(gated<strategy_type>(std::move(strategy))),
+          hash_(gated<hash_type>(std::move(hash))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes() || options_.scrub_lsb != 0; }
 
@@ -89,11 +98,15 @@ public:
             return error{errc::mtd_unsupported, 0, "a strategy this sealer was built with", options_.permute};
         if (!strategy_name_ok(strategy_.name()))
             return error{errc::mtd_unsupported, 0, "a strategy named by 1 to 32 bytes of a-z, 0-9 and '_'", strategy_.name()};
+        if (!options_.hash.empty() && !hash_.select(options_.hash))
+            return error{errc::mtd_unsupported, 0, "a hash this sealer was built with", options_.hash};
+        if (!strategy_name_ok(hash_.name()))
+            return error{errc::mtd_unsupported, 0, "a hash named by 1 to 32 bytes of a-z, 0-9 and '_'", hash_.name()};
         BRINE_TRY(os_random(mutable_byte_view(salt_.data(), salt_.size())));
         found_ = &found;
         summary_ = {};
         manifest_ = {};
-        manifest_.hash = options_.hash;
+        manifest_.hash = std::string(hash_.name());
         manifest_.permute = std::string(strategy_.name());
         manifest_.scrub_lsb = options_.scrub_lsb;
         manifest_.chunk_size = options_.chunk_size;
@@ -101,7 +114,7 @@ public:
         BRINE_TRY(bind(manifest_));
         storage_record_.assign(found.storages.size(), -1);
         digest_key_ = detail::derive(key_, salt_, "digest");
-        hasher_.reset(new chunk_hasher(options_.hash, digest_key_, options_.chunk_size, options_.jobs));
+        hasher_.reset(new chunk_hasher<hash_type>(hash_, digest_key_, options_.chunk_size, options_.jobs));
         if (options_.scrub_lsb != 0) BRINE_TRY(check_scrub(found));
         const strategy_context context{key_, salt_, found, direction::seal, options_.plan, manifest_.plan};
         BRINE_TRY(strategy_.prepare(context, values));
@@ -131,7 +144,7 @@ public:
     public:
         storage_sink(basic_sealer& owner, std::size_t j, std::size_t position, Sink& next)
             : owner_(&owner), j_(j), position_(position), next_(&next),
-              original_(owner.options_.hash, owner.digest_key_) {
+              original_(owner.hash_, owner.digest_key_) {
             if (owner.collects()) buffer_.expected = owner.found_->storages[j].byte_size();
             else if (owner.strategy_.changes_bytes())
                 detail::begin_original(original_, position, owner.found_->storages[j].byte_size());
@@ -192,6 +205,7 @@ public:
     [[nodiscard]] const seal_summary& summary() const noexcept { return summary_; }
     [[nodiscard]] const seal_options& options() const noexcept { return options_; }
     [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
+    [[nodiscard]] const hash_type& hash() const noexcept { return hash_; }
 
 private:
     // Whether a storage's bytes are collected before they are written.
@@ -237,7 +251,7 @@ private:
             BRINE_TRY(scrub_lsb(storage.type, mutable_byte_view(data.data(), data.size()), options_.scrub_lsb, stream,
                                 summary_.scrubbed));
         }
-        digester d(options_.hash, digest_key_);
+        digester d(hash_, digest_key_);
         manifest_.records[position].original = detail::original_digest(d, position, byte_view(data.data(), data.size()));
         if (strategy_.whole_storage()) BRINE_TRY(strategy_.transform(j, data, scratch_));
         else if (strategy_.changes_bytes()) strategy_.transform_piece(j, 0, mutable_byte_view(data.data(), data.size()));
@@ -261,7 +275,7 @@ private:
     // Chunk digests in, then every digest above them, the manifest text and its tag.
     status complete() {
         const std::vector<std::vector<digest>>& chunks = hasher_->finish();
-        digester d(options_.hash, digest_key_);
+        digester d(hash_, digest_key_);
         std::vector<bool> storage_position(manifest_.records.size(), false);
         for (const std::int64_t r : storage_record_)
             if (r >= 0) storage_position[static_cast<std::size_t>(r)] = true;
@@ -292,19 +306,21 @@ private:
     secret_key key_;
     seal_options options_;
     strategy_type strategy_;
+    hash_type hash_;
     digest salt_{};
     digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;
     manifest manifest_;
     seal_summary summary_;
-    std::unique_ptr<chunk_hasher> hasher_;
+    std::unique_ptr<chunk_hasher<hash_type>> hasher_;
     std::vector<std::int64_t> storage_record_;
     std::string prefix_;
     std::vector<std::uint8_t> scratch_;
 };
 
-// The sealer of the command line and seal_file: any bundled strategy, chosen by the options.
-using sealer = basic_sealer<strategies::bundled>;
+// The sealer of the command line and seal_file: any bundled strategy and hash, chosen by the
+// options.
+using sealer = basic_sealer<strategies::bundled, hashes::bundled>;
 
 }  // namespace mtd
 BRINE_NAMESPACE_END

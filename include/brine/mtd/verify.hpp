@@ -14,7 +14,13 @@
 //
 // Every difference is a problem in the report; the report is intact when there is none. Errors
 // (the result's error) are reserved for what prevents an answer: an unreadable file, a file that
-// is neither a sealed archive nor given with a detached manifest.
+// is neither a sealed archive nor given with a detached manifest, a wrong key, and an authentic
+// seal made with a strategy or a hash the verifier does not trust.
+//
+// basic_verifier<Strategy, Hash, Policy, Limits> trusts the strategies Strategy selects and the
+// hashes Hash selects (a one_of<...> of them, or one type): it computes digests only with those,
+// and a seal that names another is refused once its manifest is authenticated. The manifest's
+// tag is always HMAC-SHA-256 (hash.hpp), so the names it gives are checked before they are used.
 #pragma once
 
 #include <brine/config.hpp>
@@ -24,6 +30,10 @@
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
 #include <brine/mtd/digest.hpp>
+#include <brine/mtd/hash.hpp>
+#include <brine/mtd/hashes/bundled.hpp>
+#include <brine/mtd/strategies/bundled.hpp>
+#include <brine/mtd/strategy.hpp>
 #include <brine/mtd/key.hpp>
 #include <brine/mtd/layout.hpp>
 #include <brine/mtd/manifest.hpp>
@@ -91,8 +101,9 @@ namespace detail {
 }
 
 // Feeds extracted bytes to the hasher, counting them for the progress line.
+template <class Hasher>
 struct hashing_sink {
-    chunk_hasher* hasher;
+    Hasher* hasher;
     std::uint64_t* done;
     std::uint64_t total;
     const verify_options* options;
@@ -108,9 +119,9 @@ struct hashing_sink {
 };
 
 // The tensors and globals of a sealed pickle, as the seal described them.
-template <class Policy, class Limits>
-inline void compare_architecture(byte_view pickle_bytes, const std::string& prefix, const manifest& m, const Policy& rules,
-                                 verify_report& out) {
+template <class Policy, class Limits, class Hash>
+void compare_architecture(byte_view pickle_bytes, const std::string& prefix, const manifest& m, const Policy& rules,
+                          const Hash& hash, verify_report& out) {
     pickle::machine<Policy, Limits> machine(rules);
     pickle::evaluation evaluated;
     const status ran = machine.run(pickle_bytes, evaluated);
@@ -143,7 +154,7 @@ inline void compare_architecture(byte_view pickle_bytes, const std::string& pref
     }
     const std::vector<manifest_global> globals = globals_of(evaluated.values);
     // Two descriptions compared with each other: the key does not matter (finish() resets).
-    digester d(m.hash, digest{});
+    basic_digester<Hash> d(hash, digest{});
     const digest observed = architecture_digest(d, now, globals);
     if (observed == architecture_digest(d, m.tensors, m.globals)) return;
 
@@ -237,13 +248,54 @@ template <class RandomAccessSource>
 
 }  // namespace detail
 
-// Verifies the open file `file` (a RandomAccessSource: every byte is read through it, so a caller
-// that goes on to read the same source reads what was verified) against its seal under `key`.
-// `rules`: the policy the seal was made with (a sealed pickle holds only what it allowed).
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class RandomAccessSource,
-          std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int> = 0>
-[[nodiscard]] result<verify_report> verify_file(const RandomAccessSource& file, const secret_key& key,
-                                                const verify_options& options = {}, const Policy& rules = Policy{}) {
+// The verifier: trusts the strategies Strategy selects and the hashes Hash selects; `rules` is
+// the policy the seal was made with (a sealed pickle holds only what it allowed).
+template <class Strategy = strategies::bundled, class Hash = hashes::bundled,
+          class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+class basic_verifier {
+    static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
+    static_assert((check_hash<Hash>(), true));
+
+public:
+    using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
+    using hash_type = std::conditional_t<is_hash_v<Hash>, Hash, hashes::sha256>;
+
+    explicit basic_verifier(const secret_key& key, verify_options options = {}, Policy rules = {}, Strategy strategy = {},
+                            Hash hash = {})
+        : key_(key), options_(std::move(options)), rules_(std::move(rules)),
+          strategy_(gated<strategy_type>(std::move(strategy))), hash_(gated<hash_type>(std::move(hash))) {}
+
+    // Verifies the open file `file` (a RandomAccessSource: every byte is read through it, so a
+    // caller that goes on to read the same source reads what was verified).
+    template <class RandomAccessSource, std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int> = 0>
+    [[nodiscard]] result<verify_report> verify(const RandomAccessSource& file) const;
+
+#if BRINE_HAS_POSIX_FILES
+    // Verifies `path`: the file opened once, then as above.
+    [[nodiscard]] result<verify_report> verify(const char* path) const {
+        auto file = hybrid_file_source::open(path);
+        BRINE_TRY(file);
+        return verify(*file);
+    }
+#endif
+
+private:
+    secret_key key_;
+    verify_options options_;
+    Policy rules_;
+    strategy_type strategy_;
+    hash_type hash_;
+};
+
+// The verifier of the command line: every bundled strategy and hash.
+using verifier = basic_verifier<>;
+
+template <class Strategy, class Hash, class Policy, class Limits>
+template <class RandomAccessSource, std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int>>
+result<verify_report> basic_verifier<Strategy, Hash, Policy, Limits>::verify(const RandomAccessSource& file) const {
+    const secret_key& key = key_;
+    const verify_options& options = options_;
+    const Policy& rules = rules_;
     verify_report out;
     const auto tampered = [&](std::string where, std::string what) -> result<verify_report> {
         out.problems.push_back({std::move(where), std::move(what)});
@@ -292,6 +344,12 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         return tampered("manifest", "not authentic: a wrong key, or the manifest was altered or replaced");
     }
     out.manifest_authentic = true;
+    // Only what this verifier trusts computes a digest.
+    strategy_type strategy = strategy_;
+    if (!strategy.select(m.permute))
+        return error{errc::mtd_unsupported, 0, "a seal made with a strategy this verifier trusts", m.permute};
+    hash_type hash = hash_;
+    if (!hash.select(m.hash)) return error{errc::mtd_unsupported, 0, "a seal made with a hash this verifier trusts", m.hash};
     detail::check_binding(m, options, out);
     if (m.format == "torch_zip" && !archive)
         return tampered("file", kind && *kind == torch::format::zip
@@ -347,10 +405,10 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     std::uint64_t total = 0;
     for (const manifest_record& r : m.records)
         if (const present* p = find(r.name)) total += p->size;
-    chunk_hasher hasher(m.hash, detail::derive(key, m.salt, "digest"), m.chunk_size, options.jobs);
+    chunk_hasher<hash_type> hasher(hash, detail::derive(key, m.salt, "digest"), m.chunk_size, options.jobs);
     std::vector<std::int64_t> hashed(m.records.size(), -1);  // index into the hasher's digests
     std::int64_t next = 0;
-    detail::hashing_sink sink{&hasher, &out.bytes_hashed, total, &options};
+    detail::hashing_sink<chunk_hasher<hash_type>> sink{&hasher, &out.bytes_hashed, total, &options};
     for (std::size_t i = 0; i < m.records.size(); ++i) {
         const present* p = find(m.records[i].name);
         if (!p) continue;
@@ -369,7 +427,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         changed[i].assign(r.chunks.size(), false);
         for (std::size_t c = 0; c < r.chunks.size(); ++c) changed[i][c] = c >= now.size() || now[c] != r.chunks[c];
     }
-    digester d(m.hash, detail::derive(key, m.salt, "digest"));
+    basic_digester<hash_type> d(hash, detail::derive(key, m.salt, "digest"));
     std::vector<std::vector<bool>> explained(m.records.size());
     for (std::size_t i = 0; i < m.records.size(); ++i) explained[i].assign(changed[i].size(), false);
     for (const manifest_tensor& t : m.tensors) {
@@ -409,13 +467,13 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         } else {
             vector_sink pickle_sink(pickle_bytes);
             const status read = archive->extract(**data_pkl, pickle_sink);
-            if (read) detail::compare_architecture<Policy, Limits>(byte_view(pickle_bytes.data(), pickle_bytes.size()), prefix, m, rules, out);
+            if (read) detail::compare_architecture<Policy, Limits>(byte_view(pickle_bytes.data(), pickle_bytes.size()), prefix, m, rules, hash, out);
             else out.problems.push_back({"architecture", "data.pkl unreadable: " + detail::describe_error(read.err())});
         }
     } else {
         byte_view whole;
         const status read = detail::whole_pickle(file, pickle_bytes, whole);
-        if (read) detail::compare_architecture<Policy, Limits>(whole, prefix, m, rules, out);
+        if (read) detail::compare_architecture<Policy, Limits>(whole, prefix, m, rules, hash, out);
         else out.problems.push_back({"architecture", "the pickle unreadable: " + detail::describe_error(read.err())});
     }
     // 5. The bytes no digest covers.
@@ -424,20 +482,26 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
             out.problems.push_back({std::move(p.where), std::move(p.what)});
     // The root stands for the whole manifest: a seal whose root is published elsewhere is
     // checked against it by comparing this value.
-    digester root(m.hash, detail::derive(key, m.salt, "digest"));
+    basic_digester<hash_type> root(hash, detail::derive(key, m.salt, "digest"));
     if (root_digest(root, manifest_prefix(m)) != m.root)
         out.problems.push_back({"manifest", "its root does not match its content"});
     return out;
 }
 
-// Verifies `path` against its seal under `key`: the file opened once, then as above.
+// verify_file: the bundled verifier, for `file` (a RandomAccessSource) or a path.
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class RandomAccessSource,
+          std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int> = 0>
+[[nodiscard]] result<verify_report> verify_file(const RandomAccessSource& file, const secret_key& key,
+                                                const verify_options& options = {}, const Policy& rules = Policy{}) {
+    return basic_verifier<strategies::bundled, hashes::bundled, Policy, Limits>(key, options, rules).verify(file);
+}
+#if BRINE_HAS_POSIX_FILES
 template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
 [[nodiscard]] result<verify_report> verify_file(const char* path, const secret_key& key, const verify_options& options = {},
                                                 const Policy& rules = Policy{}) {
-    auto file = hybrid_file_source::open(path);
-    BRINE_TRY(file);
-    return verify_file<Policy, Limits>(*file, key, options, rules);
+    return basic_verifier<strategies::bundled, hashes::bundled, Policy, Limits>(key, options, rules).verify(path);
 }
+#endif
 
 }  // namespace mtd
 BRINE_NAMESPACE_END
