@@ -16612,21 +16612,138 @@ BRINE_NAMESPACE_END
 // ---- begin brine/mtd/digest.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// The hash strategies of a seal (DESIGN.md §4) and the chunk digests that let `verify` say where
-// a record changed.
-//
-//   sha256       plain SHA-256: anyone can recompute the digests (a hub can publish them), and
-//                they confirm a guess of the weights; the manifest itself is still MACed.
-//   hmac_sha256  HMAC-SHA-256 under a key derived from the secret key and the seal's salt: the
-//                digests reveal nothing and cannot be recomputed without the key (default).
-//
-// The strategy is a run-time choice because `verify` reads it from the manifest: every sealed
-// file must be checkable by one build.
+// The chunk digests that let `verify` say where a record changed, made under the seal's Hash
+// (mtd/hash.hpp), and the hexadecimal form of a digest in the manifest.
 //
 // Every digest is taken over a domain label and the position of what it covers, so a digest of
 // one thing cannot stand in for another: a chunk digest covers (record index, chunk index,
 // bytes), and moving a chunk or a record changes it.
 
+
+// ---- begin brine/mtd/hash.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The hash strategy of a seal: a policy type that makes every digest of the manifest (chunks,
+// records, tensors, the architecture, the root). basic_sealer, basic_restorer and basic_verifier
+// take one as a template parameter; the bundled ones are in mtd/hashes/ (sha256, hmac_sha256),
+// and hashes::one_of<...> picks one of several at run time by the name in the options or the
+// manifest.
+//
+// A Hash H is default-constructible and copyable (each hashing thread works on its own copy),
+// and has:
+//
+//   bool select(std::string_view name)  true when H is (or, for one_of, holds) the hash of that
+//                                       name, which then applies; called before key() when the
+//                                       options or the manifest name a hash
+//   std::string_view name() const       the name written in the manifest: 1 to 32 bytes of a-z,
+//                                       0-9, '_'
+//   void key(const digest& k)           once, before the first message: the seal's digest key, 32
+//                                       bytes derived from the secret key and the salt (a hash
+//                                       that is not keyed ignores it)
+//   void update(byte_view bytes)        more of the message
+//   digest finish()                     the 32-byte digest of the message since key() or the
+//                                       previous finish(); the next message starts empty
+//
+// The manifest's tag is not the Hash's: it is always HMAC-SHA-256 under its own derived key, so
+// that a verifier authenticates the manifest, the hash name included, before it trusts anything
+// the manifest says (a verifier only runs the hashes its Hash holds; see verify.hpp).
+//
+// check_hash<H>() states each requirement in its own static_assert; classes built on a Hash go on
+// with hashes::sha256 in place of one that fails, so the failed requirement is the one error.
+
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+using digest = crypto::sha256_digest;
+
+namespace detail {
+
+template <class H>
+using hash_select_op = decltype(std::declval<H&>().select(std::string_view()));
+template <class H>
+using hash_name_op = decltype(std::declval<const H&>().name());
+template <class H>
+using hash_key_op = decltype(std::declval<H&>().key(std::declval<const digest&>()));
+template <class H>
+using hash_update_op = decltype(std::declval<H&>().update(std::declval<byte_view>()));
+template <class H>
+using hash_finish_op = decltype(std::declval<H&>().finish());
+
+template <class H>
+inline constexpr bool hash_has_select = is_detected_exact_v<bool, hash_select_op, H>;
+template <class H>
+inline constexpr bool hash_has_name = is_detected_exact_v<std::string_view, hash_name_op, H>;
+template <class H>
+inline constexpr bool hash_has_key = is_detected_v<hash_key_op, H>;
+template <class H>
+inline constexpr bool hash_has_update = is_detected_v<hash_update_op, H>;
+template <class H>
+inline constexpr bool hash_has_finish = is_detected_exact_v<digest, hash_finish_op, H>;
+
+}  // namespace detail
+
+// Whether H has every member of a Hash.
+template <class H>
+inline constexpr bool is_hash_v = std::is_default_constructible_v<H> && std::is_copy_constructible_v<H> &&
+                                  detail::hash_has_select<H> && detail::hash_has_name<H> && detail::hash_has_key<H> &&
+                                  detail::hash_has_update<H> && detail::hash_has_finish<H>;
+
+// One static_assert per requirement: the first one that fails is the one the compiler reports.
+template <class H>
+constexpr bool check_hash() {
+    static_assert(std::is_default_constructible_v<H>, "brine Hash: must be default-constructible");
+    static_assert(std::is_copy_constructible_v<H>, "brine Hash: must be copyable (each hashing thread has a copy)");
+    static_assert(detail::hash_has_select<H>, "brine Hash: needs bool select(std::string_view name)");
+    static_assert(detail::hash_has_name<H>, "brine Hash: needs std::string_view name() const");
+    static_assert(detail::hash_has_key<H>, "brine Hash: needs void key(const mtd::digest&)");
+    static_assert(detail::hash_has_update<H>, "brine Hash: needs void update(byte_view)");
+    static_assert(detail::hash_has_finish<H>, "brine Hash: needs mtd::digest finish()");
+    return is_hash_v<H>;
+}
+
+// A hash that is always the one Derived::spelling names.
+template <class Derived>
+struct named_hash {
+    [[nodiscard]] bool select(std::string_view name) const noexcept { return name == Derived::spelling; }
+    [[nodiscard]] std::string_view name() const noexcept { return Derived::spelling; }
+};
+
+// One digest after another under a Hash, keyed once, with the framing every manifest digest
+// uses: numbers as 8 little-endian bytes, strings prefixed with their length.
+template <class Hash>
+class basic_digester {
+public:
+    basic_digester(const Hash& chosen, const digest& digest_key) : hash_(chosen) { hash_.key(digest_key); }
+
+    void update(byte_view bytes) { hash_.update(bytes); }
+    void update(std::string_view text) { update(as_bytes(text)); }
+    void update(const digest& d) { update(byte_view(d.data(), d.size())); }
+    void update_u64(std::uint64_t value) {
+        std::uint8_t le[8];
+        for (int i = 0; i < 8; ++i) le[i] = static_cast<std::uint8_t>(value >> (8 * i));
+        update(byte_view(le, 8));
+    }
+    // A length-prefixed string: "ab"+"c" and "a"+"bc" must not hash alike.
+    void update_field(std::string_view text) {
+        update_u64(text.size());
+        update(text);
+    }
+
+    [[nodiscard]] digest finish() { return hash_.finish(); }
+
+private:
+    Hash hash_;
+};
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/hash.hpp ----
 
 #include <array>
 #include <cstdint>
@@ -16644,59 +16761,6 @@ BRINE_NAMESPACE_END
 
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
-
-using digest = crypto::sha256_digest;
-
-enum class hash_kind : std::uint8_t { sha256, hmac_sha256 };
-
-// The strategies as types, for code that fixes its choice at compile time.
-struct sha256 {
-    static constexpr hash_kind kind = hash_kind::sha256;
-};
-struct hmac_sha256 {
-    static constexpr hash_kind kind = hash_kind::hmac_sha256;
-};
-
-[[nodiscard]] constexpr std::string_view to_string(hash_kind kind) noexcept {
-    return kind == hash_kind::sha256 ? "sha256" : "hmac_sha256";
-}
-[[nodiscard]] constexpr bool parse_hash_kind(std::string_view text, hash_kind& out) noexcept {
-    if (text == "sha256") out = hash_kind::sha256;
-    else if (text == "hmac_sha256") out = hash_kind::hmac_sha256;
-    else return false;
-    return true;
-}
-
-// One digest in progress under the chosen strategy; finish() resets it for the next message.
-class digester {
-public:
-    digester(hash_kind kind, const digest& mac_key) noexcept
-        : kind_(kind), mac_(byte_view(mac_key.data(), mac_key.size())) {}
-
-    void update(byte_view bytes) noexcept {
-        if (kind_ == hash_kind::sha256) plain_.update(bytes);
-        else mac_.update(bytes);
-    }
-    void update(std::string_view text) noexcept { update(as_bytes(text)); }
-    void update_u64(std::uint64_t value) noexcept {
-        std::uint8_t le[8];
-        for (int i = 0; i < 8; ++i) le[i] = static_cast<std::uint8_t>(value >> (8 * i));
-        update(byte_view(le, 8));
-    }
-    // A length-prefixed string: "ab"+"c" and "a"+"bc" must not hash alike.
-    void update_field(std::string_view text) noexcept {
-        update_u64(text.size());
-        update(text);
-    }
-    void update(const digest& d) noexcept { update(byte_view(d.data(), d.size())); }
-
-    [[nodiscard]] digest finish() noexcept { return kind_ == hash_kind::sha256 ? plain_.finish() : mac_.finish(); }
-
-private:
-    hash_kind kind_;
-    crypto::sha256 plain_;
-    crypto::hmac_sha256 mac_;
-};
 
 // Lowercase hexadecimal of a digest, and back (exactly 64 lowercase digits).
 [[nodiscard]] inline std::string to_hex(byte_view bytes) {
@@ -16728,7 +16792,8 @@ private:
 }
 
 // The digest of chunk `index` of record `record`: label, positions, then the bytes.
-inline void begin_chunk(digester& d, std::uint64_t record, std::uint64_t index) noexcept {
+template <class Digester>
+inline void begin_chunk(Digester& d, std::uint64_t record, std::uint64_t index) noexcept {
     d.update(std::string_view("brine/chunk"));
     d.update_u64(record);
     d.update_u64(index);
@@ -16738,7 +16803,7 @@ inline void begin_chunk(digester& d, std::uint64_t record, std::uint64_t index) 
     return size == 0 ? 1 : (size + chunk_size - 1) / chunk_size;  // an empty record has one empty chunk
 }
 
-// Digests of fixed-size chunks of a sequence of records, fed in order through update().
+// Digests of fixed-size chunks under Hash of a sequence of records, fed in order through update().
 //
 // `jobs` is the number of threads that hash, the caller's included. With jobs > 1, full chunks
 // are copied into a small pool of buffers and hashed by jobs - 1 worker threads while the caller
@@ -16747,10 +16812,12 @@ inline void begin_chunk(digester& d, std::uint64_t record, std::uint64_t index) 
 // Memory: 2 x jobs chunks, in one block offered to huge pages (first touch of 4 KiB pages is
 // slow on virtual machines). With jobs <= 1 (or without threads) bytes are hashed as they pass,
 // with no copy.
+template <class Hash>
 class chunk_hasher {
 public:
-    chunk_hasher(hash_kind kind, const digest& mac_key, std::uint64_t chunk_size, unsigned jobs)
-        : kind_(kind), key_(mac_key), chunk_size_(chunk_size), inline_(kind, mac_key) {
+    // `chosen`: the hash, selected; `digest_key`: the seal's digest key.
+    chunk_hasher(const Hash& chosen, const digest& digest_key, std::uint64_t chunk_size, unsigned jobs)
+        : hash_(chosen), key_(digest_key), chunk_size_(chunk_size), inline_(chosen, digest_key) {
 #if BRINE_HAS_THREADS
         if (jobs > 1) start_workers(jobs - 1);
 #else
@@ -16871,7 +16938,7 @@ private:
 #if BRINE_HAS_THREADS
     void start_workers(unsigned workers) {
         const std::size_t buffers = 2 * (std::size_t{workers} + 1);
-        block_ = detail::raw_block(buffers * static_cast<std::size_t>(chunk_size_));
+        block_ = brine::detail::raw_block(buffers * static_cast<std::size_t>(chunk_size_));
         pool_.resize(buffers);
         for (std::size_t i = 0; i < buffers; ++i) {
             pool_[i].bytes = static_cast<std::uint8_t*>(block_.data()) + i * static_cast<std::size_t>(chunk_size_);
@@ -16889,7 +16956,7 @@ private:
     }
 
     void work() {
-        digester d(kind_, key_);
+        basic_digester<Hash> d(hash_, key_);
         std::unique_lock<std::mutex> lock(mutex_);
         for (;;) {
             work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -16925,15 +16992,15 @@ private:
     void stop_workers() {}
 #endif
 
-    hash_kind kind_;
+    Hash hash_;
     digest key_;
     std::uint64_t chunk_size_;
-    digester inline_;
+    basic_digester<Hash> inline_;
     std::vector<std::vector<digest>> digests_;
     std::uint64_t record_ = 0, label_ = 0, chunk_ = 0, filled_ = 0;
     buffer* buffer_ = nullptr;
 #if BRINE_HAS_THREADS
-    detail::raw_block block_;
+    brine::detail::raw_block block_;
     std::vector<buffer> pool_;
     std::vector<buffer*> free_;
     std::vector<buffer*> queue_;
@@ -17398,7 +17465,8 @@ BRINE_NAMESPACE_END
 //
 //     brine-manifest 2
 //     format torch_zip|pickle
-//     hash sha256|hmac_sha256
+//     hash NAME                            the hash: hmac_sha256|sha256, or a user hash's name
+//                                          ([a-z0-9_]{1,32})
 //     permute NAME                         the strategy: none|records|elements|neurons|blocks|chacha20,
 //                                          or a user strategy's name ([a-z0-9_]{1,32})
 //     scrub-lsb N                          0: no scrubbing
@@ -17424,7 +17492,7 @@ BRINE_NAMESPACE_END
 // the parser re-formats what it read and requires the same bytes, so one manifest has exactly
 // one encoding.
 //
-// Digests (mtd/digest.hpp, under the seal's hash strategy):
+// Digests (mtd/digest.hpp, under the seal's Hash, mtd/hash.hpp):
 //   chunk        label, record index, chunk index, bytes
 //   record       SEALED: label, index, name, size, its chunk digests; ORIGINAL: the same over the
 //                bytes before the permutation (restore checks its output against it; equal to
@@ -17479,7 +17547,7 @@ enum class permutation : std::uint8_t { none, records, elements, neurons, blocks
     return false;
 }
 
-// A strategy name as a manifest spells it: 1 to 32 bytes of a-z, 0-9 and '_'.
+// A strategy's or a hash's name as a manifest spells it: 1 to 32 bytes of a-z, 0-9 and '_'.
 [[nodiscard]] constexpr bool strategy_name_ok(std::string_view name) noexcept {
     if (name.empty() || name.size() > 32) return false;
     for (const char c : name)
@@ -17532,7 +17600,7 @@ struct manifest {
     static constexpr std::size_t max_label = 256;  // bytes of UTF-8
     unsigned format_version = version;             // of the text read (written: always `version`)
     std::string format = "torch_zip";
-    hash_kind hash = hash_kind::hmac_sha256;
+    std::string hash = "hmac_sha256";              // the Hash's name
     std::string permute = "none";                  // the strategy's name
     unsigned scrub_lsb = 0;
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
@@ -17637,7 +17705,7 @@ inline std::string manifest_tensor::describe() const {
 [[nodiscard]] inline std::string manifest_prefix(const manifest& m) {
     std::string out = "brine-manifest " + std::to_string(m.format_version) + "\n";
     out += "format " + m.format + "\n";
-    out += "hash " + std::string(to_string(m.hash)) + "\n";
+    out += "hash " + m.hash + "\n";
     out += "permute " + m.permute + "\n";
     out += "scrub-lsb " + std::to_string(m.scrub_lsb) + "\n";
     out += "chunk-size " + std::to_string(m.chunk_size) + "\n";
@@ -17674,7 +17742,8 @@ inline std::string manifest_tensor::describe() const {
 }
 
 // The architecture digest: every tensor line (without digest) and every global line.
-[[nodiscard]] inline digest architecture_digest(digester& d, const std::vector<manifest_tensor>& tensors,
+template <class Digester>
+[[nodiscard]] digest architecture_digest(Digester& d, const std::vector<manifest_tensor>& tensors,
                                                 const std::vector<manifest_global>& globals) {
     d.update(std::string_view("brine/architecture"));
     d.update_u64(tensors.size());
@@ -17687,7 +17756,8 @@ inline std::string manifest_tensor::describe() const {
     return d.finish();
 }
 
-[[nodiscard]] inline digest root_digest(digester& d, std::string_view prefix) {
+template <class Digester>
+[[nodiscard]] digest root_digest(Digester& d, std::string_view prefix) {
     d.update(std::string_view("brine/root"));
     d.update_field(prefix);
     return d.finish();
@@ -17870,7 +17940,9 @@ inline status parse_binding(manifest_lines& lines, std::vector<std::string_view>
     m.format_version = f[1] == "1" ? 1 : 2;
     if (!line("format", 2) || (f[1] != "torch_zip" && f[1] != "pickle")) return bad("\"format torch_zip|pickle\"");
     m.format = std::string(f[1]);
-    if (!line("hash", 2) || !parse_hash_kind(f[1], m.hash)) return bad("\"hash sha256|hmac_sha256\"");
+    if (!line("hash", 2) || !strategy_name_ok(f[1]))
+        return bad("\"hash NAME\", a hash name of 1 to 32 bytes of a-z, 0-9 and '_'");
+    m.hash = std::string(f[1]);
     if (!line("permute", 2) || !strategy_name_ok(f[1]))
         return bad("\"permute NAME\", a strategy name of 1 to 32 bytes of a-z, 0-9 and '_'");
     m.permute = std::string(f[1]);
@@ -18118,7 +18190,8 @@ inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint
     if (first > end) first = end;
 }
 
-[[nodiscard]] inline digest tensor_digest(digester& d, const manifest_tensor& t, const manifest& m,
+template <class Digester>
+[[nodiscard]] digest tensor_digest(Digester& d, const manifest_tensor& t, const manifest& m,
                                           const std::vector<digest>& record_chunks) {
     std::uint64_t first = 0, end = 0;
     tensor_chunks(t, m, first, end);
@@ -18131,7 +18204,8 @@ inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint
     return d.finish();
 }
 
-[[nodiscard]] inline digest record_digest(digester& d, std::size_t index, const manifest_record& r) {
+template <class Digester>
+[[nodiscard]] digest record_digest(Digester& d, std::size_t index, const manifest_record& r) {
     d.update(std::string_view("brine/record"));
     d.update_u64(index);
     d.update_field(r.name);
@@ -18143,13 +18217,15 @@ inline void tensor_chunks(const manifest_tensor& t, const manifest& m, std::uint
 
 // The ORIGINAL digest of record `index` (the storage's bytes before the strategy transformed
 // them), started for `size` bytes that the caller then feeds, in pieces or at once.
-inline void begin_original(digester& d, std::size_t index, std::uint64_t size) {
+template <class Digester>
+void begin_original(Digester& d, std::size_t index, std::uint64_t size) {
     d.update(std::string_view("brine/original"));
     d.update_u64(index);
     d.update_u64(size);
 }
 
-[[nodiscard]] inline digest original_digest(digester& d, std::size_t index, byte_view bytes) {
+template <class Digester>
+[[nodiscard]] digest original_digest(Digester& d, std::size_t index, byte_view bytes) {
     begin_original(d, index, bytes.size());
     d.update(bytes);
     return d.finish();
@@ -18200,6 +18276,204 @@ BRINE_NAMESPACE_END
 // checked against the seal's digests as it passes, no manifest in the output. Scrubbed bits are
 // not restored (they are gone).
 
+
+// ---- begin brine/mtd/hashes/bundled.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The hashes brine ships, and `bundled`: either of them, chosen at run time (what the command
+// line and seal_file, verify_file and restore_file use). The first member is the default.
+
+
+// ---- begin brine/mtd/hashes/hmac_sha256.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The hash "hmac_sha256" (the default): HMAC-SHA-256 under the seal's digest key. The digests
+// reveal nothing about the weights and cannot be recomputed, or forged, without the key.
+
+
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace hashes {
+
+class hmac_sha256 : public named_hash<hmac_sha256> {
+public:
+    static constexpr std::string_view spelling = "hmac_sha256";
+
+    void key(const digest& k) noexcept { mac_ = crypto::hmac_sha256(byte_view(k.data(), k.size())); }
+    void update(byte_view bytes) noexcept { mac_.update(bytes); }
+    [[nodiscard]] digest finish() noexcept { return mac_.finish(); }
+
+private:
+    crypto::hmac_sha256 mac_{byte_view()};  // keyed by key() before any use
+};
+
+}  // namespace hashes
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/hashes/hmac_sha256.hpp ----
+
+// ---- begin brine/mtd/hashes/one_of.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// one_of<H...>: a hash that is one of H... chosen at run time, by the hash named in the seal's
+// options or in the manifest being checked. A verifier or restorer built on one_of<H...> trusts
+// exactly H...: a seal made with any other hash is refused (errc::mtd_unsupported), however
+// authentic its manifest.
+
+
+// ---- begin brine/mtd/choice.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// One of several policy types, picked at run time by name: what strategies::one_of and
+// hashes::one_of are made of. Every member is compiled in and called directly (no virtual call):
+// a command line maps its options onto types without erasing them.
+
+
+#include <cstddef>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace detail {
+
+template <class... Members>
+class choice {
+    static_assert(sizeof...(Members) > 0, "brine one_of: name at least one member");
+
+public:
+    // Picks the first member that selects `name`; false (and the choice unchanged) when none does.
+    [[nodiscard]] bool select(std::string_view name) {
+        bool found = false;
+        std::size_t i = 0;
+        const auto try_member = [&](auto& member) {
+            if (!found && member.select(name)) {
+                found = true;
+                chosen_ = i;
+            }
+            ++i;
+        };
+        std::apply([&](auto&... member) { (try_member(member), ...); }, members_);
+        return found;
+    }
+
+    // f applied to the chosen member (before any select: the first). Every member's f must
+    // return the same type.
+    template <class F>
+    decltype(auto) call(F&& f) const {
+        return call_at(f, members_, std::index_sequence_for<Members...>{});
+    }
+    template <class F>
+    decltype(auto) call(F&& f) {
+        return call_at(f, members_, std::index_sequence_for<Members...>{});
+    }
+
+private:
+    template <class F, class Tuple, std::size_t... I>
+    auto call_at(F& f, Tuple& members, std::index_sequence<I...>) const {
+        using out_type = decltype(f(std::get<0>(members)));
+        if constexpr (std::is_void_v<out_type>) {
+            ((chosen_ == I ? f(std::get<I>(members)) : void()), ...);
+        } else {
+            out_type out{};
+            ((chosen_ == I ? (void)(out = f(std::get<I>(members))) : void()), ...);
+            return out;
+        }
+    }
+
+    std::tuple<Members...> members_;
+    std::size_t chosen_ = 0;
+};
+
+}  // namespace detail
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/choice.hpp ----
+
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace hashes {
+
+template <class... Hashes>
+class one_of {
+    static_assert((check_hash<Hashes>() && ...));
+
+public:
+    [[nodiscard]] bool select(std::string_view name) { return members_.select(name); }
+    [[nodiscard]] std::string_view name() const {
+        return members_.call([](const auto& h) { return h.name(); });
+    }
+    void key(const digest& k) {
+        members_.call([&](auto& h) { h.key(k); });
+    }
+    void update(byte_view bytes) {
+        members_.call([&](auto& h) { h.update(bytes); });
+    }
+    [[nodiscard]] digest finish() {
+        return members_.call([](auto& h) { return h.finish(); });
+    }
+
+private:
+    detail::choice<Hashes...> members_;
+};
+
+}  // namespace hashes
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/hashes/one_of.hpp ----
+
+// ---- begin brine/mtd/hashes/sha256.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The hash "sha256": plain SHA-256, not keyed. Anyone can recompute the digests (a hub can
+// publish them for files it never held a key for), and a digest confirms a guess of the weights;
+// the manifest itself is still authenticated under the key.
+
+
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace hashes {
+
+class sha256 : public named_hash<sha256> {
+public:
+    static constexpr std::string_view spelling = "sha256";
+
+    void key(const digest&) noexcept {}
+    void update(byte_view bytes) noexcept { state_.update(bytes); }
+    [[nodiscard]] digest finish() noexcept { return state_.finish(); }
+
+private:
+    crypto::sha256 state_;
+};
+
+}  // namespace hashes
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/hashes/sha256.hpp ----
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+namespace hashes {
+
+using bundled = one_of<hmac_sha256, sha256>;
+
+}  // namespace hashes
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/mtd/hashes/bundled.hpp ----
 
 // ---- begin brine/mtd/strategies/bundled.hpp ----
 // SPDX-License-Identifier: MIT
@@ -19746,13 +20020,14 @@ BRINE_NAMESPACE_END
 // one_of<S...>: a strategy that is one of S... chosen at run time, by the strategy named in the
 // seal's options or in the manifest of the file to restore. It is how a command line maps its
 // --permute option onto types without erasing them: one instantiation of the sealer, every
-// member compiled in, no virtual call. A restorer built on one_of<S...> restores only files
-// sealed with one of S... (the others are refused before anything is written).
+// member compiled in, no virtual call. A restorer or verifier built on one_of<S...> accepts only
+// files sealed with one of S... (the others are refused before anything is written).
 
 
 #include <cstddef>
-#include <tuple>
-#include <utility>
+#include <cstdint>
+#include <string_view>
+#include <vector>
 
 BRINE_NAMESPACE_BEGIN
 namespace mtd {
@@ -19760,74 +20035,40 @@ namespace strategies {
 
 template <class... Strategies>
 class one_of {
-    static_assert(sizeof...(Strategies) > 0, "brine one_of: name at least one strategy");
     static_assert((check_strategy<Strategies>() && ...));
 
 public:
-    // The first member of that name.
-    [[nodiscard]] bool select(std::string_view name) {
-        bool found = false;
-        std::size_t i = 0;
-        const auto try_member = [&](auto& member) {
-            if (!found && member.select(name)) {
-                found = true;
-                chosen_ = i;
-            }
-            ++i;
-        };
-        std::apply([&](auto&... member) { (try_member(member), ...); }, members_);
-        return found;
-    }
+    [[nodiscard]] bool select(std::string_view name) { return members_.select(name); }
     [[nodiscard]] std::string_view name() const {
-        return call([](const auto& s) { return s.name(); });
+        return members_.call([](const auto& s) { return s.name(); });
     }
     status prepare(const strategy_context& context, pickle::graph& values) {
-        return call([&](auto& s) { return s.prepare(context, values); });
+        return members_.call([&](auto& s) { return s.prepare(context, values); });
     }
     [[nodiscard]] std::size_t order(std::size_t i) const {
-        return call([&](const auto& s) { return s.order(i); });
+        return members_.call([&](const auto& s) { return s.order(i); });
     }
     [[nodiscard]] std::string_view record_key(const torch::checkpoint& found, std::size_t j) const {
-        return call([&](const auto& s) { return s.record_key(found, j); });
+        return members_.call([&](const auto& s) { return s.record_key(found, j); });
     }
     [[nodiscard]] std::size_t reads_as(std::size_t j) const {
-        return call([&](const auto& s) { return s.reads_as(j); });
+        return members_.call([&](const auto& s) { return s.reads_as(j); });
     }
     [[nodiscard]] bool changes_bytes() const {
-        return call([](const auto& s) { return s.changes_bytes(); });
+        return members_.call([](const auto& s) { return s.changes_bytes(); });
     }
     [[nodiscard]] bool whole_storage() const {
-        return call([](const auto& s) { return s.whole_storage(); });
+        return members_.call([](const auto& s) { return s.whole_storage(); });
     }
     status transform(std::size_t j, std::vector<std::uint8_t>& data, std::vector<std::uint8_t>& scratch) {
-        return call([&](auto& s) { return s.transform(j, data, scratch); });
+        return members_.call([&](auto& s) { return s.transform(j, data, scratch); });
     }
     void transform_piece(std::size_t j, std::uint64_t at, mutable_byte_view bytes) {
-        (void)call([&](auto& s) {
-            s.transform_piece(j, at, bytes);
-            return true;
-        });
+        members_.call([&](auto& s) { s.transform_piece(j, at, bytes); });
     }
 
 private:
-    // f applied to the chosen member (all members return the same type).
-    template <class F>
-    auto call(F&& f) const {
-        return call_at(f, members_, std::index_sequence_for<Strategies...>{});
-    }
-    template <class F>
-    auto call(F&& f) {
-        return call_at(f, members_, std::index_sequence_for<Strategies...>{});
-    }
-    template <class F, class Tuple, std::size_t... I>
-    auto call_at(F& f, Tuple& members, std::index_sequence<I...>) const {
-        decltype(f(std::get<0>(members))) out{};
-        ((chosen_ == I ? (void)(out = f(std::get<I>(members))) : (void)0), ...);
-        return out;
-    }
-
-    std::tuple<Strategies...> members_;
-    std::size_t chosen_ = 0;  // before select: the first member
+    detail::choice<Strategies...> members_;
 };
 
 }  // namespace strategies
@@ -19926,10 +20167,11 @@ namespace detail {
 // each with the manifest's as soon as the chunk is complete. Bytes that changed after verify (a
 // writer with the file open) are caught while they are copied; the last chunk closes when the
 // record's last byte arrives, so the change is named here rather than by the archive's CRC check.
+template <class Hash>
 class chunk_check {
 public:
-    chunk_check(const digest& mac_key, const manifest& sealed, std::size_t position) noexcept
-        : d_(sealed.hash, mac_key), record_(&sealed.records[position]), chunk_size_(sealed.chunk_size),
+    chunk_check(const Hash& chosen, const digest& digest_key, const manifest& sealed, std::size_t position)
+        : d_(chosen, digest_key), record_(&sealed.records[position]), chunk_size_(sealed.chunk_size),
           position_(position) {
         begin_chunk(d_, position_, 0);
     }
@@ -19970,7 +20212,7 @@ private:
         return {};
     }
 
-    digester d_;
+    basic_digester<Hash> d_;
     const manifest_record* record_;
     std::uint64_t chunk_size_;
     std::uint64_t position_;
@@ -19978,18 +20220,22 @@ private:
 };
 }  // namespace detail
 
-// The Mtd policy that restores, with the permutation strategy Strategy: a file sealed with a
-// strategy Strategy does not select is refused before anything is written.
-template <class Strategy>
+// The Mtd policy that restores, with the permutation strategy Strategy and the hash Hash: a file
+// sealed with a strategy or a hash they do not select is refused before anything is written.
+template <class Strategy, class Hash = hashes::bundled>
 class basic_restorer {
     static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
+    static_assert((check_hash<Hash>(), true));
 
 public:
     static constexpr bool seals = true;
     using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
+    using hash_type = std::conditional_t<is_hash_v<Hash>, Hash, hashes::sha256>;
+    using digester = basic_digester<hash_type>;
 
-    basic_restorer(const secret_key& key, manifest sealed, Strategy strategy = {})
-        : key_(key), manifest_(std::move(sealed)), strategy_(gated<strategy_type>(std::move(strategy))) {}
+    basic_restorer(const secret_key& key, manifest sealed, Strategy strategy = {}, Hash hash = {})
+        : key_(key), manifest_(std::move(sealed)), strategy_(gated<strategy_type>(std::move(strategy))),
+          hash_(gated<hash_type>(std::move(hash))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes(); }
 
@@ -19997,6 +20243,8 @@ public:
         if (!strategy_.select(manifest_.permute))
             return error{errc::mtd_unsupported, 0, "a file sealed with a strategy this restorer was built with",
                          manifest_.permute};
+        if (!hash_.select(manifest_.hash))
+            return error{errc::mtd_unsupported, 0, "a file sealed with a hash this restorer was built with", manifest_.hash};
         found_ = &found;
         digest_key_ = detail::derive(key_, manifest_.salt, "digest");
         position_.assign(found.storages.size(), 0);
@@ -20030,8 +20278,8 @@ public:
     class storage_sink {
     public:
         storage_sink(basic_restorer& owner, std::size_t j, Sink& next)
-            : owner_(&owner), j_(j), next_(&next), check_(owner.digest_key_, owner.manifest_, owner.position_[j]),
-              original_(owner.manifest_.hash, owner.digest_key_) {
+            : owner_(&owner), j_(j), next_(&next), check_(owner.hash_, owner.digest_key_, owner.manifest_, owner.position_[j]),
+              original_(owner.hash_, owner.digest_key_) {
             const std::uint64_t size = owner.found_->storages[j].byte_size();
             if (owner.strategy_.whole_storage()) buffer_.expected = size;
             else if (owner.strategy_.changes_bytes()) detail::begin_original(original_, owner.position_[j], size);
@@ -20057,7 +20305,7 @@ public:
         basic_restorer* owner_;
         std::size_t j_;
         Sink* next_;
-        detail::chunk_check check_;
+        detail::chunk_check<hash_type> check_;
         digester original_;
         std::uint64_t at_ = 0;
         std::vector<std::uint8_t> piece_;
@@ -20074,6 +20322,7 @@ public:
     }
     status raw_pickle(byte_view) { return {}; }
     [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
+    [[nodiscard]] const hash_type& hash() const noexcept { return hash_; }
 
 private:
     status check_original(std::size_t j, const digest& restored) const {
@@ -20090,7 +20339,7 @@ private:
         if (data.size() != storage.byte_size())
             return error{errc::torch_record_size, data.size(), "numel x item size storage bytes", storage.key};
         BRINE_TRY(strategy_.transform(j, data, scratch_));
-        digester d(manifest_.hash, digest_key_);
+        digester d(hash_, digest_key_);
         BRINE_TRY(check_original(j, detail::original_digest(d, position_[j], byte_view(data.data(), data.size()))));
         return detail::write_in_pieces(byte_view(data.data(), data.size()), next);
     }
@@ -20098,14 +20347,15 @@ private:
     secret_key key_;
     manifest manifest_;
     strategy_type strategy_;
+    hash_type hash_;
     digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;
     std::vector<std::size_t> position_;
     std::vector<std::uint8_t> scratch_;
 };
 
-// The restorer of the command line and restore_file: every bundled strategy.
-using restorer = basic_restorer<strategies::bundled>;
+// The restorer of the command line and restore_file: every bundled strategy and hash.
+using restorer = basic_restorer<strategies::bundled, hashes::bundled>;
 
 }  // namespace mtd
 BRINE_NAMESPACE_END
@@ -20119,6 +20369,8 @@ BRINE_NAMESPACE_END
 // its Mtd policy) that also
 //   - draws a fresh salt, and derives every key it needs from the secret key, the salt and a
 //     label (mtd/derive.hpp): nothing derived is ever stored;
+//   - makes every digest with its Hash (mtd/hash.hpp; the bundled ones in mtd/hashes/: sha256,
+//     hmac_sha256);
 //   - applies its permutation strategy (mtd/strategy.hpp; the bundled ones in mtd/strategies/:
 //     records, elements, neurons, blocks, chacha20, none, each stating what it hides);
 //   - optionally scrubs the N low mantissa bits of float storages (mtd/scrub.hpp);
@@ -20354,7 +20606,8 @@ namespace mtd {
 struct seal_options {
     std::string permute;                              // the strategy's name; empty: the strategy's own
                                                       // (one_of: its first)
-    hash_kind hash = hash_kind::hmac_sha256;
+    std::string hash;                                 // the hash's name; empty: the Hash's own
+                                                      // (one_of: its first)
     unsigned scrub_lsb = 0;                           // 0: no scrubbing
     std::uint64_t chunk_size = std::uint64_t{1} << 20;
     unsigned jobs = 1;                                // hashing threads
@@ -20374,17 +20627,21 @@ struct seal_summary {
 };
 
 // The Mtd policy that seals (mtd/none.hpp lists the hooks a disarmer calls), with the
-// permutation strategy Strategy.
-template <class Strategy>
+// permutation strategy Strategy and the hash Hash.
+template <class Strategy, class Hash = hashes::bundled>
 class basic_sealer {
     static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
+    static_assert((check_hash<Hash>(), true));
 
 public:
     static constexpr bool seals = true;
     using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
+    using hash_type = std::conditional_t<is_hash_v<Hash>, Hash, hashes::sha256>;
+    using digester = basic_digester<hash_type>;
 
-    basic_sealer(const secret_key& key, seal_options options, Strategy strategy = {})
-        : key_(key), options_(std::move(options)), strategy_(gated<strategy_type>(std::move(strategy))) {}
+    basic_sealer(const secret_key& key, seal_options options, Strategy strategy = {}, Hash hash = {})
+        : key_(key), options_(std::move(options)), strategy_(gated<strategy_type>(std::move(strategy))),
+          hash_(gated<hash_type>(std::move(hash))) {}
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes() || options_.scrub_lsb != 0; }
 
@@ -20393,11 +20650,15 @@ public:
             return error{errc::mtd_unsupported, 0, "a strategy this sealer was built with", options_.permute};
         if (!strategy_name_ok(strategy_.name()))
             return error{errc::mtd_unsupported, 0, "a strategy named by 1 to 32 bytes of a-z, 0-9 and '_'", strategy_.name()};
+        if (!options_.hash.empty() && !hash_.select(options_.hash))
+            return error{errc::mtd_unsupported, 0, "a hash this sealer was built with", options_.hash};
+        if (!strategy_name_ok(hash_.name()))
+            return error{errc::mtd_unsupported, 0, "a hash named by 1 to 32 bytes of a-z, 0-9 and '_'", hash_.name()};
         BRINE_TRY(os_random(mutable_byte_view(salt_.data(), salt_.size())));
         found_ = &found;
         summary_ = {};
         manifest_ = {};
-        manifest_.hash = options_.hash;
+        manifest_.hash = std::string(hash_.name());
         manifest_.permute = std::string(strategy_.name());
         manifest_.scrub_lsb = options_.scrub_lsb;
         manifest_.chunk_size = options_.chunk_size;
@@ -20405,7 +20666,7 @@ public:
         BRINE_TRY(bind(manifest_));
         storage_record_.assign(found.storages.size(), -1);
         digest_key_ = detail::derive(key_, salt_, "digest");
-        hasher_.reset(new chunk_hasher(options_.hash, digest_key_, options_.chunk_size, options_.jobs));
+        hasher_.reset(new chunk_hasher<hash_type>(hash_, digest_key_, options_.chunk_size, options_.jobs));
         if (options_.scrub_lsb != 0) BRINE_TRY(check_scrub(found));
         const strategy_context context{key_, salt_, found, direction::seal, options_.plan, manifest_.plan};
         BRINE_TRY(strategy_.prepare(context, values));
@@ -20435,7 +20696,7 @@ public:
     public:
         storage_sink(basic_sealer& owner, std::size_t j, std::size_t position, Sink& next)
             : owner_(&owner), j_(j), position_(position), next_(&next),
-              original_(owner.options_.hash, owner.digest_key_) {
+              original_(owner.hash_, owner.digest_key_) {
             if (owner.collects()) buffer_.expected = owner.found_->storages[j].byte_size();
             else if (owner.strategy_.changes_bytes())
                 detail::begin_original(original_, position, owner.found_->storages[j].byte_size());
@@ -20496,6 +20757,7 @@ public:
     [[nodiscard]] const seal_summary& summary() const noexcept { return summary_; }
     [[nodiscard]] const seal_options& options() const noexcept { return options_; }
     [[nodiscard]] const strategy_type& strategy() const noexcept { return strategy_; }
+    [[nodiscard]] const hash_type& hash() const noexcept { return hash_; }
 
 private:
     // Whether a storage's bytes are collected before they are written.
@@ -20541,7 +20803,7 @@ private:
             BRINE_TRY(scrub_lsb(storage.type, mutable_byte_view(data.data(), data.size()), options_.scrub_lsb, stream,
                                 summary_.scrubbed));
         }
-        digester d(options_.hash, digest_key_);
+        digester d(hash_, digest_key_);
         manifest_.records[position].original = detail::original_digest(d, position, byte_view(data.data(), data.size()));
         if (strategy_.whole_storage()) BRINE_TRY(strategy_.transform(j, data, scratch_));
         else if (strategy_.changes_bytes()) strategy_.transform_piece(j, 0, mutable_byte_view(data.data(), data.size()));
@@ -20565,7 +20827,7 @@ private:
     // Chunk digests in, then every digest above them, the manifest text and its tag.
     status complete() {
         const std::vector<std::vector<digest>>& chunks = hasher_->finish();
-        digester d(options_.hash, digest_key_);
+        digester d(hash_, digest_key_);
         std::vector<bool> storage_position(manifest_.records.size(), false);
         for (const std::int64_t r : storage_record_)
             if (r >= 0) storage_position[static_cast<std::size_t>(r)] = true;
@@ -20596,19 +20858,21 @@ private:
     secret_key key_;
     seal_options options_;
     strategy_type strategy_;
+    hash_type hash_;
     digest salt_{};
     digest digest_key_{};  // the key of every digest in the manifest
     const torch::checkpoint* found_ = nullptr;
     manifest manifest_;
     seal_summary summary_;
-    std::unique_ptr<chunk_hasher> hasher_;
+    std::unique_ptr<chunk_hasher<hash_type>> hasher_;
     std::vector<std::int64_t> storage_record_;
     std::string prefix_;
     std::vector<std::uint8_t> scratch_;
 };
 
-// The sealer of the command line and seal_file: any bundled strategy, chosen by the options.
-using sealer = basic_sealer<strategies::bundled>;
+// The sealer of the command line and seal_file: any bundled strategy and hash, chosen by the
+// options.
+using sealer = basic_sealer<strategies::bundled, hashes::bundled>;
 
 }  // namespace mtd
 BRINE_NAMESPACE_END
@@ -20632,7 +20896,13 @@ BRINE_NAMESPACE_END
 //
 // Every difference is a problem in the report; the report is intact when there is none. Errors
 // (the result's error) are reserved for what prevents an answer: an unreadable file, a file that
-// is neither a sealed archive nor given with a detached manifest.
+// is neither a sealed archive nor given with a detached manifest, a wrong key, and an authentic
+// seal made with a strategy or a hash the verifier does not trust.
+//
+// basic_verifier<Strategy, Hash, Policy, Limits> trusts the strategies Strategy selects and the
+// hashes Hash selects (a one_of<...> of them, or one type): it computes digests only with those,
+// and a seal that names another is refused once its manifest is authenticated. The manifest's
+// tag is always HMAC-SHA-256 (hash.hpp), so the names it gives are checked before they are used.
 
 
 // ---- begin brine/mtd/layout.hpp ----
@@ -21010,8 +21280,9 @@ namespace detail {
 }
 
 // Feeds extracted bytes to the hasher, counting them for the progress line.
+template <class Hasher>
 struct hashing_sink {
-    chunk_hasher* hasher;
+    Hasher* hasher;
     std::uint64_t* done;
     std::uint64_t total;
     const verify_options* options;
@@ -21027,9 +21298,9 @@ struct hashing_sink {
 };
 
 // The tensors and globals of a sealed pickle, as the seal described them.
-template <class Policy, class Limits>
-inline void compare_architecture(byte_view pickle_bytes, const std::string& prefix, const manifest& m, const Policy& rules,
-                                 verify_report& out) {
+template <class Policy, class Limits, class Hash>
+void compare_architecture(byte_view pickle_bytes, const std::string& prefix, const manifest& m, const Policy& rules,
+                          const Hash& hash, verify_report& out) {
     pickle::machine<Policy, Limits> machine(rules);
     pickle::evaluation evaluated;
     const status ran = machine.run(pickle_bytes, evaluated);
@@ -21062,7 +21333,7 @@ inline void compare_architecture(byte_view pickle_bytes, const std::string& pref
     }
     const std::vector<manifest_global> globals = globals_of(evaluated.values);
     // Two descriptions compared with each other: the key does not matter (finish() resets).
-    digester d(m.hash, digest{});
+    basic_digester<Hash> d(hash, digest{});
     const digest observed = architecture_digest(d, now, globals);
     if (observed == architecture_digest(d, m.tensors, m.globals)) return;
 
@@ -21156,13 +21427,54 @@ template <class RandomAccessSource>
 
 }  // namespace detail
 
-// Verifies the open file `file` (a RandomAccessSource: every byte is read through it, so a caller
-// that goes on to read the same source reads what was verified) against its seal under `key`.
-// `rules`: the policy the seal was made with (a sealed pickle holds only what it allowed).
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class RandomAccessSource,
-          std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int> = 0>
-[[nodiscard]] result<verify_report> verify_file(const RandomAccessSource& file, const secret_key& key,
-                                                const verify_options& options = {}, const Policy& rules = Policy{}) {
+// The verifier: trusts the strategies Strategy selects and the hashes Hash selects; `rules` is
+// the policy the seal was made with (a sealed pickle holds only what it allowed).
+template <class Strategy = strategies::bundled, class Hash = hashes::bundled,
+          class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+class basic_verifier {
+    static_assert((check_strategy<Strategy>(), true));  // one error per failed requirement, no more
+    static_assert((check_hash<Hash>(), true));
+
+public:
+    using strategy_type = std::conditional_t<is_strategy_v<Strategy>, Strategy, strategies::none>;
+    using hash_type = std::conditional_t<is_hash_v<Hash>, Hash, hashes::sha256>;
+
+    explicit basic_verifier(const secret_key& key, verify_options options = {}, Policy rules = {}, Strategy strategy = {},
+                            Hash hash = {})
+        : key_(key), options_(std::move(options)), rules_(std::move(rules)),
+          strategy_(gated<strategy_type>(std::move(strategy))), hash_(gated<hash_type>(std::move(hash))) {}
+
+    // Verifies the open file `file` (a RandomAccessSource: every byte is read through it, so a
+    // caller that goes on to read the same source reads what was verified).
+    template <class RandomAccessSource, std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int> = 0>
+    [[nodiscard]] result<verify_report> verify(const RandomAccessSource& file) const;
+
+#if BRINE_HAS_POSIX_FILES
+    // Verifies `path`: the file opened once, then as above.
+    [[nodiscard]] result<verify_report> verify(const char* path) const {
+        auto file = hybrid_file_source::open(path);
+        BRINE_TRY(file);
+        return verify(*file);
+    }
+#endif
+
+private:
+    secret_key key_;
+    verify_options options_;
+    Policy rules_;
+    strategy_type strategy_;
+    hash_type hash_;
+};
+
+// The verifier of the command line: every bundled strategy and hash.
+using verifier = basic_verifier<>;
+
+template <class Strategy, class Hash, class Policy, class Limits>
+template <class RandomAccessSource, std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int>>
+result<verify_report> basic_verifier<Strategy, Hash, Policy, Limits>::verify(const RandomAccessSource& file) const {
+    const secret_key& key = key_;
+    const verify_options& options = options_;
+    const Policy& rules = rules_;
     verify_report out;
     const auto tampered = [&](std::string where, std::string what) -> result<verify_report> {
         out.problems.push_back({std::move(where), std::move(what)});
@@ -21211,6 +21523,12 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         return tampered("manifest", "not authentic: a wrong key, or the manifest was altered or replaced");
     }
     out.manifest_authentic = true;
+    // Only what this verifier trusts computes a digest.
+    strategy_type strategy = strategy_;
+    if (!strategy.select(m.permute))
+        return error{errc::mtd_unsupported, 0, "a seal made with a strategy this verifier trusts", m.permute};
+    hash_type hash = hash_;
+    if (!hash.select(m.hash)) return error{errc::mtd_unsupported, 0, "a seal made with a hash this verifier trusts", m.hash};
     detail::check_binding(m, options, out);
     if (m.format == "torch_zip" && !archive)
         return tampered("file", kind && *kind == torch::format::zip
@@ -21266,10 +21584,10 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     std::uint64_t total = 0;
     for (const manifest_record& r : m.records)
         if (const present* p = find(r.name)) total += p->size;
-    chunk_hasher hasher(m.hash, detail::derive(key, m.salt, "digest"), m.chunk_size, options.jobs);
+    chunk_hasher<hash_type> hasher(hash, detail::derive(key, m.salt, "digest"), m.chunk_size, options.jobs);
     std::vector<std::int64_t> hashed(m.records.size(), -1);  // index into the hasher's digests
     std::int64_t next = 0;
-    detail::hashing_sink sink{&hasher, &out.bytes_hashed, total, &options};
+    detail::hashing_sink<chunk_hasher<hash_type>> sink{&hasher, &out.bytes_hashed, total, &options};
     for (std::size_t i = 0; i < m.records.size(); ++i) {
         const present* p = find(m.records[i].name);
         if (!p) continue;
@@ -21288,7 +21606,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         changed[i].assign(r.chunks.size(), false);
         for (std::size_t c = 0; c < r.chunks.size(); ++c) changed[i][c] = c >= now.size() || now[c] != r.chunks[c];
     }
-    digester d(m.hash, detail::derive(key, m.salt, "digest"));
+    basic_digester<hash_type> d(hash, detail::derive(key, m.salt, "digest"));
     std::vector<std::vector<bool>> explained(m.records.size());
     for (std::size_t i = 0; i < m.records.size(); ++i) explained[i].assign(changed[i].size(), false);
     for (const manifest_tensor& t : m.tensors) {
@@ -21328,13 +21646,13 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
         } else {
             vector_sink pickle_sink(pickle_bytes);
             const status read = archive->extract(**data_pkl, pickle_sink);
-            if (read) detail::compare_architecture<Policy, Limits>(byte_view(pickle_bytes.data(), pickle_bytes.size()), prefix, m, rules, out);
+            if (read) detail::compare_architecture<Policy, Limits>(byte_view(pickle_bytes.data(), pickle_bytes.size()), prefix, m, rules, hash, out);
             else out.problems.push_back({"architecture", "data.pkl unreadable: " + detail::describe_error(read.err())});
         }
     } else {
         byte_view whole;
         const status read = detail::whole_pickle(file, pickle_bytes, whole);
-        if (read) detail::compare_architecture<Policy, Limits>(whole, prefix, m, rules, out);
+        if (read) detail::compare_architecture<Policy, Limits>(whole, prefix, m, rules, hash, out);
         else out.problems.push_back({"architecture", "the pickle unreadable: " + detail::describe_error(read.err())});
     }
     // 5. The bytes no digest covers.
@@ -21343,20 +21661,26 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
             out.problems.push_back({std::move(p.where), std::move(p.what)});
     // The root stands for the whole manifest: a seal whose root is published elsewhere is
     // checked against it by comparing this value.
-    digester root(m.hash, detail::derive(key, m.salt, "digest"));
+    basic_digester<hash_type> root(hash, detail::derive(key, m.salt, "digest"));
     if (root_digest(root, manifest_prefix(m)) != m.root)
         out.problems.push_back({"manifest", "its root does not match its content"});
     return out;
 }
 
-// Verifies `path` against its seal under `key`: the file opened once, then as above.
+// verify_file: the bundled verifier, for `file` (a RandomAccessSource) or a path.
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class RandomAccessSource,
+          std::enable_if_t<is_random_access_source_v<RandomAccessSource>, int> = 0>
+[[nodiscard]] result<verify_report> verify_file(const RandomAccessSource& file, const secret_key& key,
+                                                const verify_options& options = {}, const Policy& rules = Policy{}) {
+    return basic_verifier<strategies::bundled, hashes::bundled, Policy, Limits>(key, options, rules).verify(file);
+}
+#if BRINE_HAS_POSIX_FILES
 template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
 [[nodiscard]] result<verify_report> verify_file(const char* path, const secret_key& key, const verify_options& options = {},
                                                 const Policy& rules = Policy{}) {
-    auto file = hybrid_file_source::open(path);
-    BRINE_TRY(file);
-    return verify_file<Policy, Limits>(*file, key, options, rules);
+    return basic_verifier<strategies::bundled, hashes::bundled, Policy, Limits>(key, options, rules).verify(path);
 }
+#endif
 
 }  // namespace mtd
 BRINE_NAMESPACE_END
@@ -21524,12 +21848,12 @@ namespace detail {
 
 #if BRINE_HAS_POSIX_FILES
 
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
-using sealing_disarmer =
-    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, basic_sealer<Strategy>>;
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
-using restoring_disarmer =
-    torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip, basic_restorer<Strategy>>;
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled>
+using sealing_disarmer = torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip,
+                                               basic_sealer<Strategy, Hash>>;
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled>
+using restoring_disarmer = torch::basic_disarmer<pickle::reader<pickle::limits::standard>, Allowlist, writer::torch_zip,
+                                                 basic_restorer<Strategy, Hash>>;
 
 struct seal_result {
     torch::report reconstruction;  // what the reconstruction found and removed, as for disarm
@@ -21538,16 +21862,17 @@ struct seal_result {
 
 // Seals `in_path` into `out_path` (and the manifest into `manifest_path` when given: required
 // for raw pickles, whose format has no room for it). `progress` as for the disarmer. Strategy:
-// the permutation strategy (mtd/strategy.hpp); options.permute chooses within a one_of.
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
+// the permutation strategy (mtd/strategy.hpp), Hash the hash (mtd/hash.hpp); options.permute and
+// options.hash choose within a one_of.
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled>
 [[nodiscard]] result<seal_result> seal_file(const char* in_path, const char* out_path, const secret_key& key,
                                             seal_options options, const char* manifest_path = nullptr,
                                             Allowlist allowlist = {}, bool durable = false,
                                             void (*progress)(void*, std::uint64_t, std::uint64_t) = nullptr,
                                             void* progress_context = nullptr) {
     options.detached = manifest_path != nullptr;
-    sealing_disarmer<Allowlist, Strategy> sealing(std::move(allowlist), writer::torch_zip{},
-                                                  basic_sealer<Strategy>(key, std::move(options)));
+    sealing_disarmer<Allowlist, Strategy, Hash> sealing(std::move(allowlist), writer::torch_zip{},
+                                                        basic_sealer<Strategy, Hash>(key, std::move(options)));
     sealing.on_progress(progress, progress_context);
     auto input = hybrid_file_source::open(in_path);
     BRINE_TRY(input);
@@ -21583,20 +21908,21 @@ template <class Allowlist = policy::torch_weights_only, class Strategy = strateg
 // pinned_source), and the storage bytes the rebuild reads again are checked against the seal's
 // digests as they stream into `out`. Any difference is errc::mtd_tampered; `out` must then be
 // discarded (an atomic_file_sink that is not committed leaves no file). A file sealed with a
-// strategy Strategy does not hold is refused (errc::mtd_unsupported) before anything is written.
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class RandomAccessSource,
-          class SeekableSink>
+// strategy Strategy or a hash Hash does not hold is refused (errc::mtd_unsupported) before anything
+// is written.
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled,
+          class RandomAccessSource, class SeekableSink>
 [[nodiscard]] result<torch::report> restore(const RandomAccessSource& file, SeekableSink& out, const secret_key& key,
                                             const verify_options& options = {}, Allowlist allowlist = {}) {
     auto pinned = pinned_source<RandomAccessSource>::pin(file, pin_limit);
     BRINE_TRY(pinned);
-    auto checked = verify_file(*pinned, key, options, allowlist);
+    auto checked = basic_verifier<Strategy, Hash, Allowlist>(key, options, allowlist).verify(*pinned);
     BRINE_TRY(checked);
     if (!checked->intact())
         return error{errc::mtd_tampered, 0, "an intact sealed file (brine verify names what changed)",
                      checked->problems.front().where};
-    restoring_disarmer<Allowlist, Strategy> restoring(std::move(allowlist), writer::torch_zip{},
-                                                      basic_restorer<Strategy>(key, std::move(checked->sealed)));
+    restoring_disarmer<Allowlist, Strategy, Hash> restoring(std::move(allowlist), writer::torch_zip{},
+                                                            basic_restorer<Strategy, Hash>(key, std::move(checked->sealed)));
     auto done = restoring.disarm(pinned->mapping(), *pinned, out);
     if (!done) return detail::changed_while_read(done.err());
     // The manifest is the one record a restore leaves out on purpose.
@@ -21614,7 +21940,7 @@ template <class Allowlist = policy::torch_weights_only, class Strategy = strateg
 
 // restore() on `in_path`, opened once, into `out_path` (a temporary file renamed into place only
 // on success: on any error, tampering included, no file exists at `out_path`).
-template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled>
+template <class Allowlist = policy::torch_weights_only, class Strategy = strategies::bundled, class Hash = hashes::bundled>
 [[nodiscard]] result<torch::report> restore_file(const char* in_path, const char* out_path, const secret_key& key,
                                                  const verify_options& options = {}, Allowlist allowlist = {},
                                                  bool durable = false) {
@@ -21622,7 +21948,7 @@ template <class Allowlist = policy::torch_weights_only, class Strategy = strateg
     BRINE_TRY(input);
     auto output = atomic_file_sink::create(out_path);
     BRINE_TRY(output);
-    auto done = restore<Allowlist, Strategy>(*input, *output, key, options, std::move(allowlist));
+    auto done = restore<Allowlist, Strategy, Hash>(*input, *output, key, options, std::move(allowlist));
     BRINE_TRY(done);
     BRINE_TRY(output->commit(durable));
     done->written = true;
