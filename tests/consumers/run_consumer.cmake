@@ -1,5 +1,6 @@
 # Builds and runs the consumer program one way (MODE = find_package | add_subdirectory |
-# single_header), in a fresh directory under WORK_DIR; fails on any step.
+# single_header), or the program that replaces every policy slot (MODE = slots, against the
+# installed package), in a fresh directory under WORK_DIR; fails on any step.
 #   -DMODE=... -DBRINE_SOURCE_DIR=... -DBRINE_BUILD_DIR=... -DWORK_DIR=... -DCXX=...
 cmake_minimum_required(VERSION 3.16)
 
@@ -25,6 +26,13 @@ if(MODE STREQUAL "find_package")
         -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix})
     run_step(${CMAKE_COMMAND} --build "${work}/build")
     run_step("${work}/build/consumer")
+elseif(MODE STREQUAL "slots")
+    set(prefix "${work}/prefix")
+    run_step(${CMAKE_COMMAND} --install "${BRINE_BUILD_DIR}" --prefix "${prefix}")
+    run_step(${CMAKE_COMMAND} -S "${consumers}/slots" -B "${work}/build"
+        -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix})
+    run_step(${CMAKE_COMMAND} --build "${work}/build")
+    run_step("${work}/build/slots" "${BRINE_SOURCE_DIR}/tests/fixtures/torch" "${work}")
 elseif(MODE STREQUAL "add_subdirectory")
     run_step(${CMAKE_COMMAND} -S "${consumers}/add_subdirectory" -B "${work}/build"
         -DCMAKE_CXX_COMPILER=${CXX} -DBRINE_SOURCE_DIR=${BRINE_SOURCE_DIR})
