@@ -43,15 +43,17 @@
 #include <brine/pickle/value.hpp>
 #include <brine/pickle/writer.hpp>
 
+// what the engine asks an allowlist, and what it counts for it
+#include <brine/pickle/allowlist_concept.hpp>
+#include <brine/pickle/amplification.hpp>
+#include <brine/pickle/graph_queries.hpp>
+#include <brine/pickle/name_table.hpp>
+#include <brine/pickle/verdict.hpp>
+
 // allowlist policies
-#include <brine/policy/amplification.hpp>
-#include <brine/policy/concept.hpp>
 #include <brine/policy/extend.hpp>
-#include <brine/policy/graph_queries.hpp>
-#include <brine/policy/name_table.hpp>
 #include <brine/policy/strict.hpp>
 #include <brine/policy/torch_weights_only.hpp>
-#include <brine/policy/verdict.hpp>
 
 // NumPy .npy / .npz: strict parsing, object arrays evaluated, fresh files written
 #include <brine/numpy/npy.hpp>

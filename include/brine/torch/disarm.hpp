@@ -24,13 +24,13 @@
 #include <brine/mtd/none.hpp>
 #include <brine/numpy/npy.hpp>
 #include <brine/numpy/npz.hpp>
+#include <brine/pickle/allowlist_concept.hpp>
 #include <brine/pickle/machine.hpp>
 #include <brine/pickle/reader.hpp>
 #include <brine/pickle/reader_concept.hpp>
 #include <brine/pickle/writer.hpp>
-#include <brine/policy/concept.hpp>
-#include <brine/policy/torch_weights_only.hpp>
 #include <brine/policy/module_structure.hpp>
+#include <brine/policy/torch_weights_only.hpp>
 #include <brine/readings/output_check.hpp>
 #include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>

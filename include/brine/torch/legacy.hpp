@@ -16,8 +16,8 @@
 #include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
+#include <brine/pickle/graph_queries.hpp>
 #include <brine/pickle/machine.hpp>
-#include <brine/policy/graph_queries.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/torch/tensors.hpp>
 

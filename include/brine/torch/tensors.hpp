@@ -14,9 +14,9 @@
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/utf8.hpp>
+#include <brine/pickle/graph_queries.hpp>
+#include <brine/pickle/name_table.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/policy/graph_queries.hpp>
-#include <brine/policy/name_table.hpp>
 #include <brine/torch/dtype.hpp>
 
 #include <cstddef>

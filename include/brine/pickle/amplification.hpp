@@ -10,12 +10,14 @@
 // loader_bytes() estimates, for the callables the shipped policies (or a user's extension of
 // them) may allow, what one call allocates in CPython; the machine charges every allowed call
 // against a budget per pickle (loader_budget) and refuses the calls past it. Unknown callables
-// cost 0: brine has no semantics for them (extend.hpp).
+// cost 0: brine has no semantics for them (policy/extend.hpp). The counting is the machine's, so
+// this lives in the pickle layer; the names stay in namespace policy, next to the allowlists whose
+// callables they price.
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/pickle/name_table.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/policy/name_table.hpp>
 
 #include <cstddef>
 #include <cstdint>
