@@ -8,6 +8,7 @@
 #include <brine/config.hpp>
 
 #include <brine/core/bytes.hpp>
+#include <brine/core/checked_arithmetic.hpp>
 #include <brine/core/detect.hpp>
 #include <brine/core/cpu.hpp>
 #include <brine/core/error.hpp>
@@ -64,12 +65,12 @@
 #include <brine/readings/tar_block.hpp>
 
 // PyTorch checkpoints: formats, tensors, the disarm pipeline
-#include <brine/mtd/none.hpp>
 #include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/disarm.hpp>
 #include <brine/torch/dtype.hpp>
 #include <brine/torch/legacy.hpp>
+#include <brine/torch/mtd_hooks.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/torch/tensors.hpp>
 #include <brine/torch/view.hpp>

@@ -236,6 +236,48 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/core/bytes.hpp ----
 
+// ---- begin brine/core/checked_arithmetic.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Unsigned 64-bit arithmetic that cannot wrap. Sizes read from a file (tensor shapes, strides,
+// array dimensions, declared lengths) are attacker-chosen: a product that wraps would make a huge
+// tensor look small, so every such computation either reports that it does not fit or saturates.
+
+
+#include <cstdint>
+#include <limits>
+
+BRINE_NAMESPACE_BEGIN
+
+// a * b into `out`; false, with `out` unchanged, if the product does not fit in 64 bits.
+[[nodiscard]] inline bool mul_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
+    if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) return false;
+    out = a * b;
+    return true;
+}
+
+// a + b into `out`; false, with `out` unchanged, if the sum does not fit in 64 bits.
+[[nodiscard]] inline bool add_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
+    if (b > std::numeric_limits<std::uint64_t>::max() - a) return false;
+    out = a + b;
+    return true;
+}
+
+// For estimates that only need to stay an upper bound (a budget): the largest value instead of a
+// wrapped one.
+[[nodiscard]] constexpr std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
+    constexpr std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
+    return a > most - b ? most : a + b;
+}
+[[nodiscard]] constexpr std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) noexcept {
+    constexpr std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
+    return a != 0 && b > most / a ? most : a * b;
+}
+
+BRINE_NAMESPACE_END
+
+// ---- end brine/core/checked_arithmetic.hpp ----
+
 // ---- begin brine/core/detect.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -8668,12 +8710,6 @@ namespace detail {
 
 inline constexpr std::uint64_t saturated = std::numeric_limits<std::uint64_t>::max();
 
-[[nodiscard]] constexpr std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
-    return a > saturated - b ? saturated : a + b;
-}
-[[nodiscard]] constexpr std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) noexcept {
-    return a != 0 && b > saturated / a ? saturated : a * b;
-}
 
 // A size argument as the loader reads it: negative sizes raise before allocating (0); an int
 // beyond 64 bits saturates.
@@ -8762,15 +8798,15 @@ inline constexpr shaped_maker array_makers[] = {
     for (const detail::shaped_maker& maker : detail::array_makers) {
         if (maker.name.module != callee.module || maker.name.name != callee.name) continue;
         if (maker.shape_argument >= arguments.size()) return 0;
-        return detail::saturating_mul(detail::shape_elements(g, arguments[maker.shape_argument]), 8);
+        return saturating_mul(detail::shape_elements(g, arguments[maker.shape_argument]), 8);
     }
     return 0;
 }
 
 // The most an accepted pickle of `input_size` bytes may make the loader allocate through calls.
 [[nodiscard]] constexpr std::uint64_t loader_budget(std::uint64_t input_size) noexcept {
-    return detail::saturating_add(loader_fixed_budget,
-                                  detail::saturating_mul(input_size, loader_bytes_per_input_byte));
+    return saturating_add(loader_fixed_budget,
+                          saturating_mul(input_size, loader_bytes_per_input_byte));
 }
 
 }  // namespace policy
@@ -12643,80 +12679,6 @@ BRINE_NAMESPACE_END
 
 // PyTorch checkpoints: formats, tensors, the disarm pipeline
 
-// ---- begin brine/mtd/none.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// The Mtd policy of a disarmer that applies no Moving Target Defense: storages keep their keys,
-// their order and their bytes, and nothing is added. It also documents the hooks every Mtd
-// policy has (mtd/seal.hpp has the ones that seal and restore):
-//
-//   static constexpr bool seals               whether formats without storages to seal (npy,
-//                                             npz) must be refused
-//   bool changes_bytes()                      whether output bytes differ from input bytes (then
-//                                             no input CRC-32 can be reused)
-//   status prepare(pickle::graph&, const torch::checkpoint&)
-//                                             before anything is written: may rename storage
-//                                             keys in the graph and choose the order
-//   std::size_t order(i)                      the storage written i-th
-//   std::string_view record_key(found, j)     the record key of storage j in the output
-//   status add_record(archive, name, bytes)   writes a whole small record (data.pkl, version...)
-//   auto wrap(j, name, storage, sink)         a sink for storage j's bytes on their way to `sink`,
-//                                             with write(byte_view) and finish()
-//   status finish_records(archive)            after the last record (a manifest goes here)
-//   status raw_pickle(byte_view)              the output of a raw pickle, once written
-
-
-#include <cstddef>
-#include <string_view>
-
-BRINE_NAMESPACE_BEGIN
-namespace mtd {
-
-// Forwards storage bytes unchanged.
-template <class Sink>
-class passthrough {
-public:
-    explicit passthrough(Sink& next) noexcept : next_(&next) {}
-    status write(byte_view bytes) noexcept { return next_->write(bytes); }
-    status finish() noexcept { return {}; }
-
-private:
-    Sink* next_;
-};
-
-struct none {
-    static constexpr bool seals = false;
-
-    [[nodiscard]] bool changes_bytes() const noexcept { return false; }
-    template <class Graph, class Checkpoint>
-    [[nodiscard]] status prepare(Graph&, const Checkpoint&) noexcept {
-        return {};
-    }
-    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
-    template <class Checkpoint>
-    [[nodiscard]] std::string_view record_key(const Checkpoint& found, std::size_t j) const noexcept {
-        return found.storages[j].key;
-    }
-    template <class Archive>
-    [[nodiscard]] status add_record(Archive& archive, std::string_view name, byte_view bytes) noexcept {
-        return archive.add(name, bytes);
-    }
-    template <class Storage, class Sink>
-    [[nodiscard]] passthrough<Sink> wrap(std::size_t, std::string_view, const Storage&, Sink& next) const noexcept {
-        return passthrough<Sink>(next);
-    }
-    template <class Archive>
-    [[nodiscard]] status finish_records(Archive&) noexcept {
-        return {};
-    }
-    [[nodiscard]] status raw_pickle(byte_view) noexcept { return {}; }
-};
-
-}  // namespace mtd
-BRINE_NAMESPACE_END
-
-// ---- end brine/mtd/none.hpp ----
-
 // ---- begin brine/torch/archive.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -13042,8 +13004,8 @@ struct dtype_info {
     std::uint8_t per_byte = 1;       // tensor elements packed in one storage byte (4-bit: 2, 2-bit: 4)
 };
 
-namespace detail {
-inline constexpr std::array<dtype_info, 17> dtype_table = {{
+// Every dtype, in enum order: for lookups by another key than the enum (a name, a storage class).
+inline constexpr std::array<dtype_info, 17> dtypes = {{
     {dtype::float32, "float32", "FloatStorage", 4, false},
     {dtype::float64, "float64", "DoubleStorage", 8, false},
     {dtype::float16, "float16", "HalfStorage", 2, false},
@@ -13063,22 +13025,23 @@ inline constexpr std::array<dtype_info, 17> dtype_table = {{
     {dtype::quint2x4, "quint2x4", "QUInt2x4Storage", 1, true, 4},
 }};
 
-constexpr bool dtype_table_in_enum_order() noexcept {
-    for (std::size_t i = 0; i < dtype_table.size(); ++i)
-        if (static_cast<std::size_t>(dtype_table[i].type) != i) return false;
+namespace detail {
+constexpr bool dtypes_in_enum_order() noexcept {
+    for (std::size_t i = 0; i < dtypes.size(); ++i)
+        if (static_cast<std::size_t>(dtypes[i].type) != i) return false;
     return true;
 }
-static_assert(dtype_table_in_enum_order(), "dtype_table is indexed by dtype");
+static_assert(dtypes_in_enum_order(), "dtypes is indexed by dtype");
 }  // namespace detail
 
 [[nodiscard]] constexpr const dtype_info& info(dtype type) noexcept {
-    return detail::dtype_table[static_cast<std::size_t>(type)];
+    return dtypes[static_cast<std::size_t>(type)];
 }
 
 // The dtype a storage global ("torch", "FloatStorage") stands for; false if none.
 [[nodiscard]] constexpr bool dtype_of_storage(std::string_view module, std::string_view name, dtype& out) noexcept {
     if (module != "torch") return false;
-    for (const dtype_info& entry : detail::dtype_table) {
+    for (const dtype_info& entry : dtypes) {
         if (entry.storage_class == name) {
             out = entry.type;
             return true;
@@ -13226,18 +13189,6 @@ inline constexpr policy::qualified_name ordered_dict = {"collections", "OrderedD
 
 [[nodiscard]] inline bool same(const policy::qualified_name& a, const policy::qualified_name& b) noexcept {
     return a.module == b.module && a.name == b.name;
-}
-
-// Overflow-checked arithmetic on element counts (sizes, strides and offsets are int64 in torch).
-[[nodiscard]] inline bool mul_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
-    if (a != 0 && b > UINT64_MAX / a) return false;
-    out = a * b;
-    return true;
-}
-[[nodiscard]] inline bool add_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
-    if (b > UINT64_MAX - a) return false;
-    out = a + b;
-    return true;
 }
 
 // Plain record names only: what torch would look up is then exactly what brine writes.
@@ -14338,6 +14289,84 @@ template <class Machine>
 BRINE_NAMESPACE_END
 
 // ---- end brine/torch/legacy.hpp ----
+
+// ---- begin brine/torch/mtd_hooks.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The hooks a disarmer (torch/disarm.hpp) calls on its Mtd policy, and its default policy, which
+// applies no Moving Target Defense: storages keep their keys, their order and their bytes, and
+// nothing is added. They belong to the disarm pipeline, so they live here in torch/; the sealing
+// policies (mtd/seal.hpp, a layer above) implement the same hooks. The default keeps the name
+// mtd::none: it is the Mtd slot's "nothing" choice, next to mtd::basic_sealer.
+//
+// The hooks every Mtd policy has:
+//
+//   static constexpr bool seals               whether formats without storages to seal (npy,
+//                                             npz) must be refused
+//   bool changes_bytes()                      whether output bytes differ from input bytes (then
+//                                             no input CRC-32 can be reused)
+//   status prepare(pickle::graph&, const torch::checkpoint&)
+//                                             before anything is written: may rename storage
+//                                             keys in the graph and choose the order
+//   std::size_t order(i)                      the storage written i-th
+//   std::string_view record_key(found, j)     the record key of storage j in the output
+//   status add_record(archive, name, bytes)   writes a whole small record (data.pkl, version...)
+//   auto wrap(j, name, storage, sink)         a sink for storage j's bytes on their way to `sink`,
+//                                             with write(byte_view) and finish()
+//   status finish_records(archive)            after the last record (a manifest goes here)
+//   status raw_pickle(byte_view)              the output of a raw pickle, once written
+
+
+#include <cstddef>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+// Forwards storage bytes unchanged.
+template <class Sink>
+class passthrough {
+public:
+    explicit passthrough(Sink& next) noexcept : next_(&next) {}
+    status write(byte_view bytes) noexcept { return next_->write(bytes); }
+    status finish() noexcept { return {}; }
+
+private:
+    Sink* next_;
+};
+
+struct none {
+    static constexpr bool seals = false;
+
+    [[nodiscard]] bool changes_bytes() const noexcept { return false; }
+    template <class Graph, class Checkpoint>
+    [[nodiscard]] status prepare(Graph&, const Checkpoint&) noexcept {
+        return {};
+    }
+    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
+    template <class Checkpoint>
+    [[nodiscard]] std::string_view record_key(const Checkpoint& found, std::size_t j) const noexcept {
+        return found.storages[j].key;
+    }
+    template <class Archive>
+    [[nodiscard]] status add_record(Archive& archive, std::string_view name, byte_view bytes) noexcept {
+        return archive.add(name, bytes);
+    }
+    template <class Storage, class Sink>
+    [[nodiscard]] passthrough<Sink> wrap(std::size_t, std::string_view, const Storage&, Sink& next) const noexcept {
+        return passthrough<Sink>(next);
+    }
+    template <class Archive>
+    [[nodiscard]] status finish_records(Archive&) noexcept {
+        return {};
+    }
+    [[nodiscard]] status raw_pickle(byte_view) noexcept { return {}; }
+};
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/mtd_hooks.hpp ----
 
 // ---- begin brine/writer/concept.hpp ----
 // SPDX-License-Identifier: MIT
@@ -18092,7 +18121,7 @@ namespace detail {
 }
 
 [[nodiscard]] inline bool dtype_named(std::string_view name, torch::dtype& out) noexcept {
-    for (const torch::dtype_info& d : torch::detail::dtype_table)
+    for (const torch::dtype_info& d : torch::dtypes)
         if (d.name == name) {
             out = d.type;
             return true;
@@ -19234,7 +19263,6 @@ namespace detail {
 //     2^32 - 1 units;
 //   - a (tensor, axis) pair in more than one place.
 [[nodiscard]] inline status check_plan(neuron_plan& plan, const torch::checkpoint& found) {
-    using torch::detail::mul_fits;
     if (plan.axes.empty()) return error{errc::invalid_argument, 0, "a plan with at least one hidden axis"};
     if (plan.axes.size() > max_plan_axes)
         return error{errc::limit_exceeded, 0, "a plan of at most 100000 hidden axes"};
@@ -19531,7 +19559,6 @@ struct chain_layer {
                                          std::size_t item_size, unsigned axis, std::uint64_t block,
                                          const std::vector<std::uint32_t>& perm, bool inverse,
                                          std::vector<std::uint8_t>& scratch) {
-    using torch::detail::mul_fits;
     if (axis >= sizes.size()) return error{errc::invalid_argument, 0, "an axis below the tensor's number of dimensions"};
     if (item_size == 0 || block == 0) return error{errc::invalid_argument, 0, "a non-zero item size and block"};
     std::uint64_t outer = 1, inner = 1;
@@ -20385,7 +20412,7 @@ struct seal_summary {
     std::size_t tensors = 0;
 };
 
-// The Mtd policy that seals (mtd/none.hpp lists the hooks a disarmer calls), with the
+// The Mtd policy that seals (torch/mtd_hooks.hpp lists the hooks a disarmer calls), with the
 // permutation strategy Strategy.
 template <class Strategy>
 class basic_sealer {

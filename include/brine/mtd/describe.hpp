@@ -88,7 +88,7 @@ namespace detail {
 }
 
 [[nodiscard]] inline bool dtype_named(std::string_view name, torch::dtype& out) noexcept {
-    for (const torch::dtype_info& d : torch::detail::dtype_table)
+    for (const torch::dtype_info& d : torch::dtypes)
         if (d.name == name) {
             out = d.type;
             return true;

@@ -69,7 +69,7 @@ struct seal_summary {
     std::size_t tensors = 0;
 };
 
-// The Mtd policy that seals (mtd/none.hpp lists the hooks a disarmer calls), with the
+// The Mtd policy that seals (torch/mtd_hooks.hpp lists the hooks a disarmer calls), with the
 // permutation strategy Strategy.
 template <class Strategy>
 class basic_sealer {

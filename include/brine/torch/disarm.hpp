@@ -21,7 +21,6 @@
 #include <brine/core/memory.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
-#include <brine/mtd/none.hpp>
 #include <brine/numpy/npy.hpp>
 #include <brine/numpy/npz.hpp>
 #include <brine/pickle/allowlist_concept.hpp>
@@ -37,6 +36,7 @@
 #include <brine/torch/extract.hpp>
 #include <brine/torch/formats.hpp>
 #include <brine/torch/legacy.hpp>
+#include <brine/torch/mtd_hooks.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/torch/tensors.hpp>
 #include <brine/writer/concept.hpp>

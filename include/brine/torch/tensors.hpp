@@ -11,6 +11,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/allocator.hpp>
+#include <brine/core/checked_arithmetic.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/utf8.hpp>
@@ -150,18 +151,6 @@ inline constexpr policy::qualified_name ordered_dict = {"collections", "OrderedD
 
 [[nodiscard]] inline bool same(const policy::qualified_name& a, const policy::qualified_name& b) noexcept {
     return a.module == b.module && a.name == b.name;
-}
-
-// Overflow-checked arithmetic on element counts (sizes, strides and offsets are int64 in torch).
-[[nodiscard]] inline bool mul_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
-    if (a != 0 && b > UINT64_MAX / a) return false;
-    out = a * b;
-    return true;
-}
-[[nodiscard]] inline bool add_fits(std::uint64_t a, std::uint64_t b, std::uint64_t& out) noexcept {
-    if (b > UINT64_MAX - a) return false;
-    out = a + b;
-    return true;
 }
 
 // Plain record names only: what torch would look up is then exactly what brine writes.
