@@ -57,7 +57,11 @@
 #include <brine/policy/torch_weights_only.hpp>
 
 // NumPy .npy / .npz: strict parsing, object arrays evaluated, fresh files written
+#include <brine/numpy/default_allowlist.hpp>
+#include <brine/numpy/dtype.hpp>
 #include <brine/numpy/npy.hpp>
+#include <brine/numpy/npy_parse.hpp>
+#include <brine/numpy/npy_write.hpp>
 #include <brine/numpy/npz.hpp>
 
 // every reading of the bytes: what tarfile makes of block 0, the output check before a rename
@@ -66,13 +70,15 @@
 
 // PyTorch checkpoints: formats, tensors, the disarm pipeline
 #include <brine/torch/archive.hpp>
+#include <brine/torch/checkpoint.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/disarm.hpp>
 #include <brine/torch/dtype.hpp>
+#include <brine/torch/find_tensors.hpp>
 #include <brine/torch/legacy.hpp>
+#include <brine/torch/load_rules.hpp>
 #include <brine/torch/mtd_hooks.hpp>
 #include <brine/torch/report.hpp>
-#include <brine/torch/tensors.hpp>
 #include <brine/torch/view.hpp>
 #include <brine/writer/torch_zip.hpp>
 

@@ -10993,62 +10993,48 @@ BRINE_NAMESPACE_END
 
 // NumPy .npy / .npz: strict parsing, object arrays evaluated, fresh files written
 
-// ---- begin brine/numpy/npy.hpp ----
+// ---- begin brine/numpy/default_allowlist.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// NumPy .npy files (THREATS.md F5): a strict parser, and a writer of fresh files.
+// The allowlist an object array's pickle is judged by when the caller names none (scan_npy,
+// rebuild_npy, scan_npz, rebuild_npz).
 //
-// An .npy file is "\x93NUMPY", a version (1.0, 2.0, 3.0), a header length (2 bytes in 1.0, 4 in
-// 2.0 and 3.0, little-endian) and a header: the text of a Python dict literal with exactly the
-// keys 'descr', 'fortran_order' and 'shape', padded with spaces and ending in '\n'. numpy reads it
-// with ast.literal_eval; brine reads a strict subset of that grammar with a bounded parser, and
-// refuses every file numpy would read differently from its text or not at all. After the header
-// come the array's bytes, or, when the dtype holds Python objects ('O' anywhere), a pickle that
-// np.load(allow_pickle=True) runs: that pickle is only ever evaluated symbolically here.
-//
-// Where brine is stricter than numpy 1.24's format.py, on purpose:
-//   - duplicate keys (Python keeps the last one), leading blanks, tabs, comments, implicit string
-//     concatenation, u''/b'' prefixes, numbers other than plain decimal ints, lists as shapes or
-//     fields, bools as dimensions (isinstance(True, int) holds) are refused;
-//   - the preamble (magic to '\n') must be a multiple of 16 bytes, as every numpy has written it
-//     (64 since 1.14, 16 before); numpy itself does not check;
-//   - '|' is refused as the byte order of a multi-byte type (numpy reads it as the host's order,
-//     never writes it); descr strings must be in the form dtype.str writes them (an explicit
-//     byte order, no aliases like 'float32' or '<d', no leading zeros);
-//   - data must be exactly shape x itemsize bytes: numpy ignores bytes after the array;
-//   - field titles ((title, name) pairs) are not supported.
-//
-// Reconstruction writes a brand-new file: the header as numpy's format.py writes it for the same
-// array (its key order, spacing, growth padding and 64-byte alignment; version 1.0, or 2.0 when
-// the header passes 65535 bytes), then the data bytes. Field names with characters beyond
-// Latin-1 are written with \u escapes (so the header stays 1.0/2.0) where numpy writes them raw
-// in a 3.0 header; the names read back the same.
+// numpy has no reading rules of its own to follow here: np.load(allow_pickle=True) runs an object
+// array's pickle with no restriction at all, and allow_pickle=False refuses every object array.
+// So the default is borrowed, on purpose: torch's weights_only allowlist, which accepts plain data
+// (containers, scalars, strings) and nothing that runs code. It is also what the disarmer
+// (torch/disarm.hpp) judges every pickle by, a checkpoint's or an array's, so a file gets the same
+// verdict alone as inside a checkpoint. It allows none of the globals numpy's own object-array
+// pickles call (numpy.core.multiarray._reconstruct, numpy.ndarray, numpy.dtype): every object
+// array numpy writes has findings under it. Pass a policy that allows them to accept such files.
 
-
-#include <algorithm>
-#include <charconv>
-#include <cstddef>
-#include <cstdint>
-#include <initializer_list>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-#include <vector>
 
 BRINE_NAMESPACE_BEGIN
 namespace numpy {
 
-// Bounds on what a header may declare; exceeding one is errc::limit_exceeded.
-struct npy_limits {
-    // numpy's np.load refuses headers over 10000 characters unless allow_pickle=True; wide
-    // structured dtypes legitimately need more. Parsing is linear, so 1 MiB costs little.
-    std::uint64_t max_header_size = std::uint64_t{1} << 20;
-    // NPY_MAXDIMS of numpy 1.x, for the array's shape and for each sub-array shape.
-    std::uint32_t max_dims = 32;
-    // Brackets open at once; CPython's parser stops near 200, real dtypes nest a few levels.
-    std::uint32_t max_nesting = 64;
-};
+using default_allowlist = policy::torch_weights_only;
+
+}  // namespace numpy
+BRINE_NAMESPACE_END
+
+// ---- end brine/numpy/default_allowlist.hpp ----
+
+// ---- begin brine/numpy/dtype.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// A NumPy dtype as an .npy header describes it (THREATS.md F5): scalar kinds with their byte order
+// and size, structured types as a tree of fields with sub-array shapes, and the descr text that
+// numpy's format.py writes for each (repr(dtype.str), or repr(dtype.descr) for structured types).
+// Parsing a descr is numpy/npy_parse.hpp's job; this is what it produces and what is written back.
+
+
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace numpy {
 
 // As dtype.str writes it: '<' and '>' explicit, '=' the reading host's order, '|' not applicable
 // (one-byte numbers, bytes, void, objects).
@@ -11127,42 +11113,7 @@ struct dtype {
     void append_descr(alloc::string& out, std::uint32_t index) const;
 };
 
-struct npy_header {
-    std::uint8_t major = 1;
-    std::uint8_t minor = 0;
-    dtype type;
-    alloc::vector<std::uint64_t> shape;
-    bool fortran_order = false;     // as the file says
-    std::uint64_t data_offset = 0;  // the preamble's size: magic, version, header length, header
-    std::uint64_t count = 1;        // elements: the product of shape (1 for shape ())
-    // shape x itemsize. For object arrays the data is a pickle instead, and numpy ignores the
-    // shape: this is then only what the header claims.
-    std::uint64_t data_size = 0;
-
-    [[nodiscard]] bool has_objects() const noexcept { return type.has_object(); }
-    // The order numpy writes back for the same array: Fortran only when the array is not also
-    // C-contiguous (at least two dimensions longer than 1, and no zero-length one).
-    [[nodiscard]] bool effective_fortran_order() const noexcept {
-        if (!fortran_order || count == 0) return false;
-        return std::count_if(shape.begin(), shape.end(), [](std::uint64_t d) { return d > 1; }) > 1;
-    }
-};
-
-// A parsed file: the header, and the data (exactly data_size bytes; the pickle for object arrays).
-struct npy_view {
-    npy_header header;
-    byte_view data;
-};
-
 namespace detail {
-
-inline constexpr std::uint8_t npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-inline constexpr std::uint64_t npy_alignment = 64;         // what numpy writes
-inline constexpr std::uint64_t npy_min_alignment = 16;     // what numpy wrote before 1.14
-inline constexpr std::uint64_t c_int_max = 0x7FFFFFFF;     // numpy 1.x item sizes are C ints
-inline constexpr std::uint64_t intp_max = 0x7FFFFFFFFFFFFFFF;
-// numpy pads the header for this many digits of the growing axis (GROWTH_AXIS_MAX_DIGITS).
-inline constexpr std::size_t growth_axis_digits = 21;
 
 inline void append_decimal(alloc::string& out, std::uint64_t value) {
     char digits[20];
@@ -11306,6 +11257,109 @@ inline void dtype::append_descr(alloc::string& out, std::uint32_t index) const {
     flush_gap();
     out += ']';
 }
+
+}  // namespace numpy
+BRINE_NAMESPACE_END
+
+// ---- end brine/numpy/dtype.hpp ----
+
+// ---- begin brine/numpy/npy.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// NumPy .npy files (THREATS.md F5), the entry point: scan_npy parses a file and evaluates an
+// object array's pickle symbolically (never run), rebuild_npy writes a fresh file from the scan.
+// The parts: numpy/dtype.hpp (dtypes and their descr), numpy/npy_parse.hpp (the strict header
+// parser, and where brine is stricter than numpy), numpy/npy_write.hpp (numeric arrays written as
+// numpy's format.py writes them), numpy/default_allowlist.hpp (what object arrays are judged by).
+
+
+// ---- begin brine/numpy/npy_parse.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// NumPy .npy files (THREATS.md F5): a strict parser, and a writer of fresh files.
+//
+// An .npy file is "\x93NUMPY", a version (1.0, 2.0, 3.0), a header length (2 bytes in 1.0, 4 in
+// 2.0 and 3.0, little-endian) and a header: the text of a Python dict literal with exactly the
+// keys 'descr', 'fortran_order' and 'shape', padded with spaces and ending in '\n'. numpy reads it
+// with ast.literal_eval; brine reads a strict subset of that grammar with a bounded parser, and
+// refuses every file numpy would read differently from its text or not at all. After the header
+// come the array's bytes, or, when the dtype holds Python objects ('O' anywhere), a pickle that
+// np.load(allow_pickle=True) runs: that pickle is only ever evaluated symbolically here.
+//
+// Where brine is stricter than numpy 1.24's format.py, on purpose:
+//   - duplicate keys (Python keeps the last one), leading blanks, tabs, comments, implicit string
+//     concatenation, u''/b'' prefixes, numbers other than plain decimal ints, lists as shapes or
+//     fields, bools as dimensions (isinstance(True, int) holds) are refused;
+//   - the preamble (magic to '\n') must be a multiple of 16 bytes, as every numpy has written it
+//     (64 since 1.14, 16 before); numpy itself does not check;
+//   - '|' is refused as the byte order of a multi-byte type (numpy reads it as the host's order,
+//     never writes it); descr strings must be in the form dtype.str writes them (an explicit
+//     byte order, no aliases like 'float32' or '<d', no leading zeros);
+//   - data must be exactly shape x itemsize bytes: numpy ignores bytes after the array;
+//   - field titles ((title, name) pairs) are not supported.
+//
+// This header reads the preamble and the header into an npy_header and finds the data's extent;
+// the data itself is not interpreted (numpy/npy.hpp evaluates object arrays' pickles).
+
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace numpy {
+
+// Bounds on what a header may declare; exceeding one is errc::limit_exceeded.
+struct npy_limits {
+    // numpy's np.load refuses headers over 10000 characters unless allow_pickle=True; wide
+    // structured dtypes legitimately need more. Parsing is linear, so 1 MiB costs little.
+    std::uint64_t max_header_size = std::uint64_t{1} << 20;
+    // NPY_MAXDIMS of numpy 1.x, for the array's shape and for each sub-array shape.
+    std::uint32_t max_dims = 32;
+    // Brackets open at once; CPython's parser stops near 200, real dtypes nest a few levels.
+    std::uint32_t max_nesting = 64;
+};
+
+struct npy_header {
+    std::uint8_t major = 1;
+    std::uint8_t minor = 0;
+    dtype type;
+    alloc::vector<std::uint64_t> shape;
+    bool fortran_order = false;     // as the file says
+    std::uint64_t data_offset = 0;  // the preamble's size: magic, version, header length, header
+    std::uint64_t count = 1;        // elements: the product of shape (1 for shape ())
+    // shape x itemsize. For object arrays the data is a pickle instead, and numpy ignores the
+    // shape: this is then only what the header claims.
+    std::uint64_t data_size = 0;
+
+    [[nodiscard]] bool has_objects() const noexcept { return type.has_object(); }
+    // The order numpy writes back for the same array: Fortran only when the array is not also
+    // C-contiguous (at least two dimensions longer than 1, and no zero-length one).
+    [[nodiscard]] bool effective_fortran_order() const noexcept {
+        if (!fortran_order || count == 0) return false;
+        return std::count_if(shape.begin(), shape.end(), [](std::uint64_t d) { return d > 1; }) > 1;
+    }
+};
+
+// A parsed file: the header, and the data (exactly data_size bytes; the pickle for object arrays).
+struct npy_view {
+    npy_header header;
+    byte_view data;
+};
+
+namespace detail {
+
+inline constexpr std::uint8_t npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+inline constexpr std::uint64_t npy_min_alignment = 16;     // what numpy wrote before 1.14
+inline constexpr std::uint64_t c_int_max = 0x7FFFFFFF;     // numpy 1.x item sizes are C ints
+inline constexpr std::uint64_t intp_max = 0x7FFFFFFFFFFFFFFF;
+
+}  // namespace detail
 
 namespace detail {
 
@@ -11918,7 +11972,36 @@ private:
     return view;
 }
 
-// ---- writing ---------------------------------------------------------------------------------
+}  // namespace numpy
+BRINE_NAMESPACE_END
+
+// ---- end brine/numpy/npy_parse.hpp ----
+
+// ---- begin brine/numpy/npy_write.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Writing a fresh .npy file of a numeric array (THREATS.md F5).
+//
+// Reconstruction writes a brand-new file: the header as numpy's format.py writes it for the same
+// array (its key order, spacing, growth padding and 64-byte alignment; version 1.0, or 2.0 when
+// the header passes 65535 bytes), then the data bytes. Field names with characters beyond
+// Latin-1 are written with \u escapes (so the header stays 1.0/2.0) where numpy writes them raw
+// in a 3.0 header; the names read back the same.
+
+
+#include <cstddef>
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace numpy {
+
+namespace detail {
+
+inline constexpr std::uint64_t npy_alignment = 64;         // what numpy writes
+// numpy pads the header for this many digits of the growing axis (GROWTH_AXIS_MAX_DIGITS).
+inline constexpr std::size_t growth_axis_digits = 21;
+
+}  // namespace detail
 
 // Appends the preamble numpy's format.py writes for this header (written for `header`'s dtype,
 // shape and effective order; the version is 1.0, or 2.0 for a header over 65535 bytes).
@@ -11975,11 +12058,21 @@ template <class Sink>
     return sink.write(data);
 }
 
-// ---- object arrays: scan and rebuild -----------------------------------------------------------
+}  // namespace numpy
+BRINE_NAMESPACE_END
+
+// ---- end brine/numpy/npy_write.hpp ----
+
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace numpy {
 
 // A parsed file, and for object arrays the symbolic evaluation of its pickle. numpy's own pickle
 // of an object array calls numpy.core.multiarray._reconstruct, numpy.ndarray and numpy.dtype:
-// torch_weights_only (the default policy) allows none of them, so every object array numpy writes
+// default_allowlist (torch's weights_only) allows none of them, so every object array numpy writes
 // has findings under it, and rebuild_npy refuses it. A policy that allows those globals gets the
 // pickle re-emitted structurally (pickle::writer), nothing else added.
 struct npy_scan {
@@ -12009,7 +12102,7 @@ inline error shifted(error e, std::uint64_t by) noexcept {
 
 // Evaluates an object array's pickle, after parsing. A malformed pickle is an error (never clean),
 // with offsets in the file. Reader: the machine's opcode reader (pickle/reader_concept.hpp).
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard,
           class Reader = pickle::reader<Limits>>
 [[nodiscard]] status evaluate_objects(npy_scan& scan, const Policy& rules = Policy{}) noexcept {
     if (!scan.has_objects()) return {};
@@ -12019,7 +12112,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     return {};
 }
 
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard,
           class Reader = pickle::reader<Limits>>
 [[nodiscard]] result<npy_scan> scan_npy(byte_view file, const Policy& rules = Policy{},
                                         const npy_limits& limits = {}) noexcept {
@@ -12068,7 +12161,7 @@ template <class Sink>
 }
 
 // Parses, evaluates and rebuilds an .npy file into `sink` (see write_rebuilt).
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard, class Sink,
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard, class Sink,
           class = std::enable_if_t<is_sink_v<Sink>>>
 [[nodiscard]] result<npy_rebuild_stats> rebuild_npy(byte_view file, Sink& sink, const Policy& rules = Policy{},
                                                     const npy_limits& limits = {}) noexcept {
@@ -12078,7 +12171,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 }
 
 // The same, appending to a vector (left as it was on failure).
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard>
 [[nodiscard]] result<npy_rebuild_stats> rebuild_npy(byte_view file, alloc::vector<std::uint8_t>& out,
                                                     const Policy& rules = Policy{},
                                                     const npy_limits& limits = {}) noexcept {
@@ -12337,7 +12430,7 @@ template <class Policy, class Limits, class Reader, class Writer, class Archive>
 
 // Reads and checks every member of an .npz from a RandomAccessSource (memory_source,
 // file_source, ...), evaluating object members' pickles under the policy.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard,
           class Reader = pickle::reader<Limits>, class Source, class = std::enable_if_t<is_random_access_source_v<Source>>>
 [[nodiscard]] result<npz_scan> scan_npz(const Source& source, const Policy& rules = Policy{},
                                         const npz_limits& limits = {}) noexcept {
@@ -12354,7 +12447,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     return scan;
 }
 
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard>
 [[nodiscard]] result<npz_scan> scan_npz(byte_view file, const Policy& rules = Policy{},
                                         const npz_limits& limits = {}) noexcept {
     const memory_source source(file);
@@ -12364,7 +12457,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 // Writes a fresh .npz into a SeekableSink (vector_sink, atomic_file_sink, ...): members in the
 // input's order, each rebuilt as write_rebuilt would. On failure the sink holds a partial archive:
 // atomic_file_sink discards it unless committed.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard,
           class Reader = pickle::reader<Limits>, class Source, class SeekableSink,
           class = std::enable_if_t<is_random_access_source_v<Source> && zip::is_seekable_sink_v<SeekableSink>>>
 [[nodiscard]] result<npz_rebuild_stats> rebuild_npz(const Source& source, SeekableSink& sink,
@@ -12407,7 +12500,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 }
 
 // The same from bytes in memory, appending to a vector (left as it was on failure).
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard>
 [[nodiscard]] result<npz_rebuild_stats> rebuild_npz(byte_view file, alloc::vector<std::uint8_t>& out,
                                                     const Policy& rules = Policy{},
                                                     const npz_options& options = {}) noexcept {
@@ -12779,6 +12872,153 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/torch/archive.hpp ----
 
+// ---- begin brine/torch/checkpoint.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// What a checkpoint pickle holds, as brine describes it: the storages it refers to (persistent
+// ids: record key, dtype, element count, location) and the tensors that view them (offset, sizes,
+// strides, a dotted name). torch/find_tensors.hpp fills these from a value graph, validated.
+
+
+// ---- begin brine/torch/dtype.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Tensor element types, as a checkpoint names them: by the storage class in each persistent id
+// ("torch.FloatStorage" is float32). torch.save has written typed storage classes in every
+// version from 0.4 to current (newer versions derive the class from the dtype on save).
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+enum class dtype : std::uint8_t {
+    float32, float64, float16, bfloat16, complex64, complex128,
+    uint8, int8, int16, int32, int64, boolean,
+    quint8, qint8, qint32, quint4x2, quint2x4,
+};
+
+struct dtype_info {
+    dtype type;
+    std::string_view name;           // as torch prints it (torch.float32 -> "float32")
+    std::string_view storage_class;  // the global in module "torch" that stands for it
+    std::uint8_t item_size;          // bytes per element of the storage
+    bool quantized;
+    std::uint8_t per_byte = 1;       // tensor elements packed in one storage byte (4-bit: 2, 2-bit: 4)
+};
+
+// Every dtype, in enum order: for lookups by another key than the enum (a name, a storage class).
+inline constexpr std::array<dtype_info, 17> dtypes = {{
+    {dtype::float32, "float32", "FloatStorage", 4, false},
+    {dtype::float64, "float64", "DoubleStorage", 8, false},
+    {dtype::float16, "float16", "HalfStorage", 2, false},
+    {dtype::bfloat16, "bfloat16", "BFloat16Storage", 2, false},
+    {dtype::complex64, "complex64", "ComplexFloatStorage", 8, false},
+    {dtype::complex128, "complex128", "ComplexDoubleStorage", 16, false},
+    {dtype::uint8, "uint8", "ByteStorage", 1, false},
+    {dtype::int8, "int8", "CharStorage", 1, false},
+    {dtype::int16, "int16", "ShortStorage", 2, false},
+    {dtype::int32, "int32", "IntStorage", 4, false},
+    {dtype::int64, "int64", "LongStorage", 8, false},
+    {dtype::boolean, "bool", "BoolStorage", 1, false},
+    {dtype::quint8, "quint8", "QUInt8Storage", 1, true},
+    {dtype::qint8, "qint8", "QInt8Storage", 1, true},
+    {dtype::qint32, "qint32", "QInt32Storage", 4, true},
+    {dtype::quint4x2, "quint4x2", "QUInt4x2Storage", 1, true, 2},
+    {dtype::quint2x4, "quint2x4", "QUInt2x4Storage", 1, true, 4},
+}};
+
+namespace detail {
+constexpr bool dtypes_in_enum_order() noexcept {
+    for (std::size_t i = 0; i < dtypes.size(); ++i)
+        if (static_cast<std::size_t>(dtypes[i].type) != i) return false;
+    return true;
+}
+static_assert(dtypes_in_enum_order(), "dtypes is indexed by dtype");
+}  // namespace detail
+
+[[nodiscard]] constexpr const dtype_info& info(dtype type) noexcept {
+    return dtypes[static_cast<std::size_t>(type)];
+}
+
+// The dtype a storage global ("torch", "FloatStorage") stands for; false if none.
+[[nodiscard]] constexpr bool dtype_of_storage(std::string_view module, std::string_view name, dtype& out) noexcept {
+    if (module != "torch") return false;
+    for (const dtype_info& entry : dtypes) {
+        if (entry.storage_class == name) {
+            out = entry.type;
+            return true;
+        }
+    }
+    return false;
+}
+
+static_assert(info(dtype::bfloat16).item_size == 2 && info(dtype::boolean).name == "bool",
+              "dtype lookups work at compile time");
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/dtype.hpp ----
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+struct storage_ref {
+    std::string_view key;        // the record is data/<key>
+    dtype type = dtype::float32;
+    std::uint64_t numel = 0;     // elements of `type`, as the persistent id declares
+    std::string_view location;   // "cpu", "cuda:0"... (torch maps it on load; brine keeps it)
+    pickle::node_id node = pickle::no_node;  // the persistent id (first seen)
+
+    [[nodiscard]] std::uint64_t byte_size() const noexcept { return numel * info(type).item_size; }
+};
+
+enum class layout : std::uint8_t { strided, quantized, sparse_coo, sparse_compressed, meta };
+
+struct tensor_ref {
+    alloc::string name;                  // dotted path from the root; "" for the root itself
+    layout kind = layout::strided;
+    std::uint32_t storage = 0;         // index into checkpoint::storages (strided, quantized)
+    dtype type = dtype::float32;
+    std::int64_t storage_offset = 0;   // in elements
+    alloc::vector<std::int64_t> sizes;
+    alloc::vector<std::int64_t> strides;
+    bool parameter = false;            // wrapped in torch.nn.Parameter
+    bool requires_grad = false;
+    pickle::node_id node = pickle::no_node;
+    std::uint64_t offset = 0;          // of the opcode that made it, in its pickle
+    std::uint32_t first_part = 0;      // sparse: index in checkpoint::tensors of its first part
+
+    // Elements the view reaches: 0 for an empty tensor, else 1 + sum((size - 1) * stride).
+    std::uint64_t extent = 0;
+};
+
+struct checkpoint {
+    alloc::vector<storage_ref> storages;  // in order of first reference
+    alloc::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
+    alloc::unordered_map<std::string_view, std::uint32_t> by_key;  // storage key -> index in storages
+
+    // The index of the storage with `key`, or storages.size().
+    [[nodiscard]] std::size_t find_storage(std::string_view key) const {
+        const auto it = by_key.find(key);
+        return it == by_key.end() ? storages.size() : it->second;
+    }
+};
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/checkpoint.hpp ----
+
 // ---- begin brine/torch/detect.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -12961,7 +13201,165 @@ BRINE_NAMESPACE_END
 // The module objects themselves are never written: the new root refers only to tensor nodes.
 
 
-// ---- begin brine/torch/tensors.hpp ----
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+namespace detail {
+
+class state_dict_builder {
+public:
+    explicit state_dict_builder(pickle::graph& g) noexcept : g_(g) {}
+
+    result<std::size_t> run() {
+        const pickle::node_id root = g_.root();
+        if (root == pickle::no_node || !is_object(root))
+            return error{errc::torch_bad_tensor, 0, "a pickled module (an object made by NEWOBJ) at the root"};
+        visiting_.assign(g_.size(), 0);
+        BRINE_TRY(walk(root, ""));
+        // OrderedDict() with the entries set on it, as torch.save writes a state dict.
+        const pickle::node_id ordered = g_.add(pickle::node_kind::global, pickle::opcode::GLOBAL, 0);
+        g_.set_global(ordered, pickle::global_name{"collections", "OrderedDict"});
+        const pickle::node_id no_args = g_.add(pickle::node_kind::tuple, pickle::opcode::EMPTY_TUPLE, 0);
+        const pickle::node_id dict = g_.add(pickle::node_kind::call, pickle::opcode::REDUCE, 0);
+        const pickle::node_id parts[] = {ordered, no_args};
+        if (!g_.append_children(dict, parts, 2) || !g_.append_items(dict, entries_.data(), entries_.size()))
+            return error{errc::limit_exceeded, 0, "fewer references between values than 2^32"};
+        g_.set_root(dict);
+        return entries_.size() / 2;
+    }
+
+private:
+    // An object: NEWOBJ of a class, whose (last) BUILD state is a dict.
+    [[nodiscard]] bool is_object(pickle::node_id id) const noexcept {
+        const pickle::node& n = g_[id];
+        return n.kind == pickle::node_kind::call && n.form == pickle::call_form::newobj && !g_.states(id).empty() &&
+               g_[g_.states(id).back()].kind == pickle::node_kind::dict;
+    }
+
+    // The entries of a dict node, or of an OrderedDict call's SETITEM entries.
+    [[nodiscard]] pickle::node_ids entries_of(pickle::node_id id) const noexcept {
+        const pickle::node& n = g_[id];
+        if (n.kind == pickle::node_kind::dict) return g_.children(id);
+        if (n.kind == pickle::node_kind::call) return g_.items(id);
+        return {};
+    }
+
+    [[nodiscard]] bool text(pickle::node_id id, std::string_view& out) const noexcept {
+        return policy::ascii_text(g_, id, out);
+    }
+
+    [[nodiscard]] bool is_tensor(pickle::node_id id) const {
+        if (g_[id].kind != pickle::node_kind::call || pickle::left_out(g_, id)) return false;
+        const policy::qualified_name callee = policy::callable_name(g_, id);
+        return callee.module == "torch._utils" || (callee.module == "torch._tensor" && callee.name == "_rebuild_from_type_v2");
+    }
+
+    status add(const alloc::string& name, pickle::node_id tensor) {
+        const std::string_view kept = g_.keep(as_bytes(std::string_view(name)));
+        const pickle::node_id key = g_.add(pickle::node_kind::string, pickle::opcode::BINUNICODE, 0);
+        g_.set_text(key, kept);
+        entries_.push_back(key);
+        entries_.push_back(tensor);
+        return {};
+    }
+
+    static alloc::string join(const alloc::string& prefix, std::string_view name) {
+        alloc::string out = prefix;
+        if (!out.empty()) out += '.';
+        out += name;
+        return out;
+    }
+
+    status walk(pickle::node_id object, const alloc::string& prefix) {
+        if (visiting_[object]) return error{errc::torch_bad_tensor, g_[object].offset, "a module tree without cycles"};
+        visiting_[object] = 1;
+        const pickle::node_ids attributes = g_.children(g_.states(object).back());
+        // nn.Module: the three dicts that state_dict() reads.
+        pickle::node_id parameters = pickle::no_node, buffers = pickle::no_node, modules = pickle::no_node,
+                        non_persistent = pickle::no_node;
+        for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
+            std::string_view key;
+            if (!text(attributes[i], key)) continue;
+            if (key == "_parameters") parameters = attributes[i + 1];
+            else if (key == "_buffers") buffers = attributes[i + 1];
+            else if (key == "_modules") modules = attributes[i + 1];
+            else if (key == "_non_persistent_buffers_set") non_persistent = attributes[i + 1];
+        }
+        if (parameters != pickle::no_node || modules != pickle::no_node) {
+            if (parameters != pickle::no_node) BRINE_TRY(tensors_in(parameters, prefix, pickle::no_node));
+            if (buffers != pickle::no_node) BRINE_TRY(tensors_in(buffers, prefix, non_persistent));
+            if (modules != pickle::no_node) {
+                const pickle::node_ids children = entries_of(modules);
+                for (std::size_t i = 0; i + 1 < children.size(); i += 2) {
+                    std::string_view name;
+                    if (!text(children[i], name) || !is_object(children[i + 1])) continue;  // None: no module
+                    BRINE_TRY(walk(children[i + 1], join(prefix, name)));
+                }
+            }
+        } else {
+            // TorchScript: attributes in order; tensors are weights, objects are submodules.
+            for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
+                std::string_view name;
+                if (!text(attributes[i], name)) continue;
+                const pickle::node_id value = attributes[i + 1];
+                if (is_tensor(value)) BRINE_TRY(add(join(prefix, name), value));
+                else if (is_object(value)) BRINE_TRY(walk(value, join(prefix, name)));
+            }
+        }
+        visiting_[object] = 0;
+        return {};
+    }
+
+    // The tensor entries of `_parameters` or `_buffers`, skipping None and the non-persistent.
+    status tensors_in(pickle::node_id dict, const alloc::string& prefix, pickle::node_id skipped) {
+        const pickle::node_ids entries = entries_of(dict);
+        for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
+            std::string_view name;
+            if (!text(entries[i], name) || !is_tensor(entries[i + 1])) continue;
+            if (skipped != pickle::no_node && in_set(skipped, name)) continue;
+            BRINE_TRY(add(join(prefix, name), entries[i + 1]));
+        }
+        return {};
+    }
+
+    // Whether a set (EMPTY_SET + ADDITEMS, or builtins.set([...]) ) holds the string `name`.
+    [[nodiscard]] bool in_set(pickle::node_id set, std::string_view name) const noexcept {
+        pickle::node_ids members = g_.children(set);
+        if (g_[set].kind == pickle::node_kind::call && members.size() >= 2 && !g_.children(members[1]).empty())
+            members = g_.children(g_.children(members[1])[0]);  // set([...]): the list argument
+        for (const pickle::node_id member : members) {
+            std::string_view text_value;
+            if (text(member, text_value) && text_value == name) return true;
+        }
+        return false;
+    }
+
+    pickle::graph& g_;
+    alloc::vector<pickle::node_id> entries_;
+    alloc::vector<std::uint8_t> visiting_;
+};
+
+}  // namespace detail
+
+// Replaces the graph's root (a pickled module) by a state dict of its weights, built in the same
+// graph; returns the number of tensors. The module structure stays in the graph, unreachable
+// from the new root, so the writer never emits it.
+[[nodiscard]] inline result<std::size_t> extract_state_dict(pickle::graph& g) {
+    return detail::state_dict_builder(g).run();
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/extract.hpp ----
+
+// ---- begin brine/torch/find_tensors.hpp ----
 // SPDX-License-Identifier: MIT
 //
 // The tensors of an evaluated checkpoint pickle, read off the value graph without running
@@ -12973,145 +13371,20 @@ BRINE_NAMESPACE_END
 // lengths are checked by the container (archive.hpp).
 
 
-// ---- begin brine/torch/dtype.hpp ----
+// ---- begin brine/torch/load_rules.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// Tensor element types, as a checkpoint names them: by the storage class in each persistent id
-// ("torch.FloatStorage" is float32). torch.save has written typed storage classes in every
-// version from 0.4 to current (newer versions derive the class from the dtype on save).
+// What torch.load accepts in a checkpoint pickle, which the tensor finder (torch/find_tensors.hpp)
+// and the legacy reader check before trusting anything: the rebuild functions and how many
+// arguments each takes, storage keys and record names, device locations, Python 2 strings.
 
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 BRINE_NAMESPACE_BEGIN
 namespace torch {
-
-enum class dtype : std::uint8_t {
-    float32, float64, float16, bfloat16, complex64, complex128,
-    uint8, int8, int16, int32, int64, boolean,
-    quint8, qint8, qint32, quint4x2, quint2x4,
-};
-
-struct dtype_info {
-    dtype type;
-    std::string_view name;           // as torch prints it (torch.float32 -> "float32")
-    std::string_view storage_class;  // the global in module "torch" that stands for it
-    std::uint8_t item_size;          // bytes per element of the storage
-    bool quantized;
-    std::uint8_t per_byte = 1;       // tensor elements packed in one storage byte (4-bit: 2, 2-bit: 4)
-};
-
-// Every dtype, in enum order: for lookups by another key than the enum (a name, a storage class).
-inline constexpr std::array<dtype_info, 17> dtypes = {{
-    {dtype::float32, "float32", "FloatStorage", 4, false},
-    {dtype::float64, "float64", "DoubleStorage", 8, false},
-    {dtype::float16, "float16", "HalfStorage", 2, false},
-    {dtype::bfloat16, "bfloat16", "BFloat16Storage", 2, false},
-    {dtype::complex64, "complex64", "ComplexFloatStorage", 8, false},
-    {dtype::complex128, "complex128", "ComplexDoubleStorage", 16, false},
-    {dtype::uint8, "uint8", "ByteStorage", 1, false},
-    {dtype::int8, "int8", "CharStorage", 1, false},
-    {dtype::int16, "int16", "ShortStorage", 2, false},
-    {dtype::int32, "int32", "IntStorage", 4, false},
-    {dtype::int64, "int64", "LongStorage", 8, false},
-    {dtype::boolean, "bool", "BoolStorage", 1, false},
-    {dtype::quint8, "quint8", "QUInt8Storage", 1, true},
-    {dtype::qint8, "qint8", "QInt8Storage", 1, true},
-    {dtype::qint32, "qint32", "QInt32Storage", 4, true},
-    {dtype::quint4x2, "quint4x2", "QUInt4x2Storage", 1, true, 2},
-    {dtype::quint2x4, "quint2x4", "QUInt2x4Storage", 1, true, 4},
-}};
-
-namespace detail {
-constexpr bool dtypes_in_enum_order() noexcept {
-    for (std::size_t i = 0; i < dtypes.size(); ++i)
-        if (static_cast<std::size_t>(dtypes[i].type) != i) return false;
-    return true;
-}
-static_assert(dtypes_in_enum_order(), "dtypes is indexed by dtype");
-}  // namespace detail
-
-[[nodiscard]] constexpr const dtype_info& info(dtype type) noexcept {
-    return dtypes[static_cast<std::size_t>(type)];
-}
-
-// The dtype a storage global ("torch", "FloatStorage") stands for; false if none.
-[[nodiscard]] constexpr bool dtype_of_storage(std::string_view module, std::string_view name, dtype& out) noexcept {
-    if (module != "torch") return false;
-    for (const dtype_info& entry : dtypes) {
-        if (entry.storage_class == name) {
-            out = entry.type;
-            return true;
-        }
-    }
-    return false;
-}
-
-static_assert(info(dtype::bfloat16).item_size == 2 && info(dtype::boolean).name == "bool",
-              "dtype lookups work at compile time");
-
-}  // namespace torch
-BRINE_NAMESPACE_END
-
-// ---- end brine/torch/dtype.hpp ----
-
-#include <cstddef>
-#include <algorithm>
-#include <cstdint>
-#include <cstring>
-#include <string>
-#include <string_view>
-#include <unordered_map>
-#include <utility>
-#include <vector>
-
-BRINE_NAMESPACE_BEGIN
-namespace torch {
-
-struct storage_ref {
-    std::string_view key;        // the record is data/<key>
-    dtype type = dtype::float32;
-    std::uint64_t numel = 0;     // elements of `type`, as the persistent id declares
-    std::string_view location;   // "cpu", "cuda:0"... (torch maps it on load; brine keeps it)
-    pickle::node_id node = pickle::no_node;  // the persistent id (first seen)
-
-    [[nodiscard]] std::uint64_t byte_size() const noexcept { return numel * info(type).item_size; }
-};
-
-enum class layout : std::uint8_t { strided, quantized, sparse_coo, sparse_compressed, meta };
-
-struct tensor_ref {
-    alloc::string name;                  // dotted path from the root; "" for the root itself
-    layout kind = layout::strided;
-    std::uint32_t storage = 0;         // index into checkpoint::storages (strided, quantized)
-    dtype type = dtype::float32;
-    std::int64_t storage_offset = 0;   // in elements
-    alloc::vector<std::int64_t> sizes;
-    alloc::vector<std::int64_t> strides;
-    bool parameter = false;            // wrapped in torch.nn.Parameter
-    bool requires_grad = false;
-    pickle::node_id node = pickle::no_node;
-    std::uint64_t offset = 0;          // of the opcode that made it, in its pickle
-    std::uint32_t first_part = 0;      // sparse: index in checkpoint::tensors of its first part
-
-    // Elements the view reaches: 0 for an empty tensor, else 1 + sum((size - 1) * stride).
-    std::uint64_t extent = 0;
-};
-
-struct checkpoint {
-    alloc::vector<storage_ref> storages;  // in order of first reference
-    alloc::vector<tensor_ref> tensors;    // in order of first reference (depth first from the root)
-    alloc::unordered_map<std::string_view, std::uint32_t> by_key;  // storage key -> index in storages
-
-    // The index of the storage with `key`, or storages.size().
-    [[nodiscard]] std::size_t find_storage(std::string_view key) const {
-        const auto it = by_key.find(key);
-        return it == by_key.end() ? storages.size() : it->second;
-    }
-};
 
 // A storage key as torch.serialization._load uses it: the record is f"data/{key}", so only a str
 // names data/<key>. Python 2 strings (STRING, BINSTRING, SHORT_BINSTRING) are str too, as
@@ -13225,6 +13498,28 @@ inline constexpr policy::qualified_name ordered_dict = {"collections", "OrderedD
     if (same(callee, rebuild_from_type_v2)) return 4;
     return 0;  // not a rebuild function
 }
+
+}  // namespace detail
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/load_rules.hpp ----
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+namespace detail {
 
 class analyzer {
 public:
@@ -13738,165 +14033,7 @@ template <class Read>
 }  // namespace torch
 BRINE_NAMESPACE_END
 
-// ---- end brine/torch/tensors.hpp ----
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-BRINE_NAMESPACE_BEGIN
-namespace torch {
-
-namespace detail {
-
-class state_dict_builder {
-public:
-    explicit state_dict_builder(pickle::graph& g) noexcept : g_(g) {}
-
-    result<std::size_t> run() {
-        const pickle::node_id root = g_.root();
-        if (root == pickle::no_node || !is_object(root))
-            return error{errc::torch_bad_tensor, 0, "a pickled module (an object made by NEWOBJ) at the root"};
-        visiting_.assign(g_.size(), 0);
-        BRINE_TRY(walk(root, ""));
-        // OrderedDict() with the entries set on it, as torch.save writes a state dict.
-        const pickle::node_id ordered = g_.add(pickle::node_kind::global, pickle::opcode::GLOBAL, 0);
-        g_.set_global(ordered, pickle::global_name{"collections", "OrderedDict"});
-        const pickle::node_id no_args = g_.add(pickle::node_kind::tuple, pickle::opcode::EMPTY_TUPLE, 0);
-        const pickle::node_id dict = g_.add(pickle::node_kind::call, pickle::opcode::REDUCE, 0);
-        const pickle::node_id parts[] = {ordered, no_args};
-        if (!g_.append_children(dict, parts, 2) || !g_.append_items(dict, entries_.data(), entries_.size()))
-            return error{errc::limit_exceeded, 0, "fewer references between values than 2^32"};
-        g_.set_root(dict);
-        return entries_.size() / 2;
-    }
-
-private:
-    // An object: NEWOBJ of a class, whose (last) BUILD state is a dict.
-    [[nodiscard]] bool is_object(pickle::node_id id) const noexcept {
-        const pickle::node& n = g_[id];
-        return n.kind == pickle::node_kind::call && n.form == pickle::call_form::newobj && !g_.states(id).empty() &&
-               g_[g_.states(id).back()].kind == pickle::node_kind::dict;
-    }
-
-    // The entries of a dict node, or of an OrderedDict call's SETITEM entries.
-    [[nodiscard]] pickle::node_ids entries_of(pickle::node_id id) const noexcept {
-        const pickle::node& n = g_[id];
-        if (n.kind == pickle::node_kind::dict) return g_.children(id);
-        if (n.kind == pickle::node_kind::call) return g_.items(id);
-        return {};
-    }
-
-    [[nodiscard]] bool text(pickle::node_id id, std::string_view& out) const noexcept {
-        return policy::ascii_text(g_, id, out);
-    }
-
-    [[nodiscard]] bool is_tensor(pickle::node_id id) const {
-        if (g_[id].kind != pickle::node_kind::call || pickle::left_out(g_, id)) return false;
-        const policy::qualified_name callee = policy::callable_name(g_, id);
-        return callee.module == "torch._utils" || (callee.module == "torch._tensor" && callee.name == "_rebuild_from_type_v2");
-    }
-
-    status add(const alloc::string& name, pickle::node_id tensor) {
-        const std::string_view kept = g_.keep(as_bytes(std::string_view(name)));
-        const pickle::node_id key = g_.add(pickle::node_kind::string, pickle::opcode::BINUNICODE, 0);
-        g_.set_text(key, kept);
-        entries_.push_back(key);
-        entries_.push_back(tensor);
-        return {};
-    }
-
-    static alloc::string join(const alloc::string& prefix, std::string_view name) {
-        alloc::string out = prefix;
-        if (!out.empty()) out += '.';
-        out += name;
-        return out;
-    }
-
-    status walk(pickle::node_id object, const alloc::string& prefix) {
-        if (visiting_[object]) return error{errc::torch_bad_tensor, g_[object].offset, "a module tree without cycles"};
-        visiting_[object] = 1;
-        const pickle::node_ids attributes = g_.children(g_.states(object).back());
-        // nn.Module: the three dicts that state_dict() reads.
-        pickle::node_id parameters = pickle::no_node, buffers = pickle::no_node, modules = pickle::no_node,
-                        non_persistent = pickle::no_node;
-        for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
-            std::string_view key;
-            if (!text(attributes[i], key)) continue;
-            if (key == "_parameters") parameters = attributes[i + 1];
-            else if (key == "_buffers") buffers = attributes[i + 1];
-            else if (key == "_modules") modules = attributes[i + 1];
-            else if (key == "_non_persistent_buffers_set") non_persistent = attributes[i + 1];
-        }
-        if (parameters != pickle::no_node || modules != pickle::no_node) {
-            if (parameters != pickle::no_node) BRINE_TRY(tensors_in(parameters, prefix, pickle::no_node));
-            if (buffers != pickle::no_node) BRINE_TRY(tensors_in(buffers, prefix, non_persistent));
-            if (modules != pickle::no_node) {
-                const pickle::node_ids children = entries_of(modules);
-                for (std::size_t i = 0; i + 1 < children.size(); i += 2) {
-                    std::string_view name;
-                    if (!text(children[i], name) || !is_object(children[i + 1])) continue;  // None: no module
-                    BRINE_TRY(walk(children[i + 1], join(prefix, name)));
-                }
-            }
-        } else {
-            // TorchScript: attributes in order; tensors are weights, objects are submodules.
-            for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
-                std::string_view name;
-                if (!text(attributes[i], name)) continue;
-                const pickle::node_id value = attributes[i + 1];
-                if (is_tensor(value)) BRINE_TRY(add(join(prefix, name), value));
-                else if (is_object(value)) BRINE_TRY(walk(value, join(prefix, name)));
-            }
-        }
-        visiting_[object] = 0;
-        return {};
-    }
-
-    // The tensor entries of `_parameters` or `_buffers`, skipping None and the non-persistent.
-    status tensors_in(pickle::node_id dict, const alloc::string& prefix, pickle::node_id skipped) {
-        const pickle::node_ids entries = entries_of(dict);
-        for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
-            std::string_view name;
-            if (!text(entries[i], name) || !is_tensor(entries[i + 1])) continue;
-            if (skipped != pickle::no_node && in_set(skipped, name)) continue;
-            BRINE_TRY(add(join(prefix, name), entries[i + 1]));
-        }
-        return {};
-    }
-
-    // Whether a set (EMPTY_SET + ADDITEMS, or builtins.set([...]) ) holds the string `name`.
-    [[nodiscard]] bool in_set(pickle::node_id set, std::string_view name) const noexcept {
-        pickle::node_ids members = g_.children(set);
-        if (g_[set].kind == pickle::node_kind::call && members.size() >= 2 && !g_.children(members[1]).empty())
-            members = g_.children(g_.children(members[1])[0]);  // set([...]): the list argument
-        for (const pickle::node_id member : members) {
-            std::string_view text_value;
-            if (text(member, text_value) && text_value == name) return true;
-        }
-        return false;
-    }
-
-    pickle::graph& g_;
-    alloc::vector<pickle::node_id> entries_;
-    alloc::vector<std::uint8_t> visiting_;
-};
-
-}  // namespace detail
-
-// Replaces the graph's root (a pickled module) by a state dict of its weights, built in the same
-// graph; returns the number of tensors. The module structure stays in the graph, unreachable
-// from the new root, so the writer never emits it.
-[[nodiscard]] inline result<std::size_t> extract_state_dict(pickle::graph& g) {
-    return detail::state_dict_builder(g).run();
-}
-
-}  // namespace torch
-BRINE_NAMESPACE_END
-
-// ---- end brine/torch/extract.hpp ----
+// ---- end brine/torch/find_tensors.hpp ----
 
 // ---- begin brine/torch/formats.hpp ----
 // SPDX-License-Identifier: MIT

@@ -11,8 +11,8 @@
 #include <brine/mtd/digest.hpp>
 #include <brine/mtd/manifest.hpp>
 #include <brine/pickle/value.hpp>
+#include <brine/torch/checkpoint.hpp>
 #include <brine/torch/dtype.hpp>
-#include <brine/torch/tensors.hpp>
 
 #include <cstdint>
 #include <string>

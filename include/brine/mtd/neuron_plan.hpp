@@ -92,8 +92,8 @@
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/utf8.hpp>
+#include <brine/torch/checkpoint.hpp>
 #include <brine/torch/dtype.hpp>
-#include <brine/torch/tensors.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -32,8 +32,8 @@
 #include <brine/mtd/strategies/bundled.hpp>
 #include <brine/mtd/strategy.hpp>
 #include <brine/pickle/value.hpp>
+#include <brine/torch/checkpoint.hpp>
 #include <brine/torch/dtype.hpp>
-#include <brine/torch/tensors.hpp>
 
 #include <cstdint>
 #include <memory>

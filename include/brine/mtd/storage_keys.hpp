@@ -9,7 +9,7 @@
 #include <brine/core/result.hpp>
 #include <brine/pickle/graph_queries.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/torch/tensors.hpp>
+#include <brine/torch/checkpoint.hpp>
 
 #include <cstdint>
 #include <string>

@@ -34,11 +34,11 @@
 #include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/extract.hpp>
+#include <brine/torch/find_tensors.hpp>
 #include <brine/torch/formats.hpp>
 #include <brine/torch/legacy.hpp>
 #include <brine/torch/mtd_hooks.hpp>
 #include <brine/torch/report.hpp>
-#include <brine/torch/tensors.hpp>
 #include <brine/writer/concept.hpp>
 #include <brine/writer/torch_zip.hpp>
 #include <brine/zip/reader.hpp>

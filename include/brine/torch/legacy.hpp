@@ -18,8 +18,8 @@
 #include <brine/core/result.hpp>
 #include <brine/pickle/graph_queries.hpp>
 #include <brine/pickle/machine.hpp>
+#include <brine/torch/find_tensors.hpp>
 #include <brine/torch/report.hpp>
-#include <brine/torch/tensors.hpp>
 
 #include <cstdint>
 #include <string_view>
