@@ -8,6 +8,7 @@
 #include <brine/config.hpp>
 
 #include <brine/core/bytes.hpp>
+#include <brine/core/checked_arithmetic.hpp>
 #include <brine/core/detect.hpp>
 #include <brine/core/cpu.hpp>
 #include <brine/core/error.hpp>
@@ -43,18 +44,24 @@
 #include <brine/pickle/value.hpp>
 #include <brine/pickle/writer.hpp>
 
+// what the engine asks an allowlist, and what it counts for it
+#include <brine/pickle/allowlist_concept.hpp>
+#include <brine/pickle/amplification.hpp>
+#include <brine/pickle/graph_queries.hpp>
+#include <brine/pickle/name_table.hpp>
+#include <brine/pickle/verdict.hpp>
+
 // allowlist policies
-#include <brine/policy/amplification.hpp>
-#include <brine/policy/concept.hpp>
 #include <brine/policy/extend.hpp>
-#include <brine/policy/graph_queries.hpp>
-#include <brine/policy/name_table.hpp>
 #include <brine/policy/strict.hpp>
 #include <brine/policy/torch_weights_only.hpp>
-#include <brine/policy/verdict.hpp>
 
 // NumPy .npy / .npz: strict parsing, object arrays evaluated, fresh files written
+#include <brine/numpy/default_allowlist.hpp>
+#include <brine/numpy/dtype.hpp>
 #include <brine/numpy/npy.hpp>
+#include <brine/numpy/npy_parse.hpp>
+#include <brine/numpy/npy_write.hpp>
 #include <brine/numpy/npz.hpp>
 
 // every reading of the bytes: what tarfile makes of block 0, the output check before a rename
@@ -62,14 +69,16 @@
 #include <brine/readings/tar_block.hpp>
 
 // PyTorch checkpoints: formats, tensors, the disarm pipeline
-#include <brine/mtd/none.hpp>
 #include <brine/torch/archive.hpp>
+#include <brine/torch/checkpoint.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/disarm.hpp>
 #include <brine/torch/dtype.hpp>
+#include <brine/torch/find_tensors.hpp>
 #include <brine/torch/legacy.hpp>
+#include <brine/torch/load_rules.hpp>
+#include <brine/torch/mtd_hooks.hpp>
 #include <brine/torch/report.hpp>
-#include <brine/torch/tensors.hpp>
 #include <brine/torch/view.hpp>
 #include <brine/writer/torch_zip.hpp>
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """What real torch builds when a checkpoint sets state on a tensor after its rebuild call
-(THREATS.md W6), checked against what brine claims (include/brine/torch/tensors.hpp).
+(THREATS.md W6), checked against what brine claims (include/brine/torch/find_tensors.hpp).
 
     check_tensor_state.py [--brine PATH/TO/brine] [--keep DIR]
 

@@ -11,8 +11,8 @@
 #include <brine/mtd/digest.hpp>
 #include <brine/mtd/manifest.hpp>
 #include <brine/pickle/value.hpp>
+#include <brine/torch/checkpoint.hpp>
 #include <brine/torch/dtype.hpp>
-#include <brine/torch/tensors.hpp>
 
 #include <cstdint>
 #include <string>
@@ -88,7 +88,7 @@ namespace detail {
 }
 
 [[nodiscard]] inline bool dtype_named(std::string_view name, torch::dtype& out) noexcept {
-    for (const torch::dtype_info& d : torch::detail::dtype_table)
+    for (const torch::dtype_info& d : torch::dtypes)
         if (d.name == name) {
             out = d.type;
             return true;

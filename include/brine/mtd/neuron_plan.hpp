@@ -88,11 +88,12 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/checked_arithmetic.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/utf8.hpp>
+#include <brine/torch/checkpoint.hpp>
 #include <brine/torch/dtype.hpp>
-#include <brine/torch/tensors.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -335,7 +336,6 @@ namespace detail {
 //     2^32 - 1 units;
 //   - a (tensor, axis) pair in more than one place.
 [[nodiscard]] inline status check_plan(neuron_plan& plan, const torch::checkpoint& found) {
-    using torch::detail::mul_fits;
     if (plan.axes.empty()) return error{errc::invalid_argument, 0, "a plan with at least one hidden axis"};
     if (plan.axes.size() > max_plan_axes)
         return error{errc::limit_exceeded, 0, "a plan of at most 100000 hidden axes"};
@@ -632,7 +632,6 @@ struct chain_layer {
                                          std::size_t item_size, unsigned axis, std::uint64_t block,
                                          const std::vector<std::uint32_t>& perm, bool inverse,
                                          std::vector<std::uint8_t>& scratch) {
-    using torch::detail::mul_fits;
     if (axis >= sizes.size()) return error{errc::invalid_argument, 0, "an axis below the tensor's number of dimensions"};
     if (item_size == 0 || block == 0) return error{errc::invalid_argument, 0, "a non-zero item size and block"};
     std::uint64_t outer = 1, inner = 1;

@@ -19,7 +19,7 @@
 #include <brine/mtd/strategies/bundled.hpp>
 #include <brine/mtd/strategy.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/torch/tensors.hpp>
+#include <brine/torch/checkpoint.hpp>
 
 #include <cstdint>
 #include <string>

@@ -36,8 +36,8 @@
 #include <brine/mtd/strategies/bundled.hpp>
 #include <brine/mtd/strategy.hpp>
 #include <brine/pickle/value.hpp>
+#include <brine/torch/checkpoint.hpp>
 #include <brine/torch/dtype.hpp>
-#include <brine/torch/tensors.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -74,7 +74,7 @@ struct seal_summary {
     std::size_t tensors = 0;
 };
 
-// The Mtd policy that seals (mtd/none.hpp lists the hooks a disarmer calls), with the
+// The Mtd policy that seals (torch/mtd_hooks.hpp lists the hooks a disarmer calls), with the
 // permutation strategy Strategy and the hash Hash.
 template <class Strategy, class Hash = hashes::bundled>
 class basic_sealer {

@@ -7,9 +7,9 @@
 
 #include <brine/config.hpp>
 #include <brine/core/result.hpp>
+#include <brine/pickle/graph_queries.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/policy/graph_queries.hpp>
-#include <brine/torch/tensors.hpp>
+#include <brine/torch/checkpoint.hpp>
 
 #include <cstdint>
 #include <string>

@@ -51,7 +51,7 @@
 #include <brine/mtd/key.hpp>
 #include <brine/mtd/manifest.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/torch/tensors.hpp>
+#include <brine/torch/checkpoint.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -42,7 +42,7 @@
 #include <brine/pickle/machine.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/torch/detect.hpp>
-#include <brine/torch/tensors.hpp>
+#include <brine/torch/find_tensors.hpp>
 #include <brine/zip/reader.hpp>
 
 #include <algorithm>

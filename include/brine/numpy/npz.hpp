@@ -20,10 +20,10 @@
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
+#include <brine/numpy/default_allowlist.hpp>
 #include <brine/numpy/npy.hpp>
 #include <brine/pickle/limits.hpp>
 #include <brine/pickle/machine.hpp>
-#include <brine/policy/torch_weights_only.hpp>
 #include <brine/zip/detail/name_rules.hpp>
 #include <brine/zip/reader.hpp>
 #include <brine/zip/writer.hpp>
@@ -252,7 +252,7 @@ template <class Policy, class Limits, class Reader, class Writer, class Archive>
 
 // Reads and checks every member of an .npz from a RandomAccessSource (memory_source,
 // file_source, ...), evaluating object members' pickles under the policy.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard,
           class Reader = pickle::reader<Limits>, class Source, class = std::enable_if_t<is_random_access_source_v<Source>>>
 [[nodiscard]] result<npz_scan> scan_npz(const Source& source, const Policy& rules = Policy{},
                                         const npz_limits& limits = {}) noexcept {
@@ -269,7 +269,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
     return scan;
 }
 
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard>
 [[nodiscard]] result<npz_scan> scan_npz(byte_view file, const Policy& rules = Policy{},
                                         const npz_limits& limits = {}) noexcept {
     const memory_source source(file);
@@ -279,7 +279,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 // Writes a fresh .npz into a SeekableSink (vector_sink, atomic_file_sink, ...): members in the
 // input's order, each rebuilt as write_rebuilt would. On failure the sink holds a partial archive:
 // atomic_file_sink discards it unless committed.
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard,
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard,
           class Reader = pickle::reader<Limits>, class Source, class SeekableSink,
           class = std::enable_if_t<is_random_access_source_v<Source> && zip::is_seekable_sink_v<SeekableSink>>>
 [[nodiscard]] result<npz_rebuild_stats> rebuild_npz(const Source& source, SeekableSink& sink,
@@ -322,7 +322,7 @@ template <class Policy = policy::torch_weights_only, class Limits = pickle::limi
 }
 
 // The same from bytes in memory, appending to a vector (left as it was on failure).
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard>
 [[nodiscard]] result<npz_rebuild_stats> rebuild_npz(byte_view file, alloc::vector<std::uint8_t>& out,
                                                     const Policy& rules = Policy{},
                                                     const npz_options& options = {}) noexcept {

@@ -12,15 +12,15 @@
 #include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
+#include <brine/pickle/allowlist_concept.hpp>
+#include <brine/pickle/amplification.hpp>
+#include <brine/pickle/graph_queries.hpp>
 #include <brine/pickle/limits.hpp>
 #include <brine/pickle/names.hpp>
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/reader.hpp>
 #include <brine/pickle/reader_concept.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/policy/amplification.hpp>
-#include <brine/policy/concept.hpp>
-#include <brine/policy/graph_queries.hpp>
 
 #include <charconv>
 #include <cstddef>
@@ -338,7 +338,7 @@ private:
 
     // An allowed call still runs in the loader: what it allocates there (bytearray(n), an array
     // shape, a copy of a memoized container) is charged against the pickle's budget
-    // (policy/amplification.hpp, THREATS.md R5); past it, the call is refused and not charged.
+    // (pickle/amplification.hpp, THREATS.md R5); past it, the call is refused and not charged.
     bool charge_loader(std::uint64_t cost) noexcept {
         const std::uint64_t budget = policy::loader_budget(input_.size());
         if (cost > budget || loader_charged_ > budget - cost) return false;

@@ -7,7 +7,7 @@
 
 #include <brine/config.hpp>
 #include <brine/pickle/detail/compat_names.hpp>
-#include <brine/policy/name_table.hpp>
+#include <brine/pickle/name_table.hpp>
 
 #include <algorithm>
 #include <iterator>

@@ -14,11 +14,11 @@
 #pragma once
 
 #include <brine/config.hpp>
-#include <brine/policy/concept.hpp>
-#include <brine/policy/graph_queries.hpp>
-#include <brine/policy/name_table.hpp>
+#include <brine/pickle/allowlist_concept.hpp>
+#include <brine/pickle/graph_queries.hpp>
+#include <brine/pickle/name_table.hpp>
+#include <brine/pickle/verdict.hpp>
 #include <brine/policy/torch_weights_only.hpp>
-#include <brine/policy/verdict.hpp>
 
 #include <string>
 #include <string_view>

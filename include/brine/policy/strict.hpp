@@ -6,8 +6,8 @@
 #pragma once
 
 #include <brine/config.hpp>
-#include <brine/policy/concept.hpp>
-#include <brine/policy/name_table.hpp>
+#include <brine/pickle/allowlist_concept.hpp>
+#include <brine/pickle/name_table.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 
 BRINE_NAMESPACE_BEGIN

@@ -19,12 +19,12 @@
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/pickle/allowlist_concept.hpp>
+#include <brine/pickle/graph_queries.hpp>
+#include <brine/pickle/name_table.hpp>
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/policy/concept.hpp>
-#include <brine/policy/graph_queries.hpp>
-#include <brine/policy/name_table.hpp>
-#include <brine/policy/verdict.hpp>
+#include <brine/pickle/verdict.hpp>
 
 #include <string_view>
 

@@ -30,8 +30,8 @@ struct dtype_info {
     std::uint8_t per_byte = 1;       // tensor elements packed in one storage byte (4-bit: 2, 2-bit: 4)
 };
 
-namespace detail {
-inline constexpr std::array<dtype_info, 17> dtype_table = {{
+// Every dtype, in enum order: for lookups by another key than the enum (a name, a storage class).
+inline constexpr std::array<dtype_info, 17> dtypes = {{
     {dtype::float32, "float32", "FloatStorage", 4, false},
     {dtype::float64, "float64", "DoubleStorage", 8, false},
     {dtype::float16, "float16", "HalfStorage", 2, false},
@@ -51,22 +51,23 @@ inline constexpr std::array<dtype_info, 17> dtype_table = {{
     {dtype::quint2x4, "quint2x4", "QUInt2x4Storage", 1, true, 4},
 }};
 
-constexpr bool dtype_table_in_enum_order() noexcept {
-    for (std::size_t i = 0; i < dtype_table.size(); ++i)
-        if (static_cast<std::size_t>(dtype_table[i].type) != i) return false;
+namespace detail {
+constexpr bool dtypes_in_enum_order() noexcept {
+    for (std::size_t i = 0; i < dtypes.size(); ++i)
+        if (static_cast<std::size_t>(dtypes[i].type) != i) return false;
     return true;
 }
-static_assert(dtype_table_in_enum_order(), "dtype_table is indexed by dtype");
+static_assert(dtypes_in_enum_order(), "dtypes is indexed by dtype");
 }  // namespace detail
 
 [[nodiscard]] constexpr const dtype_info& info(dtype type) noexcept {
-    return detail::dtype_table[static_cast<std::size_t>(type)];
+    return dtypes[static_cast<std::size_t>(type)];
 }
 
 // The dtype a storage global ("torch", "FloatStorage") stands for; false if none.
 [[nodiscard]] constexpr bool dtype_of_storage(std::string_view module, std::string_view name, dtype& out) noexcept {
     if (module != "torch") return false;
-    for (const dtype_info& entry : detail::dtype_table) {
+    for (const dtype_info& entry : dtypes) {
         if (entry.storage_class == name) {
             out = entry.type;
             return true;

@@ -16,9 +16,9 @@
 #include <brine/core/allocator.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
+#include <brine/pickle/graph_queries.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/policy/graph_queries.hpp>
-#include <brine/torch/tensors.hpp>
+#include <brine/torch/checkpoint.hpp>
 
 #include <cstddef>
 #include <string>

@@ -16,10 +16,10 @@
 #include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
+#include <brine/pickle/graph_queries.hpp>
 #include <brine/pickle/machine.hpp>
-#include <brine/policy/graph_queries.hpp>
+#include <brine/torch/find_tensors.hpp>
 #include <brine/torch/report.hpp>
-#include <brine/torch/tensors.hpp>
 
 #include <cstdint>
 #include <string_view>

@@ -10,7 +10,7 @@
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/value.hpp>
 #include <brine/pickle/writer.hpp>
-#include <brine/torch/tensors.hpp>
+#include <brine/torch/checkpoint.hpp>
 
 #include <cstddef>
 #include <cstdint>

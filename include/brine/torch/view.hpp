@@ -22,8 +22,8 @@
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
+#include <brine/torch/find_tensors.hpp>
 #include <brine/torch/legacy.hpp>
-#include <brine/torch/tensors.hpp>
 #include <brine/zip/reader.hpp>
 
 #include <cstdint>

@@ -32,7 +32,7 @@
 #include <brine/core/bytes.hpp>
 #include <brine/core/detect.hpp>
 #include <brine/core/result.hpp>
-#include <brine/torch/tensors.hpp>
+#include <brine/torch/checkpoint.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -40,7 +40,7 @@
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/safetensors/format.hpp>
 #include <brine/torch/dtype.hpp>
-#include <brine/torch/tensors.hpp>
+#include <brine/torch/find_tensors.hpp>
 
 #include <algorithm>
 #include <cstddef>

@@ -2,7 +2,8 @@
 //
 // A compile-time table of exact (module, qualname) pairs: sorted, checked for order and
 // duplicates at compile time, looked up by binary search without allocating. A dotted qualname
-// ("OrderedDict.__init__") is its own name: it matches only if listed itself.
+// ("OrderedDict.__init__") is its own name: it matches only if listed itself. In the pickle layer:
+// name resolution (pickle/names.hpp) yields a qualified_name, the pair an allowlist is asked about.
 #pragma once
 
 #include <brine/config.hpp>

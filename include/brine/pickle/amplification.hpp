@@ -10,12 +10,15 @@
 // loader_bytes() estimates, for the callables the shipped policies (or a user's extension of
 // them) may allow, what one call allocates in CPython; the machine charges every allowed call
 // against a budget per pickle (loader_budget) and refuses the calls past it. Unknown callables
-// cost 0: brine has no semantics for them (extend.hpp).
+// cost 0: brine has no semantics for them (policy/extend.hpp). The counting is the machine's, so
+// this lives in the pickle layer; the names stay in namespace policy, next to the allowlists whose
+// callables they price.
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/core/checked_arithmetic.hpp>
+#include <brine/pickle/name_table.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/policy/name_table.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -37,12 +40,6 @@ namespace detail {
 
 inline constexpr std::uint64_t saturated = std::numeric_limits<std::uint64_t>::max();
 
-[[nodiscard]] constexpr std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) noexcept {
-    return a > saturated - b ? saturated : a + b;
-}
-[[nodiscard]] constexpr std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) noexcept {
-    return a != 0 && b > saturated / a ? saturated : a * b;
-}
 
 // A size argument as the loader reads it: negative sizes raise before allocating (0); an int
 // beyond 64 bits saturates.
@@ -131,15 +128,15 @@ inline constexpr shaped_maker array_makers[] = {
     for (const detail::shaped_maker& maker : detail::array_makers) {
         if (maker.name.module != callee.module || maker.name.name != callee.name) continue;
         if (maker.shape_argument >= arguments.size()) return 0;
-        return detail::saturating_mul(detail::shape_elements(g, arguments[maker.shape_argument]), 8);
+        return saturating_mul(detail::shape_elements(g, arguments[maker.shape_argument]), 8);
     }
     return 0;
 }
 
 // The most an accepted pickle of `input_size` bytes may make the loader allocate through calls.
 [[nodiscard]] constexpr std::uint64_t loader_budget(std::uint64_t input_size) noexcept {
-    return detail::saturating_add(loader_fixed_budget,
-                                  detail::saturating_mul(input_size, loader_bytes_per_input_byte));
+    return saturating_add(loader_fixed_budget,
+                          saturating_mul(input_size, loader_bytes_per_input_byte));
 }
 
 }  // namespace policy

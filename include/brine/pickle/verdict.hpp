@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// What a policy answers: allowed, or refused with a static sentence saying why.
+// What a policy answers: allowed, or refused with a static sentence saying why. In the pickle
+// layer because the machine acts on it (pickle/allowlist_concept.hpp).
 #pragma once
 
 #include <brine/config.hpp>

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 //
-// Questions policies ask about the value graph: what a node is, which global made it.
+// Questions policies ask about the value graph: what a node is, which global made it. They read
+// only pickle values (the machine and torch's readers ask them too), so they live in the pickle
+// layer, in namespace policy with the rest of the allowlist vocabulary.
 #pragma once
 
 #include <brine/config.hpp>
+#include <brine/pickle/name_table.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/policy/name_table.hpp>
 
 #include <cstddef>
 #include <string_view>

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 //
-// The Allowlist policy concept. The symbolic machine asks the policy about every operation that
-// could run code or change an object in a real unpickler; each member returns a verdict:
+// The Allowlist policy concept: what the symbolic machine (pickle/machine.hpp) requires of the
+// policy it enforces, so it lives in the pickle layer and the bundled allowlists (policy/) build
+// on it. The names stay in namespace policy: they are the vocabulary every policy speaks.
+//
+// The machine asks the policy about every operation that could run code or change an object in a
+// real unpickler; each member returns a verdict:
 //
 //   verdict allow_global(const qualified_name&) const noexcept            GLOBAL, STACK_GLOBAL, INST, OBJ class
 //   verdict allow_call(const pickle::graph&, pickle::node_id callable,
@@ -20,10 +24,10 @@
 
 #include <brine/config.hpp>
 #include <brine/core/detect.hpp>
+#include <brine/pickle/name_table.hpp>
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/value.hpp>
-#include <brine/policy/name_table.hpp>
-#include <brine/policy/verdict.hpp>
+#include <brine/pickle/verdict.hpp>
 
 #include <type_traits>
 #include <utility>

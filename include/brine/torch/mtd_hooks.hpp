@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 //
-// The Mtd policy of a disarmer that applies no Moving Target Defense: storages keep their keys,
-// their order and their bytes, and nothing is added. It also documents the hooks every Mtd
-// policy has (mtd/seal.hpp has the ones that seal and restore):
+// The hooks a disarmer (torch/disarm.hpp) calls on its Mtd policy, and its default policy, which
+// applies no Moving Target Defense: storages keep their keys, their order and their bytes, and
+// nothing is added. They belong to the disarm pipeline, so they live here in torch/; the sealing
+// policies (mtd/seal.hpp, a layer above) implement the same hooks. The default keeps the name
+// mtd::none: it is the Mtd slot's "nothing" choice, next to mtd::basic_sealer.
+//
+// The hooks every Mtd policy has:
 //
 //   static constexpr bool seals               whether formats without storages to seal (npy,
 //                                             npz) must be refused
