@@ -30,7 +30,7 @@ inline int command_convert(int argc, char** argv) {
     };
     return with_allowlist(opts, "convert", [&](auto allowlist) {
         using allowlist_type = decltype(allowlist);
-        using writer_type = brine::writer::basic_safetensors<allowlist_type>;
+        using writer_type = brine::writer::safetensors;
         auto file = brine::hybrid_file_source::open(in.c_str());
         if (!file) return fail(file.err());
         auto kind = brine::torch::detect(*file);
@@ -38,7 +38,7 @@ inline int command_convert(int argc, char** argv) {
         if (*kind != brine::torch::format::zip && *kind != brine::torch::format::pickle_stream)
             return fail(brine::error{brine::errc::torch_not_a_checkpoint, 0, "a torch checkpoint to convert"});
         brine::writer::safetensors_summary summary;
-        writer_type writer{allowlist, {}, &summary};
+        writer_type writer{{}, &summary};
         writer.options.strict = opts.strict;
         writer.options.source_sha256 = std::string(brine::crypto::to_hex(brine::crypto::sha256::hash(file->mapping())).data(), 64);
         brine::torch::basic_disarmer<brine::pickle::reader<brine::pickle::limits::standard>, allowlist_type, writer_type,
@@ -49,9 +49,6 @@ inline int command_convert(int argc, char** argv) {
         if (!sink) return fail(sink.err());
         auto done = converter.disarm(file->mapping(), *file, *sink);
         if (!done) return fail(done.err());
-        // A raw pickle (no storages) is written by the disarmer itself, not by a Writer policy.
-        if (done->format.rfind("torch", 0) != 0)
-            return fail(brine::error{brine::errc::torch_not_a_checkpoint, 0, "a torch checkpoint (zip or legacy) to convert"});
         if (auto committed = sink->commit(opts.sync); !committed) return fail(committed.err());
         const bool removed = !done->clean() || !summary.skipped.empty();
         std::string text;

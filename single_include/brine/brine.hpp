@@ -12785,6 +12785,10 @@ BRINE_NAMESPACE_END
 BRINE_NAMESPACE_BEGIN
 namespace torch {
 
+// A brine seal's manifest (mtd/manifest.hpp), a record under the archive's folder: known to every
+// reading, so that a sealed checkpoint reads as the checkpoint it is.
+inline constexpr std::string_view sealed_manifest_record = ".brine/manifest";
+
 // The archive's byteorder record, when it has one, must say "little": torch would read every
 // storage of a "big" archive byte-swapped (THREATS.md W5), and brine refuses rather than swap.
 template <class Archive>
@@ -13115,6 +13119,233 @@ BRINE_NAMESPACE_END
 // output is complete or absent: the caller's sink is written only after everything validated,
 // and the file API writes a temporary file renamed into place at the end.
 
+
+// ---- begin brine/torch/formats.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Which inputs a disarmer reads besides torch zip checkpoints, legacy .pt streams and raw
+// pickles (always read): the disarmer's fifth, defaulted, policy. A reader left out is not
+// compiled, which is what a firmware image with a code budget needs (examples/embedded/: NumPy
+// alone is about a quarter of the disarmer's code at -Os); an input it would have read is
+// refused with a message saying what was compiled out.
+
+
+#include <type_traits>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+namespace formats {
+
+// Everything: NumPy .npy/.npz, and weights extracted from TorchScript archives and pickled
+// modules when asked for (basic_disarmer::extract_weights).
+struct every {
+    static constexpr bool numpy = true;
+    static constexpr bool weight_extraction = true;
+};
+
+// What an inference engine loads: torch.save checkpoints (zip and legacy) and plain pickles.
+struct checkpoints_only {
+    static constexpr bool numpy = false;
+    static constexpr bool weight_extraction = false;
+};
+
+namespace detail {
+template <class F>
+using numpy_op = std::remove_cv_t<decltype(F::numpy)>;
+template <class F>
+using weight_extraction_op = std::remove_cv_t<decltype(F::weight_extraction)>;
+template <class F>
+inline constexpr bool has_numpy = is_detected_exact_v<bool, numpy_op, F>;
+template <class F>
+inline constexpr bool has_weight_extraction = is_detected_exact_v<bool, weight_extraction_op, F>;
+}  // namespace detail
+
+// A Formats policy: two static constexpr bools, each a reader compiled in or left out.
+template <class F>
+inline constexpr bool is_formats_v = detail::has_numpy<F> && detail::has_weight_extraction<F>;
+
+template <class F>
+constexpr bool check_formats() noexcept {
+    static_assert(detail::has_numpy<F>, "brine Formats: needs static constexpr bool numpy");
+    static_assert(detail::has_weight_extraction<F>, "brine Formats: needs static constexpr bool weight_extraction");
+    return is_formats_v<F>;
+}
+
+}  // namespace formats
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/formats.hpp ----
+
+// ---- begin brine/torch/mtd_hooks.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The hooks a disarmer (torch/disarm.hpp) calls on its Mtd policy, and its default policy, which
+// applies no Moving Target Defense: storages keep their keys, their order and their bytes, and
+// nothing is added. They belong to the disarm pipeline, so they live here in torch/; the sealing
+// policies (mtd/seal.hpp, a layer above) implement the same hooks. The default keeps the name
+// mtd::none: it is the Mtd slot's "nothing" choice, next to mtd::basic_sealer.
+//
+// The hooks every Mtd policy has:
+//
+//   static constexpr bool seals               whether formats without storages to seal (npy,
+//                                             npz) must be refused
+//   bool changes_bytes()                      whether output bytes differ from input bytes (then
+//                                             no input CRC-32 can be reused)
+//   status prepare(pickle::graph&, const torch::checkpoint&)
+//                                             before anything is written: may rename storage
+//                                             keys in the graph and choose the order
+//   std::size_t order(i)                      the storage written i-th
+//   std::string_view record_key(found, j)     the record key of storage j in the output
+//   status add_record(archive, name, bytes)   writes a whole small record (data.pkl, version...)
+//   auto wrap(j, name, storage, sink)         a sink for storage j's bytes on their way to `sink`,
+//                                             with write(byte_view) and finish()
+//   status finish_records(archive)            after the last record (a manifest goes here)
+//   status raw_pickle(byte_view)              the output of a raw pickle, once written
+
+
+#include <cstddef>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace mtd {
+
+// Forwards storage bytes unchanged.
+template <class Sink>
+class passthrough {
+public:
+    explicit passthrough(Sink& next) noexcept : next_(&next) {}
+    status write(byte_view bytes) noexcept { return next_->write(bytes); }
+    status finish() noexcept { return {}; }
+
+private:
+    Sink* next_;
+};
+
+struct none {
+    static constexpr bool seals = false;
+
+    [[nodiscard]] bool changes_bytes() const noexcept { return false; }
+    template <class Graph, class Checkpoint>
+    [[nodiscard]] status prepare(Graph&, const Checkpoint&) noexcept {
+        return {};
+    }
+    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
+    template <class Checkpoint>
+    [[nodiscard]] std::string_view record_key(const Checkpoint& found, std::size_t j) const noexcept {
+        return found.storages[j].key;
+    }
+    template <class Archive>
+    [[nodiscard]] status add_record(Archive& archive, std::string_view name, byte_view bytes) noexcept {
+        return archive.add(name, bytes);
+    }
+    template <class Storage, class Sink>
+    [[nodiscard]] passthrough<Sink> wrap(std::size_t, std::string_view, const Storage&, Sink& next) const noexcept {
+        return passthrough<Sink>(next);
+    }
+    template <class Archive>
+    [[nodiscard]] status finish_records(Archive&) noexcept {
+        return {};
+    }
+    [[nodiscard]] status raw_pickle(byte_view) noexcept { return {}; }
+};
+
+}  // namespace mtd
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/mtd_hooks.hpp ----
+
+// ---- begin brine/torch/read_checkpoint.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Reading a torch input into a reconstruction (torch/reconstruction.hpp): the one reading step the
+// disarmer and the checkpoint view share. For every container it
+//   - finds the pickle(s) the way torch.load finds them, and evaluates each with the machine
+//     under the allowlist, reading opcodes with Reader (never executing anything);
+//   - with weight extraction, reads pickled modules and TorchScript under
+//     policy::module_structure and keeps only the state dict of their weights, judged again
+//     from the graph under the allowlist (pickle/judge_reachable.hpp);
+//   - validates the tensors (find_tensors), every storage's bytes (a record of exactly numel x
+//     item size bytes; sparse indices in range) and the container's bookkeeping (byteorder,
+//     version), and reports what the reconstruction will leave out.
+// Storage bytes are not read here (but for sparse indices): the reconstruction streams them when
+// they are written.
+
+
+// ---- begin brine/pickle/judge_reachable.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Judging a value graph again under a narrower allowlist, without reading any pickle again: every
+// node reachable from the root (what a writer would write) is put to the policy as the machine
+// put it when the node was made: globals to allow_global, calls to allow_call, BUILD states to
+// allow_build, SETITEM entries of calls to allow_setitem, persistent ids to allow_persistent_id.
+//
+// Why: weights extracted from a pickled module (torch/extract.hpp) were evaluated under
+// policy::module_structure, which lets module classes be named, NEWOBJ'd and BUILT. The state
+// dict built from them must hold nothing but what the disarmer's own allowlist allows; this check
+// says so from the graph itself, in one pass, instead of writing the pickle and evaluating brine's
+// own output a second time. The members module_structure widens are exactly those asked here.
+
+
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+// The first node reachable from the root that `rules` refuses: errc::torch_not_clean at the
+// offset of the opcode that made it, with `expected` as the error's detail.
+template <class Policy>
+[[nodiscard]] status judge_reachable(const graph& g, const Policy& rules, const char* expected) {
+    if (g.root() == no_node) return {};
+    alloc::vector<std::uint8_t> seen(g.size(), 0);
+    alloc::vector<node_id> pending;
+    pending.push_back(g.root());
+    seen[g.root()] = 1;
+    const auto visit = [&](node_ids ids) {
+        for (const node_id id : ids)
+            if (id < seen.size() && !seen[id]) {
+                seen[id] = 1;
+                pending.push_back(id);
+            }
+    };
+    while (!pending.empty()) {
+        const node_id id = pending.back();
+        pending.pop_back();
+        const node& n = g[id];
+        if (left_out(g, id)) continue;  // written as None, never loaded
+        policy::verdict verdict = policy::allowed;
+        switch (n.kind) {
+            case node_kind::global: {
+                const global_name name = g.global(id);
+                verdict = rules.allow_global(policy::qualified_name{name.module, name.name});
+                break;
+            }
+            case node_kind::call: {
+                const node_ids parts = g.children(id);
+                if (!parts.empty()) verdict = rules.allow_call(g, parts[0], n.form);
+                if (verdict.allowed() && !g.states(id).empty()) verdict = rules.allow_build(g, id);
+                if (verdict.allowed() && !g.items(id).empty()) verdict = rules.allow_setitem(g, id);
+                break;
+            }
+            case node_kind::persistent_id: {
+                const node_ids parts = g.children(id);
+                if (!parts.empty()) verdict = rules.allow_persistent_id(g, parts[0], n.origin);
+                break;
+            }
+            default: break;
+        }
+        if (!verdict.allowed()) return error{errc::torch_not_clean, n.offset, expected};
+        visit(g.children(id));
+        visit(g.items(id));
+        visit(g.states(id));
+    }
+    return {};
+}
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/judge_reachable.hpp ----
 
 // ---- begin brine/policy/module_structure.hpp ----
 // SPDX-License-Identifier: MIT
@@ -14035,63 +14266,6 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/torch/find_tensors.hpp ----
 
-// ---- begin brine/torch/formats.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// Which inputs a disarmer reads besides torch zip checkpoints, legacy .pt streams and raw
-// pickles (always read): the disarmer's fifth, defaulted, policy. A reader left out is not
-// compiled, which is what a firmware image with a code budget needs (examples/embedded/: NumPy
-// alone is about a quarter of the disarmer's code at -Os); an input it would have read is
-// refused with a message saying what was compiled out.
-
-
-#include <type_traits>
-
-BRINE_NAMESPACE_BEGIN
-namespace torch {
-namespace formats {
-
-// Everything: NumPy .npy/.npz, and weights extracted from TorchScript archives and pickled
-// modules when asked for (basic_disarmer::extract_weights).
-struct every {
-    static constexpr bool numpy = true;
-    static constexpr bool weight_extraction = true;
-};
-
-// What an inference engine loads: torch.save checkpoints (zip and legacy) and plain pickles.
-struct checkpoints_only {
-    static constexpr bool numpy = false;
-    static constexpr bool weight_extraction = false;
-};
-
-namespace detail {
-template <class F>
-using numpy_op = std::remove_cv_t<decltype(F::numpy)>;
-template <class F>
-using weight_extraction_op = std::remove_cv_t<decltype(F::weight_extraction)>;
-template <class F>
-inline constexpr bool has_numpy = is_detected_exact_v<bool, numpy_op, F>;
-template <class F>
-inline constexpr bool has_weight_extraction = is_detected_exact_v<bool, weight_extraction_op, F>;
-}  // namespace detail
-
-// A Formats policy: two static constexpr bools, each a reader compiled in or left out.
-template <class F>
-inline constexpr bool is_formats_v = detail::has_numpy<F> && detail::has_weight_extraction<F>;
-
-template <class F>
-constexpr bool check_formats() noexcept {
-    static_assert(detail::has_numpy<F>, "brine Formats: needs static constexpr bool numpy");
-    static_assert(detail::has_weight_extraction<F>, "brine Formats: needs static constexpr bool weight_extraction");
-    return is_formats_v<F>;
-}
-
-}  // namespace formats
-}  // namespace torch
-BRINE_NAMESPACE_END
-
-// ---- end brine/torch/formats.hpp ----
-
 // ---- begin brine/torch/legacy.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -14427,90 +14601,366 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/torch/legacy.hpp ----
 
-// ---- begin brine/torch/mtd_hooks.hpp ----
+// ---- begin brine/torch/reconstruction.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// The hooks a disarmer (torch/disarm.hpp) calls on its Mtd policy, and its default policy, which
-// applies no Moving Target Defense: storages keep their keys, their order and their bytes, and
-// nothing is added. They belong to the disarm pipeline, so they live here in torch/; the sealing
-// policies (mtd/seal.hpp, a layer above) implement the same hooks. The default keeps the name
-// mtd::none: it is the Mtd slot's "nothing" choice, next to mtd::basic_sealer.
+// The reconstruction: the one value every torch input (a torch.save zip archive, a legacy stream,
+// a bare pickle; TorchScript and pickled modules once their weights are extracted) is read into
+// before anything is written, by torch/read_checkpoint.hpp. It holds everything a writer needs:
 //
-// The hooks every Mtd policy has:
+//   described   the report so far: format, protocol, findings (what the policy refused and the
+//               records left out), tensors
+//   values()    the judged value graph: what the allowlist allowed, refused values blocked
+//   found       the tensors and storages as torch would build them from it (validated)
+//   copy_storage(j, sink), known_crc(j, crc)
+//               storage j's bytes streamed from the input (a zip record, checked against its
+//               CRC-32 and size as it is read; a range of a legacy stream)
 //
-//   static constexpr bool seals               whether formats without storages to seal (npy,
-//                                             npz) must be refused
-//   bool changes_bytes()                      whether output bytes differ from input bytes (then
-//                                             no input CRC-32 can be reused)
-//   status prepare(pickle::graph&, const torch::checkpoint&)
-//                                             before anything is written: may rename storage
-//                                             keys in the graph and choose the order
-//   std::size_t order(i)                      the storage written i-th
-//   std::string_view record_key(found, j)     the record key of storage j in the output
-//   status add_record(archive, name, bytes)   writes a whole small record (data.pkl, version...)
-//   auto wrap(j, name, storage, sink)         a sink for storage j's bytes on their way to `sink`,
-//                                             with write(byte_view) and finish()
-//   status finish_records(archive)            after the last record (a manifest goes here)
-//   status raw_pickle(byte_view)              the output of a raw pickle, once written
+// The disarmer (torch/disarm.hpp) then lets its Mtd policy choose the output's record keys,
+// order and byte transformation, and hands the Writer the parts to write (writer/concept.hpp).
+// basic_checkpoint_view (torch/view.hpp) reads the same value and offers its storages in place.
+//
+// Moving the value keeps every view into it valid: the graph's nodes and the archive's entries
+// live in heap blocks that move with it, and names point into the extracted data.pkl (a heap
+// block too) or the caller's input. Nothing here allocates with new: a disarmer on a caller's
+// arena (BRINE_CALLER_ARENA) reads through it.
 
 
-#include <cstddef>
-#include <string_view>
+#include <cstdint>
+#include <optional>
+#include <utility>
 
 BRINE_NAMESPACE_BEGIN
-namespace mtd {
+namespace torch {
 
-// Forwards storage bytes unchanged.
-template <class Sink>
-class passthrough {
+// The container a reconstruction was read from; the bundled Writer writes a torch zip for the
+// first two and the pickle alone for a bare pickle.
+enum class container : std::uint8_t { torch_zip, torch_legacy, pickle };
+
+template <class RandomAccessSource>
+class reconstruction {
 public:
-    explicit passthrough(Sink& next) noexcept : next_(&next) {}
-    status write(byte_view bytes) noexcept { return next_->write(bytes); }
-    status finish() noexcept { return {}; }
+    report described;
+    container from = container::pickle;
+    checkpoint found;
+
+    [[nodiscard]] pickle::graph& values() noexcept { return evaluated_.values; }
+    [[nodiscard]] const pickle::graph& values() const noexcept { return evaluated_.values; }
+    [[nodiscard]] const pickle::evaluation& evaluation() const noexcept { return evaluated_; }
+
+    // Streams storage j's bytes into `sink`: exactly found.storages[j].byte_size() of them.
+    template <class Sink>
+    [[nodiscard]] status copy_storage(std::size_t j, Sink& sink) const {
+        if (from == container::torch_zip) return archive_->extract(*records_[j], sink);
+        if (from == container::torch_legacy)
+            return copy_range(*source_, offsets_[j], found.storages[j].byte_size(), sink);
+        return error{errc::invalid_argument, 0, "a checkpoint with storage data (a bare pickle has none)"};
+    }
+    // A storage copied whole from a zip record: the record's CRC-32 (extraction verifies it).
+    [[nodiscard]] bool known_crc(std::size_t j, std::uint32_t& crc) const noexcept {
+        if (from != container::torch_zip) return false;
+        crc = records_[j]->crc32;
+        return true;
+    }
+    // Where storage j's bytes are: its zip record (torch zip), or nullptr.
+    [[nodiscard]] const zip::entry* record(std::size_t j) const noexcept {
+        return from == container::torch_zip ? records_[j] : nullptr;
+    }
+    // Where storage j's bytes start in the input (a legacy stream's data; a zip record's data,
+    // which is the bytes themselves only for a stored record).
+    [[nodiscard]] std::uint64_t data_offset(std::size_t j) const noexcept {
+        if (from == container::torch_zip) return records_[j]->data_offset;
+        return from == container::torch_legacy ? offsets_[j] : 0;
+    }
 
 private:
-    Sink* next_;
+    template <class, class, class>
+    friend class checkpoint_reader;
+
+    const RandomAccessSource* source_ = nullptr;
+    std::optional<zip::reader<RandomAccessSource>> archive_;    // torch zip
+    pickle::evaluation evaluated_;
+    ::brine::detail::raw_block pickle_bytes_;                   // torch zip: data.pkl, extracted
+    alloc::vector<const zip::entry*> records_;                  // torch zip: parallel to found.storages
+    alloc::vector<std::uint64_t> offsets_;                      // legacy: parallel to found.storages
 };
 
-struct none {
-    static constexpr bool seals = false;
-
-    [[nodiscard]] bool changes_bytes() const noexcept { return false; }
-    template <class Graph, class Checkpoint>
-    [[nodiscard]] status prepare(Graph&, const Checkpoint&) noexcept {
-        return {};
-    }
-    [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
-    template <class Checkpoint>
-    [[nodiscard]] std::string_view record_key(const Checkpoint& found, std::size_t j) const noexcept {
-        return found.storages[j].key;
-    }
-    template <class Archive>
-    [[nodiscard]] status add_record(Archive& archive, std::string_view name, byte_view bytes) noexcept {
-        return archive.add(name, bytes);
-    }
-    template <class Storage, class Sink>
-    [[nodiscard]] passthrough<Sink> wrap(std::size_t, std::string_view, const Storage&, Sink& next) const noexcept {
-        return passthrough<Sink>(next);
-    }
-    template <class Archive>
-    [[nodiscard]] status finish_records(Archive&) noexcept {
-        return {};
-    }
-    [[nodiscard]] status raw_pickle(byte_view) noexcept { return {}; }
-};
-
-}  // namespace mtd
+}  // namespace torch
 BRINE_NAMESPACE_END
 
-// ---- end brine/torch/mtd_hooks.hpp ----
+// ---- end brine/torch/reconstruction.hpp ----
+
+#include <cstdint>
+#include <new>
+#include <string_view>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+// Reader, Allowlist and Formats as a disarmer resolved them (policies that passed their checks).
+template <class Reader, class Allowlist, class Formats>
+class checkpoint_reader {
+public:
+    using limits_type = typename Reader::limits_type;
+    using machine_type = pickle::machine<Allowlist, limits_type, Reader>;
+    using module_policy = policy::module_structure<Allowlist>;
+
+    // `allowlist` must outlive the reader. `extract_weights`: read TorchScript archives and
+    // pickled modules as the state dict of their weights (only when Formats compiles it in).
+    checkpoint_reader(const Allowlist& allowlist, bool extract_weights) noexcept
+        : allowlist_(&allowlist), extract_weights_(extract_weights) {}
+
+    // A torch.save zip archive (TorchScript only with weight extraction). The archive's opening
+    // errors come back as they are: the caller may try another reading (an .npz) on some.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_zip(const RandomAccessSource& source) const {
+        reconstruction<RandomAccessSource> out;
+        out.from = container::torch_zip;
+        out.source_ = &source;
+        auto opened = zip::reader<RandomAccessSource>::open(source);
+        BRINE_TRY(opened);
+        out.archive_.emplace(std::move(*opened));
+        const zip::reader<RandomAccessSource>& archive = *out.archive_;
+
+        const bool script = static_cast<bool>(archive.find_record("constants.pkl"));
+        if (script && !extracting())
+            return error{errc::torch_torchscript, 0,
+                         "a torch.save archive (TorchScript is refused by default; --extract-weights reads its weights)"};
+        auto data_pkl = archive.find_record("data.pkl");
+        if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
+        const zip::entry& pickle_entry = **data_pkl;
+        if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
+            return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
+                         pickle_entry.name};
+        // Its size is the archive's word (up to the limit): memory it cannot have is an error,
+        // not the end of the program.
+        const auto pickle_size = static_cast<std::size_t>(pickle_entry.uncompressed_size);
+        out.pickle_bytes_ = ::brine::detail::raw_block(pickle_size, std::nothrow);
+        if (out.pickle_bytes_.data() == nullptr && pickle_size != 0)
+            return error{errc::limit_exceeded, pickle_entry.local_header_offset,
+                         "a data.pkl that fits in the memory available", pickle_entry.name};
+        buffer_sink pickle_sink(mutable_byte_view(static_cast<std::uint8_t*>(out.pickle_bytes_.data()), pickle_size));
+        BRINE_TRY(archive.extract(pickle_entry, pickle_sink));
+
+        BRINE_TRY(check_byteorder(archive));
+        BRINE_TRY(check_version(archive));
+
+        report& described = out.described;
+        described.format = script ? "torchscript" : "torch zip";
+        const status ran = evaluate_main(pickle_sink.written(), out.evaluated_, described, "data.pkl");
+        if (!ran) return in_entry(ran.err(), pickle_entry.name);
+        const status text_ok = check_python2_strings(out.values());  // torch.load: encoding='utf-8'
+        if (!text_ok) return in_entry(text_ok.err(), pickle_entry.name);
+        auto found = find_tensors(out.values());
+        if (!found) return in_entry(found.err(), pickle_entry.name);
+        out.found = std::move(*found);
+        detail::add_tensors(described, out.found);
+
+        // Every storage's record exists and holds exactly numel x item size bytes: fewer would
+        // make torch read past it (W1), more would be bytes no tensor accounts for (W5).
+        for (const storage_ref& storage : out.found.storages) {
+            alloc::string name = "data/";
+            name += storage.key;
+            auto record = archive.find_record(name);
+            if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
+            if ((*record)->uncompressed_size != storage.byte_size())
+                return error{errc::torch_record_size, (*record)->local_header_offset,
+                             "a record of exactly numel x item size bytes", (*record)->name};
+            out.records_.push_back(*record);
+        }
+        report_unused_records(archive, out.records_, script, described);
+        const status sparse_ok =
+            check_sparse_indices(out.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) {
+                storage_bytes.clear();
+                vector_sink sink(storage_bytes);
+                return archive.extract(*out.records_[i], sink);
+            });
+        if (!sparse_ok) return in_entry(sparse_ok.err(), pickle_entry.name);
+        return out;
+    }
+
+    // A pickle stream: a legacy torch.save stream (its five pickles all judged) when the first
+    // pickle is torch's magic number, else a bare pickle. `file` holds the whole input; `source`
+    // reads the same bytes by offset.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_pickle_stream(byte_view file,
+                                                                                const RandomAccessSource& source) const {
+        reconstruction<RandomAccessSource> out;
+        out.source_ = &source;
+        report& described = out.described;
+        machine_type machine(*allowlist_);
+        pickle::evaluation first;
+        BRINE_TRY(machine.run(file, first, true));
+        if (!is_legacy_magic(first)) {
+            out.from = container::pickle;
+            described.format = "pickle";
+            described.protocol = first.protocol;
+            detail::add_findings(described, first.values, "pickle");
+            if (first.end_offset < file.size()) {
+                finding_entry trailing;
+                trailing.part = "pickle";
+                trailing.offset = first.end_offset;
+                trailing.reason = "data after STOP: not part of the object, ignored (never written)";
+                described.findings.push_back(std::move(trailing));
+            }
+            out.evaluated_ = std::move(first);
+            auto found = find_tensors(out.values());
+            BRINE_TRY(found);
+            out.found = std::move(*found);
+            detail::add_tensors(described, out.found);
+            return out;
+        }
+
+        out.from = container::torch_legacy;
+        described.format = "torch legacy";
+        detail::add_findings(described, first.values, "legacy magic number pickle");
+        auto stream = read_legacy_stream(file, first.end_offset, machine, described);
+        BRINE_TRY(stream);
+        if (extracting()) {
+            BRINE_TRY(extract_if_module(stream->main, described, stream->main_offset));
+            BRINE_TRY(refind_tensors(*stream));
+        }
+        const legacy_stream& parsed = *stream;
+        BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) -> status {
+            const byte_view data = file.subview(static_cast<std::size_t>(parsed.data[i].offset),
+                                                static_cast<std::size_t>(parsed.found.storages[i].byte_size()));
+            storage_bytes.assign(data.begin(), data.end());
+            return {};
+        }));
+        described.protocol = stream->main.protocol;
+        out.evaluated_ = std::move(stream->main);
+        out.found = std::move(stream->found);
+        for (const legacy_storage_data& data : stream->data) out.offsets_.push_back(data.offset);
+        detail::add_tensors(described, out.found);
+        return out;
+    }
+
+private:
+    // extract_weights_, known false at compile time when the Formats policy leaves extraction out.
+    [[nodiscard]] bool extracting() const noexcept {
+        if constexpr (Formats::weight_extraction) return extract_weights_;
+        return false;
+    }
+
+    // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
+    // policy::module_structure and replaced by the state dict of their weights.
+    status evaluate_main(byte_view pickle_bytes, pickle::evaluation& evaluated, report& described, const char* part) const {
+        if (!extracting()) {
+            machine_type machine(*allowlist_);
+            BRINE_TRY(machine.run(pickle_bytes, evaluated));
+        } else if constexpr (Formats::weight_extraction) {
+            const module_policy structure(*allowlist_);
+            pickle::machine<module_policy, limits_type, Reader> machine(structure);
+            BRINE_TRY(machine.run(pickle_bytes, evaluated));
+        }
+        described.protocol = evaluated.protocol;
+        detail::add_findings(described, evaluated.values, part);
+        return extract_if_module(evaluated, described);
+    }
+
+    status extract_if_module(pickle::evaluation& evaluated, report& described, std::uint64_t base = 0) const {
+        if (!extracting()) return {};
+        const pickle::graph& g = evaluated.values;
+        const pickle::node& root = g[g.root()];
+        if (root.kind != pickle::node_kind::call || root.form != pickle::call_form::newobj) return {};  // a state dict
+        const pickle::global_name cls = g.global(g.children(g.root())[0]);
+        auto extracted = extract_state_dict(evaluated.values);
+        BRINE_TRY(extracted);
+        // Read with a wider policy: what the state dict holds must pass the allowlist itself.
+        const status judged =
+            pickle::judge_reachable(evaluated.values, *allowlist_, "extracted weights made only of values the policy allows");
+        if (!judged) {
+            error e = judged.err();
+            e.offset += base;
+            return e;
+        }
+        described.format += ", weights extracted from a pickled module";
+        // The module's classes (and with them its code) are left out: that is a removal.
+        finding_entry dropped;
+        dropped.part = "module";
+        dropped.in_pickle = false;
+        dropped.op = pickle::opcode::NEWOBJ;
+        dropped.offset = base + root.offset;
+        dropped.module = alloc::string(cls.module);
+        dropped.name = alloc::string(cls.name);
+        dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
+                         alloc::to_string(*extracted) + " tensors";
+        described.findings.push_back(std::move(dropped));
+        return {};
+    }
+
+    result<legacy_stream> read_legacy_stream(byte_view file, std::uint64_t offset, machine_type& machine,
+                                             report& described) const {
+        if constexpr (Formats::weight_extraction) {
+            if (extract_weights_) {
+                const module_policy structure(*allowlist_);
+                pickle::machine<module_policy, limits_type, Reader> module_machine(structure);
+                return read_legacy(file, offset, machine, module_machine, described);
+            }
+        }
+        return read_legacy(file, offset, machine, described);
+    }
+
+    // Records the reconstruction leaves out are findings (THREATS.md Z6: a pickle or payload
+    // hidden in an extra record that another loader might read), except the bookkeeping torch
+    // writes itself, a brine seal's manifest (read by brine verify alone; a reconstruction is a
+    // new file, never sealed), and, for TorchScript, its code and constants, which
+    // --extract-weights drops knowingly.
+    template <class Archive>
+    static void report_unused_records(const Archive& archive, const alloc::vector<const zip::entry*>& used, bool script,
+                                      report& described) {
+        static constexpr std::string_view bookkeeping[] = {"data.pkl", "byteorder", "version", ".data/version",
+                                                           ".data/serialization_id", ".format_version",
+                                                           ".storage_alignment", sealed_manifest_record};
+        // The entries torch's lookup (case-insensitive) finds for those names: the same entries
+        // brine read, whatever the case of their names (DATA.PKL is data.pkl, not an extra record).
+        const zip::entry* kept[sizeof bookkeeping / sizeof bookkeeping[0]] = {};
+        for (std::size_t i = 0; i < sizeof bookkeeping / sizeof bookkeeping[0]; ++i) {
+            auto found = archive.find_record(bookkeeping[i]);
+            if (found) kept[i] = *found;
+        }
+        const std::string_view root = archive.root();
+        for (const zip::entry& item : archive.entries()) {
+            if (item.is_directory()) continue;
+            std::string_view record = item.name.substr(root.size() + 1);
+            bool known = false;
+            for (const zip::entry* name : kept) known = known || name == &item;
+            for (const zip::entry* storage : used) known = known || storage == &item;
+            if (script && (record == "constants.pkl" || record.substr(0, 5) == "code/" ||
+                           record.substr(0, 10) == "constants/" || record.substr(0, 6) == "extra/"))
+                known = true;
+            if (known) continue;
+            finding_entry unused;
+            unused.part = alloc::string(item.name);
+            unused.in_pickle = false;
+            unused.offset = item.local_header_offset;
+            unused.reason = "a record no tensor of the reconstruction uses: not written";
+            described.findings.push_back(std::move(unused));
+        }
+    }
+
+    static error in_entry(error e, std::string_view name) noexcept {
+        e.entry = name;
+        return e;
+    }
+
+    const Allowlist* allowlist_;
+    bool extract_weights_;
+};
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/read_checkpoint.hpp ----
 
 // ---- begin brine/writer/concept.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// The Writer slot of a disarmer: what writes the reconstruction of a torch checkpoint (zip or
-// legacy input) once everything was read and judged. writer::torch_zip writes a torch.save
-// archive, writer::basic_safetensors a .safetensors file. A Writer W has
+// The Writer slot of a disarmer: what writes the reconstruction (torch/reconstruction.hpp) of a
+// torch input (a zip archive, a legacy stream or a bare pickle) once everything was read and
+// judged. writer::torch_zip writes a torch.save archive (a bare pickle: the pickle alone),
+// writer::safetensors a .safetensors file. A Writer W has
 //
 //   static constexpr std::string_view name    what it writes, for reports ("torch zip")
 //   template <class Parts, class SeekableSink>
@@ -14519,8 +14969,13 @@ BRINE_NAMESPACE_END
 //
 // and receives Parts with (parts_archetype below spells out the types):
 //
-//   byte_view pickle() const                  the reconstructed pickle (data.pkl)
+//   torch::container from() const             the input's container (torch_zip, torch_legacy, pickle)
+//   const pickle::graph& values() const       the judged value graph
+//   const torch::checkpoint& tensors() const  its tensors and storages, as the input names them
+//   byte_view pickle() const                  the pickle rebuilt from values() (data.pkl)
 //   std::size_t storage_count() const         the storages to write, in order
+//   std::size_t source_index(std::size_t i) const
+//                                              which storage of tensors() is written i-th
 //   torch::storage_ref storage(std::size_t i) const
 //                                              the i-th one, under the record key to write it as
 //   bool known_crc(std::size_t i, std::uint32_t& crc) const
@@ -14531,9 +14986,13 @@ BRINE_NAMESPACE_END
 //                                              adds a small record through the Mtd policy
 //   status finish_records(Archive& archive) const
 //                                              lets the Mtd policy add its records (a manifest)
+//   status write_bare_pickle(Sink& sink) const
+//                                              writes pickle() alone (through the Mtd policy)
 //
-// A Writer that writes nothing is an error the disarmer reports (errc::invalid_argument), never
-// an empty output. check_writer<W>() states each requirement in its own static_assert.
+// Record keys, order and storage bytes are the Mtd policy's (storage(i), copy_storage): with
+// mtd::none they are the input's. A Writer that writes nothing is an error the disarmer reports
+// (errc::invalid_argument), never an empty output. check_writer<W>() states each requirement in
+// its own static_assert.
 
 
 #include <cstddef>
@@ -14551,6 +15010,10 @@ struct seekable_sink_archetype {
     status write_at(std::uint64_t, byte_view) noexcept { return {}; }
 };
 struct parts_archetype {
+    [[nodiscard]] torch::container from() const noexcept { return torch::container::torch_zip; }
+    [[nodiscard]] const pickle::graph& values() const noexcept;
+    [[nodiscard]] const torch::checkpoint& tensors() const noexcept;
+    [[nodiscard]] std::size_t source_index(std::size_t i) const noexcept { return i; }
     [[nodiscard]] byte_view pickle() const noexcept { return {}; }
     [[nodiscard]] std::size_t storage_count() const noexcept { return 0; }
     [[nodiscard]] torch::storage_ref storage(std::size_t) const noexcept { return {}; }
@@ -14565,6 +15028,10 @@ struct parts_archetype {
     }
     template <class Archive>
     [[nodiscard]] status finish_records(Archive&) const noexcept {
+        return {};
+    }
+    template <class Sink>
+    [[nodiscard]] status write_bare_pickle(Sink&) const noexcept {
         return {};
     }
 };
@@ -14608,15 +15075,9 @@ BRINE_NAMESPACE_END
 // <prefix>/data/<key> record per storage the pickle references, in order of first reference, each
 // exactly numel x item size bytes and 64-byte aligned (zip::writer pads), then <prefix>/version.
 // torch.load of every version since 1.6 reads this layout; records it does not know are ignored.
+// A bare pickle (no archive in the input) is written as the rebuilt pickle alone.
 //
-// A Writer policy has
-//     template <class Parts, class SeekableSink> status write(const Parts&, SeekableSink&) const;
-// where Parts gives pickle() (the reconstructed pickle bytes), storage_count(), storage(i) (a
-// torch::storage_ref with the output key), copy_storage(i, record_name, sink) (streams exactly
-// storage(i).byte_size() bytes), known_crc(i, crc) (true when the bytes are a whole input record
-// whose CRC-32 the copy verifies: the output's CRC is then that one, and the data is not hashed
-// twice), add_record(archive, name, bytes) for every small record, and finish_records(archive)
-// after the last one (the Mtd policy's hooks: a seal hashes every record and adds its manifest).
+// The parts it is given, and what a Writer must have, are in writer/concept.hpp.
 
 
 #include <string>
@@ -14634,6 +15095,7 @@ struct torch_zip {
 
     template <class Parts, class SeekableSink>
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
+        if (parts.from() == torch::container::pickle) return parts.write_bare_pickle(out);
         zip::writer<SeekableSink> archive(out);
         BRINE_TRY(parts.add_record(archive, record("data.pkl"), parts.pickle()));
         BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
@@ -14731,33 +15193,36 @@ struct null_seekable_sink {
     status write_at(std::uint64_t, byte_view) noexcept { return {}; }
 };
 
-// What the Writer policy sees: the reconstructed pickle and a way to stream each storage, in the
-// order and under the record keys the Mtd policy chose, through its transformation.
-template <class Copier, class Mtd>
+// What the Writer policy sees (writer/concept.hpp): the reconstruction, with its pickle rebuilt,
+// and a way to stream each storage, in the order and under the record keys the Mtd policy chose,
+// through its transformation.
+template <class Reconstruction, class Copier, class Mtd>
 class output_parts {
 public:
-    output_parts(byte_view pickle, const checkpoint& found, const Copier& copier, Mtd& mtd,
-                 const alloc::vector<const zip::entry*>* records = nullptr) noexcept
-        : pickle_(pickle), found_(&found), copier_(&copier), mtd_(&mtd), records_(records) {}
-    // A storage copied whole from a zip record: the record's CRC-32, which extraction verifies.
-    [[nodiscard]] bool known_crc(std::size_t i, std::uint32_t& crc) const noexcept {
-        if (!records_ || mtd_->changes_bytes()) return false;
-        crc = (*records_)[mtd_->order(i)]->crc32;
-        return true;
-    }
+    output_parts(byte_view pickle, const Reconstruction& value, const Copier& copier, Mtd& mtd) noexcept
+        : pickle_(pickle), value_(&value), copier_(&copier), mtd_(&mtd) {}
+    [[nodiscard]] container from() const noexcept { return value_->from; }
+    [[nodiscard]] const pickle::graph& values() const noexcept { return value_->values(); }
+    [[nodiscard]] const checkpoint& tensors() const noexcept { return value_->found; }
     [[nodiscard]] byte_view pickle() const noexcept { return pickle_; }
-    [[nodiscard]] std::size_t storage_count() const noexcept { return found_->storages.size(); }
+    [[nodiscard]] std::size_t storage_count() const noexcept { return value_->found.storages.size(); }
+    // The storage of tensors() written i-th.
+    [[nodiscard]] std::size_t source_index(std::size_t i) const noexcept { return mtd_->order(i); }
     // The i-th storage written, with its output record key.
     [[nodiscard]] storage_ref storage(std::size_t i) const noexcept {
         const std::size_t j = mtd_->order(i);
-        storage_ref written = found_->storages[j];
-        written.key = mtd_->record_key(*found_, j);
+        storage_ref written = value_->found.storages[j];
+        written.key = mtd_->record_key(value_->found, j);
         return written;
+    }
+    // A storage copied whole from a zip record: the record's CRC-32, which extraction verifies.
+    [[nodiscard]] bool known_crc(std::size_t i, std::uint32_t& crc) const noexcept {
+        return !mtd_->changes_bytes() && value_->known_crc(mtd_->order(i), crc);
     }
     template <class Sink>
     [[nodiscard]] status copy_storage(std::size_t i, std::string_view record_name, Sink& sink) const {
         const std::size_t j = mtd_->order(i);
-        auto transformed = mtd_->wrap(j, record_name, found_->storages[j], sink);
+        auto transformed = mtd_->wrap(j, record_name, value_->found.storages[j], sink);
         BRINE_TRY((*copier_)(j, transformed));
         return transformed.finish();
     }
@@ -14769,13 +15234,18 @@ public:
     [[nodiscard]] status finish_records(Archive& archive) const {
         return mtd_->finish_records(archive);
     }
+    // A bare pickle's output: the rebuilt pickle alone, then the Mtd policy's hook.
+    template <class Sink>
+    [[nodiscard]] status write_bare_pickle(Sink& out) const {
+        BRINE_TRY(out.write(pickle_));
+        return mtd_->raw_pickle(pickle_);
+    }
 
 private:
     byte_view pickle_;
-    const checkpoint* found_;
+    const Reconstruction* value_;
     const Copier* copier_;
     Mtd* mtd_;
-    const alloc::vector<const zip::entry*>* records_;
 };
 
 }  // namespace detail
@@ -14866,6 +15336,8 @@ public:
 #endif
 
 private:
+    using reading_type = checkpoint_reader<reader_type, allowlist_type, formats_type>;
+
     template <class RandomAccessSource, class SeekableSink>
     result<report> run(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
         if constexpr (!formats_type::weight_extraction) {
@@ -14875,9 +15347,25 @@ private:
         }
         auto kind = detect(source);
         BRINE_TRY(kind);
+        const reading_type reading(allowlist_, extract_weights_);
         switch (*kind) {
-            case format::zip: return run_zip(source, out, write);
-            case format::pickle_stream: return run_pickle_stream(file, source, out, write);
+            case format::zip: {
+                auto read = reading.read_zip(source);
+                if constexpr (formats_type::numpy) {
+                    if (!read && read.err().code == errc::zip_multiple_roots) {
+                        // No single folder: not torch.save's layout; an .npz (members at the top level) is.
+                        auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
+                        if (npz && is_npz(*npz)) return run_npz(source, out, write);
+                    }
+                }
+                BRINE_TRY(read);
+                return reconstruct(*read, out, write);
+            }
+            case format::pickle_stream: {
+                auto read = reading.read_pickle_stream(file, source);
+                BRINE_TRY(read);
+                return reconstruct(*read, out, write);
+            }
             case format::tar:
                 return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
             case format::numpy:
@@ -14888,85 +15376,34 @@ private:
         return error{errc::torch_not_a_checkpoint, 0, "a known format"};
     }
 
-    // ---- torch zip ----------------------------------------------------------------------------
+    // ---- the one writing step of every torch input -------------------------------------------------
 
+    // The Mtd policy chooses keys, order and transformation; the pickle is rebuilt from the judged
+    // graph; the Writer writes the parts.
     template <class RandomAccessSource, class SeekableSink>
-    result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
-        auto archive = zip::reader<RandomAccessSource>::open(source);
-        if constexpr (formats_type::numpy) {
-            if (!archive && archive.err().code == errc::zip_multiple_roots) {
-                // No single folder: not torch.save's layout; an .npz (members at the top level) is.
-                auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
-                if (npz && is_npz(*npz)) return run_npz(source, out, write);
-            }
-        }
-        BRINE_TRY(archive);
-        const bool script = static_cast<bool>(archive->find_record("constants.pkl"));
-        if (script && !extracting())
-            return error{errc::torch_torchscript, 0,
-                         "a torch.save archive (TorchScript is refused by default; --extract-weights reads its weights)"};
-        auto data_pkl = archive->find_record("data.pkl");
-        if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
-        const zip::entry& pickle_entry = **data_pkl;
-        if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
-            return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
-                         pickle_entry.name};
-        // Its size is the archive's word (up to the limit): memory it cannot have is an error,
-        // not the end of the program.
-        const auto pickle_size = static_cast<std::size_t>(pickle_entry.uncompressed_size);
-        const ::brine::detail::raw_block pickle_block(pickle_size, std::nothrow);
-        if (pickle_block.data() == nullptr && pickle_size != 0)
-            return error{errc::limit_exceeded, pickle_entry.local_header_offset,
-                         "a data.pkl that fits in the memory available", pickle_entry.name};
-        buffer_sink pickle_sink(mutable_byte_view(static_cast<std::uint8_t*>(pickle_block.data()), pickle_size));
-        BRINE_TRY(archive->extract(pickle_entry, pickle_sink));
-
-        BRINE_TRY(check_byteorder(*archive));
-        BRINE_TRY(check_version(*archive));
-
-        report out_report;
-        out_report.format = script ? "torchscript" : "torch zip";
-        pickle::evaluation evaluated;
-        const byte_view pickle_view = pickle_sink.written();
-        const status ran = evaluate_main(pickle_view, evaluated, out_report, "data.pkl");
-        if (!ran) return in_entry(ran.err(), pickle_entry.name);
-        const status text_ok = check_python2_strings(evaluated.values);  // torch.load: encoding='utf-8'
-        if (!text_ok) return in_entry(text_ok.err(), pickle_entry.name);
-        auto found = find_tensors(evaluated.values);
-        if (!found) return in_entry(found.err(), pickle_entry.name);
-        detail::add_tensors(out_report, *found);
-
-        // Every storage's record exists and holds exactly numel x item size bytes: fewer would
-        // make torch read past it (W1), more would be bytes no tensor accounts for (W5).
-        alloc::vector<const zip::entry*> records;
-        for (const storage_ref& storage : found->storages) {
-            alloc::string name = "data/";
-            name += storage.key;
-            auto record = archive->find_record(name);
-            if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
-            if ((*record)->uncompressed_size != storage.byte_size())
-                return error{errc::torch_record_size, (*record)->local_header_offset,
-                             "a record of exactly numel x item size bytes", (*record)->name};
-            records.push_back(*record);
-        }
-        report_unused_records(*archive, records, script, out_report);
-        const status sparse_ok = check_sparse_indices(*found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) {
-            storage_bytes.clear();
-            vector_sink sink(storage_bytes);
-            return archive->extract(*records[i], sink);
-        });
-        if (!sparse_ok) return in_entry(sparse_ok.err(), pickle_entry.name);
-        if (!write) return out_report;
-
+    result<report> reconstruct(reconstruction<RandomAccessSource>& value, SeekableSink& out, bool write) {
+        if (!write) return std::move(value.described);
+        report& described = value.described;
+        BRINE_TRY(mtd_.prepare(value.values(), value.found));
+        alloc::vector<std::uint8_t> rebuilt;
+        auto stats = pickle::writer(value.values(), pickle::writer_limits::of<limits_type>()).write(rebuilt);
+        BRINE_TRY(stats);
+        described.write = *stats;
         std::uint64_t copied = 0;
-        const auto copier = [&](std::size_t i, auto& sink) -> status {
+        const auto copier = [&](std::size_t j, auto& sink) -> status {
             using sink_type = std::remove_reference_t<decltype(sink)>;
-            detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied, out_report.storage_bytes);
-            return archive->extract(*records[i], counted);
+            detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied, described.storage_bytes);
+            return value.copy_storage(j, counted);
         };
-        BRINE_TRY(mtd_.prepare(evaluated.values, *found));
-        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, &records));
-        return out_report;
+        detail::counted_sink<SeekableSink> counted(out);
+        const detail::output_parts<reconstruction<RandomAccessSource>, decltype(copier), Mtd> parts(
+            byte_view(rebuilt.data(), rebuilt.size()), value, copier, mtd_);
+        BRINE_TRY(writer_.write(parts, counted));
+        if (counted.count() == 0)
+            return error{errc::invalid_argument, 0, "a Writer that writes the output (it wrote nothing)",
+                         writer_type::name};
+        described.output_size = counted.count();
+        return std::move(value.described);
     }
 
     // ---- NumPy .npy / .npz (THREATS.md F5) -----------------------------------------------------
@@ -15027,203 +15464,6 @@ private:
         return out_report;
     }
 
-    // Records the reconstruction leaves out are findings (THREATS.md Z6: a pickle or payload
-    // hidden in an extra record that another loader might read), except the bookkeeping torch
-    // writes itself (and, for TorchScript, its code and constants, which --extract-weights drops
-    // knowingly).
-    template <class Archive>
-    static void report_unused_records(const Archive& archive, const alloc::vector<const zip::entry*>& used, bool script,
-                                      report& out_report) {
-        static constexpr std::string_view bookkeeping[] = {"data.pkl", "byteorder", "version", ".data/version",
-                                                           ".data/serialization_id", ".format_version",
-                                                           ".storage_alignment"};
-        // The entries torch's lookup (case-insensitive) finds for those names: the same entries
-        // brine read, whatever the case of their names (DATA.PKL is data.pkl, not an extra record).
-        const zip::entry* kept[sizeof bookkeeping / sizeof bookkeeping[0]] = {};
-        for (std::size_t i = 0; i < sizeof bookkeeping / sizeof bookkeeping[0]; ++i) {
-            auto found = archive.find_record(bookkeeping[i]);
-            if (found) kept[i] = *found;
-        }
-        const std::string_view root = archive.root();
-        for (const zip::entry& item : archive.entries()) {
-            if (item.is_directory()) continue;
-            std::string_view record = item.name.substr(root.size() + 1);
-            bool known = false;
-            for (const zip::entry* name : kept) known = known || name == &item;
-            for (const zip::entry* storage : used) known = known || storage == &item;
-            if (script && (record == "constants.pkl" || record.substr(0, 5) == "code/" ||
-                           record.substr(0, 10) == "constants/" || record.substr(0, 6) == "extra/"))
-                known = true;
-            if (known) continue;
-            finding_entry unused;
-            unused.part = alloc::string(item.name);
-            unused.in_pickle = false;
-            unused.offset = item.local_header_offset;
-            unused.reason = "a record no tensor of the reconstruction uses: not written";
-            out_report.findings.push_back(std::move(unused));
-        }
-    }
-
-    // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
-    // policy::module_structure and replaced by the state dict of their weights.
-    status evaluate_main(byte_view pickle_bytes, pickle::evaluation& evaluated, report& out_report, const char* part) {
-        if (!extracting()) {
-            machine_type machine(allowlist_);
-            BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        } else if constexpr (formats_type::weight_extraction) {
-            const policy::module_structure<allowlist_type> structure(allowlist_);
-            pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> machine(structure);
-            BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        }
-        out_report.protocol = evaluated.protocol;
-        detail::add_findings(out_report, evaluated.values, part);
-        return extract_if_module(evaluated, out_report);
-    }
-
-    // extract_weights_, known false at compile time when the Formats policy leaves extraction out.
-    [[nodiscard]] bool extracting() const noexcept {
-        if constexpr (formats_type::weight_extraction) return extract_weights_;
-        return false;
-    }
-
-    status extract_if_module(pickle::evaluation& evaluated, report& out_report, std::uint64_t base = 0) {
-        if (!extracting()) return {};
-        const pickle::graph& g = evaluated.values;
-        const pickle::node& root = g[g.root()];
-        if (root.kind != pickle::node_kind::call || root.form != pickle::call_form::newobj) return {};  // a state dict
-        const pickle::global_name cls = g.global(g.children(g.root())[0]);
-        auto extracted = extract_state_dict(evaluated.values);
-        BRINE_TRY(extracted);
-        out_report.format += ", weights extracted from a pickled module";
-        // The module's classes (and with them its code) are left out: that is a removal.
-        finding_entry dropped;
-        dropped.part = "module";
-        dropped.in_pickle = false;
-        dropped.op = pickle::opcode::NEWOBJ;
-        dropped.offset = base + root.offset;
-        dropped.module = alloc::string(cls.module);
-        dropped.name = alloc::string(cls.name);
-        dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
-                         alloc::to_string(*extracted) + " tensors";
-        out_report.findings.push_back(std::move(dropped));
-        return {};
-    }
-
-    // Extracted weights were read with a wider policy: the output must pass the strict one.
-    status check_extracted(byte_view rebuilt) {
-        if (!extracting()) return {};
-        machine_type machine(allowlist_);
-        pickle::evaluation again;
-        BRINE_TRY(machine.run(rebuilt, again));
-        if (!again.values.findings().empty())
-            return error{errc::torch_not_clean, again.values.findings().front().offset,
-                         "extracted weights made only of values the policy allows"};
-        return {};
-    }
-
-    static error in_entry(error e, std::string_view name) noexcept {
-        e.entry = name;
-        return e;
-    }
-
-    // ---- pickle streams: legacy torch.save, or a plain pickle -----------------------------------
-
-    template <class RandomAccessSource, class SeekableSink>
-    result<report> run_pickle_stream(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
-        machine_type machine(allowlist_);
-        pickle::evaluation first;
-        BRINE_TRY(machine.run(file, first, true));
-        report out_report;
-        if (is_legacy_magic(first)) {
-            out_report.format = "torch legacy";
-            detail::add_findings(out_report, first.values, "legacy magic number pickle");
-            auto stream = read_legacy_stream(file, first.end_offset, machine, out_report);
-            BRINE_TRY(stream);
-            if (extracting()) {
-                BRINE_TRY(extract_if_module(stream->main, out_report, stream->main_offset));
-                BRINE_TRY(refind_tensors(*stream));
-            }
-            const legacy_stream& parsed = *stream;
-            BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) -> status {
-                const byte_view data = file.subview(static_cast<std::size_t>(parsed.data[i].offset),
-                                                    static_cast<std::size_t>(parsed.found.storages[i].byte_size()));
-                storage_bytes.assign(data.begin(), data.end());
-                return {};
-            }));
-            out_report.protocol = stream->main.protocol;
-            detail::add_tensors(out_report, stream->found);
-            if (!write) return out_report;
-            const legacy_stream& legacy = *stream;
-            std::uint64_t copied = 0;
-            const auto copier = [&](std::size_t i, auto& sink) -> status {
-                using sink_type = std::remove_reference_t<decltype(sink)>;
-                detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied,
-                                                         out_report.storage_bytes);
-                return brine::copy_range(source, legacy.data[i].offset, legacy.found.storages[i].byte_size(), counted);
-            };
-            BRINE_TRY(mtd_.prepare(stream->main.values, legacy.found));
-            BRINE_TRY(write_zip(legacy.main.values, legacy.found, copier, out, out_report));
-            return out_report;
-        }
-
-        out_report.format = "pickle";
-        out_report.protocol = first.protocol;
-        detail::add_findings(out_report, first.values, "pickle");
-        if (first.end_offset < file.size()) {
-            finding_entry trailing;
-            trailing.part = "pickle";
-            trailing.offset = first.end_offset;
-            trailing.reason = "data after STOP: not part of the object, ignored (never written)";
-            out_report.findings.push_back(std::move(trailing));
-        }
-        auto found = find_tensors(first.values);
-        BRINE_TRY(found);
-        detail::add_tensors(out_report, *found);
-        if (!write) return out_report;
-        BRINE_TRY(mtd_.prepare(first.values, *found));
-        alloc::vector<std::uint8_t> rebuilt;
-        auto stats = pickle::writer(first.values, pickle::writer_limits::of<limits_type>()).write(rebuilt);
-        BRINE_TRY(stats);
-        out_report.write = *stats;
-        BRINE_TRY(out.write(byte_view(rebuilt.data(), rebuilt.size())));
-        BRINE_TRY(mtd_.raw_pickle(byte_view(rebuilt.data(), rebuilt.size())));
-        out_report.output_size = rebuilt.size();
-        return out_report;
-    }
-
-    result<legacy_stream> read_legacy_stream(byte_view file, std::uint64_t offset, machine_type& machine,
-                                             report& out_report) {
-        if constexpr (formats_type::weight_extraction) {
-            if (extract_weights_) {
-                const policy::module_structure<allowlist_type> structure(allowlist_);
-                pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> module_machine(structure);
-                return read_legacy(file, offset, machine, module_machine, out_report);
-            }
-        }
-        return read_legacy(file, offset, machine, out_report);
-    }
-
-    // ---- output -----------------------------------------------------------------------------------
-
-    template <class Copier, class SeekableSink>
-    status write_zip(const pickle::graph& values, const checkpoint& found, const Copier& copier, SeekableSink& out,
-                     report& out_report, const alloc::vector<const zip::entry*>* records = nullptr) {
-        alloc::vector<std::uint8_t> rebuilt;
-        auto stats = pickle::writer(values, pickle::writer_limits::of<limits_type>()).write(rebuilt);
-        BRINE_TRY(stats);
-        out_report.write = *stats;
-        BRINE_TRY(check_extracted(byte_view(rebuilt.data(), rebuilt.size())));
-        detail::counted_sink<SeekableSink> counted(out);
-        const detail::output_parts<Copier, Mtd> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, mtd_,
-                                                      records);
-        BRINE_TRY(writer_.write(parts, counted));
-        if (counted.count() == 0)
-            return error{errc::invalid_argument, 0, "a Writer that writes the output (it wrote nothing)",
-                         writer_type::name};
-        out_report.output_size = counted.count();
-        return {};
-    }
-
     allowlist_type allowlist_;
     writer_type writer_;
     Mtd mtd_;
@@ -15259,7 +15499,6 @@ BRINE_NAMESPACE_END
 
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15284,68 +15523,37 @@ struct tensor_view {
 template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
 class basic_checkpoint_view {
 public:
-    // Reads and validates `file`, which must stay alive (and unchanged) as long as the view.
+    // Reads and validates `file`, which must stay alive (and unchanged) as long as the view. The
+    // reading is the disarmer's (torch/read_checkpoint.hpp): a view exists only for what would
+    // disarm with no finding.
     [[nodiscard]] static result<basic_checkpoint_view> open(byte_view file, const Policy& rules = Policy{}) {
-        basic_checkpoint_view view;
         const memory_source source(file);
         auto kind = detect(source);
         BRINE_TRY(kind);
-        pickle::machine<Policy, Limits> machine(rules);
-        checkpoint found;
+        if (*kind != format::zip && *kind != format::pickle_stream)
+            return error{errc::torch_not_a_checkpoint, 0, "a torch.save zip archive or legacy stream"};
+        const checkpoint_reader<pickle::reader<Limits>, Policy, formats::checkpoints_only> reading(rules, false);
+        auto read = *kind == format::zip ? reading.read_zip(source) : reading.read_pickle_stream(file, source);
+        BRINE_TRY(read);
+        if (read->from == container::pickle)
+            return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a raw pickle holds no storages)"};
+        // A view is offered only for a checkpoint the policy accepts whole.
+        if (!read->described.findings.empty())
+            return error{errc::torch_not_clean, read->described.findings.front().offset,
+                         "a checkpoint the policy accepts whole (brine scan lists what it refuses)"};
+        const checkpoint& found = read->found;
         std::vector<byte_view> storages;
-        report ignored;
-        if (*kind == format::zip) {
-            auto archive = zip::reader<memory_source>::open(source);
-            BRINE_TRY(archive);
-            if (archive->find_record("constants.pkl"))
-                return error{errc::torch_torchscript, 0, "a torch.save archive (TorchScript is refused by default)"};
-            auto data_pkl = archive->find_record("data.pkl");
-            if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
-            BRINE_TRY(check_byteorder(*archive));
-            BRINE_TRY(check_version(*archive));
-            BRINE_TRY(stored_record(**data_pkl, file));
-            const byte_view pickle = file.subview(static_cast<std::size_t>((*data_pkl)->data_offset),
-                                                  static_cast<std::size_t>((*data_pkl)->uncompressed_size));
-            BRINE_TRY(machine.run(pickle, *view.evaluation_));
-            BRINE_TRY(check_python2_strings(view.evaluation_->values));  // as disarm: encoding='utf-8'
-            detail::add_findings(ignored, view.evaluation_->values, "data.pkl");
-            auto tensors = find_tensors(view.evaluation_->values);
-            BRINE_TRY(tensors);
-            found = std::move(*tensors);
-            for (const storage_ref& storage : found.storages) {
-                std::string name = "data/";
-                name += storage.key;
-                auto record = archive->find_record(name);
-                if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
-                BRINE_TRY(stored_record(**record, file));
-                if ((*record)->uncompressed_size != storage.byte_size())
-                    return error{errc::torch_record_size, (*record)->local_header_offset,
-                                 "a record of exactly numel x item size bytes", (*record)->name};
+        for (std::size_t j = 0; j < found.storages.size(); ++j) {
+            const std::uint64_t size = found.storages[j].byte_size();
+            if (const zip::entry* record = read->record(j)) {
+                BRINE_TRY(stored_record(*record, file));
                 // Verified once here: the engine then trusts the bytes it reads in place.
                 counting_sink checked;
-                BRINE_TRY(archive->extract(**record, checked));
-                storages.push_back(file.subview(static_cast<std::size_t>((*record)->data_offset),
-                                                static_cast<std::size_t>(storage.byte_size())));
+                BRINE_TRY(read->copy_storage(j, checked));
             }
-        } else if (*kind == format::pickle_stream) {
-            pickle::evaluation first;
-            BRINE_TRY(machine.run(file, first, true));
-            if (!is_legacy_magic(first))
-                return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a raw pickle holds no storages)"};
-            auto stream = read_legacy(file, first.end_offset, machine, ignored);
-            BRINE_TRY(stream);
-            *view.evaluation_ = std::move(stream->main);
-            found = std::move(stream->found);
-            for (std::size_t i = 0; i < found.storages.size(); ++i)
-                storages.push_back(file.subview(static_cast<std::size_t>(stream->data[i].offset),
-                                                static_cast<std::size_t>(found.storages[i].byte_size())));
-        } else {
-            return error{errc::torch_not_a_checkpoint, 0, "a torch.save zip archive or legacy stream"};
+            storages.push_back(file.subview(static_cast<std::size_t>(read->data_offset(j)), static_cast<std::size_t>(size)));
         }
-        // A view is offered only for a checkpoint the policy accepts whole.
-        if (!ignored.findings.empty())
-            return error{errc::torch_not_clean, ignored.findings.front().offset,
-                         "a checkpoint the policy accepts whole (brine scan lists what it refuses)"};
+        basic_checkpoint_view view;
         for (const tensor_ref& t : found.tensors) {
             if (t.kind != layout::strided && t.kind != layout::quantized) continue;  // no storage of their own
             tensor_view v;
@@ -15381,7 +15589,7 @@ public:
     }
 
 private:
-    basic_checkpoint_view() : evaluation_(new pickle::evaluation) {}
+    basic_checkpoint_view() = default;
 
     static status stored_record(const zip::entry& record, byte_view file) noexcept {
         if (!record.is_stored())
@@ -15392,9 +15600,7 @@ private:
         return {};
     }
 
-    // Names and keys point into the graph; it lives (and never moves) as long as the view.
-    std::unique_ptr<pickle::evaluation> evaluation_;
-    std::vector<tensor_view> tensors_;
+    std::vector<tensor_view> tensors_;  // names copied: nothing points into the reading
 };
 
 using checkpoint_view = basic_checkpoint_view<>;
@@ -16262,15 +16468,12 @@ BRINE_NAMESPACE_END
 //       skipped and reported, or refused with options.strict.
 //   writer::safetensors, a Writer policy for torch::basic_disarmer (`brine convert`).
 //
-// Why the Writer policy evaluates the pickle again: a Writer policy sees what writer::torch_zip
-// needs, the reconstructed pickle and a stream of whole storages (torch/disarm.hpp,
-// detail::output_parts), not the tensors. safetensors wants tensors, so the policy runs the
-// symbolic machine over the reconstructed pickle (brine's own output, already judged: it is
-// small, and every tensor and storage in it is validated again by find_tensors), then pulls each
-// storage once through copy_storage and writes the tensors that view it. Data is laid out by
-// item size (largest first: every tensor then starts at a multiple of its item size, as the data
-// area starts 8-byte aligned) and, within one item size, storage by storage, so memory holds one
-// storage at a time, never the model.
+// The Writer policy takes the tensors from the parts the disarmer gives it (writer/concept.hpp):
+// the tensors of the judged reconstruction, never a second evaluation of brine's own pickle. It
+// pulls each storage once through copy_storage and writes the tensors that view it. Data is laid
+// out by item size (largest first: every tensor then starts at a multiple of its item size, as the
+// data area starts 8-byte aligned) and, within one item size, storage by storage, so memory holds
+// one storage at a time, never the model.
 //
 // Layout written: 8-byte N, the JSON header without whitespace, padded with spaces so the data
 // area starts at a multiple of 8 and N's low byte is no pickle opcode (so no pickle loader reads
@@ -16718,59 +16921,49 @@ template <class StorageBytes, class Sink>
     return summary;
 }
 
-// The Writer policy (see writer/torch_zip.hpp for the interface): the disarmer's reconstruction
-// written as safetensors. `allowlist` must accept what the disarmer's accepts (give it the same
-// one): the reconstructed pickle is evaluated again with it to find the tensors. The storages come
-// through the Mtd policy's transformation; records, manifests and seals are a zip archive's
-// business, so use this writer with mtd::none. When `summary` is set, it receives what was
-// written and skipped.
-template <class Allowlist = policy::torch_weights_only, class Limits = pickle::limits::standard>
-struct basic_safetensors {
+// The Writer policy (writer/concept.hpp): the disarmer's reconstruction written as safetensors.
+// The storages come through the Mtd policy's transformation; records, manifests and seals are a
+// zip archive's business, so use this writer with mtd::none. When `summary` is set, it receives
+// what was written and skipped. A bare pickle holds no tensor data to write: refused.
+struct safetensors {
     static constexpr std::string_view name = "safetensors";
-    Allowlist allowlist{};
     safetensors_options options{};
     safetensors_summary* summary = nullptr;
 
     template <class Parts, class SeekableSink>
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
-        pickle::machine<Allowlist, Limits> machine(allowlist);
-        pickle::evaluation evaluated;
-        BRINE_TRY(machine.run(parts.pickle(), evaluated));
-        if (!evaluated.values.findings().empty())
-            return error{errc::torch_not_clean, evaluated.values.findings().front().offset,
-                         "a reconstruction the writer's allowlist accepts whole (give it the disarmer's)"};
-        auto found = torch::find_tensors(evaluated.values);
-        BRINE_TRY(found);
-        // The parts list storages under their output keys, which the reconstructed pickle uses.
-        std::unordered_map<std::string_view, std::size_t> by_key;
-        for (std::size_t i = 0; i < parts.storage_count(); ++i) by_key.emplace(parts.storage(i).key, i);
-        const torch::checkpoint& checkpoint = *found;
+        if (parts.from() == torch::container::pickle)
+            return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a bare pickle holds no tensor data)"};
+        const torch::checkpoint& checkpoint = parts.tensors();
+        // Which written storage holds each storage of the checkpoint.
+        std::vector<std::size_t> written(checkpoint.storages.size(), parts.storage_count());
+        for (std::size_t i = 0; i < parts.storage_count(); ++i) {
+            const std::size_t j = parts.source_index(i);
+            if (j < written.size()) written[j] = i;
+        }
         const auto fetch = [&](std::uint32_t k, std::vector<std::uint8_t>& scratch) -> result<byte_view> {
             const torch::storage_ref& wanted = checkpoint.storages[k];
-            const auto it = by_key.find(wanted.key);
-            if (it == by_key.end())
-                return error{errc::torch_missing_record, 0, "a storage for every key of the reconstructed pickle",
+            if (k >= written.size() || written[k] == parts.storage_count())
+                return error{errc::torch_missing_record, 0, "a storage written for every storage of the checkpoint",
                              wanted.key};
-            if (parts.storage(it->second).byte_size() != wanted.byte_size())
-                return error{errc::torch_record_size, 0, "one size for every use of a storage key", wanted.key};
+            const std::size_t i = written[k];
             std::string record = "data/";
-            record += wanted.key;
+            record += parts.storage(i).key;
             scratch.clear();
             scratch.reserve(static_cast<std::size_t>(wanted.byte_size()));
             vector_sink sink(scratch);
-            BRINE_TRY(parts.copy_storage(it->second, record, sink));
+            BRINE_TRY(parts.copy_storage(i, record, sink));
             if (scratch.size() != wanted.byte_size())
                 return error{errc::torch_record_size, 0, "a storage of numel x item size bytes", wanted.key};
             return byte_view(scratch.data(), scratch.size());
         };
-        auto written = write_safetensors(checkpoint, fetch, out, options);
-        BRINE_TRY(written);
-        if (summary) *summary = std::move(*written);
+        auto written_file = write_safetensors(checkpoint, fetch, out, options);
+        BRINE_TRY(written_file);
+        if (summary) *summary = std::move(*written_file);
         return {};
     }
 };
 
-using safetensors = basic_safetensors<>;
 
 }  // namespace writer
 BRINE_NAMESPACE_END
@@ -18266,7 +18459,7 @@ BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
 // The manifest's record inside a sealed archive, under the archive's folder.
-inline constexpr std::string_view manifest_record_name = ".brine/manifest";
+inline constexpr std::string_view manifest_record_name = torch::sealed_manifest_record;
 
 namespace detail {
 
@@ -22101,16 +22294,6 @@ template <class Allowlist = policy::torch_weights_only, class Strategy = strateg
                                                             basic_restorer<Strategy, Hash>(key, std::move(checked->sealed)));
     auto done = restoring.disarm(pinned->mapping(), *pinned, out);
     if (!done) return detail::changed_while_read(done.err());
-    // The manifest is the one record a restore leaves out on purpose.
-    auto& findings = done->findings;
-    for (std::size_t i = 0; i < findings.size();) {
-        const std::string& part = findings[i].part;
-        const bool manifest_finding = !findings[i].in_pickle && part.size() >= manifest_record_name.size() &&
-                                      part.compare(part.size() - manifest_record_name.size(), manifest_record_name.size(),
-                                                   manifest_record_name.data(), manifest_record_name.size()) == 0;
-        if (manifest_finding) findings.erase(findings.begin() + static_cast<std::ptrdiff_t>(i));
-        else ++i;
-    }
     return done;
 }
 

@@ -11,6 +11,7 @@
 #include <brine/mtd/digest.hpp>
 #include <brine/mtd/manifest.hpp>
 #include <brine/pickle/value.hpp>
+#include <brine/torch/archive.hpp>
 #include <brine/torch/checkpoint.hpp>
 #include <brine/torch/dtype.hpp>
 
@@ -24,7 +25,7 @@ BRINE_NAMESPACE_BEGIN
 namespace mtd {
 
 // The manifest's record inside a sealed archive, under the archive's folder.
-inline constexpr std::string_view manifest_record_name = ".brine/manifest";
+inline constexpr std::string_view manifest_record_name = torch::sealed_manifest_record;
 
 namespace detail {
 

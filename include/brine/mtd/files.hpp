@@ -254,16 +254,6 @@ template <class Allowlist = policy::torch_weights_only, class Strategy = strateg
                                                             basic_restorer<Strategy, Hash>(key, std::move(checked->sealed)));
     auto done = restoring.disarm(pinned->mapping(), *pinned, out);
     if (!done) return detail::changed_while_read(done.err());
-    // The manifest is the one record a restore leaves out on purpose.
-    auto& findings = done->findings;
-    for (std::size_t i = 0; i < findings.size();) {
-        const std::string& part = findings[i].part;
-        const bool manifest_finding = !findings[i].in_pickle && part.size() >= manifest_record_name.size() &&
-                                      part.compare(part.size() - manifest_record_name.size(), manifest_record_name.size(),
-                                                   manifest_record_name.data(), manifest_record_name.size()) == 0;
-        if (manifest_finding) findings.erase(findings.begin() + static_cast<std::ptrdiff_t>(i));
-        else ++i;
-    }
     return done;
 }
 

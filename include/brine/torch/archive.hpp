@@ -16,6 +16,10 @@
 BRINE_NAMESPACE_BEGIN
 namespace torch {
 
+// A brine seal's manifest (mtd/manifest.hpp), a record under the archive's folder: known to every
+// reading, so that a sealed checkpoint reads as the checkpoint it is.
+inline constexpr std::string_view sealed_manifest_record = ".brine/manifest";
+
 // The archive's byteorder record, when it has one, must say "little": torch would read every
 // storage of a "big" archive byte-swapped (THREATS.md W5), and brine refuses rather than swap.
 template <class Archive>

@@ -28,16 +28,13 @@
 #include <brine/pickle/reader.hpp>
 #include <brine/pickle/reader_concept.hpp>
 #include <brine/pickle/writer.hpp>
-#include <brine/policy/module_structure.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/readings/output_check.hpp>
-#include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
-#include <brine/torch/extract.hpp>
-#include <brine/torch/find_tensors.hpp>
 #include <brine/torch/formats.hpp>
-#include <brine/torch/legacy.hpp>
 #include <brine/torch/mtd_hooks.hpp>
+#include <brine/torch/read_checkpoint.hpp>
+#include <brine/torch/reconstruction.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/writer/concept.hpp>
 #include <brine/writer/torch_zip.hpp>
@@ -104,33 +101,36 @@ struct null_seekable_sink {
     status write_at(std::uint64_t, byte_view) noexcept { return {}; }
 };
 
-// What the Writer policy sees: the reconstructed pickle and a way to stream each storage, in the
-// order and under the record keys the Mtd policy chose, through its transformation.
-template <class Copier, class Mtd>
+// What the Writer policy sees (writer/concept.hpp): the reconstruction, with its pickle rebuilt,
+// and a way to stream each storage, in the order and under the record keys the Mtd policy chose,
+// through its transformation.
+template <class Reconstruction, class Copier, class Mtd>
 class output_parts {
 public:
-    output_parts(byte_view pickle, const checkpoint& found, const Copier& copier, Mtd& mtd,
-                 const alloc::vector<const zip::entry*>* records = nullptr) noexcept
-        : pickle_(pickle), found_(&found), copier_(&copier), mtd_(&mtd), records_(records) {}
-    // A storage copied whole from a zip record: the record's CRC-32, which extraction verifies.
-    [[nodiscard]] bool known_crc(std::size_t i, std::uint32_t& crc) const noexcept {
-        if (!records_ || mtd_->changes_bytes()) return false;
-        crc = (*records_)[mtd_->order(i)]->crc32;
-        return true;
-    }
+    output_parts(byte_view pickle, const Reconstruction& value, const Copier& copier, Mtd& mtd) noexcept
+        : pickle_(pickle), value_(&value), copier_(&copier), mtd_(&mtd) {}
+    [[nodiscard]] container from() const noexcept { return value_->from; }
+    [[nodiscard]] const pickle::graph& values() const noexcept { return value_->values(); }
+    [[nodiscard]] const checkpoint& tensors() const noexcept { return value_->found; }
     [[nodiscard]] byte_view pickle() const noexcept { return pickle_; }
-    [[nodiscard]] std::size_t storage_count() const noexcept { return found_->storages.size(); }
+    [[nodiscard]] std::size_t storage_count() const noexcept { return value_->found.storages.size(); }
+    // The storage of tensors() written i-th.
+    [[nodiscard]] std::size_t source_index(std::size_t i) const noexcept { return mtd_->order(i); }
     // The i-th storage written, with its output record key.
     [[nodiscard]] storage_ref storage(std::size_t i) const noexcept {
         const std::size_t j = mtd_->order(i);
-        storage_ref written = found_->storages[j];
-        written.key = mtd_->record_key(*found_, j);
+        storage_ref written = value_->found.storages[j];
+        written.key = mtd_->record_key(value_->found, j);
         return written;
+    }
+    // A storage copied whole from a zip record: the record's CRC-32, which extraction verifies.
+    [[nodiscard]] bool known_crc(std::size_t i, std::uint32_t& crc) const noexcept {
+        return !mtd_->changes_bytes() && value_->known_crc(mtd_->order(i), crc);
     }
     template <class Sink>
     [[nodiscard]] status copy_storage(std::size_t i, std::string_view record_name, Sink& sink) const {
         const std::size_t j = mtd_->order(i);
-        auto transformed = mtd_->wrap(j, record_name, found_->storages[j], sink);
+        auto transformed = mtd_->wrap(j, record_name, value_->found.storages[j], sink);
         BRINE_TRY((*copier_)(j, transformed));
         return transformed.finish();
     }
@@ -142,13 +142,18 @@ public:
     [[nodiscard]] status finish_records(Archive& archive) const {
         return mtd_->finish_records(archive);
     }
+    // A bare pickle's output: the rebuilt pickle alone, then the Mtd policy's hook.
+    template <class Sink>
+    [[nodiscard]] status write_bare_pickle(Sink& out) const {
+        BRINE_TRY(out.write(pickle_));
+        return mtd_->raw_pickle(pickle_);
+    }
 
 private:
     byte_view pickle_;
-    const checkpoint* found_;
+    const Reconstruction* value_;
     const Copier* copier_;
     Mtd* mtd_;
-    const alloc::vector<const zip::entry*>* records_;
 };
 
 }  // namespace detail
@@ -239,6 +244,8 @@ public:
 #endif
 
 private:
+    using reading_type = checkpoint_reader<reader_type, allowlist_type, formats_type>;
+
     template <class RandomAccessSource, class SeekableSink>
     result<report> run(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
         if constexpr (!formats_type::weight_extraction) {
@@ -248,9 +255,25 @@ private:
         }
         auto kind = detect(source);
         BRINE_TRY(kind);
+        const reading_type reading(allowlist_, extract_weights_);
         switch (*kind) {
-            case format::zip: return run_zip(source, out, write);
-            case format::pickle_stream: return run_pickle_stream(file, source, out, write);
+            case format::zip: {
+                auto read = reading.read_zip(source);
+                if constexpr (formats_type::numpy) {
+                    if (!read && read.err().code == errc::zip_multiple_roots) {
+                        // No single folder: not torch.save's layout; an .npz (members at the top level) is.
+                        auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
+                        if (npz && is_npz(*npz)) return run_npz(source, out, write);
+                    }
+                }
+                BRINE_TRY(read);
+                return reconstruct(*read, out, write);
+            }
+            case format::pickle_stream: {
+                auto read = reading.read_pickle_stream(file, source);
+                BRINE_TRY(read);
+                return reconstruct(*read, out, write);
+            }
             case format::tar:
                 return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
             case format::numpy:
@@ -261,85 +284,34 @@ private:
         return error{errc::torch_not_a_checkpoint, 0, "a known format"};
     }
 
-    // ---- torch zip ----------------------------------------------------------------------------
+    // ---- the one writing step of every torch input -------------------------------------------------
 
+    // The Mtd policy chooses keys, order and transformation; the pickle is rebuilt from the judged
+    // graph; the Writer writes the parts.
     template <class RandomAccessSource, class SeekableSink>
-    result<report> run_zip(const RandomAccessSource& source, SeekableSink& out, bool write) {
-        auto archive = zip::reader<RandomAccessSource>::open(source);
-        if constexpr (formats_type::numpy) {
-            if (!archive && archive.err().code == errc::zip_multiple_roots) {
-                // No single folder: not torch.save's layout; an .npz (members at the top level) is.
-                auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
-                if (npz && is_npz(*npz)) return run_npz(source, out, write);
-            }
-        }
-        BRINE_TRY(archive);
-        const bool script = static_cast<bool>(archive->find_record("constants.pkl"));
-        if (script && !extracting())
-            return error{errc::torch_torchscript, 0,
-                         "a torch.save archive (TorchScript is refused by default; --extract-weights reads its weights)"};
-        auto data_pkl = archive->find_record("data.pkl");
-        if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
-        const zip::entry& pickle_entry = **data_pkl;
-        if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
-            return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
-                         pickle_entry.name};
-        // Its size is the archive's word (up to the limit): memory it cannot have is an error,
-        // not the end of the program.
-        const auto pickle_size = static_cast<std::size_t>(pickle_entry.uncompressed_size);
-        const ::brine::detail::raw_block pickle_block(pickle_size, std::nothrow);
-        if (pickle_block.data() == nullptr && pickle_size != 0)
-            return error{errc::limit_exceeded, pickle_entry.local_header_offset,
-                         "a data.pkl that fits in the memory available", pickle_entry.name};
-        buffer_sink pickle_sink(mutable_byte_view(static_cast<std::uint8_t*>(pickle_block.data()), pickle_size));
-        BRINE_TRY(archive->extract(pickle_entry, pickle_sink));
-
-        BRINE_TRY(check_byteorder(*archive));
-        BRINE_TRY(check_version(*archive));
-
-        report out_report;
-        out_report.format = script ? "torchscript" : "torch zip";
-        pickle::evaluation evaluated;
-        const byte_view pickle_view = pickle_sink.written();
-        const status ran = evaluate_main(pickle_view, evaluated, out_report, "data.pkl");
-        if (!ran) return in_entry(ran.err(), pickle_entry.name);
-        const status text_ok = check_python2_strings(evaluated.values);  // torch.load: encoding='utf-8'
-        if (!text_ok) return in_entry(text_ok.err(), pickle_entry.name);
-        auto found = find_tensors(evaluated.values);
-        if (!found) return in_entry(found.err(), pickle_entry.name);
-        detail::add_tensors(out_report, *found);
-
-        // Every storage's record exists and holds exactly numel x item size bytes: fewer would
-        // make torch read past it (W1), more would be bytes no tensor accounts for (W5).
-        alloc::vector<const zip::entry*> records;
-        for (const storage_ref& storage : found->storages) {
-            alloc::string name = "data/";
-            name += storage.key;
-            auto record = archive->find_record(name);
-            if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
-            if ((*record)->uncompressed_size != storage.byte_size())
-                return error{errc::torch_record_size, (*record)->local_header_offset,
-                             "a record of exactly numel x item size bytes", (*record)->name};
-            records.push_back(*record);
-        }
-        report_unused_records(*archive, records, script, out_report);
-        const status sparse_ok = check_sparse_indices(*found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) {
-            storage_bytes.clear();
-            vector_sink sink(storage_bytes);
-            return archive->extract(*records[i], sink);
-        });
-        if (!sparse_ok) return in_entry(sparse_ok.err(), pickle_entry.name);
-        if (!write) return out_report;
-
+    result<report> reconstruct(reconstruction<RandomAccessSource>& value, SeekableSink& out, bool write) {
+        if (!write) return std::move(value.described);
+        report& described = value.described;
+        BRINE_TRY(mtd_.prepare(value.values(), value.found));
+        alloc::vector<std::uint8_t> rebuilt;
+        auto stats = pickle::writer(value.values(), pickle::writer_limits::of<limits_type>()).write(rebuilt);
+        BRINE_TRY(stats);
+        described.write = *stats;
         std::uint64_t copied = 0;
-        const auto copier = [&](std::size_t i, auto& sink) -> status {
+        const auto copier = [&](std::size_t j, auto& sink) -> status {
             using sink_type = std::remove_reference_t<decltype(sink)>;
-            detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied, out_report.storage_bytes);
-            return archive->extract(*records[i], counted);
+            detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied, described.storage_bytes);
+            return value.copy_storage(j, counted);
         };
-        BRINE_TRY(mtd_.prepare(evaluated.values, *found));
-        BRINE_TRY(write_zip(evaluated.values, *found, copier, out, out_report, &records));
-        return out_report;
+        detail::counted_sink<SeekableSink> counted(out);
+        const detail::output_parts<reconstruction<RandomAccessSource>, decltype(copier), Mtd> parts(
+            byte_view(rebuilt.data(), rebuilt.size()), value, copier, mtd_);
+        BRINE_TRY(writer_.write(parts, counted));
+        if (counted.count() == 0)
+            return error{errc::invalid_argument, 0, "a Writer that writes the output (it wrote nothing)",
+                         writer_type::name};
+        described.output_size = counted.count();
+        return std::move(value.described);
     }
 
     // ---- NumPy .npy / .npz (THREATS.md F5) -----------------------------------------------------
@@ -398,203 +370,6 @@ private:
         BRINE_TRY(rebuilt);
         out_report.output_size = counted.count();
         return out_report;
-    }
-
-    // Records the reconstruction leaves out are findings (THREATS.md Z6: a pickle or payload
-    // hidden in an extra record that another loader might read), except the bookkeeping torch
-    // writes itself (and, for TorchScript, its code and constants, which --extract-weights drops
-    // knowingly).
-    template <class Archive>
-    static void report_unused_records(const Archive& archive, const alloc::vector<const zip::entry*>& used, bool script,
-                                      report& out_report) {
-        static constexpr std::string_view bookkeeping[] = {"data.pkl", "byteorder", "version", ".data/version",
-                                                           ".data/serialization_id", ".format_version",
-                                                           ".storage_alignment"};
-        // The entries torch's lookup (case-insensitive) finds for those names: the same entries
-        // brine read, whatever the case of their names (DATA.PKL is data.pkl, not an extra record).
-        const zip::entry* kept[sizeof bookkeeping / sizeof bookkeeping[0]] = {};
-        for (std::size_t i = 0; i < sizeof bookkeeping / sizeof bookkeeping[0]; ++i) {
-            auto found = archive.find_record(bookkeeping[i]);
-            if (found) kept[i] = *found;
-        }
-        const std::string_view root = archive.root();
-        for (const zip::entry& item : archive.entries()) {
-            if (item.is_directory()) continue;
-            std::string_view record = item.name.substr(root.size() + 1);
-            bool known = false;
-            for (const zip::entry* name : kept) known = known || name == &item;
-            for (const zip::entry* storage : used) known = known || storage == &item;
-            if (script && (record == "constants.pkl" || record.substr(0, 5) == "code/" ||
-                           record.substr(0, 10) == "constants/" || record.substr(0, 6) == "extra/"))
-                known = true;
-            if (known) continue;
-            finding_entry unused;
-            unused.part = alloc::string(item.name);
-            unused.in_pickle = false;
-            unused.offset = item.local_header_offset;
-            unused.reason = "a record no tensor of the reconstruction uses: not written";
-            out_report.findings.push_back(std::move(unused));
-        }
-    }
-
-    // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
-    // policy::module_structure and replaced by the state dict of their weights.
-    status evaluate_main(byte_view pickle_bytes, pickle::evaluation& evaluated, report& out_report, const char* part) {
-        if (!extracting()) {
-            machine_type machine(allowlist_);
-            BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        } else if constexpr (formats_type::weight_extraction) {
-            const policy::module_structure<allowlist_type> structure(allowlist_);
-            pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> machine(structure);
-            BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        }
-        out_report.protocol = evaluated.protocol;
-        detail::add_findings(out_report, evaluated.values, part);
-        return extract_if_module(evaluated, out_report);
-    }
-
-    // extract_weights_, known false at compile time when the Formats policy leaves extraction out.
-    [[nodiscard]] bool extracting() const noexcept {
-        if constexpr (formats_type::weight_extraction) return extract_weights_;
-        return false;
-    }
-
-    status extract_if_module(pickle::evaluation& evaluated, report& out_report, std::uint64_t base = 0) {
-        if (!extracting()) return {};
-        const pickle::graph& g = evaluated.values;
-        const pickle::node& root = g[g.root()];
-        if (root.kind != pickle::node_kind::call || root.form != pickle::call_form::newobj) return {};  // a state dict
-        const pickle::global_name cls = g.global(g.children(g.root())[0]);
-        auto extracted = extract_state_dict(evaluated.values);
-        BRINE_TRY(extracted);
-        out_report.format += ", weights extracted from a pickled module";
-        // The module's classes (and with them its code) are left out: that is a removal.
-        finding_entry dropped;
-        dropped.part = "module";
-        dropped.in_pickle = false;
-        dropped.op = pickle::opcode::NEWOBJ;
-        dropped.offset = base + root.offset;
-        dropped.module = alloc::string(cls.module);
-        dropped.name = alloc::string(cls.name);
-        dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
-                         alloc::to_string(*extracted) + " tensors";
-        out_report.findings.push_back(std::move(dropped));
-        return {};
-    }
-
-    // Extracted weights were read with a wider policy: the output must pass the strict one.
-    status check_extracted(byte_view rebuilt) {
-        if (!extracting()) return {};
-        machine_type machine(allowlist_);
-        pickle::evaluation again;
-        BRINE_TRY(machine.run(rebuilt, again));
-        if (!again.values.findings().empty())
-            return error{errc::torch_not_clean, again.values.findings().front().offset,
-                         "extracted weights made only of values the policy allows"};
-        return {};
-    }
-
-    static error in_entry(error e, std::string_view name) noexcept {
-        e.entry = name;
-        return e;
-    }
-
-    // ---- pickle streams: legacy torch.save, or a plain pickle -----------------------------------
-
-    template <class RandomAccessSource, class SeekableSink>
-    result<report> run_pickle_stream(byte_view file, const RandomAccessSource& source, SeekableSink& out, bool write) {
-        machine_type machine(allowlist_);
-        pickle::evaluation first;
-        BRINE_TRY(machine.run(file, first, true));
-        report out_report;
-        if (is_legacy_magic(first)) {
-            out_report.format = "torch legacy";
-            detail::add_findings(out_report, first.values, "legacy magic number pickle");
-            auto stream = read_legacy_stream(file, first.end_offset, machine, out_report);
-            BRINE_TRY(stream);
-            if (extracting()) {
-                BRINE_TRY(extract_if_module(stream->main, out_report, stream->main_offset));
-                BRINE_TRY(refind_tensors(*stream));
-            }
-            const legacy_stream& parsed = *stream;
-            BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) -> status {
-                const byte_view data = file.subview(static_cast<std::size_t>(parsed.data[i].offset),
-                                                    static_cast<std::size_t>(parsed.found.storages[i].byte_size()));
-                storage_bytes.assign(data.begin(), data.end());
-                return {};
-            }));
-            out_report.protocol = stream->main.protocol;
-            detail::add_tensors(out_report, stream->found);
-            if (!write) return out_report;
-            const legacy_stream& legacy = *stream;
-            std::uint64_t copied = 0;
-            const auto copier = [&](std::size_t i, auto& sink) -> status {
-                using sink_type = std::remove_reference_t<decltype(sink)>;
-                detail::progress_sink<sink_type> counted(sink, progress_, progress_context_, copied,
-                                                         out_report.storage_bytes);
-                return brine::copy_range(source, legacy.data[i].offset, legacy.found.storages[i].byte_size(), counted);
-            };
-            BRINE_TRY(mtd_.prepare(stream->main.values, legacy.found));
-            BRINE_TRY(write_zip(legacy.main.values, legacy.found, copier, out, out_report));
-            return out_report;
-        }
-
-        out_report.format = "pickle";
-        out_report.protocol = first.protocol;
-        detail::add_findings(out_report, first.values, "pickle");
-        if (first.end_offset < file.size()) {
-            finding_entry trailing;
-            trailing.part = "pickle";
-            trailing.offset = first.end_offset;
-            trailing.reason = "data after STOP: not part of the object, ignored (never written)";
-            out_report.findings.push_back(std::move(trailing));
-        }
-        auto found = find_tensors(first.values);
-        BRINE_TRY(found);
-        detail::add_tensors(out_report, *found);
-        if (!write) return out_report;
-        BRINE_TRY(mtd_.prepare(first.values, *found));
-        alloc::vector<std::uint8_t> rebuilt;
-        auto stats = pickle::writer(first.values, pickle::writer_limits::of<limits_type>()).write(rebuilt);
-        BRINE_TRY(stats);
-        out_report.write = *stats;
-        BRINE_TRY(out.write(byte_view(rebuilt.data(), rebuilt.size())));
-        BRINE_TRY(mtd_.raw_pickle(byte_view(rebuilt.data(), rebuilt.size())));
-        out_report.output_size = rebuilt.size();
-        return out_report;
-    }
-
-    result<legacy_stream> read_legacy_stream(byte_view file, std::uint64_t offset, machine_type& machine,
-                                             report& out_report) {
-        if constexpr (formats_type::weight_extraction) {
-            if (extract_weights_) {
-                const policy::module_structure<allowlist_type> structure(allowlist_);
-                pickle::machine<policy::module_structure<allowlist_type>, limits_type, reader_type> module_machine(structure);
-                return read_legacy(file, offset, machine, module_machine, out_report);
-            }
-        }
-        return read_legacy(file, offset, machine, out_report);
-    }
-
-    // ---- output -----------------------------------------------------------------------------------
-
-    template <class Copier, class SeekableSink>
-    status write_zip(const pickle::graph& values, const checkpoint& found, const Copier& copier, SeekableSink& out,
-                     report& out_report, const alloc::vector<const zip::entry*>* records = nullptr) {
-        alloc::vector<std::uint8_t> rebuilt;
-        auto stats = pickle::writer(values, pickle::writer_limits::of<limits_type>()).write(rebuilt);
-        BRINE_TRY(stats);
-        out_report.write = *stats;
-        BRINE_TRY(check_extracted(byte_view(rebuilt.data(), rebuilt.size())));
-        detail::counted_sink<SeekableSink> counted(out);
-        const detail::output_parts<Copier, Mtd> parts(byte_view(rebuilt.data(), rebuilt.size()), found, copier, mtd_,
-                                                      records);
-        BRINE_TRY(writer_.write(parts, counted));
-        if (counted.count() == 0)
-            return error{errc::invalid_argument, 0, "a Writer that writes the output (it wrote nothing)",
-                         writer_type::name};
-        out_report.output_size = counted.count();
-        return {};
     }
 
     allowlist_type allowlist_;

@@ -18,16 +18,14 @@
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
-#include <brine/pickle/machine.hpp>
+#include <brine/pickle/reader.hpp>
 #include <brine/policy/torch_weights_only.hpp>
-#include <brine/torch/archive.hpp>
 #include <brine/torch/detect.hpp>
-#include <brine/torch/find_tensors.hpp>
-#include <brine/torch/legacy.hpp>
+#include <brine/torch/formats.hpp>
+#include <brine/torch/read_checkpoint.hpp>
 #include <brine/zip/reader.hpp>
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,68 +50,37 @@ struct tensor_view {
 template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
 class basic_checkpoint_view {
 public:
-    // Reads and validates `file`, which must stay alive (and unchanged) as long as the view.
+    // Reads and validates `file`, which must stay alive (and unchanged) as long as the view. The
+    // reading is the disarmer's (torch/read_checkpoint.hpp): a view exists only for what would
+    // disarm with no finding.
     [[nodiscard]] static result<basic_checkpoint_view> open(byte_view file, const Policy& rules = Policy{}) {
-        basic_checkpoint_view view;
         const memory_source source(file);
         auto kind = detect(source);
         BRINE_TRY(kind);
-        pickle::machine<Policy, Limits> machine(rules);
-        checkpoint found;
+        if (*kind != format::zip && *kind != format::pickle_stream)
+            return error{errc::torch_not_a_checkpoint, 0, "a torch.save zip archive or legacy stream"};
+        const checkpoint_reader<pickle::reader<Limits>, Policy, formats::checkpoints_only> reading(rules, false);
+        auto read = *kind == format::zip ? reading.read_zip(source) : reading.read_pickle_stream(file, source);
+        BRINE_TRY(read);
+        if (read->from == container::pickle)
+            return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a raw pickle holds no storages)"};
+        // A view is offered only for a checkpoint the policy accepts whole.
+        if (!read->described.findings.empty())
+            return error{errc::torch_not_clean, read->described.findings.front().offset,
+                         "a checkpoint the policy accepts whole (brine scan lists what it refuses)"};
+        const checkpoint& found = read->found;
         std::vector<byte_view> storages;
-        report ignored;
-        if (*kind == format::zip) {
-            auto archive = zip::reader<memory_source>::open(source);
-            BRINE_TRY(archive);
-            if (archive->find_record("constants.pkl"))
-                return error{errc::torch_torchscript, 0, "a torch.save archive (TorchScript is refused by default)"};
-            auto data_pkl = archive->find_record("data.pkl");
-            if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
-            BRINE_TRY(check_byteorder(*archive));
-            BRINE_TRY(check_version(*archive));
-            BRINE_TRY(stored_record(**data_pkl, file));
-            const byte_view pickle = file.subview(static_cast<std::size_t>((*data_pkl)->data_offset),
-                                                  static_cast<std::size_t>((*data_pkl)->uncompressed_size));
-            BRINE_TRY(machine.run(pickle, *view.evaluation_));
-            BRINE_TRY(check_python2_strings(view.evaluation_->values));  // as disarm: encoding='utf-8'
-            detail::add_findings(ignored, view.evaluation_->values, "data.pkl");
-            auto tensors = find_tensors(view.evaluation_->values);
-            BRINE_TRY(tensors);
-            found = std::move(*tensors);
-            for (const storage_ref& storage : found.storages) {
-                std::string name = "data/";
-                name += storage.key;
-                auto record = archive->find_record(name);
-                if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
-                BRINE_TRY(stored_record(**record, file));
-                if ((*record)->uncompressed_size != storage.byte_size())
-                    return error{errc::torch_record_size, (*record)->local_header_offset,
-                                 "a record of exactly numel x item size bytes", (*record)->name};
+        for (std::size_t j = 0; j < found.storages.size(); ++j) {
+            const std::uint64_t size = found.storages[j].byte_size();
+            if (const zip::entry* record = read->record(j)) {
+                BRINE_TRY(stored_record(*record, file));
                 // Verified once here: the engine then trusts the bytes it reads in place.
                 counting_sink checked;
-                BRINE_TRY(archive->extract(**record, checked));
-                storages.push_back(file.subview(static_cast<std::size_t>((*record)->data_offset),
-                                                static_cast<std::size_t>(storage.byte_size())));
+                BRINE_TRY(read->copy_storage(j, checked));
             }
-        } else if (*kind == format::pickle_stream) {
-            pickle::evaluation first;
-            BRINE_TRY(machine.run(file, first, true));
-            if (!is_legacy_magic(first))
-                return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a raw pickle holds no storages)"};
-            auto stream = read_legacy(file, first.end_offset, machine, ignored);
-            BRINE_TRY(stream);
-            *view.evaluation_ = std::move(stream->main);
-            found = std::move(stream->found);
-            for (std::size_t i = 0; i < found.storages.size(); ++i)
-                storages.push_back(file.subview(static_cast<std::size_t>(stream->data[i].offset),
-                                                static_cast<std::size_t>(found.storages[i].byte_size())));
-        } else {
-            return error{errc::torch_not_a_checkpoint, 0, "a torch.save zip archive or legacy stream"};
+            storages.push_back(file.subview(static_cast<std::size_t>(read->data_offset(j)), static_cast<std::size_t>(size)));
         }
-        // A view is offered only for a checkpoint the policy accepts whole.
-        if (!ignored.findings.empty())
-            return error{errc::torch_not_clean, ignored.findings.front().offset,
-                         "a checkpoint the policy accepts whole (brine scan lists what it refuses)"};
+        basic_checkpoint_view view;
         for (const tensor_ref& t : found.tensors) {
             if (t.kind != layout::strided && t.kind != layout::quantized) continue;  // no storage of their own
             tensor_view v;
@@ -149,7 +116,7 @@ public:
     }
 
 private:
-    basic_checkpoint_view() : evaluation_(new pickle::evaluation) {}
+    basic_checkpoint_view() = default;
 
     static status stored_record(const zip::entry& record, byte_view file) noexcept {
         if (!record.is_stored())
@@ -160,9 +127,7 @@ private:
         return {};
     }
 
-    // Names and keys point into the graph; it lives (and never moves) as long as the view.
-    std::unique_ptr<pickle::evaluation> evaluation_;
-    std::vector<tensor_view> tensors_;
+    std::vector<tensor_view> tensors_;  // names copied: nothing points into the reading
 };
 
 using checkpoint_view = basic_checkpoint_view<>;

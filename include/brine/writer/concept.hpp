@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
-// The Writer slot of a disarmer: what writes the reconstruction of a torch checkpoint (zip or
-// legacy input) once everything was read and judged. writer::torch_zip writes a torch.save
-// archive, writer::basic_safetensors a .safetensors file. A Writer W has
+// The Writer slot of a disarmer: what writes the reconstruction (torch/reconstruction.hpp) of a
+// torch input (a zip archive, a legacy stream or a bare pickle) once everything was read and
+// judged. writer::torch_zip writes a torch.save archive (a bare pickle: the pickle alone),
+// writer::safetensors a .safetensors file. A Writer W has
 //
 //   static constexpr std::string_view name    what it writes, for reports ("torch zip")
 //   template <class Parts, class SeekableSink>
@@ -11,8 +12,13 @@
 //
 // and receives Parts with (parts_archetype below spells out the types):
 //
-//   byte_view pickle() const                  the reconstructed pickle (data.pkl)
+//   torch::container from() const             the input's container (torch_zip, torch_legacy, pickle)
+//   const pickle::graph& values() const       the judged value graph
+//   const torch::checkpoint& tensors() const  its tensors and storages, as the input names them
+//   byte_view pickle() const                  the pickle rebuilt from values() (data.pkl)
 //   std::size_t storage_count() const         the storages to write, in order
+//   std::size_t source_index(std::size_t i) const
+//                                              which storage of tensors() is written i-th
 //   torch::storage_ref storage(std::size_t i) const
 //                                              the i-th one, under the record key to write it as
 //   bool known_crc(std::size_t i, std::uint32_t& crc) const
@@ -23,16 +29,22 @@
 //                                              adds a small record through the Mtd policy
 //   status finish_records(Archive& archive) const
 //                                              lets the Mtd policy add its records (a manifest)
+//   status write_bare_pickle(Sink& sink) const
+//                                              writes pickle() alone (through the Mtd policy)
 //
-// A Writer that writes nothing is an error the disarmer reports (errc::invalid_argument), never
-// an empty output. check_writer<W>() states each requirement in its own static_assert.
+// Record keys, order and storage bytes are the Mtd policy's (storage(i), copy_storage): with
+// mtd::none they are the input's. A Writer that writes nothing is an error the disarmer reports
+// (errc::invalid_argument), never an empty output. check_writer<W>() states each requirement in
+// its own static_assert.
 #pragma once
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/detect.hpp>
 #include <brine/core/result.hpp>
+#include <brine/pickle/value.hpp>
 #include <brine/torch/checkpoint.hpp>
+#include <brine/torch/reconstruction.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +61,10 @@ struct seekable_sink_archetype {
     status write_at(std::uint64_t, byte_view) noexcept { return {}; }
 };
 struct parts_archetype {
+    [[nodiscard]] torch::container from() const noexcept { return torch::container::torch_zip; }
+    [[nodiscard]] const pickle::graph& values() const noexcept;
+    [[nodiscard]] const torch::checkpoint& tensors() const noexcept;
+    [[nodiscard]] std::size_t source_index(std::size_t i) const noexcept { return i; }
     [[nodiscard]] byte_view pickle() const noexcept { return {}; }
     [[nodiscard]] std::size_t storage_count() const noexcept { return 0; }
     [[nodiscard]] torch::storage_ref storage(std::size_t) const noexcept { return {}; }
@@ -63,6 +79,10 @@ struct parts_archetype {
     }
     template <class Archive>
     [[nodiscard]] status finish_records(Archive&) const noexcept {
+        return {};
+    }
+    template <class Sink>
+    [[nodiscard]] status write_bare_pickle(Sink&) const noexcept {
         return {};
     }
 };

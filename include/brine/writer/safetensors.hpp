@@ -12,15 +12,12 @@
 //       skipped and reported, or refused with options.strict.
 //   writer::safetensors, a Writer policy for torch::basic_disarmer (`brine convert`).
 //
-// Why the Writer policy evaluates the pickle again: a Writer policy sees what writer::torch_zip
-// needs, the reconstructed pickle and a stream of whole storages (torch/disarm.hpp,
-// detail::output_parts), not the tensors. safetensors wants tensors, so the policy runs the
-// symbolic machine over the reconstructed pickle (brine's own output, already judged: it is
-// small, and every tensor and storage in it is validated again by find_tensors), then pulls each
-// storage once through copy_storage and writes the tensors that view it. Data is laid out by
-// item size (largest first: every tensor then starts at a multiple of its item size, as the data
-// area starts 8-byte aligned) and, within one item size, storage by storage, so memory holds one
-// storage at a time, never the model.
+// The Writer policy takes the tensors from the parts the disarmer gives it (writer/concept.hpp):
+// the tensors of the judged reconstruction, never a second evaluation of brine's own pickle. It
+// pulls each storage once through copy_storage and writes the tensors that view it. Data is laid
+// out by item size (largest first: every tensor then starts at a multiple of its item size, as the
+// data area starts 8-byte aligned) and, within one item size, storage by storage, so memory holds
+// one storage at a time, never the model.
 //
 // Layout written: 8-byte N, the JSON header without whitespace, padded with spaces so the data
 // area starts at a multiple of 8 and N's low byte is no pickle opcode (so no pickle loader reads
@@ -34,13 +31,11 @@
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
 #include <brine/core/utf8.hpp>
-#include <brine/pickle/limits.hpp>
-#include <brine/pickle/machine.hpp>
 #include <brine/pickle/opcodes.hpp>
-#include <brine/policy/torch_weights_only.hpp>
 #include <brine/safetensors/format.hpp>
 #include <brine/torch/dtype.hpp>
-#include <brine/torch/find_tensors.hpp>
+#include <brine/torch/checkpoint.hpp>
+#include <brine/torch/reconstruction.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -482,59 +477,49 @@ template <class StorageBytes, class Sink>
     return summary;
 }
 
-// The Writer policy (see writer/torch_zip.hpp for the interface): the disarmer's reconstruction
-// written as safetensors. `allowlist` must accept what the disarmer's accepts (give it the same
-// one): the reconstructed pickle is evaluated again with it to find the tensors. The storages come
-// through the Mtd policy's transformation; records, manifests and seals are a zip archive's
-// business, so use this writer with mtd::none. When `summary` is set, it receives what was
-// written and skipped.
-template <class Allowlist = policy::torch_weights_only, class Limits = pickle::limits::standard>
-struct basic_safetensors {
+// The Writer policy (writer/concept.hpp): the disarmer's reconstruction written as safetensors.
+// The storages come through the Mtd policy's transformation; records, manifests and seals are a
+// zip archive's business, so use this writer with mtd::none. When `summary` is set, it receives
+// what was written and skipped. A bare pickle holds no tensor data to write: refused.
+struct safetensors {
     static constexpr std::string_view name = "safetensors";
-    Allowlist allowlist{};
     safetensors_options options{};
     safetensors_summary* summary = nullptr;
 
     template <class Parts, class SeekableSink>
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
-        pickle::machine<Allowlist, Limits> machine(allowlist);
-        pickle::evaluation evaluated;
-        BRINE_TRY(machine.run(parts.pickle(), evaluated));
-        if (!evaluated.values.findings().empty())
-            return error{errc::torch_not_clean, evaluated.values.findings().front().offset,
-                         "a reconstruction the writer's allowlist accepts whole (give it the disarmer's)"};
-        auto found = torch::find_tensors(evaluated.values);
-        BRINE_TRY(found);
-        // The parts list storages under their output keys, which the reconstructed pickle uses.
-        std::unordered_map<std::string_view, std::size_t> by_key;
-        for (std::size_t i = 0; i < parts.storage_count(); ++i) by_key.emplace(parts.storage(i).key, i);
-        const torch::checkpoint& checkpoint = *found;
+        if (parts.from() == torch::container::pickle)
+            return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a bare pickle holds no tensor data)"};
+        const torch::checkpoint& checkpoint = parts.tensors();
+        // Which written storage holds each storage of the checkpoint.
+        std::vector<std::size_t> written(checkpoint.storages.size(), parts.storage_count());
+        for (std::size_t i = 0; i < parts.storage_count(); ++i) {
+            const std::size_t j = parts.source_index(i);
+            if (j < written.size()) written[j] = i;
+        }
         const auto fetch = [&](std::uint32_t k, std::vector<std::uint8_t>& scratch) -> result<byte_view> {
             const torch::storage_ref& wanted = checkpoint.storages[k];
-            const auto it = by_key.find(wanted.key);
-            if (it == by_key.end())
-                return error{errc::torch_missing_record, 0, "a storage for every key of the reconstructed pickle",
+            if (k >= written.size() || written[k] == parts.storage_count())
+                return error{errc::torch_missing_record, 0, "a storage written for every storage of the checkpoint",
                              wanted.key};
-            if (parts.storage(it->second).byte_size() != wanted.byte_size())
-                return error{errc::torch_record_size, 0, "one size for every use of a storage key", wanted.key};
+            const std::size_t i = written[k];
             std::string record = "data/";
-            record += wanted.key;
+            record += parts.storage(i).key;
             scratch.clear();
             scratch.reserve(static_cast<std::size_t>(wanted.byte_size()));
             vector_sink sink(scratch);
-            BRINE_TRY(parts.copy_storage(it->second, record, sink));
+            BRINE_TRY(parts.copy_storage(i, record, sink));
             if (scratch.size() != wanted.byte_size())
                 return error{errc::torch_record_size, 0, "a storage of numel x item size bytes", wanted.key};
             return byte_view(scratch.data(), scratch.size());
         };
-        auto written = write_safetensors(checkpoint, fetch, out, options);
-        BRINE_TRY(written);
-        if (summary) *summary = std::move(*written);
+        auto written_file = write_safetensors(checkpoint, fetch, out, options);
+        BRINE_TRY(written_file);
+        if (summary) *summary = std::move(*written_file);
         return {};
     }
 };
 
-using safetensors = basic_safetensors<>;
 
 }  // namespace writer
 BRINE_NAMESPACE_END

@@ -5,21 +5,16 @@
 // <prefix>/data/<key> record per storage the pickle references, in order of first reference, each
 // exactly numel x item size bytes and 64-byte aligned (zip::writer pads), then <prefix>/version.
 // torch.load of every version since 1.6 reads this layout; records it does not know are ignored.
+// A bare pickle (no archive in the input) is written as the rebuilt pickle alone.
 //
-// A Writer policy has
-//     template <class Parts, class SeekableSink> status write(const Parts&, SeekableSink&) const;
-// where Parts gives pickle() (the reconstructed pickle bytes), storage_count(), storage(i) (a
-// torch::storage_ref with the output key), copy_storage(i, record_name, sink) (streams exactly
-// storage(i).byte_size() bytes), known_crc(i, crc) (true when the bytes are a whole input record
-// whose CRC-32 the copy verifies: the output's CRC is then that one, and the data is not hashed
-// twice), add_record(archive, name, bytes) for every small record, and finish_records(archive)
-// after the last one (the Mtd policy's hooks: a seal hashes every record and adds its manifest).
+// The parts it is given, and what a Writer must have, are in writer/concept.hpp.
 #pragma once
 
 #include <brine/config.hpp>
 #include <brine/core/allocator.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/result.hpp>
+#include <brine/torch/reconstruction.hpp>
 #include <brine/zip/writer.hpp>
 
 #include <string>
@@ -37,6 +32,7 @@ struct torch_zip {
 
     template <class Parts, class SeekableSink>
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
+        if (parts.from() == torch::container::pickle) return parts.write_bare_pickle(out);
         zip::writer<SeekableSink> archive(out);
         BRINE_TRY(parts.add_record(archive, record("data.pkl"), parts.pickle()));
         BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
