@@ -48,6 +48,7 @@
 #include <brine/pickle/allowlist_concept.hpp>
 #include <brine/pickle/amplification.hpp>
 #include <brine/pickle/graph_queries.hpp>
+#include <brine/pickle/judge_reachable.hpp>
 #include <brine/pickle/name_table.hpp>
 #include <brine/pickle/verdict.hpp>
 
@@ -78,7 +79,10 @@
 #include <brine/torch/legacy.hpp>
 #include <brine/torch/load_rules.hpp>
 #include <brine/torch/mtd_hooks.hpp>
+#include <brine/torch/read_checkpoint.hpp>
+#include <brine/torch/reconstruction.hpp>
 #include <brine/torch/report.hpp>
+#include <brine/torch/storage_keys.hpp>
 #include <brine/torch/view.hpp>
 #include <brine/writer/torch_zip.hpp>
 
@@ -93,6 +97,11 @@
 #include <brine/mtd/describe.hpp>
 #include <brine/mtd/digest.hpp>
 #include <brine/mtd/files.hpp>
+#include <brine/mtd/hash.hpp>
+#include <brine/mtd/hashes/bundled.hpp>
+#include <brine/mtd/hashes/hmac_sha256.hpp>
+#include <brine/mtd/hashes/one_of.hpp>
+#include <brine/mtd/hashes/sha256.hpp>
 #include <brine/mtd/key.hpp>
 #include <brine/mtd/keyed_stream.hpp>
 #include <brine/mtd/layout.hpp>
@@ -101,7 +110,6 @@
 #include <brine/mtd/restore.hpp>
 #include <brine/mtd/scrub.hpp>
 #include <brine/mtd/seal.hpp>
-#include <brine/mtd/storage_keys.hpp>
 #include <brine/mtd/strategies/blocks.hpp>
 #include <brine/mtd/strategies/bundled.hpp>
 #include <brine/mtd/strategies/chacha20.hpp>

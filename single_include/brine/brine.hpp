@@ -10549,6 +10549,81 @@ BRINE_NAMESPACE_END
 
 // what the engine asks an allowlist, and what it counts for it
 
+// ---- begin brine/pickle/judge_reachable.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Judging a value graph again under a narrower allowlist, without reading any pickle again: every
+// node reachable from the root (what a writer would write) is put to the policy as the machine
+// put it when the node was made: globals to allow_global, calls to allow_call, BUILD states to
+// allow_build, SETITEM entries of calls to allow_setitem, persistent ids to allow_persistent_id.
+//
+// Why: weights extracted from a pickled module (torch/extract.hpp) were evaluated under
+// policy::module_structure, which lets module classes be named, NEWOBJ'd and BUILT. The state
+// dict built from them must hold nothing but what the disarmer's own allowlist allows; this check
+// says so from the graph itself, in one pass, instead of writing the pickle and evaluating brine's
+// own output a second time. The members module_structure widens are exactly those asked here.
+
+
+#include <cstdint>
+
+BRINE_NAMESPACE_BEGIN
+namespace pickle {
+
+// The first node reachable from the root that `rules` refuses: errc::torch_not_clean at the
+// offset of the opcode that made it, with `expected` as the error's detail.
+template <class Policy>
+[[nodiscard]] status judge_reachable(const graph& g, const Policy& rules, const char* expected) {
+    if (g.root() == no_node) return {};
+    alloc::vector<std::uint8_t> seen(g.size(), 0);
+    alloc::vector<node_id> pending;
+    pending.push_back(g.root());
+    seen[g.root()] = 1;
+    const auto visit = [&](node_ids ids) {
+        for (const node_id id : ids)
+            if (id < seen.size() && !seen[id]) {
+                seen[id] = 1;
+                pending.push_back(id);
+            }
+    };
+    while (!pending.empty()) {
+        const node_id id = pending.back();
+        pending.pop_back();
+        const node& n = g[id];
+        if (left_out(g, id)) continue;  // written as None, never loaded
+        policy::verdict verdict = policy::allowed;
+        switch (n.kind) {
+            case node_kind::global: {
+                const global_name name = g.global(id);
+                verdict = rules.allow_global(policy::qualified_name{name.module, name.name});
+                break;
+            }
+            case node_kind::call: {
+                const node_ids parts = g.children(id);
+                if (!parts.empty()) verdict = rules.allow_call(g, parts[0], n.form);
+                if (verdict.allowed() && !g.states(id).empty()) verdict = rules.allow_build(g, id);
+                if (verdict.allowed() && !g.items(id).empty()) verdict = rules.allow_setitem(g, id);
+                break;
+            }
+            case node_kind::persistent_id: {
+                const node_ids parts = g.children(id);
+                if (!parts.empty()) verdict = rules.allow_persistent_id(g, parts[0], n.origin);
+                break;
+            }
+            default: break;
+        }
+        if (!verdict.allowed()) return error{errc::torch_not_clean, n.offset, expected};
+        visit(g.children(id));
+        visit(g.items(id));
+        visit(g.states(id));
+    }
+    return {};
+}
+
+}  // namespace pickle
+BRINE_NAMESPACE_END
+
+// ---- end brine/pickle/judge_reachable.hpp ----
+
 // allowlist policies
 
 // ---- begin brine/policy/extend.hpp ----
@@ -13192,9 +13267,10 @@ BRINE_NAMESPACE_END
 //                                             npz) must be refused
 //   bool changes_bytes()                      whether output bytes differ from input bytes (then
 //                                             no input CRC-32 can be reused)
-//   status prepare(pickle::graph&, const torch::checkpoint&)
-//                                             before anything is written: may rename storage
-//                                             keys in the graph and choose the order
+//   status prepare(const pickle::graph&, const torch::checkpoint&, torch::storage_keys&)
+//                                             before anything is written: sees the judged value,
+//                                             may name each storage's key in the output pickle
+//                                             (torch/storage_keys.hpp; the disarmer applies it)
 //   std::size_t order(i)                      the storage written i-th
 //   std::string_view record_key(found, j)     the record key of storage j in the output
 //   status add_record(archive, name, bytes)   writes a whole small record (data.pkl, version...)
@@ -13226,8 +13302,8 @@ struct none {
     static constexpr bool seals = false;
 
     [[nodiscard]] bool changes_bytes() const noexcept { return false; }
-    template <class Graph, class Checkpoint>
-    [[nodiscard]] status prepare(Graph&, const Checkpoint&) noexcept {
+    template <class Graph, class Checkpoint, class Keys>
+    [[nodiscard]] status prepare(const Graph&, const Checkpoint&, Keys&) noexcept {
         return {};
     }
     [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }
@@ -13271,81 +13347,6 @@ BRINE_NAMESPACE_END
 // Storage bytes are not read here (but for sparse indices): the reconstruction streams them when
 // they are written.
 
-
-// ---- begin brine/pickle/judge_reachable.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// Judging a value graph again under a narrower allowlist, without reading any pickle again: every
-// node reachable from the root (what a writer would write) is put to the policy as the machine
-// put it when the node was made: globals to allow_global, calls to allow_call, BUILD states to
-// allow_build, SETITEM entries of calls to allow_setitem, persistent ids to allow_persistent_id.
-//
-// Why: weights extracted from a pickled module (torch/extract.hpp) were evaluated under
-// policy::module_structure, which lets module classes be named, NEWOBJ'd and BUILT. The state
-// dict built from them must hold nothing but what the disarmer's own allowlist allows; this check
-// says so from the graph itself, in one pass, instead of writing the pickle and evaluating brine's
-// own output a second time. The members module_structure widens are exactly those asked here.
-
-
-#include <cstdint>
-
-BRINE_NAMESPACE_BEGIN
-namespace pickle {
-
-// The first node reachable from the root that `rules` refuses: errc::torch_not_clean at the
-// offset of the opcode that made it, with `expected` as the error's detail.
-template <class Policy>
-[[nodiscard]] status judge_reachable(const graph& g, const Policy& rules, const char* expected) {
-    if (g.root() == no_node) return {};
-    alloc::vector<std::uint8_t> seen(g.size(), 0);
-    alloc::vector<node_id> pending;
-    pending.push_back(g.root());
-    seen[g.root()] = 1;
-    const auto visit = [&](node_ids ids) {
-        for (const node_id id : ids)
-            if (id < seen.size() && !seen[id]) {
-                seen[id] = 1;
-                pending.push_back(id);
-            }
-    };
-    while (!pending.empty()) {
-        const node_id id = pending.back();
-        pending.pop_back();
-        const node& n = g[id];
-        if (left_out(g, id)) continue;  // written as None, never loaded
-        policy::verdict verdict = policy::allowed;
-        switch (n.kind) {
-            case node_kind::global: {
-                const global_name name = g.global(id);
-                verdict = rules.allow_global(policy::qualified_name{name.module, name.name});
-                break;
-            }
-            case node_kind::call: {
-                const node_ids parts = g.children(id);
-                if (!parts.empty()) verdict = rules.allow_call(g, parts[0], n.form);
-                if (verdict.allowed() && !g.states(id).empty()) verdict = rules.allow_build(g, id);
-                if (verdict.allowed() && !g.items(id).empty()) verdict = rules.allow_setitem(g, id);
-                break;
-            }
-            case node_kind::persistent_id: {
-                const node_ids parts = g.children(id);
-                if (!parts.empty()) verdict = rules.allow_persistent_id(g, parts[0], n.origin);
-                break;
-            }
-            default: break;
-        }
-        if (!verdict.allowed()) return error{errc::torch_not_clean, n.offset, expected};
-        visit(g.children(id));
-        visit(g.items(id));
-        visit(g.states(id));
-    }
-    return {};
-}
-
-}  // namespace pickle
-BRINE_NAMESPACE_END
-
-// ---- end brine/pickle/judge_reachable.hpp ----
 
 // ---- begin brine/policy/module_structure.hpp ----
 // SPDX-License-Identifier: MIT
@@ -14954,6 +14955,114 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/torch/read_checkpoint.hpp ----
 
+// ---- begin brine/torch/storage_keys.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The storage keys of a reconstruction's output: the one thing an Mtd policy may change in the
+// judged value. A policy names the key each storage's persistent ids give in the output pickle
+// (rename); the disarmer applies those names when it rebuilds the pickle (apply_storage_keys), in
+// one place, so no policy ever edits the value graph itself. references() tells a policy how many
+// distinct persistent ids name each storage (blocks of a model move only when each tensor is alone
+// on its storage).
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+namespace detail {
+
+// Calls f(tuple, key_slot, j) once per distinct persistent id tuple that names storage j of `found`.
+template <class F>
+void for_each_storage_reference(const pickle::graph& g, const checkpoint& found, F&& f) {
+    alloc::vector<std::uint8_t> seen(g.size(), 0);
+    const std::size_t before = g.size();
+    for (pickle::node_id id = pickle::graph::shared_constants; id < before; ++id) {
+        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
+        const pickle::node_ids pid = g.children(id);
+        if (pid.size() != 1 || seen[pid[0]]) continue;
+        seen[pid[0]] = 1;
+        const pickle::node_ids parts = g.children(pid[0]);
+        std::string_view key;
+        if (parts.size() != 5 || !policy::ascii_text(g, parts[2], key)) continue;
+        const std::size_t j = found.find_storage(key);
+        if (j < found.storages.size()) f(pid[0], parts, j);
+    }
+}
+
+}  // namespace detail
+
+class storage_keys {
+public:
+    storage_keys(const pickle::graph& values, const checkpoint& found) : values_(&values), found_(&found) {}
+
+    [[nodiscard]] std::size_t size() const noexcept { return found_->storages.size(); }
+
+    // How many distinct persistent ids name storage j (a memoized id counts once).
+    [[nodiscard]] std::uint32_t references(std::size_t j) const {
+        if (references_.empty()) {
+            references_.assign(size(), 0);
+            detail::for_each_storage_reference(*values_, *found_, [&](pickle::node_id, pickle::node_ids, std::size_t k) {
+                if (references_[k] < UINT32_MAX) ++references_[k];
+            });
+        }
+        return references_[j];
+    }
+
+    // The output's persistent ids of storage j name `key` (its record is the policy's to name).
+    void rename(std::size_t j, std::string_view key) {
+        if (keys_.empty()) keys_.resize(size());
+        keys_[j] = alloc::string(key);
+        renamed_ = true;
+    }
+    [[nodiscard]] bool renamed() const noexcept { return renamed_; }
+    // The key storage j's persistent ids give in the output.
+    [[nodiscard]] std::string_view key(std::size_t j) const noexcept {
+        return renamed_ ? std::string_view(keys_[j]) : found_->storages[j].key;
+    }
+
+private:
+    const pickle::graph* values_;
+    const checkpoint* found_;
+    mutable alloc::vector<std::uint32_t> references_;
+    alloc::vector<alloc::string> keys_;
+    bool renamed_ = false;
+};
+
+// Points every persistent id of each storage at the key `keys` gives it: one new string node per
+// storage, put in the id tuple's key slot (a string the input shared with other values is left
+// alone, and a key named by several persistent ids is still written once and memoized, as
+// torch.save writes it). The one edit of a judged graph after reading: the disarmer's, just before
+// it rebuilds the pickle.
+inline status apply_storage_keys(pickle::graph& g, const checkpoint& found, const storage_keys& keys) {
+    if (!keys.renamed()) return {};
+    alloc::vector<pickle::node_id> renamed(found.storages.size(), pickle::no_node);
+    alloc::vector<std::pair<pickle::node_id, std::size_t>> targets;
+    detail::for_each_storage_reference(g, found, [&](pickle::node_id tuple, pickle::node_ids, std::size_t j) {
+        targets.emplace_back(tuple, j);
+    });
+    for (const auto& [tuple, j] : targets) {
+        const pickle::node_ids parts = g.children(tuple);
+        const std::uint64_t offset = g[parts[2]].offset;
+        if (renamed[j] == pickle::no_node)
+            renamed[j] = g.add_text(pickle::node_kind::string, pickle::opcode::BINUNICODE, offset, g.keep(as_bytes(keys.key(j))));
+        const pickle::node_id tail[3] = {renamed[j], parts[3], parts[4]};
+        g.truncate_children(tuple, 2);
+        if (!g.append_children(tuple, tail, 3))
+            return error{errc::limit_exceeded, offset, "room in the value graph to rename storages"};
+    }
+    return {};
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/storage_keys.hpp ----
+
 // ---- begin brine/writer/concept.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -15384,7 +15493,9 @@ private:
     result<report> reconstruct(reconstruction<RandomAccessSource>& value, SeekableSink& out, bool write) {
         if (!write) return std::move(value.described);
         report& described = value.described;
-        BRINE_TRY(mtd_.prepare(value.values(), value.found));
+        storage_keys keys(value.values(), value.found);
+        BRINE_TRY(mtd_.prepare(value.values(), value.found, keys));
+        BRINE_TRY(apply_storage_keys(value.values(), value.found, keys));
         alloc::vector<std::uint8_t> rebuilt;
         auto stats = pickle::writer(value.values(), pickle::writer_limits::of<limits_type>()).write(rebuilt);
         BRINE_TRY(stats);
@@ -18885,76 +18996,6 @@ BRINE_NAMESPACE_END
 // Refused (errc::mtd_unsupported) when the checkpoint has no two identical blocks.
 
 
-// ---- begin brine/mtd/storage_keys.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// Renaming the storage keys a pickle's persistent ids name. Strategies that hide where a
-// storage's bytes live (records, blocks) give every persistent id a new key and write the
-// storage records under keys of their choosing.
-
-
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-BRINE_NAMESPACE_BEGIN
-namespace mtd {
-namespace detail {
-
-// Points every persistent id of storage j at the key keys[j]: one new string node per storage,
-// put in the tuple's key slot (a string the input shared with other values is left alone, and a
-// key used by several persistent ids is still written once and memoized, as torch.save writes it).
-inline status rename_storages(pickle::graph& g, const torch::checkpoint& found, const std::vector<std::string>& keys) {
-    std::vector<bool> done(g.size(), false);
-    std::vector<pickle::node_id> renamed(found.storages.size(), pickle::no_node);
-    const std::size_t before = g.size();
-    for (pickle::node_id id = pickle::graph::shared_constants; id < before; ++id) {
-        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
-        const pickle::node_ids pid = g.children(id);
-        if (pid.size() != 1 || done[pid[0]]) continue;
-        const pickle::node_id tuple = pid[0];
-        done[tuple] = true;
-        const pickle::node_ids parts = g.children(tuple);
-        std::string_view key;
-        if (parts.size() != 5 || !policy::ascii_text(g, parts[2], key)) continue;
-        const std::size_t j = found.find_storage(key);
-        if (j == found.storages.size()) continue;
-        const std::uint64_t offset = g[parts[2]].offset;
-        if (renamed[j] == pickle::no_node)
-            renamed[j] = g.add_text(pickle::node_kind::string, pickle::opcode::BINUNICODE, offset, g.keep(as_bytes(keys[j])));
-        const pickle::node_id tail[3] = {renamed[j], parts[3], parts[4]};
-        g.truncate_children(tuple, 2);
-        if (!g.append_children(tuple, tail, 3))
-            return error{errc::limit_exceeded, offset, "room in the value graph to rename storages"};
-    }
-    return {};
-}
-
-// How many distinct persistent ids name each storage (a memoized id counts once).
-[[nodiscard]] inline std::vector<std::uint32_t> storage_references(const pickle::graph& g, const torch::checkpoint& found) {
-    std::vector<std::uint32_t> out(found.storages.size(), 0);
-    std::vector<bool> seen(g.size(), false);
-    for (pickle::node_id id = pickle::graph::shared_constants; id < g.size(); ++id) {
-        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
-        const pickle::node_ids pid = g.children(id);
-        if (pid.size() != 1 || seen[pid[0]]) continue;
-        seen[pid[0]] = true;
-        const pickle::node_ids parts = g.children(pid[0]);
-        std::string_view key;
-        if (parts.size() != 5 || !policy::ascii_text(g, parts[2], key)) continue;
-        const std::size_t j = found.find_storage(key);
-        if (j < out.size() && out[j] < UINT32_MAX) ++out[j];
-    }
-    return out;
-}
-
-}  // namespace detail
-}  // namespace mtd
-BRINE_NAMESPACE_END
-
-// ---- end brine/mtd/storage_keys.hpp ----
-
 // ---- begin brine/mtd/strategy.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -18972,10 +19013,12 @@ BRINE_NAMESPACE_END
 //   std::string_view name() const       the name of the strategy that applies, written in the
 //                                       manifest: 1 to 32 bytes of a-z, 0-9, '_' (the bundled
 //                                       strategies' names are to_string(permutation))
-//   status prepare(const strategy_context&, pickle::graph& values)
-//                                       before anything is written, once per file: may rename
-//                                       storage keys in the graph (never anything else), may read
-//                                       (restore) or write (seal) the plan lines of the manifest
+//   status prepare(const strategy_context&, torch::storage_keys& keys)
+//                                       before anything is written, once per file: may name the
+//                                       key each storage's persistent ids give in the output
+//                                       (keys.rename; the disarmer applies it, the judged value
+//                                       is never the strategy's to edit), may read (restore) or
+//                                       write (seal) the plan lines of the manifest
 //   std::size_t order(std::size_t i) const
 //                                       the storage written i-th
 //   std::string_view record_key(const torch::checkpoint&, std::size_t j) const
@@ -19056,7 +19099,7 @@ using select_op = decltype(std::declval<S&>().select(std::string_view()));
 template <class S>
 using name_op = decltype(std::declval<const S&>().name());
 template <class S>
-using prepare_op = decltype(std::declval<S&>().prepare(std::declval<const strategy_context&>(), std::declval<pickle::graph&>()));
+using prepare_op = decltype(std::declval<S&>().prepare(std::declval<const strategy_context&>(), std::declval<torch::storage_keys&>()));
 template <class S>
 using order_op = decltype(std::declval<const S&>().order(std::size_t{}));
 template <class S>
@@ -19111,7 +19154,7 @@ constexpr bool check_strategy() {
     static_assert(detail::has_select<S>, "brine Strategy: needs bool select(std::string_view name)");
     static_assert(detail::has_name<S>, "brine Strategy: needs std::string_view name() const");
     static_assert(detail::has_prepare<S>,
-                  "brine Strategy: needs status prepare(const mtd::strategy_context&, pickle::graph&)");
+                  "brine Strategy: needs status prepare(const mtd::strategy_context&, torch::storage_keys&)");
     static_assert(detail::has_order<S>, "brine Strategy: needs std::size_t order(std::size_t) const");
     static_assert(detail::has_record_key<S>,
                   "brine Strategy: needs std::string_view record_key(const torch::checkpoint&, std::size_t) const");
@@ -19181,7 +19224,7 @@ struct block_map {
     std::map<std::string, std::map<std::uint64_t, block>, std::less<>> containers;
 };
 
-[[nodiscard]] inline block_map map_blocks(const torch::checkpoint& found, const std::vector<std::uint32_t>& references) {
+[[nodiscard]] inline block_map map_blocks(const torch::checkpoint& found, const torch::storage_keys& references) {
     std::vector<std::uint32_t> users(found.storages.size(), 0);
     for (const torch::tensor_ref& t : found.tensors)
         if (has_storage(t) && t.storage < users.size()) ++users[t.storage];
@@ -19194,7 +19237,7 @@ struct block_map {
         b.tensors.push_back(i);
         b.suffixes.push_back(name.suffix);
         if (t.kind != torch::layout::strided || t.storage >= users.size() || users[t.storage] != 1 ||
-            references[t.storage] != 1 || name.suffix.find('\n') != std::string_view::npos)
+            references.references(t.storage) != 1 || name.suffix.find('\n') != std::string_view::npos)
             b.movable = false;
     }
     for (auto& container : out.containers)
@@ -19293,10 +19336,10 @@ namespace strategies {
 
 class blocks : public fixed_strategy<permutation::blocks> {
 public:
-    status prepare(const strategy_context& context, pickle::graph& values) {
+    status prepare(const strategy_context& context, torch::storage_keys& keys) {
         const torch::checkpoint& found = context.found;
         const std::size_t n = found.storages.size();
-        const detail::block_map map = detail::map_blocks(found, detail::storage_references(values, found));
+        const detail::block_map map = detail::map_blocks(found, keys);
         std::vector<detail::block_class> classes;
         if (context.way == direction::seal) {
             classes = detail::identical_classes(map);
@@ -19354,7 +19397,8 @@ public:
             keys_.push_back(std::to_string(i));
             name_of_[reads_[i]] = i;
         }
-        return detail::rename_storages(values, found, keys_);
+        for (std::size_t j = 0; j < n; ++j) keys.rename(j, keys_[j]);
+        return {};
     }
 
     [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return reads_[i]; }
@@ -19406,7 +19450,7 @@ class chacha20 : public fixed_strategy<permutation::chacha20> {
 public:
     static constexpr std::uint64_t max_storage_bytes = (std::uint64_t{1} << 32) * crypto::chacha20::block_size;
 
-    status prepare(const strategy_context& context, pickle::graph&) {
+    status prepare(const strategy_context& context, torch::storage_keys&) {
         key_ = &context.key;
         salt_ = context.salt;
         kept_ = detail::index_storages(context.found);
@@ -19479,7 +19523,7 @@ namespace strategies {
 
 class elements : public fixed_strategy<permutation::elements> {
 public:
-    status prepare(const strategy_context& context, pickle::graph&) {
+    status prepare(const strategy_context& context, torch::storage_keys&) {
         key_ = &context.key;
         salt_ = context.salt;
         found_ = &context.found;
@@ -20322,7 +20366,7 @@ namespace strategies {
 
 class neurons : public fixed_strategy<permutation::neurons> {
 public:
-    status prepare(const strategy_context& context, pickle::graph&) {
+    status prepare(const strategy_context& context, torch::storage_keys&) {
         found_ = &context.found;
         inverse_ = context.way == direction::restore;
         auto plan = inverse_ ? parse_plan(detail::plan_text_of(context.plan_lines))
@@ -20374,7 +20418,7 @@ namespace mtd {
 namespace strategies {
 
 struct none : fixed_strategy<permutation::none> {
-    status prepare(const strategy_context&, pickle::graph&) noexcept { return {}; }
+    status prepare(const strategy_context&, torch::storage_keys&) noexcept { return {}; }
 };
 
 }  // namespace strategies
@@ -20411,8 +20455,8 @@ public:
     [[nodiscard]] std::string_view name() const {
         return members_.call([](const auto& s) { return s.name(); });
     }
-    status prepare(const strategy_context& context, pickle::graph& values) {
-        return members_.call([&](auto& s) { return s.prepare(context, values); });
+    status prepare(const strategy_context& context, torch::storage_keys& keys) {
+        return members_.call([&](auto& s) { return s.prepare(context, keys); });
     }
     [[nodiscard]] std::size_t order(std::size_t i) const {
         return members_.call([&](const auto& s) { return s.order(i); });
@@ -20470,14 +20514,14 @@ namespace strategies {
 
 class records : public fixed_strategy<permutation::records> {
 public:
-    status prepare(const strategy_context& context, pickle::graph& values) {
+    status prepare(const strategy_context& context, torch::storage_keys& keys) {
         const torch::checkpoint& found = context.found;
         if (found.storages.size() > UINT32_MAX) return error{errc::mtd_unsupported, 0, "fewer storages"};
         keys_.clear();
         order_.clear();
         if (context.way == direction::restore) {
             for (std::size_t j = 0; j < found.storages.size(); ++j) keys_.push_back(std::to_string(j));
-            return detail::rename_storages(values, found, keys_);
+            return name_records(keys);
         }
         const digest names_key = detail::derive(context.key, context.salt, "record-names");
         for (std::size_t j = 0; j < found.storages.size(); ++j) {
@@ -20491,13 +20535,18 @@ public:
             return error{errc::mtd_unsupported, 0, "distinct record names (a 64-bit collision: seal again)"};
         keyed_stream order_stream = detail::stream_for(context.key, context.salt, "record-order");
         order_ = keyed_permutation(static_cast<std::uint32_t>(found.storages.size()), order_stream);
-        return detail::rename_storages(values, found, keys_);
+        return name_records(keys);
     }
 
     [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return order_.empty() ? i : order_[i]; }
     [[nodiscard]] std::string_view record_key(const torch::checkpoint&, std::size_t j) const noexcept { return keys_[j]; }
 
 private:
+    status name_records(torch::storage_keys& keys) const {
+        for (std::size_t j = 0; j < keys_.size(); ++j) keys.rename(j, keys_[j]);
+        return {};
+    }
+
     std::vector<std::string> keys_;
     std::vector<std::uint32_t> order_;  // seal only: restore writes in order of first reference
 };
@@ -20608,7 +20657,7 @@ public:
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes(); }
 
-    status prepare(pickle::graph& values, const torch::checkpoint& found) {
+    status prepare(const pickle::graph& values, const torch::checkpoint& found, torch::storage_keys& keys) {
         if (!strategy_.select(manifest_.permute))
             return error{errc::mtd_unsupported, 0, "a file sealed with a strategy this restorer was built with",
                          manifest_.permute};
@@ -20627,7 +20676,8 @@ public:
             position_[j] = it->second;
         }
         const strategy_context context{key_, manifest_.salt, found, direction::restore, std::string_view(), manifest_.plan};
-        return strategy_.prepare(context, values);
+        (void)values;
+        return strategy_.prepare(context, keys);
     }
 
     [[nodiscard]] std::size_t order(std::size_t i) const { return strategy_.order(i); }
@@ -21014,7 +21064,7 @@ public:
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes() || options_.scrub_lsb != 0; }
 
-    status prepare(pickle::graph& values, const torch::checkpoint& found) {
+    status prepare(const pickle::graph& values, const torch::checkpoint& found, torch::storage_keys& keys) {
         if (!options_.permute.empty() && !strategy_.select(options_.permute))
             return error{errc::mtd_unsupported, 0, "a strategy this sealer was built with", options_.permute};
         if (!strategy_name_ok(strategy_.name()))
@@ -21038,7 +21088,7 @@ public:
         hasher_.reset(new chunk_hasher<hash_type>(hash_, digest_key_, options_.chunk_size, options_.jobs));
         if (options_.scrub_lsb != 0) BRINE_TRY(check_scrub(found));
         const strategy_context context{key_, salt_, found, direction::seal, options_.plan, manifest_.plan};
-        BRINE_TRY(strategy_.prepare(context, values));
+        BRINE_TRY(strategy_.prepare(context, keys));
         summary_.plan = detail::plan_text_of(manifest_.plan);
         manifest_.globals = detail::globals_of(values);
         return {};

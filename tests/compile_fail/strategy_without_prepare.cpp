@@ -1,5 +1,5 @@
 // A seal strategy without prepare(): one error, naming it, from seal_file down.
-// expect: brine Strategy: needs status prepare\(const mtd::strategy_context&, pickle::graph&\)
+// expect: brine Strategy: needs status prepare\(const mtd::strategy_context&, torch::storage_keys&\)
 // every: brine Strategy: needs
 #include <brine/brine.hpp>
 

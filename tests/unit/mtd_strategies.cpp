@@ -25,7 +25,7 @@ using brine_test::test_key;
 struct no_transform_piece : mtd::strategy_base {
     [[nodiscard]] bool select(std::string_view) const noexcept { return true; }
     [[nodiscard]] std::string_view name() const noexcept { return "none"; }
-    status prepare(const mtd::strategy_context&, pickle::graph&) { return {}; }
+    status prepare(const mtd::strategy_context&, torch::storage_keys&) { return {}; }
     void transform_piece(std::size_t, std::uint64_t, int) {}  // the wrong signature hides the base's
 };
 
@@ -49,7 +49,7 @@ public:
 
     [[nodiscard]] bool select(std::string_view name) const noexcept { return name == "xor_mask"; }
     [[nodiscard]] std::string_view name() const noexcept { return "xor_mask"; }
-    status prepare(const mtd::strategy_context& context, pickle::graph&) {
+    status prepare(const mtd::strategy_context& context, torch::storage_keys&) {
         ++prepared;
         mask_ = mtd::derive_key(context, "xor_mask");
         return {};
@@ -135,7 +135,8 @@ TEST_CASE("chacha20: the same bytes however the stream is cut, its own stream pe
     const mtd::secret_key key = test_key(7);
     const mtd::digest salt{};
     std::vector<std::string> lines;
-    pickle::graph unused;
+    pickle::graph values;
+    torch::storage_keys unused(values, found);
     const mtd::strategy_context context{key, salt, found, mtd::direction::seal, {}, lines};
 
     bytes plain(1000);

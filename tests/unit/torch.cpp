@@ -412,6 +412,39 @@ TEST_CASE("pickled modules and TorchScript: refused by default, their state dict
     }
 }
 
+TEST_CASE("extracted weights hold only what the allowlist allows: judged from the graph, not by reading the output") {
+    // A pickled module (NEWOBJ __main__.Net, BUILD with its __dict__) whose one parameter carries
+    // backward hooks; module_structure reads the structure, the state dict keeps the parameter.
+    const auto module_with_hooks = [](const std::string& hooks) {
+        const std::string parameter = "ctorch._utils\n_rebuild_parameter\n(" + tensor_op("FloatStorage", "0", 4, 0, {4}, {1}) +
+                                      P("\x88") + hooks + "tR";
+        const std::string parameters = "ccollections\nOrderedDict\n)R(" + str_op("w") + parameter + "u";
+        const std::string state = "}(" + str_op("_parameters") + parameters + str_op("_buffers") + "}" +
+                                  str_op("_modules") + "}u";
+        return make_archive(P("\x80\x02") + "c__main__\nNet\n)" + P("\x81") + state + "b.", {{"data/0", bytes(16, 0)}});
+    };
+    const auto extract = [](const bytes& data) {
+        torch::disarmer d;
+        d.extract_weights(true);
+        bytes out;
+        vector_sink sink(out);
+        const byte_view view(data.data(), data.size());
+        return d.disarm(view, memory_source(view), sink);
+    };
+    // No hooks: the state dict {w} is written.
+    const auto plain = extract(module_with_hooks("ccollections\nOrderedDict\n)R"));
+    REQUIRE_MESSAGE(plain, to_string(plain.err().code), " ", plain.err().detail);
+    REQUIRE(plain->tensors.size() == 1);
+    CHECK(plain->tensors[0].name == "w");
+    // A hook object (a class only module_structure lets be named and made) reachable from the
+    // parameter: the allowlist refuses it, so nothing is written.
+    const auto hooked =
+        extract(module_with_hooks("ccollections\nOrderedDict\n)R(" + int_op(0) + "c__main__\nHook\n)" + P("\x81") + "u"));
+    REQUIRE_FALSE(hooked);
+    CHECK(hooked.err().code == errc::torch_not_clean);
+    CHECK(std::string(hooked.err().detail).find("extracted weights") != std::string::npos);
+}
+
 TEST_CASE("a disarmer whose Formats policy leaves NumPy and extraction out refuses them, and reads the rest alike") {
     using checkpoints_only = torch::basic_disarmer<pickle::reader<>, policy::torch_weights_only, writer::torch_zip,
                                                    mtd::none, torch::formats::checkpoints_only>;

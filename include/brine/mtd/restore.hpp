@@ -109,7 +109,7 @@ public:
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes(); }
 
-    status prepare(pickle::graph& values, const torch::checkpoint& found) {
+    status prepare(const pickle::graph& values, const torch::checkpoint& found, torch::storage_keys& keys) {
         if (!strategy_.select(manifest_.permute))
             return error{errc::mtd_unsupported, 0, "a file sealed with a strategy this restorer was built with",
                          manifest_.permute};
@@ -128,7 +128,8 @@ public:
             position_[j] = it->second;
         }
         const strategy_context context{key_, manifest_.salt, found, direction::restore, std::string_view(), manifest_.plan};
-        return strategy_.prepare(context, values);
+        (void)values;
+        return strategy_.prepare(context, keys);
     }
 
     [[nodiscard]] std::size_t order(std::size_t i) const { return strategy_.order(i); }

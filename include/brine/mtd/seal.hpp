@@ -93,7 +93,7 @@ public:
 
     [[nodiscard]] bool changes_bytes() const { return strategy_.changes_bytes() || options_.scrub_lsb != 0; }
 
-    status prepare(pickle::graph& values, const torch::checkpoint& found) {
+    status prepare(const pickle::graph& values, const torch::checkpoint& found, torch::storage_keys& keys) {
         if (!options_.permute.empty() && !strategy_.select(options_.permute))
             return error{errc::mtd_unsupported, 0, "a strategy this sealer was built with", options_.permute};
         if (!strategy_name_ok(strategy_.name()))
@@ -117,7 +117,7 @@ public:
         hasher_.reset(new chunk_hasher<hash_type>(hash_, digest_key_, options_.chunk_size, options_.jobs));
         if (options_.scrub_lsb != 0) BRINE_TRY(check_scrub(found));
         const strategy_context context{key_, salt_, found, direction::seal, options_.plan, manifest_.plan};
-        BRINE_TRY(strategy_.prepare(context, values));
+        BRINE_TRY(strategy_.prepare(context, keys));
         summary_.plan = detail::plan_text_of(manifest_.plan);
         manifest_.globals = detail::globals_of(values);
         return {};

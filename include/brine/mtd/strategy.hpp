@@ -14,10 +14,12 @@
 //   std::string_view name() const       the name of the strategy that applies, written in the
 //                                       manifest: 1 to 32 bytes of a-z, 0-9, '_' (the bundled
 //                                       strategies' names are to_string(permutation))
-//   status prepare(const strategy_context&, pickle::graph& values)
-//                                       before anything is written, once per file: may rename
-//                                       storage keys in the graph (never anything else), may read
-//                                       (restore) or write (seal) the plan lines of the manifest
+//   status prepare(const strategy_context&, torch::storage_keys& keys)
+//                                       before anything is written, once per file: may name the
+//                                       key each storage's persistent ids give in the output
+//                                       (keys.rename; the disarmer applies it, the judged value
+//                                       is never the strategy's to edit), may read (restore) or
+//                                       write (seal) the plan lines of the manifest
 //   std::size_t order(std::size_t i) const
 //                                       the storage written i-th
 //   std::string_view record_key(const torch::checkpoint&, std::size_t j) const
@@ -52,6 +54,7 @@
 #include <brine/mtd/manifest.hpp>
 #include <brine/pickle/value.hpp>
 #include <brine/torch/checkpoint.hpp>
+#include <brine/torch/storage_keys.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -109,7 +112,7 @@ using select_op = decltype(std::declval<S&>().select(std::string_view()));
 template <class S>
 using name_op = decltype(std::declval<const S&>().name());
 template <class S>
-using prepare_op = decltype(std::declval<S&>().prepare(std::declval<const strategy_context&>(), std::declval<pickle::graph&>()));
+using prepare_op = decltype(std::declval<S&>().prepare(std::declval<const strategy_context&>(), std::declval<torch::storage_keys&>()));
 template <class S>
 using order_op = decltype(std::declval<const S&>().order(std::size_t{}));
 template <class S>
@@ -164,7 +167,7 @@ constexpr bool check_strategy() {
     static_assert(detail::has_select<S>, "brine Strategy: needs bool select(std::string_view name)");
     static_assert(detail::has_name<S>, "brine Strategy: needs std::string_view name() const");
     static_assert(detail::has_prepare<S>,
-                  "brine Strategy: needs status prepare(const mtd::strategy_context&, pickle::graph&)");
+                  "brine Strategy: needs status prepare(const mtd::strategy_context&, torch::storage_keys&)");
     static_assert(detail::has_order<S>, "brine Strategy: needs std::size_t order(std::size_t) const");
     static_assert(detail::has_record_key<S>,
                   "brine Strategy: needs std::string_view record_key(const torch::checkpoint&, std::size_t) const");

@@ -36,6 +36,7 @@
 #include <brine/torch/read_checkpoint.hpp>
 #include <brine/torch/reconstruction.hpp>
 #include <brine/torch/report.hpp>
+#include <brine/torch/storage_keys.hpp>
 #include <brine/writer/concept.hpp>
 #include <brine/writer/torch_zip.hpp>
 #include <brine/zip/reader.hpp>
@@ -292,7 +293,9 @@ private:
     result<report> reconstruct(reconstruction<RandomAccessSource>& value, SeekableSink& out, bool write) {
         if (!write) return std::move(value.described);
         report& described = value.described;
-        BRINE_TRY(mtd_.prepare(value.values(), value.found));
+        storage_keys keys(value.values(), value.found);
+        BRINE_TRY(mtd_.prepare(value.values(), value.found, keys));
+        BRINE_TRY(apply_storage_keys(value.values(), value.found, keys));
         alloc::vector<std::uint8_t> rebuilt;
         auto stats = pickle::writer(value.values(), pickle::writer_limits::of<limits_type>()).write(rebuilt);
         BRINE_TRY(stats);

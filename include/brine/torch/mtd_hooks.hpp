@@ -12,9 +12,10 @@
 //                                             npz) must be refused
 //   bool changes_bytes()                      whether output bytes differ from input bytes (then
 //                                             no input CRC-32 can be reused)
-//   status prepare(pickle::graph&, const torch::checkpoint&)
-//                                             before anything is written: may rename storage
-//                                             keys in the graph and choose the order
+//   status prepare(const pickle::graph&, const torch::checkpoint&, torch::storage_keys&)
+//                                             before anything is written: sees the judged value,
+//                                             may name each storage's key in the output pickle
+//                                             (torch/storage_keys.hpp; the disarmer applies it)
 //   std::size_t order(i)                      the storage written i-th
 //   std::string_view record_key(found, j)     the record key of storage j in the output
 //   status add_record(archive, name, bytes)   writes a whole small record (data.pkl, version...)
@@ -50,8 +51,8 @@ struct none {
     static constexpr bool seals = false;
 
     [[nodiscard]] bool changes_bytes() const noexcept { return false; }
-    template <class Graph, class Checkpoint>
-    [[nodiscard]] status prepare(Graph&, const Checkpoint&) noexcept {
+    template <class Graph, class Checkpoint, class Keys>
+    [[nodiscard]] status prepare(const Graph&, const Checkpoint&, Keys&) noexcept {
         return {};
     }
     [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return i; }

@@ -95,7 +95,7 @@ public:
     static inline std::uint64_t bytes_masked = 0;
     bool select(std::string_view name) const noexcept { return name == "xor_mask"; }
     std::string_view name() const noexcept { return "xor_mask"; }
-    brine::status prepare(const brine::mtd::strategy_context& context, brine::pickle::graph&) {
+    brine::status prepare(const brine::mtd::strategy_context& context, brine::torch::storage_keys&) {
         mask_ = brine::mtd::derive_key(context, "xor_mask");
         return {};
     }

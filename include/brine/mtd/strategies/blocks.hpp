@@ -34,7 +34,7 @@
 #include <brine/mtd/derive.hpp>
 #include <brine/mtd/describe.hpp>
 #include <brine/mtd/keyed_stream.hpp>
-#include <brine/mtd/storage_keys.hpp>
+#include <brine/torch/storage_keys.hpp>
 #include <brine/mtd/strategy.hpp>
 
 #include <algorithm>
@@ -87,7 +87,7 @@ struct block_map {
     std::map<std::string, std::map<std::uint64_t, block>, std::less<>> containers;
 };
 
-[[nodiscard]] inline block_map map_blocks(const torch::checkpoint& found, const std::vector<std::uint32_t>& references) {
+[[nodiscard]] inline block_map map_blocks(const torch::checkpoint& found, const torch::storage_keys& references) {
     std::vector<std::uint32_t> users(found.storages.size(), 0);
     for (const torch::tensor_ref& t : found.tensors)
         if (has_storage(t) && t.storage < users.size()) ++users[t.storage];
@@ -100,7 +100,7 @@ struct block_map {
         b.tensors.push_back(i);
         b.suffixes.push_back(name.suffix);
         if (t.kind != torch::layout::strided || t.storage >= users.size() || users[t.storage] != 1 ||
-            references[t.storage] != 1 || name.suffix.find('\n') != std::string_view::npos)
+            references.references(t.storage) != 1 || name.suffix.find('\n') != std::string_view::npos)
             b.movable = false;
     }
     for (auto& container : out.containers)
@@ -199,10 +199,10 @@ namespace strategies {
 
 class blocks : public fixed_strategy<permutation::blocks> {
 public:
-    status prepare(const strategy_context& context, pickle::graph& values) {
+    status prepare(const strategy_context& context, torch::storage_keys& keys) {
         const torch::checkpoint& found = context.found;
         const std::size_t n = found.storages.size();
-        const detail::block_map map = detail::map_blocks(found, detail::storage_references(values, found));
+        const detail::block_map map = detail::map_blocks(found, keys);
         std::vector<detail::block_class> classes;
         if (context.way == direction::seal) {
             classes = detail::identical_classes(map);
@@ -260,7 +260,8 @@ public:
             keys_.push_back(std::to_string(i));
             name_of_[reads_[i]] = i;
         }
-        return detail::rename_storages(values, found, keys_);
+        for (std::size_t j = 0; j < n; ++j) keys.rename(j, keys_[j]);
+        return {};
     }
 
     [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return reads_[i]; }

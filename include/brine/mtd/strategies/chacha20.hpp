@@ -37,7 +37,7 @@ class chacha20 : public fixed_strategy<permutation::chacha20> {
 public:
     static constexpr std::uint64_t max_storage_bytes = (std::uint64_t{1} << 32) * crypto::chacha20::block_size;
 
-    status prepare(const strategy_context& context, pickle::graph&) {
+    status prepare(const strategy_context& context, torch::storage_keys&) {
         key_ = &context.key;
         salt_ = context.salt;
         kept_ = detail::index_storages(context.found);

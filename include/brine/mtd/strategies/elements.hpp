@@ -30,7 +30,7 @@ namespace strategies {
 
 class elements : public fixed_strategy<permutation::elements> {
 public:
-    status prepare(const strategy_context& context, pickle::graph&) {
+    status prepare(const strategy_context& context, torch::storage_keys&) {
         key_ = &context.key;
         salt_ = context.salt;
         found_ = &context.found;

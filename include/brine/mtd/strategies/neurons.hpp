@@ -93,7 +93,7 @@ namespace strategies {
 
 class neurons : public fixed_strategy<permutation::neurons> {
 public:
-    status prepare(const strategy_context& context, pickle::graph&) {
+    status prepare(const strategy_context& context, torch::storage_keys&) {
         found_ = &context.found;
         inverse_ = context.way == direction::restore;
         auto plan = inverse_ ? parse_plan(detail::plan_text_of(context.plan_lines))

@@ -13,7 +13,7 @@ namespace mtd {
 namespace strategies {
 
 struct none : fixed_strategy<permutation::none> {
-    status prepare(const strategy_context&, pickle::graph&) noexcept { return {}; }
+    status prepare(const strategy_context&, torch::storage_keys&) noexcept { return {}; }
 };
 
 }  // namespace strategies

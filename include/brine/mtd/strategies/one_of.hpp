@@ -30,8 +30,8 @@ public:
     [[nodiscard]] std::string_view name() const {
         return members_.call([](const auto& s) { return s.name(); });
     }
-    status prepare(const strategy_context& context, pickle::graph& values) {
-        return members_.call([&](auto& s) { return s.prepare(context, values); });
+    status prepare(const strategy_context& context, torch::storage_keys& keys) {
+        return members_.call([&](auto& s) { return s.prepare(context, keys); });
     }
     [[nodiscard]] std::size_t order(std::size_t i) const {
         return members_.call([&](const auto& s) { return s.order(i); });

@@ -15,7 +15,7 @@
 #include <brine/core/result.hpp>
 #include <brine/crypto/hmac.hpp>
 #include <brine/mtd/derive.hpp>
-#include <brine/mtd/storage_keys.hpp>
+#include <brine/torch/storage_keys.hpp>
 #include <brine/mtd/strategy.hpp>
 
 #include <cstdint>
@@ -29,14 +29,14 @@ namespace strategies {
 
 class records : public fixed_strategy<permutation::records> {
 public:
-    status prepare(const strategy_context& context, pickle::graph& values) {
+    status prepare(const strategy_context& context, torch::storage_keys& keys) {
         const torch::checkpoint& found = context.found;
         if (found.storages.size() > UINT32_MAX) return error{errc::mtd_unsupported, 0, "fewer storages"};
         keys_.clear();
         order_.clear();
         if (context.way == direction::restore) {
             for (std::size_t j = 0; j < found.storages.size(); ++j) keys_.push_back(std::to_string(j));
-            return detail::rename_storages(values, found, keys_);
+            return name_records(keys);
         }
         const digest names_key = detail::derive(context.key, context.salt, "record-names");
         for (std::size_t j = 0; j < found.storages.size(); ++j) {
@@ -50,13 +50,18 @@ public:
             return error{errc::mtd_unsupported, 0, "distinct record names (a 64-bit collision: seal again)"};
         keyed_stream order_stream = detail::stream_for(context.key, context.salt, "record-order");
         order_ = keyed_permutation(static_cast<std::uint32_t>(found.storages.size()), order_stream);
-        return detail::rename_storages(values, found, keys_);
+        return name_records(keys);
     }
 
     [[nodiscard]] std::size_t order(std::size_t i) const noexcept { return order_.empty() ? i : order_[i]; }
     [[nodiscard]] std::string_view record_key(const torch::checkpoint&, std::size_t j) const noexcept { return keys_[j]; }
 
 private:
+    status name_records(torch::storage_keys& keys) const {
+        for (std::size_t j = 0; j < keys_.size(); ++j) keys.rename(j, keys_[j]);
+        return {};
+    }
+
     std::vector<std::string> keys_;
     std::vector<std::uint32_t> order_;  // seal only: restore writes in order of first reference
 };
