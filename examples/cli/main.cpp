@@ -1,4 +1,4 @@
-// brine — the command-line tool. See DESIGN.md §5 for the contract (commands, exit codes).
+// brine — the command-line tool. The contract (commands, exit codes) is README's "The brine command".
 //
 // Exit codes: 0 done, 1 findings, 2 error (unreadable, malformed, unsupported), 3 tampering.
 #include <brine/brine.hpp>
@@ -154,15 +154,13 @@ brine::result<std::vector<std::uint8_t>> pickle_bytes(const brine::mapped_file& 
 
 // Names come from the file: never print their control bytes raw.
 void append_escaped(brine::pickle::listing_line& line, std::string_view text) {
-    static const char hex[] = "0123456789abcdef";
     for (const char c : text) {
         const auto byte = static_cast<unsigned char>(c);
         if (byte >= 0x20 && byte < 0x7F && c != '\\') {
             line.append(c);
         } else {
             line.append("\\x");
-            line.append(hex[byte >> 4]);
-            line.append(hex[byte & 15]);
+            brine::append_hex_byte(line, byte);
         }
     }
 }

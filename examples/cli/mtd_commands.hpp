@@ -1,4 +1,4 @@
-// brine CLI: keygen, seal, verify, restore (DESIGN.md §4 and §5).
+// brine CLI: keygen, seal, verify, restore (README: "Seal, verify, restore").
 //
 // Exit codes: 0 done / intact, 1 the seal's reconstruction removed something (as disarm),
 // 2 error (no output exists; also a wrong key, said as "wrong key"), 3 tampering detected

@@ -1,4 +1,4 @@
-// brine CLI: the options every command shares (DESIGN.md §5) and the policy they select.
+// brine CLI: the options every command shares (README: "The brine command") and the policy they select.
 #pragma once
 
 #include <brine/brine.hpp>
@@ -24,7 +24,7 @@ struct options {
     bool strict = false;               // convert --strict: a tensor the format cannot hold is an error
     unsigned jobs = 1;
     bool jobs_given = false;
-    // seal, verify, restore (DESIGN.md §4)
+    // seal, verify, restore (README: "Seal, verify, restore")
     std::string key;                   // --key KEYFILE
     std::string manifest;              // --manifest PATH: a detached manifest
     std::string permute = "records";   // --permute records|elements|neurons[=PLAN]|blocks|chacha20|none

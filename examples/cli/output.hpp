@@ -1,4 +1,4 @@
-// brine CLI: printing reports as text or as JSON (one object per file, DESIGN.md §5). Every string
+// brine CLI: printing reports as text or as JSON (one object per file; README: "The brine command"). Every string
 // that comes from a file (names, keys, globals) is escaped: a hostile file must not be able to
 // write control sequences to the user's terminal or break the JSON.
 #pragma once
@@ -21,7 +21,6 @@ constexpr int exit_tampered = 3;
 
 // Printable ASCII stays, everything else becomes \xNN (text output).
 inline std::string escaped(std::string_view text) {
-    static const char hex[] = "0123456789abcdef";
     std::string out;
     out.reserve(text.size());
     for (const char c : text) {
@@ -30,8 +29,7 @@ inline std::string escaped(std::string_view text) {
             out += c;
         } else {
             out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 15];
+            brine::append_hex_byte(out, byte);
         }
     }
     return out;
@@ -40,7 +38,6 @@ inline std::string escaped(std::string_view text) {
 // A JSON string literal. Bytes that are not valid UTF-8 (names in a hostile file may be anything)
 // become U+FFFD, so the output is always valid JSON.
 inline std::string json_string(std::string_view text) {
-    static const char hex[] = "0123456789abcdef";
     std::string out = "\"";
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
     std::size_t i = 0;
@@ -52,8 +49,7 @@ inline std::string json_string(std::string_view text) {
                 out += static_cast<char>(c);
             } else if (c < 0x20 || c == 0x7F) {
                 out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
+                brine::append_hex_byte(out, c);
             } else {
                 out += static_cast<char>(c);
             }

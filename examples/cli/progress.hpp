@@ -1,4 +1,4 @@
-// brine CLI: a progress line on stderr for large inputs when stderr is a terminal (DESIGN.md §5).
+// brine CLI: a progress line on stderr for large inputs when stderr is a terminal.
 #pragma once
 
 #include <brine/brine.hpp>
@@ -11,7 +11,7 @@
 
 namespace brine_cli {
 
-// A progress line on stderr for large inputs when stderr is a terminal (DESIGN.md §5).
+// A progress line on stderr for large inputs when stderr is a terminal.
 struct progress_line {
     const char* verb;
     std::string name;

@@ -7,7 +7,7 @@
 // no malloc (examples/embedded/check_embedded.cmake).
 #include "disarm.h"
 
-#include <brine/torch/disarm.hpp>
+#include <brine/pipeline/disarm.hpp>
 
 namespace firmware {
 namespace {

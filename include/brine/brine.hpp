@@ -13,6 +13,7 @@
 #include <brine/core/cpu.hpp>
 #include <brine/core/error.hpp>
 #include <brine/core/file.hpp>
+#include <brine/core/hex.hpp>
 #include <brine/core/allocator.hpp>
 #include <brine/core/memory.hpp>
 #include <brine/core/os_random.hpp>
@@ -69,21 +70,20 @@
 #include <brine/readings/output_check.hpp>
 #include <brine/readings/tar_block.hpp>
 
-// PyTorch checkpoints: formats, tensors, the disarm pipeline
+// PyTorch checkpoints: formats, tensors, the one reading of every torch input
 #include <brine/torch/archive.hpp>
 #include <brine/torch/checkpoint.hpp>
 #include <brine/torch/detect.hpp>
-#include <brine/torch/disarm.hpp>
 #include <brine/torch/dtype.hpp>
 #include <brine/torch/find_tensors.hpp>
 #include <brine/torch/legacy.hpp>
 #include <brine/torch/load_rules.hpp>
-#include <brine/torch/mtd_hooks.hpp>
 #include <brine/torch/read_checkpoint.hpp>
 #include <brine/torch/reconstruction.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/torch/storage_keys.hpp>
 #include <brine/torch/view.hpp>
+#include <brine/writer/concept.hpp>
 #include <brine/writer/torch_zip.hpp>
 
 // safetensors: a strict reader, and conversion of checkpoints
@@ -92,7 +92,11 @@
 #include <brine/safetensors/reader.hpp>
 #include <brine/writer/safetensors.hpp>
 
-// Moving Target Defense and integrity seals (DESIGN.md §4)
+// The disarm pipeline: one reading, the Mtd policy, the Writer
+#include <brine/pipeline/disarm.hpp>
+#include <brine/pipeline/mtd_hooks.hpp>
+
+// Moving Target Defense and integrity seals (README: "Seal, verify, restore")
 #include <brine/mtd/derive.hpp>
 #include <brine/mtd/describe.hpp>
 #include <brine/mtd/digest.hpp>

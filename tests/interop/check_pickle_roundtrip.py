@@ -112,7 +112,7 @@ def _pop_mark(stack):
 
 
 def _target_problem(opname, target):
-    """Container opcodes only on fitting targets (DESIGN.md: SETITEM(S) on dicts, APPEND(S) on lists,
+    """Container opcodes only on fitting targets (pickle/writer.hpp: SETITEM(S) on dicts, APPEND(S) on lists,
     BUILD on objects made by an allowed call; never on a global object or a persistent id)."""
     kind = target[0] if isinstance(target, tuple) else "str"
     if kind in ("global", "persid"):

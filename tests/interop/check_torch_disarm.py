@@ -6,7 +6,7 @@ committed checkpoint corpus (tests/fixtures/torch/benign and tests/fixtures/torc
                           [--large DIR] [--python /usr/bin/python3] [--only TEXT ...]
                           [--timeout SECONDS] [--no-finding-names]
 
-CLI contract (DESIGN.md section 5): `brine scan FILE` exits 0 clean, 1 findings, 2 error;
+CLI contract (README, "The brine command"): `brine scan FILE` exits 0 clean, 1 findings, 2 error;
 `brine disarm IN OUT` exits 0 (nothing removed), 1 (output written, something removed) or 2
 (error, no output file).
 

@@ -1,5 +1,5 @@
 // Unit tests for the reconstruction writer: what it writes evaluates to the same graph with
-// nothing blocked; blocked values are left out as DESIGN.md §3 says; output is canonical.
+// nothing blocked; blocked values are left out (None in their place, dropped dict entries); output is canonical.
 #include <brine/brine.hpp>
 #include <doctest/doctest.h>
 

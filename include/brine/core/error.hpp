@@ -130,7 +130,7 @@ enum class errc : std::uint16_t {
     numpy_trailing_data,      // bytes after the array data
     numpy_not_npy,            // an .npz member that is not an .npy file
     numpy_object_refused,     // an object array whose pickle the policy refuses: nothing is rebuilt from it
-    // Moving Target Defense and integrity seals (DESIGN.md §4)
+    // Moving Target Defense and integrity seals (mtd/)
     mtd_bad_key,              // a key file that is not 64 hexadecimal digits
     mtd_bad_manifest,         // manifest text other than the format manifest.hpp defines
     mtd_no_manifest,          // a file without the manifest of a seal (not sealed, or the manifest removed)

@@ -7,6 +7,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/hex.hpp>
 #include <brine/core/cpu.hpp>
 #include <brine/crypto/detail/sha256_arm.hpp>
 #include <brine/crypto/detail/sha256_engine.hpp>
@@ -153,11 +154,10 @@ private:
 // Lowercase hexadecimal of a digest, without allocating; view it with
 // std::string_view(hex.data(), hex.size()).
 [[nodiscard]] constexpr std::array<char, 64> to_hex(const sha256_digest& digest) noexcept {
-    constexpr char digits[] = "0123456789abcdef";
     std::array<char, 64> hex{};
     for (std::size_t i = 0; i < digest.size(); ++i) {
-        hex[2 * i] = digits[digest[i] >> 4];
-        hex[2 * i + 1] = digits[digest[i] & 0x0F];
+        hex[2 * i] = hex_digit(digest[i] >> 4);
+        hex[2 * i + 1] = hex_digit(digest[i] & 0x0F);
     }
     return hex;
 }

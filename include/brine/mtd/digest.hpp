@@ -10,6 +10,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/hex.hpp>
 #include <brine/core/memory.hpp>
 #include <brine/core/result.hpp>
 #include <brine/crypto/sha256.hpp>
@@ -34,31 +35,14 @@ namespace mtd {
 
 // Lowercase hexadecimal of a digest, and back (exactly 64 lowercase digits).
 [[nodiscard]] inline std::string to_hex(byte_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
     std::string out;
     out.reserve(bytes.size() * 2);
-    for (const std::uint8_t b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
+    append_hex(out, bytes);
     return out;
 }
 [[nodiscard]] inline std::string to_hex(const digest& d) { return to_hex(byte_view(d.data(), d.size())); }
 [[nodiscard]] inline bool from_hex(std::string_view text, digest& out) noexcept {
-    if (text.size() != 64) return false;
-    for (std::size_t i = 0; i < 32; ++i) {
-        unsigned v = 0;
-        for (std::size_t k = 0; k < 2; ++k) {
-            const char c = text[2 * i + k];
-            unsigned nibble = 0;
-            if (c >= '0' && c <= '9') nibble = static_cast<unsigned>(c - '0');
-            else if (c >= 'a' && c <= 'f') nibble = static_cast<unsigned>(c - 'a' + 10);
-            else return false;
-            v = v * 16 + nibble;
-        }
-        out[i] = static_cast<std::uint8_t>(v);
-    }
-    return true;
+    return parse_hex(text, mutable_byte_view(out.data(), out.size()));
 }
 
 // The digest of chunk `index` of record `record`: label, positions, then the bytes.

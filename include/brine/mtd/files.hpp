@@ -12,7 +12,7 @@
 #include <brine/mtd/verify.hpp>
 #include <brine/pickle/reader.hpp>
 #include <brine/policy/torch_weights_only.hpp>
-#include <brine/torch/disarm.hpp>
+#include <brine/pipeline/disarm.hpp>
 #include <brine/writer/torch_zip.hpp>
 #include <brine/zip/reader.hpp>
 

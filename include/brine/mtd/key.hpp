@@ -16,6 +16,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
+#include <brine/core/hex.hpp>
 #include <brine/core/file.hpp>
 #include <brine/core/os_random.hpp>
 #include <brine/core/result.hpp>
@@ -145,11 +146,10 @@ inline constexpr std::size_t key_file_limit = 1024;
         return error{errc::io_open_failed, 0, "a new file that can be created (a writable directory)"};
     }
 
-    constexpr char hex_digits[] = "0123456789abcdef";
     std::array<std::uint8_t, 2 * secret_key::size + 1> text{};
     for (std::size_t i = 0; i < key.bytes.size(); ++i) {
-        text[2 * i] = static_cast<std::uint8_t>(hex_digits[key.bytes[i] >> 4]);
-        text[2 * i + 1] = static_cast<std::uint8_t>(hex_digits[key.bytes[i] & 0x0F]);
+        text[2 * i] = static_cast<std::uint8_t>(hex_digit(key.bytes[i] >> 4));
+        text[2 * i + 1] = static_cast<std::uint8_t>(hex_digit(key.bytes[i] & 0x0F));
     }
     text[2 * secret_key::size] = '\n';
 

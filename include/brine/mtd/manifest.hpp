@@ -59,6 +59,7 @@
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/error.hpp>
+#include <brine/core/hex.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/utf8.hpp>
 #include <brine/crypto/hmac.hpp>
@@ -205,7 +206,6 @@ struct label_fault {
 namespace detail {
 
 inline void put_text(std::string& out, std::string_view text) {
-    static constexpr char digits[] = "0123456789ABCDEF";
     out += '=';
     for (const char c : text) {
         const auto b = static_cast<unsigned char>(c);
@@ -213,8 +213,7 @@ inline void put_text(std::string& out, std::string_view text) {
             out += c;
         } else {
             out += '%';
-            out += digits[b >> 4];
-            out += digits[b & 15];
+            append_hex_byte(out, b, true);
         }
     }
 }
@@ -393,14 +392,9 @@ inline bool get_text(std::string_view field, std::string& out) {
             continue;
         }
         if (i + 2 >= field.size()) return false;
-        unsigned v = 0;
-        for (std::size_t k = 1; k <= 2; ++k) {
-            const char h = field[i + k];
-            if (h >= '0' && h <= '9') v = v * 16 + static_cast<unsigned>(h - '0');
-            else if (h >= 'A' && h <= 'F') v = v * 16 + static_cast<unsigned>(h - 'A' + 10);
-            else return false;
-        }
-        out += static_cast<char>(v);
+        const int high = hex_value(field[i + 1], true), low = hex_value(field[i + 2], true);
+        if (high < 0 || low < 0) return false;
+        out += static_cast<char>(high * 16 + low);
         i += 2;
     }
     return true;

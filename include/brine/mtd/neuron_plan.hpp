@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// Layer plans for the `permute_neurons` strategy (DESIGN.md §4): which tensor axes hold the same
+// Layer plans for the `permute_neurons` strategy (mtd/strategies/neurons.hpp): which tensor axes hold the same
 // hidden units, so that permuting all of them with one permutation leaves the function the model
 // computes unchanged. For an MLP fc1 -> relu -> fc2, the rows of fc1.weight, the entries of
 // fc1.bias and the columns of fc2.weight are one hidden axis; for a conv net, a convolution's

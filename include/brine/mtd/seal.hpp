@@ -74,7 +74,7 @@ struct seal_summary {
     std::size_t tensors = 0;
 };
 
-// The Mtd policy that seals (torch/mtd_hooks.hpp lists the hooks a disarmer calls), with the
+// The Mtd policy that seals (pipeline/mtd_hooks.hpp lists the hooks a disarmer calls), with the
 // permutation strategy Strategy and the hash Hash.
 template <class Strategy, class Hash = hashes::bundled>
 class basic_sealer {

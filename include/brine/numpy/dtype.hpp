@@ -8,6 +8,7 @@
 
 #include <brine/config.hpp>
 #include <brine/core/allocator.hpp>
+#include <brine/core/hex.hpp>
 
 #include <charconv>
 #include <cstddef>
@@ -118,11 +119,6 @@ inline void append_shape(alloc::string& out, const std::uint64_t* dims, std::siz
     out += ')';
 }
 
-inline void append_hex(alloc::string& out, std::uint32_t value, int digits) {
-    constexpr char hex[] = "0123456789abcdef";
-    for (int i = digits - 1; i >= 0; --i) out += hex[(value >> (4 * i)) & 0xF];
-}
-
 // Python's repr() of a str, encoded in Latin-1 as format.py encodes a 1.0 header; code points
 // beyond Latin-1 are escaped (see the top of this file).
 inline void append_python_string(alloc::string& out, std::string_view utf8) {
@@ -152,23 +148,23 @@ inline void append_python_string(alloc::string& out, std::string_view utf8) {
             out += "\\r";
         } else if (cp < 0x20 || cp == 0x7F) {
             out += "\\x";
-            append_hex(out, cp, 2);
+            append_hex_number(out, cp, 2);
         } else if (cp < 0x7F) {
             out += static_cast<char>(cp);
         } else if (cp <= 0xFF) {
             // str.isprintable() is false for the C1 controls, NO-BREAK SPACE and SOFT HYPHEN.
             if (cp <= 0xA0 || cp == 0xAD) {
                 out += "\\x";
-                append_hex(out, cp, 2);
+                append_hex_number(out, cp, 2);
             } else {
                 out += static_cast<char>(static_cast<std::uint8_t>(cp));
             }
         } else if (cp <= 0xFFFF) {
             out += "\\u";
-            append_hex(out, cp, 4);
+            append_hex_number(out, cp, 4);
         } else {
             out += "\\U";
-            append_hex(out, cp, 8);
+            append_hex_number(out, cp, 8);
         }
     }
     out += quote;

@@ -26,6 +26,7 @@
 #include <brine/core/error.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
+#include <brine/core/hex.hpp>
 #include <brine/pickle/limits.hpp>
 #include <brine/pickle/opcodes.hpp>
 #include <brine/pickle/reader.hpp>
@@ -111,12 +112,6 @@ namespace detail {
 inline constexpr std::size_t shown_bytes = 64;  // of a string argument, before "...(N bytes)"
 inline constexpr std::size_t shown_indent = 16;  // levels of MARK indentation at most
 
-inline void append_hex_byte(listing_line& out, unsigned value) noexcept {
-    constexpr char digits[] = "0123456789abcdef";
-    out.append(digits[(value >> 4) & 0xf]);
-    out.append(digits[value & 0xf]);
-}
-
 inline void append_escaped_code_point(listing_line& out, std::uint32_t cp, char quote) noexcept {
     switch (cp) {
         case '\\': out.append("\\\\"); return;
@@ -132,14 +127,14 @@ inline void append_escaped_code_point(listing_line& out, std::uint32_t cp, char 
         out.append(static_cast<char>(cp));
     } else if (cp < 0x100) {
         out.append("\\x");
-        append_hex_byte(out, cp);
+        append_hex_byte(out, static_cast<std::uint8_t>(cp));
     } else if (cp < 0x10000) {
         out.append("\\u");
-        append_hex_byte(out, cp >> 8);
-        append_hex_byte(out, cp & 0xff);
+        append_hex_byte(out, static_cast<std::uint8_t>(cp >> 8));
+        append_hex_byte(out, static_cast<std::uint8_t>(cp & 0xff));
     } else {
         out.append("\\U");
-        for (int shift = 24; shift >= 0; shift -= 8) append_hex_byte(out, (cp >> shift) & 0xff);
+        for (int shift = 24; shift >= 0; shift -= 8) append_hex_byte(out, static_cast<std::uint8_t>((cp >> shift) & 0xff));
     }
 }
 
@@ -193,7 +188,7 @@ inline void append_big_integer(listing_line& out, byte_view twos_complement) noe
     while (top > 1 && magnitude[top - 1] == 0) --top;
     out.append(negative ? "-0x" : "0x");
     const std::size_t shown = top < shown_bytes / 2 ? top : shown_bytes / 2;
-    for (std::size_t i = 0; i < shown; ++i) append_hex_byte(out, magnitude[top - 1 - i]);
+    for (std::size_t i = 0; i < shown; ++i) append_hex_byte(out, static_cast<std::uint8_t>(magnitude[top - 1 - i]));
     if (shown < top) append_size_note(out, n);
 }
 

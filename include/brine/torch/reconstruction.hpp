@@ -12,7 +12,7 @@
 //               storage j's bytes streamed from the input (a zip record, checked against its
 //               CRC-32 and size as it is read; a range of a legacy stream)
 //
-// The disarmer (torch/disarm.hpp) then lets its Mtd policy choose the output's record keys,
+// The disarmer (pipeline/disarm.hpp) then lets its Mtd policy choose the output's record keys,
 // order and byte transformation, and hands the Writer the parts to write (writer/concept.hpp).
 // basic_checkpoint_view (torch/view.hpp) reads the same value and offers its storages in place.
 //

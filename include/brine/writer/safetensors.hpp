@@ -28,6 +28,7 @@
 #include <brine/config.hpp>
 #include <brine/core/bytes.hpp>
 #include <brine/core/error.hpp>
+#include <brine/core/hex.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
 #include <brine/core/utf8.hpp>
@@ -70,7 +71,6 @@ namespace detail {
 
 // Appends `text` as a JSON string. The text has been checked: valid UTF-8, no NUL.
 inline void append_json_string(std::string& out, std::string_view text) {
-    static constexpr char hex[] = "0123456789abcdef";
     out += '"';
     for (const char ch : text) {
         const auto c = static_cast<unsigned char>(ch);
@@ -79,8 +79,7 @@ inline void append_json_string(std::string& out, std::string_view text) {
             out += ch;
         } else if (c < 0x20) {
             out += "\\u00";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
+            append_hex_byte(out, c);
         } else {
             out += ch;
         }

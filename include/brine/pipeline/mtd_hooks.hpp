@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 //
-// The hooks a disarmer (torch/disarm.hpp) calls on its Mtd policy, and its default policy, which
+// The hooks a disarmer (pipeline/disarm.hpp) calls on its Mtd policy, and its default policy, which
 // applies no Moving Target Defense: storages keep their keys, their order and their bytes, and
-// nothing is added. They belong to the disarm pipeline, so they live here in torch/; the sealing
+// nothing is added. They belong to the disarm pipeline, so they live here beside it; the sealing
 // policies (mtd/seal.hpp, a layer above) implement the same hooks. The default keeps the name
 // mtd::none: it is the Mtd slot's "nothing" choice, next to mtd::basic_sealer.
 //

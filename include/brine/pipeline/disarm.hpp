@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
-// The disarm pipeline (DESIGN.md §1): detect the container, evaluate every pickle against the
-// allowlist, validate the tensors, and write a brand-new file from what the policy allows.
+// The disarm pipeline: detect the container, read and judge it once into a reconstruction
+// (torch/read_checkpoint.hpp), let the Mtd policy name, order and transform the storages, and have
+// the Writer write a brand-new file from what the policy allows. It composes every layer below it
+// (formats, writers), so it sits above them in pipeline/; the MTD sealers (mtd/) build on it. The
+// class keeps its name, torch::basic_disarmer, that users know.
 //   torch zip    -> canonical torch zip (Writer policy)
 //   legacy .pt   -> canonical torch zip (the legacy stream's five pickles all judged)
 //   raw pickle   -> a raw reconstructed pickle
@@ -32,7 +35,7 @@
 #include <brine/readings/output_check.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/formats.hpp>
-#include <brine/torch/mtd_hooks.hpp>
+#include <brine/pipeline/mtd_hooks.hpp>
 #include <brine/torch/read_checkpoint.hpp>
 #include <brine/torch/reconstruction.hpp>
 #include <brine/torch/report.hpp>
@@ -226,7 +229,7 @@ public:
     }
 
     // Writes `out_path` through a temporary file renamed into place only on success: on any
-    // error no file exists at `out_path` (DESIGN.md §5, exit code 2). `durable`: fsync before
+    // error no file exists at `out_path` (the CLI's exit code 2). `durable`: fsync before
     // the rename (see atomic_file_sink::commit). Headers and pickle streams are read through a
     // mapping, records with pread in large chunks (see hybrid_file_source): on a virtual
     // machine a page fault per 4 KiB of a mapped 350 MB model cost more than the copy
@@ -383,7 +386,7 @@ private:
     void* progress_context_ = nullptr;
 };
 
-// The default composition (DESIGN.md §1).
+// The default composition: torch's weights-only rules, a canonical torch zip, no MTD.
 using disarmer = basic_disarmer<pickle::reader<pickle::limits::standard>, policy::torch_weights_only,
                                 writer::torch_zip, mtd::none>;
 
