@@ -65,6 +65,8 @@
 #include <brine/numpy/npy_parse.hpp>
 #include <brine/numpy/npy_write.hpp>
 #include <brine/numpy/npz.hpp>
+#include <brine/numpy/npz_scan.hpp>
+#include <brine/numpy/npz_write.hpp>
 
 // every reading of the bytes: what tarfile makes of block 0, the output check before a rename
 #include <brine/readings/output_check.hpp>

@@ -12258,33 +12258,36 @@ template <class Policy = default_allowlist, class Limits = pickle::limits::stand
     return scan;
 }
 
-// Writes a fresh file from a scan: numeric arrays as write_npy; object arrays only when the
-// scan is clean (errc::numpy_object_refused otherwise, at the first finding), with a pickle
-// written anew from the value graph, within `bounds` (the limits the scan's machine had).
-// Nothing reaches the sink before that decision.
+// Writes a fresh file from the parts of a scan: `header`, a numeric array's `data`, an object
+// array's evaluated pickle `objects` (an .npz member's, held by its npz_member, goes through here
+// without a copy). Numeric arrays as write_npy; object arrays only when the evaluation is clean
+// (errc::numpy_object_refused otherwise, at the first finding), with a pickle written anew from
+// the value graph, within `bounds` (the limits the scan's machine had). Nothing reaches the sink
+// before that decision.
 template <class Sink>
-[[nodiscard]] result<npy_rebuild_stats> write_rebuilt(const npy_scan& scan, Sink& sink,
+[[nodiscard]] result<npy_rebuild_stats> write_rebuilt(const npy_header& header, byte_view data,
+                                                      const pickle::evaluation& objects, Sink& sink,
                                                       pickle::writer_limits bounds = {}) noexcept {
     static_assert(is_sink_v<Sink>, "Sink must have: status write(byte_view) noexcept");
-    const npy_header& header = scan.array.header;
     npy_rebuild_stats stats;
     alloc::vector<std::uint8_t> preamble;
     BRINE_TRY(append_npy_preamble(header, preamble));
     if (!header.has_objects()) {
-        if (scan.array.data.size() != header.data_size)
+        if (data.size() != header.data_size)
             return error{errc::invalid_argument, header.data_offset, "data of exactly shape x itemsize bytes"};
         BRINE_TRY(sink.write(byte_view(preamble.data(), preamble.size())));
-        BRINE_TRY(sink.write(scan.array.data));
+        BRINE_TRY(sink.write(data));
         stats.bytes_written = preamble.size() + header.data_size;
         return stats;
     }
-    if (scan.objects.values.root() == pickle::no_node)
+    if (objects.values.root() == pickle::no_node)
         return error{errc::invalid_argument, header.data_offset, "a scan whose objects were evaluated (scan_npy)"};
-    if (!scan.clean())
-        return error{errc::numpy_object_refused, header.data_offset + scan.findings().front().offset,
+    const auto& findings = objects.values.findings();
+    if (!findings.empty())
+        return error{errc::numpy_object_refused, header.data_offset + findings.front().offset,
                      "an object array whose pickle the policy accepts in full (scan_npy lists the findings)"};
     alloc::vector<std::uint8_t> pickled;
-    auto written = pickle::writer(scan.objects.values, bounds).write(pickled);
+    auto written = pickle::writer(objects.values, bounds).write(pickled);
     if (!written) return detail::shifted(written.err(), header.data_offset);
     stats.object_array = true;
     stats.pickle_protocol = written->protocol;
@@ -12292,6 +12295,13 @@ template <class Sink>
     BRINE_TRY(sink.write(byte_view(pickled.data(), pickled.size())));
     stats.bytes_written = preamble.size() + pickled.size();
     return stats;
+}
+
+// Writes a fresh file from a scan (see above).
+template <class Sink>
+[[nodiscard]] result<npy_rebuild_stats> write_rebuilt(const npy_scan& scan, Sink& sink,
+                                                      pickle::writer_limits bounds = {}) noexcept {
+    return write_rebuilt(scan.array.header, scan.array.data, scan.objects, sink, bounds);
 }
 
 // Parses, evaluates and rebuilds an .npy file into `sink` (see write_rebuilt).
@@ -12325,48 +12335,38 @@ BRINE_NAMESPACE_END
 // ---- begin brine/numpy/npz.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// NumPy .npz archives (THREATS.md F5): a zip of .npy members, as np.savez (stored) and
-// np.savez_compressed (deflated) write it. The archive is read with the strict zip reader, every
-// member must be named *.npy and parse as a strict .npy file (numpy itself decides by the magic
-// bytes and hands anything else back as raw bytes), and a rebuild writes a fresh archive with
-// zip::writer (stored, data 64-byte aligned) whose members are each written anew by the .npy
-// writer. Numeric members stream through in bounded memory; object members (a pickle) are held
-// in memory to be evaluated, within the pickle Limits.
+// NumPy .npz archives (THREATS.md F5), the entry point: a zip of .npy members, as np.savez
+// (stored) and np.savez_compressed (deflated) write it. scan_npz (numpy/npz_scan.hpp) reads and
+// checks every member, evaluating object members' pickles once; rebuild_npz writes a fresh
+// archive from that scan (numpy/npz_write.hpp): numeric members streamed again in bounded
+// memory, object members from their evaluation.
 //
 // Object members whose pickle the policy refuses are reported (scan_npz) and, like refused dict
 // entries in a pickle, left out of a rebuild (npz_options::drop_refused_objects), or refused.
+
+
+// ---- begin brine/numpy/npz_scan.hpp ----
+// SPDX-License-Identifier: MIT
 //
-// zip::reader reads .npz archives with reader_limits::single_root off (members have no folder)
-// and all its other rules: end records, central directory, layout, names, CRCs, inflate.
+// Reading a NumPy .npz archive (THREATS.md F5) into a scan: a zip of .npy members, as np.savez
+// (stored) and np.savez_compressed (deflated) write it. The archive is read with the strict zip
+// reader (reader_limits::single_root off: members have no folder; all its other rules: end
+// records, central directory, layout, names, CRCs, inflate), every member must be named *.npy and
+// parse as a strict .npy file (numpy itself decides by the magic bytes and hands anything else
+// back as raw bytes). Numeric members stream through in bounded memory (their data is not kept);
+// object members (a pickle) are held in memory and evaluated under the policy, within the pickle
+// Limits, once: numpy/npz_write.hpp writes a fresh archive from the scan.
 
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 BRINE_NAMESPACE_BEGIN
 namespace numpy {
-
-// What np.load would do with a file, from its first 6 bytes: a zip signature (a local header, or
-// the end record of an empty archive) is an .npz, the magic an .npy; anything else np.load hands
-// to pickle.load when allow_pickle=True, so scan it as a pickle.
-enum class file_format { npy, npz, other };
-
-[[nodiscard]] inline file_format detect(byte_view start) noexcept {
-    const auto starts_with = [&](std::string_view prefix) {
-        return start.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), start.begin(),
-                                                           [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; });
-    };
-    if (starts_with("PK\x03\x04") || starts_with("PK\x05\x06")) return file_format::npz;
-    if (starts_with(std::string_view(reinterpret_cast<const char*>(detail::npy_magic), sizeof detail::npy_magic)))
-        return file_format::npy;
-    return file_format::other;
-}
 
 // Members sit at the top level of an .npz (no folder), and np.savez() of nothing writes an empty
 // archive that np.load reads.
@@ -12402,18 +12402,6 @@ struct npz_scan {
     }
 };
 
-struct npz_options {
-    npz_limits limits;
-    // Leave refused object members out of a rebuild (true), or refuse the archive (false).
-    bool drop_refused_objects = true;
-};
-
-struct npz_rebuild_stats {
-    std::size_t members_written = 0;
-    alloc::vector<npz_member> dropped;  // object members left out, with their findings
-    std::uint64_t bytes_written = 0;
-};
-
 namespace detail {
 
 inline error in_member(error e, std::string_view name) noexcept {
@@ -12421,20 +12409,14 @@ inline error in_member(error e, std::string_view name) noexcept {
     return e;
 }
 
-// Stands in for a zip writer when only scanning.
-struct no_writer {
-    status open_entry(std::string_view, std::uint64_t) noexcept { return {}; }
-    status write(byte_view) noexcept { return {}; }
-};
-
 // Receives one member's bytes as the zip reader extracts them: collects the preamble and parses
-// it, then passes a numeric array's data straight on (to a zip writer, after the fresh preamble),
-// or keeps an object array's pickle. Offsets in its errors count from the member's first byte.
-template <class Writer>
+// it, then lets a numeric array's data pass (checked by the extraction's CRC and size; a rebuild
+// streams it again, numpy/npz_write.hpp), or keeps an object array's pickle. Offsets in its
+// errors count from the member's first byte.
 class member_sink {
 public:
-    member_sink(const zip::entry& item, const npy_limits& limits, std::uint64_t max_pickle, Writer* out) noexcept
-        : item_(&item), limits_(&limits), max_pickle_(max_pickle), out_(out) {}
+    member_sink(const zip::entry& item, const npy_limits& limits, std::uint64_t max_pickle) noexcept
+        : item_(&item), limits_(&limits), max_pickle_(max_pickle) {}
 
     status write(byte_view bytes) noexcept {
         const status written = consume(bytes);
@@ -12463,13 +12445,7 @@ private:
 
     status consume(byte_view bytes) noexcept {
         while (!bytes.empty()) {
-            if (phase_ == phase::numeric) {
-                if (out_ != nullptr) {
-                    const status written = out_->write(bytes);
-                    if (!written) return in_member(written.err(), item_->name);
-                }
-                return {};
-            }
+            if (phase_ == phase::numeric) return {};
             if (phase_ == phase::objects) {
                 data_.insert(data_.end(), bytes.begin(), bytes.end());
                 return {};
@@ -12512,12 +12488,6 @@ private:
         if (rest > header_.data_size)
             return error{errc::numpy_trailing_data, preamble_size_ + header_.data_size,
                          "the end of the member right after shape x itemsize data bytes"};
-        if (out_ != nullptr) {
-            alloc::vector<std::uint8_t> preamble;
-            BRINE_TRY(append_npy_preamble(header_, preamble));
-            BRINE_TRY(out_->open_entry(item_->name, preamble.size() + header_.data_size));
-            BRINE_TRY(out_->write(byte_view(preamble.data(), preamble.size())));
-        }
         phase_ = phase::numeric;
         return {};
     }
@@ -12525,7 +12495,6 @@ private:
     const zip::entry* item_;
     const npy_limits* limits_;
     std::uint64_t max_pickle_;
-    Writer* out_;
     phase phase_ = phase::preamble;
     std::uint64_t preamble_size_ = 0;
     alloc::vector<std::uint8_t> buffer_;
@@ -12541,12 +12510,13 @@ private:
     return {};
 }
 
-// Reads one member into `member`; with a writer, a numeric member's entry is left open.
-template <class Policy, class Limits, class Reader, class Writer, class Archive>
+// Reads one member into `member`, evaluating an object member's pickle (once: a rebuild writes
+// from this evaluation).
+template <class Policy, class Limits, class Reader, class Archive>
 [[nodiscard]] status read_member(const Archive& archive, const zip::entry& item, const Policy& rules,
-                                 const npy_limits& limits, npz_member& member, Writer* out) noexcept {
+                                 const npy_limits& limits, npz_member& member) noexcept {
     BRINE_TRY(check_member_name(item));
-    member_sink<Writer> sink(item, limits, Limits::max_pickle_size, out);
+    member_sink sink(item, limits, Limits::max_pickle_size);
     const status extracted = archive.extract(item, sink);
     if (!extracted) return sink.failure().code != errc::ok ? sink.failure() : extracted.err();
     BRINE_TRY(sink.finish());
@@ -12562,6 +12532,23 @@ template <class Policy, class Limits, class Reader, class Writer, class Archive>
 
 }  // namespace detail
 
+// Reads and checks every member of an archive already opened (with npz_zip_limits() rules),
+// evaluating object members' pickles under the policy. The members are parallel to
+// archive.entries(), which a rebuild (numpy/npz_write.hpp) reads numeric data from again.
+template <class Policy = default_allowlist, class Limits = pickle::limits::standard,
+          class Reader = pickle::reader<Limits>, class Source>
+[[nodiscard]] result<npz_scan> scan_npz_archive(const zip::reader<Source>& archive, const Policy& rules = Policy{},
+                                                const npy_limits& limits = {}) noexcept {
+    npz_scan scan;
+    scan.members.reserve(archive.entries().size());
+    for (const zip::entry& item : archive.entries()) {
+        npz_member member;
+        BRINE_TRY((detail::read_member<Policy, Limits, Reader>(archive, item, rules, limits, member)));
+        scan.members.push_back(std::move(member));
+    }
+    return scan;
+}
+
 // Reads and checks every member of an .npz from a RandomAccessSource (memory_source,
 // file_source, ...), evaluating object members' pickles under the policy.
 template <class Policy = default_allowlist, class Limits = pickle::limits::standard,
@@ -12570,15 +12557,7 @@ template <class Policy = default_allowlist, class Limits = pickle::limits::stand
                                         const npz_limits& limits = {}) noexcept {
     auto archive = zip::reader<Source>::open(source, limits.zip);
     BRINE_TRY(archive);
-    npz_scan scan;
-    scan.members.reserve(archive->entries().size());
-    for (const zip::entry& item : archive->entries()) {
-        npz_member member;
-        BRINE_TRY((detail::read_member<Policy, Limits, Reader>(*archive, item, rules, limits.npy, member,
-                                                               static_cast<detail::no_writer*>(nullptr))));
-        scan.members.push_back(std::move(member));
-    }
-    return scan;
+    return scan_npz_archive<Policy, Limits, Reader>(*archive, rules, limits.npy);
 }
 
 template <class Policy = default_allowlist, class Limits = pickle::limits::standard>
@@ -12588,9 +12567,175 @@ template <class Policy = default_allowlist, class Limits = pickle::limits::stand
     return scan_npz<Policy, Limits>(source, rules, limits);
 }
 
+}  // namespace numpy
+BRINE_NAMESPACE_END
+
+// ---- end brine/numpy/npz_scan.hpp ----
+
+// ---- begin brine/numpy/npz_write.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Writing a fresh .npz archive (THREATS.md F5) from a scan (numpy/npz_scan.hpp) and the archive it
+// was read from, with zip::writer (stored, data 64-byte aligned), members in the input's order:
+//   numeric members   the canonical preamble (numpy/npy_write.hpp), then the data streamed again
+//                     from the input archive, its original preamble skipped (never held whole)
+//   object members    written from the evaluation the scan kept (write_rebuilt): no pickle is
+//                     evaluated a second time; those whose pickle the policy refused are left
+//                     out (reported by index), or refused before anything is written.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace numpy {
+
+struct npz_write_stats {
+    std::size_t members_written = 0;
+    alloc::vector<std::size_t> dropped;  // indices in scan.members of the refused object members left out
+    std::uint64_t bytes_written = 0;
+};
+
+namespace detail {
+
+// Passes a member's bytes on to the zip writer but for its first `skip` (the input's preamble,
+// replaced by a fresh one). Keeps the error it returned: the inflater shifts errors that pass
+// through it by the entry's offset in the archive.
+template <class Next>
+class skip_preamble_sink {
+public:
+    skip_preamble_sink(std::uint64_t skip, Next& next) noexcept : skip_(skip), next_(&next) {}
+
+    status write(byte_view bytes) noexcept {
+        const std::size_t skipped = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, bytes.size()));
+        skip_ -= skipped;
+        bytes = bytes.subview(skipped);
+        if (bytes.empty()) return {};
+        const status written = next_->write(bytes);
+        if (!written) failure_ = written.err();
+        return written;
+    }
+    [[nodiscard]] const error& failure() const noexcept { return failure_; }
+
+private:
+    std::uint64_t skip_;
+    Next* next_;
+    error failure_;
+};
+
+template <class Archive, class ZipWriter>
+[[nodiscard]] status write_numeric_member(const Archive& archive, const zip::entry& item, const npz_member& member,
+                                          ZipWriter& out) noexcept {
+    alloc::vector<std::uint8_t> preamble;
+    BRINE_TRY(append_npy_preamble(member.header, preamble));
+    BRINE_TRY(out.open_entry(member.name, preamble.size() + member.header.data_size));
+    BRINE_TRY(out.write(byte_view(preamble.data(), preamble.size())));
+    skip_preamble_sink<ZipWriter> data(member.header.data_offset, out);
+    const status extracted = archive.extract(item, data);
+    if (!extracted) return in_member(data.failure().code != errc::ok ? data.failure() : extracted.err(), member.name);
+    return out.close_entry();
+}
+
+}  // namespace detail
+
+// Writes a fresh .npz into a SeekableSink (vector_sink, atomic_file_sink, ...) from `scan`, read
+// from `archive` (scan_npz_archive: its members parallel to archive.entries()). `bounds`: the
+// limits the scan's machine had. With drop_refused_objects false, an object member with findings
+// is errc::numpy_object_refused before anything is written; on a later failure the sink holds a
+// partial archive (atomic_file_sink discards it unless committed).
+template <class Source, class SeekableSink>
+[[nodiscard]] result<npz_write_stats> write_npz(const zip::reader<Source>& archive, const npz_scan& scan,
+                                                SeekableSink& sink, bool drop_refused_objects = true,
+                                                pickle::writer_limits bounds = {}) noexcept {
+    static_assert(zip::is_seekable_sink_v<SeekableSink>,
+                  "SeekableSink must have: status write(byte_view) and status write_at(std::uint64_t, byte_view)");
+    const auto& entries = archive.entries();
+    if (entries.size() != scan.members.size())
+        return error{errc::invalid_argument, 0, "a scan of this archive (scan_npz_archive)"};
+    npz_write_stats stats;
+    for (std::size_t i = 0; i < scan.members.size(); ++i) {
+        const npz_member& member = scan.members[i];
+        if (member.name != entries[i].name)
+            return error{errc::invalid_argument, 0, "a scan of this archive (scan_npz_archive)", member.name};
+        if (!member.has_objects() || member.clean()) continue;
+        if (!drop_refused_objects)
+            return error{errc::numpy_object_refused, member.header.data_offset + member.findings().front().offset,
+                         "object members whose pickle the policy accepts in full (scan_npz lists the findings)",
+                         member.name};
+        stats.dropped.push_back(i);
+    }
+
+    zip::writer<SeekableSink> out(sink);
+    for (std::size_t i = 0; i < scan.members.size(); ++i) {
+        const npz_member& member = scan.members[i];
+        if (!member.has_objects()) {
+            BRINE_TRY(detail::write_numeric_member(archive, entries[i], member, out));
+            ++stats.members_written;
+            continue;
+        }
+        if (!member.clean()) continue;  // dropped, above
+        alloc::vector<std::uint8_t> bytes;
+        vector_sink memory(bytes);
+        auto written = write_rebuilt(member.header, byte_view(member.data.data(), member.data.size()),
+                                     member.objects, memory, bounds);
+        if (!written) return detail::in_member(written.err(), member.name);
+        BRINE_TRY(out.add(member.name, byte_view(bytes.data(), bytes.size())));
+        ++stats.members_written;
+    }
+    BRINE_TRY(out.finish());
+    stats.bytes_written = out.bytes_written();
+    return stats;
+}
+
+}  // namespace numpy
+BRINE_NAMESPACE_END
+
+// ---- end brine/numpy/npz_write.hpp ----
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace numpy {
+
+// What np.load would do with a file, from its first 6 bytes: a zip signature (a local header, or
+// the end record of an empty archive) is an .npz, the magic an .npy; anything else np.load hands
+// to pickle.load when allow_pickle=True, so scan it as a pickle.
+enum class file_format { npy, npz, other };
+
+[[nodiscard]] inline file_format detect(byte_view start) noexcept {
+    const auto starts_with = [&](std::string_view prefix) {
+        return start.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), start.begin(),
+                                                           [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; });
+    };
+    if (starts_with("PK\x03\x04") || starts_with("PK\x05\x06")) return file_format::npz;
+    if (starts_with(std::string_view(reinterpret_cast<const char*>(detail::npy_magic), sizeof detail::npy_magic)))
+        return file_format::npy;
+    return file_format::other;
+}
+
+struct npz_options {
+    npz_limits limits;
+    // Leave refused object members out of a rebuild (true), or refuse the archive (false).
+    bool drop_refused_objects = true;
+};
+
+struct npz_rebuild_stats {
+    std::size_t members_written = 0;
+    alloc::vector<npz_member> dropped;  // object members left out, with their findings
+    std::uint64_t bytes_written = 0;
+};
+
 // Writes a fresh .npz into a SeekableSink (vector_sink, atomic_file_sink, ...): members in the
-// input's order, each rebuilt as write_rebuilt would. On failure the sink holds a partial archive:
-// atomic_file_sink discards it unless committed.
+// input's order, each rebuilt as write_rebuilt would, every pickle evaluated once (scan_npz, then
+// write_npz). A refusal (drop_refused_objects off) comes before anything is written; on another
+// failure the sink holds a partial archive: atomic_file_sink discards it unless committed.
 template <class Policy = default_allowlist, class Limits = pickle::limits::standard,
           class Reader = pickle::reader<Limits>, class Source, class SeekableSink,
           class = std::enable_if_t<is_random_access_source_v<Source> && zip::is_seekable_sink_v<SeekableSink>>>
@@ -12599,37 +12744,14 @@ template <class Policy = default_allowlist, class Limits = pickle::limits::stand
                                                     const npz_options& options = {}) noexcept {
     auto archive = zip::reader<Source>::open(source, options.limits.zip);
     BRINE_TRY(archive);
-    zip::writer<SeekableSink> out(sink);
+    auto scan = scan_npz_archive<Policy, Limits, Reader>(*archive, rules, options.limits.npy);
+    BRINE_TRY(scan);
+    auto written = write_npz(*archive, *scan, sink, options.drop_refused_objects, pickle::writer_limits::of<Limits>());
+    BRINE_TRY(written);
     npz_rebuild_stats stats;
-    for (const zip::entry& item : archive->entries()) {
-        npz_member member;
-        BRINE_TRY((detail::read_member<Policy, Limits, Reader>(*archive, item, rules, options.limits.npy, member, &out)));
-        if (!member.has_objects()) {
-            BRINE_TRY(out.close_entry());
-            ++stats.members_written;
-            continue;
-        }
-        if (!member.clean()) {
-            if (!options.drop_refused_objects)
-                return error{errc::numpy_object_refused, member.header.data_offset + member.findings().front().offset,
-                             "object members whose pickle the policy accepts in full (scan_npz lists the findings)",
-                             member.name};
-            stats.dropped.push_back(std::move(member));
-            continue;
-        }
-        npy_scan rebuilt;
-        rebuilt.array.header = std::move(member.header);
-        rebuilt.array.data = byte_view(member.data.data(), member.data.size());
-        rebuilt.objects = std::move(member.objects);
-        alloc::vector<std::uint8_t> bytes;
-        vector_sink memory(bytes);
-        auto written = write_rebuilt(rebuilt, memory, pickle::writer_limits::of<Limits>());
-        if (!written) return detail::in_member(written.err(), member.name);
-        BRINE_TRY(out.add(member.name, byte_view(bytes.data(), bytes.size())));
-        ++stats.members_written;
-    }
-    BRINE_TRY(out.finish());
-    stats.bytes_written = out.bytes_written();
+    stats.members_written = written->members_written;
+    stats.bytes_written = written->bytes_written;
+    for (const std::size_t i : written->dropped) stats.dropped.push_back(std::move(scan->members[i]));
     return stats;
 }
 
@@ -14252,8 +14374,8 @@ BRINE_NAMESPACE_END
 // ---- begin brine/torch/read_checkpoint.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// Reading a torch input into a reconstruction (torch/reconstruction.hpp): the one reading step the
-// disarmer and the checkpoint view share. For every container it
+// Reading an input into a reconstruction (torch/reconstruction.hpp): the one reading step the
+// disarmer and the checkpoint view share. For every torch container it
 //   - finds the pickle(s) the way torch.load finds them, and evaluates each with the machine
 //     under the allowlist, reading opcodes with Reader (never executing anything);
 //   - with weight extraction, reads pickled modules and TorchScript under
@@ -14263,7 +14385,9 @@ BRINE_NAMESPACE_END
 //     item size bytes; sparse indices in range) and the container's bookkeeping (byteorder,
 //     version), and reports what the reconstruction will leave out.
 // Storage bytes are not read here (but for sparse indices): the reconstruction streams them when
-// they are written.
+// they are written. NumPy inputs (.npy, .npz; THREATS.md F5) are scanned by numpy/ with the same
+// Reader and allowlist, each object array's pickle evaluated once, and described in the report
+// (each array a storage, its data bytes storage_bytes).
 
 
 // ---- begin brine/policy/module_structure.hpp ----
@@ -14569,9 +14693,10 @@ BRINE_NAMESPACE_END
 // ---- begin brine/torch/reconstruction.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// The reconstruction: the one value every torch input (a torch.save zip archive, a legacy stream,
-// a bare pickle; TorchScript and pickled modules once their weights are extracted) is read into
-// before anything is written, by torch/read_checkpoint.hpp. It holds everything a writer needs:
+// The reconstruction: the one value every input (a torch.save zip archive, a legacy stream, a bare
+// pickle; TorchScript and pickled modules once their weights are extracted; a NumPy .npy or .npz)
+// is read into before anything is written, by torch/read_checkpoint.hpp. It holds everything a
+// writer needs:
 //
 //   described   the report so far: format, protocol, findings (what the policy refused and the
 //               records left out), tensors
@@ -14582,7 +14707,8 @@ BRINE_NAMESPACE_END
 //               CRC-32 and size as it is read; a range of a legacy stream)
 //
 // The disarmer (pipeline/disarm.hpp) then lets its Mtd policy choose the output's record keys,
-// order and byte transformation, and hands the Writer the parts to write (writer/concept.hpp).
+// order and byte transformation (torch inputs), and hands the Writer the parts to write
+// (writer/concept.hpp). For NumPy inputs values() is empty and found has no tensors.
 // basic_checkpoint_view (torch/view.hpp) reads the same value and offers its storages in place.
 //
 // Moving the value keeps every view into it valid: the graph's nodes and the archive's entries
@@ -14591,6 +14717,7 @@ BRINE_NAMESPACE_END
 // arena (BRINE_CALLER_ARENA) reads through it.
 
 
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -14599,8 +14726,11 @@ BRINE_NAMESPACE_BEGIN
 namespace torch {
 
 // The container a reconstruction was read from; the bundled Writer writes a torch zip for the
-// first two and the pickle alone for a bare pickle.
-enum class container : std::uint8_t { torch_zip, torch_legacy, pickle };
+// first two, the pickle alone for a bare pickle, and a fresh .npy / .npz for NumPy inputs.
+enum class container : std::uint8_t { torch_zip, torch_legacy, pickle, npy, npz };
+
+// The NumPy containers: no torch pickle, no tensors; the scans hold what a writer needs.
+[[nodiscard]] constexpr bool is_numpy(container c) noexcept { return c == container::npy || c == container::npz; }
 
 template <class RandomAccessSource>
 class reconstruction {
@@ -14638,12 +14768,29 @@ public:
         return from == container::torch_legacy ? offsets_[j] : 0;
     }
 
+    // A NumPy input (from == npy / npz), as numpy::scan_npy / numpy::scan_npz read it.
+    [[nodiscard]] const numpy::npy_scan& npy() const noexcept {
+        assert(npy_.has_value());
+        return *npy_;
+    }
+    [[nodiscard]] const numpy::npz_scan& npz() const noexcept {
+        assert(npz_.has_value());
+        return *npz_;
+    }
+    // The .npz archive, its entries parallel to npz().members.
+    [[nodiscard]] const zip::reader<RandomAccessSource>& npz_archive() const noexcept {
+        assert(from == container::npz && archive_.has_value());
+        return *archive_;
+    }
+
 private:
     template <class, class, class>
     friend class checkpoint_reader;
 
     const RandomAccessSource* source_ = nullptr;
-    std::optional<zip::reader<RandomAccessSource>> archive_;    // torch zip
+    std::optional<zip::reader<RandomAccessSource>> archive_;    // torch zip, npz
+    std::optional<numpy::npy_scan> npy_;                        // npy
+    std::optional<numpy::npz_scan> npz_;                        // npz
     pickle::evaluation evaluated_;
     ::brine::detail::raw_block pickle_bytes_;                   // torch zip: data.pkl, extracted
     alloc::vector<const zip::entry*> records_;                  // torch zip: parallel to found.storages
@@ -14798,6 +14945,52 @@ public:
         out.found = std::move(stream->found);
         for (const legacy_storage_data& data : stream->data) out.offsets_.push_back(data.offset);
         detail::add_tensors(described, out.found);
+        return out;
+    }
+
+    // A NumPy .npy file: `file` holds it whole (the reconstruction's view of its data points
+    // into it). An object array is evaluated under the allowlist; its findings are reported.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_npy(byte_view file) const {
+        auto scanned = numpy::scan_npy<Allowlist, limits_type, Reader>(file, *allowlist_);
+        BRINE_TRY(scanned);
+        reconstruction<RandomAccessSource> out;
+        out.from = container::npy;
+        report& described = out.described;
+        described.format = scanned->has_objects() ? "npy (object array)" : "npy";
+        described.storages = 1;
+        described.storage_bytes = scanned->array.data.size();
+        if (scanned->has_objects()) {
+            detail::add_findings(described, scanned->objects.values, "npy object pickle",
+                                 scanned->array.header.data_offset);
+            described.protocol = scanned->objects.protocol;
+        }
+        out.npy_.emplace(std::move(*scanned));
+        return out;
+    }
+
+    // A NumPy .npz archive (a zip of .npy members at the top level): every member read and
+    // checked, object members evaluated under the allowlist; the archive stays open in the
+    // reconstruction for numeric members to be streamed again when written.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_npz(const RandomAccessSource& source) const {
+        reconstruction<RandomAccessSource> out;
+        out.from = container::npz;
+        out.source_ = &source;
+        auto opened = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
+        BRINE_TRY(opened);
+        out.archive_.emplace(std::move(*opened));
+        auto scanned = numpy::scan_npz_archive<Allowlist, limits_type, Reader>(*out.archive_, *allowlist_);
+        BRINE_TRY(scanned);
+        report& described = out.described;
+        described.format = "npz";
+        for (const numpy::npz_member& member : scanned->members) {
+            ++described.storages;
+            described.storage_bytes += member.header.data_size;
+            if (member.has_objects())
+                detail::add_findings(described, member.objects.values, member.name, member.header.data_offset);
+        }
+        out.npz_.emplace(std::move(*scanned));
         return out;
     }
 
@@ -15159,10 +15352,11 @@ BRINE_NAMESPACE_END
 // ---- begin brine/writer/concept.hpp ----
 // SPDX-License-Identifier: MIT
 //
-// The Writer slot of a disarmer: what writes the reconstruction (torch/reconstruction.hpp) of a
-// torch input (a zip archive, a legacy stream or a bare pickle) once everything was read and
-// judged. writer::torch_zip writes a torch.save archive (a bare pickle: the pickle alone),
-// writer::safetensors a .safetensors file. A Writer W has
+// The Writer slot of a disarmer: what writes the reconstruction (torch/reconstruction.hpp) of an
+// input (a torch zip archive, a legacy stream, a bare pickle, a NumPy .npy or .npz) once
+// everything was read and judged. writer::torch_zip rewrites each input canonically in its own
+// format (a torch.save archive; a bare pickle: the pickle alone; NumPy: a fresh .npy / .npz),
+// writer::safetensors writes a .safetensors file (torch checkpoints only). A Writer W has
 //
 //   static constexpr std::string_view name    what it writes, for reports ("torch zip")
 //   template <class Parts, class SeekableSink>
@@ -15171,7 +15365,8 @@ BRINE_NAMESPACE_END
 //
 // and receives Parts with (parts_archetype below spells out the types):
 //
-//   torch::container from() const             the input's container (torch_zip, torch_legacy, pickle)
+//   torch::container from() const             the input's container (torch_zip, torch_legacy, pickle,
+//                                              npy, npz)
 //   const pickle::graph& values() const       the judged value graph
 //   const torch::checkpoint& tensors() const  its tensors and storages, as the input names them
 //   byte_view pickle() const                  the pickle rebuilt from values() (data.pkl)
@@ -15190,6 +15385,17 @@ BRINE_NAMESPACE_END
 //                                              lets the Mtd policy add its records (a manifest)
 //   status write_bare_pickle(Sink& sink) const
 //                                              writes pickle() alone (through the Mtd policy)
+//   status write_npy(Sink& sink) const        from() == npy: writes the .npy rebuilt from the one
+//                                              reading (an object array from its evaluation; one
+//                                              the policy refused in part is numpy_object_refused)
+//   status write_npz(SeekableSink& sink) const
+//                                              from() == npz: writes a fresh .npz (numeric members
+//                                              streamed again from the input, object members from
+//                                              their evaluation, refused ones left out)
+//
+// For NumPy inputs values() is empty, tensors() has none and storage_count() is 0; no pickle is
+// evaluated again while writing. A Writer that writes only torch checkpoints returns an error for
+// them (writer::safetensors: errc::torch_not_a_checkpoint).
 //
 // Record keys, order and storage bytes are the Mtd policy's (storage(i), copy_storage): with
 // mtd::none they are the input's. A Writer that writes nothing is an error the disarmer reports
@@ -15236,6 +15442,14 @@ struct parts_archetype {
     [[nodiscard]] status write_bare_pickle(Sink&) const noexcept {
         return {};
     }
+    template <class Sink>
+    [[nodiscard]] status write_npy(Sink&) const noexcept {
+        return {};
+    }
+    template <class SeekableSink>
+    [[nodiscard]] status write_npz(SeekableSink&) const noexcept {
+        return {};
+    }
 };
 
 namespace detail {
@@ -15277,7 +15491,9 @@ BRINE_NAMESPACE_END
 // <prefix>/data/<key> record per storage the pickle references, in order of first reference, each
 // exactly numel x item size bytes and 64-byte aligned (zip::writer pads), then <prefix>/version.
 // torch.load of every version since 1.6 reads this layout; records it does not know are ignored.
-// A bare pickle (no archive in the input) is written as the rebuilt pickle alone.
+// The bundled writer rewrites each input canonically in its own format: a bare pickle (no archive
+// in the input) as the rebuilt pickle alone, a NumPy .npy / .npz as a fresh .npy / .npz
+// (numpy/npy.hpp write_rebuilt, numpy/npz_write.hpp).
 //
 // The parts it is given, and what a Writer must have, are in writer/concept.hpp.
 
@@ -15298,6 +15514,8 @@ struct torch_zip {
     template <class Parts, class SeekableSink>
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
         if (parts.from() == torch::container::pickle) return parts.write_bare_pickle(out);
+        if (parts.from() == torch::container::npy) return parts.write_npy(out);
+        if (parts.from() == torch::container::npz) return parts.write_npz(out);
         zip::writer<SeekableSink> archive(out);
         BRINE_TRY(parts.add_record(archive, record("data.pkl"), parts.pickle()));
         BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
@@ -16646,7 +16864,8 @@ template <class StorageBytes, class Sink>
 // The Writer policy (writer/concept.hpp): the disarmer's reconstruction written as safetensors.
 // The storages come through the Mtd policy's transformation; records, manifests and seals are a
 // zip archive's business, so use this writer with mtd::none. When `summary` is set, it receives
-// what was written and skipped. A bare pickle holds no tensor data to write: refused.
+// what was written and skipped. A bare pickle holds no tensor data to write, and NumPy inputs are
+// rewritten as NumPy (writer::torch_zip): both refused, before anything is written.
 struct safetensors {
     static constexpr std::string_view name = "safetensors";
     safetensors_options options{};
@@ -16656,6 +16875,9 @@ struct safetensors {
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
         if (parts.from() == torch::container::pickle)
             return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a bare pickle holds no tensor data)"};
+        if (torch::is_numpy(parts.from()))
+            return error{errc::torch_not_a_checkpoint, 0,
+                         "a torch checkpoint (NumPy files are rewritten as NumPy by writer::torch_zip)"};
         const torch::checkpoint& checkpoint = parts.tensors();
         // Which written storage holds each storage of the checkpoint.
         std::vector<std::size_t> written(checkpoint.storages.size(), parts.storage_count());
@@ -16708,6 +16930,8 @@ BRINE_NAMESPACE_END
 //   NumPy .npy / .npz  -> a fresh .npy / .npz (numpy/): numeric arrays rebuilt, object arrays
 //                         through the policy (refused ones dropped from an .npz, an error for .npy)
 //   TorchScript (unless extract_weights), tar, other zips -> refused (errc::torch_*)
+// Every input is read once into a reconstruction (torch/read_checkpoint.hpp), every pickle in it
+// evaluated once, and written in one step by the Writer policy (reconstruct below).
 // Memory: the pickle(s) plus fixed buffers; storages are streamed from input to output. The
 // output is complete or absent: the caller's sink is written only after everything validated,
 // and the file API writes a temporary file renamed into place at the end.
@@ -16855,12 +17079,15 @@ struct null_seekable_sink {
 
 // What the Writer policy sees (writer/concept.hpp): the reconstruction, with its pickle rebuilt,
 // and a way to stream each storage, in the order and under the record keys the Mtd policy chose,
-// through its transformation.
-template <class Reconstruction, class Copier, class Mtd>
+// through its transformation; for NumPy inputs, a way to write them anew from their one reading.
+// WithNumpy false (a Formats policy that leaves NumPy out): the NumPy writing is not compiled.
+template <class Reconstruction, class Copier, class Mtd, bool WithNumpy>
 class output_parts {
 public:
-    output_parts(byte_view pickle, const Reconstruction& value, const Copier& copier, Mtd& mtd) noexcept
-        : pickle_(pickle), value_(&value), copier_(&copier), mtd_(&mtd) {}
+    // `bounds`: the limits the pickles were evaluated within, for the pickles written anew.
+    output_parts(byte_view pickle, const Reconstruction& value, const Copier& copier, Mtd& mtd,
+                 pickle::writer_limits bounds) noexcept
+        : pickle_(pickle), value_(&value), copier_(&copier), mtd_(&mtd), bounds_(bounds) {}
     [[nodiscard]] container from() const noexcept { return value_->from; }
     [[nodiscard]] const pickle::graph& values() const noexcept { return value_->values(); }
     [[nodiscard]] const checkpoint& tensors() const noexcept { return value_->found; }
@@ -16900,12 +17127,41 @@ public:
         BRINE_TRY(out.write(pickle_));
         return mtd_->raw_pickle(pickle_);
     }
+    // An .npy input's output: the file rebuilt from its scan (an object array from the evaluation
+    // read_npy made; one with findings is errc::numpy_object_refused, before any byte is written).
+    template <class Sink>
+    [[nodiscard]] status write_npy(Sink& out) const {
+        if constexpr (WithNumpy) {
+            if (value_->from != container::npy) return not_numpy("an .npy input (from() == container::npy)");
+            auto written = numpy::write_rebuilt(value_->npy(), out, bounds_);
+            BRINE_TRY(written);
+            return {};
+        } else {
+            return not_numpy("a disarmer whose Formats policy reads NumPy");
+        }
+    }
+    // An .npz input's output: a fresh archive (numpy/npz_write.hpp), numeric members streamed again
+    // from the input, object members from read_npz's evaluations, refused ones left out.
+    template <class SeekableSink>
+    [[nodiscard]] status write_npz(SeekableSink& out) const {
+        if constexpr (WithNumpy) {
+            if (value_->from != container::npz) return not_numpy("an .npz input (from() == container::npz)");
+            auto written = numpy::write_npz(value_->npz_archive(), value_->npz(), out, true, bounds_);
+            BRINE_TRY(written);
+            return {};
+        } else {
+            return not_numpy("a disarmer whose Formats policy reads NumPy");
+        }
+    }
 
 private:
+    static error not_numpy(const char* expected) noexcept { return error{errc::invalid_argument, 0, expected}; }
+
     byte_view pickle_;
     const Reconstruction* value_;
     const Copier* copier_;
     Mtd* mtd_;
+    pickle::writer_limits bounds_;
 };
 
 }  // namespace detail
@@ -17015,7 +17271,12 @@ private:
                     if (!read && read.err().code == errc::zip_multiple_roots) {
                         // No single folder: not torch.save's layout; an .npz (members at the top level) is.
                         auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
-                        if (npz && is_npz(*npz)) return run_npz(source, out, write);
+                        if (npz && is_npz(*npz)) {
+                            BRINE_TRY(refuse_seal(write, "npz"));
+                            auto numpy_read = reading.read_npz(source);
+                            BRINE_TRY(numpy_read);
+                            return reconstruct(*numpy_read, out, write);
+                        }
                     }
                 }
                 BRINE_TRY(read);
@@ -17029,28 +17290,37 @@ private:
             case format::tar:
                 return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
             case format::numpy:
-                if constexpr (formats_type::numpy) return run_npy(file, out, write);
+                if constexpr (formats_type::numpy) {
+                    BRINE_TRY(refuse_seal(write, "npy"));
+                    auto numpy_read = reading.template read_npy<RandomAccessSource>(file);
+                    BRINE_TRY(numpy_read);
+                    return reconstruct(*numpy_read, out, write);
+                }
                 return error{errc::torch_not_a_checkpoint, 0,
                              "a torch checkpoint or pickle (this disarmer's Formats policy leaves NumPy out)"};
         }
         return error{errc::torch_not_a_checkpoint, 0, "a known format"};
     }
 
-    // ---- the one writing step of every torch input -------------------------------------------------
+    // ---- the one writing step of every input ---------------------------------------------------------
 
-    // The Mtd policy chooses keys, order and transformation; the pickle is rebuilt from the judged
-    // graph; the Writer writes the parts.
+    // Torch inputs: the Mtd policy chooses keys, order and transformation and the pickle is
+    // rebuilt from the judged graph. NumPy inputs have neither (a seal was refused before they
+    // were read); the parts write them from their scans. The Writer writes the parts.
     template <class RandomAccessSource, class SeekableSink>
     result<report> reconstruct(reconstruction<RandomAccessSource>& value, SeekableSink& out, bool write) {
         if (!write) return std::move(value.described);
         report& described = value.described;
-        storage_keys keys(value.values(), value.found);
-        BRINE_TRY(mtd_.prepare(value.values(), value.found, keys));
-        BRINE_TRY(apply_storage_keys(value.values(), value.found, keys));
+        const pickle::writer_limits bounds = pickle::writer_limits::of<limits_type>();
         alloc::vector<std::uint8_t> rebuilt;
-        auto stats = pickle::writer(value.values(), pickle::writer_limits::of<limits_type>()).write(rebuilt);
-        BRINE_TRY(stats);
-        described.write = *stats;
+        if (!is_numpy(value.from)) {
+            storage_keys keys(value.values(), value.found);
+            BRINE_TRY(mtd_.prepare(value.values(), value.found, keys));
+            BRINE_TRY(apply_storage_keys(value.values(), value.found, keys));
+            auto stats = pickle::writer(value.values(), bounds).write(rebuilt);
+            BRINE_TRY(stats);
+            described.write = *stats;
+        }
         std::uint64_t copied = 0;
         const auto copier = [&](std::size_t j, auto& sink) -> status {
             using sink_type = std::remove_reference_t<decltype(sink)>;
@@ -17058,8 +17328,8 @@ private:
             return value.copy_storage(j, counted);
         };
         detail::counted_sink<SeekableSink> counted(out);
-        const detail::output_parts<reconstruction<RandomAccessSource>, decltype(copier), Mtd> parts(
-            byte_view(rebuilt.data(), rebuilt.size()), value, copier, mtd_);
+        const detail::output_parts<reconstruction<RandomAccessSource>, decltype(copier), Mtd, formats_type::numpy> parts(
+            byte_view(rebuilt.data(), rebuilt.size()), value, copier, mtd_, bounds);
         BRINE_TRY(writer_.write(parts, counted));
         if (counted.count() == 0)
             return error{errc::invalid_argument, 0, "a Writer that writes the output (it wrote nothing)",
@@ -17083,47 +17353,6 @@ private:
         if (write && Mtd::seals)
             return error{errc::mtd_unsupported, 0, "a torch checkpoint or a pickle to seal", format};
         return {};
-    }
-
-    template <class SeekableSink>
-    result<report> run_npy(byte_view file, SeekableSink& out, bool write) {
-        BRINE_TRY(refuse_seal(write, "npy"));
-        auto scanned = numpy::scan_npy<allowlist_type, limits_type, reader_type>(file, allowlist_);
-        BRINE_TRY(scanned);
-        report out_report;
-        out_report.format = scanned->has_objects() ? "npy (object array)" : "npy";
-        out_report.storages = 1;
-        out_report.storage_bytes = scanned->array.data.size();
-        if (scanned->has_objects()) {
-            detail::add_findings(out_report, scanned->objects.values, "npy object pickle", scanned->array.header.data_offset);
-            out_report.protocol = scanned->objects.protocol;
-        }
-        if (!write) return out_report;
-        detail::counted_sink<SeekableSink> counted(out);
-        BRINE_TRY(numpy::write_rebuilt(*scanned, counted, pickle::writer_limits::of<limits_type>()));  // refuses an object array with findings
-        out_report.output_size = counted.count();
-        return out_report;
-    }
-
-    template <class RandomAccessSource, class SeekableSink>
-    result<report> run_npz(const RandomAccessSource& source, SeekableSink& out, bool write) {
-        BRINE_TRY(refuse_seal(write, "npz"));
-        auto scanned = numpy::scan_npz<allowlist_type, limits_type, reader_type>(source, allowlist_);
-        BRINE_TRY(scanned);
-        report out_report;
-        out_report.format = "npz";
-        for (const numpy::npz_member& member : scanned->members) {
-            ++out_report.storages;
-            out_report.storage_bytes += member.header.data_size;
-            if (member.has_objects())
-                detail::add_findings(out_report, member.objects.values, member.name, member.header.data_offset);
-        }
-        if (!write) return out_report;
-        detail::counted_sink<SeekableSink> counted(out);
-        auto rebuilt = numpy::rebuild_npz<allowlist_type, limits_type, reader_type>(source, counted, allowlist_);
-        BRINE_TRY(rebuilt);
-        out_report.output_size = counted.count();
-        return out_report;
     }
 
     allowlist_type allowlist_;

@@ -8,7 +8,9 @@
 #include "test_files.hpp"
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace brine;
@@ -158,4 +160,137 @@ TEST_CASE("a user's Writer writes the reconstruction; one that writes nothing is
     CHECK(refused.err().code == errc::invalid_argument);
     CHECK(std::string(refused.err().entry.view()) == "silent");
     CHECK_FALSE(brine_test::exists(out));
+}
+
+namespace {
+
+// numpy's own pickle of an object array calls these; a user who trusts them extends the policy.
+struct numpy_object_globals {
+    static constexpr policy::qualified_name globals[] = {
+        {"numpy", "dtype"}, {"numpy", "ndarray"}, {"numpy.core.multiarray", "_reconstruct"}};
+};
+using numpy_objects_policy = policy::extend<policy::torch_weights_only, numpy_object_globals>;
+
+std::string describe_error(const error& e) {
+    return std::string(to_string(e.code)) + " at " + std::to_string(e.offset) + " in '" + std::string(e.entry.view()) +
+           "': expected " + e.detail;
+}
+
+// An .npz member's pickle: the member extracted, its .npy preamble skipped.
+bytes npz_member_pickle(const bytes& archive_bytes, std::string_view member) {
+    const memory_source source(byte_view(archive_bytes.data(), archive_bytes.size()));
+    auto archive = zip::reader<memory_source>::open(source, numpy::npz_zip_limits());
+    REQUIRE(archive);
+    const zip::entry* record = nullptr;
+    for (const zip::entry& item : archive->entries())
+        if (item.name == member) record = &item;
+    REQUIRE(record != nullptr);
+    bytes content;
+    vector_sink sink(content);
+    REQUIRE(archive->extract(*record, sink));
+    auto parsed = numpy::parse_npy(byte_view(content.data(), content.size()));
+    REQUIRE(parsed);
+    return bytes(content.begin() + static_cast<std::ptrdiff_t>(parsed->header.data_offset), content.end());
+}
+
+// Writes NumPy inputs itself through the parts (and torch inputs as torch_zip does), counted.
+struct numpy_writer {
+    static constexpr std::string_view name = "numpy";
+    static inline int npy_calls = 0;
+    static inline int npz_calls = 0;
+    template <class Parts, class SeekableSink>
+    [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
+        if (parts.from() == torch::container::npy) {
+            ++npy_calls;
+            return parts.write_npy(out);
+        }
+        if (parts.from() == torch::container::npz) {
+            ++npz_calls;
+            return parts.write_npz(out);
+        }
+        return writer::torch_zip{}.write(parts, out);
+    }
+};
+static_assert(writer::is_writer_v<numpy_writer>);
+
+}  // namespace
+
+TEST_CASE("an .npz is read once: the Reader sees each opcode of an object member's pickle exactly once") {
+    counting_reader::refuse_persistent_ids = false;
+    brine_test::scratch_dir dir("composition-npz");
+    const std::string in = fixture("numpy/hostile/obj_member.npz");
+    const bytes input = brine_test::read_file(in);
+    const bytes pickle_bytes = npz_member_pickle(input, "o.npy");
+    const std::uint64_t once = tokens_in(byte_view(pickle_bytes.data(), pickle_bytes.size()));
+    REQUIRE(once > 10);
+
+    using numpy_disarmer = torch::basic_disarmer<counting_reader, numpy_objects_policy, writer::torch_zip, mtd::none>;
+    numpy_disarmer disarm;
+    counting_reader::tokens = 0;
+    REQUIRE(disarm.scan_file(in.c_str()));
+    CHECK(counting_reader::tokens == once);
+
+    // Writing uses the scan's evaluation: still once (it was twice when the rebuild read again).
+    const std::string out = (dir / "out.npz").string();
+    counting_reader::tokens = 0;
+    auto done = disarm.disarm_file(in.c_str(), out.c_str());
+    REQUIRE_MESSAGE(done, describe_error(done.err()));
+    CHECK(done->findings.empty());
+    CHECK(counting_reader::tokens == once);
+    const bytes written = brine_test::read_file(out);
+    CHECK(done->output_size == written.size());
+
+    // The object member was written (the policy accepts it), as numpy::rebuild_npz writes it.
+    const numpy_objects_policy rules;
+    auto rescanned = numpy::scan_npz(byte_view(written.data(), written.size()), rules);
+    REQUIRE(rescanned);
+    REQUIRE(rescanned->members.size() == 2);
+    CHECK(rescanned->clean());
+    CHECK((rescanned->members[0].has_objects() || rescanned->members[1].has_objects()));
+    bytes expected;
+    REQUIRE(numpy::rebuild_npz(byte_view(input.data(), input.size()), expected, rules));
+    CHECK(written == expected);
+
+    // An .npy object array: once too.
+    const std::string npy = fixture("numpy/hostile/obj_array.npy");
+    counting_reader::tokens = 0;
+    auto npy_done = disarm.disarm_file(npy.c_str(), (dir / "out.npy").string().c_str());
+    REQUIRE_MESSAGE(npy_done, describe_error(npy_done.err()));
+    const bytes npy_input = brine_test::read_file(npy);
+    auto parsed = numpy::parse_npy(byte_view(npy_input.data(), npy_input.size()));
+    REQUIRE(parsed);
+    CHECK(counting_reader::tokens == tokens_in(parsed->data));
+}
+
+TEST_CASE("NumPy inputs go through the Writer: a user's writes them from the parts, safetensors refuses them") {
+    brine_test::scratch_dir dir("composition-numpy-writer");
+    for (const char* name : {"numpy/benign/stored.npz", "numpy/hostile/obj_member.npz", "numpy/benign/fortran_2d.npy"}) {
+        CAPTURE(name);
+        const std::string in = fixture(name);
+        const std::string reference = (dir / "reference").string();
+        const std::string out = (dir / "out").string();
+        std::remove(reference.c_str());
+        std::remove(out.c_str());
+        torch::disarmer plain;
+        auto expected = plain.disarm_file(in.c_str(), reference.c_str());
+        REQUIRE_MESSAGE(expected, describe_error(expected.err()));
+
+        numpy_writer::npy_calls = numpy_writer::npz_calls = 0;
+        torch::basic_disarmer<pickle::reader<>, policy::torch_weights_only, numpy_writer, mtd::none> own;
+        auto done = own.disarm_file(in.c_str(), out.c_str());
+        REQUIRE_MESSAGE(done, describe_error(done.err()));
+        CHECK(numpy_writer::npy_calls + numpy_writer::npz_calls == 1);
+        CHECK(brine_test::read_file(out) == brine_test::read_file(reference));
+        CHECK(done->output_size == expected->output_size);
+
+        std::remove(out.c_str());
+        torch::basic_disarmer<pickle::reader<>, policy::torch_weights_only, writer::safetensors, mtd::none> tensors_only;
+        auto refused = tensors_only.disarm_file(in.c_str(), out.c_str());
+        REQUIRE_FALSE(refused);
+        CHECK(refused.err().code == errc::torch_not_a_checkpoint);
+        CHECK(std::string(refused.err().detail).find("NumPy") != std::string::npos);
+        CHECK_FALSE(brine_test::exists(out));
+        // Scanning writes nothing, so it is not the Writer's business.
+        CHECK(tensors_only.scan_file(in.c_str()));
+    }
 }

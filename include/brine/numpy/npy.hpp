@@ -82,33 +82,36 @@ template <class Policy = default_allowlist, class Limits = pickle::limits::stand
     return scan;
 }
 
-// Writes a fresh file from a scan: numeric arrays as write_npy; object arrays only when the
-// scan is clean (errc::numpy_object_refused otherwise, at the first finding), with a pickle
-// written anew from the value graph, within `bounds` (the limits the scan's machine had).
-// Nothing reaches the sink before that decision.
+// Writes a fresh file from the parts of a scan: `header`, a numeric array's `data`, an object
+// array's evaluated pickle `objects` (an .npz member's, held by its npz_member, goes through here
+// without a copy). Numeric arrays as write_npy; object arrays only when the evaluation is clean
+// (errc::numpy_object_refused otherwise, at the first finding), with a pickle written anew from
+// the value graph, within `bounds` (the limits the scan's machine had). Nothing reaches the sink
+// before that decision.
 template <class Sink>
-[[nodiscard]] result<npy_rebuild_stats> write_rebuilt(const npy_scan& scan, Sink& sink,
+[[nodiscard]] result<npy_rebuild_stats> write_rebuilt(const npy_header& header, byte_view data,
+                                                      const pickle::evaluation& objects, Sink& sink,
                                                       pickle::writer_limits bounds = {}) noexcept {
     static_assert(is_sink_v<Sink>, "Sink must have: status write(byte_view) noexcept");
-    const npy_header& header = scan.array.header;
     npy_rebuild_stats stats;
     alloc::vector<std::uint8_t> preamble;
     BRINE_TRY(append_npy_preamble(header, preamble));
     if (!header.has_objects()) {
-        if (scan.array.data.size() != header.data_size)
+        if (data.size() != header.data_size)
             return error{errc::invalid_argument, header.data_offset, "data of exactly shape x itemsize bytes"};
         BRINE_TRY(sink.write(byte_view(preamble.data(), preamble.size())));
-        BRINE_TRY(sink.write(scan.array.data));
+        BRINE_TRY(sink.write(data));
         stats.bytes_written = preamble.size() + header.data_size;
         return stats;
     }
-    if (scan.objects.values.root() == pickle::no_node)
+    if (objects.values.root() == pickle::no_node)
         return error{errc::invalid_argument, header.data_offset, "a scan whose objects were evaluated (scan_npy)"};
-    if (!scan.clean())
-        return error{errc::numpy_object_refused, header.data_offset + scan.findings().front().offset,
+    const auto& findings = objects.values.findings();
+    if (!findings.empty())
+        return error{errc::numpy_object_refused, header.data_offset + findings.front().offset,
                      "an object array whose pickle the policy accepts in full (scan_npy lists the findings)"};
     alloc::vector<std::uint8_t> pickled;
-    auto written = pickle::writer(scan.objects.values, bounds).write(pickled);
+    auto written = pickle::writer(objects.values, bounds).write(pickled);
     if (!written) return detail::shifted(written.err(), header.data_offset);
     stats.object_array = true;
     stats.pickle_protocol = written->protocol;
@@ -116,6 +119,13 @@ template <class Sink>
     BRINE_TRY(sink.write(byte_view(pickled.data(), pickled.size())));
     stats.bytes_written = preamble.size() + pickled.size();
     return stats;
+}
+
+// Writes a fresh file from a scan (see above).
+template <class Sink>
+[[nodiscard]] result<npy_rebuild_stats> write_rebuilt(const npy_scan& scan, Sink& sink,
+                                                      pickle::writer_limits bounds = {}) noexcept {
+    return write_rebuilt(scan.array.header, scan.array.data, scan.objects, sink, bounds);
 }
 
 // Parses, evaluates and rebuilds an .npy file into `sink` (see write_rebuilt).

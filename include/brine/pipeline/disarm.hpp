@@ -11,6 +11,8 @@
 //   NumPy .npy / .npz  -> a fresh .npy / .npz (numpy/): numeric arrays rebuilt, object arrays
 //                         through the policy (refused ones dropped from an .npz, an error for .npy)
 //   TorchScript (unless extract_weights), tar, other zips -> refused (errc::torch_*)
+// Every input is read once into a reconstruction (torch/read_checkpoint.hpp), every pickle in it
+// evaluated once, and written in one step by the Writer policy (reconstruct below).
 // Memory: the pickle(s) plus fixed buffers; storages are streamed from input to output. The
 // output is complete or absent: the caller's sink is written only after everything validated,
 // and the file API writes a temporary file renamed into place at the end.
@@ -25,7 +27,8 @@
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
 #include <brine/numpy/npy.hpp>
-#include <brine/numpy/npz.hpp>
+#include <brine/numpy/npz_scan.hpp>
+#include <brine/numpy/npz_write.hpp>
 #include <brine/pickle/allowlist_concept.hpp>
 #include <brine/pickle/machine.hpp>
 #include <brine/pickle/reader.hpp>
@@ -107,12 +110,15 @@ struct null_seekable_sink {
 
 // What the Writer policy sees (writer/concept.hpp): the reconstruction, with its pickle rebuilt,
 // and a way to stream each storage, in the order and under the record keys the Mtd policy chose,
-// through its transformation.
-template <class Reconstruction, class Copier, class Mtd>
+// through its transformation; for NumPy inputs, a way to write them anew from their one reading.
+// WithNumpy false (a Formats policy that leaves NumPy out): the NumPy writing is not compiled.
+template <class Reconstruction, class Copier, class Mtd, bool WithNumpy>
 class output_parts {
 public:
-    output_parts(byte_view pickle, const Reconstruction& value, const Copier& copier, Mtd& mtd) noexcept
-        : pickle_(pickle), value_(&value), copier_(&copier), mtd_(&mtd) {}
+    // `bounds`: the limits the pickles were evaluated within, for the pickles written anew.
+    output_parts(byte_view pickle, const Reconstruction& value, const Copier& copier, Mtd& mtd,
+                 pickle::writer_limits bounds) noexcept
+        : pickle_(pickle), value_(&value), copier_(&copier), mtd_(&mtd), bounds_(bounds) {}
     [[nodiscard]] container from() const noexcept { return value_->from; }
     [[nodiscard]] const pickle::graph& values() const noexcept { return value_->values(); }
     [[nodiscard]] const checkpoint& tensors() const noexcept { return value_->found; }
@@ -152,12 +158,41 @@ public:
         BRINE_TRY(out.write(pickle_));
         return mtd_->raw_pickle(pickle_);
     }
+    // An .npy input's output: the file rebuilt from its scan (an object array from the evaluation
+    // read_npy made; one with findings is errc::numpy_object_refused, before any byte is written).
+    template <class Sink>
+    [[nodiscard]] status write_npy(Sink& out) const {
+        if constexpr (WithNumpy) {
+            if (value_->from != container::npy) return not_numpy("an .npy input (from() == container::npy)");
+            auto written = numpy::write_rebuilt(value_->npy(), out, bounds_);
+            BRINE_TRY(written);
+            return {};
+        } else {
+            return not_numpy("a disarmer whose Formats policy reads NumPy");
+        }
+    }
+    // An .npz input's output: a fresh archive (numpy/npz_write.hpp), numeric members streamed again
+    // from the input, object members from read_npz's evaluations, refused ones left out.
+    template <class SeekableSink>
+    [[nodiscard]] status write_npz(SeekableSink& out) const {
+        if constexpr (WithNumpy) {
+            if (value_->from != container::npz) return not_numpy("an .npz input (from() == container::npz)");
+            auto written = numpy::write_npz(value_->npz_archive(), value_->npz(), out, true, bounds_);
+            BRINE_TRY(written);
+            return {};
+        } else {
+            return not_numpy("a disarmer whose Formats policy reads NumPy");
+        }
+    }
 
 private:
+    static error not_numpy(const char* expected) noexcept { return error{errc::invalid_argument, 0, expected}; }
+
     byte_view pickle_;
     const Reconstruction* value_;
     const Copier* copier_;
     Mtd* mtd_;
+    pickle::writer_limits bounds_;
 };
 
 }  // namespace detail
@@ -267,7 +302,12 @@ private:
                     if (!read && read.err().code == errc::zip_multiple_roots) {
                         // No single folder: not torch.save's layout; an .npz (members at the top level) is.
                         auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
-                        if (npz && is_npz(*npz)) return run_npz(source, out, write);
+                        if (npz && is_npz(*npz)) {
+                            BRINE_TRY(refuse_seal(write, "npz"));
+                            auto numpy_read = reading.read_npz(source);
+                            BRINE_TRY(numpy_read);
+                            return reconstruct(*numpy_read, out, write);
+                        }
                     }
                 }
                 BRINE_TRY(read);
@@ -281,28 +321,37 @@ private:
             case format::tar:
                 return error{errc::torch_legacy_tar, 257, "a format other than torch's pre-1.0 tar checkpoints"};
             case format::numpy:
-                if constexpr (formats_type::numpy) return run_npy(file, out, write);
+                if constexpr (formats_type::numpy) {
+                    BRINE_TRY(refuse_seal(write, "npy"));
+                    auto numpy_read = reading.template read_npy<RandomAccessSource>(file);
+                    BRINE_TRY(numpy_read);
+                    return reconstruct(*numpy_read, out, write);
+                }
                 return error{errc::torch_not_a_checkpoint, 0,
                              "a torch checkpoint or pickle (this disarmer's Formats policy leaves NumPy out)"};
         }
         return error{errc::torch_not_a_checkpoint, 0, "a known format"};
     }
 
-    // ---- the one writing step of every torch input -------------------------------------------------
+    // ---- the one writing step of every input ---------------------------------------------------------
 
-    // The Mtd policy chooses keys, order and transformation; the pickle is rebuilt from the judged
-    // graph; the Writer writes the parts.
+    // Torch inputs: the Mtd policy chooses keys, order and transformation and the pickle is
+    // rebuilt from the judged graph. NumPy inputs have neither (a seal was refused before they
+    // were read); the parts write them from their scans. The Writer writes the parts.
     template <class RandomAccessSource, class SeekableSink>
     result<report> reconstruct(reconstruction<RandomAccessSource>& value, SeekableSink& out, bool write) {
         if (!write) return std::move(value.described);
         report& described = value.described;
-        storage_keys keys(value.values(), value.found);
-        BRINE_TRY(mtd_.prepare(value.values(), value.found, keys));
-        BRINE_TRY(apply_storage_keys(value.values(), value.found, keys));
+        const pickle::writer_limits bounds = pickle::writer_limits::of<limits_type>();
         alloc::vector<std::uint8_t> rebuilt;
-        auto stats = pickle::writer(value.values(), pickle::writer_limits::of<limits_type>()).write(rebuilt);
-        BRINE_TRY(stats);
-        described.write = *stats;
+        if (!is_numpy(value.from)) {
+            storage_keys keys(value.values(), value.found);
+            BRINE_TRY(mtd_.prepare(value.values(), value.found, keys));
+            BRINE_TRY(apply_storage_keys(value.values(), value.found, keys));
+            auto stats = pickle::writer(value.values(), bounds).write(rebuilt);
+            BRINE_TRY(stats);
+            described.write = *stats;
+        }
         std::uint64_t copied = 0;
         const auto copier = [&](std::size_t j, auto& sink) -> status {
             using sink_type = std::remove_reference_t<decltype(sink)>;
@@ -310,8 +359,8 @@ private:
             return value.copy_storage(j, counted);
         };
         detail::counted_sink<SeekableSink> counted(out);
-        const detail::output_parts<reconstruction<RandomAccessSource>, decltype(copier), Mtd> parts(
-            byte_view(rebuilt.data(), rebuilt.size()), value, copier, mtd_);
+        const detail::output_parts<reconstruction<RandomAccessSource>, decltype(copier), Mtd, formats_type::numpy> parts(
+            byte_view(rebuilt.data(), rebuilt.size()), value, copier, mtd_, bounds);
         BRINE_TRY(writer_.write(parts, counted));
         if (counted.count() == 0)
             return error{errc::invalid_argument, 0, "a Writer that writes the output (it wrote nothing)",
@@ -335,47 +384,6 @@ private:
         if (write && Mtd::seals)
             return error{errc::mtd_unsupported, 0, "a torch checkpoint or a pickle to seal", format};
         return {};
-    }
-
-    template <class SeekableSink>
-    result<report> run_npy(byte_view file, SeekableSink& out, bool write) {
-        BRINE_TRY(refuse_seal(write, "npy"));
-        auto scanned = numpy::scan_npy<allowlist_type, limits_type, reader_type>(file, allowlist_);
-        BRINE_TRY(scanned);
-        report out_report;
-        out_report.format = scanned->has_objects() ? "npy (object array)" : "npy";
-        out_report.storages = 1;
-        out_report.storage_bytes = scanned->array.data.size();
-        if (scanned->has_objects()) {
-            detail::add_findings(out_report, scanned->objects.values, "npy object pickle", scanned->array.header.data_offset);
-            out_report.protocol = scanned->objects.protocol;
-        }
-        if (!write) return out_report;
-        detail::counted_sink<SeekableSink> counted(out);
-        BRINE_TRY(numpy::write_rebuilt(*scanned, counted, pickle::writer_limits::of<limits_type>()));  // refuses an object array with findings
-        out_report.output_size = counted.count();
-        return out_report;
-    }
-
-    template <class RandomAccessSource, class SeekableSink>
-    result<report> run_npz(const RandomAccessSource& source, SeekableSink& out, bool write) {
-        BRINE_TRY(refuse_seal(write, "npz"));
-        auto scanned = numpy::scan_npz<allowlist_type, limits_type, reader_type>(source, allowlist_);
-        BRINE_TRY(scanned);
-        report out_report;
-        out_report.format = "npz";
-        for (const numpy::npz_member& member : scanned->members) {
-            ++out_report.storages;
-            out_report.storage_bytes += member.header.data_size;
-            if (member.has_objects())
-                detail::add_findings(out_report, member.objects.values, member.name, member.header.data_offset);
-        }
-        if (!write) return out_report;
-        detail::counted_sink<SeekableSink> counted(out);
-        auto rebuilt = numpy::rebuild_npz<allowlist_type, limits_type, reader_type>(source, counted, allowlist_);
-        BRINE_TRY(rebuilt);
-        out_report.output_size = counted.count();
-        return out_report;
     }
 
     allowlist_type allowlist_;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
-// Reading a torch input into a reconstruction (torch/reconstruction.hpp): the one reading step the
-// disarmer and the checkpoint view share. For every container it
+// Reading an input into a reconstruction (torch/reconstruction.hpp): the one reading step the
+// disarmer and the checkpoint view share. For every torch container it
 //   - finds the pickle(s) the way torch.load finds them, and evaluates each with the machine
 //     under the allowlist, reading opcodes with Reader (never executing anything);
 //   - with weight extraction, reads pickled modules and TorchScript under
@@ -11,7 +11,9 @@
 //     item size bytes; sparse indices in range) and the container's bookkeeping (byteorder,
 //     version), and reports what the reconstruction will leave out.
 // Storage bytes are not read here (but for sparse indices): the reconstruction streams them when
-// they are written.
+// they are written. NumPy inputs (.npy, .npz; THREATS.md F5) are scanned by numpy/ with the same
+// Reader and allowlist, each object array's pickle evaluated once, and described in the report
+// (each array a storage, its data bytes storage_bytes).
 #pragma once
 
 #include <brine/config.hpp>
@@ -20,6 +22,8 @@
 #include <brine/core/memory.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
+#include <brine/numpy/npy.hpp>
+#include <brine/numpy/npz_scan.hpp>
 #include <brine/pickle/judge_reachable.hpp>
 #include <brine/pickle/machine.hpp>
 #include <brine/policy/module_structure.hpp>
@@ -176,6 +180,52 @@ public:
         out.found = std::move(stream->found);
         for (const legacy_storage_data& data : stream->data) out.offsets_.push_back(data.offset);
         detail::add_tensors(described, out.found);
+        return out;
+    }
+
+    // A NumPy .npy file: `file` holds it whole (the reconstruction's view of its data points
+    // into it). An object array is evaluated under the allowlist; its findings are reported.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_npy(byte_view file) const {
+        auto scanned = numpy::scan_npy<Allowlist, limits_type, Reader>(file, *allowlist_);
+        BRINE_TRY(scanned);
+        reconstruction<RandomAccessSource> out;
+        out.from = container::npy;
+        report& described = out.described;
+        described.format = scanned->has_objects() ? "npy (object array)" : "npy";
+        described.storages = 1;
+        described.storage_bytes = scanned->array.data.size();
+        if (scanned->has_objects()) {
+            detail::add_findings(described, scanned->objects.values, "npy object pickle",
+                                 scanned->array.header.data_offset);
+            described.protocol = scanned->objects.protocol;
+        }
+        out.npy_.emplace(std::move(*scanned));
+        return out;
+    }
+
+    // A NumPy .npz archive (a zip of .npy members at the top level): every member read and
+    // checked, object members evaluated under the allowlist; the archive stays open in the
+    // reconstruction for numeric members to be streamed again when written.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_npz(const RandomAccessSource& source) const {
+        reconstruction<RandomAccessSource> out;
+        out.from = container::npz;
+        out.source_ = &source;
+        auto opened = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
+        BRINE_TRY(opened);
+        out.archive_.emplace(std::move(*opened));
+        auto scanned = numpy::scan_npz_archive<Allowlist, limits_type, Reader>(*out.archive_, *allowlist_);
+        BRINE_TRY(scanned);
+        report& described = out.described;
+        described.format = "npz";
+        for (const numpy::npz_member& member : scanned->members) {
+            ++described.storages;
+            described.storage_bytes += member.header.data_size;
+            if (member.has_objects())
+                detail::add_findings(described, member.objects.values, member.name, member.header.data_offset);
+        }
+        out.npz_.emplace(std::move(*scanned));
         return out;
     }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
-// The reconstruction: the one value every torch input (a torch.save zip archive, a legacy stream,
-// a bare pickle; TorchScript and pickled modules once their weights are extracted) is read into
-// before anything is written, by torch/read_checkpoint.hpp. It holds everything a writer needs:
+// The reconstruction: the one value every input (a torch.save zip archive, a legacy stream, a bare
+// pickle; TorchScript and pickled modules once their weights are extracted; a NumPy .npy or .npz)
+// is read into before anything is written, by torch/read_checkpoint.hpp. It holds everything a
+// writer needs:
 //
 //   described   the report so far: format, protocol, findings (what the policy refused and the
 //               records left out), tensors
@@ -13,7 +14,8 @@
 //               CRC-32 and size as it is read; a range of a legacy stream)
 //
 // The disarmer (pipeline/disarm.hpp) then lets its Mtd policy choose the output's record keys,
-// order and byte transformation, and hands the Writer the parts to write (writer/concept.hpp).
+// order and byte transformation (torch inputs), and hands the Writer the parts to write
+// (writer/concept.hpp). For NumPy inputs values() is empty and found has no tensors.
 // basic_checkpoint_view (torch/view.hpp) reads the same value and offers its storages in place.
 //
 // Moving the value keeps every view into it valid: the graph's nodes and the archive's entries
@@ -28,11 +30,14 @@
 #include <brine/core/memory.hpp>
 #include <brine/core/result.hpp>
 #include <brine/core/stream.hpp>
+#include <brine/numpy/npy.hpp>
+#include <brine/numpy/npz.hpp>
 #include <brine/pickle/machine.hpp>
 #include <brine/torch/checkpoint.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/zip/reader.hpp>
 
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -41,8 +46,11 @@ BRINE_NAMESPACE_BEGIN
 namespace torch {
 
 // The container a reconstruction was read from; the bundled Writer writes a torch zip for the
-// first two and the pickle alone for a bare pickle.
-enum class container : std::uint8_t { torch_zip, torch_legacy, pickle };
+// first two, the pickle alone for a bare pickle, and a fresh .npy / .npz for NumPy inputs.
+enum class container : std::uint8_t { torch_zip, torch_legacy, pickle, npy, npz };
+
+// The NumPy containers: no torch pickle, no tensors; the scans hold what a writer needs.
+[[nodiscard]] constexpr bool is_numpy(container c) noexcept { return c == container::npy || c == container::npz; }
 
 template <class RandomAccessSource>
 class reconstruction {
@@ -80,12 +88,29 @@ public:
         return from == container::torch_legacy ? offsets_[j] : 0;
     }
 
+    // A NumPy input (from == npy / npz), as numpy::scan_npy / numpy::scan_npz read it.
+    [[nodiscard]] const numpy::npy_scan& npy() const noexcept {
+        assert(npy_.has_value());
+        return *npy_;
+    }
+    [[nodiscard]] const numpy::npz_scan& npz() const noexcept {
+        assert(npz_.has_value());
+        return *npz_;
+    }
+    // The .npz archive, its entries parallel to npz().members.
+    [[nodiscard]] const zip::reader<RandomAccessSource>& npz_archive() const noexcept {
+        assert(from == container::npz && archive_.has_value());
+        return *archive_;
+    }
+
 private:
     template <class, class, class>
     friend class checkpoint_reader;
 
     const RandomAccessSource* source_ = nullptr;
-    std::optional<zip::reader<RandomAccessSource>> archive_;    // torch zip
+    std::optional<zip::reader<RandomAccessSource>> archive_;    // torch zip, npz
+    std::optional<numpy::npy_scan> npy_;                        // npy
+    std::optional<numpy::npz_scan> npz_;                        // npz
     pickle::evaluation evaluated_;
     ::brine::detail::raw_block pickle_bytes_;                   // torch zip: data.pkl, extracted
     alloc::vector<const zip::entry*> records_;                  // torch zip: parallel to found.storages

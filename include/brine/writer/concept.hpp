@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
-// The Writer slot of a disarmer: what writes the reconstruction (torch/reconstruction.hpp) of a
-// torch input (a zip archive, a legacy stream or a bare pickle) once everything was read and
-// judged. writer::torch_zip writes a torch.save archive (a bare pickle: the pickle alone),
-// writer::safetensors a .safetensors file. A Writer W has
+// The Writer slot of a disarmer: what writes the reconstruction (torch/reconstruction.hpp) of an
+// input (a torch zip archive, a legacy stream, a bare pickle, a NumPy .npy or .npz) once
+// everything was read and judged. writer::torch_zip rewrites each input canonically in its own
+// format (a torch.save archive; a bare pickle: the pickle alone; NumPy: a fresh .npy / .npz),
+// writer::safetensors writes a .safetensors file (torch checkpoints only). A Writer W has
 //
 //   static constexpr std::string_view name    what it writes, for reports ("torch zip")
 //   template <class Parts, class SeekableSink>
@@ -12,7 +13,8 @@
 //
 // and receives Parts with (parts_archetype below spells out the types):
 //
-//   torch::container from() const             the input's container (torch_zip, torch_legacy, pickle)
+//   torch::container from() const             the input's container (torch_zip, torch_legacy, pickle,
+//                                              npy, npz)
 //   const pickle::graph& values() const       the judged value graph
 //   const torch::checkpoint& tensors() const  its tensors and storages, as the input names them
 //   byte_view pickle() const                  the pickle rebuilt from values() (data.pkl)
@@ -31,6 +33,17 @@
 //                                              lets the Mtd policy add its records (a manifest)
 //   status write_bare_pickle(Sink& sink) const
 //                                              writes pickle() alone (through the Mtd policy)
+//   status write_npy(Sink& sink) const        from() == npy: writes the .npy rebuilt from the one
+//                                              reading (an object array from its evaluation; one
+//                                              the policy refused in part is numpy_object_refused)
+//   status write_npz(SeekableSink& sink) const
+//                                              from() == npz: writes a fresh .npz (numeric members
+//                                              streamed again from the input, object members from
+//                                              their evaluation, refused ones left out)
+//
+// For NumPy inputs values() is empty, tensors() has none and storage_count() is 0; no pickle is
+// evaluated again while writing. A Writer that writes only torch checkpoints returns an error for
+// them (writer::safetensors: errc::torch_not_a_checkpoint).
 //
 // Record keys, order and storage bytes are the Mtd policy's (storage(i), copy_storage): with
 // mtd::none they are the input's. A Writer that writes nothing is an error the disarmer reports
@@ -83,6 +96,14 @@ struct parts_archetype {
     }
     template <class Sink>
     [[nodiscard]] status write_bare_pickle(Sink&) const noexcept {
+        return {};
+    }
+    template <class Sink>
+    [[nodiscard]] status write_npy(Sink&) const noexcept {
+        return {};
+    }
+    template <class SeekableSink>
+    [[nodiscard]] status write_npz(SeekableSink&) const noexcept {
         return {};
     }
 };

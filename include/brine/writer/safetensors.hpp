@@ -479,7 +479,8 @@ template <class StorageBytes, class Sink>
 // The Writer policy (writer/concept.hpp): the disarmer's reconstruction written as safetensors.
 // The storages come through the Mtd policy's transformation; records, manifests and seals are a
 // zip archive's business, so use this writer with mtd::none. When `summary` is set, it receives
-// what was written and skipped. A bare pickle holds no tensor data to write: refused.
+// what was written and skipped. A bare pickle holds no tensor data to write, and NumPy inputs are
+// rewritten as NumPy (writer::torch_zip): both refused, before anything is written.
 struct safetensors {
     static constexpr std::string_view name = "safetensors";
     safetensors_options options{};
@@ -489,6 +490,9 @@ struct safetensors {
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
         if (parts.from() == torch::container::pickle)
             return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a bare pickle holds no tensor data)"};
+        if (torch::is_numpy(parts.from()))
+            return error{errc::torch_not_a_checkpoint, 0,
+                         "a torch checkpoint (NumPy files are rewritten as NumPy by writer::torch_zip)"};
         const torch::checkpoint& checkpoint = parts.tensors();
         // Which written storage holds each storage of the checkpoint.
         std::vector<std::size_t> written(checkpoint.storages.size(), parts.storage_count());

@@ -5,7 +5,9 @@
 // <prefix>/data/<key> record per storage the pickle references, in order of first reference, each
 // exactly numel x item size bytes and 64-byte aligned (zip::writer pads), then <prefix>/version.
 // torch.load of every version since 1.6 reads this layout; records it does not know are ignored.
-// A bare pickle (no archive in the input) is written as the rebuilt pickle alone.
+// The bundled writer rewrites each input canonically in its own format: a bare pickle (no archive
+// in the input) as the rebuilt pickle alone, a NumPy .npy / .npz as a fresh .npy / .npz
+// (numpy/npy.hpp write_rebuilt, numpy/npz_write.hpp).
 //
 // The parts it is given, and what a Writer must have, are in writer/concept.hpp.
 #pragma once
@@ -33,6 +35,8 @@ struct torch_zip {
     template <class Parts, class SeekableSink>
     [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
         if (parts.from() == torch::container::pickle) return parts.write_bare_pickle(out);
+        if (parts.from() == torch::container::npy) return parts.write_npy(out);
+        if (parts.from() == torch::container::npz) return parts.write_npz(out);
         zip::writer<SeekableSink> archive(out);
         BRINE_TRY(parts.add_record(archive, record("data.pkl"), parts.pickle()));
         BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
