@@ -18,20 +18,20 @@ set(work "${WORK_DIR}/${MODE}")
 file(REMOVE_RECURSE "${work}")
 file(MAKE_DIRECTORY "${work}")
 
-if(MODE STREQUAL "find_package")
-    # Install only the library component's files into a private prefix, then consume it.
+# Installs only the library component's files into a private prefix, then builds the project in
+# `source` against it, as a user of the installed package would.
+function(build_against_install source)
     set(prefix "${work}/prefix")
     run_step(${CMAKE_COMMAND} --install "${BRINE_BUILD_DIR}" --prefix "${prefix}")
-    run_step(${CMAKE_COMMAND} -S "${consumers}/find_package" -B "${work}/build"
-        -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix})
+    run_step(${CMAKE_COMMAND} -S "${source}" -B "${work}/build" -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix})
     run_step(${CMAKE_COMMAND} --build "${work}/build")
+endfunction()
+
+if(MODE STREQUAL "find_package")
+    build_against_install("${consumers}/find_package")
     run_step("${work}/build/consumer")
 elseif(MODE STREQUAL "slots")
-    set(prefix "${work}/prefix")
-    run_step(${CMAKE_COMMAND} --install "${BRINE_BUILD_DIR}" --prefix "${prefix}")
-    run_step(${CMAKE_COMMAND} -S "${consumers}/slots" -B "${work}/build"
-        -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix})
-    run_step(${CMAKE_COMMAND} --build "${work}/build")
+    build_against_install("${consumers}/slots")
     run_step("${work}/build/slots" "${BRINE_SOURCE_DIR}/tests/fixtures/torch" "${work}")
 elseif(MODE STREQUAL "add_subdirectory")
     run_step(${CMAKE_COMMAND} -S "${consumers}/add_subdirectory" -B "${work}/build"
