@@ -200,25 +200,9 @@ inline int disarm_safetensors(const std::string& in, const std::string& out, con
     const auto read = read_safetensors(in);
     if (!read) return fail(read.err());
     const safetensors_file& f = *read;
-    // The parsed tensors, largest item size first (then in header order): every tensor then
-    // starts at a multiple of its item size, as the writer's data area starts 8-byte aligned.
-    std::vector<brine::safetensors::tensor_to_write> tensors;
-    tensors.reserve(f.header.tensors.size());
-    for (const auto& t : f.header.tensors) {
-        brine::safetensors::tensor_to_write w;
-        w.name = t.name;
-        w.type = t.type;
-        w.shape = t.shape;
-        w.data = t.data;
-        w.source_offset = t.entry_offset;
-        tensors.push_back(std::move(w));
-    }
-    std::stable_sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) {
-        return brine::safetensors::info(a.type).item_size > brine::safetensors::info(b.type).item_size;
-    });
     auto sink = brine::atomic_file_sink::create(out.c_str());
     if (!sink) return fail(sink.err());
-    auto written = brine::safetensors::write(tensors, f.header.meta, *sink);
+    auto written = brine::writer::rewrite_safetensors(f.header, *sink);
     if (!written) return fail(written.err());
     if (auto one_reading = brine::readings::check_single_reading(*sink); !one_reading) return fail(one_reading.err());
     if (auto committed = sink->commit(opts.sync); !committed) return fail(committed.err());
@@ -226,7 +210,7 @@ inline int disarm_safetensors(const std::string& in, const std::string& out, con
     if (opts.json) {
         print_line(stdout, "{\"file\":" + json_string(in) + ",\"output\":" + json_string(out) + ",\"status\":" +
                                (status == exit_ok ? "\"clean\"" : "\"findings\"") +
-                               ",\"format\":\"safetensors\",\"tensors\":" + std::to_string(tensors.size()) +
+                               ",\"format\":\"safetensors\",\"tensors\":" + std::to_string(f.header.tensors.size()) +
                                ",\"output_bytes\":" + std::to_string(*written) +
                                ",\"findings\":" + safetensors_findings_json(f) + "}\n");
     } else {

@@ -14460,1100 +14460,6 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/policy/module_structure.hpp ----
 
-// ---- begin brine/torch/extract.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// Weights out of a pickled module, without instantiating anything: the value graph of
-// torch.save(model) or of a TorchScript archive's data.pkl (read with policy::module_structure)
-// is walked from its root module, and a plain state dict is built next to it in the same graph,
-// an OrderedDict of name -> tensor in the order state_dict() gives:
-//   - nn.Module objects (NEWOBJ of a class, BUILD with the instance __dict__): parameters from
-//     `_parameters`, persistent buffers from `_buffers` (names in `_non_persistent_buffers_set`
-//     are left out, as state_dict does; None entries too), then each of `_modules`, prefixed;
-//   - TorchScript objects (NEWOBJ of a __torch__ class, BUILD with an attribute dict): every
-//     tensor attribute, and every object attribute as a submodule, in attribute order.
-// The module objects themselves are never written: the new root refers only to tensor nodes.
-
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-BRINE_NAMESPACE_BEGIN
-namespace torch {
-
-namespace detail {
-
-class state_dict_builder {
-public:
-    explicit state_dict_builder(pickle::graph& g) noexcept : g_(g) {}
-
-    result<std::size_t> run() {
-        const pickle::node_id root = g_.root();
-        if (root == pickle::no_node || !is_object(root))
-            return error{errc::torch_bad_tensor, 0, "a pickled module (an object made by NEWOBJ) at the root"};
-        visiting_.assign(g_.size(), 0);
-        BRINE_TRY(walk(root, ""));
-        // OrderedDict() with the entries set on it, as torch.save writes a state dict.
-        const pickle::node_id ordered = g_.add(pickle::node_kind::global, pickle::opcode::GLOBAL, 0);
-        g_.set_global(ordered, pickle::global_name{"collections", "OrderedDict"});
-        const pickle::node_id no_args = g_.add(pickle::node_kind::tuple, pickle::opcode::EMPTY_TUPLE, 0);
-        const pickle::node_id dict = g_.add(pickle::node_kind::call, pickle::opcode::REDUCE, 0);
-        const pickle::node_id parts[] = {ordered, no_args};
-        if (!g_.append_children(dict, parts, 2) || !g_.append_items(dict, entries_.data(), entries_.size()))
-            return error{errc::limit_exceeded, 0, "fewer references between values than 2^32"};
-        g_.set_root(dict);
-        return entries_.size() / 2;
-    }
-
-private:
-    // An object: NEWOBJ of a class, whose (last) BUILD state is a dict.
-    [[nodiscard]] bool is_object(pickle::node_id id) const noexcept {
-        const pickle::node& n = g_[id];
-        return n.kind == pickle::node_kind::call && n.form == pickle::call_form::newobj && !g_.states(id).empty() &&
-               g_[g_.states(id).back()].kind == pickle::node_kind::dict;
-    }
-
-    // The entries of a dict node, or of an OrderedDict call's SETITEM entries.
-    [[nodiscard]] pickle::node_ids entries_of(pickle::node_id id) const noexcept {
-        const pickle::node& n = g_[id];
-        if (n.kind == pickle::node_kind::dict) return g_.children(id);
-        if (n.kind == pickle::node_kind::call) return g_.items(id);
-        return {};
-    }
-
-    [[nodiscard]] bool text(pickle::node_id id, std::string_view& out) const noexcept {
-        return policy::ascii_text(g_, id, out);
-    }
-
-    [[nodiscard]] bool is_tensor(pickle::node_id id) const {
-        if (g_[id].kind != pickle::node_kind::call || pickle::left_out(g_, id)) return false;
-        const policy::qualified_name callee = policy::callable_name(g_, id);
-        return callee.module == "torch._utils" || (callee.module == "torch._tensor" && callee.name == "_rebuild_from_type_v2");
-    }
-
-    status add(const alloc::string& name, pickle::node_id tensor) {
-        const std::string_view kept = g_.keep(as_bytes(std::string_view(name)));
-        const pickle::node_id key = g_.add(pickle::node_kind::string, pickle::opcode::BINUNICODE, 0);
-        g_.set_text(key, kept);
-        entries_.push_back(key);
-        entries_.push_back(tensor);
-        return {};
-    }
-
-    static alloc::string join(const alloc::string& prefix, std::string_view name) {
-        alloc::string out = prefix;
-        if (!out.empty()) out += '.';
-        out += name;
-        return out;
-    }
-
-    status walk(pickle::node_id object, const alloc::string& prefix) {
-        if (visiting_[object]) return error{errc::torch_bad_tensor, g_[object].offset, "a module tree without cycles"};
-        visiting_[object] = 1;
-        const pickle::node_ids attributes = g_.children(g_.states(object).back());
-        // nn.Module: the three dicts that state_dict() reads.
-        pickle::node_id parameters = pickle::no_node, buffers = pickle::no_node, modules = pickle::no_node,
-                        non_persistent = pickle::no_node;
-        for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
-            std::string_view key;
-            if (!text(attributes[i], key)) continue;
-            if (key == "_parameters") parameters = attributes[i + 1];
-            else if (key == "_buffers") buffers = attributes[i + 1];
-            else if (key == "_modules") modules = attributes[i + 1];
-            else if (key == "_non_persistent_buffers_set") non_persistent = attributes[i + 1];
-        }
-        if (parameters != pickle::no_node || modules != pickle::no_node) {
-            if (parameters != pickle::no_node) BRINE_TRY(tensors_in(parameters, prefix, pickle::no_node));
-            if (buffers != pickle::no_node) BRINE_TRY(tensors_in(buffers, prefix, non_persistent));
-            if (modules != pickle::no_node) {
-                const pickle::node_ids children = entries_of(modules);
-                for (std::size_t i = 0; i + 1 < children.size(); i += 2) {
-                    std::string_view name;
-                    if (!text(children[i], name) || !is_object(children[i + 1])) continue;  // None: no module
-                    BRINE_TRY(walk(children[i + 1], join(prefix, name)));
-                }
-            }
-        } else {
-            // TorchScript: attributes in order; tensors are weights, objects are submodules.
-            for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
-                std::string_view name;
-                if (!text(attributes[i], name)) continue;
-                const pickle::node_id value = attributes[i + 1];
-                if (is_tensor(value)) BRINE_TRY(add(join(prefix, name), value));
-                else if (is_object(value)) BRINE_TRY(walk(value, join(prefix, name)));
-            }
-        }
-        visiting_[object] = 0;
-        return {};
-    }
-
-    // The tensor entries of `_parameters` or `_buffers`, skipping None and the non-persistent.
-    status tensors_in(pickle::node_id dict, const alloc::string& prefix, pickle::node_id skipped) {
-        const pickle::node_ids entries = entries_of(dict);
-        for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
-            std::string_view name;
-            if (!text(entries[i], name) || !is_tensor(entries[i + 1])) continue;
-            if (skipped != pickle::no_node && in_set(skipped, name)) continue;
-            BRINE_TRY(add(join(prefix, name), entries[i + 1]));
-        }
-        return {};
-    }
-
-    // Whether a set (EMPTY_SET + ADDITEMS, or builtins.set([...]) ) holds the string `name`.
-    [[nodiscard]] bool in_set(pickle::node_id set, std::string_view name) const noexcept {
-        pickle::node_ids members = g_.children(set);
-        if (g_[set].kind == pickle::node_kind::call && members.size() >= 2 && !g_.children(members[1]).empty())
-            members = g_.children(g_.children(members[1])[0]);  // set([...]): the list argument
-        for (const pickle::node_id member : members) {
-            std::string_view text_value;
-            if (text(member, text_value) && text_value == name) return true;
-        }
-        return false;
-    }
-
-    pickle::graph& g_;
-    alloc::vector<pickle::node_id> entries_;
-    alloc::vector<std::uint8_t> visiting_;
-};
-
-}  // namespace detail
-
-// Replaces the graph's root (a pickled module) by a state dict of its weights, built in the same
-// graph; returns the number of tensors. The module structure stays in the graph, unreachable
-// from the new root, so the writer never emits it.
-[[nodiscard]] inline result<std::size_t> extract_state_dict(pickle::graph& g) {
-    return detail::state_dict_builder(g).run();
-}
-
-}  // namespace torch
-BRINE_NAMESPACE_END
-
-// ---- end brine/torch/extract.hpp ----
-
-// ---- begin brine/torch/formats.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// Which inputs a disarmer reads besides torch zip checkpoints, legacy .pt streams and raw
-// pickles (always read): the disarmer's fifth, defaulted, policy. A reader left out is not
-// compiled, which is what a firmware image with a code budget needs (examples/embedded/: NumPy
-// alone is about a quarter of the disarmer's code at -Os); an input it would have read is
-// refused with a message saying what was compiled out.
-
-
-#include <type_traits>
-
-BRINE_NAMESPACE_BEGIN
-namespace torch {
-namespace formats {
-
-// Everything: NumPy .npy/.npz, and weights extracted from TorchScript archives and pickled
-// modules when asked for (basic_disarmer::extract_weights).
-struct every {
-    static constexpr bool numpy = true;
-    static constexpr bool weight_extraction = true;
-};
-
-// What an inference engine loads: torch.save checkpoints (zip and legacy) and plain pickles.
-struct checkpoints_only {
-    static constexpr bool numpy = false;
-    static constexpr bool weight_extraction = false;
-};
-
-namespace detail {
-template <class F>
-using numpy_op = std::remove_cv_t<decltype(F::numpy)>;
-template <class F>
-using weight_extraction_op = std::remove_cv_t<decltype(F::weight_extraction)>;
-template <class F>
-inline constexpr bool has_numpy = is_detected_exact_v<bool, numpy_op, F>;
-template <class F>
-inline constexpr bool has_weight_extraction = is_detected_exact_v<bool, weight_extraction_op, F>;
-}  // namespace detail
-
-// A Formats policy: two static constexpr bools, each a reader compiled in or left out.
-template <class F>
-inline constexpr bool is_formats_v = detail::has_numpy<F> && detail::has_weight_extraction<F>;
-
-template <class F>
-constexpr bool check_formats() noexcept {
-    static_assert(detail::has_numpy<F>, "brine Formats: needs static constexpr bool numpy");
-    static_assert(detail::has_weight_extraction<F>, "brine Formats: needs static constexpr bool weight_extraction");
-    return is_formats_v<F>;
-}
-
-}  // namespace formats
-}  // namespace torch
-BRINE_NAMESPACE_END
-
-// ---- end brine/torch/formats.hpp ----
-
-// ---- begin brine/torch/reconstruction.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// The reconstruction: the one value every input (a torch.save zip archive, a legacy stream, a bare
-// pickle; TorchScript and pickled modules once their weights are extracted; a NumPy .npy or .npz)
-// is read into before anything is written, by torch/read_checkpoint.hpp. It holds everything a
-// writer needs:
-//
-//   described   the report so far: format, protocol, findings (what the policy refused and the
-//               records left out), tensors
-//   values()    the judged value graph: what the allowlist allowed, refused values blocked
-//   found       the tensors and storages as torch would build them from it (validated)
-//   copy_storage(j, sink), known_crc(j, crc)
-//               storage j's bytes streamed from the input (a zip record, checked against its
-//               CRC-32 and size as it is read; a range of a legacy stream)
-//
-// The disarmer (pipeline/disarm.hpp) then lets its Mtd policy choose the output's record keys,
-// order and byte transformation (torch inputs), and hands the Writer the parts to write
-// (writer/concept.hpp). For NumPy inputs values() is empty and found has no tensors.
-// basic_checkpoint_view (torch/view.hpp) reads the same value and offers its storages in place.
-//
-// Moving the value keeps every view into it valid: the graph's nodes and the archive's entries
-// live in heap blocks that move with it, and names point into the extracted data.pkl (a heap
-// block too) or the caller's input. Nothing here allocates with new: a disarmer on a caller's
-// arena (BRINE_CALLER_ARENA) reads through it.
-
-
-#include <cassert>
-#include <cstdint>
-#include <optional>
-#include <utility>
-
-BRINE_NAMESPACE_BEGIN
-namespace torch {
-
-// The container a reconstruction was read from; the bundled Writer writes a torch zip for the
-// first two, the pickle alone for a bare pickle, and a fresh .npy / .npz for NumPy inputs.
-enum class container : std::uint8_t { torch_zip, torch_legacy, pickle, npy, npz };
-
-// The NumPy containers: no torch pickle, no tensors; the scans hold what a writer needs.
-[[nodiscard]] constexpr bool is_numpy(container c) noexcept { return c == container::npy || c == container::npz; }
-
-template <class RandomAccessSource>
-class reconstruction {
-public:
-    report described;
-    container from = container::pickle;
-    checkpoint found;
-
-    [[nodiscard]] pickle::graph& values() noexcept { return evaluated_.values; }
-    [[nodiscard]] const pickle::graph& values() const noexcept { return evaluated_.values; }
-    [[nodiscard]] const pickle::evaluation& evaluation() const noexcept { return evaluated_; }
-
-    // Streams storage j's bytes into `sink`: exactly found.storages[j].byte_size() of them.
-    template <class Sink>
-    [[nodiscard]] status copy_storage(std::size_t j, Sink& sink) const {
-        if (from == container::torch_zip) return archive_->extract(*records_[j], sink);
-        if (from == container::torch_legacy)
-            return copy_range(*source_, offsets_[j], found.storages[j].byte_size(), sink);
-        return error{errc::invalid_argument, 0, "a checkpoint with storage data (a bare pickle has none)"};
-    }
-    // A storage copied whole from a zip record: the record's CRC-32 (extraction verifies it).
-    [[nodiscard]] bool known_crc(std::size_t j, std::uint32_t& crc) const noexcept {
-        if (from != container::torch_zip) return false;
-        crc = records_[j]->crc32;
-        return true;
-    }
-    // Where storage j's bytes are: its zip record (torch zip), or nullptr.
-    [[nodiscard]] const zip::entry* record(std::size_t j) const noexcept {
-        return from == container::torch_zip ? records_[j] : nullptr;
-    }
-    // Where storage j's bytes start in the input (a legacy stream's data; a zip record's data,
-    // which is the bytes themselves only for a stored record).
-    [[nodiscard]] std::uint64_t data_offset(std::size_t j) const noexcept {
-        if (from == container::torch_zip) return records_[j]->data_offset;
-        return from == container::torch_legacy ? offsets_[j] : 0;
-    }
-
-    // A NumPy input (from == npy / npz), as numpy::scan_npy / numpy::scan_npz read it.
-    [[nodiscard]] const numpy::npy_scan& npy() const noexcept {
-        assert(npy_.has_value());
-        return *npy_;
-    }
-    [[nodiscard]] const numpy::npz_scan& npz() const noexcept {
-        assert(npz_.has_value());
-        return *npz_;
-    }
-    // The .npz archive, its entries parallel to npz().members.
-    [[nodiscard]] const zip::reader<RandomAccessSource>& npz_archive() const noexcept {
-        assert(from == container::npz && archive_.has_value());
-        return *archive_;
-    }
-
-private:
-    template <class, class, class>
-    friend class checkpoint_reader;
-
-    const RandomAccessSource* source_ = nullptr;
-    std::optional<zip::reader<RandomAccessSource>> archive_;    // torch zip, npz
-    std::optional<numpy::npy_scan> npy_;                        // npy
-    std::optional<numpy::npz_scan> npz_;                        // npz
-    pickle::evaluation evaluated_;
-    ::brine::detail::raw_block pickle_bytes_;                   // torch zip: data.pkl, extracted
-    alloc::vector<const zip::entry*> records_;                  // torch zip: parallel to found.storages
-    alloc::vector<std::uint64_t> offsets_;                      // legacy: parallel to found.storages
-};
-
-}  // namespace torch
-BRINE_NAMESPACE_END
-
-// ---- end brine/torch/reconstruction.hpp ----
-
-#include <cstdint>
-#include <new>
-#include <string_view>
-#include <utility>
-
-BRINE_NAMESPACE_BEGIN
-namespace torch {
-
-// Reader, Allowlist and Formats as a disarmer resolved them (policies that passed their checks).
-template <class Reader, class Allowlist, class Formats>
-class checkpoint_reader {
-public:
-    using limits_type = typename Reader::limits_type;
-    using machine_type = pickle::machine<Allowlist, limits_type, Reader>;
-    using module_policy = policy::module_structure<Allowlist>;
-
-    // `allowlist` must outlive the reader. `extract_weights`: read TorchScript archives and
-    // pickled modules as the state dict of their weights (only when Formats compiles it in).
-    checkpoint_reader(const Allowlist& allowlist, bool extract_weights) noexcept
-        : allowlist_(&allowlist), extract_weights_(extract_weights) {}
-
-    // A torch.save zip archive (TorchScript only with weight extraction). The archive's opening
-    // errors come back as they are: the caller may try another reading (an .npz) on some.
-    template <class RandomAccessSource>
-    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_zip(const RandomAccessSource& source) const {
-        reconstruction<RandomAccessSource> out;
-        out.from = container::torch_zip;
-        out.source_ = &source;
-        auto opened = zip::reader<RandomAccessSource>::open(source);
-        BRINE_TRY(opened);
-        out.archive_.emplace(std::move(*opened));
-        const zip::reader<RandomAccessSource>& archive = *out.archive_;
-
-        const bool script = static_cast<bool>(archive.find_record("constants.pkl"));
-        if (script && !extracting())
-            return error{errc::torch_torchscript, 0,
-                         "a torch.save archive (TorchScript is refused by default; --extract-weights reads its weights)"};
-        auto data_pkl = archive.find_record("data.pkl");
-        if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
-        const zip::entry& pickle_entry = **data_pkl;
-        if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
-            return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
-                         pickle_entry.name};
-        // Its size is the archive's word (up to the limit): memory it cannot have is an error,
-        // not the end of the program.
-        const auto pickle_size = static_cast<std::size_t>(pickle_entry.uncompressed_size);
-        out.pickle_bytes_ = ::brine::detail::raw_block(pickle_size, std::nothrow);
-        if (out.pickle_bytes_.data() == nullptr && pickle_size != 0)
-            return error{errc::limit_exceeded, pickle_entry.local_header_offset,
-                         "a data.pkl that fits in the memory available", pickle_entry.name};
-        buffer_sink pickle_sink(mutable_byte_view(static_cast<std::uint8_t*>(out.pickle_bytes_.data()), pickle_size));
-        BRINE_TRY(archive.extract(pickle_entry, pickle_sink));
-
-        BRINE_TRY(check_byteorder(archive));
-        BRINE_TRY(check_version(archive));
-
-        report& described = out.described;
-        described.format = script ? "torchscript" : "torch zip";
-        const status ran = evaluate_main(pickle_sink.written(), out.evaluated_, described, "data.pkl");
-        if (!ran) return in_entry(ran.err(), pickle_entry.name);
-        const status text_ok = check_python2_strings(out.values());  // torch.load: encoding='utf-8'
-        if (!text_ok) return in_entry(text_ok.err(), pickle_entry.name);
-        auto found = find_tensors(out.values());
-        if (!found) return in_entry(found.err(), pickle_entry.name);
-        out.found = std::move(*found);
-        detail::add_tensors(described, out.found);
-
-        // Every storage's record exists and holds exactly numel x item size bytes: fewer would
-        // make torch read past it (W1), more would be bytes no tensor accounts for (W5).
-        for (const storage_ref& storage : out.found.storages) {
-            alloc::string name = "data/";
-            name += storage.key;
-            auto record = archive.find_record(name);
-            if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
-            if ((*record)->uncompressed_size != storage.byte_size())
-                return error{errc::torch_record_size, (*record)->local_header_offset,
-                             "a record of exactly numel x item size bytes", (*record)->name};
-            out.records_.push_back(*record);
-        }
-        report_unused_records(archive, out.records_, script, described);
-        const status sparse_ok =
-            check_sparse_indices(out.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) {
-                storage_bytes.clear();
-                vector_sink sink(storage_bytes);
-                return archive.extract(*out.records_[i], sink);
-            });
-        if (!sparse_ok) return in_entry(sparse_ok.err(), pickle_entry.name);
-        return out;
-    }
-
-    // A pickle stream: a legacy torch.save stream (its five pickles all judged) when the first
-    // pickle is torch's magic number, else a bare pickle. `file` holds the whole input; `source`
-    // reads the same bytes by offset.
-    template <class RandomAccessSource>
-    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_pickle_stream(byte_view file,
-                                                                                const RandomAccessSource& source) const {
-        reconstruction<RandomAccessSource> out;
-        out.source_ = &source;
-        report& described = out.described;
-        machine_type machine(*allowlist_);
-        pickle::evaluation first;
-        BRINE_TRY(machine.run(file, first, true));
-        if (!is_legacy_magic(first)) {
-            out.from = container::pickle;
-            described.format = "pickle";
-            described.protocol = first.protocol;
-            detail::add_findings(described, first.values, "pickle");
-            if (first.end_offset < file.size()) {
-                finding_entry trailing;
-                trailing.part = "pickle";
-                trailing.offset = first.end_offset;
-                trailing.reason = "data after STOP: not part of the object, ignored (never written)";
-                described.findings.push_back(std::move(trailing));
-            }
-            out.evaluated_ = std::move(first);
-            auto found = find_tensors(out.values());
-            BRINE_TRY(found);
-            out.found = std::move(*found);
-            detail::add_tensors(described, out.found);
-            return out;
-        }
-
-        out.from = container::torch_legacy;
-        described.format = "torch legacy";
-        detail::add_findings(described, first.values, "legacy magic number pickle");
-        auto stream = read_legacy_stream(file, first.end_offset, machine, described);
-        BRINE_TRY(stream);
-        if (extracting()) {
-            BRINE_TRY(extract_if_module(stream->main, described, stream->main_offset));
-            BRINE_TRY(refind_tensors(*stream));
-        }
-        const legacy_stream& parsed = *stream;
-        BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) -> status {
-            const byte_view data = file.subview(static_cast<std::size_t>(parsed.data[i].offset),
-                                                static_cast<std::size_t>(parsed.found.storages[i].byte_size()));
-            storage_bytes.assign(data.begin(), data.end());
-            return {};
-        }));
-        described.protocol = stream->main.protocol;
-        out.evaluated_ = std::move(stream->main);
-        out.found = std::move(stream->found);
-        for (const legacy_storage_data& data : stream->data) out.offsets_.push_back(data.offset);
-        detail::add_tensors(described, out.found);
-        return out;
-    }
-
-    // A NumPy .npy file: `file` holds it whole (the reconstruction's view of its data points
-    // into it). An object array is evaluated under the allowlist; its findings are reported.
-    template <class RandomAccessSource>
-    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_npy(byte_view file) const {
-        auto scanned = numpy::scan_npy<Allowlist, limits_type, Reader>(file, *allowlist_);
-        BRINE_TRY(scanned);
-        reconstruction<RandomAccessSource> out;
-        out.from = container::npy;
-        report& described = out.described;
-        described.format = scanned->has_objects() ? "npy (object array)" : "npy";
-        described.storages = 1;
-        described.storage_bytes = scanned->array.data.size();
-        if (scanned->has_objects()) {
-            detail::add_findings(described, scanned->objects.values, "npy object pickle",
-                                 scanned->array.header.data_offset);
-            described.protocol = scanned->objects.protocol;
-        }
-        out.npy_.emplace(std::move(*scanned));
-        return out;
-    }
-
-    // A NumPy .npz archive (a zip of .npy members at the top level): every member read and
-    // checked, object members evaluated under the allowlist; the archive stays open in the
-    // reconstruction for numeric members to be streamed again when written.
-    template <class RandomAccessSource>
-    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_npz(const RandomAccessSource& source) const {
-        reconstruction<RandomAccessSource> out;
-        out.from = container::npz;
-        out.source_ = &source;
-        auto opened = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
-        BRINE_TRY(opened);
-        out.archive_.emplace(std::move(*opened));
-        auto scanned = numpy::scan_npz_archive<Allowlist, limits_type, Reader>(*out.archive_, *allowlist_);
-        BRINE_TRY(scanned);
-        report& described = out.described;
-        described.format = "npz";
-        for (const numpy::npz_member& member : scanned->members) {
-            ++described.storages;
-            described.storage_bytes += member.header.data_size;
-            if (member.has_objects())
-                detail::add_findings(described, member.objects.values, member.name, member.header.data_offset);
-        }
-        out.npz_.emplace(std::move(*scanned));
-        return out;
-    }
-
-private:
-    // extract_weights_, known false at compile time when the Formats policy leaves extraction out.
-    [[nodiscard]] bool extracting() const noexcept {
-        if constexpr (Formats::weight_extraction) return extract_weights_;
-        return false;
-    }
-
-    // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
-    // policy::module_structure and replaced by the state dict of their weights.
-    status evaluate_main(byte_view pickle_bytes, pickle::evaluation& evaluated, report& described, const char* part) const {
-        if (!extracting()) {
-            machine_type machine(*allowlist_);
-            BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        } else if constexpr (Formats::weight_extraction) {
-            const module_policy structure(*allowlist_);
-            pickle::machine<module_policy, limits_type, Reader> machine(structure);
-            BRINE_TRY(machine.run(pickle_bytes, evaluated));
-        }
-        described.protocol = evaluated.protocol;
-        detail::add_findings(described, evaluated.values, part);
-        return extract_if_module(evaluated, described);
-    }
-
-    status extract_if_module(pickle::evaluation& evaluated, report& described, std::uint64_t base = 0) const {
-        if (!extracting()) return {};
-        const pickle::graph& g = evaluated.values;
-        const pickle::node& root = g[g.root()];
-        if (root.kind != pickle::node_kind::call || root.form != pickle::call_form::newobj) return {};  // a state dict
-        const pickle::global_name cls = g.global(g.children(g.root())[0]);
-        auto extracted = extract_state_dict(evaluated.values);
-        BRINE_TRY(extracted);
-        // Read with a wider policy: what the state dict holds must pass the allowlist itself.
-        const status judged =
-            pickle::judge_reachable(evaluated.values, *allowlist_, "extracted weights made only of values the policy allows");
-        if (!judged) {
-            error e = judged.err();
-            e.offset += base;
-            return e;
-        }
-        described.format += ", weights extracted from a pickled module";
-        // The module's classes (and with them its code) are left out: that is a removal.
-        finding_entry dropped;
-        dropped.part = "module";
-        dropped.in_pickle = false;
-        dropped.op = pickle::opcode::NEWOBJ;
-        dropped.offset = base + root.offset;
-        dropped.module = alloc::string(cls.module);
-        dropped.name = alloc::string(cls.name);
-        dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
-                         alloc::to_string(*extracted) + " tensors";
-        described.findings.push_back(std::move(dropped));
-        return {};
-    }
-
-    result<legacy_stream> read_legacy_stream(byte_view file, std::uint64_t offset, machine_type& machine,
-                                             report& described) const {
-        if constexpr (Formats::weight_extraction) {
-            if (extract_weights_) {
-                const module_policy structure(*allowlist_);
-                pickle::machine<module_policy, limits_type, Reader> module_machine(structure);
-                return read_legacy(file, offset, machine, module_machine, described);
-            }
-        }
-        return read_legacy(file, offset, machine, described);
-    }
-
-    // Records the reconstruction leaves out are findings (THREATS.md Z6: a pickle or payload
-    // hidden in an extra record that another loader might read), except the bookkeeping torch
-    // writes itself, a brine seal's manifest (read by brine verify alone; a reconstruction is a
-    // new file, never sealed), and, for TorchScript, its code and constants, which
-    // --extract-weights drops knowingly.
-    template <class Archive>
-    static void report_unused_records(const Archive& archive, const alloc::vector<const zip::entry*>& used, bool script,
-                                      report& described) {
-        static constexpr std::string_view bookkeeping[] = {"data.pkl", "byteorder", "version", ".data/version",
-                                                           ".data/serialization_id", ".format_version",
-                                                           ".storage_alignment", sealed_manifest_record};
-        // The entries torch's lookup (case-insensitive) finds for those names: the same entries
-        // brine read, whatever the case of their names (DATA.PKL is data.pkl, not an extra record).
-        const zip::entry* kept[sizeof bookkeeping / sizeof bookkeeping[0]] = {};
-        for (std::size_t i = 0; i < sizeof bookkeeping / sizeof bookkeeping[0]; ++i) {
-            auto found = archive.find_record(bookkeeping[i]);
-            if (found) kept[i] = *found;
-        }
-        const std::string_view root = archive.root();
-        for (const zip::entry& item : archive.entries()) {
-            if (item.is_directory()) continue;
-            std::string_view record = item.name.substr(root.size() + 1);
-            bool known = false;
-            for (const zip::entry* name : kept) known = known || name == &item;
-            for (const zip::entry* storage : used) known = known || storage == &item;
-            if (script && (record == "constants.pkl" || record.substr(0, 5) == "code/" ||
-                           record.substr(0, 10) == "constants/" || record.substr(0, 6) == "extra/"))
-                known = true;
-            if (known) continue;
-            finding_entry unused;
-            unused.part = alloc::string(item.name);
-            unused.in_pickle = false;
-            unused.offset = item.local_header_offset;
-            unused.reason = "a record no tensor of the reconstruction uses: not written";
-            described.findings.push_back(std::move(unused));
-        }
-    }
-
-    static error in_entry(error e, std::string_view name) noexcept {
-        e.entry = name;
-        return e;
-    }
-
-    const Allowlist* allowlist_;
-    bool extract_weights_;
-};
-
-}  // namespace torch
-BRINE_NAMESPACE_END
-
-// ---- end brine/torch/read_checkpoint.hpp ----
-
-// ---- begin brine/torch/storage_keys.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// The storage keys of a reconstruction's output: the one thing an Mtd policy may change in the
-// judged value. A policy names the key each storage's persistent ids give in the output pickle
-// (rename); the disarmer applies those names when it rebuilds the pickle (apply_storage_keys), in
-// one place, so no policy ever edits the value graph itself. references() tells a policy how many
-// distinct persistent ids name each storage (blocks of a model move only when each tensor is alone
-// on its storage).
-
-
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-#include <utility>
-
-BRINE_NAMESPACE_BEGIN
-namespace torch {
-
-namespace detail {
-
-// Calls f(tuple, key_slot, j) once per distinct persistent id tuple that names storage j of `found`.
-template <class F>
-void for_each_storage_reference(const pickle::graph& g, const checkpoint& found, F&& f) {
-    alloc::vector<std::uint8_t> seen(g.size(), 0);
-    const std::size_t before = g.size();
-    for (pickle::node_id id = pickle::graph::shared_constants; id < before; ++id) {
-        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
-        const pickle::node_ids pid = g.children(id);
-        if (pid.size() != 1 || seen[pid[0]]) continue;
-        seen[pid[0]] = 1;
-        const pickle::node_ids parts = g.children(pid[0]);
-        std::string_view key;
-        if (parts.size() != 5 || !policy::ascii_text(g, parts[2], key)) continue;
-        const std::size_t j = found.find_storage(key);
-        if (j < found.storages.size()) f(pid[0], parts, j);
-    }
-}
-
-}  // namespace detail
-
-class storage_keys {
-public:
-    storage_keys(const pickle::graph& values, const checkpoint& found) : values_(&values), found_(&found) {}
-
-    [[nodiscard]] std::size_t size() const noexcept { return found_->storages.size(); }
-
-    // How many distinct persistent ids name storage j (a memoized id counts once).
-    [[nodiscard]] std::uint32_t references(std::size_t j) const {
-        if (references_.empty()) {
-            references_.assign(size(), 0);
-            detail::for_each_storage_reference(*values_, *found_, [&](pickle::node_id, pickle::node_ids, std::size_t k) {
-                if (references_[k] < UINT32_MAX) ++references_[k];
-            });
-        }
-        return references_[j];
-    }
-
-    // The output's persistent ids of storage j name `key` (its record is the policy's to name).
-    void rename(std::size_t j, std::string_view key) {
-        if (keys_.empty()) keys_.resize(size());
-        keys_[j] = alloc::string(key);
-        renamed_ = true;
-    }
-    [[nodiscard]] bool renamed() const noexcept { return renamed_; }
-    // The key storage j's persistent ids give in the output.
-    [[nodiscard]] std::string_view key(std::size_t j) const noexcept {
-        return renamed_ ? std::string_view(keys_[j]) : found_->storages[j].key;
-    }
-
-private:
-    const pickle::graph* values_;
-    const checkpoint* found_;
-    mutable alloc::vector<std::uint32_t> references_;
-    alloc::vector<alloc::string> keys_;
-    bool renamed_ = false;
-};
-
-// Points every persistent id of each storage at the key `keys` gives it: one new string node per
-// storage, put in the id tuple's key slot (a string the input shared with other values is left
-// alone, and a key named by several persistent ids is still written once and memoized, as
-// torch.save writes it). The one edit of a judged graph after reading: the disarmer's, just before
-// it rebuilds the pickle.
-inline status apply_storage_keys(pickle::graph& g, const checkpoint& found, const storage_keys& keys) {
-    if (!keys.renamed()) return {};
-    alloc::vector<pickle::node_id> renamed(found.storages.size(), pickle::no_node);
-    alloc::vector<std::pair<pickle::node_id, std::size_t>> targets;
-    detail::for_each_storage_reference(g, found, [&](pickle::node_id tuple, pickle::node_ids, std::size_t j) {
-        targets.emplace_back(tuple, j);
-    });
-    for (const auto& [tuple, j] : targets) {
-        const pickle::node_ids parts = g.children(tuple);
-        const std::uint64_t offset = g[parts[2]].offset;
-        if (renamed[j] == pickle::no_node)
-            renamed[j] = g.add_text(pickle::node_kind::string, pickle::opcode::BINUNICODE, offset, g.keep(as_bytes(keys.key(j))));
-        const pickle::node_id tail[3] = {renamed[j], parts[3], parts[4]};
-        g.truncate_children(tuple, 2);
-        if (!g.append_children(tuple, tail, 3))
-            return error{errc::limit_exceeded, offset, "room in the value graph to rename storages"};
-    }
-    return {};
-}
-
-}  // namespace torch
-BRINE_NAMESPACE_END
-
-// ---- end brine/torch/storage_keys.hpp ----
-
-// ---- begin brine/torch/view.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// A checkpoint view for inference engines: the tensors of a checkpoint held in memory (a mapped
-// file or a buffer), each with its dotted name, dtype, shape, strides and the bytes it reads,
-// as views into that memory: nothing is copied, and nothing the policy refuses is offered.
-// Everything is validated first (allowlist, tensor bounds, record sizes); a view exists only for
-// a checkpoint that would also disarm cleanly, so an engine can use the bytes as they are.
-//
-//     auto file = brine::mapped_file::open("model.pt");
-//     auto view = brine::torch::checkpoint_view::open(file->bytes());
-//     for (const auto& t : view->tensors()) engine.load(t.name, t.type, t.sizes, t.data);
-//
-// Storages must be stored (not deflated) for zero-copy access, as torch.save writes them; a
-// deflated record is refused (brine disarm rewrites such a file as stored).
-
-
-#include <cstdint>
-#include <string>
-#include <utility>
-#include <vector>
-
-BRINE_NAMESPACE_BEGIN
-namespace torch {
-
-struct tensor_view {
-    std::string name;
-    dtype type = dtype::float32;
-    std::vector<std::int64_t> sizes;
-    std::vector<std::int64_t> strides;    // in elements
-    std::int64_t storage_offset = 0;      // in elements
-    byte_view storage;                    // the whole storage the tensor views
-    // The bytes from the tensor's first element to one past its last, as laid out in the
-    // storage (with strides; contiguous when strides are row-major). Empty for empty tensors.
-    byte_view data;
-    bool parameter = false;
-    bool requires_grad = false;
-};
-
-template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
-class basic_checkpoint_view {
-public:
-    // Reads and validates `file`, which must stay alive (and unchanged) as long as the view. The
-    // reading is the disarmer's (torch/read_checkpoint.hpp): a view exists only for what would
-    // disarm with no finding.
-    [[nodiscard]] static result<basic_checkpoint_view> open(byte_view file, const Policy& rules = Policy{}) {
-        const memory_source source(file);
-        auto kind = detect(source);
-        BRINE_TRY(kind);
-        if (*kind != format::zip && *kind != format::pickle_stream)
-            return error{errc::torch_not_a_checkpoint, 0, "a torch.save zip archive or legacy stream"};
-        const checkpoint_reader<pickle::reader<Limits>, Policy, formats::checkpoints_only> reading(rules, false);
-        auto read = *kind == format::zip ? reading.read_zip(source) : reading.read_pickle_stream(file, source);
-        BRINE_TRY(read);
-        if (read->from == container::pickle)
-            return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a raw pickle holds no storages)"};
-        // A view is offered only for a checkpoint the policy accepts whole.
-        if (!read->described.findings.empty())
-            return error{errc::torch_not_clean, read->described.findings.front().offset,
-                         "a checkpoint the policy accepts whole (brine scan lists what it refuses)"};
-        const checkpoint& found = read->found;
-        std::vector<byte_view> storages;
-        for (std::size_t j = 0; j < found.storages.size(); ++j) {
-            const std::uint64_t size = found.storages[j].byte_size();
-            if (const zip::entry* record = read->record(j)) {
-                BRINE_TRY(stored_record(*record, file));
-                // Verified once here: the engine then trusts the bytes it reads in place.
-                counting_sink checked;
-                BRINE_TRY(read->copy_storage(j, checked));
-            }
-            storages.push_back(file.subview(static_cast<std::size_t>(read->data_offset(j)), static_cast<std::size_t>(size)));
-        }
-        basic_checkpoint_view view;
-        for (const tensor_ref& t : found.tensors) {
-            if (t.kind != layout::strided && t.kind != layout::quantized) continue;  // no storage of their own
-            tensor_view v;
-            v.name = t.name;
-            v.type = t.type;
-            v.sizes = t.sizes;
-            v.strides = t.strides;
-            v.storage_offset = t.storage_offset;
-            v.storage = storages[t.storage];
-            const std::size_t item = info(t.type).item_size;
-            const std::size_t per_byte = info(t.type).per_byte;  // sub-byte types: elements per byte
-            if (t.extent != 0) {
-                const std::size_t first = static_cast<std::size_t>(t.storage_offset) / per_byte * item;
-                const std::size_t end =
-                    (static_cast<std::size_t>(t.storage_offset + static_cast<std::int64_t>(t.extent)) + per_byte - 1) /
-                    per_byte * item;
-                v.data = v.storage.subview(first, end - first);
-            }
-            v.parameter = t.parameter;
-            v.requires_grad = t.requires_grad;
-            view.tensors_.push_back(std::move(v));
-        }
-        return view;
-    }
-
-    [[nodiscard]] const std::vector<tensor_view>& tensors() const noexcept { return tensors_; }
-
-    // The tensor named `name`, or nullptr.
-    [[nodiscard]] const tensor_view* find(std::string_view name) const noexcept {
-        for (const tensor_view& t : tensors_)
-            if (t.name == name) return &t;
-        return nullptr;
-    }
-
-private:
-    basic_checkpoint_view() = default;
-
-    static status stored_record(const zip::entry& record, byte_view file) noexcept {
-        if (!record.is_stored())
-            return error{errc::zip_unsupported_method, record.local_header_offset,
-                         "stored records for a zero-copy view (brine disarm rewrites the file stored)", record.name};
-        if (record.data_offset > file.size() || record.uncompressed_size > file.size() - record.data_offset)
-            return error{errc::zip_out_of_range, record.local_header_offset, "a record inside the file", record.name};
-        return {};
-    }
-
-    std::vector<tensor_view> tensors_;  // names copied: nothing points into the reading
-};
-
-using checkpoint_view = basic_checkpoint_view<>;
-
-}  // namespace torch
-BRINE_NAMESPACE_END
-
-// ---- end brine/torch/view.hpp ----
-
-// ---- begin brine/writer/concept.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// The Writer slot of a disarmer: what writes the reconstruction (torch/reconstruction.hpp) of an
-// input (a torch zip archive, a legacy stream, a bare pickle, a NumPy .npy or .npz) once
-// everything was read and judged. writer::torch_zip rewrites each input canonically in its own
-// format (a torch.save archive; a bare pickle: the pickle alone; NumPy: a fresh .npy / .npz),
-// writer::safetensors writes a .safetensors file (torch checkpoints only). A Writer W has
-//
-//   static constexpr std::string_view name    what it writes, for reports ("torch zip")
-//   template <class Parts, class SeekableSink>
-//   status write(const Parts& parts, SeekableSink& out) const
-//                                              writes the whole output to `out`
-//
-// and receives Parts with (parts_archetype below spells out the types):
-//
-//   torch::container from() const             the input's container (torch_zip, torch_legacy, pickle,
-//                                              npy, npz)
-//   const pickle::graph& values() const       the judged value graph
-//   const torch::checkpoint& tensors() const  its tensors and storages, as the input names them
-//   byte_view pickle() const                  the pickle rebuilt from values() (data.pkl)
-//   std::size_t storage_count() const         the storages to write, in order
-//   std::size_t source_index(std::size_t i) const
-//                                              which storage of tensors() is written i-th
-//   torch::storage_ref storage(std::size_t i) const
-//                                              the i-th one, under the record key to write it as
-//   bool known_crc(std::size_t i, std::uint32_t& crc) const
-//                                              its CRC-32 when known in advance (else computed)
-//   status copy_storage(std::size_t i, std::string_view record_name, Sink& sink) const
-//                                              streams its bytes (through the Mtd policy) to sink
-//   status add_record(Archive& archive, std::string_view name, byte_view bytes) const
-//                                              adds a small record through the Mtd policy
-//   status finish_records(Archive& archive) const
-//                                              lets the Mtd policy add its records (a manifest)
-//   status write_bare_pickle(Sink& sink) const
-//                                              writes pickle() alone (through the Mtd policy)
-//   status write_npy(Sink& sink) const        from() == npy: writes the .npy rebuilt from the one
-//                                              reading (an object array from its evaluation; one
-//                                              the policy refused in part is numpy_object_refused)
-//   status write_npz(SeekableSink& sink) const
-//                                              from() == npz: writes a fresh .npz (numeric members
-//                                              streamed again from the input, object members from
-//                                              their evaluation, refused ones left out)
-//
-// For NumPy inputs values() is empty, tensors() has none and storage_count() is 0; no pickle is
-// evaluated again while writing. A Writer that writes only torch checkpoints returns an error for
-// them (writer::safetensors: errc::torch_not_a_checkpoint).
-//
-// Record keys, order and storage bytes are the Mtd policy's (storage(i), copy_storage): with
-// mtd::none they are the input's. A Writer that writes nothing is an error the disarmer reports
-// (errc::invalid_argument), never an empty output. check_writer<W>() states each requirement in
-// its own static_assert.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-BRINE_NAMESPACE_BEGIN
-namespace writer {
-
-// The least a Parts provides and the least a SeekableSink is: a Writer's write() must accept them.
-struct seekable_sink_archetype {
-    status write(byte_view) noexcept { return {}; }
-    status write_at(std::uint64_t, byte_view) noexcept { return {}; }
-};
-struct parts_archetype {
-    [[nodiscard]] torch::container from() const noexcept { return torch::container::torch_zip; }
-    [[nodiscard]] const pickle::graph& values() const noexcept;
-    [[nodiscard]] const torch::checkpoint& tensors() const noexcept;
-    [[nodiscard]] std::size_t source_index(std::size_t i) const noexcept { return i; }
-    [[nodiscard]] byte_view pickle() const noexcept { return {}; }
-    [[nodiscard]] std::size_t storage_count() const noexcept { return 0; }
-    [[nodiscard]] torch::storage_ref storage(std::size_t) const noexcept { return {}; }
-    [[nodiscard]] bool known_crc(std::size_t, std::uint32_t&) const noexcept { return false; }
-    template <class Sink>
-    [[nodiscard]] status copy_storage(std::size_t, std::string_view, Sink&) const noexcept {
-        return {};
-    }
-    template <class Archive>
-    [[nodiscard]] status add_record(Archive&, std::string_view, byte_view) const noexcept {
-        return {};
-    }
-    template <class Archive>
-    [[nodiscard]] status finish_records(Archive&) const noexcept {
-        return {};
-    }
-    template <class Sink>
-    [[nodiscard]] status write_bare_pickle(Sink&) const noexcept {
-        return {};
-    }
-    template <class Sink>
-    [[nodiscard]] status write_npy(Sink&) const noexcept {
-        return {};
-    }
-    template <class SeekableSink>
-    [[nodiscard]] status write_npz(SeekableSink&) const noexcept {
-        return {};
-    }
-};
-
-namespace detail {
-
-template <class W>
-using name_op = decltype(std::string_view(W::name));
-template <class W>
-using write_op = decltype(std::declval<const W&>().write(std::declval<const parts_archetype&>(),
-                                                         std::declval<seekable_sink_archetype&>()));
-template <class W>
-inline constexpr bool has_name = is_detected_v<name_op, W>;
-template <class W>
-inline constexpr bool has_write = is_detected_exact_v<status, write_op, W>;
-
-}  // namespace detail
-
-template <class W>
-inline constexpr bool is_writer_v = detail::has_name<W> && detail::has_write<W>;
-
-template <class W>
-constexpr bool check_writer() noexcept {
-    static_assert(detail::has_name<W>, "brine Writer: needs static constexpr std::string_view name");
-    static_assert(detail::has_write<W>,
-                  "brine Writer: needs template <class Parts, class SeekableSink> status write(const Parts&, "
-                  "SeekableSink&) const (writer/concept.hpp)");
-    return is_writer_v<W>;
-}
-
-}  // namespace writer
-BRINE_NAMESPACE_END
-
-// ---- end brine/writer/concept.hpp ----
-
-// ---- begin brine/writer/torch_zip.hpp ----
-// SPDX-License-Identifier: MIT
-//
-// Writer policy: a canonical torch.save archive, written from scratch (never a patched copy of the
-// input): <prefix>/data.pkl (the reconstructed pickle), <prefix>/byteorder ("little"), one
-// <prefix>/data/<key> record per storage the pickle references, in order of first reference, each
-// exactly numel x item size bytes and 64-byte aligned (zip::writer pads), then <prefix>/version.
-// torch.load of every version since 1.6 reads this layout; records it does not know are ignored.
-// The bundled writer rewrites each input canonically in its own format: a bare pickle (no archive
-// in the input) as the rebuilt pickle alone, a NumPy .npy / .npz as a fresh .npy / .npz
-// (numpy/npy.hpp write_rebuilt, numpy/npz_write.hpp).
-//
-// The parts it is given, and what a Writer must have, are in writer/concept.hpp.
-
-
-#include <string>
-#include <string_view>
-
-BRINE_NAMESPACE_BEGIN
-namespace writer {
-
-struct torch_zip {
-    static constexpr std::string_view name = "torch zip";
-    // The archive's top-level folder: torch.save uses the file's stem; torch.load ignores it.
-    std::string_view prefix = "archive";
-    // The serialization format version torch.save writes (torch >= 1.6 reads "3").
-    std::string_view version = "3\n";
-
-    template <class Parts, class SeekableSink>
-    [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
-        if (parts.from() == torch::container::pickle) return parts.write_bare_pickle(out);
-        if (parts.from() == torch::container::npy) return parts.write_npy(out);
-        if (parts.from() == torch::container::npz) return parts.write_npz(out);
-        zip::writer<SeekableSink> archive(out);
-        BRINE_TRY(parts.add_record(archive, record("data.pkl"), parts.pickle()));
-        BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
-        for (std::size_t i = 0; i < parts.storage_count(); ++i) {
-            const auto storage = parts.storage(i);
-            alloc::string key = "data/";
-            key += storage.key;
-            const alloc::string record_name = record(key);
-            std::uint32_t crc = 0;
-            if (parts.known_crc(i, crc)) {
-                BRINE_TRY(archive.open_entry(record_name, storage.byte_size(), crc));
-            } else {
-                BRINE_TRY(archive.open_entry(record_name, storage.byte_size()));
-            }
-            BRINE_TRY(parts.copy_storage(i, record_name, archive));
-            BRINE_TRY(archive.close_entry());
-        }
-        BRINE_TRY(parts.add_record(archive, record("version"), as_bytes(version)));
-        BRINE_TRY(parts.finish_records(archive));
-        return archive.finish();
-    }
-
-private:
-    [[nodiscard]] alloc::string record(std::string_view record_name) const {
-        alloc::string full(prefix);
-        full += '/';
-        full += record_name;
-        return full;
-    }
-};
-
-}  // namespace writer
-BRINE_NAMESPACE_END
-
-// ---- end brine/writer/torch_zip.hpp ----
-
-// safetensors: a strict reader, and conversion of checkpoints
-
 // ---- begin brine/safetensors/detect.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -16395,6 +15301,1173 @@ BRINE_NAMESPACE_END
 
 // ---- end brine/safetensors/detect.hpp ----
 
+// ---- begin brine/torch/extract.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Weights out of a pickled module, without instantiating anything: the value graph of
+// torch.save(model) or of a TorchScript archive's data.pkl (read with policy::module_structure)
+// is walked from its root module, and a plain state dict is built next to it in the same graph,
+// an OrderedDict of name -> tensor in the order state_dict() gives:
+//   - nn.Module objects (NEWOBJ of a class, BUILD with the instance __dict__): parameters from
+//     `_parameters`, persistent buffers from `_buffers` (names in `_non_persistent_buffers_set`
+//     are left out, as state_dict does; None entries too), then each of `_modules`, prefixed;
+//   - TorchScript objects (NEWOBJ of a __torch__ class, BUILD with an attribute dict): every
+//     tensor attribute, and every object attribute as a submodule, in attribute order.
+// The module objects themselves are never written: the new root refers only to tensor nodes.
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+namespace detail {
+
+class state_dict_builder {
+public:
+    explicit state_dict_builder(pickle::graph& g) noexcept : g_(g) {}
+
+    result<std::size_t> run() {
+        const pickle::node_id root = g_.root();
+        if (root == pickle::no_node || !is_object(root))
+            return error{errc::torch_bad_tensor, 0, "a pickled module (an object made by NEWOBJ) at the root"};
+        visiting_.assign(g_.size(), 0);
+        BRINE_TRY(walk(root, ""));
+        // OrderedDict() with the entries set on it, as torch.save writes a state dict.
+        const pickle::node_id ordered = g_.add(pickle::node_kind::global, pickle::opcode::GLOBAL, 0);
+        g_.set_global(ordered, pickle::global_name{"collections", "OrderedDict"});
+        const pickle::node_id no_args = g_.add(pickle::node_kind::tuple, pickle::opcode::EMPTY_TUPLE, 0);
+        const pickle::node_id dict = g_.add(pickle::node_kind::call, pickle::opcode::REDUCE, 0);
+        const pickle::node_id parts[] = {ordered, no_args};
+        if (!g_.append_children(dict, parts, 2) || !g_.append_items(dict, entries_.data(), entries_.size()))
+            return error{errc::limit_exceeded, 0, "fewer references between values than 2^32"};
+        g_.set_root(dict);
+        return entries_.size() / 2;
+    }
+
+private:
+    // An object: NEWOBJ of a class, whose (last) BUILD state is a dict.
+    [[nodiscard]] bool is_object(pickle::node_id id) const noexcept {
+        const pickle::node& n = g_[id];
+        return n.kind == pickle::node_kind::call && n.form == pickle::call_form::newobj && !g_.states(id).empty() &&
+               g_[g_.states(id).back()].kind == pickle::node_kind::dict;
+    }
+
+    // The entries of a dict node, or of an OrderedDict call's SETITEM entries.
+    [[nodiscard]] pickle::node_ids entries_of(pickle::node_id id) const noexcept {
+        const pickle::node& n = g_[id];
+        if (n.kind == pickle::node_kind::dict) return g_.children(id);
+        if (n.kind == pickle::node_kind::call) return g_.items(id);
+        return {};
+    }
+
+    [[nodiscard]] bool text(pickle::node_id id, std::string_view& out) const noexcept {
+        return policy::ascii_text(g_, id, out);
+    }
+
+    [[nodiscard]] bool is_tensor(pickle::node_id id) const {
+        if (g_[id].kind != pickle::node_kind::call || pickle::left_out(g_, id)) return false;
+        const policy::qualified_name callee = policy::callable_name(g_, id);
+        return callee.module == "torch._utils" || (callee.module == "torch._tensor" && callee.name == "_rebuild_from_type_v2");
+    }
+
+    status add(const alloc::string& name, pickle::node_id tensor) {
+        const std::string_view kept = g_.keep(as_bytes(std::string_view(name)));
+        const pickle::node_id key = g_.add(pickle::node_kind::string, pickle::opcode::BINUNICODE, 0);
+        g_.set_text(key, kept);
+        entries_.push_back(key);
+        entries_.push_back(tensor);
+        return {};
+    }
+
+    static alloc::string join(const alloc::string& prefix, std::string_view name) {
+        alloc::string out = prefix;
+        if (!out.empty()) out += '.';
+        out += name;
+        return out;
+    }
+
+    status walk(pickle::node_id object, const alloc::string& prefix) {
+        if (visiting_[object]) return error{errc::torch_bad_tensor, g_[object].offset, "a module tree without cycles"};
+        visiting_[object] = 1;
+        const pickle::node_ids attributes = g_.children(g_.states(object).back());
+        // nn.Module: the three dicts that state_dict() reads.
+        pickle::node_id parameters = pickle::no_node, buffers = pickle::no_node, modules = pickle::no_node,
+                        non_persistent = pickle::no_node;
+        for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
+            std::string_view key;
+            if (!text(attributes[i], key)) continue;
+            if (key == "_parameters") parameters = attributes[i + 1];
+            else if (key == "_buffers") buffers = attributes[i + 1];
+            else if (key == "_modules") modules = attributes[i + 1];
+            else if (key == "_non_persistent_buffers_set") non_persistent = attributes[i + 1];
+        }
+        if (parameters != pickle::no_node || modules != pickle::no_node) {
+            if (parameters != pickle::no_node) BRINE_TRY(tensors_in(parameters, prefix, pickle::no_node));
+            if (buffers != pickle::no_node) BRINE_TRY(tensors_in(buffers, prefix, non_persistent));
+            if (modules != pickle::no_node) {
+                const pickle::node_ids children = entries_of(modules);
+                for (std::size_t i = 0; i + 1 < children.size(); i += 2) {
+                    std::string_view name;
+                    if (!text(children[i], name) || !is_object(children[i + 1])) continue;  // None: no module
+                    BRINE_TRY(walk(children[i + 1], join(prefix, name)));
+                }
+            }
+        } else {
+            // TorchScript: attributes in order; tensors are weights, objects are submodules.
+            for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
+                std::string_view name;
+                if (!text(attributes[i], name)) continue;
+                const pickle::node_id value = attributes[i + 1];
+                if (is_tensor(value)) BRINE_TRY(add(join(prefix, name), value));
+                else if (is_object(value)) BRINE_TRY(walk(value, join(prefix, name)));
+            }
+        }
+        visiting_[object] = 0;
+        return {};
+    }
+
+    // The tensor entries of `_parameters` or `_buffers`, skipping None and the non-persistent.
+    status tensors_in(pickle::node_id dict, const alloc::string& prefix, pickle::node_id skipped) {
+        const pickle::node_ids entries = entries_of(dict);
+        for (std::size_t i = 0; i + 1 < entries.size(); i += 2) {
+            std::string_view name;
+            if (!text(entries[i], name) || !is_tensor(entries[i + 1])) continue;
+            if (skipped != pickle::no_node && in_set(skipped, name)) continue;
+            BRINE_TRY(add(join(prefix, name), entries[i + 1]));
+        }
+        return {};
+    }
+
+    // Whether a set (EMPTY_SET + ADDITEMS, or builtins.set([...]) ) holds the string `name`.
+    [[nodiscard]] bool in_set(pickle::node_id set, std::string_view name) const noexcept {
+        pickle::node_ids members = g_.children(set);
+        if (g_[set].kind == pickle::node_kind::call && members.size() >= 2 && !g_.children(members[1]).empty())
+            members = g_.children(g_.children(members[1])[0]);  // set([...]): the list argument
+        for (const pickle::node_id member : members) {
+            std::string_view text_value;
+            if (text(member, text_value) && text_value == name) return true;
+        }
+        return false;
+    }
+
+    pickle::graph& g_;
+    alloc::vector<pickle::node_id> entries_;
+    alloc::vector<std::uint8_t> visiting_;
+};
+
+}  // namespace detail
+
+// Replaces the graph's root (a pickled module) by a state dict of its weights, built in the same
+// graph; returns the number of tensors. The module structure stays in the graph, unreachable
+// from the new root, so the writer never emits it.
+[[nodiscard]] inline result<std::size_t> extract_state_dict(pickle::graph& g) {
+    return detail::state_dict_builder(g).run();
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/extract.hpp ----
+
+// ---- begin brine/torch/formats.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Which inputs a disarmer reads besides torch zip checkpoints, legacy .pt streams and raw
+// pickles (always read): the disarmer's fifth, defaulted, policy. A reader left out is not
+// compiled, which is what a firmware image with a code budget needs (examples/embedded/: NumPy
+// alone is about a quarter of the disarmer's code at -Os); an input it would have read is
+// refused with a message saying what was compiled out.
+
+
+#include <type_traits>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+namespace formats {
+
+// Everything: NumPy .npy/.npz, and weights extracted from TorchScript archives and pickled
+// modules when asked for (basic_disarmer::extract_weights).
+struct every {
+    static constexpr bool numpy = true;
+    static constexpr bool weight_extraction = true;
+    static constexpr bool safetensors = true;
+};
+
+// What an inference engine loads: torch.save checkpoints (zip and legacy) and plain pickles.
+struct checkpoints_only {
+    static constexpr bool numpy = false;
+    static constexpr bool weight_extraction = false;
+};
+
+namespace detail {
+template <class F>
+using numpy_op = std::remove_cv_t<decltype(F::numpy)>;
+template <class F>
+using weight_extraction_op = std::remove_cv_t<decltype(F::weight_extraction)>;
+template <class F>
+inline constexpr bool has_numpy = is_detected_exact_v<bool, numpy_op, F>;
+template <class F>
+inline constexpr bool has_weight_extraction = is_detected_exact_v<bool, weight_extraction_op, F>;
+template <class F>
+using safetensors_op = std::remove_cv_t<decltype(F::safetensors)>;
+template <class F>
+constexpr bool safetensors_flag() noexcept {
+    if constexpr (is_detected_exact_v<bool, safetensors_op, F>) return F::safetensors;
+    return false;
+}
+}  // namespace detail
+
+// Whether F reads safetensors files: its optional `static constexpr bool safetensors` (absent:
+// no, as before safetensors went through the disarmer).
+template <class F>
+inline constexpr bool reads_safetensors_v = detail::safetensors_flag<F>();
+
+// A Formats policy: two static constexpr bools, each a reader compiled in or left out (and
+// optionally a third, safetensors).
+template <class F>
+inline constexpr bool is_formats_v = detail::has_numpy<F> && detail::has_weight_extraction<F>;
+
+template <class F>
+constexpr bool check_formats() noexcept {
+    static_assert(detail::has_numpy<F>, "brine Formats: needs static constexpr bool numpy");
+    static_assert(detail::has_weight_extraction<F>, "brine Formats: needs static constexpr bool weight_extraction");
+    return is_formats_v<F>;
+}
+
+}  // namespace formats
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/formats.hpp ----
+
+// ---- begin brine/torch/reconstruction.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The reconstruction: the one value every input (a torch.save zip archive, a legacy stream, a bare
+// pickle; TorchScript and pickled modules once their weights are extracted; a NumPy .npy or .npz)
+// is read into before anything is written, by torch/read_checkpoint.hpp. It holds everything a
+// writer needs:
+//
+//   described   the report so far: format, protocol, findings (what the policy refused and the
+//               records left out), tensors
+//   values()    the judged value graph: what the allowlist allowed, refused values blocked
+//   found       the tensors and storages as torch would build them from it (validated)
+//   copy_storage(j, sink), known_crc(j, crc)
+//               storage j's bytes streamed from the input (a zip record, checked against its
+//               CRC-32 and size as it is read; a range of a legacy stream)
+//
+// The disarmer (pipeline/disarm.hpp) then lets its Mtd policy choose the output's record keys,
+// order and byte transformation (torch inputs), and hands the Writer the parts to write
+// (writer/concept.hpp). For NumPy inputs values() is empty and found has no tensors.
+// basic_checkpoint_view (torch/view.hpp) reads the same value and offers its storages in place.
+//
+// Moving the value keeps every view into it valid: the graph's nodes and the archive's entries
+// live in heap blocks that move with it, and names point into the extracted data.pkl (a heap
+// block too) or the caller's input. Nothing here allocates with new: a disarmer on a caller's
+// arena (BRINE_CALLER_ARENA) reads through it.
+
+
+#include <cassert>
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+// The container a reconstruction was read from; the bundled Writer writes a torch zip for the
+// first two, the pickle alone for a bare pickle, a fresh .npy / .npz for NumPy inputs and a fresh
+// safetensors file for a safetensors input.
+enum class container : std::uint8_t { torch_zip, torch_legacy, pickle, npy, npz, safetensors };
+
+// The NumPy containers: no torch pickle, no tensors; the scans hold what a writer needs.
+[[nodiscard]] constexpr bool is_numpy(container c) noexcept { return c == container::npy || c == container::npz; }
+// Whether the input held a torch pickle (values() and found describe it): not NumPy, not safetensors.
+[[nodiscard]] constexpr bool holds_torch_pickle(container c) noexcept {
+    return !is_numpy(c) && c != container::safetensors;
+}
+
+// Stands in for the safetensors header in a reconstruction that cannot hold one.
+struct no_safetensors_header {};
+
+// WithSafetensors: whether it can hold a safetensors input (a Formats policy that leaves
+// safetensors out keeps its std containers out of a heap-free build).
+template <class RandomAccessSource, bool WithSafetensors = true>
+class reconstruction {
+public:
+    report described;
+    container from = container::pickle;
+    checkpoint found;
+
+    [[nodiscard]] pickle::graph& values() noexcept { return evaluated_.values; }
+    [[nodiscard]] const pickle::graph& values() const noexcept { return evaluated_.values; }
+    [[nodiscard]] const pickle::evaluation& evaluation() const noexcept { return evaluated_; }
+
+    // Streams storage j's bytes into `sink`: exactly found.storages[j].byte_size() of them.
+    template <class Sink>
+    [[nodiscard]] status copy_storage(std::size_t j, Sink& sink) const {
+        if (from == container::torch_zip) return archive_->extract(*records_[j], sink);
+        if (from == container::torch_legacy)
+            return copy_range(*source_, offsets_[j], found.storages[j].byte_size(), sink);
+        return error{errc::invalid_argument, 0, "a checkpoint with storage data (a bare pickle has none)"};
+    }
+    // A storage copied whole from a zip record: the record's CRC-32 (extraction verifies it).
+    [[nodiscard]] bool known_crc(std::size_t j, std::uint32_t& crc) const noexcept {
+        if (from != container::torch_zip) return false;
+        crc = records_[j]->crc32;
+        return true;
+    }
+    // Where storage j's bytes are: its zip record (torch zip), or nullptr.
+    [[nodiscard]] const zip::entry* record(std::size_t j) const noexcept {
+        return from == container::torch_zip ? records_[j] : nullptr;
+    }
+    // Where storage j's bytes start in the input (a legacy stream's data; a zip record's data,
+    // which is the bytes themselves only for a stored record).
+    [[nodiscard]] std::uint64_t data_offset(std::size_t j) const noexcept {
+        if (from == container::torch_zip) return records_[j]->data_offset;
+        return from == container::torch_legacy ? offsets_[j] : 0;
+    }
+
+    // A NumPy input (from == npy / npz), as numpy::scan_npy / numpy::scan_npz read it.
+    [[nodiscard]] const numpy::npy_scan& npy() const noexcept {
+        assert(npy_.has_value());
+        return *npy_;
+    }
+    [[nodiscard]] const numpy::npz_scan& npz() const noexcept {
+        assert(npz_.has_value());
+        return *npz_;
+    }
+    // A safetensors input (from == safetensors): its validated header; tensors' data point into
+    // the caller's input.
+    [[nodiscard]] const safetensors::header& safetensors_header() const noexcept {
+        static_assert(WithSafetensors, "a reconstruction of a disarmer whose Formats policy reads safetensors");
+        assert(safetensors_.has_value());
+        return *safetensors_;
+    }
+    // The .npz archive, its entries parallel to npz().members.
+    [[nodiscard]] const zip::reader<RandomAccessSource>& npz_archive() const noexcept {
+        assert(from == container::npz && archive_.has_value());
+        return *archive_;
+    }
+
+private:
+    template <class, class, class>
+    friend class checkpoint_reader;
+
+    const RandomAccessSource* source_ = nullptr;
+    std::optional<zip::reader<RandomAccessSource>> archive_;    // torch zip, npz
+    std::optional<numpy::npy_scan> npy_;                        // npy
+    std::optional<numpy::npz_scan> npz_;                        // npz
+    std::conditional_t<WithSafetensors, std::optional<safetensors::header>, no_safetensors_header> safetensors_;
+    pickle::evaluation evaluated_;
+    ::brine::detail::raw_block pickle_bytes_;                   // torch zip: data.pkl, extracted
+    alloc::vector<const zip::entry*> records_;                  // torch zip: parallel to found.storages
+    alloc::vector<std::uint64_t> offsets_;                      // legacy: parallel to found.storages
+};
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/reconstruction.hpp ----
+
+#include <cstdint>
+#include <new>
+#include <string_view>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+// Reader, Allowlist and Formats as a disarmer resolved them (policies that passed their checks).
+template <class Reader, class Allowlist, class Formats>
+class checkpoint_reader {
+public:
+    using limits_type = typename Reader::limits_type;
+    using machine_type = pickle::machine<Allowlist, limits_type, Reader>;
+    using module_policy = policy::module_structure<Allowlist>;
+    // What a reading yields: room for a safetensors header only when Formats reads safetensors
+    // (its std containers would otherwise reach a heap-free build).
+    template <class RandomAccessSource>
+    using value_type = reconstruction<RandomAccessSource, formats::reads_safetensors_v<Formats>>;
+
+    // `allowlist` must outlive the reader. `extract_weights`: read TorchScript archives and
+    // pickled modules as the state dict of their weights (only when Formats compiles it in).
+    checkpoint_reader(const Allowlist& allowlist, bool extract_weights) noexcept
+        : allowlist_(&allowlist), extract_weights_(extract_weights) {}
+
+    // A torch.save zip archive (TorchScript only with weight extraction). The archive's opening
+    // errors come back as they are: the caller may try another reading (an .npz) on some.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_zip(const RandomAccessSource& source) const {
+        value_type<RandomAccessSource> out;
+        out.from = container::torch_zip;
+        out.source_ = &source;
+        auto opened = zip::reader<RandomAccessSource>::open(source);
+        BRINE_TRY(opened);
+        out.archive_.emplace(std::move(*opened));
+        const zip::reader<RandomAccessSource>& archive = *out.archive_;
+
+        const bool script = static_cast<bool>(archive.find_record("constants.pkl"));
+        if (script && !extracting())
+            return error{errc::torch_torchscript, 0,
+                         "a torch.save archive (TorchScript is refused by default; --extract-weights reads its weights)"};
+        auto data_pkl = archive.find_record("data.pkl");
+        if (!data_pkl) return error{errc::torch_no_data_pkl, 0, "a <folder>/data.pkl record"};
+        const zip::entry& pickle_entry = **data_pkl;
+        if (pickle_entry.uncompressed_size > limits_type::max_pickle_size)
+            return error{errc::limit_exceeded, pickle_entry.local_header_offset, "a data.pkl within the pickle limits",
+                         pickle_entry.name};
+        // Its size is the archive's word (up to the limit): memory it cannot have is an error,
+        // not the end of the program.
+        const auto pickle_size = static_cast<std::size_t>(pickle_entry.uncompressed_size);
+        out.pickle_bytes_ = ::brine::detail::raw_block(pickle_size, std::nothrow);
+        if (out.pickle_bytes_.data() == nullptr && pickle_size != 0)
+            return error{errc::limit_exceeded, pickle_entry.local_header_offset,
+                         "a data.pkl that fits in the memory available", pickle_entry.name};
+        buffer_sink pickle_sink(mutable_byte_view(static_cast<std::uint8_t*>(out.pickle_bytes_.data()), pickle_size));
+        BRINE_TRY(archive.extract(pickle_entry, pickle_sink));
+
+        BRINE_TRY(check_byteorder(archive));
+        BRINE_TRY(check_version(archive));
+
+        report& described = out.described;
+        described.format = script ? "torchscript" : "torch zip";
+        const status ran = evaluate_main(pickle_sink.written(), out.evaluated_, described, "data.pkl");
+        if (!ran) return in_entry(ran.err(), pickle_entry.name);
+        const status text_ok = check_python2_strings(out.values());  // torch.load: encoding='utf-8'
+        if (!text_ok) return in_entry(text_ok.err(), pickle_entry.name);
+        auto found = find_tensors(out.values());
+        if (!found) return in_entry(found.err(), pickle_entry.name);
+        out.found = std::move(*found);
+        detail::add_tensors(described, out.found);
+
+        // Every storage's record exists and holds exactly numel x item size bytes: fewer would
+        // make torch read past it (W1), more would be bytes no tensor accounts for (W5).
+        for (const storage_ref& storage : out.found.storages) {
+            alloc::string name = "data/";
+            name += storage.key;
+            auto record = archive.find_record(name);
+            if (!record) return error{errc::torch_missing_record, 0, "a data/<key> record for every storage", name};
+            if ((*record)->uncompressed_size != storage.byte_size())
+                return error{errc::torch_record_size, (*record)->local_header_offset,
+                             "a record of exactly numel x item size bytes", (*record)->name};
+            out.records_.push_back(*record);
+        }
+        report_unused_records(archive, out.records_, script, described);
+        const status sparse_ok =
+            check_sparse_indices(out.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) {
+                storage_bytes.clear();
+                vector_sink sink(storage_bytes);
+                return archive.extract(*out.records_[i], sink);
+            });
+        if (!sparse_ok) return in_entry(sparse_ok.err(), pickle_entry.name);
+        return out;
+    }
+
+    // A pickle stream: a legacy torch.save stream (its five pickles all judged) when the first
+    // pickle is torch's magic number, else a bare pickle. `file` holds the whole input; `source`
+    // reads the same bytes by offset.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_pickle_stream(byte_view file,
+                                                                                const RandomAccessSource& source) const {
+        value_type<RandomAccessSource> out;
+        out.source_ = &source;
+        report& described = out.described;
+        machine_type machine(*allowlist_);
+        pickle::evaluation first;
+        BRINE_TRY(machine.run(file, first, true));
+        if (!is_legacy_magic(first)) {
+            out.from = container::pickle;
+            described.format = "pickle";
+            described.protocol = first.protocol;
+            detail::add_findings(described, first.values, "pickle");
+            if (first.end_offset < file.size()) {
+                finding_entry trailing;
+                trailing.part = "pickle";
+                trailing.offset = first.end_offset;
+                trailing.reason = "data after STOP: not part of the object, ignored (never written)";
+                described.findings.push_back(std::move(trailing));
+            }
+            out.evaluated_ = std::move(first);
+            auto found = find_tensors(out.values());
+            BRINE_TRY(found);
+            out.found = std::move(*found);
+            detail::add_tensors(described, out.found);
+            return out;
+        }
+
+        out.from = container::torch_legacy;
+        described.format = "torch legacy";
+        detail::add_findings(described, first.values, "legacy magic number pickle");
+        auto stream = read_legacy_stream(file, first.end_offset, machine, described);
+        BRINE_TRY(stream);
+        if (extracting()) {
+            BRINE_TRY(extract_if_module(stream->main, described, stream->main_offset));
+            BRINE_TRY(refind_tensors(*stream));
+        }
+        const legacy_stream& parsed = *stream;
+        BRINE_TRY(check_sparse_indices(parsed.found, [&](std::uint32_t i, alloc::vector<std::uint8_t>& storage_bytes) -> status {
+            const byte_view data = file.subview(static_cast<std::size_t>(parsed.data[i].offset),
+                                                static_cast<std::size_t>(parsed.found.storages[i].byte_size()));
+            storage_bytes.assign(data.begin(), data.end());
+            return {};
+        }));
+        described.protocol = stream->main.protocol;
+        out.evaluated_ = std::move(stream->main);
+        out.found = std::move(stream->found);
+        for (const legacy_storage_data& data : stream->data) out.offsets_.push_back(data.offset);
+        detail::add_tensors(described, out.found);
+        return out;
+    }
+
+    // A NumPy .npy file: `file` holds it whole (the reconstruction's view of its data points
+    // into it). An object array is evaluated under the allowlist; its findings are reported.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_npy(byte_view file) const {
+        auto scanned = numpy::scan_npy<Allowlist, limits_type, Reader>(file, *allowlist_);
+        BRINE_TRY(scanned);
+        value_type<RandomAccessSource> out;
+        out.from = container::npy;
+        report& described = out.described;
+        described.format = scanned->has_objects() ? "npy (object array)" : "npy";
+        described.storages = 1;
+        described.storage_bytes = scanned->array.data.size();
+        if (scanned->has_objects()) {
+            detail::add_findings(described, scanned->objects.values, "npy object pickle",
+                                 scanned->array.header.data_offset);
+            described.protocol = scanned->objects.protocol;
+        }
+        out.npy_.emplace(std::move(*scanned));
+        return out;
+    }
+
+    // A NumPy .npz archive (a zip of .npy members at the top level): every member read and
+    // checked, object members evaluated under the allowlist; the archive stays open in the
+    // reconstruction for numeric members to be streamed again when written.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_npz(const RandomAccessSource& source) const {
+        value_type<RandomAccessSource> out;
+        out.from = container::npz;
+        out.source_ = &source;
+        auto opened = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
+        BRINE_TRY(opened);
+        out.archive_.emplace(std::move(*opened));
+        auto scanned = numpy::scan_npz_archive<Allowlist, limits_type, Reader>(*out.archive_, *allowlist_);
+        BRINE_TRY(scanned);
+        report& described = out.described;
+        described.format = "npz";
+        for (const numpy::npz_member& member : scanned->members) {
+            ++described.storages;
+            described.storage_bytes += member.header.data_size;
+            if (member.has_objects())
+                detail::add_findings(described, member.objects.values, member.name, member.header.data_offset);
+        }
+        out.npz_.emplace(std::move(*scanned));
+        return out;
+    }
+
+    // A safetensors file (`file` holds it whole): its header validated under the format's rules
+    // (safetensors/reader.hpp), tensors pointing into `file`. It holds no code; but a pickle
+    // loader handed the same bytes reads them as opcodes, and when those reach one that can name
+    // code (the file is also a pickle), that is a finding: the rewrite is never one.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_safetensors(byte_view file) const {
+        value_type<RandomAccessSource> out;
+        out.from = container::safetensors;
+        auto header = safetensors::read(file);
+        BRINE_TRY(header);
+        report& described = out.described;
+        described.format = "safetensors";
+        described.storages = header->tensors.size();
+        for (const safetensors::tensor_info& t : header->tensors) described.storage_bytes += t.byte_size();
+        const safetensors::pickle_reading as_pickle = safetensors::read_as_pickle(file);
+        if (as_pickle.names_code) {
+            finding_entry polyglot;
+            polyglot.part = "safetensors read as a pickle";
+            polyglot.op = as_pickle.op;
+            polyglot.offset = as_pickle.offset;
+            polyglot.reason = "a pickle loader handed this file would read its bytes as opcodes up to this one, which "
+                              "can import or call code: not written (the rewrite starts with no pickle opcode)";
+            described.findings.push_back(std::move(polyglot));
+        }
+        out.safetensors_.emplace(std::move(*header));
+        return out;
+    }
+
+private:
+    // extract_weights_, known false at compile time when the Formats policy leaves extraction out.
+    [[nodiscard]] bool extracting() const noexcept {
+        if constexpr (Formats::weight_extraction) return extract_weights_;
+        return false;
+    }
+
+    // Evaluates a checkpoint's main pickle. With extract_weights, pickled modules are read with
+    // policy::module_structure and replaced by the state dict of their weights.
+    status evaluate_main(byte_view pickle_bytes, pickle::evaluation& evaluated, report& described, const char* part) const {
+        if (!extracting()) {
+            machine_type machine(*allowlist_);
+            BRINE_TRY(machine.run(pickle_bytes, evaluated));
+        } else if constexpr (Formats::weight_extraction) {
+            const module_policy structure(*allowlist_);
+            pickle::machine<module_policy, limits_type, Reader> machine(structure);
+            BRINE_TRY(machine.run(pickle_bytes, evaluated));
+        }
+        described.protocol = evaluated.protocol;
+        detail::add_findings(described, evaluated.values, part);
+        return extract_if_module(evaluated, described);
+    }
+
+    status extract_if_module(pickle::evaluation& evaluated, report& described, std::uint64_t base = 0) const {
+        if (!extracting()) return {};
+        const pickle::graph& g = evaluated.values;
+        const pickle::node& root = g[g.root()];
+        if (root.kind != pickle::node_kind::call || root.form != pickle::call_form::newobj) return {};  // a state dict
+        const pickle::global_name cls = g.global(g.children(g.root())[0]);
+        auto extracted = extract_state_dict(evaluated.values);
+        BRINE_TRY(extracted);
+        // Read with a wider policy: what the state dict holds must pass the allowlist itself.
+        const status judged =
+            pickle::judge_reachable(evaluated.values, *allowlist_, "extracted weights made only of values the policy allows");
+        if (!judged) {
+            error e = judged.err();
+            e.offset += base;
+            return e;
+        }
+        described.format += ", weights extracted from a pickled module";
+        // The module's classes (and with them its code) are left out: that is a removal.
+        finding_entry dropped;
+        dropped.part = "module";
+        dropped.in_pickle = false;
+        dropped.op = pickle::opcode::NEWOBJ;
+        dropped.offset = base + root.offset;
+        dropped.module = alloc::string(cls.module);
+        dropped.name = alloc::string(cls.name);
+        dropped.reason = "a pickled module: its classes are not kept, only the state dict of its " +
+                         alloc::to_string(*extracted) + " tensors";
+        described.findings.push_back(std::move(dropped));
+        return {};
+    }
+
+    result<legacy_stream> read_legacy_stream(byte_view file, std::uint64_t offset, machine_type& machine,
+                                             report& described) const {
+        if constexpr (Formats::weight_extraction) {
+            if (extract_weights_) {
+                const module_policy structure(*allowlist_);
+                pickle::machine<module_policy, limits_type, Reader> module_machine(structure);
+                return read_legacy(file, offset, machine, module_machine, described);
+            }
+        }
+        return read_legacy(file, offset, machine, described);
+    }
+
+    // Records the reconstruction leaves out are findings (THREATS.md Z6: a pickle or payload
+    // hidden in an extra record that another loader might read), except the bookkeeping torch
+    // writes itself, a brine seal's manifest (read by brine verify alone; a reconstruction is a
+    // new file, never sealed), and, for TorchScript, its code and constants, which
+    // --extract-weights drops knowingly.
+    template <class Archive>
+    static void report_unused_records(const Archive& archive, const alloc::vector<const zip::entry*>& used, bool script,
+                                      report& described) {
+        static constexpr std::string_view bookkeeping[] = {"data.pkl", "byteorder", "version", ".data/version",
+                                                           ".data/serialization_id", ".format_version",
+                                                           ".storage_alignment", sealed_manifest_record};
+        // The entries torch's lookup (case-insensitive) finds for those names: the same entries
+        // brine read, whatever the case of their names (DATA.PKL is data.pkl, not an extra record).
+        const zip::entry* kept[sizeof bookkeeping / sizeof bookkeeping[0]] = {};
+        for (std::size_t i = 0; i < sizeof bookkeeping / sizeof bookkeeping[0]; ++i) {
+            auto found = archive.find_record(bookkeeping[i]);
+            if (found) kept[i] = *found;
+        }
+        const std::string_view root = archive.root();
+        for (const zip::entry& item : archive.entries()) {
+            if (item.is_directory()) continue;
+            std::string_view record = item.name.substr(root.size() + 1);
+            bool known = false;
+            for (const zip::entry* name : kept) known = known || name == &item;
+            for (const zip::entry* storage : used) known = known || storage == &item;
+            if (script && (record == "constants.pkl" || record.substr(0, 5) == "code/" ||
+                           record.substr(0, 10) == "constants/" || record.substr(0, 6) == "extra/"))
+                known = true;
+            if (known) continue;
+            finding_entry unused;
+            unused.part = alloc::string(item.name);
+            unused.in_pickle = false;
+            unused.offset = item.local_header_offset;
+            unused.reason = "a record no tensor of the reconstruction uses: not written";
+            described.findings.push_back(std::move(unused));
+        }
+    }
+
+    static error in_entry(error e, std::string_view name) noexcept {
+        e.entry = name;
+        return e;
+    }
+
+    const Allowlist* allowlist_;
+    bool extract_weights_;
+};
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/read_checkpoint.hpp ----
+
+// ---- begin brine/torch/storage_keys.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The storage keys of a reconstruction's output: the one thing an Mtd policy may change in the
+// judged value. A policy names the key each storage's persistent ids give in the output pickle
+// (rename); the disarmer applies those names when it rebuilds the pickle (apply_storage_keys), in
+// one place, so no policy ever edits the value graph itself. references() tells a policy how many
+// distinct persistent ids name each storage (blocks of a model move only when each tensor is alone
+// on its storage).
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+namespace detail {
+
+// Calls f(tuple, key_slot, j) once per distinct persistent id tuple that names storage j of `found`.
+template <class F>
+void for_each_storage_reference(const pickle::graph& g, const checkpoint& found, F&& f) {
+    alloc::vector<std::uint8_t> seen(g.size(), 0);
+    const std::size_t before = g.size();
+    for (pickle::node_id id = pickle::graph::shared_constants; id < before; ++id) {
+        if (g[id].kind != pickle::node_kind::persistent_id || pickle::left_out(g, id)) continue;
+        const pickle::node_ids pid = g.children(id);
+        if (pid.size() != 1 || seen[pid[0]]) continue;
+        seen[pid[0]] = 1;
+        const pickle::node_ids parts = g.children(pid[0]);
+        std::string_view key;
+        if (parts.size() != 5 || !policy::ascii_text(g, parts[2], key)) continue;
+        const std::size_t j = found.find_storage(key);
+        if (j < found.storages.size()) f(pid[0], parts, j);
+    }
+}
+
+}  // namespace detail
+
+class storage_keys {
+public:
+    storage_keys(const pickle::graph& values, const checkpoint& found) : values_(&values), found_(&found) {}
+
+    [[nodiscard]] std::size_t size() const noexcept { return found_->storages.size(); }
+
+    // How many distinct persistent ids name storage j (a memoized id counts once).
+    [[nodiscard]] std::uint32_t references(std::size_t j) const {
+        if (references_.empty()) {
+            references_.assign(size(), 0);
+            detail::for_each_storage_reference(*values_, *found_, [&](pickle::node_id, pickle::node_ids, std::size_t k) {
+                if (references_[k] < UINT32_MAX) ++references_[k];
+            });
+        }
+        return references_[j];
+    }
+
+    // The output's persistent ids of storage j name `key` (its record is the policy's to name).
+    void rename(std::size_t j, std::string_view key) {
+        if (keys_.empty()) keys_.resize(size());
+        keys_[j] = alloc::string(key);
+        renamed_ = true;
+    }
+    [[nodiscard]] bool renamed() const noexcept { return renamed_; }
+    // The key storage j's persistent ids give in the output.
+    [[nodiscard]] std::string_view key(std::size_t j) const noexcept {
+        return renamed_ ? std::string_view(keys_[j]) : found_->storages[j].key;
+    }
+
+private:
+    const pickle::graph* values_;
+    const checkpoint* found_;
+    mutable alloc::vector<std::uint32_t> references_;
+    alloc::vector<alloc::string> keys_;
+    bool renamed_ = false;
+};
+
+// Points every persistent id of each storage at the key `keys` gives it: one new string node per
+// storage, put in the id tuple's key slot (a string the input shared with other values is left
+// alone, and a key named by several persistent ids is still written once and memoized, as
+// torch.save writes it). The one edit of a judged graph after reading: the disarmer's, just before
+// it rebuilds the pickle.
+inline status apply_storage_keys(pickle::graph& g, const checkpoint& found, const storage_keys& keys) {
+    if (!keys.renamed()) return {};
+    alloc::vector<pickle::node_id> renamed(found.storages.size(), pickle::no_node);
+    alloc::vector<std::pair<pickle::node_id, std::size_t>> targets;
+    detail::for_each_storage_reference(g, found, [&](pickle::node_id tuple, pickle::node_ids, std::size_t j) {
+        targets.emplace_back(tuple, j);
+    });
+    for (const auto& [tuple, j] : targets) {
+        const pickle::node_ids parts = g.children(tuple);
+        const std::uint64_t offset = g[parts[2]].offset;
+        if (renamed[j] == pickle::no_node)
+            renamed[j] = g.add_text(pickle::node_kind::string, pickle::opcode::BINUNICODE, offset, g.keep(as_bytes(keys.key(j))));
+        const pickle::node_id tail[3] = {renamed[j], parts[3], parts[4]};
+        g.truncate_children(tuple, 2);
+        if (!g.append_children(tuple, tail, 3))
+            return error{errc::limit_exceeded, offset, "room in the value graph to rename storages"};
+    }
+    return {};
+}
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/storage_keys.hpp ----
+
+// ---- begin brine/torch/view.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// A checkpoint view for inference engines: the tensors of a checkpoint held in memory (a mapped
+// file or a buffer), each with its dotted name, dtype, shape, strides and the bytes it reads,
+// as views into that memory: nothing is copied, and nothing the policy refuses is offered.
+// Everything is validated first (allowlist, tensor bounds, record sizes); a view exists only for
+// a checkpoint that would also disarm cleanly, so an engine can use the bytes as they are.
+//
+//     auto file = brine::mapped_file::open("model.pt");
+//     auto view = brine::torch::checkpoint_view::open(file->bytes());
+//     for (const auto& t : view->tensors()) engine.load(t.name, t.type, t.sizes, t.data);
+//
+// Storages must be stored (not deflated) for zero-copy access, as torch.save writes them; a
+// deflated record is refused (brine disarm rewrites such a file as stored).
+
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+BRINE_NAMESPACE_BEGIN
+namespace torch {
+
+struct tensor_view {
+    std::string name;
+    dtype type = dtype::float32;
+    std::vector<std::int64_t> sizes;
+    std::vector<std::int64_t> strides;    // in elements
+    std::int64_t storage_offset = 0;      // in elements
+    byte_view storage;                    // the whole storage the tensor views
+    // The bytes from the tensor's first element to one past its last, as laid out in the
+    // storage (with strides; contiguous when strides are row-major). Empty for empty tensors.
+    byte_view data;
+    bool parameter = false;
+    bool requires_grad = false;
+};
+
+template <class Policy = policy::torch_weights_only, class Limits = pickle::limits::standard>
+class basic_checkpoint_view {
+public:
+    // Reads and validates `file`, which must stay alive (and unchanged) as long as the view. The
+    // reading is the disarmer's (torch/read_checkpoint.hpp): a view exists only for what would
+    // disarm with no finding.
+    [[nodiscard]] static result<basic_checkpoint_view> open(byte_view file, const Policy& rules = Policy{}) {
+        const memory_source source(file);
+        auto kind = detect(source);
+        BRINE_TRY(kind);
+        if (*kind != format::zip && *kind != format::pickle_stream)
+            return error{errc::torch_not_a_checkpoint, 0, "a torch.save zip archive or legacy stream"};
+        const checkpoint_reader<pickle::reader<Limits>, Policy, formats::checkpoints_only> reading(rules, false);
+        auto read = *kind == format::zip ? reading.read_zip(source) : reading.read_pickle_stream(file, source);
+        BRINE_TRY(read);
+        if (read->from == container::pickle)
+            return error{errc::torch_not_a_checkpoint, 0, "a torch checkpoint (a raw pickle holds no storages)"};
+        // A view is offered only for a checkpoint the policy accepts whole.
+        if (!read->described.findings.empty())
+            return error{errc::torch_not_clean, read->described.findings.front().offset,
+                         "a checkpoint the policy accepts whole (brine scan lists what it refuses)"};
+        const checkpoint& found = read->found;
+        std::vector<byte_view> storages;
+        for (std::size_t j = 0; j < found.storages.size(); ++j) {
+            const std::uint64_t size = found.storages[j].byte_size();
+            if (const zip::entry* record = read->record(j)) {
+                BRINE_TRY(stored_record(*record, file));
+                // Verified once here: the engine then trusts the bytes it reads in place.
+                counting_sink checked;
+                BRINE_TRY(read->copy_storage(j, checked));
+            }
+            storages.push_back(file.subview(static_cast<std::size_t>(read->data_offset(j)), static_cast<std::size_t>(size)));
+        }
+        basic_checkpoint_view view;
+        for (const tensor_ref& t : found.tensors) {
+            if (t.kind != layout::strided && t.kind != layout::quantized) continue;  // no storage of their own
+            tensor_view v;
+            v.name = t.name;
+            v.type = t.type;
+            v.sizes = t.sizes;
+            v.strides = t.strides;
+            v.storage_offset = t.storage_offset;
+            v.storage = storages[t.storage];
+            const std::size_t item = info(t.type).item_size;
+            const std::size_t per_byte = info(t.type).per_byte;  // sub-byte types: elements per byte
+            if (t.extent != 0) {
+                const std::size_t first = static_cast<std::size_t>(t.storage_offset) / per_byte * item;
+                const std::size_t end =
+                    (static_cast<std::size_t>(t.storage_offset + static_cast<std::int64_t>(t.extent)) + per_byte - 1) /
+                    per_byte * item;
+                v.data = v.storage.subview(first, end - first);
+            }
+            v.parameter = t.parameter;
+            v.requires_grad = t.requires_grad;
+            view.tensors_.push_back(std::move(v));
+        }
+        return view;
+    }
+
+    [[nodiscard]] const std::vector<tensor_view>& tensors() const noexcept { return tensors_; }
+
+    // The tensor named `name`, or nullptr.
+    [[nodiscard]] const tensor_view* find(std::string_view name) const noexcept {
+        for (const tensor_view& t : tensors_)
+            if (t.name == name) return &t;
+        return nullptr;
+    }
+
+private:
+    basic_checkpoint_view() = default;
+
+    static status stored_record(const zip::entry& record, byte_view file) noexcept {
+        if (!record.is_stored())
+            return error{errc::zip_unsupported_method, record.local_header_offset,
+                         "stored records for a zero-copy view (brine disarm rewrites the file stored)", record.name};
+        if (record.data_offset > file.size() || record.uncompressed_size > file.size() - record.data_offset)
+            return error{errc::zip_out_of_range, record.local_header_offset, "a record inside the file", record.name};
+        return {};
+    }
+
+    std::vector<tensor_view> tensors_;  // names copied: nothing points into the reading
+};
+
+using checkpoint_view = basic_checkpoint_view<>;
+
+}  // namespace torch
+BRINE_NAMESPACE_END
+
+// ---- end brine/torch/view.hpp ----
+
+// ---- begin brine/writer/concept.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// The Writer slot of a disarmer: what writes the reconstruction (torch/reconstruction.hpp) of an
+// input (a torch zip archive, a legacy stream, a bare pickle, a NumPy .npy or .npz) once
+// everything was read and judged. writer::torch_zip rewrites each input canonically in its own
+// format (a torch.save archive; a bare pickle: the pickle alone; NumPy: a fresh .npy / .npz),
+// writer::safetensors writes a .safetensors file (torch checkpoints only). A Writer W has
+//
+//   static constexpr std::string_view name    what it writes, for reports ("torch zip")
+//   template <class Parts, class SeekableSink>
+//   status write(const Parts& parts, SeekableSink& out) const
+//                                              writes the whole output to `out`
+//
+// and receives Parts with (parts_archetype below spells out the types):
+//
+//   torch::container from() const             the input's container (torch_zip, torch_legacy, pickle,
+//                                              npy, npz)
+//   const pickle::graph& values() const       the judged value graph
+//   const torch::checkpoint& tensors() const  its tensors and storages, as the input names them
+//   byte_view pickle() const                  the pickle rebuilt from values() (data.pkl)
+//   std::size_t storage_count() const         the storages to write, in order
+//   std::size_t source_index(std::size_t i) const
+//                                              which storage of tensors() is written i-th
+//   torch::storage_ref storage(std::size_t i) const
+//                                              the i-th one, under the record key to write it as
+//   bool known_crc(std::size_t i, std::uint32_t& crc) const
+//                                              its CRC-32 when known in advance (else computed)
+//   status copy_storage(std::size_t i, std::string_view record_name, Sink& sink) const
+//                                              streams its bytes (through the Mtd policy) to sink
+//   status add_record(Archive& archive, std::string_view name, byte_view bytes) const
+//                                              adds a small record through the Mtd policy
+//   status finish_records(Archive& archive) const
+//                                              lets the Mtd policy add its records (a manifest)
+//   status write_bare_pickle(Sink& sink) const
+//                                              writes pickle() alone (through the Mtd policy)
+//   status write_npy(Sink& sink) const        from() == npy: writes the .npy rebuilt from the one
+//                                              reading (an object array from its evaluation; one
+//                                              the policy refused in part is numpy_object_refused)
+//   status write_npz(SeekableSink& sink) const
+//                                              from() == npz: writes a fresh .npz (numeric members
+//                                              streamed again from the input, object members from
+//                                              their evaluation, refused ones left out)
+//   status write_safetensors(Sink& sink) const
+//                                              from() == safetensors: writes a fresh safetensors
+//                                              file from the parsed header (same tensors, metadata)
+//
+// For NumPy and safetensors inputs values() is empty, tensors() has none and storage_count() is 0;
+// no pickle is evaluated again while writing. A Writer that writes only torch checkpoints returns an error for
+// them (writer::safetensors: errc::torch_not_a_checkpoint).
+//
+// Record keys, order and storage bytes are the Mtd policy's (storage(i), copy_storage): with
+// mtd::none they are the input's. A Writer that writes nothing is an error the disarmer reports
+// (errc::invalid_argument), never an empty output. check_writer<W>() states each requirement in
+// its own static_assert.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+BRINE_NAMESPACE_BEGIN
+namespace writer {
+
+// The least a Parts provides and the least a SeekableSink is: a Writer's write() must accept them.
+struct seekable_sink_archetype {
+    status write(byte_view) noexcept { return {}; }
+    status write_at(std::uint64_t, byte_view) noexcept { return {}; }
+};
+struct parts_archetype {
+    [[nodiscard]] torch::container from() const noexcept { return torch::container::torch_zip; }
+    [[nodiscard]] const pickle::graph& values() const noexcept;
+    [[nodiscard]] const torch::checkpoint& tensors() const noexcept;
+    [[nodiscard]] std::size_t source_index(std::size_t i) const noexcept { return i; }
+    [[nodiscard]] byte_view pickle() const noexcept { return {}; }
+    [[nodiscard]] std::size_t storage_count() const noexcept { return 0; }
+    [[nodiscard]] torch::storage_ref storage(std::size_t) const noexcept { return {}; }
+    [[nodiscard]] bool known_crc(std::size_t, std::uint32_t&) const noexcept { return false; }
+    template <class Sink>
+    [[nodiscard]] status copy_storage(std::size_t, std::string_view, Sink&) const noexcept {
+        return {};
+    }
+    template <class Archive>
+    [[nodiscard]] status add_record(Archive&, std::string_view, byte_view) const noexcept {
+        return {};
+    }
+    template <class Archive>
+    [[nodiscard]] status finish_records(Archive&) const noexcept {
+        return {};
+    }
+    template <class Sink>
+    [[nodiscard]] status write_bare_pickle(Sink&) const noexcept {
+        return {};
+    }
+    template <class Sink>
+    [[nodiscard]] status write_npy(Sink&) const noexcept {
+        return {};
+    }
+    template <class SeekableSink>
+    [[nodiscard]] status write_npz(SeekableSink&) const noexcept {
+        return {};
+    }
+    template <class Sink>
+    [[nodiscard]] status write_safetensors(Sink&) const noexcept {
+        return {};
+    }
+};
+
+namespace detail {
+
+template <class W>
+using name_op = decltype(std::string_view(W::name));
+template <class W>
+using write_op = decltype(std::declval<const W&>().write(std::declval<const parts_archetype&>(),
+                                                         std::declval<seekable_sink_archetype&>()));
+template <class W>
+inline constexpr bool has_name = is_detected_v<name_op, W>;
+template <class W>
+inline constexpr bool has_write = is_detected_exact_v<status, write_op, W>;
+
+}  // namespace detail
+
+template <class W>
+inline constexpr bool is_writer_v = detail::has_name<W> && detail::has_write<W>;
+
+template <class W>
+constexpr bool check_writer() noexcept {
+    static_assert(detail::has_name<W>, "brine Writer: needs static constexpr std::string_view name");
+    static_assert(detail::has_write<W>,
+                  "brine Writer: needs template <class Parts, class SeekableSink> status write(const Parts&, "
+                  "SeekableSink&) const (writer/concept.hpp)");
+    return is_writer_v<W>;
+}
+
+}  // namespace writer
+BRINE_NAMESPACE_END
+
+// ---- end brine/writer/concept.hpp ----
+
+// ---- begin brine/writer/torch_zip.hpp ----
+// SPDX-License-Identifier: MIT
+//
+// Writer policy: a canonical torch.save archive, written from scratch (never a patched copy of the
+// input): <prefix>/data.pkl (the reconstructed pickle), <prefix>/byteorder ("little"), one
+// <prefix>/data/<key> record per storage the pickle references, in order of first reference, each
+// exactly numel x item size bytes and 64-byte aligned (zip::writer pads), then <prefix>/version.
+// torch.load of every version since 1.6 reads this layout; records it does not know are ignored.
+// The bundled writer rewrites each input canonically in its own format: a bare pickle (no archive
+// in the input) as the rebuilt pickle alone, a NumPy .npy / .npz as a fresh .npy / .npz
+// (numpy/npy.hpp write_rebuilt, numpy/npz_write.hpp).
+//
+// The parts it is given, and what a Writer must have, are in writer/concept.hpp.
+
+
+#include <string>
+#include <string_view>
+
+BRINE_NAMESPACE_BEGIN
+namespace writer {
+
+struct torch_zip {
+    static constexpr std::string_view name = "torch zip";
+    // The archive's top-level folder: torch.save uses the file's stem; torch.load ignores it.
+    std::string_view prefix = "archive";
+    // The serialization format version torch.save writes (torch >= 1.6 reads "3").
+    std::string_view version = "3\n";
+
+    template <class Parts, class SeekableSink>
+    [[nodiscard]] status write(const Parts& parts, SeekableSink& out) const noexcept {
+        if (parts.from() == torch::container::pickle) return parts.write_bare_pickle(out);
+        if (parts.from() == torch::container::npy) return parts.write_npy(out);
+        if (parts.from() == torch::container::npz) return parts.write_npz(out);
+        if (parts.from() == torch::container::safetensors) return parts.write_safetensors(out);
+        zip::writer<SeekableSink> archive(out);
+        BRINE_TRY(parts.add_record(archive, record("data.pkl"), parts.pickle()));
+        BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
+        for (std::size_t i = 0; i < parts.storage_count(); ++i) {
+            const auto storage = parts.storage(i);
+            alloc::string key = "data/";
+            key += storage.key;
+            const alloc::string record_name = record(key);
+            std::uint32_t crc = 0;
+            if (parts.known_crc(i, crc)) {
+                BRINE_TRY(archive.open_entry(record_name, storage.byte_size(), crc));
+            } else {
+                BRINE_TRY(archive.open_entry(record_name, storage.byte_size()));
+            }
+            BRINE_TRY(parts.copy_storage(i, record_name, archive));
+            BRINE_TRY(archive.close_entry());
+        }
+        BRINE_TRY(parts.add_record(archive, record("version"), as_bytes(version)));
+        BRINE_TRY(parts.finish_records(archive));
+        return archive.finish();
+    }
+
+private:
+    [[nodiscard]] alloc::string record(std::string_view record_name) const {
+        alloc::string full(prefix);
+        full += '/';
+        full += record_name;
+        return full;
+    }
+};
+
+}  // namespace writer
+BRINE_NAMESPACE_END
+
+// ---- end brine/writer/torch_zip.hpp ----
+
+// safetensors: a strict reader, and conversion of checkpoints
+
 // ---- begin brine/writer/safetensors.hpp ----
 // SPDX-License-Identifier: MIT
 //
@@ -16861,11 +16934,35 @@ template <class StorageBytes, class Sink>
     return summary;
 }
 
+// A safetensors file rewritten from its parsed header: the same tensors and metadata, laid out
+// anew (largest item size first, then in header order: every tensor then starts at a multiple of
+// its item size, as the data area starts 8-byte aligned). Returns the bytes written.
+template <class Sink>
+[[nodiscard]] result<std::uint64_t> rewrite_safetensors(const ::brine::safetensors::header& parsed, Sink& sink) {
+    namespace st = ::brine::safetensors;
+    std::vector<st::tensor_to_write> tensors;
+    tensors.reserve(parsed.tensors.size());
+    for (const st::tensor_info& t : parsed.tensors) {
+        st::tensor_to_write w;
+        w.name = t.name;
+        w.type = t.type;
+        w.shape = t.shape;
+        w.data = t.data;
+        w.source_offset = t.entry_offset;
+        tensors.push_back(std::move(w));
+    }
+    std::stable_sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) {
+        return st::info(a.type).item_size > st::info(b.type).item_size;
+    });
+    return st::write(tensors, parsed.meta, sink);
+}
+
 // The Writer policy (writer/concept.hpp): the disarmer's reconstruction written as safetensors.
 // The storages come through the Mtd policy's transformation; records, manifests and seals are a
 // zip archive's business, so use this writer with mtd::none. When `summary` is set, it receives
-// what was written and skipped. A bare pickle holds no tensor data to write, and NumPy inputs are
-// rewritten as NumPy (writer::torch_zip): both refused, before anything is written.
+// what was written and skipped. A safetensors input is rewritten from its parsed header. A bare
+// pickle holds no tensor data to write, and NumPy inputs are rewritten as NumPy
+// (writer::torch_zip): both refused, before anything is written.
 struct safetensors {
     static constexpr std::string_view name = "safetensors";
     safetensors_options options{};
@@ -16878,6 +16975,7 @@ struct safetensors {
         if (torch::is_numpy(parts.from()))
             return error{errc::torch_not_a_checkpoint, 0,
                          "a torch checkpoint (NumPy files are rewritten as NumPy by writer::torch_zip)"};
+        if (parts.from() == torch::container::safetensors) return parts.write_safetensors(out);
         const torch::checkpoint& checkpoint = parts.tensors();
         // Which written storage holds each storage of the checkpoint.
         std::vector<std::size_t> written(checkpoint.storages.size(), parts.storage_count());
@@ -17080,8 +17178,9 @@ struct null_seekable_sink {
 // What the Writer policy sees (writer/concept.hpp): the reconstruction, with its pickle rebuilt,
 // and a way to stream each storage, in the order and under the record keys the Mtd policy chose,
 // through its transformation; for NumPy inputs, a way to write them anew from their one reading.
-// WithNumpy false (a Formats policy that leaves NumPy out): the NumPy writing is not compiled.
-template <class Reconstruction, class Copier, class Mtd, bool WithNumpy>
+// WithNumpy / WithSafetensors false (a Formats policy that leaves them out): their writing is not
+// compiled.
+template <class Reconstruction, class Copier, class Mtd, bool WithNumpy, bool WithSafetensors = false>
 class output_parts {
 public:
     // `bounds`: the limits the pickles were evaluated within, for the pickles written anew.
@@ -17151,6 +17250,20 @@ public:
             return {};
         } else {
             return not_numpy("a disarmer whose Formats policy reads NumPy");
+        }
+    }
+
+    // A safetensors input's output: a fresh file from its parsed header (writer/safetensors.hpp).
+    template <class Sink>
+    [[nodiscard]] status write_safetensors(Sink& out) const {
+        if constexpr (WithSafetensors) {
+            if (value_->from != container::safetensors)
+                return not_numpy("a safetensors input (from() == container::safetensors)");
+            auto written = writer::rewrite_safetensors(value_->safetensors_header(), out);
+            BRINE_TRY(written);
+            return {};
+        } else {
+            return not_numpy("a disarmer whose Formats policy reads safetensors");
         }
     }
 
@@ -17261,9 +17374,19 @@ private:
                 return error{errc::invalid_argument, 0,
                              "a disarmer compiled with weight extraction (its Formats policy leaves it out)"};
         }
+        const reading_type reading(allowlist_, extract_weights_);
+        if constexpr (formats::reads_safetensors_v<formats_type>) {
+            auto is_safetensors = safetensors::detect(source);
+            BRINE_TRY(is_safetensors);
+            if (*is_safetensors) {
+                BRINE_TRY(refuse_seal(write, "safetensors"));
+                auto read = reading.template read_safetensors<RandomAccessSource>(file);
+                BRINE_TRY(read);
+                return reconstruct(*read, out, write);
+            }
+        }
         auto kind = detect(source);
         BRINE_TRY(kind);
-        const reading_type reading(allowlist_, extract_weights_);
         switch (*kind) {
             case format::zip: {
                 auto read = reading.read_zip(source);
@@ -17307,13 +17430,13 @@ private:
     // Torch inputs: the Mtd policy chooses keys, order and transformation and the pickle is
     // rebuilt from the judged graph. NumPy inputs have neither (a seal was refused before they
     // were read); the parts write them from their scans. The Writer writes the parts.
-    template <class RandomAccessSource, class SeekableSink>
-    result<report> reconstruct(reconstruction<RandomAccessSource>& value, SeekableSink& out, bool write) {
+    template <class Value, class SeekableSink>
+    result<report> reconstruct(Value& value, SeekableSink& out, bool write) {
         if (!write) return std::move(value.described);
         report& described = value.described;
         const pickle::writer_limits bounds = pickle::writer_limits::of<limits_type>();
         alloc::vector<std::uint8_t> rebuilt;
-        if (!is_numpy(value.from)) {
+        if (holds_torch_pickle(value.from)) {
             storage_keys keys(value.values(), value.found);
             BRINE_TRY(mtd_.prepare(value.values(), value.found, keys));
             BRINE_TRY(apply_storage_keys(value.values(), value.found, keys));
@@ -17328,7 +17451,9 @@ private:
             return value.copy_storage(j, counted);
         };
         detail::counted_sink<SeekableSink> counted(out);
-        const detail::output_parts<reconstruction<RandomAccessSource>, decltype(copier), Mtd, formats_type::numpy> parts(
+        const detail::output_parts<Value, decltype(copier), Mtd, formats_type::numpy,
+                                   formats::reads_safetensors_v<formats_type>>
+            parts(
             byte_view(rebuilt.data(), rebuilt.size()), value, copier, mtd_, bounds);
         BRINE_TRY(writer_.write(parts, counted));
         if (counted.count() == 0)

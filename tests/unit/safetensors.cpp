@@ -817,3 +817,82 @@ TEST_CASE("the writer pads every header so that the file's first byte is no pick
         CHECK(safetensors::read(view_of(file)));
     }
 }
+
+TEST_CASE("the disarmer reads safetensors through the one reconstruction step and rewrites it") {
+    // A safetensors file made from a torch checkpoint, then disarmed like any input.
+    const bytes checkpoint = brine_test::read_file(brine_test::source_path("tests/fixtures/torch/mlp_state_dict.pt"));
+    bytes converted;
+    writer::safetensors_summary summary;
+    REQUIRE(convert(checkpoint, converted, summary));
+    const auto input = safetensors::read(view_of(converted));
+    REQUIRE(input);
+
+    torch::disarmer d;
+    bytes out;
+    vector_sink sink(out);
+    const auto done = d.disarm(view_of(converted), memory_source(view_of(converted)), sink);
+    REQUIRE_MESSAGE(done, to_string(done.err().code), " ", done.err().detail);
+    CHECK(done->format == "safetensors");
+    CHECK(done->storages == input->tensors.size());
+    CHECK(done->clean());
+    CHECK(done->output_size == out.size());
+    const auto rewritten = safetensors::read(view_of(out));
+    REQUIRE(rewritten);
+    REQUIRE(rewritten->tensors.size() == input->tensors.size());
+    for (const auto& t : input->tensors) {
+        CAPTURE(t.name);
+        const auto* again = rewritten->find(t.name);
+        REQUIRE(again);
+        CHECK(again->type == t.type);
+        CHECK(again->shape == t.shape);
+        CHECK(bytes(again->data.begin(), again->data.end()) == bytes(t.data.begin(), t.data.end()));
+    }
+
+    // writer::safetensors writes a safetensors input the same way.
+    bytes via_writer;
+    writer::safetensors_summary unused;
+    REQUIRE(convert(converted, via_writer, unused));
+    CHECK(via_writer == out);
+
+    // A seal is refused before anything is written: a safetensors file has no room for a manifest.
+    mtd::seal_options options;
+    torch::basic_disarmer<pickle::reader<>, policy::torch_weights_only, writer::torch_zip, mtd::sealer> sealing(
+        {}, {}, mtd::sealer(mtd::secret_key{}, options));
+    bytes never;
+    vector_sink never_sink(never);
+    const auto refused = sealing.disarm(view_of(converted), memory_source(view_of(converted)), never_sink);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().code == errc::mtd_unsupported);
+    CHECK(never.empty());
+
+    // A disarmer whose Formats policy leaves safetensors out does not read it as safetensors.
+    torch::basic_disarmer<pickle::reader<>, policy::torch_weights_only, writer::torch_zip, mtd::none,
+                          torch::formats::checkpoints_only>
+        only;
+    const auto not_read = only.scan(view_of(converted));
+    CHECK_FALSE((not_read && not_read->format == "safetensors"));
+}
+
+TEST_CASE("a safetensors file that is also a pickle reaching code: a finding, and the rewrite is no pickle") {
+    const std::string payload = "\ncos\nsystem\n(S'true'\ntR.";
+    bytes data(payload.begin(), payload.end());
+    std::string header = "{\"t\":{\"dtype\":\"U8\",\"shape\":[" + std::to_string(data.size()) +
+                         "],\"data_offsets\":[0," + std::to_string(data.size()) + "]}}";
+    while (header.size() % 256 != 'V') header += ' ';
+    const bytes polyglot = st_file(header, data);
+    REQUIRE(safetensors::read_as_pickle(view_of(polyglot)).names_code);
+
+    torch::disarmer d;
+    bytes out;
+    vector_sink sink(out);
+    const auto done = d.disarm(view_of(polyglot), memory_source(view_of(polyglot)), sink);
+    REQUIRE_MESSAGE(done, to_string(done.err().code), " ", done.err().detail);
+    REQUIRE(done->findings.size() == 1);
+    CHECK(done->findings[0].op == pickle::opcode::GLOBAL);
+    CHECK(done->findings[0].offset == 8 + header.size() + 1);
+    CHECK_FALSE(safetensors::read_as_pickle(view_of(out)).names_code);
+    const auto rewritten = safetensors::read(view_of(out));
+    REQUIRE(rewritten);
+    REQUIRE(rewritten->find("t"));
+    CHECK(bytes(rewritten->find("t")->data.begin(), rewritten->find("t")->data.end()) == data);
+}

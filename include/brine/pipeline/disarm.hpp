@@ -36,6 +36,7 @@
 #include <brine/pickle/writer.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/readings/output_check.hpp>
+#include <brine/safetensors/detect.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/formats.hpp>
 #include <brine/pipeline/mtd_hooks.hpp>
@@ -44,6 +45,7 @@
 #include <brine/torch/report.hpp>
 #include <brine/torch/storage_keys.hpp>
 #include <brine/writer/concept.hpp>
+#include <brine/writer/safetensors.hpp>
 #include <brine/writer/torch_zip.hpp>
 #include <brine/zip/reader.hpp>
 
@@ -111,8 +113,9 @@ struct null_seekable_sink {
 // What the Writer policy sees (writer/concept.hpp): the reconstruction, with its pickle rebuilt,
 // and a way to stream each storage, in the order and under the record keys the Mtd policy chose,
 // through its transformation; for NumPy inputs, a way to write them anew from their one reading.
-// WithNumpy false (a Formats policy that leaves NumPy out): the NumPy writing is not compiled.
-template <class Reconstruction, class Copier, class Mtd, bool WithNumpy>
+// WithNumpy / WithSafetensors false (a Formats policy that leaves them out): their writing is not
+// compiled.
+template <class Reconstruction, class Copier, class Mtd, bool WithNumpy, bool WithSafetensors = false>
 class output_parts {
 public:
     // `bounds`: the limits the pickles were evaluated within, for the pickles written anew.
@@ -182,6 +185,20 @@ public:
             return {};
         } else {
             return not_numpy("a disarmer whose Formats policy reads NumPy");
+        }
+    }
+
+    // A safetensors input's output: a fresh file from its parsed header (writer/safetensors.hpp).
+    template <class Sink>
+    [[nodiscard]] status write_safetensors(Sink& out) const {
+        if constexpr (WithSafetensors) {
+            if (value_->from != container::safetensors)
+                return not_numpy("a safetensors input (from() == container::safetensors)");
+            auto written = writer::rewrite_safetensors(value_->safetensors_header(), out);
+            BRINE_TRY(written);
+            return {};
+        } else {
+            return not_numpy("a disarmer whose Formats policy reads safetensors");
         }
     }
 
@@ -292,9 +309,19 @@ private:
                 return error{errc::invalid_argument, 0,
                              "a disarmer compiled with weight extraction (its Formats policy leaves it out)"};
         }
+        const reading_type reading(allowlist_, extract_weights_);
+        if constexpr (formats::reads_safetensors_v<formats_type>) {
+            auto is_safetensors = safetensors::detect(source);
+            BRINE_TRY(is_safetensors);
+            if (*is_safetensors) {
+                BRINE_TRY(refuse_seal(write, "safetensors"));
+                auto read = reading.template read_safetensors<RandomAccessSource>(file);
+                BRINE_TRY(read);
+                return reconstruct(*read, out, write);
+            }
+        }
         auto kind = detect(source);
         BRINE_TRY(kind);
-        const reading_type reading(allowlist_, extract_weights_);
         switch (*kind) {
             case format::zip: {
                 auto read = reading.read_zip(source);
@@ -338,13 +365,13 @@ private:
     // Torch inputs: the Mtd policy chooses keys, order and transformation and the pickle is
     // rebuilt from the judged graph. NumPy inputs have neither (a seal was refused before they
     // were read); the parts write them from their scans. The Writer writes the parts.
-    template <class RandomAccessSource, class SeekableSink>
-    result<report> reconstruct(reconstruction<RandomAccessSource>& value, SeekableSink& out, bool write) {
+    template <class Value, class SeekableSink>
+    result<report> reconstruct(Value& value, SeekableSink& out, bool write) {
         if (!write) return std::move(value.described);
         report& described = value.described;
         const pickle::writer_limits bounds = pickle::writer_limits::of<limits_type>();
         alloc::vector<std::uint8_t> rebuilt;
-        if (!is_numpy(value.from)) {
+        if (holds_torch_pickle(value.from)) {
             storage_keys keys(value.values(), value.found);
             BRINE_TRY(mtd_.prepare(value.values(), value.found, keys));
             BRINE_TRY(apply_storage_keys(value.values(), value.found, keys));
@@ -359,7 +386,9 @@ private:
             return value.copy_storage(j, counted);
         };
         detail::counted_sink<SeekableSink> counted(out);
-        const detail::output_parts<reconstruction<RandomAccessSource>, decltype(copier), Mtd, formats_type::numpy> parts(
+        const detail::output_parts<Value, decltype(copier), Mtd, formats_type::numpy,
+                                   formats::reads_safetensors_v<formats_type>>
+            parts(
             byte_view(rebuilt.data(), rebuilt.size()), value, copier, mtd_, bounds);
         BRINE_TRY(writer_.write(parts, counted));
         if (counted.count() == 0)

@@ -21,6 +21,7 @@ namespace formats {
 struct every {
     static constexpr bool numpy = true;
     static constexpr bool weight_extraction = true;
+    static constexpr bool safetensors = true;
 };
 
 // What an inference engine loads: torch.save checkpoints (zip and legacy) and plain pickles.
@@ -38,9 +39,22 @@ template <class F>
 inline constexpr bool has_numpy = is_detected_exact_v<bool, numpy_op, F>;
 template <class F>
 inline constexpr bool has_weight_extraction = is_detected_exact_v<bool, weight_extraction_op, F>;
+template <class F>
+using safetensors_op = std::remove_cv_t<decltype(F::safetensors)>;
+template <class F>
+constexpr bool safetensors_flag() noexcept {
+    if constexpr (is_detected_exact_v<bool, safetensors_op, F>) return F::safetensors;
+    return false;
+}
 }  // namespace detail
 
-// A Formats policy: two static constexpr bools, each a reader compiled in or left out.
+// Whether F reads safetensors files: its optional `static constexpr bool safetensors` (absent:
+// no, as before safetensors went through the disarmer).
+template <class F>
+inline constexpr bool reads_safetensors_v = detail::safetensors_flag<F>();
+
+// A Formats policy: two static constexpr bools, each a reader compiled in or left out (and
+// optionally a third, safetensors).
 template <class F>
 inline constexpr bool is_formats_v = detail::has_numpy<F> && detail::has_weight_extraction<F>;
 

@@ -27,6 +27,8 @@
 #include <brine/pickle/judge_reachable.hpp>
 #include <brine/pickle/machine.hpp>
 #include <brine/policy/module_structure.hpp>
+#include <brine/safetensors/detect.hpp>
+#include <brine/safetensors/reader.hpp>
 #include <brine/torch/archive.hpp>
 #include <brine/torch/extract.hpp>
 #include <brine/torch/find_tensors.hpp>
@@ -52,6 +54,10 @@ public:
     using limits_type = typename Reader::limits_type;
     using machine_type = pickle::machine<Allowlist, limits_type, Reader>;
     using module_policy = policy::module_structure<Allowlist>;
+    // What a reading yields: room for a safetensors header only when Formats reads safetensors
+    // (its std containers would otherwise reach a heap-free build).
+    template <class RandomAccessSource>
+    using value_type = reconstruction<RandomAccessSource, formats::reads_safetensors_v<Formats>>;
 
     // `allowlist` must outlive the reader. `extract_weights`: read TorchScript archives and
     // pickled modules as the state dict of their weights (only when Formats compiles it in).
@@ -61,8 +67,8 @@ public:
     // A torch.save zip archive (TorchScript only with weight extraction). The archive's opening
     // errors come back as they are: the caller may try another reading (an .npz) on some.
     template <class RandomAccessSource>
-    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_zip(const RandomAccessSource& source) const {
-        reconstruction<RandomAccessSource> out;
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_zip(const RandomAccessSource& source) const {
+        value_type<RandomAccessSource> out;
         out.from = container::torch_zip;
         out.source_ = &source;
         auto opened = zip::reader<RandomAccessSource>::open(source);
@@ -131,9 +137,9 @@ public:
     // pickle is torch's magic number, else a bare pickle. `file` holds the whole input; `source`
     // reads the same bytes by offset.
     template <class RandomAccessSource>
-    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_pickle_stream(byte_view file,
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_pickle_stream(byte_view file,
                                                                                 const RandomAccessSource& source) const {
-        reconstruction<RandomAccessSource> out;
+        value_type<RandomAccessSource> out;
         out.source_ = &source;
         report& described = out.described;
         machine_type machine(*allowlist_);
@@ -186,10 +192,10 @@ public:
     // A NumPy .npy file: `file` holds it whole (the reconstruction's view of its data points
     // into it). An object array is evaluated under the allowlist; its findings are reported.
     template <class RandomAccessSource>
-    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_npy(byte_view file) const {
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_npy(byte_view file) const {
         auto scanned = numpy::scan_npy<Allowlist, limits_type, Reader>(file, *allowlist_);
         BRINE_TRY(scanned);
-        reconstruction<RandomAccessSource> out;
+        value_type<RandomAccessSource> out;
         out.from = container::npy;
         report& described = out.described;
         described.format = scanned->has_objects() ? "npy (object array)" : "npy";
@@ -208,8 +214,8 @@ public:
     // checked, object members evaluated under the allowlist; the archive stays open in the
     // reconstruction for numeric members to be streamed again when written.
     template <class RandomAccessSource>
-    [[nodiscard]] result<reconstruction<RandomAccessSource>> read_npz(const RandomAccessSource& source) const {
-        reconstruction<RandomAccessSource> out;
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_npz(const RandomAccessSource& source) const {
+        value_type<RandomAccessSource> out;
         out.from = container::npz;
         out.source_ = &source;
         auto opened = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
@@ -226,6 +232,34 @@ public:
                 detail::add_findings(described, member.objects.values, member.name, member.header.data_offset);
         }
         out.npz_.emplace(std::move(*scanned));
+        return out;
+    }
+
+    // A safetensors file (`file` holds it whole): its header validated under the format's rules
+    // (safetensors/reader.hpp), tensors pointing into `file`. It holds no code; but a pickle
+    // loader handed the same bytes reads them as opcodes, and when those reach one that can name
+    // code (the file is also a pickle), that is a finding: the rewrite is never one.
+    template <class RandomAccessSource>
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_safetensors(byte_view file) const {
+        value_type<RandomAccessSource> out;
+        out.from = container::safetensors;
+        auto header = safetensors::read(file);
+        BRINE_TRY(header);
+        report& described = out.described;
+        described.format = "safetensors";
+        described.storages = header->tensors.size();
+        for (const safetensors::tensor_info& t : header->tensors) described.storage_bytes += t.byte_size();
+        const safetensors::pickle_reading as_pickle = safetensors::read_as_pickle(file);
+        if (as_pickle.names_code) {
+            finding_entry polyglot;
+            polyglot.part = "safetensors read as a pickle";
+            polyglot.op = as_pickle.op;
+            polyglot.offset = as_pickle.offset;
+            polyglot.reason = "a pickle loader handed this file would read its bytes as opcodes up to this one, which "
+                              "can import or call code: not written (the rewrite starts with no pickle opcode)";
+            described.findings.push_back(std::move(polyglot));
+        }
+        out.safetensors_.emplace(std::move(*header));
         return out;
     }
 

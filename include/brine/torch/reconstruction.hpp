@@ -33,6 +33,7 @@
 #include <brine/numpy/npy.hpp>
 #include <brine/numpy/npz.hpp>
 #include <brine/pickle/machine.hpp>
+#include <brine/safetensors/format.hpp>
 #include <brine/torch/checkpoint.hpp>
 #include <brine/torch/report.hpp>
 #include <brine/zip/reader.hpp>
@@ -40,19 +41,30 @@
 #include <cassert>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 BRINE_NAMESPACE_BEGIN
 namespace torch {
 
 // The container a reconstruction was read from; the bundled Writer writes a torch zip for the
-// first two, the pickle alone for a bare pickle, and a fresh .npy / .npz for NumPy inputs.
-enum class container : std::uint8_t { torch_zip, torch_legacy, pickle, npy, npz };
+// first two, the pickle alone for a bare pickle, a fresh .npy / .npz for NumPy inputs and a fresh
+// safetensors file for a safetensors input.
+enum class container : std::uint8_t { torch_zip, torch_legacy, pickle, npy, npz, safetensors };
 
 // The NumPy containers: no torch pickle, no tensors; the scans hold what a writer needs.
 [[nodiscard]] constexpr bool is_numpy(container c) noexcept { return c == container::npy || c == container::npz; }
+// Whether the input held a torch pickle (values() and found describe it): not NumPy, not safetensors.
+[[nodiscard]] constexpr bool holds_torch_pickle(container c) noexcept {
+    return !is_numpy(c) && c != container::safetensors;
+}
 
-template <class RandomAccessSource>
+// Stands in for the safetensors header in a reconstruction that cannot hold one.
+struct no_safetensors_header {};
+
+// WithSafetensors: whether it can hold a safetensors input (a Formats policy that leaves
+// safetensors out keeps its std containers out of a heap-free build).
+template <class RandomAccessSource, bool WithSafetensors = true>
 class reconstruction {
 public:
     report described;
@@ -97,6 +109,13 @@ public:
         assert(npz_.has_value());
         return *npz_;
     }
+    // A safetensors input (from == safetensors): its validated header; tensors' data point into
+    // the caller's input.
+    [[nodiscard]] const safetensors::header& safetensors_header() const noexcept {
+        static_assert(WithSafetensors, "a reconstruction of a disarmer whose Formats policy reads safetensors");
+        assert(safetensors_.has_value());
+        return *safetensors_;
+    }
     // The .npz archive, its entries parallel to npz().members.
     [[nodiscard]] const zip::reader<RandomAccessSource>& npz_archive() const noexcept {
         assert(from == container::npz && archive_.has_value());
@@ -111,6 +130,7 @@ private:
     std::optional<zip::reader<RandomAccessSource>> archive_;    // torch zip, npz
     std::optional<numpy::npy_scan> npy_;                        // npy
     std::optional<numpy::npz_scan> npz_;                        // npz
+    std::conditional_t<WithSafetensors, std::optional<safetensors::header>, no_safetensors_header> safetensors_;
     pickle::evaluation evaluated_;
     ::brine::detail::raw_block pickle_bytes_;                   // torch zip: data.pkl, extracted
     alloc::vector<const zip::entry*> records_;                  // torch zip: parallel to found.storages

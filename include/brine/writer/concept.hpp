@@ -40,9 +40,12 @@
 //                                              from() == npz: writes a fresh .npz (numeric members
 //                                              streamed again from the input, object members from
 //                                              their evaluation, refused ones left out)
+//   status write_safetensors(Sink& sink) const
+//                                              from() == safetensors: writes a fresh safetensors
+//                                              file from the parsed header (same tensors, metadata)
 //
-// For NumPy inputs values() is empty, tensors() has none and storage_count() is 0; no pickle is
-// evaluated again while writing. A Writer that writes only torch checkpoints returns an error for
+// For NumPy and safetensors inputs values() is empty, tensors() has none and storage_count() is 0;
+// no pickle is evaluated again while writing. A Writer that writes only torch checkpoints returns an error for
 // them (writer::safetensors: errc::torch_not_a_checkpoint).
 //
 // Record keys, order and storage bytes are the Mtd policy's (storage(i), copy_storage): with
@@ -104,6 +107,10 @@ struct parts_archetype {
     }
     template <class SeekableSink>
     [[nodiscard]] status write_npz(SeekableSink&) const noexcept {
+        return {};
+    }
+    template <class Sink>
+    [[nodiscard]] status write_safetensors(Sink&) const noexcept {
         return {};
     }
 };

@@ -476,11 +476,35 @@ template <class StorageBytes, class Sink>
     return summary;
 }
 
+// A safetensors file rewritten from its parsed header: the same tensors and metadata, laid out
+// anew (largest item size first, then in header order: every tensor then starts at a multiple of
+// its item size, as the data area starts 8-byte aligned). Returns the bytes written.
+template <class Sink>
+[[nodiscard]] result<std::uint64_t> rewrite_safetensors(const ::brine::safetensors::header& parsed, Sink& sink) {
+    namespace st = ::brine::safetensors;
+    std::vector<st::tensor_to_write> tensors;
+    tensors.reserve(parsed.tensors.size());
+    for (const st::tensor_info& t : parsed.tensors) {
+        st::tensor_to_write w;
+        w.name = t.name;
+        w.type = t.type;
+        w.shape = t.shape;
+        w.data = t.data;
+        w.source_offset = t.entry_offset;
+        tensors.push_back(std::move(w));
+    }
+    std::stable_sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) {
+        return st::info(a.type).item_size > st::info(b.type).item_size;
+    });
+    return st::write(tensors, parsed.meta, sink);
+}
+
 // The Writer policy (writer/concept.hpp): the disarmer's reconstruction written as safetensors.
 // The storages come through the Mtd policy's transformation; records, manifests and seals are a
 // zip archive's business, so use this writer with mtd::none. When `summary` is set, it receives
-// what was written and skipped. A bare pickle holds no tensor data to write, and NumPy inputs are
-// rewritten as NumPy (writer::torch_zip): both refused, before anything is written.
+// what was written and skipped. A safetensors input is rewritten from its parsed header. A bare
+// pickle holds no tensor data to write, and NumPy inputs are rewritten as NumPy
+// (writer::torch_zip): both refused, before anything is written.
 struct safetensors {
     static constexpr std::string_view name = "safetensors";
     safetensors_options options{};
@@ -493,6 +517,7 @@ struct safetensors {
         if (torch::is_numpy(parts.from()))
             return error{errc::torch_not_a_checkpoint, 0,
                          "a torch checkpoint (NumPy files are rewritten as NumPy by writer::torch_zip)"};
+        if (parts.from() == torch::container::safetensors) return parts.write_safetensors(out);
         const torch::checkpoint& checkpoint = parts.tensors();
         // Which written storage holds each storage of the checkpoint.
         std::vector<std::size_t> written(checkpoint.storages.size(), parts.storage_count());

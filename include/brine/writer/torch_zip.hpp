@@ -37,6 +37,7 @@ struct torch_zip {
         if (parts.from() == torch::container::pickle) return parts.write_bare_pickle(out);
         if (parts.from() == torch::container::npy) return parts.write_npy(out);
         if (parts.from() == torch::container::npz) return parts.write_npz(out);
+        if (parts.from() == torch::container::safetensors) return parts.write_safetensors(out);
         zip::writer<SeekableSink> archive(out);
         BRINE_TRY(parts.add_record(archive, record("data.pkl"), parts.pickle()));
         BRINE_TRY(parts.add_record(archive, record("byteorder"), as_bytes(std::string_view("little"))));
