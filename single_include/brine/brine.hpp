@@ -15849,15 +15849,15 @@ public:
 
     // A NumPy .npz archive (a zip of .npy members at the top level): every member read and
     // checked, object members evaluated under the allowlist; the archive stays open in the
-    // reconstruction for numeric members to be streamed again when written.
+    // reconstruction for numeric members to be streamed again when written. `archive`: `source`
+    // opened with numpy::npz_zip_limits() (the caller opened it to tell an .npz from a zip).
     template <class RandomAccessSource>
-    [[nodiscard]] result<value_type<RandomAccessSource>> read_npz(const RandomAccessSource& source) const {
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_npz(const RandomAccessSource& source,
+                                                                  zip::reader<RandomAccessSource>&& archive) const {
         value_type<RandomAccessSource> out;
         out.from = container::npz;
         out.source_ = &source;
-        auto opened = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
-        BRINE_TRY(opened);
-        out.archive_.emplace(std::move(*opened));
+        out.archive_.emplace(std::move(archive));
         auto scanned = numpy::scan_npz_archive<Allowlist, limits_type, Reader>(*out.archive_, *allowlist_);
         BRINE_TRY(scanned);
         report& described = out.described;
@@ -17231,12 +17231,12 @@ public:
     template <class Sink>
     [[nodiscard]] status write_npy(Sink& out) const {
         if constexpr (WithNumpy) {
-            if (value_->from != container::npy) return not_numpy("an .npy input (from() == container::npy)");
+            if (value_->from != container::npy) return not_for_this_input("an .npy input (from() == container::npy)");
             auto written = numpy::write_rebuilt(value_->npy(), out, bounds_);
             BRINE_TRY(written);
             return {};
         } else {
-            return not_numpy("a disarmer whose Formats policy reads NumPy");
+            return not_for_this_input("a disarmer whose Formats policy reads NumPy");
         }
     }
     // An .npz input's output: a fresh archive (numpy/npz_write.hpp), numeric members streamed again
@@ -17244,12 +17244,12 @@ public:
     template <class SeekableSink>
     [[nodiscard]] status write_npz(SeekableSink& out) const {
         if constexpr (WithNumpy) {
-            if (value_->from != container::npz) return not_numpy("an .npz input (from() == container::npz)");
+            if (value_->from != container::npz) return not_for_this_input("an .npz input (from() == container::npz)");
             auto written = numpy::write_npz(value_->npz_archive(), value_->npz(), out, true, bounds_);
             BRINE_TRY(written);
             return {};
         } else {
-            return not_numpy("a disarmer whose Formats policy reads NumPy");
+            return not_for_this_input("a disarmer whose Formats policy reads NumPy");
         }
     }
 
@@ -17258,17 +17258,17 @@ public:
     [[nodiscard]] status write_safetensors(Sink& out) const {
         if constexpr (WithSafetensors) {
             if (value_->from != container::safetensors)
-                return not_numpy("a safetensors input (from() == container::safetensors)");
+                return not_for_this_input("a safetensors input (from() == container::safetensors)");
             auto written = writer::rewrite_safetensors(value_->safetensors_header(), out);
             BRINE_TRY(written);
             return {};
         } else {
-            return not_numpy("a disarmer whose Formats policy reads safetensors");
+            return not_for_this_input("a disarmer whose Formats policy reads safetensors");
         }
     }
 
 private:
-    static error not_numpy(const char* expected) noexcept { return error{errc::invalid_argument, 0, expected}; }
+    static error not_for_this_input(const char* expected) noexcept { return error{errc::invalid_argument, 0, expected}; }
 
     byte_view pickle_;
     const Reconstruction* value_;
@@ -17375,18 +17375,19 @@ private:
                              "a disarmer compiled with weight extraction (its Formats policy leaves it out)"};
         }
         const reading_type reading(allowlist_, extract_weights_);
+        auto kind = detect(source);
+        BRINE_TRY(kind);
         if constexpr (formats::reads_safetensors_v<formats_type>) {
-            auto is_safetensors = safetensors::detect(source);
-            BRINE_TRY(is_safetensors);
-            if (*is_safetensors) {
+            // safetensors::detect's rule on the kind found once: a pickle stream by torch's magic
+            // numbers whose first bytes have a safetensors header's shape.
+            if (*kind == format::pickle_stream && file.size() >= 10 &&
+                safetensors::has_header_shape(file.first(9), file.size())) {
                 BRINE_TRY(refuse_seal(write, "safetensors"));
                 auto read = reading.template read_safetensors<RandomAccessSource>(file);
                 BRINE_TRY(read);
                 return reconstruct(*read, out, write);
             }
         }
-        auto kind = detect(source);
-        BRINE_TRY(kind);
         switch (*kind) {
             case format::zip: {
                 auto read = reading.read_zip(source);
@@ -17396,7 +17397,7 @@ private:
                         auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
                         if (npz && is_npz(*npz)) {
                             BRINE_TRY(refuse_seal(write, "npz"));
-                            auto numpy_read = reading.read_npz(source);
+                            auto numpy_read = reading.read_npz(source, std::move(*npz));
                             BRINE_TRY(numpy_read);
                             return reconstruct(*numpy_read, out, write);
                         }

@@ -754,15 +754,32 @@ TEST_CASE("safetensors::detect: the 8-byte length and '{' decide, after the magi
     CHECK(detected(out));
 }
 
-TEST_CASE("read_as_pickle: how far a pickle loader gets into a safetensors file, and whether it meets code") {
-    // A polyglot: N's low byte is 'V' (UNICODE, a text line), so a pickle loader reads through
-    // the header to the first '\n', in the tensor data, then GLOBAL os.system and a call.
+namespace {
+
+// A polyglot: N's low byte is 'V' (UNICODE, a text line), so a pickle loader reads through the
+// header to the first '\n', in the tensor data of "t", then GLOBAL os.system and a call.
+struct os_system_polyglot {
+    bytes data;          // the tensor's bytes
+    std::string header;  // the JSON header, padded
+    bytes file;
+};
+os_system_polyglot make_os_system_polyglot() {
+    os_system_polyglot out;
     const std::string payload = "\ncos\nsystem\n(S'true'\ntR.";
-    bytes data(payload.begin(), payload.end());
-    std::string header = "{\"t\":{\"dtype\":\"U8\",\"shape\":[" + std::to_string(data.size()) +
-                         "],\"data_offsets\":[0," + std::to_string(data.size()) + "]}}";
-    while (header.size() % 256 != 'V') header += ' ';
-    const bytes polyglot = st_file(header, data);
+    out.data.assign(payload.begin(), payload.end());
+    out.header = "{\"t\":{\"dtype\":\"U8\",\"shape\":[" + std::to_string(out.data.size()) +
+                 "],\"data_offsets\":[0," + std::to_string(out.data.size()) + "]}}";
+    while (out.header.size() % 256 != 'V') out.header += ' ';
+    out.file = st_file(out.header, out.data);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("read_as_pickle: how far a pickle loader gets into a safetensors file, and whether it meets code") {
+    const os_system_polyglot made = make_os_system_polyglot();
+    const std::string& header = made.header;
+    const bytes& polyglot = made.file;
     REQUIRE(safetensors::read(view_of(polyglot)));  // a valid safetensors file
     const auto reading = safetensors::read_as_pickle(view_of(polyglot));
     CHECK(reading.names_code);
@@ -874,12 +891,10 @@ TEST_CASE("the disarmer reads safetensors through the one reconstruction step an
 }
 
 TEST_CASE("a safetensors file that is also a pickle reaching code: a finding, and the rewrite is no pickle") {
-    const std::string payload = "\ncos\nsystem\n(S'true'\ntR.";
-    bytes data(payload.begin(), payload.end());
-    std::string header = "{\"t\":{\"dtype\":\"U8\",\"shape\":[" + std::to_string(data.size()) +
-                         "],\"data_offsets\":[0," + std::to_string(data.size()) + "]}}";
-    while (header.size() % 256 != 'V') header += ' ';
-    const bytes polyglot = st_file(header, data);
+    const os_system_polyglot made = make_os_system_polyglot();
+    const bytes& data = made.data;
+    const std::string& header = made.header;
+    const bytes& polyglot = made.file;
     REQUIRE(safetensors::read_as_pickle(view_of(polyglot)).names_code);
 
     torch::disarmer d;

@@ -36,7 +36,7 @@
 #include <brine/pickle/writer.hpp>
 #include <brine/policy/torch_weights_only.hpp>
 #include <brine/readings/output_check.hpp>
-#include <brine/safetensors/detect.hpp>
+#include <brine/safetensors/reader.hpp>
 #include <brine/torch/detect.hpp>
 #include <brine/torch/formats.hpp>
 #include <brine/pipeline/mtd_hooks.hpp>
@@ -166,12 +166,12 @@ public:
     template <class Sink>
     [[nodiscard]] status write_npy(Sink& out) const {
         if constexpr (WithNumpy) {
-            if (value_->from != container::npy) return not_numpy("an .npy input (from() == container::npy)");
+            if (value_->from != container::npy) return not_for_this_input("an .npy input (from() == container::npy)");
             auto written = numpy::write_rebuilt(value_->npy(), out, bounds_);
             BRINE_TRY(written);
             return {};
         } else {
-            return not_numpy("a disarmer whose Formats policy reads NumPy");
+            return not_for_this_input("a disarmer whose Formats policy reads NumPy");
         }
     }
     // An .npz input's output: a fresh archive (numpy/npz_write.hpp), numeric members streamed again
@@ -179,12 +179,12 @@ public:
     template <class SeekableSink>
     [[nodiscard]] status write_npz(SeekableSink& out) const {
         if constexpr (WithNumpy) {
-            if (value_->from != container::npz) return not_numpy("an .npz input (from() == container::npz)");
+            if (value_->from != container::npz) return not_for_this_input("an .npz input (from() == container::npz)");
             auto written = numpy::write_npz(value_->npz_archive(), value_->npz(), out, true, bounds_);
             BRINE_TRY(written);
             return {};
         } else {
-            return not_numpy("a disarmer whose Formats policy reads NumPy");
+            return not_for_this_input("a disarmer whose Formats policy reads NumPy");
         }
     }
 
@@ -193,17 +193,17 @@ public:
     [[nodiscard]] status write_safetensors(Sink& out) const {
         if constexpr (WithSafetensors) {
             if (value_->from != container::safetensors)
-                return not_numpy("a safetensors input (from() == container::safetensors)");
+                return not_for_this_input("a safetensors input (from() == container::safetensors)");
             auto written = writer::rewrite_safetensors(value_->safetensors_header(), out);
             BRINE_TRY(written);
             return {};
         } else {
-            return not_numpy("a disarmer whose Formats policy reads safetensors");
+            return not_for_this_input("a disarmer whose Formats policy reads safetensors");
         }
     }
 
 private:
-    static error not_numpy(const char* expected) noexcept { return error{errc::invalid_argument, 0, expected}; }
+    static error not_for_this_input(const char* expected) noexcept { return error{errc::invalid_argument, 0, expected}; }
 
     byte_view pickle_;
     const Reconstruction* value_;
@@ -310,18 +310,19 @@ private:
                              "a disarmer compiled with weight extraction (its Formats policy leaves it out)"};
         }
         const reading_type reading(allowlist_, extract_weights_);
+        auto kind = detect(source);
+        BRINE_TRY(kind);
         if constexpr (formats::reads_safetensors_v<formats_type>) {
-            auto is_safetensors = safetensors::detect(source);
-            BRINE_TRY(is_safetensors);
-            if (*is_safetensors) {
+            // safetensors::detect's rule on the kind found once: a pickle stream by torch's magic
+            // numbers whose first bytes have a safetensors header's shape.
+            if (*kind == format::pickle_stream && file.size() >= 10 &&
+                safetensors::has_header_shape(file.first(9), file.size())) {
                 BRINE_TRY(refuse_seal(write, "safetensors"));
                 auto read = reading.template read_safetensors<RandomAccessSource>(file);
                 BRINE_TRY(read);
                 return reconstruct(*read, out, write);
             }
         }
-        auto kind = detect(source);
-        BRINE_TRY(kind);
         switch (*kind) {
             case format::zip: {
                 auto read = reading.read_zip(source);
@@ -331,7 +332,7 @@ private:
                         auto npz = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
                         if (npz && is_npz(*npz)) {
                             BRINE_TRY(refuse_seal(write, "npz"));
-                            auto numpy_read = reading.read_npz(source);
+                            auto numpy_read = reading.read_npz(source, std::move(*npz));
                             BRINE_TRY(numpy_read);
                             return reconstruct(*numpy_read, out, write);
                         }

@@ -212,15 +212,15 @@ public:
 
     // A NumPy .npz archive (a zip of .npy members at the top level): every member read and
     // checked, object members evaluated under the allowlist; the archive stays open in the
-    // reconstruction for numeric members to be streamed again when written.
+    // reconstruction for numeric members to be streamed again when written. `archive`: `source`
+    // opened with numpy::npz_zip_limits() (the caller opened it to tell an .npz from a zip).
     template <class RandomAccessSource>
-    [[nodiscard]] result<value_type<RandomAccessSource>> read_npz(const RandomAccessSource& source) const {
+    [[nodiscard]] result<value_type<RandomAccessSource>> read_npz(const RandomAccessSource& source,
+                                                                  zip::reader<RandomAccessSource>&& archive) const {
         value_type<RandomAccessSource> out;
         out.from = container::npz;
         out.source_ = &source;
-        auto opened = zip::reader<RandomAccessSource>::open(source, numpy::npz_zip_limits());
-        BRINE_TRY(opened);
-        out.archive_.emplace(std::move(*opened));
+        out.archive_.emplace(std::move(archive));
         auto scanned = numpy::scan_npz_archive<Allowlist, limits_type, Reader>(*out.archive_, *allowlist_);
         BRINE_TRY(scanned);
         report& described = out.described;
